@@ -1,0 +1,98 @@
+"""The upstream error tree. Foreign exceptions (aiohttp, gql, pydantic) are mapped here, once.
+
+    UpstreamError                       any failure of one upstream call
+    ├── UpstreamUnavailable             the upstream could not answer (retryable by class)
+    │   ├── UpstreamTimeout             no answer within the call's timeout
+    │   ├── CircuitOpen                 the gateway refused to call (breaker open)
+    │   └── RateLimited                 the upstream (or our limiter) said "not now"
+    ├── UpstreamStatusError             the upstream answered with a non-success status
+    ├── UpstreamAuthFailed              credentials were refused or could not be obtained
+    └── UpstreamInvalidResponse         the answer did not have the shape we rely on
+
+Each class carries a stable public ``code``; ``retry_after_s`` is set where it is known.
+"""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    code = "UPSTREAM_ERROR"
+    retryable = False
+
+    def __init__(self, message: str, *, upstream: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.upstream = upstream
+        self.retry_after_s = retry_after_s
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UPSTREAM_UNAVAILABLE"
+    retryable = True
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    code = "UPSTREAM_TIMEOUT"
+
+
+class CircuitOpen(UpstreamUnavailable):
+    retryable = False
+
+
+class RateLimited(UpstreamUnavailable):
+    code = "RATE_LIMITED"
+
+
+class UpstreamAuthFailed(UpstreamError):
+    code = "UPSTREAM_AUTH_FAILED"
+
+
+class UpstreamInvalidResponse(UpstreamError):
+    code = "UPSTREAM_INVALID_RESPONSE"
+
+
+_CODE_BY_STATUS = {
+    400: "UPSTREAM_BAD_REQUEST",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    412: "CONFLICT",
+    428: "CONFLICT",
+}
+
+
+class UpstreamStatusError(UpstreamError):
+    """A non-success HTTP status that is not an outage (4xx other than auth and 429)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream: str,
+        status: int,
+        upstream_code: str | None = None,
+    ) -> None:
+        super().__init__(message, upstream=upstream)
+        self.status = status
+        self.upstream_code = upstream_code
+        self.code = _CODE_BY_STATUS.get(status, "UPSTREAM_ERROR")
+
+
+def error_for_status(
+    status: int,
+    *,
+    upstream: str,
+    retry_after_s: float | None = None,
+    upstream_code: str | None = None,
+) -> UpstreamError:
+    """The most specific error for an HTTP status that is not a success."""
+    if status == 429:
+        return RateLimited("upstream rate limit exceeded", upstream=upstream, retry_after_s=retry_after_s)
+    if status in (401, 403):
+        return UpstreamAuthFailed(f"upstream refused credentials ({status})", upstream=upstream)
+    if status in (502, 503, 504) or status >= 500:
+        return UpstreamUnavailable(
+            f"upstream answered {status}", upstream=upstream, retry_after_s=retry_after_s
+        )
+    return UpstreamStatusError(
+        f"upstream answered {status}", upstream=upstream, status=status, upstream_code=upstream_code
+    )

@@ -1,0 +1,138 @@
+"""A GraphQL upstream on gql's aiohttp transport, behind the same auth flow and error tree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from gql import GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportProtocolError,
+    TransportServerError,
+)
+from graphql import DocumentNode, ExecutionResult
+
+from clients.auth import Auth
+from clients.errors import (
+    UpstreamError,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_for_status,
+)
+from clients.http import build_session
+from clients.messages import OutgoingRequest, RawResponse
+from clients.policy import UpstreamPolicy
+
+
+class _StatusAwareTransport(AIOHTTPTransport):
+    """gql accepts a 4xx/5xx whose body looks like GraphQL; we need its status first."""
+
+    async def _prepare_result(self, response: aiohttp.ClientResponse) -> ExecutionResult:
+        self._raise_transport_server_error_if_status_more_than_400(response)
+        return await super()._prepare_result(response)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLResult:
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    extensions: dict[str, Any] | None
+
+
+@contextmanager
+def _map_gql_exceptions(upstream: str) -> Iterator[None]:
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except TransportProtocolError:
+        raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=upstream) from None
+    except TransportConnectionFailed as exc:
+        if isinstance(exc.__cause__, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
+        raise UpstreamUnavailable("upstream connection failed", upstream=upstream) from None
+    except (TimeoutError, asyncio.TimeoutError):
+        raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
+    except (TransportError, aiohttp.ClientError) as exc:
+        raise UpstreamUnavailable(
+            f"upstream connection failed ({type(exc).__name__})", upstream=upstream
+        ) from None
+
+
+class GraphQLUpstream:
+    def __init__(self, policy: UpstreamPolicy, auth: Auth, *, path: str = "/graphql") -> None:
+        self.policy = policy
+        self.name = policy.name
+        self._auth = auth
+        self._path = path
+        self._transport: _StatusAwareTransport | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._transport is not None
+
+    async def start(self) -> None:
+        if self._transport is not None:
+            return
+        session = build_session(self.policy)
+        transport = _StatusAwareTransport(
+            url=self.policy.base_url.rstrip("/") + self._path,
+            json_serialize=lambda value: orjson.dumps(value).decode(),
+            json_deserialize=orjson.loads,
+        )
+        transport.session = session
+        attach = getattr(self._auth, "attach", None)
+        if attach is not None:
+            attach(session)
+        self._transport = transport
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
+
+    async def execute(self, document: DocumentNode, variables: dict[str, Any] | None = None) -> GraphQLResult:
+        transport = self._transport
+        if transport is None:
+            raise UpstreamUnavailable("client is not started", upstream=self.name)
+        request = GraphQLRequest(document, variable_values=variables)
+        flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path))
+        outgoing = await anext(flow)
+        while True:
+            status, result = await self._execute_once(transport, request, outgoing.headers)
+            if result is not None:
+                await flow.aclose()
+                return self._to_result(result)
+            try:
+                outgoing = await flow.asend(RawResponse(status=status, headers={}, body=b""))
+            except StopAsyncIteration:
+                raise error_for_status(status, upstream=self.name) from None
+
+    async def _execute_once(
+        self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
+    ) -> tuple[int, ExecutionResult | None]:
+        with _map_gql_exceptions(self.name):
+            try:
+                return 200, await transport.execute(request, extra_args={"headers": headers})
+            except TransportServerError as exc:
+                return exc.code or 502, None
+
+    def _to_result(self, result: ExecutionResult) -> GraphQLResult:
+        data = result.data
+        errors = result.errors or []
+        if (data is not None and not isinstance(data, dict)) or not isinstance(errors, list):
+            raise UpstreamInvalidResponse("GraphQL result has an invalid shape", upstream=self.name)
+        return GraphQLResult(
+            data=data,
+            errors=[error if isinstance(error, dict) else {"message": str(error)} for error in errors],
+            extensions=result.extensions if isinstance(result.extensions, dict) else None,
+        )

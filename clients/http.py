@@ -1,0 +1,125 @@
+"""One long-lived aiohttp session per upstream, and the single place where aiohttp errors
+become upstream errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Protocol
+from urllib.parse import urlencode
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from clients.auth import Auth
+from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from clients.messages import OutgoingRequest, RawResponse
+from clients.policy import UpstreamPolicy
+
+
+class SessionBound(Protocol):
+    def attach(self, session: aiohttp.ClientSession) -> None: ...
+
+
+@contextmanager
+def map_exceptions(upstream: str) -> Iterator[None]:
+    """Translate transport failures into the most specific ``UpstreamError``."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamUnavailable(
+            f"upstream connection failed ({type(exc).__name__})", upstream=upstream
+        ) from None
+
+
+def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
+    if not params:
+        return path
+    return f"{path}?{urlencode(params, safe=',')}"
+
+
+def build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
+    timeouts = policy.timeouts
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=policy.pool_size, keepalive_timeout=30),
+        timeout=aiohttp.ClientTimeout(
+            total=timeouts.total_timeout_s,
+            connect=timeouts.connect_timeout_s,
+            sock_read=timeouts.read_timeout_s,
+        ),
+        json_serialize=lambda value: orjson.dumps(value).decode(),
+        raise_for_status=False,
+    )
+
+
+class HttpUpstream:
+    """Sends requests to one upstream through its auth flow."""
+
+    def __init__(self, policy: UpstreamPolicy, auth: Auth) -> None:
+        self.policy = policy
+        self.name = policy.name
+        self._auth = auth
+        self._base = policy.base_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise UpstreamUnavailable("client is not started", upstream=self.name)
+        return self._session
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = build_session(self.policy)
+            attach = getattr(self._auth, "attach", None)
+            if attach is not None:
+                attach(self._session)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: object | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawResponse:
+        body = b"" if json_body is None else orjson.dumps(json_body)
+        request = OutgoingRequest(method=method, path_qs=build_path(path, params), body=body)
+        request.headers["Accept"] = "application/json"
+        if json_body is not None:
+            request.headers["Content-Type"] = "application/json"
+        if headers:
+            request.headers.update(headers)
+        flow = self._auth.flow(request)
+        outgoing = await anext(flow)
+        while True:
+            response = await self._send_once(outgoing)
+            try:
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return response
+
+    async def _send_once(self, request: OutgoingRequest) -> RawResponse:
+        url = URL(self._base + request.path_qs, encoded=True)
+        with map_exceptions(self.name):
+            async with self.session.request(
+                request.method, url, data=request.body or None, headers=request.headers
+            ) as response:
+                body = await response.read()
+                return RawResponse(status=response.status, headers=response.headers, body=body)

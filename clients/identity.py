@@ -1,0 +1,84 @@
+"""identity: users and organizations (REST, OAuth2 client credentials)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from clients.errors import UpstreamStatusError
+from clients.rest import RestClient
+
+
+class IdentityUser(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    org_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    updated_at: datetime
+    etag: str
+
+
+class IdentityOrg(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    slug: str | None = None
+    member_count: int | None = None
+
+
+class _UserList(BaseModel):
+    data: list[IdentityUser]
+
+
+class _OrgList(BaseModel):
+    data: list[IdentityOrg]
+
+
+class MembersPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data: list[IdentityUser]
+    total_count: int
+    next_cursor: str | None = None
+
+
+_USERS = TypeAdapter(_UserList)
+_ORGS = TypeAdapter(_OrgList)
+_USER = TypeAdapter(IdentityUser)
+_MEMBERS = TypeAdapter(MembersPage)
+
+
+class IdentityClient:
+    def __init__(self, rest: RestClient) -> None:
+        self.rest = rest
+        self.name = rest.name
+
+    async def users_by_ids(self, ids: Sequence[str]) -> dict[str, IdentityUser]:
+        page = await self.rest.get("/v1/users", _USERS, params={"ids": ",".join(ids)})
+        return {user.id: user for user in page.data}
+
+    async def orgs_by_ids(self, ids: Sequence[str]) -> dict[str, IdentityOrg]:
+        page = await self.rest.get("/v1/orgs", _ORGS, params={"ids": ",".join(ids)})
+        return {org.id: org for org in page.data}
+
+    async def members(self, org_id: str, *, limit: int, cursor: str | None) -> MembersPage | None:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        try:
+            return await self.rest.get(f"/v1/orgs/{org_id}/members", _MEMBERS, params=params)
+        except UpstreamStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def update_user(self, user_id: str, *, changes: dict[str, str], if_match: str) -> IdentityUser:
+        return await self.rest.call(
+            "PATCH", f"/v1/users/{user_id}", _USER, json_body=changes, headers={"If-Match": f'"{if_match}"'}
+        )

@@ -1,0 +1,80 @@
+"""JSON over HTTP: status handling and typed parsing of upstream payloads (parsed once)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from clients.errors import UpstreamInvalidResponse, error_for_status
+from clients.http import HttpUpstream
+from clients.messages import RawResponse
+
+T = TypeVar("T")
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _upstream_code(body: bytes) -> str | None:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        return code if isinstance(code, str) else None
+    return error if isinstance(error, str) else None
+
+
+def parse_response(upstream: str, what: str, response: RawResponse, adapter: TypeAdapter[T]) -> T:
+    """Raise the error a failed response means, or validate its JSON body into ``T``."""
+    if response.status >= 400:
+        raise error_for_status(
+            response.status,
+            upstream=upstream,
+            retry_after_s=retry_after_s(response.headers),
+            upstream_code=_upstream_code(response.body),
+        )
+    try:
+        return adapter.validate_json(response.body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise UpstreamInvalidResponse(
+            f"{what}: invalid response at {where}: {first['type']}", upstream=upstream
+        ) from None
+
+
+class RestClient:
+    def __init__(self, http: HttpUpstream) -> None:
+        self.http = http
+        self.name = http.name
+
+    async def get(
+        self, path: str, adapter: TypeAdapter[T], *, params: Mapping[str, str | int] | None = None
+    ) -> T:
+        response = await self.http.send("GET", path, params=params)
+        return parse_response(self.name, f"GET {path}", response, adapter)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        adapter: TypeAdapter[T],
+        *,
+        json_body: object | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> T:
+        response = await self.http.send(method, path, json_body=json_body, headers=headers)
+        return parse_response(self.name, f"{method} {path}", response, adapter)

@@ -1,0 +1,155 @@
+"""The `mobius` command: demo, serve, sandbox, schema print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from mobius.settings import ConfigError, Settings, load_settings
+
+SANDBOX_DEFAULT_PORTS = (8101, 8102, 8103)
+
+
+def _run_gateway(settings: Settings) -> None:
+    import uvicorn
+
+    from mobius.app import create_app
+    from mobius.logging import configure_logging
+
+    configure_logging(settings.server.log_format)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+    from sandbox import SandboxCredentials, SandboxServer
+
+    credentials = SandboxCredentials()
+    with SandboxServer(host=args.host, credentials=credentials) as urls:
+        settings = demo_settings(
+            urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
+        )
+        base = f"http://{args.host}:{args.port}"
+        print(f"Mobius demo: sandbox upstreams identity={urls.identity} billing={urls.billing} projects={urls.projects}")
+        print(f"GraphiQL: {base}/graphql")
+        print(f'PII fields need the demo caller header: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}')
+        sys.stdout.flush()
+        _run_gateway(settings)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, dict[str, object]] = {}
+    if args.host or args.port is not None:
+        server: dict[str, object] = {}
+        if args.host:
+            server["host"] = args.host
+        if args.port is not None:
+            server["port"] = args.port
+        overrides["server"] = server
+    settings = load_settings(args.config, **overrides)
+    if settings.environment == "production":
+        _refuse_inline_secrets(settings)
+    print(f"Mobius gateway on http://{settings.server.host}:{settings.server.port}/graphql")
+    sys.stdout.flush()
+    _run_gateway(settings)
+    return 0
+
+
+def _refuse_inline_secrets(settings: Settings) -> None:
+    """In production every credential must come from the environment or a mounted file."""
+    dumped = settings.model_dump()
+    inline = [path for path, ref in _secret_refs(dumped, "") if ref.get("value") is not None]
+    if inline:
+        raise ConfigError("production refuses secrets written in the config file: " + ", ".join(inline))
+
+
+def _secret_refs(node: object, path: str) -> list[tuple[str, dict[str, object]]]:
+    found: list[tuple[str, dict[str, object]]] = []
+    if isinstance(node, dict):
+        if set(node) == {"value", "env", "file"}:
+            return [(path, node)]
+        for key, value in node.items():
+            found += _secret_refs(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _secret_refs(value, f"{path}[{index}]")
+    return found
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox import SandboxServer
+
+    ports = (args.identity_port, args.billing_port, args.projects_port)
+    with SandboxServer(host=args.host, ports=ports) as urls:
+        print(f"identity  {urls.identity}\nbilling   {urls.billing}\nprojects  {urls.projects}")
+        print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
+        sys.stdout.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_schema_print(_: argparse.Namespace) -> int:
+    from schema.root import build_schema
+
+    print(build_schema().as_str())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mobius", description="Mobius Gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="sandbox upstreams + gateway + GraphiQL, no services needed")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser("serve", help="run the gateway against configured upstreams")
+    serve.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(handler=cmd_serve)
+
+    sandbox = commands.add_parser("sandbox", help="run only the three sandbox upstreams")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--identity-port", type=int, default=SANDBOX_DEFAULT_PORTS[0])
+    sandbox.add_argument("--billing-port", type=int, default=SANDBOX_DEFAULT_PORTS[1])
+    sandbox.add_argument("--projects-port", type=int, default=SANDBOX_DEFAULT_PORTS[2])
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    schema = commands.add_parser("schema", help="schema tools")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    schema_print = schema_commands.add_parser("print", help="print the SDL (a Federation v2 subgraph)")
+    schema_print.set_defaults(handler=cmd_schema_print)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        print(f"mobius: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

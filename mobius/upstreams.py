@@ -1,0 +1,88 @@
+"""Builds the upstream clients (policies, auth, transports) from settings, once."""
+
+from __future__ import annotations
+
+from clients.auth import Auth, HeaderAuth, HmacSignedAuth, NoAuth
+from clients.billing import BillingClient
+from clients.graphql import GraphQLUpstream
+from clients.http import HttpUpstream
+from clients.identity import IdentityClient
+from clients.oauth2 import OAuth2ClientCredentials
+from clients.policy import TimeoutPolicy, UpstreamPolicy
+from clients.projects import ProjectsClient
+from clients.rest import RestClient
+from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
+from clients.upstreams import Upstreams
+from mobius.settings import (
+    AuthSettings,
+    HeaderAuthSettings,
+    HmacAuthSettings,
+    OAuth2Settings,
+    SecretRef,
+    Settings,
+    UpstreamSettings,
+)
+
+
+def secret_source(ref: SecretRef) -> SecretSource:
+    if ref.env is not None:
+        return EnvSecret(ref.env)
+    if ref.file is not None:
+        return FileSecret(ref.file)
+    return StaticSecret(ref.value or "")
+
+
+def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
+    return UpstreamPolicy(
+        name=name,
+        base_url=upstream.base_url.rstrip("/"),
+        timeouts=TimeoutPolicy(
+            connect_timeout_s=upstream.timeouts.connect_s,
+            read_timeout_s=upstream.timeouts.read_s,
+            total_timeout_s=upstream.timeouts.total_s,
+        ),
+        pool_size=upstream.pool_size,
+        max_batch_size=upstream.max_batch_size,
+        max_fanout=upstream.max_fanout,
+    )
+
+
+def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
+    if isinstance(auth, HeaderAuthSettings):
+        return HeaderAuth(secret_source(auth.token), header=auth.header, scheme=auth.scheme)
+    if isinstance(auth, HmacAuthSettings):
+        credential = HeaderAuth(secret_source(auth.api_key), header=auth.header, scheme=auth.scheme)
+        return HmacSignedAuth(credential, secret_source(auth.signing_secret), header=auth.signature_header)
+    if isinstance(auth, OAuth2Settings):
+        token_url = auth.token_url if "://" in auth.token_url else base_url.rstrip("/") + auth.token_url
+        return OAuth2ClientCredentials(
+            upstream=name,
+            token_url=token_url,
+            client_id=auth.client_id,
+            client_secret=secret_source(auth.client_secret),
+            scope=auth.scope,
+            audience=auth.audience,
+            client_auth=auth.client_auth,
+            refresh_ratio=auth.refresh_ratio,
+        )
+    return NoAuth()
+
+
+def _http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
+    return HttpUpstream(build_policy(name, upstream), build_auth(name, upstream.base_url, upstream.auth))
+
+
+def build_upstreams(settings: Settings) -> Upstreams:
+    configured = settings.upstreams
+    projects = configured.projects
+    return Upstreams(
+        identity=IdentityClient(RestClient(_http("identity", configured.identity))),
+        billing=BillingClient(RestClient(_http("billing", configured.billing))),
+        projects=ProjectsClient(
+            GraphQLUpstream(
+                build_policy("projects", projects),
+                build_auth("projects", projects.base_url, projects.auth),
+                path=projects.graphql_path,
+            )
+        ),
+    )

@@ -1,0 +1,29 @@
+"""Reads of users and organizations."""
+
+from __future__ import annotations
+
+from clients.identity import IdentityOrg, IdentityUser, MembersPage
+from resolvers.errors import InvalidArgument, check_page_size
+from resolvers.loaders import Loaders
+from resolvers.loaders.identity import MembersKey
+
+MAX_IDS = 500
+
+
+async def user(loaders: Loaders, user_id: str) -> IdentityUser | None:
+    return await loaders.users.load(user_id)
+
+
+async def users(loaders: Loaders, user_ids: list[str]) -> list[IdentityUser | None]:
+    if len(user_ids) > MAX_IDS:
+        raise InvalidArgument(f"`ids` may hold at most {MAX_IDS} ids, got {len(user_ids)}")
+    return list(await loaders.users.load_many(user_ids))
+
+
+async def organization(loaders: Loaders, org_id: str) -> IdentityOrg | None:
+    return await loaders.orgs.load(org_id)
+
+
+async def members(loaders: Loaders, org_id: str, first: int, after: str | None) -> MembersPage | None:
+    check_page_size(first)
+    return await loaders.members.load(MembersKey(org_id, first, after))

@@ -1,0 +1,174 @@
+"""The billing upstream: Stripe-like customers, subscriptions and invoices behind a signed API key."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from sandbox.admin import upstream_app
+from sandbox.credentials import SandboxCredentials
+from sandbox.injection import is_admin
+from sandbox.models import JSON, BillingData
+from sandbox.openapi_billing import BILLING_OPENAPI
+from sandbox.openapi_common import with_server
+from sandbox.seed import fresh_billing
+from sandbox.signing import SIGNATURE_HEADER, verify
+from sandbox.upstream import Clock, Upstream
+
+INVOICE_STATUSES = frozenset({"draft", "open", "paid", "void", "uncollectible"})
+PAYABLE = frozenset({"open", "uncollectible"})
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+
+
+def billing_error(status: int, code: str, message: str) -> JSON:
+    if status == 401:
+        kind = "authentication_error"
+    elif status == 429:
+        kind = "rate_limit_error"
+    elif status >= 500:
+        kind = "api_error"
+    else:
+        kind = "invalid_request_error"
+    return {"error": {"type": kind, "code": code, "message": message}}
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    path: str
+    status: int
+    body: JSON
+
+
+def _list(items: Iterable[JSON], *, has_more: bool = False) -> web.Response:
+    return web.json_response({"object": "list", "data": list(items), "has_more": has_more})
+
+
+class BillingApi:
+    """Handlers and state of the billing upstream; `reset` restores the seed and idempotency keys."""
+
+    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+        self.credentials = credentials
+        self.clock = clock
+        self.data: BillingData = fresh_billing()
+        self.replays: dict[str, _Replay] = {}
+        self.upstream = Upstream(name="billing", error_body=billing_error, reset_state=self.reset, clock=clock)
+
+    def reset(self) -> None:
+        self.data = fresh_billing()
+        self.replays.clear()
+
+    @web.middleware
+    async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Bearer API key plus an HMAC signature over the exact request, checked in that order."""
+        if is_admin(request):
+            return await handler(request)
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        expected = self.credentials.billing_api_key.encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), expected):
+            return self._unauthorized("invalid_api_key", "Invalid API key provided.")
+        header = request.headers.get(SIGNATURE_HEADER)
+        if header is None:
+            return self._unauthorized("signature_missing", f"{SIGNATURE_HEADER} is required.")
+        problem = verify(
+            self.credentials.billing_signing_secret,
+            header,
+            request.method,
+            request.raw_path,
+            await request.read(),
+            now=self.clock(),
+        )
+        if problem is not None:
+            return self._unauthorized("signature_invalid", problem)
+        return await handler(request)
+
+    async def list_customers(self, request: web.Request) -> web.Response:
+        org_id = request.query.get("org_id")
+        if not org_id:
+            return self._missing("org_id")
+        customer_id = self.data.customer_by_org.get(org_id)
+        customers = [] if customer_id is None else [self.data.customers[customer_id].to_json()]
+        return _list(customers)
+
+    async def list_subscriptions(self, request: web.Request) -> web.Response:
+        customer = request.query.get("customer")
+        if not customer:
+            return self._missing("customer")
+        subs = self.data.subscriptions.values()
+        return _list(s.to_json() for s in subs if s.customer == customer)
+
+    async def list_invoices(self, request: web.Request) -> web.Response:
+        query = request.query
+        customer = query.get("customer")
+        if not customer:
+            return self._missing("customer")
+        status = query.get("status")
+        if status is not None and status not in INVOICE_STATUSES:
+            allowed = ", ".join(sorted(INVOICE_STATUSES))
+            return self._invalid("status", f"status must be one of: {allowed}.")
+        raw_limit = query.get("limit", str(DEFAULT_LIMIT))
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            return self._invalid("limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
+        ids = self.data.invoices_by_customer.get(customer, [])
+        starting_after = query.get("starting_after")
+        if starting_after:
+            if starting_after not in ids:
+                return self.upstream.error(400, "resource_missing", f"No invoice {starting_after!r} for this customer.")
+            ids = ids[ids.index(starting_after) + 1 :]
+        invoices = [self.data.invoices[i] for i in ids]
+        matching = [inv for inv in invoices if status is None or inv.status == status]
+        limit = int(raw_limit)
+        return _list((inv.to_json() for inv in matching[:limit]), has_more=len(matching) > limit)
+
+    async def pay_invoice(self, request: web.Request) -> web.Response:
+        """Pay an open invoice; a repeated `Idempotency-Key` replays the first response verbatim."""
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            replay = self.replays.get(key)
+            if replay is not None:
+                if replay.path != request.path:
+                    return self.upstream.error(400, "idempotency_key_in_use", "Key was used for a different request.")
+                return web.json_response(replay.body, status=replay.status, headers={"Idempotent-Replayed": "true"})
+        status, body = self._pay(request.match_info["id"])
+        if key is not None:
+            self.replays[key] = _Replay(path=request.path, status=status, body=body)
+        return web.json_response(body, status=status)
+
+    def _pay(self, invoice_id: str) -> tuple[int, JSON]:
+        invoice = self.data.invoices.get(invoice_id)
+        if invoice is None:
+            return 404, billing_error(404, "resource_missing", f"No invoice {invoice_id!r}.")
+        if invoice.status == "paid":
+            return 409, billing_error(409, "invoice_already_paid", "Invoice is already paid.")
+        if invoice.status not in PAYABLE:
+            message = f"A {invoice.status} invoice cannot be paid."
+            return 409, billing_error(409, "invoice_not_payable", message)
+        invoice.status = "paid"
+        return 200, invoice.to_json()
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(with_server(BILLING_OPENAPI, request))
+
+    def _unauthorized(self, code: str, message: str) -> web.Response:
+        return self.upstream.error(401, code, message)
+
+    def _missing(self, param: str) -> web.Response:
+        return self.upstream.error(400, "parameter_missing", f"{param} is required.")
+
+    def _invalid(self, param: str, message: str) -> web.Response:
+        return self.upstream.error(400, "parameter_invalid", f"{param}: {message}")
+
+
+def create_billing_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+    api = BillingApi(credentials, clock)
+    app = upstream_app(api.upstream, middlewares=[api.authenticate])
+    app.router.add_get("/v1/customers", api.list_customers)
+    app.router.add_get("/v1/subscriptions", api.list_subscriptions)
+    app.router.add_get("/v1/invoices", api.list_invoices)
+    app.router.add_post("/v1/invoices/{id}/pay", api.pay_invoice)
+    app.router.add_get("/openapi.json", api.openapi)
+    return app

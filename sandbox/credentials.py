@@ -1,0 +1,15 @@
+"""The secrets the sandbox upstreams accept; defaults match the gateway's example configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxCredentials:
+    identity_client_id: str = "mobius-gateway"
+    identity_client_secret: str = "sandbox-identity-secret"
+    billing_api_key: str = "sk_sandbox_mobius"
+    billing_signing_secret: str = "sandbox-billing-signing-secret"
+    projects_token: str = "sandbox-projects-token"
+    token_lifetime_s: int = 3600

@@ -1,0 +1,91 @@
+"""The fault model an upstream's admin API accepts, and the fixed-window limiter it drives.
+
+A `FaultSet` is validated strictly (unknown keys are an error) so a typo in a benchmark's fault
+configuration fails loudly instead of silently injecting nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RateLimitFault(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int = Field(ge=0)
+    window_s: float = Field(gt=0)
+
+
+class FaultSet(BaseModel):
+    """Faults applied to an upstream's API requests; the defaults inject nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_ms: float = Field(default=0, ge=0, le=600_000)
+    error_rate: float = Field(default=0, ge=0, le=1)
+    status: int = Field(default=503, ge=400, le=599)
+    hang: bool = False
+    malformed: bool = False
+    reset_connection: bool = False
+    rate_limit: RateLimitFault | None = None
+    routes: frozenset[str] | None = None
+    """Route keys (`"GET /v1/users"`) the faults apply to; None means every faultable route."""
+
+    def applies_to(self, route: str, *, exempt: frozenset[str]) -> bool:
+        if self.routes is None:
+            return route not in exempt
+        return route in self.routes
+
+    def public(self) -> dict[str, object]:
+        """The active faults as the admin API reports them (defaults omitted)."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        if "routes" in data:
+            data["routes"] = sorted(data["routes"])
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+    """Whole seconds until the window resets (at least 1)."""
+    reset_epoch: int
+
+
+@dataclass(slots=True)
+class FixedWindowLimiter:
+    """Counts requests per fixed window of `window_s` seconds of the injected wall clock."""
+
+    limit: int
+    window_s: float
+    clock: Callable[[], float]
+    _window: int = field(default=-1, init=False)
+    _count: int = field(default=0, init=False)
+
+    def hit(self) -> WindowDecision:
+        now = self.clock()
+        window = math.floor(now / self.window_s)
+        if window != self._window:
+            self._window, self._count = window, 0
+        self._count += 1
+        end = (window + 1) * self.window_s
+        allowed = self._count <= self.limit
+        return WindowDecision(
+            allowed=allowed,
+            limit=self.limit,
+            remaining=max(0, self.limit - self._count),
+            reset_s=max(1, math.ceil(end - now)),
+            reset_epoch=math.ceil(end),
+        )
+
+    @property
+    def policy(self) -> str:
+        """The `RateLimit-Policy` value, e.g. `10;w=1`."""
+        window = int(self.window_s) if float(self.window_s).is_integer() else self.window_s
+        return f"{self.limit};w={window}"

@@ -1,0 +1,203 @@
+"""The identity upstream: users and orgs over REST/JSON behind OAuth2 client-credentials tokens."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sandbox.admin import upstream_app
+from sandbox.credentials import SandboxCredentials
+from sandbox.injection import is_admin
+from sandbox.models import JSON, IdentityData, User
+from sandbox.oauth import TokenEndpoint, TokenStore
+from sandbox.openapi_common import with_server
+from sandbox.openapi_identity import IDENTITY_OPENAPI
+from sandbox.seed import fresh_identity
+from sandbox.upstream import Clock, Upstream
+
+MAX_BATCH = 100
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+TOKEN_PATH = "/oauth/token"
+
+
+def identity_error(status: int, code: str, message: str) -> JSON:
+    return {"error": {"code": code, "message": message}}
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+
+
+class IdentityApi:
+    """Handlers and state of the identity upstream; `reset` restores the seed and drops tokens."""
+
+    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+        self.data: IdentityData = fresh_identity()
+        self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
+        self.clock = clock
+        self.upstream = Upstream(
+            name="identity",
+            error_body=identity_error,
+            reset_state=self.reset,
+            exempt=frozenset({f"POST {TOKEN_PATH}"}),
+            clock=clock,
+        )
+        self.token_endpoint = TokenEndpoint(credentials=credentials, tokens=self.tokens)
+
+    def reset(self) -> None:
+        self.data = fresh_identity()
+        self.tokens.revoke_all()
+
+    @web.middleware
+    async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == TOKEN_PATH or is_admin(request):
+            return await handler(request)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not self.tokens.is_valid(token.strip()):
+            return self.upstream.error(
+                401,
+                "unauthorized",
+                "A valid, unexpired bearer token is required.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return await handler(request)
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        user = self.data.users.get(request.match_info["id"])
+        if user is None:
+            return self._not_found("user", request.match_info["id"])
+        return _user_response(user)
+
+    async def list_users(self, request: web.Request) -> web.Response:
+        ids = self._batch_ids(request)
+        if isinstance(ids, web.Response):
+            return ids
+        users = (self.data.users.get(i) for i in ids)
+        return web.json_response({"data": [u.to_json() for u in users if u is not None]})
+
+    async def get_org(self, request: web.Request) -> web.Response:
+        org = self.data.orgs.get(request.match_info["id"])
+        if org is None:
+            return self._not_found("org", request.match_info["id"])
+        return web.json_response(org.to_json())
+
+    async def list_orgs(self, request: web.Request) -> web.Response:
+        ids = self._batch_ids(request)
+        if isinstance(ids, web.Response):
+            return ids
+        orgs = (self.data.orgs.get(i) for i in ids)
+        return web.json_response({"data": [o.to_json() for o in orgs if o is not None]})
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        org = self.data.orgs.get(request.match_info["id"])
+        if org is None:
+            return self._not_found("org", request.match_info["id"])
+        raw_limit = request.query.get("limit", str(DEFAULT_PAGE))
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+            return self._bad("invalid_limit", f"limit must be an integer from 1 to {MAX_PAGE}.")
+        limit = int(raw_limit)
+        offset = _decode_cursor(request.query.get("cursor"))
+        if offset is None:
+            return self._bad("invalid_cursor", "cursor is not one this API issued.")
+        total = len(org.member_ids)
+        page = org.member_ids[offset : offset + limit]
+        end = offset + len(page)
+        return web.json_response(
+            {
+                "data": [self.data.users[i].to_json() for i in page],
+                "total_count": total,
+                "next_cursor": _encode_cursor(end) if end < total else None,
+            }
+        )
+
+    async def patch_user(self, request: web.Request) -> web.Response:
+        user = self.data.users.get(request.match_info["id"])
+        if user is None:
+            return self._not_found("user", request.match_info["id"])
+        if_match = request.headers.get("If-Match")
+        if if_match is None:
+            return self.upstream.error(428, "precondition_required", "PATCH requires an If-Match header with the ETag.")
+        if not _etag_matches(if_match, user.etag):
+            return self.upstream.error(412, "precondition_failed", "The user changed since that ETag; fetch it again.")
+        try:
+            patch = UserPatch.model_validate(await request.json())
+        except (json.JSONDecodeError, ValidationError) as exc:
+            return self._bad("invalid_request", f"Body must be {{name?, phone?}}: {exc}")
+        if patch.name is not None:
+            user.name = patch.name
+        if patch.phone is not None:
+            user.phone = patch.phone
+        user.version += 1
+        user.updated_at = (
+            datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        return _user_response(user)
+
+    async def revoke_tokens(self, request: web.Request) -> web.Response:
+        """Admin: revoke every issued token so that the next API call forces a refresh."""
+        return web.json_response({"ok": True, "revoked": self.tokens.revoke_all()})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(with_server(IDENTITY_OPENAPI, request))
+
+    def _batch_ids(self, request: web.Request) -> list[str] | web.Response:
+        ids = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
+        if not ids:
+            return self._bad("missing_ids", "ids is required: a comma-separated list.")
+        if len(ids) > MAX_BATCH:
+            return self._bad("too_many_ids", f"At most {MAX_BATCH} ids per request.")
+        return list(dict.fromkeys(ids))
+
+    def _not_found(self, kind: str, entity_id: str) -> web.Response:
+        return self.upstream.error(404, "not_found", f"No {kind} with id {entity_id!r}.")
+
+    def _bad(self, code: str, message: str) -> web.Response:
+        return self.upstream.error(400, code, message)
+
+
+def _user_response(user: User) -> web.Response:
+    return web.json_response(user.to_json(), headers={"ETag": f'"{user.etag}"'})
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    candidates = {c.strip().removeprefix("W/").strip('"') for c in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(value) if kind == "offset" and value.isdigit() else None
+
+
+def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+    api = IdentityApi(credentials, clock)
+    app = upstream_app(api.upstream, middlewares=[api.require_token])
+    app.router.add_post(TOKEN_PATH, api.token_endpoint)
+    app.router.add_get("/v1/users", api.list_users)
+    app.router.add_get("/v1/users/{id}", api.get_user)
+    app.router.add_patch("/v1/users/{id}", api.patch_user)
+    app.router.add_get("/v1/orgs", api.list_orgs)
+    app.router.add_get("/v1/orgs/{id}", api.get_org)
+    app.router.add_get("/v1/orgs/{id}/members", api.list_members)
+    app.router.add_post("/_sandbox/revoke-tokens", api.revoke_tokens)
+    app.router.add_get("/openapi.json", api.openapi)
+    return app

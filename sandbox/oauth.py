@@ -1,0 +1,104 @@
+"""OAuth2 client-credentials for the identity upstream: the token endpoint and the token store."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from sandbox.credentials import SandboxCredentials
+from sandbox.upstream import Clock
+
+_PURGE_THRESHOLD = 10_000
+
+
+@dataclass(slots=True)
+class TokenStore:
+    """Issued bearer tokens and their expiry (wall-clock seconds)."""
+
+    lifetime_s: int
+    clock: Clock
+    _expiry: dict[str, float] = field(default_factory=dict)
+
+    def issue(self) -> str:
+        if len(self._expiry) >= _PURGE_THRESHOLD:
+            now = self.clock()
+            self._expiry = {t: exp for t, exp in self._expiry.items() if exp > now}
+        token = secrets.token_urlsafe(24)
+        self._expiry[token] = self.clock() + self.lifetime_s
+        return token
+
+    def is_valid(self, token: str) -> bool:
+        expiry = self._expiry.get(token)
+        return expiry is not None and expiry > self.clock()
+
+    def revoke_all(self) -> int:
+        """Forget every token, so the next API call gets a 401 and the client must refresh."""
+        count = len(self._expiry)
+        self._expiry.clear()
+        return count
+
+
+def _client_from_basic(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote(client_id), unquote(secret)) if sep else None
+
+
+def _oauth_error(status: int, error: str, description: str) -> web.Response:
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="identity"'
+    return web.json_response({"error": error, "error_description": description}, status=status, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEndpoint:
+    """`POST /oauth/token` (client_secret_basic or client_secret_post)."""
+
+    credentials: SandboxCredentials
+    tokens: TokenStore
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        header = request.headers.get("Authorization")
+        client = _client_from_basic(header) if header else None
+        if client is None and not header:
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+            if isinstance(client_id, str) and isinstance(secret, str):
+                client = (client_id, secret)
+        if client is None or not self._authentic(*client):
+            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+        grant = form.get("grant_type")
+        if not grant:
+            return _oauth_error(400, "invalid_request", "grant_type is required.")
+        if grant != "client_credentials":
+            return _oauth_error(400, "unsupported_grant_type", "Only client_credentials.")
+        scope = form.get("scope")
+        return web.json_response(
+            {
+                "access_token": self.tokens.issue(),
+                "token_type": "Bearer",
+                "expires_in": self.credentials.token_lifetime_s,
+                "scope": scope if isinstance(scope, str) else "",
+            },
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    def _authentic(self, client_id: str, secret: str) -> bool:
+        expected_id = self.credentials.identity_client_id
+        expected_secret = self.credentials.identity_client_secret
+        id_ok = hmac.compare_digest(client_id.encode(), expected_id.encode())
+        secret_ok = hmac.compare_digest(secret.encode(), expected_secret.encode())
+        return id_ok and secret_ok

@@ -1,0 +1,81 @@
+"""The projects upstream: a GitHub-like GraphQL API on `POST /graphql` behind a static token."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from aiohttp import web
+from graphql import graphql_sync
+
+from sandbox.admin import upstream_app
+from sandbox.credentials import SandboxCredentials
+from sandbox.models import JSON, ProjectsData
+from sandbox.projects_schema import SCHEMA, ProjectsContext
+from sandbox.seed import fresh_projects
+from sandbox.upstream import Clock, Upstream
+
+RATE_LIMIT_BUDGET = 5000
+
+
+def projects_error(status: int, code: str, message: str) -> JSON:
+    return {"errors": [{"message": message, "extensions": {"code": code.upper()}}]}
+
+
+class ProjectsApi:
+    """The GraphQL endpoint and its state; `reset` restores the seed and the rate-limit budget."""
+
+    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+        self.credentials = credentials
+        self.data: ProjectsData = fresh_projects()
+        self.remaining = RATE_LIMIT_BUDGET
+        self.upstream = Upstream(name="projects", error_body=projects_error, reset_state=self.reset, clock=clock)
+
+    def reset(self) -> None:
+        self.data = fresh_projects()
+        self.remaining = RATE_LIMIT_BUDGET
+
+    async def graphql(self, request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        expected = self.credentials.projects_token.encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+            return self.upstream.error(401, "unauthenticated", "Bad credentials.", {"WWW-Authenticate": "Bearer"})
+        body = await _graphql_body(request)
+        if isinstance(body, str):
+            return self.upstream.error(400, "bad_request", body)
+        context = ProjectsContext(data=self.data)
+        result = graphql_sync(
+            SCHEMA,
+            body["query"],
+            context_value=context,
+            variable_values=body.get("variables"),
+            operation_name=body.get("operationName"),
+        )
+        cost = 1 + context.connections
+        self.remaining = max(0, self.remaining - cost)
+        payload: dict[str, Any] = dict(result.formatted)
+        payload["extensions"] = {"rateLimit": {"cost": cost, "remaining": self.remaining}}
+        return web.json_response(payload)
+
+
+async def _graphql_body(request: web.Request) -> JSON | str:
+    """The parsed `{query, variables, operationName}` body, or why it is not one."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "Body must be JSON: {query, variables, operationName}."
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return "Body must be a JSON object with a string `query`."
+    if not isinstance(body.get("variables") or {}, dict):
+        return "`variables` must be an object."
+    if not isinstance(body.get("operationName") or "", str):
+        return "`operationName` must be a string."
+    return body
+
+
+def create_projects_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+    api = ProjectsApi(credentials, clock)
+    app = upstream_app(api.upstream)
+    app.router.add_post("/graphql", api.graphql)
+    return app

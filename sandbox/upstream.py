@@ -1,0 +1,58 @@
+"""What every sandbox upstream shares: its counters, its faults and how it words an error."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.faults import FaultSet, FixedWindowLimiter
+from sandbox.stats import RequestCounter
+
+JSON = dict[str, Any]
+ErrorBody = Callable[[int, str, str], JSON]
+"""(status, code, message) -> the upstream's JSON error envelope."""
+Clock = Callable[[], float]
+"""Wall-clock seconds since the epoch; injectable so tests control windows, expiry and signatures."""
+
+UPSTREAM_KEY: web.AppKey[Upstream] = web.AppKey("sandbox_upstream")
+
+
+@dataclass(slots=True, eq=False)
+class Upstream:
+    """Runtime state of one upstream outside its domain data (counters, faults, reset hook)."""
+
+    name: str
+    error_body: ErrorBody
+    reset_state: Callable[[], None]
+    exempt: frozenset[str] = frozenset()
+    """Route keys faults skip unless a fault's `routes` names them (e.g. the token endpoint)."""
+    clock: Clock = time.time
+    fault_seed: int = 0
+    counter: RequestCounter = field(default_factory=RequestCounter)
+    faults: FaultSet = field(default_factory=FaultSet)
+    limiter: FixedWindowLimiter | None = None
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.fault_seed)
+
+    def set_faults(self, faults: FaultSet) -> None:
+        self.faults = faults
+        limit = faults.rate_limit
+        self.limiter = (
+            None if limit is None else FixedWindowLimiter(limit=limit.limit, window_s=limit.window_s, clock=self.clock)
+        )
+
+    def reset(self) -> None:
+        self.counter.reset()
+        self.set_faults(FaultSet())
+        self.rng = random.Random(self.fault_seed)
+        self.reset_state()
+
+    def error(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+        return web.json_response(self.error_body(status, code, message), status=status, headers=headers)

@@ -1,0 +1,80 @@
+"""An organization's billing account and invoices."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import strawberry
+
+import resolvers.billing
+from clients.billing import BillingInvoice, BillingSubscription
+from schema.common import GatewayInfo
+
+_ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
+
+
+@strawberry.type(description="An amount of money in a currency; `amount` is in major units.")
+class Money:
+    amount: Decimal
+    minor_units: int
+    currency: str
+
+    @classmethod
+    def of(cls, minor_units: int, currency: str) -> Money:
+        exponent = 0 if currency.lower() in _ZERO_DECIMAL_CURRENCIES else 2
+        return cls(amount=Decimal(minor_units).scaleb(-exponent), minor_units=minor_units, currency=currency.upper())
+
+
+@strawberry.type
+class Invoice:
+    id: strawberry.ID
+    number: str
+    amount_due: Money
+    status: str
+    due_date: date | None
+
+    @classmethod
+    def from_model(cls, invoice: BillingInvoice) -> Invoice:
+        return cls(
+            id=strawberry.ID(invoice.id),
+            number=invoice.number,
+            amount_due=Money.of(invoice.amount_due, invoice.currency),
+            status=invoice.status.upper(),
+            due_date=datetime.fromtimestamp(invoice.due_date, UTC).date() if invoice.due_date else None,
+        )
+
+
+@strawberry.type(description="Plan and invoices of an organization, from the billing upstream.")
+class BillingAccount:
+    customer_id: strawberry.Private[str]
+
+    async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
+        return await resolvers.billing.subscription(info.context.loaders, self.customer_id)
+
+    @strawberry.field
+    async def plan(self, info: GatewayInfo) -> str | None:
+        subscription = await self._subscription(info)
+        return subscription.plan if subscription else None
+
+    @strawberry.field
+    async def status(self, info: GatewayInfo) -> str | None:
+        subscription = await self._subscription(info)
+        return subscription.status.upper() if subscription else None
+
+    @strawberry.field
+    async def seats(self, info: GatewayInfo) -> int | None:
+        subscription = await self._subscription(info)
+        return subscription.seats if subscription else None
+
+    @strawberry.field
+    async def current_period_end(self, info: GatewayInfo) -> datetime | None:
+        subscription = await self._subscription(info)
+        return datetime.fromtimestamp(subscription.current_period_end, UTC) if subscription else None
+
+    @strawberry.field
+    async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
+        found = await resolvers.billing.invoices(
+            info.context.loaders, self.customer_id, first, status.lower() if status else None
+        )
+        return [Invoice.from_model(invoice) for invoice in found]

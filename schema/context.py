@@ -1,0 +1,40 @@
+"""The typed per-request context, built by one FastAPI dependency in mobius/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from strawberry.fastapi import BaseContext
+
+from resolvers.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking. ``scopes`` gate fields such as PII."""
+
+    name: str = "anonymous"
+    scopes: frozenset[str] = frozenset()
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStatus:
+    name: str
+    url: str
+    state: str
+
+
+class GatewayContext(BaseContext):
+    def __init__(
+        self,
+        *,
+        loaders: Loaders,
+        caller: Caller,
+        upstream_status: Callable[[], Sequence[UpstreamStatus]],
+    ) -> None:
+        super().__init__()
+        self.loaders = loaders
+        self.caller = caller
+        self.upstream_status = upstream_status

@@ -1,0 +1,67 @@
+"""The one place errors reach clients: public errors get a stable ``extensions.code``;
+everything else is masked and logged. Upstream bodies are never forwarded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from clients.errors import UpstreamError
+from resolvers.errors import GatewayError
+
+log = structlog.get_logger("mobius.errors")
+
+INTERNAL_MESSAGE = "Internal error."
+
+
+def _public_upstream_message(error: UpstreamError) -> str:
+    return f"{error.upstream}: {error.message}"
+
+
+def shape_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    extensions: dict[str, Any]
+    if original is None:
+        if error.extensions and "code" in error.extensions:
+            return error
+        extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED" if error.nodes else "BAD_REQUEST"}
+        return _copy(error, error.message, extensions)
+    if isinstance(original, UpstreamError):
+        extensions = {"code": original.code, "upstream": original.upstream}
+        if original.retry_after_s is not None:
+            extensions["retryAfter"] = original.retry_after_s
+        return _copy(error, _public_upstream_message(original), extensions)
+    if isinstance(original, GatewayError):
+        return _copy(error, original.message, {"code": original.code})
+    log.error(
+        "resolver_failed",
+        path=error.path,
+        error_type=type(original).__name__,
+        exc_info=original,
+    )
+    return _copy(error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR"})
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class ShapeErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [shape_error(error) for error in errors]  # type: ignore[union-attr]

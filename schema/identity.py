@@ -1,0 +1,123 @@
+"""Users and organizations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import resolvers.billing
+import resolvers.identity
+import resolvers.projects
+import schema.billing as billing_types
+import schema.projects as project_types
+from clients.identity import IdentityOrg, IdentityUser
+from resolvers.errors import Forbidden
+from schema.common import GatewayInfo, PageInfo
+
+if TYPE_CHECKING:
+    from schema.billing import BillingAccount
+    from schema.projects import ProjectConnection
+
+PII_SCOPE = "pii:read"
+
+
+def _require_pii(info: GatewayInfo) -> None:
+    if PII_SCOPE not in info.context.caller.scopes:
+        raise Forbidden(f"this field needs the `{PII_SCOPE}` scope")
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+    name: str
+    updated_at: datetime
+    etag: str
+    org_id: strawberry.Private[str]
+    email_value: strawberry.Private[str | None]
+    phone_value: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, user: IdentityUser) -> User:
+        return cls(
+            id=strawberry.ID(user.id),
+            name=user.name,
+            updated_at=user.updated_at,
+            etag=user.etag,
+            org_id=user.org_id,
+            email_value=user.email,
+            phone_value=user.phone,
+        )
+
+    @strawberry.field(description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise.")
+    def email(self, info: GatewayInfo) -> str | None:
+        _require_pii(info)
+        return self.email_value
+
+    @strawberry.field(description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise.")
+    def phone(self, info: GatewayInfo) -> str | None:
+        _require_pii(info)
+        return self.phone_value
+
+    @strawberry.field
+    async def organization(self, info: GatewayInfo) -> Organization | None:
+        org = await resolvers.identity.organization(info.context.loaders, self.org_id)
+        return Organization.from_model(org) if org else None
+
+    @classmethod
+    async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> User | None:
+        user = await resolvers.identity.user(info.context.loaders, str(id))
+        return cls.from_model(user) if user else None
+
+
+def user_or_none(user: IdentityUser | None) -> User | None:
+    return User.from_model(user) if user else None
+
+
+@strawberry.type
+class UserConnection:
+    total_count: int
+    page_info: PageInfo
+    nodes: list[User]
+
+
+@strawberry.federation.type(keys=["id"])
+class Organization:
+    id: strawberry.ID
+    name: str
+    slug: str | None
+
+    @classmethod
+    def from_model(cls, org: IdentityOrg) -> Organization:
+        return cls(id=strawberry.ID(org.id), name=org.name, slug=org.slug)
+
+    @strawberry.field
+    async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
+        page = await resolvers.identity.members(info.context.loaders, str(self.id), first, after)
+        if page is None:
+            return UserConnection(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
+        return UserConnection(
+            total_count=page.total_count,
+            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+            nodes=[User.from_model(user) for user in page.data],
+        )
+
+    @strawberry.field
+    async def billing(
+        self, info: GatewayInfo
+    ) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
+        customer = await resolvers.billing.customer(info.context.loaders, str(self.id))
+        return billing_types.BillingAccount(customer_id=customer.id) if customer else None
+
+    @strawberry.field
+    async def projects(
+        self, info: GatewayInfo, first: int = 20, after: str | None = None
+    ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")]:
+        page = await resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after)
+        return project_types.ProjectConnection.from_page(page)
+
+    @classmethod
+    async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
+        org = await resolvers.identity.organization(info.context.loaders, str(id))
+        return cls.from_model(org) if org else None

@@ -1,0 +1,125 @@
+"""Projects and issues."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import resolvers.identity
+import resolvers.projects
+import schema.identity as identity_types
+from clients.projects import IssueNode, IssuePage, ProjectNode, ProjectPage
+from schema.common import GatewayInfo, PageInfo
+
+if TYPE_CHECKING:
+    from schema.identity import User
+
+UserRef = Annotated["User", strawberry.lazy("schema.identity")]
+
+
+@strawberry.enum
+class ProjectState(Enum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+
+
+@strawberry.enum
+class IssueState(Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+@strawberry.type
+class Issue:
+    id: strawberry.ID
+    title: str
+    state: IssueState
+    assignee_id: strawberry.Private[str | None]
+    project_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, issue: IssueNode) -> Issue:
+        return cls(
+            id=strawberry.ID(issue.id),
+            title=issue.title,
+            state=IssueState(issue.state),
+            assignee_id=issue.assignee_id,
+            project_id=issue.project_id,
+        )
+
+    @strawberry.field
+    async def assignee(self, info: GatewayInfo) -> UserRef | None:
+        if self.assignee_id is None:
+            return None
+        return identity_types.user_or_none(await resolvers.identity.user(info.context.loaders, self.assignee_id))
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Project | None:
+        project = await resolvers.projects.project(info.context.loaders, self.project_id)
+        return Project.from_model(project) if project else None
+
+
+@strawberry.type
+class IssueConnection:
+    total_count: int
+    page_info: PageInfo
+    nodes: list[Issue]
+
+    @classmethod
+    def from_page(cls, page: IssuePage | None) -> IssueConnection:
+        if page is None:
+            return cls(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
+        return cls(
+            total_count=page.total_count,
+            page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),
+            nodes=[Issue.from_model(issue) for issue in page.nodes],
+        )
+
+
+@strawberry.federation.type(keys=["id"])
+class Project:
+    id: strawberry.ID
+    name: str
+    state: ProjectState
+    owner_id: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, project: ProjectNode) -> Project:
+        return cls(
+            id=strawberry.ID(project.id), name=project.name, state=ProjectState(project.state), owner_id=project.owner_id
+        )
+
+    @strawberry.field
+    async def owner(self, info: GatewayInfo) -> UserRef | None:
+        return identity_types.user_or_none(await resolvers.identity.user(info.context.loaders, self.owner_id))
+
+    @strawberry.field
+    async def issues(
+        self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None
+    ) -> IssueConnection:
+        page = await resolvers.projects.issues(
+            info.context.loaders, str(self.id), first, after, state.value if state else None
+        )
+        return IssueConnection.from_page(page)
+
+    @classmethod
+    async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
+        project = await resolvers.projects.project(info.context.loaders, str(id))
+        return cls.from_model(project) if project else None
+
+
+@strawberry.type
+class ProjectConnection:
+    total_count: int
+    page_info: PageInfo
+    nodes: list[Project]
+
+    @classmethod
+    def from_page(cls, page: ProjectPage) -> ProjectConnection:
+        return cls(
+            total_count=page.total_count,
+            page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),
+            nodes=[Project.from_model(project) for project in page.nodes],
+        )

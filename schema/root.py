@@ -1,0 +1,63 @@
+"""The root types and the schema object (an Apollo Federation v2 subgraph)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+import resolvers.identity
+import resolvers.projects
+from schema.common import GatewayInfo
+from schema.errors import ShapeErrors
+from schema.health import UpstreamHealth
+from schema.identity import Organization, User, user_or_none
+from schema.projects import Project
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The user the caller acts as, if the caller is bound to one.")
+    async def viewer(self, info: GatewayInfo) -> User | None:
+        user_id = info.context.caller.user_id
+        if user_id is None:
+            return None
+        return user_or_none(await resolvers.identity.user(info.context.loaders, user_id))
+
+    @strawberry.field
+    async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
+        org = await resolvers.identity.organization(info.context.loaders, str(id))
+        return Organization.from_model(org) if org else None
+
+    @strawberry.field
+    async def user(self, info: GatewayInfo, id: strawberry.ID) -> User | None:
+        return user_or_none(await resolvers.identity.user(info.context.loaders, str(id)))
+
+    @strawberry.field(description="Users in the order asked; null where an id is unknown.")
+    async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[User | None]:
+        found = await resolvers.identity.users(info.context.loaders, [str(user_id) for user_id in ids])
+        return [user_or_none(user) for user in found]
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
+        project = await resolvers.projects.project(info.context.loaders, str(id))
+        return Project.from_model(project) if project else None
+
+    @strawberry.field(description="Each upstream with its base URL and circuit-breaker state.")
+    def upstreams(self, info: GatewayInfo) -> list[UpstreamHealth]:
+        return [UpstreamHealth.from_status(status) for status in info.context.upstream_status()]
+
+
+def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
+    return strawberry.federation.Schema(
+        query=Query,
+        types=[User, Organization, Project],
+        federation_version="2.7",
+        extensions=[
+            ShapeErrors,
+            partial(QueryDepthLimiter, max_depth=max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=max_aliases),
+            partial(MaxTokensLimiter, max_token_count=max_tokens),
+        ],
+    )
