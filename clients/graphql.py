@@ -60,12 +60,10 @@ def _map_gql_exceptions(upstream: str) -> Iterator[None]:
         if isinstance(exc.__cause__, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
         raise UpstreamUnavailable("upstream connection failed", upstream=upstream) from None
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
     except (TransportError, aiohttp.ClientError) as exc:
-        raise UpstreamUnavailable(
-            f"upstream connection failed ({type(exc).__name__})", upstream=upstream
-        ) from None
+        raise UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", upstream=upstream) from None
 
 
 class GraphQLUpstream:

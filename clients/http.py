@@ -3,7 +3,6 @@ become upstream errors."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
@@ -30,12 +29,10 @@ def map_exceptions(upstream: str) -> Iterator[None]:
         yield
     except UpstreamError:
         raise
-    except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+    except (TimeoutError, aiohttp.ServerTimeoutError):
         raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
     except aiohttp.ClientError as exc:
-        raise UpstreamUnavailable(
-            f"upstream connection failed ({type(exc).__name__})", upstream=upstream
-        ) from None
+        raise UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", upstream=upstream) from None
 
 
 def build_path(path: str, params: Mapping[str, str | int] | None) -> str:

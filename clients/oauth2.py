@@ -7,10 +7,12 @@ only if it is still the one that failed, so a burst of 401s causes one refresh, 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote_plus
 
 import aiohttp
 import orjson
@@ -22,9 +24,15 @@ from clients.messages import OutgoingRequest
 from clients.secrets import SecretSource
 
 
+def encode_basic(client_id: str, client_secret: str) -> str:
+    """RFC 6749 §2.3.1: both parts form-urlencoded before base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
 class _TokenResponse(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105  (a token type, not a credential)
     expires_in: float = 3600
 
 
@@ -99,16 +107,16 @@ class OAuth2ClientCredentials:
             form["scope"] = self._scope
         if self._audience:
             form["audience"] = self._audience
-        basic: aiohttp.BasicAuth | None = None
+        headers = {"Accept": "application/json"}
         if self._client_auth == "client_secret_basic":
-            basic = aiohttp.BasicAuth(self._client_id, self._client_secret.reveal())
+            headers["Authorization"] = encode_basic(self._client_id, self._client_secret.reveal())
         else:
             form["client_id"] = self._client_id
             form["client_secret"] = self._client_secret.reveal()
         started = self._clock()
         self.token_requests += 1
         try:
-            async with self._session.post(self._token_url, data=form, auth=basic) as response:
+            async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -114,9 +114,9 @@ class ProjectsClient:
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
         result = await self.graphql.execute(_projects_document(len(keys)), variables)
-        return [self._keyed(result, f"k{i}", lambda value: ProjectPage.model_validate(value)) for i in range(len(keys))]
+        return [self._keyed(result, f"k{i}", ProjectPage.model_validate) for i in range(len(keys))]
 
-    async def issue_pages(self, keys: Sequence[IssuesKey]) -> list[IssuePage | None | UpstreamError]:
+    async def issue_pages(self, keys: Sequence[IssuesKey]) -> list[IssuePage | UpstreamError | None]:
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"p{i}": key.project_id, f"f{i}": key.first, f"a{i}": key.after, f"s{i}": key.state})
@@ -131,7 +131,7 @@ class ProjectsClient:
         found: dict[str, ProjectNode] = {}
         for node in nodes:
             if node:
-                project = self._validate(lambda value: ProjectNode.model_validate(value), node, "nodes")
+                project = self._validate(ProjectNode.model_validate, node, "nodes")
                 found[project.id] = project
         return found
 
@@ -160,7 +160,9 @@ class ProjectsClient:
         except ValidationError as exc:
             first = exc.errors()[0]
             location = ".".join(str(part) for part in (where, *first["loc"]))
-            raise UpstreamInvalidResponse(f"invalid response at {location}: {first['type']}", upstream=self.name) from None
+            raise UpstreamInvalidResponse(
+                f"invalid response at {location}: {first['type']}", upstream=self.name
+            ) from None
 
     def _error_from(self, errors: list[dict[str, Any]]) -> UpstreamError:
         what = "the upstream reported a GraphQL error" if errors else "the upstream answered no data"
@@ -171,5 +173,7 @@ def _issue_page(value: Any) -> IssuePage | None:
     if value is None:
         return None
     if not isinstance(value, dict) or "issues" not in value:
-        raise ValidationError.from_exception_data("IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}])
+        raise ValidationError.from_exception_data(
+            "IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}]
+        )
     return IssuePage.model_validate(value["issues"])

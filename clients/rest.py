@@ -61,9 +61,7 @@ class RestClient:
         self.http = http
         self.name = http.name
 
-    async def get(
-        self, path: str, adapter: TypeAdapter[T], *, params: Mapping[str, str | int] | None = None
-    ) -> T:
+    async def get(self, path: str, adapter: TypeAdapter[T], *, params: Mapping[str, str | int] | None = None) -> T:
         response = await self.http.send("GET", path, params=params)
         return parse_response(self.name, f"GET {path}", response, adapter)
 

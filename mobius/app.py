@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
+from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, ORJSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection, Request
 from strawberry.fastapi import GraphQLRouter
@@ -32,6 +34,15 @@ class MobiusGraphQLRouter(GraphQLRouter[GatewayContext, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise StrawberryHTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(parsed, dict | list):
+            raise StrawberryHTTPException(400, "The request body must be a JSON object")
+        return parsed
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         page = render_graphiql_page(static_prefix=GRAPHIQL_STATIC_PREFIX, graphql_path=request.url.path)
         return HTMLResponse(page, headers={"Content-Security-Policy": GRAPHIQL_CSP})
@@ -40,7 +51,10 @@ class MobiusGraphQLRouter(GraphQLRouter[GatewayContext, None]):
 def build_callers(settings: Settings) -> CallerRegistry:
     return CallerRegistry(
         [
-            (Caller(name=caller.name, scopes=frozenset(caller.scopes), user_id=caller.user_id), secret_source(caller.token))
+            (
+                Caller(name=caller.name, scopes=frozenset(caller.scopes), user_id=caller.user_id),
+                secret_source(caller.token),
+            )
             for caller in settings.callers
         ]
     )
@@ -76,7 +90,6 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
     app = FastAPI(
         title="Mobius Gateway",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -97,10 +110,10 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
         return {"status": "ok"}
 
     @app.get("/health/ready")
-    async def ready() -> ORJSONResponse:
+    async def ready() -> JSONResponse:
         started = {transport.name: transport.started for transport in upstreams.transports}
         status = "ready" if all(started.values()) else "starting"
-        return ORJSONResponse({"status": status, "upstreams": started}, status_code=200 if status == "ready" else 503)
+        return JSONResponse({"status": status, "upstreams": started}, status_code=200 if status == "ready" else 503)
 
     app.state.upstreams = upstreams
     app.state.schema = schema

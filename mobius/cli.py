@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 from collections.abc import Sequence
@@ -43,7 +44,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
         )
         base = f"http://{args.host}:{args.port}"
-        print(f"Mobius demo: sandbox upstreams identity={urls.identity} billing={urls.billing} projects={urls.projects}")
+        print(
+            f"Mobius demo: sandbox upstreams identity={urls.identity} billing={urls.billing} projects={urls.projects}"
+        )
         print(f"GraphiQL: {base}/graphql")
         print(f'PII fields need the demo caller header: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}')
         sys.stdout.flush()
@@ -98,10 +101,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"identity  {urls.identity}\nbilling   {urls.billing}\nprojects  {urls.projects}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -38,7 +38,9 @@ class BodySizeLimit:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = orjson.dumps({"errors": [{"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
+        body = orjson.dumps(
+            {"errors": [{"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+        )
         await send(
             {
                 "type": "http.response.start",

@@ -115,9 +115,7 @@ class ServerSettings(_Strict):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MOBIUS_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOBIUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     environment: Literal["development", "production"] = "development"
     server: ServerSettings = ServerSettings()

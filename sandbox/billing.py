@@ -56,7 +56,7 @@ class BillingApi:
         self.clock = clock
         self.data: BillingData = fresh_billing()
         self.replays: dict[str, _Replay] = {}
-        self.upstream = Upstream(name="billing", error_body=billing_error, reset_state=self.reset, clock=clock)
+        self.upstream = Upstream(error_body=billing_error, reset_state=self.reset, clock=clock)
 
     def reset(self) -> None:
         self.data = fresh_billing()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -18,7 +17,7 @@ from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
 from sandbox.openapi_identity import IDENTITY_OPENAPI
-from sandbox.seed import fresh_identity
+from sandbox.seed import fresh_identity, iso
 from sandbox.upstream import Clock, Upstream
 
 MAX_BATCH = 100
@@ -46,7 +45,6 @@ class IdentityApi:
         self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
         self.clock = clock
         self.upstream = Upstream(
-            name="identity",
             error_body=identity_error,
             reset_state=self.reset,
             exempt=frozenset({f"POST {TOKEN_PATH}"}),
@@ -138,9 +136,7 @@ class IdentityApi:
         if patch.phone is not None:
             user.phone = patch.phone
         user.version += 1
-        user.updated_at = (
-            datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
+        user.updated_at = iso(int(self.clock()))
         return _user_response(user)
 
     async def revoke_tokens(self, request: web.Request) -> web.Response:
@@ -191,7 +187,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
     api = IdentityApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.require_token])
-    app.router.add_post(TOKEN_PATH, api.token_endpoint)
+    app.router.add_post(TOKEN_PATH, api.token_endpoint.handle)
     app.router.add_get("/v1/users", api.list_users)
     app.router.add_get("/v1/users/{id}", api.get_user)
     app.router.add_patch("/v1/users/{id}", api.patch_user)

@@ -70,7 +70,7 @@ class TokenEndpoint:
     credentials: SandboxCredentials
     tokens: TokenStore
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         form = await request.post()
         header = request.headers.get("Authorization")
         client = _client_from_basic(header) if header else None

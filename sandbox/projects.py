@@ -30,7 +30,7 @@ class ProjectsApi:
         self.credentials = credentials
         self.data: ProjectsData = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
-        self.upstream = Upstream(name="projects", error_body=projects_error, reset_state=self.reset, clock=clock)
+        self.upstream = Upstream(error_body=projects_error, reset_state=self.reset, clock=clock)
 
     def reset(self) -> None:
         self.data = fresh_projects()

@@ -26,7 +26,6 @@ UPSTREAM_KEY: web.AppKey[Upstream] = web.AppKey("sandbox_upstream")
 class Upstream:
     """Runtime state of one upstream outside its domain data (counters, faults, reset hook)."""
 
-    name: str
     error_body: ErrorBody
     reset_state: Callable[[], None]
     exempt: frozenset[str] = frozenset()

@@ -104,16 +104,14 @@ class Organization:
         )
 
     @strawberry.field
-    async def billing(
-        self, info: GatewayInfo
-    ) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
+    async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
         customer = await resolvers.billing.customer(info.context.loaders, str(self.id))
         return billing_types.BillingAccount(customer_id=customer.id) if customer else None
 
-    @strawberry.field
+    @strawberry.field(description="Nullable: a projects outage must not take the organization down with it.")
     async def projects(
         self, info: GatewayInfo, first: int = 20, after: str | None = None
-    ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")]:
+    ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")] | None:
         page = await resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after)
         return project_types.ProjectConnection.from_page(page)
 

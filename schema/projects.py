@@ -88,7 +88,10 @@ class Project:
     @classmethod
     def from_model(cls, project: ProjectNode) -> Project:
         return cls(
-            id=strawberry.ID(project.id), name=project.name, state=ProjectState(project.state), owner_id=project.owner_id
+            id=strawberry.ID(project.id),
+            name=project.name,
+            state=ProjectState(project.state),
+            owner_id=project.owner_id,
         )
 
     @strawberry.field

@@ -41,12 +41,12 @@ not restrict.  Fonts in GraphiQL's stylesheet are ``data:`` URIs.
 """
 
 DEFAULT_QUERY = """\
-# Welcome to the Mobius Gateway GraphiQL.
+# Mobius Gateway: one graph over many services.
 #
-# Run a query with Ctrl-Enter (or the play button); autocomplete with
-# Ctrl-Space. Open the explorer on the left to build queries by clicking.
+# Run: Ctrl-Enter or the play button.
+# Autocomplete: Ctrl-Space. Explorer: left sidebar.
 #
-# Example: the upstream services behind this gateway and their state.
+# Example: the upstream services and their state.
 {
   upstreams {
     name
@@ -79,7 +79,8 @@ def page_assets() -> tuple[StaticAsset, ...]:
 
     The vendored files come from ``manifest.json`` (in the order Strawberry's
     page loads them, integrity strings as pinned there); our own stylesheet and
-    bootstrap script come last, with a sha384 computed from the installed file.
+    bootstrap script come last, with a sha384 computed from the installed file
+    (once per process: restart after editing them).
     """
     manifest = json.loads((STATIC_DIR / MANIFEST_FILE).read_text(encoding="utf-8"))
     assets: list[StaticAsset] = []

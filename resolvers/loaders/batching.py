@@ -15,7 +15,7 @@ V = TypeVar("V")
 
 async def load_by_keys(
     keys: Sequence[K], fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]]
-) -> list[V | None | UpstreamError]:
+) -> list[V | UpstreamError | None]:
     """One batch request for all keys; keys absent from the answer resolve to ``None``."""
     try:
         found = await fetch(keys)
@@ -24,9 +24,7 @@ async def load_by_keys(
     return [found.get(key) for key in keys]
 
 
-async def fan_out(
-    keys: Sequence[K], fetch_one: Callable[[K], Awaitable[V]], *, limit: int
-) -> list[V | UpstreamError]:
+async def fan_out(keys: Sequence[K], fetch_one: Callable[[K], Awaitable[V]], *, limit: int) -> list[V | UpstreamError]:
     """One request per key for upstreams without a batch endpoint, at most ``limit`` at once."""
     if len(keys) == 1:
         return [await _settle(fetch_one(keys[0]))]

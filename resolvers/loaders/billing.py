@@ -17,7 +17,7 @@ class CustomerByOrgLoader(DataLoader[str, BillingCustomer | None]):
         super().__init__()
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[BillingCustomer | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[BillingCustomer | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         return await fan_out(keys, self.client.customer_for_org, limit=self.client.rest.http.policy.max_fanout)
 
 
@@ -26,10 +26,8 @@ class SubscriptionByCustomerLoader(DataLoader[str, BillingSubscription | None]):
         super().__init__()
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[BillingSubscription | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
-        return await fan_out(
-            keys, self.client.subscription_for_customer, limit=self.client.rest.http.policy.max_fanout
-        )
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[BillingSubscription | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
+        return await fan_out(keys, self.client.subscription_for_customer, limit=self.client.rest.http.policy.max_fanout)
 
 
 @dataclass(frozen=True, slots=True)

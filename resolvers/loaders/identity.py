@@ -17,7 +17,7 @@ class UserByIdLoader(DataLoader[str, IdentityUser | None]):
         super().__init__(max_batch_size=client.rest.http.policy.max_batch_size)
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[IdentityUser | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[IdentityUser | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         return await load_by_keys(keys, self.client.users_by_ids)
 
 
@@ -26,7 +26,7 @@ class OrgByIdLoader(DataLoader[str, IdentityOrg | None]):
         super().__init__(max_batch_size=client.rest.http.policy.max_batch_size)
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[IdentityOrg | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[IdentityOrg | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         return await load_by_keys(keys, self.client.orgs_by_ids)
 
 
@@ -45,7 +45,7 @@ class MembersByOrgLoader(DataLoader[MembersKey, MembersPage | None]):
         self.client = client
         self.users = users
 
-    async def batch_load_fn(self, keys: Sequence[MembersKey]) -> list[MembersPage | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[MembersKey]) -> list[MembersPage | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         pages = await fan_out(keys, self._page, limit=self.client.rest.http.policy.max_fanout)
         for page in pages:
             if isinstance(page, MembersPage):

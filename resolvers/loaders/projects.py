@@ -16,7 +16,7 @@ class ProjectByIdLoader(DataLoader[str, ProjectNode | None]):
         super().__init__(max_batch_size=client.graphql.policy.max_batch_size)
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[ProjectNode | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[ProjectNode | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         return await load_by_keys(keys, self.client.projects_by_ids)
 
 
@@ -45,7 +45,7 @@ class IssuesByProjectLoader(DataLoader[IssuesKey, IssuePage | None]):
         super().__init__(max_batch_size=client.graphql.policy.max_batch_size)
         self.client = client
 
-    async def batch_load_fn(self, keys: Sequence[IssuesKey]) -> list[IssuePage | None | UpstreamError]:  # type: ignore[override]  # the stub omits per-key exceptions
+    async def batch_load_fn(self, keys: Sequence[IssuesKey]) -> list[IssuePage | UpstreamError | None]:  # type: ignore[override]  # the stub omits per-key exceptions
         try:
             return await self.client.issue_pages(keys)
         except UpstreamError as exc:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import strawberry
@@ -18,12 +16,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-try:
-    import mobius.graphiql  # noqa: F401
-except ImportError:  # project not installed and rootdir not on sys.path
-    sys.path.insert(0, str(REPO_ROOT))
 
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 
@@ -62,6 +54,7 @@ class Recorder:
 
     requests: list[tuple[str, str]] = field(default_factory=list)
     graphql_bodies: list[str] = field(default_factory=list)
+    graphql_headers: list[dict[str, str]] = field(default_factory=list)
     csp_reports: list[object] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,6 +62,7 @@ class Recorder:
         with self.lock:
             self.requests.clear()
             self.graphql_bodies.clear()
+            self.graphql_headers.clear()
             self.csp_reports.clear()
 
 
@@ -103,14 +97,13 @@ def make_app(recorder: Recorder, *, report_csp: bool = False) -> FastAPI:
         return Response(status_code=204)
 
     @app.middleware("http")
-    async def record(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         body = await request.body() if request.url.path == "/graphql" else b""
         with recorder.lock:
             recorder.requests.append((request.method, request.url.path))
             if body:
                 recorder.graphql_bodies.append(body.decode("utf-8", "replace"))
+                recorder.graphql_headers.append(dict(request.headers))
         return await call_next(request)
 
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from mobius.graphiql import STATIC_DIR
 
 VENDOR_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "vendor_graphiql.py"
@@ -18,7 +19,8 @@ VENDOR_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "vendor_graphi
 
 def load_vendor_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("vendor_graphiql", VENDOR_SCRIPT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses need the module registered
     spec.loader.exec_module(module)
@@ -71,13 +73,9 @@ def test_manifest_matches_installed_strawberry_page() -> None:
     """After a Strawberry upgrade this fails: re-run scripts/vendor_graphiql.py."""
     html, _source = vendor_graphiql.strawberry_page()
     expected = {
-        asset.file_name: (asset.spec, asset.path, asset.integrity)
-        for asset in vendor_graphiql.parse_page(html)
+        asset.file_name: (asset.spec, asset.path, asset.integrity) for asset in vendor_graphiql.parse_page(html)
     }
-    actual = {
-        name: (entry["package"], entry["path"], entry["integrity"])
-        for name, entry in manifest_files().items()
-    }
+    actual = {name: (entry["package"], entry["path"], entry["integrity"]) for name, entry in manifest_files().items()}
     assert actual == expected
 
 
@@ -123,21 +121,14 @@ def test_integrity_matches_uses_strongest_algorithm() -> None:
     assert vendor_graphiql.integrity_matches(data, sri("sha256", data))
     assert not vendor_graphiql.integrity_matches(data + b" ", good384)
     # sha256 present but a (wrong) sha384 wins: SRI only uses the strongest.
-    assert not vendor_graphiql.integrity_matches(
-        data, f"{sri('sha256', data)} {sri('sha384', b'other')}"
-    )
+    assert not vendor_graphiql.integrity_matches(data, f"{sri('sha256', data)} {sri('sha384', b'other')}")
     with pytest.raises(vendor_graphiql.VendorError):
         vendor_graphiql.integrity_matches(data, "md5-abc")
 
 
-def test_vendor_fails_loudly_on_mismatch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_vendor_fails_loudly_on_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = b"/* tampered */"
-    page = (
-        '<script src="https://cdn.example/lib@1.2.3/dist/lib.js" '
-        f'integrity="{sri("sha384", b"original")}"></script>'
-    )
+    page = f'<script src="https://cdn.example/lib@1.2.3/dist/lib.js" integrity="{sri("sha384", b"original")}"></script>'
     monkeypatch.setattr(vendor_graphiql, "npm_pack", lambda spec, dest: dest / "x.tgz")
     monkeypatch.setattr(vendor_graphiql, "extract_file", lambda tarball, path: data)
     out = tmp_path / "static"
@@ -146,9 +137,7 @@ def test_vendor_fails_loudly_on_mismatch(
     assert not out.exists()
 
 
-def test_vendor_writes_files_and_manifest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_vendor_writes_files_and_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = b"/* lib */"
     page = (
         '<link rel="stylesheet" href="https://cdn.example/@s/lib@1.2.3/dist/style.css" '

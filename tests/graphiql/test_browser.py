@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, free_port
 from websockets.asyncio.client import ClientConnection, connect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,13 +41,12 @@ CSP_MARKER = "Content Security Policy"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} not found: real-browser GraphiQL test needs Debian's chromium "
-    "(apt-get install -y chromium)",
+    reason=f"{CHROMIUM} not found: real-browser GraphiQL test needs Debian's chromium (apt-get install -y chromium)",
 )
 
 
 def run_chromium(user_data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - fixed binary, our own arguments
         [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", *args],
         capture_output=True,
         text=True,
@@ -138,15 +137,13 @@ class DevTools:
                 self.events.append(message)
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.call(
-            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
-        )
+        result = await self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression!r}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, expression: str, within: float = 15.0) -> Any:
+        deadline = time.monotonic() + within
         while True:
             value = await self.evaluate(expression)
             if value:
@@ -156,11 +153,7 @@ class DevTools:
             await asyncio.sleep(0.1)
 
     def websocket_urls(self) -> list[str]:
-        return [
-            str(event["params"]["url"])
-            for event in self.events
-            if event["method"] == "Network.webSocketCreated"
-        ]
+        return [str(event["params"]["url"]) for event in self.events if event["method"] == "Network.webSocketCreated"]
 
     def security_messages(self) -> list[str]:
         found = []
@@ -172,19 +165,10 @@ class DevTools:
         return found
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def devtools_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
         [
             str(CHROMIUM),
             *CHROMIUM_FLAGS,
@@ -219,12 +203,11 @@ def devtools_url(tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
-SET_QUERY = (
-    "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue({query})"
-)
+SET_QUERY = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue({query})"
 RESULT_TEXT = "(document.querySelector('.result-window') || {}).innerText || ''"
 
 
+SECRET_HEADERS = '{"x-mobius-test": "secret-value"}'
 EDITOR_SETTLE = 1.0  # GraphiQL re-parses the edited document on a short debounce
 
 
@@ -232,9 +215,7 @@ def result_json(text: str) -> Any:
     return json.loads(text.replace("\xa0", " "))  # CodeMirror indents with nbsp
 
 
-async def test_query_subscription_and_explorer_work(
-    live_server: LiveServer, devtools_url: str, tmp_path: Path
-) -> None:
+async def test_query_subscription_and_explorer_work(live_server: LiveServer, devtools_url: str, tmp_path: Path) -> None:
     live_server.recorder.clear()
     async with connect(devtools_url, max_size=None) as ws:
         tools = DevTools(ws)
@@ -265,23 +246,33 @@ async def test_query_subscription_and_explorer_work(
         assert ws_url in tools.websocket_urls()
 
         # Headers editor is there; the explorer plugin opens and lists the schema.
-        assert await tools.evaluate(
-            "[...document.querySelectorAll('button')].some(b => b.innerText === 'Headers')"
-        )
-        await tools.evaluate(
-            "document.querySelector('[aria-label=\"Show GraphiQL Explorer\"]').click()"
-        )
-        explorer = await tools.wait_for(
-            "(document.querySelector('.graphiql-explorer-root') || {}).innerText"
-        )
-        assert "hello" in explorer
+        assert await tools.evaluate("[...document.querySelectorAll('button')].some(b => b.innerText === 'Headers')")
+        await tools.evaluate("document.querySelector('[aria-label=\"Show GraphiQL Explorer\"]').click()")
+        explorer = await tools.wait_for("(document.querySelector('.graphiql-explorer-root') || {}).innerText")
+        assert "ticks" in explorer  # it shows the current operation, from the schema
 
         shot = await tools.call("Page.captureScreenshot")
         (tmp_path / "graphiql-explorer.png").write_bytes(base64.b64decode(shot["data"]))
 
-        # Headers typed in the editor are not written to localStorage.
+        # Headers typed in the editor work but are not written to localStorage.
+        await tools.evaluate("[...document.querySelectorAll('button')].find(b => b.innerText === 'Headers').click()")
+        headers_editor = (
+            'document.querySelector(\'.graphiql-editor-tool[aria-label="Headers"] '
+            ".graphiql-editor:not(.hidden) .CodeMirror')"
+        )
+        await tools.wait_for(f"!!{headers_editor}")
+        await tools.evaluate(f"{headers_editor}.CodeMirror.setValue({json.dumps(SECRET_HEADERS)})")
+        await asyncio.sleep(EDITOR_SETTLE)
+        await tools.evaluate(SET_QUERY.format(query=json.dumps("{ hello }")))
+        await asyncio.sleep(EDITOR_SETTLE)
+        await tools.evaluate("document.querySelector('.graphiql-execute-button').click()")
+        await tools.wait_for(f"(({RESULT_TEXT}).includes('world'))")
+        with live_server.recorder.lock:
+            sent = list(live_server.recorder.graphql_headers)
+        assert any(h.get("x-mobius-test") == "secret-value" for h in sent)
         stored = await tools.evaluate("JSON.stringify(Object.assign({}, localStorage))")
-        assert "graphiql:headers" not in stored
+        assert "graphiql:queries" in stored  # GraphiQL does persist its history ...
+        assert "secret-value" not in stored  # ... but not the headers, even there
 
         assert tools.security_messages() == []
     assert wait_for_reports(live_server) == []

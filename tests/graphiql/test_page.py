@@ -129,6 +129,7 @@ def test_bootstrap_keeps_strawberry_features() -> None:
     assert "isHeadersEditorEnabled: true" in js
     assert "shouldPersistHeaders: false" in js
     assert "dataset.graphqlPath" in js
+    assert "stripHeaders" in js  # history/favorites are stored without headers
     for forbidden in ("eval(", "new Function", "innerHTML", "document.write"):
         assert forbidden not in js
 

@@ -12,10 +12,14 @@ from conftest import STATIC_PREFIX, LiveServer
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR
 
 
-def get(url: str, accept: str = "*/*") -> tuple[int, Message, bytes]:
-    request = urllib.request.Request(url, headers={"Accept": accept})
-    with urllib.request.urlopen(request, timeout=10) as response:
+def fetch(request: urllib.request.Request) -> tuple[int, Message, bytes]:
+    assert request.full_url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local test server
         return response.status, response.headers, response.read()
+
+
+def get(url: str, accept: str = "*/*") -> tuple[int, Message, bytes]:
+    return fetch(urllib.request.Request(url, headers={"Accept": accept}))  # noqa: S310 - local test server
 
 
 def test_ide_page_is_served_with_csp(live_server: LiveServer) -> None:
@@ -40,11 +44,12 @@ def test_every_referenced_file_is_served_byte_identical(live_server: LiveServer)
 
 
 def test_graphql_still_answers(live_server: LiveServer) -> None:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - local test server
         f"{live_server.base_url}/graphql",
         data=json.dumps({"query": "{ hello }"}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.loads(response.read()) == {"data": {"hello": "world"}}
+    status, _headers, body = fetch(request)
+    assert status == 200
+    assert json.loads(body) == {"data": {"hello": "world"}}

@@ -94,9 +94,84 @@
     subscriptionUrl: httpUrlToWebSocketUrl(fetchURL),
   });
 
-  var explorerPlugin = GraphiQLPluginExplorer.explorerPlugin();
+  // --- Storage: never keep request headers (tokens!) in localStorage ---------
+  //
+  // shouldPersistHeaders: false (below) stops GraphiQL saving the headers
+  // editor and tab headers, but its history ("queries") and favorites still
+  // record each run's headers. This wrapper strips them on every write, and
+  // scrubs what an older page on this origin may have left behind.
+
+  var STORAGE_PREFIX = "graphiql:";
+  var HEADER_FREE_KEYS = [STORAGE_PREFIX + "queries", STORAGE_PREFIX + "favorites"];
+
+  function stripHeaders(value) {
+    var data;
+    try {
+      data = JSON.parse(value);
+    } catch (err) {
+      return value;
+    }
+    if (!data || typeof data !== "object") {
+      return value;
+    }
+    Object.keys(data).forEach(function (listName) {
+      if (Array.isArray(data[listName])) {
+        data[listName].forEach(function (item) {
+          if (item && typeof item === "object" && "headers" in item) {
+            item.headers = "";
+          }
+        });
+      }
+    });
+    return JSON.stringify(data);
+  }
+
+  function graphiqlKeys() {
+    return Object.keys(window.localStorage).filter(function (key) {
+      return key.indexOf(STORAGE_PREFIX) === 0;
+    });
+  }
+
+  function makeHeaderFreeStorage() {
+    var local;
+    try {
+      local = window.localStorage;
+      local.getItem(STORAGE_PREFIX + "probe");
+    } catch (err) {
+      return null; // storage disabled: GraphiQL then keeps state in memory only
+    }
+    HEADER_FREE_KEYS.forEach(function (key) {
+      var stored = local.getItem(key);
+      if (stored) {
+        local.setItem(key, stripHeaders(stored));
+      }
+    });
+    return {
+      getItem: function (key) {
+        return local.getItem(key);
+      },
+      setItem: function (key, value) {
+        local.setItem(key, HEADER_FREE_KEYS.indexOf(key) >= 0 ? stripHeaders(value) : value);
+      },
+      removeItem: function (key) {
+        local.removeItem(key);
+      },
+      clear: function () {
+        graphiqlKeys().forEach(function (key) {
+          local.removeItem(key);
+        });
+      },
+      get length() {
+        return graphiqlKeys().length;
+      },
+    };
+  }
+
+  var storage = makeHeaderFreeStorage();
 
   // --- App ----------------------------------------------------------------------
+
+  var explorerPlugin = GraphiQLPluginExplorer.explorerPlugin();
 
   function MobiusGraphiQL() {
     var queryState = React.useState(parameters.q || defaultQuery);
@@ -124,6 +199,7 @@
       isHeadersEditorEnabled: true,
       // Never write request headers (tokens!) to localStorage.
       shouldPersistHeaders: false,
+      storage: storage || undefined,
     });
   }
 

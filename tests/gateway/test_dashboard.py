@@ -1,0 +1,81 @@
+"""The reference dashboard query, end to end over loopback against the real sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness import DASHBOARD_QUERY, Gateway, Sandbox
+
+from sandbox.seed import fresh_seed
+
+# One call per upstream per level: identity 4, billing 3, projects 2 (DESIGN.md §4).
+DASHBOARD_FLOOR = {"identity": 4, "billing": 3, "projects": 2}
+
+
+async def test_dashboard_returns_the_organization_as_the_upstreams_hold_it(gateway: Gateway, sandbox: Sandbox) -> None:
+    result = await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"})
+
+    assert "errors" not in result
+    org = result["data"]["organization"]
+    seed = fresh_seed()
+    seed_org = seed.identity.orgs["org-1"]
+    users = seed.identity.users
+    assert org["id"] == "org-1"
+    assert org["name"] == seed_org.name
+
+    members = org["members"]
+    assert members["totalCount"] == len(seed_org.member_ids)
+    assert members["pageInfo"]["hasNextPage"] is True
+    assert [m["id"] for m in members["nodes"]] == seed_org.member_ids[:50]
+    assert all(m["name"] == users[m["id"]].name for m in members["nodes"])
+
+    billing = org["billing"]
+    customer_id = seed.billing.customer_by_org["org-1"]
+    subscription = next(s for s in seed.billing.subscriptions.values() if s.customer == customer_id)
+    assert (billing["plan"], billing["status"], billing["seats"]) == (
+        subscription.plan,
+        subscription.status.upper(),
+        subscription.seats,
+    )
+    newest = seed.billing.invoices_by_customer[customer_id][:5]
+    assert [invoice["id"] for invoice in billing["invoices"]] == newest
+    first_invoice = seed.billing.invoices[newest[0]]
+    assert billing["invoices"][0]["amountDue"]["currency"] == first_invoice.currency.upper()
+    assert billing["invoices"][0]["number"] == first_invoice.number
+
+    projects = org["projects"]["nodes"]
+    assert [p["id"] for p in projects] == seed.projects.projects_by_org["org-1"][:20]
+    for project in projects:
+        seed_project = seed.projects.projects[project["id"]]
+        assert project["owner"] == {"id": seed_project.owner_id, "name": users[seed_project.owner_id].name}
+        issues = project["issues"]["nodes"]
+        assert [i["id"] for i in issues] == seed.projects.issues_by_project[project["id"]][:10]
+        for issue in issues:
+            assignee_id = seed.projects.issues[issue["id"]].assignee_id
+            assert assignee_id is not None
+            assert issue["assignee"] == {"id": assignee_id, "name": users[assignee_id].name}
+
+
+async def test_cold_dashboard_costs_one_upstream_call_per_level(gateway: Gateway, sandbox: Sandbox) -> None:
+    await gateway.query('{ user(id: "user-1") { id } }')  # the sandbox reset revoked the token: fetch a new one
+    before = await sandbox.api_requests()
+    users_before = (await sandbox.stats("identity"))["routes"]["GET /v1/users"]
+
+    result = await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"})
+
+    assert "errors" not in result
+    after = await sandbox.api_requests()
+    counts = {upstream: after[upstream] - before[upstream] for upstream in after}
+    print(f"dashboard upstream API requests (token excluded): {counts}, total {sum(counts.values())}")
+    assert counts == DASHBOARD_FLOOR
+    users_after = (await sandbox.stats("identity"))["routes"]["GET /v1/users"]
+    assert users_after - users_before == 2, "owners outside the members page, then assignees: one batch each"
+
+
+async def test_concurrent_dashboards_do_not_share_loader_state(gateway: Gateway, sandbox: Sandbox) -> None:
+    results: list[dict[str, Any]] = await asyncio.gather(
+        *(gateway.query(DASHBOARD_QUERY, {"orgId": org}) for org in ("org-1", "org-2", "org-1"))
+    )
+    assert results[0] == results[2]
+    assert results[1]["data"]["organization"]["id"] == "org-2"

@@ -1,0 +1,57 @@
+"""`mobius schema print` is the schema clients see by introspection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import Gateway
+from graphql import (
+    GraphQLSchema,
+    build_ast_schema,
+    build_client_schema,
+    get_introspection_query,
+    lexicographic_sort_schema,
+    parse,
+    print_type,
+)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
+        [sys.executable, "-m", "mobius.cli", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def types_of(schema: GraphQLSchema) -> dict[str, str]:
+    """Each named type's SDL, introspection types left out."""
+    ordered = lexicographic_sort_schema(schema)
+    return {name: print_type(t) for name, t in ordered.type_map.items() if not name.startswith("__")}
+
+
+async def test_schema_print_equals_the_introspected_schema(gateway: Gateway) -> None:
+    printed = run_cli("schema", "print")
+    assert printed.returncode == 0, printed.stderr
+
+    introspection = await gateway.query(get_introspection_query(descriptions=True))
+    served = types_of(build_client_schema(introspection["data"]))
+    from_cli = types_of(build_ast_schema(parse(printed.stdout), assume_valid_sdl=True))
+
+    assert from_cli == {name: sdl for name, sdl in served.items() if name in from_cli}
+    only_served = set(served) - set(from_cli)
+    assert all(name.startswith(("link__", "federation__", "_FieldSet")) for name in only_served), only_served
+    assert "type Query" in printed.stdout
+    assert '@key(fields: "id")' in printed.stdout
+
+
+def test_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "mobius.yaml"
+    config.write_text(
+        "upstreams:\n  identity: {base_url: http://x}\n  billing: {base_url: http://x, pool_size: many}\n"
+    )
+    result = run_cli("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert "upstreams.billing.pool_size" in result.stderr
+    assert "upstreams.projects" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,156 @@
+"""The shared test harness: the real sandbox upstreams and a real gateway, both on loopback.
+
+The sandbox runs in a thread with its own event loop (like httpx's test server); each gateway
+runs under uvicorn in its own thread, so tests talk HTTP to both exactly as users do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import uvicorn
+
+from mobius.app import create_app
+from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+from mobius.settings import Settings
+from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
+
+DASHBOARD_QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
+ADMIN_HEADERS = {"Authorization": f"Bearer {DEMO_CALLER_TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class GatewayServer:
+    """A gateway under uvicorn in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> GatewayServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@dataclass
+class Sandbox:
+    urls: SandboxUrls
+    credentials: SandboxCredentials
+    http: aiohttp.ClientSession
+
+    def url(self, upstream: str) -> str:
+        base: str = getattr(self.urls, upstream)
+        return base
+
+    async def reset(self) -> None:
+        for upstream in ("identity", "billing", "projects"):
+            async with self.http.post(f"{self.url(upstream)}/_sandbox/reset") as response:
+                assert response.status == 200
+
+    async def faults(self, upstream: str, **faults: Any) -> None:
+        async with self.http.post(f"{self.url(upstream)}/_sandbox/faults", json=faults) as response:
+            assert response.status == 200, await response.text()
+
+    async def stats(self, upstream: str) -> dict[str, Any]:
+        async with self.http.get(f"{self.url(upstream)}/_sandbox/stats") as response:
+            payload: dict[str, Any] = await response.json()
+            return payload
+
+    async def api_requests(self) -> dict[str, int]:
+        """API requests per upstream, token requests excluded."""
+        counts = {}
+        for upstream in ("identity", "billing", "projects"):
+            stats = await self.stats(upstream)
+            counts[upstream] = stats["requests"] - stats["routes"].get("POST /oauth/token", 0)
+        return counts
+
+
+@dataclass
+class Gateway:
+    url: str
+    http: aiohttp.ClientSession
+
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        payload = {"query": query, "variables": variables or {}}
+        async with self.http.post(f"{self.url}/graphql", json=payload, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            result: dict[str, Any] = await response.json()
+            return result
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
+    credentials = SandboxCredentials()
+    with SandboxServer(credentials=credentials) as urls:
+        yield urls, credentials
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session
+
+
+@pytest.fixture
+async def sandbox(sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: aiohttp.ClientSession) -> Sandbox:
+    """The sandbox, reset (counters, faults, data) before each test."""
+    urls, credentials = sandbox_server
+    box = Sandbox(urls=urls, credentials=credentials, http=http)
+    await box.reset()
+    return box
+
+
+def gateway_settings(sandbox_server: tuple[SandboxUrls, SandboxCredentials], **overrides: Any) -> Settings:
+    urls, credentials = sandbox_server
+    return demo_settings(urls, credentials, **overrides)
+
+
+@pytest.fixture(scope="session")
+def gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials]) -> Iterator[GatewayServer]:
+    with GatewayServer(gateway_settings(sandbox_server)) as server:
+        yield server
+
+
+@pytest.fixture
+async def gateway(gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
+    """The shared gateway, with a freshly reset sandbox behind it."""
+    return Gateway(url=gateway_server.url, http=http)
+
+
+async def wait_for(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
