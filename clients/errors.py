@@ -89,7 +89,7 @@ def error_for_status(
         return RateLimited("upstream rate limit exceeded", upstream=upstream, retry_after_s=retry_after_s)
     if status in (401, 403):
         return UpstreamAuthFailed(f"upstream refused credentials ({status})", upstream=upstream)
-    if status in (502, 503, 504) or status >= 500:
+    if status >= 500:
         return UpstreamUnavailable(f"upstream answered {status}", upstream=upstream, retry_after_s=retry_after_s)
     return UpstreamStatusError(
         f"upstream answered {status}", upstream=upstream, status=status, upstream_code=upstream_code

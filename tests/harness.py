@@ -6,7 +6,6 @@ runs under uvicorn in its own thread, so tests talk HTTP to both exactly as user
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -146,11 +145,3 @@ def gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials]) -> It
 async def gateway(gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
     """The shared gateway, with a freshly reset sandbox behind it."""
     return Gateway(url=gateway_server.url, http=http)
-
-
-async def wait_for(condition: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)

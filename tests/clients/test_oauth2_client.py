@@ -19,7 +19,7 @@ from clients.rest import RestClient
 from clients.secrets import StaticSecret
 from clients.upstreams import Upstreams
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
-from tests.clients.conftest import FakeClock, route_count, started
+from tests.clients.support import FakeClock, route_count, started
 
 TOKEN = "POST /oauth/token"
 USERS = "GET /v1/users"

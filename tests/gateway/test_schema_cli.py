@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import Gateway
 from graphql import (
     GraphQLSchema,
     build_ast_schema,
@@ -16,6 +15,7 @@ from graphql import (
     parse,
     print_type,
 )
+from harness import Gateway
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

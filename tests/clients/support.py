@@ -1,0 +1,63 @@
+"""Helpers for the client-layer tests: upstream clients built the way the app builds them,
+talking to the shared sandbox on loopback (no HTTP is mocked)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from clients.upstreams import Upstreams
+from mobius.demo import demo_settings
+from mobius.settings import Settings, load_settings
+from mobius.upstreams import build_upstreams
+from sandbox import SandboxCredentials, SandboxUrls
+
+
+@dataclass
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    now: float = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def route_count(sandbox: Any, upstream: str, route: str) -> int:
+    stats = await sandbox.stats(upstream)
+    count: int = stats["routes"].get(route, 0)
+    return count
+
+
+async def started(urls: SandboxUrls, credentials: SandboxCredentials) -> Upstreams:
+    upstreams = build_upstreams(demo_settings(urls, credentials))
+    await upstreams.start()
+    return upstreams
+
+
+def settings_with(urls: SandboxUrls, credentials: SandboxCredentials, **changes: dict[str, Any]) -> Settings:
+    """The demo settings with per-upstream changes merged in (e.g. ``billing={"timeouts": {...}}``),
+    re-validated through ``load_settings`` exactly as a config file would be."""
+    base = demo_settings(urls, credentials)
+    upstreams = base.upstreams.model_dump()
+    for name, change in changes.items():
+        _merge(upstreams[name], change)
+    callers = [caller.model_dump() for caller in base.callers]
+    return load_settings(upstreams=upstreams, callers=callers)
+
+
+def _merge(target: dict[str, Any], change: dict[str, Any]) -> None:
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+async def started_with(urls: SandboxUrls, credentials: SandboxCredentials, **changes: dict[str, Any]) -> Upstreams:
+    upstreams = build_upstreams(settings_with(urls, credentials, **changes))
+    await upstreams.start()
+    return upstreams

@@ -1,0 +1,198 @@
+"""How upstream failures injected by the sandbox surface as the gateway's error tree."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from clients.errors import (
+    RateLimited,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from clients.projects import ProjectsKey
+from clients.upstreams import Upstreams
+from sandbox import SandboxUrls
+from tests.clients.support import route_count, started, started_with
+
+Call = Callable[[Upstreams], Awaitable[object]]
+
+CALLS: dict[str, Call] = {
+    "identity": lambda up: up.identity.users_by_ids(["user-1"]),
+    "billing": lambda up: up.billing.customer_for_org("org-1"),
+    "projects": lambda up: up.projects.projects_pages([ProjectsKey(org_id="org-1", first=5)]),
+}
+UPSTREAMS = sorted(CALLS)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def call(upstream: str, upstreams: Upstreams) -> object:
+    result = await CALLS[upstream](upstreams)
+    if isinstance(result, list) and result and isinstance(result[0], UpstreamError):
+        raise result[0]  # projects reports per-alias errors as values
+    return result
+
+
+@pytest.fixture
+async def slow_read_upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
+    short = {"timeouts": {"read_s": 0.3}}
+    built = await started_with(sandbox.urls, sandbox.credentials, identity=short, billing=short, projects=short)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+async def test_a_hanging_upstream_raises_timeout_soon_after_the_read_timeout(
+    sandbox: Any, slow_read_upstreams: Upstreams, upstream: str
+) -> None:
+    await sandbox.faults(upstream, hang=True)
+
+    started_at = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as caught:
+        await call(upstream, slow_read_upstreams)
+    elapsed = time.monotonic() - started_at
+
+    assert elapsed < 3
+    assert caught.value.code == "UPSTREAM_TIMEOUT"
+    assert caught.value.upstream == upstream
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+async def test_an_upstream_answering_503_raises_unavailable(sandbox: Any, upstreams: Upstreams, upstream: str) -> None:
+    if upstream == "identity":
+        await call(upstream, upstreams)  # a token first: the token endpoint is exempt from faults anyway
+    await sandbox.faults(upstream, error_rate=1.0, status=503)
+
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await call(upstream, upstreams)
+
+    assert type(caught.value) is UpstreamUnavailable
+    assert caught.value.code == "UPSTREAM_UNAVAILABLE"
+    assert caught.value.retryable
+    assert caught.value.upstream == upstream
+
+
+@pytest.mark.parametrize(("upstream", "location"), [("identity", "GET /v1/users"), ("billing", "GET /v1/customers")])
+async def test_a_truncated_rest_body_raises_invalid_response_naming_where(
+    sandbox: Any, upstreams: Upstreams, upstream: str, location: str
+) -> None:
+    await sandbox.faults(upstream, malformed=True)
+
+    with pytest.raises(UpstreamInvalidResponse) as caught:
+        await call(upstream, upstreams)
+
+    assert caught.value.code == "UPSTREAM_INVALID_RESPONSE"
+    assert location in caught.value.message
+    assert "invalid response at body" in caught.value.message
+    assert not caught.value.retryable
+
+
+async def test_a_truncated_graphql_body_raises_invalid_response(sandbox: Any, upstreams: Upstreams) -> None:
+    await sandbox.faults("projects", malformed=True)
+
+    with pytest.raises(UpstreamInvalidResponse) as caught:
+        await call("projects", upstreams)
+
+    assert caught.value.upstream == "projects"
+
+
+@pytest.mark.parametrize("upstream", ["billing", "projects"])
+async def test_connection_refused_raises_unavailable(sandbox: Any, upstream: str) -> None:
+    urls = sandbox.urls
+    dead = f"http://127.0.0.1:{closed_port()}"
+    moved = SandboxUrls(**{**vars(urls), upstream: dead})
+    built = await started(moved, sandbox.credentials)
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await call(upstream, built)
+    finally:
+        await built.close()
+
+    assert not isinstance(caught.value, UpstreamTimeout)
+    assert caught.value.code == "UPSTREAM_UNAVAILABLE"
+    assert caught.value.upstream == upstream
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="clients/oauth2.py _fetch maps an unreachable token endpoint to UpstreamAuthFailed "
+    "(not retryable), so an identity outage reads as a credentials problem on a cold token cache",
+)
+async def test_an_unreachable_identity_upstream_raises_unavailable(sandbox: Any) -> None:
+    moved = SandboxUrls(**{**vars(sandbox.urls), "identity": f"http://127.0.0.1:{closed_port()}"})
+    built = await started(moved, sandbox.credentials)
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            await built.identity.users_by_ids(["user-1"])
+    finally:
+        await built.close()
+
+    assert isinstance(caught.value, UpstreamUnavailable), repr(caught.value)
+
+
+async def test_an_unreachable_token_endpoint_never_reaches_the_api(sandbox: Any) -> None:
+    moved = SandboxUrls(**{**vars(sandbox.urls), "identity": f"http://127.0.0.1:{closed_port()}"})
+    built = await started(moved, sandbox.credentials)
+    try:
+        with pytest.raises(UpstreamAuthFailed) as caught:
+            await built.identity.users_by_ids(["user-1"])
+    finally:
+        await built.close()
+
+    assert "unreachable" in caught.value.message
+
+
+async def test_members_of_an_unknown_org_are_none(sandbox: Any, upstreams: Upstreams) -> None:
+    assert await upstreams.identity.members("org-does-not-exist", limit=10, cursor=None) is None
+
+    page = await upstreams.identity.members("org-1", limit=10, cursor=None)
+    assert page is not None
+    assert len(page.data) == 10
+    assert page.next_cursor is not None
+
+
+@pytest.mark.parametrize("upstream", ["identity", "billing"])
+async def test_a_rate_limited_rest_call_raises_rate_limited_with_retry_after(
+    sandbox: Any, upstreams: Upstreams, upstream: str
+) -> None:
+    await sandbox.faults(upstream, rate_limit={"limit": 0, "window_s": 60})
+
+    with pytest.raises(RateLimited) as caught:
+        await call(upstream, upstreams)
+
+    assert caught.value.code == "RATE_LIMITED"
+    assert caught.value.retry_after_s is not None
+    assert 1 <= caught.value.retry_after_s <= 60
+    assert await route_count(sandbox, upstream, "GET /v1/users" if upstream == "identity" else "GET /v1/customers") == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="clients/graphql.py GraphQLUpstream.execute builds RawResponse(headers={}) and "
+    "error_for_status(status) without retry_after_s, so the 429's Retry-After is dropped",
+)
+async def test_a_rate_limited_graphql_call_raises_rate_limited_with_retry_after(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    await sandbox.faults("projects", rate_limit={"limit": 0, "window_s": 60})
+
+    with pytest.raises(RateLimited) as caught:
+        await call("projects", upstreams)
+
+    assert caught.value.retry_after_s is not None
