@@ -72,6 +72,8 @@ class IssuesKey:
     state: str | None = None
 
 
+_STATUS_BY_GRAPHQL_CODE = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "CONFLICT": 409}
+
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _PROJECT_FIELDS = "id name orgId ownerId state"
 _ISSUE_FIELDS = "id title state assigneeId projectId"
@@ -135,6 +137,20 @@ class ProjectsClient:
                 found[project.id] = project
         return found
 
+    async def create_issue(self, project_id: str, title: str) -> IssueNode:
+        result = await self.graphql.execute(_CREATE_ISSUE, {"projectId": project_id, "title": title})
+        return self._mutated(result, "createIssue")
+
+    async def close_issue(self, issue_id: str) -> IssueNode:
+        result = await self.graphql.execute(_CLOSE_ISSUE, {"id": issue_id})
+        return self._mutated(result, "closeIssue")
+
+    def _mutated(self, result: GraphQLResult, field: str) -> IssueNode:
+        if result.errors:
+            raise self._error_from(result.errors)
+        issue: IssueNode = self._validate(IssueNode.model_validate, self._data(result).get(field), field)
+        return issue
+
     def _data(self, result: GraphQLResult) -> dict[str, Any]:
         if result.data is None:
             raise self._error_from(result.errors)
@@ -165,8 +181,18 @@ class ProjectsClient:
             ) from None
 
     def _error_from(self, errors: list[dict[str, Any]]) -> UpstreamError:
-        what = "the upstream reported a GraphQL error" if errors else "the upstream answered no data"
-        return UpstreamStatusError(what, upstream=self.name, status=400)
+        """An upstream GraphQL error, classified by its ``extensions.code`` (its text is not forwarded)."""
+        if not errors:
+            return UpstreamStatusError("the upstream answered no data", upstream=self.name, status=400)
+        extensions = errors[0].get("extensions")
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        status = _STATUS_BY_GRAPHQL_CODE.get(code, 400) if isinstance(code, str) else 400
+        return UpstreamStatusError(
+            f"the upstream reported a GraphQL error ({code or 'no code'})",
+            upstream=self.name,
+            status=status,
+            upstream_code=code if isinstance(code, str) else None,
+        )
 
 
 def _issue_page(value: Any) -> IssuePage | None:
@@ -177,3 +203,10 @@ def _issue_page(value: Any) -> IssuePage | None:
             "IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}]
         )
     return IssuePage.model_validate(value["issues"])
+
+
+_CREATE_ISSUE = parse(
+    "mutation MobiusCreateIssue($projectId: ID!, $title: String!) "
+    f"{{ createIssue(projectId: $projectId, title: $title) {{ {_ISSUE_FIELDS} }} }}"
+)
+_CLOSE_ISSUE = parse(f"mutation MobiusCloseIssue($id: ID!) {{ closeIssue(id: $id) {{ {_ISSUE_FIELDS} }} }}")

@@ -77,7 +77,9 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
             raise HTTPException(
                 status_code=401, detail="unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
             ) from None
-        return GatewayContext(loaders=Loaders.build(upstreams), caller=caller, upstream_status=upstream_status)
+        return GatewayContext(
+            loaders=Loaders.build(upstreams), upstreams=upstreams, caller=caller, upstream_status=upstream_status
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

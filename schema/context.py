@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from strawberry.fastapi import BaseContext
 
+from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
 
 
@@ -31,10 +32,12 @@ class GatewayContext(BaseContext):
         self,
         *,
         loaders: Loaders,
+        upstreams: Upstreams,
         caller: Caller,
         upstream_status: Callable[[], Sequence[UpstreamStatus]],
     ) -> None:
         super().__init__()
         self.loaders = loaders
+        self.upstreams = upstreams
         self.caller = caller
         self.upstream_status = upstream_status

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
 
 import resolvers.identity
 import resolvers.projects
@@ -13,6 +15,7 @@ from schema.common import GatewayInfo
 from schema.errors import ShapeErrors
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
+from schema.mutations import Mutation
 from schema.projects import Project
 
 
@@ -49,9 +52,15 @@ class Query:
         return [UpstreamHealth.from_status(status) for status in info.context.upstream_status()]
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
-    return strawberry.federation.Schema(
+class MobiusSchema(strawberry.federation.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """No-op: errors are shaped, and the unexpected ones logged once, by ``ShapeErrors``."""
+
+
+def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> MobiusSchema:
+    return MobiusSchema(
         query=Query,
+        mutation=Mutation,
         types=[User, Organization, Project],
         federation_version="2.7",
         extensions=[

@@ -1,0 +1,37 @@
+"""Writes. Never retried blindly: a write goes upstream once unless it carries an idempotency key."""
+
+from __future__ import annotations
+
+from clients.billing import BillingInvoice
+from clients.identity import IdentityUser
+from clients.projects import IssueNode
+from clients.upstreams import Upstreams
+from resolvers.errors import InvalidArgument
+
+MAX_TITLE_CHARS = 256
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+
+
+async def update_user(upstreams: Upstreams, user_id: str, changes: dict[str, str], if_match: str) -> IdentityUser:
+    if not changes:
+        raise InvalidArgument("`input` must change at least one field")
+    if not if_match:
+        raise InvalidArgument("`ifMatch` must be the etag of the user as last read")
+    return await upstreams.identity.update_user(user_id, changes=changes, if_match=if_match)
+
+
+async def pay_invoice(upstreams: Upstreams, invoice_id: str, idempotency_key: str) -> BillingInvoice:
+    if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidArgument(f"`idempotencyKey` must have 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters")
+    return await upstreams.billing.pay_invoice(invoice_id, idempotency_key=idempotency_key)
+
+
+async def create_issue(upstreams: Upstreams, project_id: str, title: str) -> IssueNode:
+    title = title.strip()
+    if not 0 < len(title) <= MAX_TITLE_CHARS:
+        raise InvalidArgument(f"`title` must have 1 to {MAX_TITLE_CHARS} characters")
+    return await upstreams.projects.create_issue(project_id, title)
+
+
+async def close_issue(upstreams: Upstreams, issue_id: str) -> IssueNode:
+    return await upstreams.projects.close_issue(issue_id)

@@ -1,0 +1,44 @@
+"""The root Mutation: writes go straight to their upstream, then refresh this request's loaders."""
+
+from __future__ import annotations
+
+import strawberry
+
+import resolvers.mutations
+from schema.billing import Invoice
+from schema.common import GatewayInfo
+from schema.identity import User
+from schema.projects import Issue
+
+
+@strawberry.input
+class UpdateUserInput:
+    name: str | None = None
+    phone: str | None = None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Optimistic concurrency: `ifMatch` is the `etag` last read; a stale one is CONFLICT."
+    )
+    async def update_user(self, info: GatewayInfo, id: strawberry.ID, input: UpdateUserInput, if_match: str) -> User:
+        changes = {key: value for key, value in (("name", input.name), ("phone", input.phone)) if value is not None}
+        user = await resolvers.mutations.update_user(info.context.upstreams, str(id), changes, if_match)
+        info.context.loaders.users.clear(user.id).prime(user.id, user)
+        return User.from_model(user)
+
+    @strawberry.mutation(description="Paying twice with one `idempotencyKey` pays once and answers the same.")
+    async def pay_invoice(self, info: GatewayInfo, id: strawberry.ID, idempotency_key: str) -> Invoice:
+        invoice = await resolvers.mutations.pay_invoice(info.context.upstreams, str(id), idempotency_key)
+        return Invoice.from_model(invoice)
+
+    @strawberry.mutation
+    async def create_issue(self, info: GatewayInfo, project_id: strawberry.ID, title: str) -> Issue:
+        issue = await resolvers.mutations.create_issue(info.context.upstreams, str(project_id), title)
+        return Issue.from_model(issue)
+
+    @strawberry.mutation
+    async def close_issue(self, info: GatewayInfo, id: strawberry.ID) -> Issue:
+        issue = await resolvers.mutations.close_issue(info.context.upstreams, str(id))
+        return Issue.from_model(issue)
