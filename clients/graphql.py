@@ -31,14 +31,27 @@ from clients.errors import (
 from clients.http import build_session
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
+from clients.rest import retry_after_s
+
+
+class _HttpStatusError(TransportServerError):
+    """A 4xx/5xx answer, with the headers that say when to come back."""
+
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        super().__init__(f"HTTP {status}", status)
+        self.headers = headers
 
 
 class _StatusAwareTransport(AIOHTTPTransport):
-    """gql accepts a 4xx/5xx whose body looks like GraphQL; we need its status first."""
+    """gql accepts a 4xx/5xx whose body looks like GraphQL; we need its status and headers first."""
 
     async def _prepare_result(self, response: aiohttp.ClientResponse) -> ExecutionResult:
-        self._raise_transport_server_error_if_status_more_than_400(response)
+        if response.status >= 400:
+            raise _HttpStatusError(response.status, dict(response.headers))
         return await super()._prepare_result(response)
+
+
+_OK = RawResponse(status=200, headers={}, body=b"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,23 +119,26 @@ class GraphQLUpstream:
         flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path))
         outgoing = await anext(flow)
         while True:
-            status, result = await self._execute_once(transport, request, outgoing.headers)
+            failed, result = await self._execute_once(transport, request, outgoing.headers)
             if result is not None:
                 await flow.aclose()
                 return self._to_result(result)
             try:
-                outgoing = await flow.asend(RawResponse(status=status, headers={}, body=b""))
+                outgoing = await flow.asend(failed)
             except StopAsyncIteration:
-                raise error_for_status(status, upstream=self.name) from None
+                raise error_for_status(
+                    failed.status, upstream=self.name, retry_after_s=retry_after_s(failed.headers)
+                ) from None
 
     async def _execute_once(
         self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
-    ) -> tuple[int, ExecutionResult | None]:
+    ) -> tuple[RawResponse, ExecutionResult | None]:
         with _map_gql_exceptions(self.name):
             try:
-                return 200, await transport.execute(request, extra_args={"headers": headers})
+                return _OK, await transport.execute(request, extra_args={"headers": headers})
             except TransportServerError as exc:
-                return exc.code or 502, None
+                failed_headers = exc.headers if isinstance(exc, _HttpStatusError) else {}
+                return RawResponse(status=exc.code or 502, headers=failed_headers, body=b""), None
 
     def _to_result(self, result: ExecutionResult) -> GraphQLResult:
         data = result.data

@@ -97,7 +97,7 @@ class HttpUpstream:
         headers: Mapping[str, str] | None = None,
     ) -> RawResponse:
         body = b"" if json_body is None else orjson.dumps(json_body)
-        request = OutgoingRequest(method=method, path_qs=build_path(path, params), body=body)
+        request = OutgoingRequest(method=method.upper(), path_qs=build_path(path, params), body=body)
         request.headers["Accept"] = "application/json"
         if json_body is not None:
             request.headers["Content-Type"] = "application/json"

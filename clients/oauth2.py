@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from clients.auth import AuthFlow
-from clients.errors import UpstreamAuthFailed
+from clients.errors import UpstreamAuthFailed, UpstreamTimeout, UpstreamUnavailable, error_for_status
 from clients.messages import OutgoingRequest
 from clients.secrets import SecretSource
 
@@ -119,12 +119,16 @@ class OAuth2ClientCredentials:
             async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamAuthFailed(
+        except TimeoutError:
+            raise UpstreamTimeout("token endpoint did not answer in time", upstream=self._upstream) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(
                 f"token endpoint unreachable ({type(exc).__name__})", upstream=self._upstream
             ) from None
+        if status == 429 or status >= 500:
+            raise error_for_status(status, upstream=self._upstream)
         if status != 200:
-            raise UpstreamAuthFailed(f"token endpoint answered {status}", upstream=self._upstream)
+            raise UpstreamAuthFailed(f"token endpoint refused the client ({status})", upstream=self._upstream)
         try:
             parsed = _TokenResponse.model_validate(orjson.loads(body))
         except (orjson.JSONDecodeError, ValidationError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
@@ -142,12 +143,26 @@ class ConfigError(Exception):
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     if path is not None and not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    if path is not None:
+        _check_yaml(path)
     try:
         if path is None:
             return Settings(**overrides)
         return _settings_from_yaml(path, overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+
+
+def _check_yaml(path: Path) -> None:
+    """Syntax and shape of the file, reported before pydantic-settings reads it."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if document is not None and not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings, not {type(document).__name__}")
 
 
 def _settings_from_yaml(path: Path, overrides: dict[str, Any]) -> Settings:

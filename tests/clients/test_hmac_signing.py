@@ -189,11 +189,6 @@ def test_hmac_signature_changes_with_timestamp_body_and_secret() -> None:
     assert hmac_signature("s", 100, other_body) != base
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clients/auth.py hmac_signature signs request.method verbatim, but aiohttp upper-cases the "
-    "method on the wire, so a lower-case method is signed as 'get' and sent as 'GET' (401)",
-)
 async def test_a_lower_case_method_is_signed_as_it_is_sent(sandbox: Any) -> None:
     _, _, http = billing_parts(sandbox, clock=time.time)
     await http.start()

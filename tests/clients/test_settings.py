@@ -121,11 +121,6 @@ def test_a_secret_with_two_sources_is_refused(tmp_path: Path) -> None:
     assert "client_secret" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mobius/settings.py load_settings catches only pydantic ValidationError; a YAML syntax "
-    "error escapes as yaml.YAMLError (and the CLI, which catches ConfigError, prints a traceback)",
-)
 def test_a_yaml_syntax_error_gives_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path, CONFIG.replace("timeouts: {read_s: 2.5}", "timeouts: {read_s: 2.5"))
 
@@ -133,11 +128,6 @@ def test_a_yaml_syntax_error_gives_a_config_error(tmp_path: Path) -> None:
         load_settings(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mobius/settings.py load_settings: a YAML file whose top level is not a mapping raises a "
-    "bare TypeError from pydantic-settings instead of a ConfigError",
-)
 def test_a_yaml_file_that_is_not_a_mapping_gives_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_settings(write(tmp_path, "- upstreams\n- callers\n"))

@@ -24,9 +24,8 @@ async def test_update_user_with_current_etag_then_stale_etag_conflicts(gateway: 
 
 
 async def test_paying_twice_with_one_key_pays_once(gateway: Gateway, sandbox: Sandbox) -> None:
-    invoices = await gateway.query(
-        '{ organization(id: "org-1") { billing { invoices(first: 20, status: "open") { id } } } }', headers=ADMIN_HEADERS
-    )
+    open_invoices = '{ organization(id: "org-1") { billing { invoices(first: 20, status: "open") { id } } } }'
+    invoices = await gateway.query(open_invoices, headers=ADMIN_HEADERS)
     invoice_id = invoices["data"]["organization"]["billing"]["invoices"][0]["id"]
 
     first = await gateway.query(PAY, {"id": invoice_id, "key": "pay-once-1"})
