@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,14 +20,8 @@ from gql.transport.exceptions import (
 from graphql import DocumentNode, ExecutionResult
 
 from clients.auth import Auth
-from clients.errors import (
-    UpstreamError,
-    UpstreamInvalidResponse,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    error_for_status,
-)
-from clients.http import build_session
+from clients.errors import UpstreamInvalidResponse, UpstreamUnavailable, error_for_status
+from clients.http import json_text, map_exceptions, open_session
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.rest import retry_after_s
@@ -63,20 +56,18 @@ class GraphQLResult:
 
 @contextmanager
 def _map_gql_exceptions(upstream: str) -> Iterator[None]:
-    try:
-        yield
-    except UpstreamError:
-        raise
-    except TransportProtocolError:
-        raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=upstream) from None
-    except TransportConnectionFailed as exc:
-        if isinstance(exc.__cause__, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-            raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
-        raise UpstreamUnavailable("upstream connection failed", upstream=upstream) from None
-    except TimeoutError:
-        raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
-    except (TransportError, aiohttp.ClientError) as exc:
-        raise UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", upstream=upstream) from None
+    """gql's own errors; the aiohttp and timeout errors it wraps go to ``map_exceptions``."""
+    with map_exceptions(upstream):
+        try:
+            yield
+        except TransportProtocolError:
+            raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=upstream) from None
+        except TransportConnectionFailed as exc:
+            if isinstance(exc.__cause__, TimeoutError | aiohttp.ClientError):
+                raise exc.__cause__ from None
+            raise UpstreamUnavailable("upstream connection failed", upstream=upstream) from None
+        except TransportError as exc:
+            raise UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", upstream=upstream) from None
 
 
 class GraphQLUpstream:
@@ -94,16 +85,12 @@ class GraphQLUpstream:
     async def start(self) -> None:
         if self._transport is not None:
             return
-        session = build_session(self.policy)
         transport = _StatusAwareTransport(
             url=self.policy.base_url.rstrip("/") + self._path,
-            json_serialize=lambda value: orjson.dumps(value).decode(),
+            json_serialize=json_text,
             json_deserialize=orjson.loads,
         )
-        transport.session = session
-        attach = getattr(self._auth, "attach", None)
-        if attach is not None:
-            attach(session)
+        transport.session = open_session(self.policy, self._auth)
         self._transport = transport
 
     async def close(self) -> None:

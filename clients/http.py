@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import aiohttp
@@ -18,7 +18,10 @@ from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 
 
+@runtime_checkable
 class SessionBound(Protocol):
+    """An auth scheme that makes requests of its own (e.g. to a token endpoint)."""
+
     def attach(self, session: aiohttp.ClientSession) -> None: ...
 
 
@@ -41,7 +44,19 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
     return f"{path}?{urlencode(params, safe=',')}"
 
 
-def build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
+def json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def open_session(policy: UpstreamPolicy, auth: Auth) -> aiohttp.ClientSession:
+    """The upstream's one long-lived session, shared with its auth scheme."""
+    session = _build_session(policy)
+    if isinstance(auth, SessionBound):
+        auth.attach(session)
+    return session
+
+
+def _build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
     timeouts = policy.timeouts
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=policy.pool_size, keepalive_timeout=30),
@@ -50,7 +65,7 @@ def build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
             connect=timeouts.connect_timeout_s,
             sock_read=timeouts.read_timeout_s,
         ),
-        json_serialize=lambda value: orjson.dumps(value).decode(),
+        json_serialize=json_text,
         raise_for_status=False,
     )
 
@@ -77,10 +92,7 @@ class HttpUpstream:
 
     async def start(self) -> None:
         if self._session is None:
-            self._session = build_session(self.policy)
-            attach = getattr(self._auth, "attach", None)
-            if attach is not None:
-                attach(self._session)
+            self._session = open_session(self.policy, self._auth)
 
     async def close(self) -> None:
         if self._session is not None:

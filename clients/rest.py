@@ -62,8 +62,7 @@ class RestClient:
         self.name = http.name
 
     async def get(self, path: str, adapter: TypeAdapter[T], *, params: Mapping[str, str | int] | None = None) -> T:
-        response = await self.http.send("GET", path, params=params)
-        return parse_response(self.name, f"GET {path}", response, adapter)
+        return await self.call("GET", path, adapter, params=params)
 
     async def call(
         self,
@@ -71,8 +70,9 @@ class RestClient:
         path: str,
         adapter: TypeAdapter[T],
         *,
+        params: Mapping[str, str | int] | None = None,
         json_body: object | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> T:
-        response = await self.http.send(method, path, json_body=json_body, headers=headers)
+        response = await self.http.send(method, path, params=params, json_body=json_body, headers=headers)
         return parse_response(self.name, f"{method} {path}", response, adapter)

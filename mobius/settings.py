@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class _Strict(BaseModel):
@@ -141,34 +141,32 @@ class ConfigError(Exception):
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    if path is not None and not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    if path is not None:
-        _check_yaml(path)
+    """Settings from explicit overrides, then ``MOBIUS_*`` variables, then the YAML file."""
+    document = {} if path is None else _read_yaml(path)
     try:
-        if path is None:
-            return Settings(**overrides)
-        return _settings_from_yaml(path, overrides)
+        return _settings_from(document, overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-def _check_yaml(path: Path) -> None:
-    """Syntax and shape of the file, reported before pydantic-settings reads it."""
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    if document is not None and not isinstance(document, dict):
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings, not {type(document).__name__}")
+    return document
 
 
-def _settings_from_yaml(path: Path, overrides: dict[str, Any]) -> Settings:
-    """Environment variables win over the file, explicit overrides over both."""
-
-    class _FromFile(Settings):
+def _settings_from(document: dict[str, Any], overrides: dict[str, Any]) -> Settings:
+    class _WithFile(Settings):
         @classmethod
         def settings_customise_sources(
             cls,
@@ -178,9 +176,9 @@ def _settings_from_yaml(path: Path, overrides: dict[str, Any]) -> Settings:
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=path))
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=document))
 
-    return _FromFile(**overrides)
+    return _WithFile(**overrides)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

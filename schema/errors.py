@@ -18,10 +18,6 @@ log = structlog.get_logger("mobius.errors")
 INTERNAL_MESSAGE = "Internal error."
 
 
-def _public_upstream_message(error: UpstreamError) -> str:
-    return f"{error.upstream}: {error.message}"
-
-
 def shape_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, Any]
@@ -34,7 +30,7 @@ def shape_error(error: GraphQLError) -> GraphQLError:
         extensions = {"code": original.code, "upstream": original.upstream}
         if original.retry_after_s is not None:
             extensions["retryAfter"] = original.retry_after_s
-        return _copy(error, _public_upstream_message(original), extensions)
+        return _copy(error, f"{original.upstream}: {original.message}", extensions)
     if isinstance(original, GatewayError):
         return _copy(error, original.message, {"code": original.code})
     log.error(
