@@ -108,6 +108,15 @@ class LimitsSettings(_Strict):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
 
+class RedisSettings(_Strict):
+    """The shared Redis (cache, rate-limit state, pub/sub). Without ``url`` everything runs in-process."""
+
+    url: SecretRef | None = Field(default=None, description="e.g. redis://host:6379/0; may carry a password")
+    key_prefix: str = "mobius:"
+    socket_timeout_s: float = Field(default=0.05, gt=0)
+    connect_timeout_s: float = Field(default=0.2, gt=0)
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -121,6 +130,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     server: ServerSettings = ServerSettings()
     limits: LimitsSettings = LimitsSettings()
+    redis: RedisSettings = RedisSettings()
     upstreams: UpstreamsSettings
     callers: list[CallerSettings] = []
 
