@@ -42,13 +42,17 @@ class RateLimitStore(Protocol):
         ...
 
 
+_EPSILON_S = 1e-6
+"""Tolerance for float error in wall-clock arithmetic (times are ~1.7e9 s)."""
+
+
 def _gcra(tat: float | None, *, now: float, quota: Quota, burst: int) -> tuple[Admission, float | None]:
     interval = quota.window_s / quota.limit
     new_tat = max(tat or now, now) + interval
     allow_at = new_tat - burst * interval
-    if now < allow_at:
+    if now + _EPSILON_S < allow_at:
         return Admission(allowed=False, retry_after_s=allow_at - now, remaining=0), None
-    return Admission(allowed=True, remaining=int((now - allow_at) / interval)), new_tat
+    return Admission(allowed=True, remaining=int((now - allow_at) / interval + _EPSILON_S)), new_tat
 
 
 class MemoryRateLimitStore:
@@ -82,7 +86,7 @@ _TAKE = """
 local now = tonumber(ARGV[1])
 local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if blocked > now then
-  return {0, tostring(blocked - now), '0'}
+  return {0, string.format('%.17g', blocked - now), '0'}
 end
 local limit = tonumber(ARGV[2])
 if limit <= 0 then
@@ -94,11 +98,11 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 if tat < now then tat = now end
 local new_tat = tat + interval
 local allow_at = new_tat - burst * interval
-if now < allow_at then
-  return {0, tostring(allow_at - now), '0'}
+if now + 0.000001 < allow_at then
+  return {0, string.format('%.17g', allow_at - now), '0'}
 end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
-return {1, '0', tostring(math.floor((now - allow_at) / interval))}
+redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
+return {1, '0', tostring(math.floor((now - allow_at) / interval + 0.000001))}
 """
 
 _BLOCK = """
@@ -106,7 +110,7 @@ local now = tonumber(ARGV[1])
 local untl = tonumber(ARGV[2])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > current and untl > now then
-  redis.call('SET', KEYS[1], tostring(untl), 'PX', math.ceil((untl - now) * 1000) + 1)
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', math.ceil((untl - now) * 1000) + 1)
 end
 return 1
 """
