@@ -194,6 +194,7 @@ class GraphQLUpstream:
                 await flow.aclose()
                 info = await self.pipeline.observe(200, getattr(result, "headers", {}))
                 answer = self._to_result(result)
+                self._note_rate_limit(answer)
                 outage = outage_in(answer, upstream=self.name)
                 if outage is not None:
                     if outage.retry_after_s is None:
@@ -217,6 +218,13 @@ class GraphQLUpstream:
             except TransportServerError as exc:
                 failed_headers = exc.headers if isinstance(exc, _HttpStatusError) else {}
                 return RawResponse(status=exc.code or 502, headers=failed_headers, body=b""), None
+
+    def _note_rate_limit(self, answer: GraphQLResult) -> None:
+        """GitHub-style ``extensions.rateLimit.remaining`` (the projects upstream reports it)."""
+        rate_limit = (answer.extensions or {}).get("rateLimit")
+        remaining = rate_limit.get("remaining") if isinstance(rate_limit, dict) else None
+        if isinstance(remaining, int):
+            self.pipeline.limiter.note_remaining(remaining)
 
     def _to_result(self, result: ExecutionResult) -> GraphQLResult:
         data = result.data

@@ -85,8 +85,9 @@ def _build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
     timeouts = policy.timeouts
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=policy.pool_size, keepalive_timeout=30),
+        # No total here: the resilience pipeline bounds each attempt by min(total, deadline left).
         timeout=aiohttp.ClientTimeout(
-            total=timeouts.total_timeout_s,
+            total=None,
             connect=timeouts.connect_timeout_s,
             sock_read=timeouts.read_timeout_s,
         ),

@@ -78,6 +78,10 @@ class RateLimiter:
             await self._sleep(wait)
         raise RateLimitedLocally("holding back: the upstream's rate limit is spent", upstream=self.upstream)
 
+    def note_remaining(self, remaining: int) -> None:
+        """A remaining count reported outside headers (e.g. a GraphQL ``extensions.rateLimit``)."""
+        self._remaining = remaining
+
     async def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a limit reported outside headers, e.g. in a GraphQL error)."""
         now = self._clock()

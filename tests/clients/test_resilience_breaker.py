@@ -236,6 +236,8 @@ async def test_exactly_k_probes_run_under_fifty_concurrent_callers() -> None:
     time.advance(30)
     started = 0
     release = asyncio.Event()
+    rejected = 0
+    all_rejected = asyncio.Event()
 
     async def probe() -> str:
         nonlocal started
@@ -244,15 +246,18 @@ async def test_exactly_k_probes_run_under_fifty_concurrent_callers() -> None:
         return "ok"
 
     async def caller() -> str:
+        nonlocal rejected
         await asyncio.sleep(0)
         try:
             return await pipe.call(probe, idempotent=True)
         except CircuitOpen:
+            rejected += 1
+            if rejected == 47:
+                all_rejected.set()
             return "rejected"
 
     callers = [asyncio.create_task(caller()) for _ in range(50)]
-    while sum(task.done() for task in callers) < 47:
-        await asyncio.sleep(0)
+    await all_rejected.wait()
     assert started == 3
     release.set()
     outcomes = await asyncio.gather(*callers)
