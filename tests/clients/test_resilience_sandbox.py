@@ -197,3 +197,27 @@ async def test_retried_signed_requests_pass_the_signature_check(sandbox: Any, bu
 
     assert all(customer is not None for customer in found)  # each retry ran the auth flow (signed) again
     assert await customers(sandbox) > 10
+
+
+async def test_a_learned_limit_keeps_billing_free_of_429s(sandbox: Any, built: list[Upstreams]) -> None:
+    """Real time here: the sandbox counts its window on the wall clock, so the gateway must too."""
+    settings = settings_with(sandbox.urls, sandbox.credentials, billing={"resilience": {"retry": NO_RETRY}})
+    upstreams = build_upstreams(settings)
+    await upstreams.start()
+    built.append(upstreams)
+    await sandbox.faults("billing", rate_limit={"limit": 5, "window_s": 60})
+    answered = held_back = refused_by_upstream = 0
+
+    for _ in range(20):
+        try:
+            await upstreams.billing.customer_for_org("org-1")
+            answered += 1
+        except RateLimitedLocally:
+            held_back += 1
+        except RateLimited:
+            refused_by_upstream += 1
+
+    assert refused_by_upstream == 0
+    assert await customers(sandbox) == answered <= 10  # 5 per window; the run may straddle two windows
+    assert held_back == 20 - answered
+    assert upstreams.billing.rest.http.pipeline.limiter.quota is not None  # learned from RateLimit-Policy
