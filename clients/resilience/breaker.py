@@ -190,7 +190,7 @@ class CircuitBreaker:
         if state is BreakerState.OPEN:
             retry_after = max(0.0, self._opened_at + self.policy.open_s - self._clock())
         else:
-            retry_after = self.policy.open_s
+            retry_after = self.policy.open_s  # half-open with every probe out: if they fail, this long
         raise CircuitOpen("circuit breaker is open", upstream=self.upstream, retry_after_s=round(retry_after, 3))
 
     def reset(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
+
 from clients.errors import RateLimitedLocally
 from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
@@ -31,6 +33,8 @@ class RateLimitPolicy:
 
 
 _MAX_WAITS = 3
+
+log = structlog.get_logger("mobius.ratelimit")
 
 
 class RateLimiter:
@@ -102,4 +106,5 @@ class RateLimiter:
             block = self.quota.window_s if self.quota else 1.0
         if block is not None and block > 0:
             await self._store.block(self.key, now=now, until=now + block)
+            log.info("upstream_rate_limit_reached", upstream=self.upstream, quota_key=self.key, hold_s=block)
         return info
