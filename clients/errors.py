@@ -3,13 +3,19 @@
     UpstreamError                       any failure of one upstream call
     ├── UpstreamUnavailable             the upstream could not answer (retryable by class)
     │   ├── UpstreamTimeout             no answer within the call's timeout
-    │   ├── CircuitOpen                 the gateway refused to call (breaker open)
+    │   │   └── DeadlineExceeded        the GraphQL request's deadline ran out (local)
+    │   ├── UpstreamServerError         a 5xx that is not a transient outage (500, 501, ...)
+    │   ├── CircuitOpen                 the gateway refused to call (breaker open; local)
+    │   ├── BulkheadFull                too many calls in flight to the upstream (local)
     │   └── RateLimited                 the upstream (or our limiter) said "not now"
+    │       └── RateLimitedLocally      our client-side limiter said it (local)
     ├── UpstreamStatusError             the upstream answered with a non-success status
     ├── UpstreamAuthFailed              credentials were refused or could not be obtained
     └── UpstreamInvalidResponse         the answer did not have the shape we rely on
 
 Each class carries a stable public ``code``; ``retry_after_s`` is set where it is known.
+``local`` marks the gateway's own rejections: no request was sent (or the request's own deadline
+cut it short), so they are never retried and never count as upstream failures.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 class UpstreamError(Exception):
     code = "UPSTREAM_ERROR"
     retryable = False
+    local = False
 
     def __init__(self, message: str, *, upstream: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
@@ -35,12 +42,33 @@ class UpstreamTimeout(UpstreamUnavailable):
     code = "UPSTREAM_TIMEOUT"
 
 
+class DeadlineExceeded(UpstreamTimeout):
+    code = "DEADLINE_EXCEEDED"
+    retryable = False
+    local = True
+
+
+class UpstreamServerError(UpstreamUnavailable):
+    retryable = False
+
+
 class CircuitOpen(UpstreamUnavailable):
     retryable = False
+    local = True
+
+
+class BulkheadFull(UpstreamUnavailable):
+    retryable = False
+    local = True
 
 
 class RateLimited(UpstreamUnavailable):
     code = "RATE_LIMITED"
+
+
+class RateLimitedLocally(RateLimited):
+    retryable = False
+    local = True
 
 
 class UpstreamAuthFailed(UpstreamError):
@@ -50,6 +78,8 @@ class UpstreamAuthFailed(UpstreamError):
 class UpstreamInvalidResponse(UpstreamError):
     code = "UPSTREAM_INVALID_RESPONSE"
 
+
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
 
 _CODE_BY_STATUS = {
     400: "UPSTREAM_BAD_REQUEST",
@@ -89,8 +119,10 @@ def error_for_status(
         return RateLimited("upstream rate limit exceeded", upstream=upstream, retry_after_s=retry_after_s)
     if status in (401, 403):
         return UpstreamAuthFailed(f"upstream refused credentials ({status})", upstream=upstream)
-    if status >= 500:
+    if status in TRANSIENT_STATUSES:
         return UpstreamUnavailable(f"upstream answered {status}", upstream=upstream, retry_after_s=retry_after_s)
+    if status >= 500:
+        return UpstreamServerError(f"upstream answered {status}", upstream=upstream, retry_after_s=retry_after_s)
     return UpstreamStatusError(
         f"upstream answered {status}", upstream=upstream, status=status, upstream_code=upstream_code
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,21 +18,41 @@ from gql.transport.exceptions import (
     TransportProtocolError,
     TransportServerError,
 )
-from graphql import DocumentNode, ExecutionResult
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
+from multidict import CIMultiDict
 
 from clients.auth import Auth
-from clients.errors import UpstreamInvalidResponse, UpstreamUnavailable, error_for_status
-from clients.http import json_text, map_exceptions, open_session
+from clients.errors import (
+    RateLimited,
+    UpstreamError,
+    UpstreamInvalidResponse,
+    UpstreamServerError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_for_status,
+)
+from clients.http import build_pipeline, json_text, map_exceptions, open_session
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
-from clients.rest import retry_after_s
+from clients.resilience.clock import TimeSource
+from clients.resilience.ratelimit_store import RateLimitStore
 
 
 class _HttpStatusError(TransportServerError):
     """A 4xx/5xx answer, with the headers that say when to come back."""
 
-    def __init__(self, status: int, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str]) -> None:
         super().__init__(f"HTTP {status}", status)
+        self.headers = headers
+
+
+class _ResultWithHeaders(ExecutionResult):
+    """gql keeps only the latest response's headers on the shared transport; we need each one's."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, result: ExecutionResult, headers: Mapping[str, str]) -> None:
+        super().__init__(data=result.data, errors=result.errors, extensions=result.extensions)
         self.headers = headers
 
 
@@ -40,8 +61,45 @@ class _StatusAwareTransport(AIOHTTPTransport):
 
     async def _prepare_result(self, response: aiohttp.ClientResponse) -> ExecutionResult:
         if response.status >= 400:
-            raise _HttpStatusError(response.status, dict(response.headers))
-        return await super()._prepare_result(response)
+            raise _HttpStatusError(response.status, CIMultiDict(response.headers))
+        return _ResultWithHeaders(await super()._prepare_result(response), CIMultiDict(response.headers))
+
+
+_RATE_LIMITED_CODES = frozenset({"RATE_LIMITED", "THROTTLED", "TOO_MANY_REQUESTS"})
+_UNAVAILABLE_CODES = frozenset({"SERVICE_UNAVAILABLE", "UPSTREAM_UNAVAILABLE", "BAD_GATEWAY", "UNAVAILABLE"})
+_TIMEOUT_CODES = frozenset({"TIMEOUT", "GATEWAY_TIMEOUT", "DEADLINE_EXCEEDED"})
+_SERVER_ERROR_CODES = frozenset({"INTERNAL_SERVER_ERROR", "INTERNAL", "INTERNAL_ERROR"})
+
+
+def outage_in(result: GraphQLResult, *, upstream: str) -> UpstreamError | None:
+    """A whole-request failure reported inside an HTTP 200 (no data, and an outage-like
+    ``errors[].extensions.code``). Per-field errors next to data are the caller's to map."""
+    if result.data is not None:
+        return None
+    for error in result.errors:
+        extensions = error.get("extensions")
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        if code in _RATE_LIMITED_CODES:
+            retry_after = extensions.get("retryAfter") if isinstance(extensions, dict) else None
+            return RateLimited(
+                "upstream rate limit exceeded",
+                upstream=upstream,
+                retry_after_s=float(retry_after) if isinstance(retry_after, int | float) else None,
+            )
+        if code in _UNAVAILABLE_CODES:
+            return UpstreamUnavailable(f"upstream reported {code}", upstream=upstream)
+        if code in _TIMEOUT_CODES:
+            return UpstreamTimeout(f"upstream reported {code}", upstream=upstream)
+        if code in _SERVER_ERROR_CODES:
+            return UpstreamServerError(f"upstream reported {code}", upstream=upstream)
+    return None
+
+
+def is_mutation(document: DocumentNode) -> bool:
+    return any(
+        isinstance(definition, OperationDefinitionNode) and definition.operation is OperationType.MUTATION
+        for definition in document.definitions
+    )
 
 
 _OK = RawResponse(status=200, headers={}, body=b"")
@@ -71,9 +129,20 @@ def _map_gql_exceptions(upstream: str) -> Iterator[None]:
 
 
 class GraphQLUpstream:
-    def __init__(self, policy: UpstreamPolicy, auth: Auth, *, path: str = "/graphql") -> None:
+    """Queries are retried; a mutation only when it is sent with an idempotency key."""
+
+    def __init__(
+        self,
+        policy: UpstreamPolicy,
+        auth: Auth,
+        *,
+        path: str = "/graphql",
+        rate_limit_store: RateLimitStore | None = None,
+        time: TimeSource | None = None,
+    ) -> None:
         self.policy = policy
         self.name = policy.name
+        self.pipeline = build_pipeline(policy, store=rate_limit_store, time=time)
         self._auth = auth
         self._path = path
         self._transport: _StatusAwareTransport | None = None
@@ -98,24 +167,47 @@ class GraphQLUpstream:
             await self._transport.close()
             self._transport = None
 
-    async def execute(self, document: DocumentNode, variables: dict[str, Any] | None = None) -> GraphQLResult:
+    async def execute(
+        self,
+        document: DocumentNode,
+        variables: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> GraphQLResult:
         transport = self._transport
         if transport is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
         request = GraphQLRequest(document, variable_values=variables)
-        flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path))
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        idempotent = idempotency_key is not None or not is_mutation(document)
+        return await self.pipeline.call(partial(self._attempt, transport, request, headers), idempotent=idempotent)
+
+    async def _attempt(
+        self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
+    ) -> GraphQLResult:
+        """One attempt: auth flow + send; outages (HTTP or inside a 200) are raised for the pipeline."""
+        flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path, headers=dict(headers)))
         outgoing = await anext(flow)
         while True:
             failed, result = await self._execute_once(transport, request, outgoing.headers)
             if result is not None:
                 await flow.aclose()
-                return self._to_result(result)
+                info = await self.pipeline.observe(200, getattr(result, "headers", {}))
+                answer = self._to_result(result)
+                self._note_rate_limit(answer)
+                outage = outage_in(answer, upstream=self.name)
+                if outage is not None:
+                    if outage.retry_after_s is None:
+                        outage.retry_after_s = info.retry_after_s
+                    if isinstance(outage, RateLimited) and outage.retry_after_s:
+                        await self.pipeline.limiter.hold(outage.retry_after_s)
+                    raise outage
+                return answer
             try:
                 outgoing = await flow.asend(failed)
             except StopAsyncIteration:
-                raise error_for_status(
-                    failed.status, upstream=self.name, retry_after_s=retry_after_s(failed.headers)
-                ) from None
+                info = await self.pipeline.observe(failed.status, failed.headers)
+                raise error_for_status(failed.status, upstream=self.name, retry_after_s=info.retry_after_s) from None
 
     async def _execute_once(
         self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
@@ -126,6 +218,13 @@ class GraphQLUpstream:
             except TransportServerError as exc:
                 failed_headers = exc.headers if isinstance(exc, _HttpStatusError) else {}
                 return RawResponse(status=exc.code or 502, headers=failed_headers, body=b""), None
+
+    def _note_rate_limit(self, answer: GraphQLResult) -> None:
+        """GitHub-style ``extensions.rateLimit.remaining`` (the projects upstream reports it)."""
+        rate_limit = (answer.extensions or {}).get("rateLimit")
+        remaining = rate_limit.get("remaining") if isinstance(rate_limit, dict) else None
+        if isinstance(remaining, int):
+            self.pipeline.limiter.note_remaining(remaining)
 
     def _to_result(self, result: ExecutionResult) -> GraphQLResult:
         data = result.data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
@@ -13,9 +14,15 @@ import orjson
 from yarl import URL
 
 from clients.auth import Auth
-from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable, error_for_status
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
+from clients.resilience.clock import TimeSource
+from clients.resilience.pipeline import Pipeline
+from clients.resilience.ratelimit_store import RateLimitStore
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
 
 
 @runtime_checkable
@@ -56,12 +63,31 @@ def open_session(policy: UpstreamPolicy, auth: Auth) -> aiohttp.ClientSession:
     return session
 
 
+def build_pipeline(
+    policy: UpstreamPolicy, *, store: RateLimitStore | None = None, time: TimeSource | None = None
+) -> Pipeline:
+    """The upstream's resilience pipeline; its own timeout is the policy's total timeout."""
+    return Pipeline(
+        upstream=policy.name,
+        policy=policy.resilience,
+        timeout_s=policy.timeouts.total_timeout_s,
+        store=store,
+        time=time,
+    )
+
+
+def is_outage(status: int) -> bool:
+    """Statuses the pipeline handles (retry, breaker) rather than the caller's parser."""
+    return status == 429 or status >= 500
+
+
 def _build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
     timeouts = policy.timeouts
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=policy.pool_size, keepalive_timeout=30),
+        # No total here: the resilience pipeline bounds each attempt by min(total, deadline left).
         timeout=aiohttp.ClientTimeout(
-            total=timeouts.total_timeout_s,
+            total=None,
             connect=timeouts.connect_timeout_s,
             sock_read=timeouts.read_timeout_s,
         ),
@@ -71,11 +97,20 @@ def _build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
 
 
 class HttpUpstream:
-    """Sends requests to one upstream through its auth flow."""
+    """Sends requests to one upstream through its resilience pipeline; every attempt runs the
+    auth flow afresh (so a retried signed request gets a fresh signature)."""
 
-    def __init__(self, policy: UpstreamPolicy, auth: Auth) -> None:
+    def __init__(
+        self,
+        policy: UpstreamPolicy,
+        auth: Auth,
+        *,
+        rate_limit_store: RateLimitStore | None = None,
+        time: TimeSource | None = None,
+    ) -> None:
         self.policy = policy
         self.name = policy.name
+        self.pipeline = build_pipeline(policy, store=rate_limit_store, time=time)
         self._auth = auth
         self._base = policy.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
@@ -115,6 +150,15 @@ class HttpUpstream:
             request.headers["Content-Type"] = "application/json"
         if headers:
             request.headers.update(headers)
+        idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
+        return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent)
+
+    async def _attempt(self, template: OutgoingRequest) -> RawResponse:
+        """One attempt: auth flow + send. An outage status (429, 5xx) is raised for the pipeline;
+        any other answer goes back to the caller to interpret."""
+        request = OutgoingRequest(
+            method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
+        )
         flow = self._auth.flow(request)
         outgoing = await anext(flow)
         while True:
@@ -122,7 +166,11 @@ class HttpUpstream:
             try:
                 outgoing = await flow.asend(response)
             except StopAsyncIteration:
-                return response
+                break
+        info = await self.pipeline.observe(response.status, response.headers)
+        if is_outage(response.status):
+            raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)
+        return response
 
     async def _send_once(self, request: OutgoingRequest) -> RawResponse:
         url = URL(self._base + request.path_qs, encoded=True)

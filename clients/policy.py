@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from clients.resilience.pipeline import ResiliencePolicy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,3 +28,4 @@ class UpstreamPolicy:
     pool_size: int = 100
     max_batch_size: int = 100
     max_fanout: int = 10
+    resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)

@@ -10,6 +10,7 @@ from clients.http import HttpUpstream
 from clients.identity import IdentityClient
 from clients.policy import UpstreamPolicy
 from clients.projects import ProjectsClient
+from clients.resilience.pipeline import Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,15 @@ class Upstreams:
     @property
     def policies(self) -> tuple[UpstreamPolicy, ...]:
         return tuple(transport.policy for transport in self.transports)
+
+    @property
+    def pipelines(self) -> tuple[Pipeline, ...]:
+        return tuple(transport.pipeline for transport in self.transports)
+
+    async def reset_resilience(self) -> None:
+        """Close every breaker, refill retry budgets and forget learned limits."""
+        for pipeline in self.pipelines:
+            await pipeline.reset()
 
     async def start(self) -> None:
         for transport in self.transports:

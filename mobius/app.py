@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,14 +16,16 @@ from starlette.requests import HTTPConnection, Request
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.limits import BodySizeLimit
-from mobius.settings import Settings
+from mobius.settings import ConfigError, DeadlineSettings, Settings
 from mobius.upstreams import build_upstreams, secret_source
 from resolvers.loaders import Loaders
 from schema.context import Caller, GatewayContext, UpstreamStatus
+from schema.fallbacks import FALLBACKS
 from schema.root import build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
@@ -60,15 +63,41 @@ def build_callers(settings: Settings) -> CallerRegistry:
     )
 
 
-def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> FastAPI:
+def request_budget_s(header: str | None, settings: DeadlineSettings) -> float:
+    """The request's deadline: the configured default, or less if the client asks for less."""
+    if header is None:
+        return settings.default_s
+    try:
+        asked_ms = float(header)
+    except ValueError:
+        asked_ms = -1.0
+    if not asked_ms > 0:
+        raise HTTPException(status_code=400, detail=f"{settings.header} must be a positive number of milliseconds")
+    return min(settings.default_s, asked_ms / 1000)
+
+
+def enabled_fallbacks(settings: Settings) -> frozenset[str]:
+    unknown = sorted(set(settings.degradation.fallbacks) - set(FALLBACKS))
+    if unknown:
+        raise ConfigError(f"degradation.fallbacks: no fallback is declared for {unknown}; known: {sorted(FALLBACKS)}")
+    return frozenset(settings.degradation.fallbacks)
+
+
+def create_app(
+    settings: Settings, *, upstreams: Upstreams | None = None, clock: Callable[[], float] = time.monotonic
+) -> FastAPI:
+    """``clock`` measures request deadlines; pass the same one the upstreams' pipelines use."""
     upstreams = upstreams or build_upstreams(settings)
     callers = build_callers(settings)
-    statuses = tuple(UpstreamStatus(name=p.name, url=p.base_url, state="CLOSED") for p in upstreams.policies)
+    fallbacks = enabled_fallbacks(settings)
     limits = settings.limits
     schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
 
     def upstream_status() -> tuple[UpstreamStatus, ...]:
-        return statuses
+        return tuple(
+            UpstreamStatus.of(transport.name, transport.policy.base_url, transport.pipeline.status())
+            for transport in upstreams.transports
+        )
 
     async def context_getter(connection: HTTPConnection) -> GatewayContext:
         try:
@@ -77,8 +106,15 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
             raise HTTPException(
                 status_code=401, detail="unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
             ) from None
+        if connection.scope["type"] == "http":
+            # Set in the request's own task: resolvers and dataloader batch tasks inherit it.
+            start_deadline(request_budget_s(connection.headers.get(settings.deadline.header), settings.deadline), clock)
         return GatewayContext(
-            loaders=Loaders.build(upstreams), upstreams=upstreams, caller=caller, upstream_status=upstream_status
+            loaders=Loaders.build(upstreams),
+            upstreams=upstreams,
+            caller=caller,
+            upstream_status=upstream_status,
+            fallbacks=fallbacks,
         )
 
     @asynccontextmanager
@@ -114,8 +150,12 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
     @app.get("/health/ready")
     async def ready() -> JSONResponse:
         started = {transport.name: transport.started for transport in upstreams.transports}
+        circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
         status = "ready" if all(started.values()) else "starting"
-        return JSONResponse({"status": status, "upstreams": started}, status_code=200 if status == "ready" else 503)
+        return JSONResponse(
+            {"status": status, "upstreams": started, "circuits": circuits},
+            status_code=200 if status == "ready" else 503,
+        )
 
     app.state.upstreams = upstreams
     app.state.schema = schema

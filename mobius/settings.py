@@ -76,6 +76,70 @@ AuthSettings = Annotated[
 ]
 
 
+class RetrySettings(_Strict):
+    """Exponential backoff with full jitter; ``attempts`` counts the first try."""
+
+    attempts: int = Field(default=3, ge=1, le=10)
+    base_s: float = Field(default=0.05, gt=0)
+    cap_s: float = Field(default=1.0, gt=0)
+    max_retry_after_s: float = Field(default=2.0, ge=0)
+    budget_ratio: float = Field(default=0.2, ge=0, le=1, description="retries allowed per call made")
+    budget_max_tokens: float = Field(default=10.0, ge=0)
+
+
+class BreakerSettings(_Strict):
+    """resilience4j's circuit breaker: rates in percent, ``window_size`` in calls or seconds."""
+
+    window: Literal["count", "time"] = "count"
+    window_size: int = Field(default=20, ge=1)
+    minimum_calls: int = Field(default=10, ge=1)
+    failure_rate_threshold: float = Field(default=50.0, gt=0, le=100)
+    slow_call_rate_threshold: float = Field(default=100.0, gt=0, le=100)
+    slow_call_s: float = Field(default=5.0, gt=0)
+    open_s: float = Field(default=30.0, gt=0)
+    half_open_probes: int = Field(default=3, ge=1)
+
+
+class BulkheadSettings(_Strict):
+    max_concurrent: int = Field(default=100, ge=1)
+    max_queue: int = Field(default=100, ge=0)
+    max_wait_s: float = Field(default=0.5, ge=0)
+
+
+class RateLimitSettings(_Strict):
+    """A static quota (``limit`` per ``window_s``) and/or what the upstream's headers teach."""
+
+    limit: int | None = Field(default=None, ge=1)
+    window_s: float = Field(default=1.0, gt=0)
+    burst: int | None = Field(default=None, ge=1)
+    learn: bool = True
+    max_wait_s: float = Field(default=0.0, ge=0)
+    credential_id: str | None = Field(
+        default=None, description="names the quota's credential (never the secret); default: client id or 'default'"
+    )
+
+
+class ResilienceSettings(_Strict):
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+    bulkhead: BulkheadSettings = BulkheadSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+
+
+class DeadlineSettings(_Strict):
+    """Every GraphQL request gets ``default_s``; a client may ask for less with the header."""
+
+    default_s: float = Field(default=10.0, gt=0)
+    header: str = "Mobius-Deadline-Ms"
+
+
+class DegradationSettings(_Strict):
+    """Field coordinates whose fallback (declared in schema/fallbacks.py) is used when their
+    upstream is unavailable; the error is still reported."""
+
+    fallbacks: list[str] = ["BillingAccount.invoices"]
+
+
 class UpstreamSettings(_Strict):
     base_url: str
     graphql_path: str = "/graphql"
@@ -84,6 +148,7 @@ class UpstreamSettings(_Strict):
     max_batch_size: int = Field(default=100, ge=1)
     max_fanout: int = Field(default=10, ge=1)
     auth: AuthSettings = NoAuthSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
 
 
 class UpstreamsSettings(_Strict):
@@ -131,6 +196,8 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     limits: LimitsSettings = LimitsSettings()
     redis: RedisSettings = RedisSettings()
+    deadline: DeadlineSettings = DeadlineSettings()
+    degradation: DegradationSettings = DegradationSettings()
     upstreams: UpstreamsSettings
     callers: list[CallerSettings] = []
 

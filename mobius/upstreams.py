@@ -10,6 +10,13 @@ from clients.identity import IdentityClient
 from clients.oauth2 import OAuth2ClientCredentials
 from clients.policy import TimeoutPolicy, UpstreamPolicy
 from clients.projects import ProjectsClient
+from clients.resilience.breaker import BreakerPolicy
+from clients.resilience.bulkhead import BulkheadPolicy
+from clients.resilience.clock import TimeSource
+from clients.resilience.pipeline import ResiliencePolicy
+from clients.resilience.ratelimit import RateLimitPolicy
+from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
+from clients.resilience.retry import RetryPolicy
 from clients.rest import RestClient
 from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
 from clients.upstreams import Upstreams
@@ -18,6 +25,7 @@ from mobius.settings import (
     HeaderAuthSettings,
     HmacAuthSettings,
     OAuth2Settings,
+    ResilienceSettings,
     SecretRef,
     Settings,
     UpstreamSettings,
@@ -44,7 +52,31 @@ def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
         pool_size=upstream.pool_size,
         max_batch_size=upstream.max_batch_size,
         max_fanout=upstream.max_fanout,
+        resilience=build_resilience(upstream.resilience, credential_id=_credential_id(upstream)),
     )
+
+
+def build_resilience(settings: ResilienceSettings, *, credential_id: str) -> ResiliencePolicy:
+    rate_limit = settings.rate_limit
+    return ResiliencePolicy(
+        retry=RetryPolicy(**settings.retry.model_dump()),
+        breaker=BreakerPolicy(**settings.breaker.model_dump()),
+        bulkhead=BulkheadPolicy(**settings.bulkhead.model_dump()),
+        rate_limit=RateLimitPolicy(
+            limit=rate_limit.limit,
+            window_s=rate_limit.window_s,
+            burst=rate_limit.burst,
+            learn=rate_limit.learn,
+            max_wait_s=rate_limit.max_wait_s,
+            credential_id=rate_limit.credential_id or credential_id,
+        ),
+    )
+
+
+def _credential_id(upstream: UpstreamSettings) -> str:
+    """Which quota the upstream counts our calls against: a public name, never a secret."""
+    auth = upstream.auth
+    return auth.client_id if isinstance(auth, OAuth2Settings) else "default"
 
 
 def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
@@ -68,21 +100,30 @@ def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
     return NoAuth()
 
 
-def _http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
-    return HttpUpstream(build_policy(name, upstream), build_auth(name, upstream.base_url, upstream.auth))
-
-
-def build_upstreams(settings: Settings) -> Upstreams:
+def build_upstreams(
+    settings: Settings, *, rate_limit_store: RateLimitStore | None = None, time: TimeSource | None = None
+) -> Upstreams:
+    """The upstream clients. ``rate_limit_store`` defaults to one in-process store shared by the
+    three limiters; pass a ``RedisRateLimitStore`` so replicas share quotas. ``time`` injects the
+    clocks, sleep and randomness (tests)."""
     configured = settings.upstreams
     projects = configured.projects
+    store = rate_limit_store or MemoryRateLimitStore()
+
+    def http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
+        auth = build_auth(name, upstream.base_url, upstream.auth)
+        return HttpUpstream(build_policy(name, upstream), auth, rate_limit_store=store, time=time)
+
     return Upstreams(
-        identity=IdentityClient(RestClient(_http("identity", configured.identity))),
-        billing=BillingClient(RestClient(_http("billing", configured.billing))),
+        identity=IdentityClient(RestClient(http("identity", configured.identity))),
+        billing=BillingClient(RestClient(http("billing", configured.billing))),
         projects=ProjectsClient(
             GraphQLUpstream(
                 build_policy("projects", projects),
                 build_auth("projects", projects.base_url, projects.auth),
                 path=projects.graphql_path,
+                rate_limit_store=store,
+                time=time,
             )
         ),
     )

@@ -28,6 +28,8 @@ class FaultSet(BaseModel):
     latency_ms: float = Field(default=0, ge=0, le=600_000)
     error_rate: float = Field(default=0, ge=0, le=1)
     status: int = Field(default=503, ge=400, le=599)
+    error_burst: int = Field(default=0, ge=0, le=100_000)
+    """The next `error_burst` requests fail with `status`, then the upstream recovers."""
     hang: bool = False
     malformed: bool = False
     reset_connection: bool = False

@@ -42,7 +42,7 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
         await asyncio.Event().wait()  # cancelled when the client goes away or the server stops
     if faults.reset_connection:
         await _abort(request)
-    if faults.error_rate and upstream.rng.random() < faults.error_rate:
+    if _injects_error(upstream):
         return upstream.error(faults.status, "injected_fault", "Injected failure (sandbox fault).")
     if faults.malformed:
         return web.Response(body=MALFORMED_BODY, content_type="application/json")
@@ -51,6 +51,15 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
     if decision is not None:
         response.headers.update(_rate_limit_headers(upstream, decision))
     return response
+
+
+def _injects_error(upstream: Upstream) -> bool:
+    """The next failure of an error burst, or one drawn at the error rate."""
+    if upstream.burst_left > 0:
+        upstream.burst_left -= 1
+        return True
+    rate = upstream.faults.error_rate
+    return bool(rate) and upstream.rng.random() < rate
 
 
 def _rate_limit_headers(upstream: Upstream, decision: WindowDecision) -> dict[str, str]:

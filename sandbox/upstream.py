@@ -35,6 +35,7 @@ class Upstream:
     counter: RequestCounter = field(default_factory=RequestCounter)
     faults: FaultSet = field(default_factory=FaultSet)
     limiter: FixedWindowLimiter | None = None
+    burst_left: int = 0
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +43,7 @@ class Upstream:
 
     def set_faults(self, faults: FaultSet) -> None:
         self.faults = faults
+        self.burst_left = faults.error_burst
         limit = faults.rate_limit
         self.limiter = (
             None if limit is None else FixedWindowLimiter(limit=limit.limit, window_s=limit.window_s, clock=self.clock)

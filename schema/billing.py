@@ -10,6 +10,7 @@ import strawberry
 import resolvers.billing
 from clients.billing import BillingInvoice, BillingSubscription
 from schema.common import GatewayInfo
+from schema.fallbacks import with_fallback
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
 
@@ -74,7 +75,10 @@ class BillingAccount:
 
     @strawberry.field
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
-        found = await resolvers.billing.invoices(
-            info.context.loaders, self.customer_id, first, status.lower() if status else None
+        wanted = status.lower() if status else None
+        found = await with_fallback(
+            info,
+            "BillingAccount.invoices",
+            resolvers.billing.invoices(info.context.loaders, self.customer_id, first, wanted),
         )
         return [Invoice.from_model(invoice) for invoice in found]

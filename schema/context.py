@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from graphql import GraphQLError
 from strawberry.fastapi import BaseContext
 
+from clients.resilience.pipeline import PipelineStatus, RecentTransition
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
 
@@ -25,6 +27,30 @@ class UpstreamStatus:
     name: str
     url: str
     state: str
+    failure_rate: float | None = None
+    slow_call_rate: float | None = None
+    calls_in_window: int = 0
+    in_flight: int = 0
+    retry_budget_left: float = 0.0
+    rate_limit_remaining: int | None = None
+    last_error: str | None = None
+    transitions: tuple[RecentTransition, ...] = field(default=())
+
+    @classmethod
+    def of(cls, name: str, url: str, status: PipelineStatus) -> UpstreamStatus:
+        return cls(
+            name=name,
+            url=url,
+            state=status.state,
+            failure_rate=status.failure_rate,
+            slow_call_rate=status.slow_call_rate,
+            calls_in_window=status.calls_in_window,
+            in_flight=status.in_flight,
+            retry_budget_left=status.retry_budget_left,
+            rate_limit_remaining=status.rate_limit_remaining,
+            last_error=status.last_error,
+            transitions=status.transitions,
+        )
 
 
 class GatewayContext(BaseContext):
@@ -35,9 +61,14 @@ class GatewayContext(BaseContext):
         upstreams: Upstreams,
         caller: Caller,
         upstream_status: Callable[[], Sequence[UpstreamStatus]],
+        fallbacks: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.loaders = loaders
         self.upstreams = upstreams
         self.caller = caller
         self.upstream_status = upstream_status
+        self.fallbacks = fallbacks
+        """Field coordinates (``Type.field``) whose declared fallback is enabled."""
+        self.degraded: list[GraphQLError] = []
+        """Errors of fields that resolved to a fallback; reported with the response."""

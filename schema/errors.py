@@ -30,6 +30,8 @@ def shape_error(error: GraphQLError) -> GraphQLError:
         extensions = {"code": original.code, "upstream": original.upstream}
         if original.retry_after_s is not None:
             extensions["retryAfter"] = original.retry_after_s
+        if error.extensions and error.extensions.get("fallback"):
+            extensions["fallback"] = True
         return _copy(error, f"{original.upstream}: {original.message}", extensions)
     if isinstance(original, GatewayError):
         return _copy(error, original.message, {"code": original.code})
@@ -58,6 +60,9 @@ class ShapeErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
+        degraded = getattr(self.execution_context.context, "degraded", None)
+        if degraded and result is not None and hasattr(result, "errors"):
+            result.errors = [*(result.errors or []), *degraded]
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = [shape_error(error) for error in errors]  # type: ignore[union-attr]

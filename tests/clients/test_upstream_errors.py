@@ -163,14 +163,26 @@ async def test_members_of_an_unknown_org_are_none(sandbox: Any, upstreams: Upstr
     assert page.next_cursor is not None
 
 
+@pytest.fixture
+async def no_waiting_upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
+    """Upstreams that never wait out a Retry-After (the sandbox's window may end within the
+    default wait), so a 429 reaches the caller after exactly one request."""
+    no_wait = {"resilience": {"retry": {"max_retry_after_s": 0}}}
+    built = await started_with(sandbox.urls, sandbox.credentials, identity=no_wait, billing=no_wait, projects=no_wait)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
 @pytest.mark.parametrize("upstream", ["identity", "billing"])
 async def test_a_rate_limited_rest_call_raises_rate_limited_with_retry_after(
-    sandbox: Any, upstreams: Upstreams, upstream: str
+    sandbox: Any, no_waiting_upstreams: Upstreams, upstream: str
 ) -> None:
     await sandbox.faults(upstream, rate_limit={"limit": 0, "window_s": 60})
 
     with pytest.raises(RateLimited) as caught:
-        await call(upstream, upstreams)
+        await call(upstream, no_waiting_upstreams)
 
     assert caught.value.code == "RATE_LIMITED"
     assert caught.value.retry_after_s is not None
@@ -179,11 +191,11 @@ async def test_a_rate_limited_rest_call_raises_rate_limited_with_retry_after(
 
 
 async def test_a_rate_limited_graphql_call_raises_rate_limited_with_retry_after(
-    sandbox: Any, upstreams: Upstreams
+    sandbox: Any, no_waiting_upstreams: Upstreams
 ) -> None:
     await sandbox.faults("projects", rate_limit={"limit": 0, "window_s": 60})
 
     with pytest.raises(RateLimited) as caught:
-        await call("projects", upstreams)
+        await call("projects", no_waiting_upstreams)
 
     assert caught.value.retry_after_s is not None

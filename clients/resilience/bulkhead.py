@@ -1,0 +1,73 @@
+"""A bulkhead: at most ``max_concurrent`` calls in flight to one upstream, a short FIFO queue,
+and overflow rejected at once (``BulkheadFull``) rather than piling up behind a slow upstream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from clients.errors import BulkheadFull
+
+
+@dataclass(frozen=True, kw_only=True)
+class BulkheadPolicy:
+    max_concurrent: int = 100
+    max_queue: int = 100
+    max_wait_s: float = 0.5
+    """How long a queued call waits for a slot (further bounded by the request's deadline)."""
+
+
+class Bulkhead:
+    def __init__(self, *, upstream: str, policy: BulkheadPolicy) -> None:
+        self.upstream = upstream
+        self.policy = policy
+        self._active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        return self._active
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    @asynccontextmanager
+    async def slot(self, *, max_wait_s: float | None = None) -> AsyncIterator[None]:
+        await self._acquire(self.policy.max_wait_s if max_wait_s is None else min(max_wait_s, self.policy.max_wait_s))
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, max_wait_s: float) -> None:
+        if self._active < self.policy.max_concurrent and not self._waiters:
+            self._active += 1
+            return
+        if len(self._waiters) >= self.policy.max_queue or max_wait_s <= 0:
+            raise BulkheadFull(f"{self._active} calls in flight and the queue is full", upstream=self.upstream)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), max_wait_s)
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # the slot was handed over just as we gave up: pass it on
+            else:
+                waiter.cancel()
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise BulkheadFull("no slot became free in time", upstream=self.upstream) from None
+            raise
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot moves to the waiter; ``_active`` is unchanged
+                return
+        self._active -= 1

@@ -1,0 +1,194 @@
+"""One upstream's resilience pipeline. For each attempt, in this order:
+
+    deadline check -> rate limiter -> bulkhead -> circuit breaker -> attempt with its own timeout
+
+and around all of it, retry (idempotent calls only, retryable classes only, within the retry
+budget and the request's deadline). The gateway's own rejections (``error.local``) are never
+retried and never count as upstream failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from clients.errors import (
+    DeadlineExceeded,
+    RateLimited,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
+from clients.resilience import deadline
+from clients.resilience.breaker import BreakerPolicy, CircuitBreaker, Permit
+from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
+from clients.resilience.clock import TimeSource
+from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
+from clients.resilience.ratelimit_headers import RateLimitInfo
+from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
+from clients.resilience.retry import Backoff, RetryBudget, RetryPolicy, is_retryable
+
+T = TypeVar("T")
+
+Attempt = Callable[[], Awaitable[T]]
+"""One try: auth flow + send. Raises ``UpstreamError`` on failure; the pipeline bounds its time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResiliencePolicy:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    bulkhead: BulkheadPolicy = field(default_factory=BulkheadPolicy)
+    rate_limit: RateLimitPolicy = field(default_factory=RateLimitPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTransition:
+    from_state: str
+    to_state: str
+    reason: str
+    age_s: float
+    """Seconds since the transition."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    """What an operator needs to see about one upstream right now."""
+
+    state: str
+    failure_rate: float | None
+    slow_call_rate: float | None
+    calls_in_window: int
+    in_flight: int
+    retry_budget_left: float
+    rate_limit_remaining: int | None
+    last_error: str | None
+    transitions: tuple[RecentTransition, ...]
+
+
+def _counts_as_failure(error: UpstreamError) -> bool | None:
+    """True: the upstream failed; False: it answered; None: no verdict (ours, or a 429)."""
+    if error.local or isinstance(error, RateLimited | UpstreamAuthFailed):
+        return None
+    return not isinstance(error, UpstreamStatusError)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        upstream: str,
+        policy: ResiliencePolicy,
+        timeout_s: float,
+        store: RateLimitStore | None = None,
+        time: TimeSource | None = None,
+    ) -> None:
+        self.upstream = upstream
+        self.policy = policy
+        self.timeout_s = timeout_s
+        self._time = time or TimeSource()
+        self._store = store or MemoryRateLimitStore()
+        self._build()
+        self.last_error: str | None = None
+
+    def _build(self) -> None:
+        policy, clock = self.policy, self._time
+        self.breaker = CircuitBreaker(upstream=self.upstream, policy=policy.breaker, clock=clock.monotonic)
+        self.bulkhead = Bulkhead(upstream=self.upstream, policy=policy.bulkhead)
+        self.limiter = RateLimiter(
+            upstream=self.upstream,
+            policy=policy.rate_limit,
+            store=self._store,
+            wall_clock=clock.wall,
+            sleep=clock.sleep,
+        )
+        self.budget = RetryBudget(ratio=policy.retry.budget_ratio, max_tokens=policy.retry.budget_max_tokens)
+        self._backoff = Backoff(policy.retry, clock.random)
+
+    async def reset(self) -> None:
+        """Forget breaker, budget and learned limits (an operator action, and test isolation)."""
+        self.breaker.reset()
+        await self._store.forget(self.limiter.key)
+        self._build()
+        self.last_error = None
+
+    def status(self) -> PipelineStatus:
+        stats = self.breaker.stats()
+        now = self._time.monotonic()
+        return PipelineStatus(
+            state=self.breaker.state.value,
+            failure_rate=stats.failure_rate,
+            slow_call_rate=stats.slow_call_rate,
+            calls_in_window=stats.calls,
+            in_flight=self.bulkhead.in_flight,
+            retry_budget_left=self.budget.tokens,
+            rate_limit_remaining=self.limiter.remaining,
+            last_error=self.last_error,
+            transitions=tuple(
+                RecentTransition(
+                    from_state=t.from_state.value, to_state=t.to_state.value, reason=t.reason, age_s=now - t.at
+                )
+                for t in self.breaker.transitions
+            ),
+        )
+
+    async def observe(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo:
+        """Attempts report every response's status and headers, so the limiter learns."""
+        return await self.limiter.observe(status, headers)
+
+    async def call(self, attempt: Attempt[T], *, idempotent: bool) -> T:
+        self.budget.deposit()
+        retries = 0
+        while True:
+            try:
+                return await self._once(attempt)
+            except UpstreamError as error:
+                self.last_error = error.code
+                if not (idempotent and is_retryable(error)) or retries + 1 >= self.policy.retry.attempts:
+                    raise
+                delay = self._backoff.delay_s(retries + 1, error)
+                left = deadline.remaining_s()
+                if delay is None or (left is not None and delay >= left) or not self.budget.try_spend():
+                    raise
+                retries += 1
+                await self._time.sleep(delay)
+
+    async def _once(self, attempt: Attempt[T]) -> T:
+        deadline.require_budget(self.upstream)
+        await self.limiter.acquire()
+        timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
+        async with self.bulkhead.slot(max_wait_s=timeout_s):
+            timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
+            permit = self.breaker.acquire()
+            return await self._attempt(attempt, permit, timeout_s, by_deadline=by_deadline)
+
+    async def _attempt(self, attempt: Attempt[T], permit: Permit, timeout_s: float, *, by_deadline: bool) -> T:
+        started = self._time.monotonic()
+        try:
+            async with asyncio.timeout(timeout_s):
+                result = await attempt()
+        except TimeoutError:
+            if by_deadline:
+                permit.release()
+                raise DeadlineExceeded(
+                    f"the request's deadline ended the call after {timeout_s:.3g} s", upstream=self.upstream
+                ) from None
+            permit.failure(self._time.monotonic() - started)
+            raise UpstreamTimeout(f"no answer within the {timeout_s:.3g} s timeout", upstream=self.upstream) from None
+        except UpstreamError as error:
+            verdict = _counts_as_failure(error)
+            if verdict is None:
+                permit.release()
+            elif verdict:
+                permit.failure(self._time.monotonic() - started)
+            else:
+                permit.success(self._time.monotonic() - started)
+            raise
+        except BaseException:
+            permit.release()
+            raise
+        permit.success(self._time.monotonic() - started)
+        return result
