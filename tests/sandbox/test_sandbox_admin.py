@@ -46,9 +46,14 @@ async def test_stats_count_every_api_request_by_route_template(
             "GET /v1/users/{id}": 3,
             "POST /oauth/token": 1,
         },
+        "credentials": {"client_secret": {"current": "k1", "active": ["k1"], "accepted": {"k1": 1}, "rejected": 0}},
     }
     await _post(http, f"{base}/_sandbox/reset", {})
-    assert await _stats(http, base) == {"requests": 0, "routes": {}}
+    assert await _stats(http, base) == {
+        "requests": 0,
+        "routes": {},
+        "credentials": {"client_secret": {"current": "k1", "active": ["k1"], "accepted": {}, "rejected": 0}},
+    }
     async with http.get(f"{base}/v1/users/user-1", headers=identity_headers) as response:
         assert response.status == 401  # reset forgot the token
 
