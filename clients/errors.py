@@ -7,6 +7,7 @@
     │   └── RateLimited                 the upstream (or our limiter) said "not now"
     ├── UpstreamStatusError             the upstream answered with a non-success status
     ├── UpstreamAuthFailed              credentials were refused or could not be obtained
+    │   └── TokenEndpointUnavailable    the token endpoint failed (unreachable, 5xx, 429, hang, garbage)
     └── UpstreamInvalidResponse         the answer did not have the shape we rely on
 
 Each class carries a stable public ``code``; ``retry_after_s`` is set where it is known.
@@ -45,6 +46,13 @@ class RateLimited(UpstreamUnavailable):
 
 class UpstreamAuthFailed(UpstreamError):
     code = "UPSTREAM_AUTH_FAILED"
+
+
+class TokenEndpointUnavailable(UpstreamAuthFailed):
+    """No token could be obtained because the token endpoint failed, not because it refused us:
+    callers see ``UPSTREAM_AUTH_FAILED``; a retry policy may try again."""
+
+    retryable = True
 
 
 class UpstreamInvalidResponse(UpstreamError):

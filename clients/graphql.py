@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import orjson
@@ -19,7 +20,7 @@ from gql.transport.exceptions import (
 )
 from graphql import DocumentNode, ExecutionResult
 
-from clients.auth import Auth
+from clients.auth import Auth, credential_errors
 from clients.errors import UpstreamInvalidResponse, UpstreamUnavailable, error_for_status
 from clients.http import json_text, map_exceptions, open_session
 from clients.messages import OutgoingRequest, RawResponse
@@ -104,25 +105,30 @@ class GraphQLUpstream:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
         request = GraphQLRequest(document, variable_values=variables)
         flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path))
-        outgoing = await anext(flow)
-        while True:
-            failed, result = await self._execute_once(transport, request, outgoing.headers)
-            if result is not None:
-                await flow.aclose()
-                return self._to_result(result)
-            try:
-                outgoing = await flow.asend(failed)
-            except StopAsyncIteration:
-                raise error_for_status(
-                    failed.status, upstream=self.name, retry_after_s=retry_after_s(failed.headers)
-                ) from None
+        with credential_errors(self.name):
+            outgoing = await anext(flow)
+            while True:
+                failed, result = await self._execute_once(transport, request, outgoing)
+                if result is not None:
+                    await flow.aclose()
+                    return self._to_result(result)
+                try:
+                    outgoing = await flow.asend(failed)
+                except StopAsyncIteration:
+                    raise error_for_status(
+                        failed.status, upstream=self.name, retry_after_s=retry_after_s(failed.headers)
+                    ) from None
 
     async def _execute_once(
-        self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
+        self, transport: AIOHTTPTransport, request: GraphQLRequest, outgoing: OutgoingRequest
     ) -> tuple[RawResponse, ExecutionResult | None]:
+        extra_args: dict[str, Any] = {"headers": outgoing.headers}
+        query = urlsplit(outgoing.path_qs).query
+        if query:
+            extra_args["params"] = parse_qsl(query, keep_blank_values=True)
         with _map_gql_exceptions(self.name):
             try:
-                return _OK, await transport.execute(request, extra_args={"headers": headers})
+                return _OK, await transport.execute(request, extra_args=extra_args)
             except TransportServerError as exc:
                 failed_headers = exc.headers if isinstance(exc, _HttpStatusError) else {}
                 return RawResponse(status=exc.code or 502, headers=failed_headers, body=b""), None

@@ -12,7 +12,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from clients.auth import Auth
+from clients.auth import Auth, credential_errors
 from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
@@ -116,13 +116,14 @@ class HttpUpstream:
         if headers:
             request.headers.update(headers)
         flow = self._auth.flow(request)
-        outgoing = await anext(flow)
-        while True:
-            response = await self._send_once(outgoing)
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return response
+        with credential_errors(self.name):
+            outgoing = await anext(flow)
+            while True:
+                response = await self._send_once(outgoing)
+                try:
+                    outgoing = await flow.asend(response)
+                except StopAsyncIteration:
+                    return response
 
     async def _send_once(self, request: OutgoingRequest) -> RawResponse:
         url = URL(self._base + request.path_qs, encoded=True)

@@ -1,7 +1,11 @@
-"""OAuth2 client credentials: one token shared by all calls, fetched once, refreshed early.
+"""OAuth2 client credentials: one token per replica, fetched once, refreshed early.
 
-Concurrent callers that need a token wait on one fetch (single flight). A 401 drops the token
-only if it is still the one that failed, so a burst of 401s causes one refresh, then one replay.
+Concurrent callers that need a token share one fetch (single flight): they all await the same
+task and get its token or its error, so a burst never queues up token requests one after another.
+A 401 drops the token only if it is still the one that failed, so a burst of 401s causes one
+refresh, then one replay each. A token past its refresh point but not yet expired is still used
+when the refresh fails. The token lives in this object only (never in Redis or a log): every
+replica fetches its own, one token request per replica per token lifetime.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote_plus
 
@@ -19,9 +23,9 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from clients.auth import AuthFlow
-from clients.errors import UpstreamAuthFailed, UpstreamTimeout, UpstreamUnavailable, error_for_status
+from clients.errors import TokenEndpointUnavailable, UpstreamAuthFailed
 from clients.messages import OutgoingRequest
-from clients.secrets import SecretSource
+from clients.secrets import SecretSource, SecretUnavailable, rotated
 
 
 def encode_basic(client_id: str, client_secret: str) -> str:
@@ -37,9 +41,16 @@ class _TokenResponse(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
+class AccessToken:
+    """A token and when to refresh it / when it expires, in the injected clock's seconds."""
+
+    value: str = field(repr=False)
     refresh_at: float
+    expires_at: float
+
+
+class ClientRefused(UpstreamAuthFailed):
+    """The token endpoint refused our client (4xx): a rotated client secret may be the cause."""
 
 
 class OAuth2ClientCredentials:
@@ -65,13 +76,13 @@ class OAuth2ClientCredentials:
         self._client_auth = client_auth
         self._refresh_ratio = refresh_ratio
         self._clock = clock
-        self._token: _Token | None = None
-        self._lock = asyncio.Lock()
+        self._token: AccessToken | None = None
+        self._inflight: asyncio.Task[AccessToken] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.token_requests = 0
 
     def attach(self, session: aiohttp.ClientSession) -> None:
-        """Use the upstream's long-lived session for token requests."""
+        """Use the upstream's long-lived session (and so its timeouts) for token requests."""
         self._session = session
 
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
@@ -84,22 +95,46 @@ class OAuth2ClientCredentials:
             request.headers["Authorization"] = f"Bearer {token.value}"
             yield request
 
-    def _drop(self, failed: _Token) -> None:
+    def _drop(self, failed: AccessToken) -> None:
         if self._token is failed:
             self._token = None
 
-    async def _current_token(self) -> _Token:
+    async def _current_token(self) -> AccessToken:
         token = self._token
-        if token is not None and self._clock() < token.refresh_at:
+        now = self._clock()
+        if token is not None and now < token.refresh_at:
             return token
-        async with self._lock:
-            token = self._token
-            if token is None or self._clock() >= token.refresh_at:
-                token = await self._fetch()
-                self._token = token
-            return token
+        if self._inflight is None:
+            self._inflight = asyncio.create_task(self._refresh())
+        try:
+            return await asyncio.shield(self._inflight)
+        except UpstreamAuthFailed:
+            if token is not None and self._clock() < token.expires_at:
+                return token
+            raise
 
-    async def _fetch(self) -> _Token:
+    async def _refresh(self) -> AccessToken:
+        try:
+            used = self._client_secret.reveal()
+            try:
+                token = await self.request_token()
+            except ClientRefused:
+                if not await rotated([self._client_secret], [used]):
+                    raise
+                token = await self.request_token()
+            self._token = token
+            return token
+        except SecretUnavailable:
+            raise UpstreamAuthFailed("client secret source unavailable", upstream=self._upstream) from None
+        finally:
+            self._inflight = None
+
+    async def request_token(self) -> AccessToken:
+        """One request to the token endpoint (the unit a resilience policy wraps).
+
+        Raises ``ClientRefused`` when the endpoint refuses the client and
+        ``TokenEndpointUnavailable`` when it fails; both are ``UPSTREAM_AUTH_FAILED``.
+        """
         if self._session is None:
             raise UpstreamAuthFailed("token endpoint used before start", upstream=self._upstream)
         form = {"grant_type": "client_credentials"}
@@ -120,17 +155,27 @@ class OAuth2ClientCredentials:
                 body = await response.read()
                 status = response.status
         except TimeoutError:
-            raise UpstreamTimeout("token endpoint did not answer in time", upstream=self._upstream) from None
+            raise self._unavailable("did not answer in time") from None
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(
-                f"token endpoint unreachable ({type(exc).__name__})", upstream=self._upstream
-            ) from None
+            raise self._unavailable(f"unreachable ({type(exc).__name__})") from None
         if status == 429 or status >= 500:
-            raise error_for_status(status, upstream=self._upstream)
+            raise self._unavailable(f"answered {status}")
         if status != 200:
-            raise UpstreamAuthFailed(f"token endpoint refused the client ({status})", upstream=self._upstream)
+            raise ClientRefused(f"token endpoint refused the client ({status})", upstream=self._upstream)
         try:
             parsed = _TokenResponse.model_validate(orjson.loads(body))
         except (orjson.JSONDecodeError, ValidationError):
-            raise UpstreamAuthFailed("token endpoint answered an invalid body", upstream=self._upstream) from None
-        return _Token(parsed.access_token, started + parsed.expires_in * self._refresh_ratio)
+            raise self._unavailable("answered an invalid body") from None
+        lifetime = max(0.0, parsed.expires_in)
+        return AccessToken(
+            parsed.access_token, refresh_at=started + lifetime * self._refresh_ratio, expires_at=started + lifetime
+        )
+
+    def _unavailable(self, what: str) -> TokenEndpointUnavailable:
+        return TokenEndpointUnavailable(f"token endpoint {what}", upstream=self._upstream)
+
+    def __repr__(self) -> str:
+        return (
+            f"OAuth2ClientCredentials(upstream={self._upstream!r}, token_url={self._token_url!r}, "
+            f"client_id={self._client_id!r}, client_secret={self._client_secret!r})"
+        )

@@ -12,6 +12,7 @@ from clients.policy import TimeoutPolicy, UpstreamPolicy
 from clients.projects import ProjectsClient
 from clients.rest import RestClient
 from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
+from clients.signing import SignatureScheme
 from clients.upstreams import Upstreams
 from mobius.settings import (
     AuthSettings,
@@ -29,7 +30,7 @@ def secret_source(ref: SecretRef) -> SecretSource:
         return EnvSecret(ref.env)
     if ref.file is not None:
         return FileSecret(ref.file)
-    return StaticSecret(ref.value or "")
+    return StaticSecret(ref.value.get_secret_value() if ref.value is not None else "")
 
 
 def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
@@ -47,12 +48,35 @@ def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
     )
 
 
+def signature_scheme(auth: HmacAuthSettings) -> SignatureScheme:
+    return SignatureScheme(
+        algorithm=auth.algorithm,
+        header=auth.signature_header,
+        header_format=auth.signature_format,
+        parts=auth.canonical_parts,
+        separator=auth.canonical_separator,
+        resync_after_s=auth.clock_resync_after_s,
+    )
+
+
 def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
     if isinstance(auth, HeaderAuthSettings):
-        return HeaderAuth(secret_source(auth.token), header=auth.header, scheme=auth.scheme)
+        return HeaderAuth(
+            secret_source(auth.token),
+            header=auth.header,
+            scheme=auth.scheme,
+            placement=auth.placement,
+            query_param=auth.query_param,
+        )
     if isinstance(auth, HmacAuthSettings):
-        credential = HeaderAuth(secret_source(auth.api_key), header=auth.header, scheme=auth.scheme)
-        return HmacSignedAuth(credential, secret_source(auth.signing_secret), header=auth.signature_header)
+        credential = HeaderAuth(
+            secret_source(auth.api_key),
+            header=auth.header,
+            scheme=auth.scheme,
+            placement=auth.placement,
+            query_param=auth.query_param,
+        )
+        return HmacSignedAuth(credential, secret_source(auth.signing_secret), scheme=signature_scheme(auth))
     if isinstance(auth, OAuth2Settings):
         token_url = auth.token_url if "://" in auth.token_url else base_url.rstrip("/") + auth.token_url
         return OAuth2ClientCredentials(

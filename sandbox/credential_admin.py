@@ -43,9 +43,7 @@ async def _rotate(request: web.Request) -> web.Response:
     ring = _keyring(request, parsed.credential)
     if isinstance(ring, web.Response):
         return ring
-    return web.json_response(
-        {"credential": parsed.credential, **ring.rotate(parsed.value, overlap_s=parsed.overlap_s)}
-    )
+    return web.json_response({"credential": parsed.credential, **ring.rotate(parsed.value, overlap_s=parsed.overlap_s)})
 
 
 async def _end_overlap(request: web.Request) -> web.Response:

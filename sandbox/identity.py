@@ -54,7 +54,9 @@ class IdentityApi:
             clock=clock,
             keyrings={"client_secret": self.client_secret},
         )
-        self.token_endpoint = TokenEndpoint(credentials=credentials, tokens=self.tokens, client_secret=self.client_secret)
+        self.token_endpoint = TokenEndpoint(
+            credentials=credentials, tokens=self.tokens, client_secret=self.client_secret
+        )
 
     def reset(self) -> None:
         self.data = fresh_identity()
