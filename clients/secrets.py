@@ -15,6 +15,22 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 
+_MIN_REMEMBERED = 6
+_revealed: set[str] = set()
+
+
+def remember(value: str) -> str:
+    """Note a value a source produced, so log redaction can blank it whatever its shape."""
+    if len(value) >= _MIN_REMEMBERED:
+        _revealed.add(value)
+    return value
+
+
+def revealed_values() -> frozenset[str]:
+    """Every secret value sources produced in this process (for redaction only)."""
+    return frozenset(_revealed)
+
+
 class SecretUnavailable(LookupError):
     """A source could not produce its value (unset variable, unreadable file). Names the source only."""
 
@@ -36,7 +52,7 @@ class StaticSecret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        self._value = value
+        self._value = remember(value)
 
     def reveal(self) -> str:
         return self._value
@@ -62,7 +78,7 @@ class EnvSecret:
         value = os.environ.get(self._name)
         if value is None:
             raise SecretUnavailable(f"environment variable {self._name} is not set")
-        return value
+        return remember(value)
 
     async def refresh(self) -> None:
         """The variable is read at every use."""
@@ -105,7 +121,7 @@ class FileSecret:
 
     def _read(self, stamp: tuple[int, int, int]) -> None:
         try:
-            self._value = self._path.read_text(encoding="utf-8").strip()
+            self._value = remember(self._path.read_text(encoding="utf-8").strip())
         except (OSError, UnicodeDecodeError) as exc:
             raise SecretUnavailable(f"secret file {str(self._path)!r} cannot be read ({type(exc).__name__})") from None
         self._stamp = stamp

@@ -17,14 +17,15 @@ from typing import Any
 import aiohttp
 import pytest
 import uvicorn
+from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
 
 from mobius.app import create_app
-from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+from mobius.demo import demo_settings
 from mobius.settings import Settings
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
 
 DASHBOARD_QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
-ADMIN_HEADERS = {"Authorization": f"Bearer {DEMO_CALLER_TOKEN}"}
+ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
 
 
 def free_port() -> int:
@@ -110,7 +111,7 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
-    credentials = SandboxCredentials()
+    credentials = CANARY_CREDENTIALS
     with SandboxServer(credentials=credentials) as urls:
         yield urls, credentials
 
@@ -132,7 +133,7 @@ async def sandbox(sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: 
 
 def gateway_settings(sandbox_server: tuple[SandboxUrls, SandboxCredentials], **overrides: Any) -> Settings:
     urls, credentials = sandbox_server
-    return demo_settings(urls, credentials, **overrides)
+    return demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN, **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
+from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxCredentials, SandboxUrls
+from sandbox import SandboxUrls
 from sandbox.faults import FixedWindowLimiter
 
 Billing = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -129,7 +130,7 @@ async def test_route_restricted_fault_spares_other_routes_and_the_token_endpoint
     async with http.get(f"{urls.identity}/v1/users/user-1", headers=identity_headers) as response:
         assert response.status == 200
     await _post(http, f"{urls.identity}/_sandbox/faults", {"error_rate": 1.0})
-    creds = SandboxCredentials()
+    creds = CANARY_CREDENTIALS
     form = {
         "grant_type": "client_credentials",
         "client_id": creds.identity_client_id,
