@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-
 _MIN_REMEMBERED = 6
 _revealed: set[str] = set()
 

@@ -80,6 +80,21 @@ class Sandbox:
         async with self.http.post(f"{self.url(upstream)}/_sandbox/faults", json=faults) as response:
             assert response.status == 200, await response.text()
 
+    async def admin(self, upstream: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST ``/_sandbox/<action>`` (rotate, end-overlap, revoke-tokens, token-lifetime)."""
+        async with self.http.post(f"{self.url(upstream)}/_sandbox/{action}", json=body or {}) as response:
+            assert response.status == 200, await response.text()
+            payload: dict[str, Any] = await response.json()
+            return payload
+
+    async def rotate(self, upstream: str, credential: str, value: str, *, overlap_s: float = 0) -> dict[str, Any]:
+        return await self.admin(upstream, "rotate", {"credential": credential, "value": value, "overlap_s": overlap_s})
+
+    async def key_stats(self, upstream: str, credential: str) -> dict[str, Any]:
+        """Requests accepted per key id (and refused) for one credential of ``upstream``."""
+        stats: dict[str, Any] = (await self.stats(upstream))["credentials"][credential]
+        return stats
+
     async def stats(self, upstream: str) -> dict[str, Any]:
         async with self.http.get(f"{self.url(upstream)}/_sandbox/stats") as response:
             payload: dict[str, Any] = await response.json()
