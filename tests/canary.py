@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import SandboxCredentials
 
-CANARY: str = os.environ.setdefault("MOBIUS_TEST_CANARY", f"canary{uuid.uuid4().hex[:16]}")
+CANARY: str = os.environ.setdefault("TEST_CREDENTIAL_CANARY", f"canary{uuid.uuid4().hex[:16]}")
 """Kept in the environment so that every import of this module (as ``canary`` or ``tests.canary``)
 agrees on the value."""
 
