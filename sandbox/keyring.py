@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class RotatingSecret:
     """One credential: the current value and, during an overlap window, the previous one."""
 
-    initial: str
+    initial: str = field(repr=False)
     clock: Callable[[], float]
     _generation: int = field(default=1, init=False)
     _current: str = field(default="", init=False, repr=False)
