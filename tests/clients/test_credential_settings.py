@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from canary import CANARY, CANARY_CREDENTIALS
 
-from clients.auth import HeaderAuth, HmacSignedAuth
+from clients.auth import HmacSignedAuth
 from clients.messages import OutgoingRequest
-from mobius.settings import ConfigError, HmacAuthSettings, load_settings
+from mobius.settings import ConfigError, HeaderAuthSettings, HmacAuthSettings, load_settings
 from mobius.upstreams import build_auth, build_upstreams
 from tests.clients.support import settings_with
 
@@ -83,20 +83,23 @@ async def test_query_placement_and_signing_options_are_built_from_settings() -> 
     assert len(request.headers["X-Sig"]) == len("v=") + 128  # sha512 hex
 
 
-async def test_a_bare_header_key_has_no_scheme() -> None:
-    auth = build_auth(
+async def test_a_bare_header_key_has_no_scheme_and_a_query_key_no_header() -> None:
+    bare = build_auth(
         "projects",
         "http://p",
-        HmacAuthSettings.model_validate(
-            {"type": "api_key_hmac", "api_key": "k" * 8, "signing_secret": "s" * 8, "header": "X-Api-Key", "scheme": ""}
-        ),
+        HeaderAuthSettings(type="api_key", token="k" * 8, header="X-Api-Key", scheme=""),
     )
-    request = await anext(auth.flow(OutgoingRequest(method="GET", path_qs="/")))
+    in_query = build_auth(
+        "projects",
+        "http://p",
+        HeaderAuthSettings(type="api_key", token="k" * 8, placement="query", query_param="key"),
+    )
 
-    assert request.headers["X-Api-Key"] == "k" * 8
-    assert isinstance(auth, HmacSignedAuth)
-    assert isinstance(build_auth("p", "http://p", hmac_settings()), HmacSignedAuth)
-    assert not isinstance(auth, HeaderAuth)
+    bare_request = await anext(bare.flow(OutgoingRequest(method="GET", path_qs="/graphql")))
+    query_request = await anext(in_query.flow(OutgoingRequest(method="GET", path_qs="/graphql")))
+
+    assert bare_request.headers == {"X-Api-Key": "k" * 8}
+    assert (query_request.path_qs, query_request.headers) == ("/graphql?key=kkkkkkkk", {})
 
 
 @pytest.mark.parametrize("template", ["t={timestamp}", "{signature}-{nonce}", "{signature", "{0}"])

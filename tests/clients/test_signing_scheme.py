@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from yarl import URL
@@ -20,9 +20,9 @@ from tests.clock import FakeClock
 PATH = "/v1/customers?org_id=org-1"
 
 
-def signer(sandbox: Any, clock: FakeClock, *, placement: str = "header") -> HmacSignedAuth:
+def signer(sandbox: Any, clock: FakeClock, *, placement: Literal["header", "query"] = "header") -> HmacSignedAuth:
     credentials = sandbox.credentials
-    key = HeaderAuth(StaticSecret(credentials.billing_api_key), placement=placement)  # type: ignore[arg-type]
+    key = HeaderAuth(StaticSecret(credentials.billing_api_key), placement=placement)
     return HmacSignedAuth(key, StaticSecret(credentials.billing_signing_secret), clock=clock)
 
 
