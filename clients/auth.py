@@ -1,17 +1,24 @@
 """Auth as a flow around one request (the httpx model): the flow yields the request to send,
 receives the response, and may yield once more (e.g. after refreshing a token on 401).
+
+A flow runs once per attempt: a retry passes the same request through ``flow`` again, which
+re-applies the current credentials and re-signs with a fresh timestamp.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
-from collections.abc import AsyncGenerator, Callable
-from typing import Protocol
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from email.utils import parsedate_to_datetime
+from typing import Literal, Protocol
+from urllib.parse import quote
 
+from clients.errors import UpstreamAuthFailed
 from clients.messages import OutgoingRequest, RawResponse
-from clients.secrets import SecretSource
+from clients.secrets import SecretSource, SecretUnavailable, rotated
+from clients.signing import SignatureScheme
 
 AuthFlow = AsyncGenerator[OutgoingRequest, RawResponse]
 
@@ -20,38 +27,90 @@ class Auth(Protocol):
     def flow(self, request: OutgoingRequest) -> AuthFlow: ...
 
 
+@contextmanager
+def credential_errors(upstream: str) -> Iterator[None]:
+    """A secret source that cannot answer is an auth failure of that upstream (named, not shown)."""
+    try:
+        yield
+    except SecretUnavailable:
+        raise UpstreamAuthFailed("credential source unavailable", upstream=upstream) from None
+
+
 class NoAuth:
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
         yield request
 
+    def __repr__(self) -> str:
+        return "NoAuth()"
+
+
+def set_query_param(path_qs: str, name: str, value: str) -> str:
+    """``path_qs`` with ``name`` set to ``value`` (replaced, never repeated), other pairs untouched."""
+    path, _, query = path_qs.partition("?")
+    prefix = f"{quote(name, safe='')}="
+    pairs = [pair for pair in query.split("&") if pair and not pair.startswith(prefix)]
+    pairs.append(prefix + quote(value, safe=""))
+    return f"{path}?{'&'.join(pairs)}"
+
 
 class HeaderAuth:
-    """A static credential in a header: ``Authorization: Bearer <token>`` or e.g. ``X-Api-Key``."""
+    """A static credential (API key, bearer token): ``Authorization: Bearer <key>``, another header
+    such as ``X-Api-Key: <key>`` (empty scheme), or a query parameter (``placement="query"``).
 
-    def __init__(self, secret: SecretSource, *, header: str = "Authorization", scheme: str = "Bearer") -> None:
+    On a 401 the source is re-read; if it now holds another value the request is replayed once.
+    """
+
+    def __init__(
+        self,
+        secret: SecretSource,
+        *,
+        header: str = "Authorization",
+        scheme: str = "Bearer",
+        placement: Literal["header", "query"] = "header",
+        query_param: str = "api_key",
+    ) -> None:
         self._secret = secret
         self._header = header
         self._prefix = f"{scheme} " if scheme else ""
+        self._placement = placement
+        self._query_param = query_param
 
-    def apply(self, request: OutgoingRequest) -> None:
-        request.headers[self._header] = self._prefix + self._secret.reveal()
+    @property
+    def source(self) -> SecretSource:
+        return self._secret
+
+    def apply(self, request: OutgoingRequest) -> str:
+        """Put the current credential on ``request``; returns the value used."""
+        value = self._secret.reveal()
+        if self._placement == "query":
+            request.path_qs = set_query_param(request.path_qs, self._query_param, value)
+        else:
+            request.headers[self._header] = self._prefix + value
+        return value
 
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        self.apply(request)
-        yield request
+        used = self.apply(request)
+        response = yield request
+        if response.status == 401 and await rotated([self._secret], [used]):
+            self.apply(request)
+            yield request
+
+    def __repr__(self) -> str:
+        where = f"query {self._query_param!r}" if self._placement == "query" else f"header {self._header!r}"
+        return f"HeaderAuth({self._secret!r}, {where})"
 
 
 def hmac_signature(secret: str, timestamp: int, request: OutgoingRequest) -> str:
-    """hex HMAC-SHA256 of ``t.METHOD.path_qs.sha256(body)``."""
-    body_hash = hashlib.sha256(request.body).hexdigest()
-    message = f"{timestamp}.{request.method}.{request.path_qs}.{body_hash}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    """Billing's default: hex HMAC-SHA256 of ``t.METHOD.path_qs.sha256(body)``."""
+    return SignatureScheme().signature(secret, timestamp, request)
 
 
 class HmacSignedAuth:
-    """A header credential plus an HMAC signature over the final request.
+    """A static credential plus an HMAC signature over the final request (after placement).
 
-    The flow runs once per attempt, so a retried request is signed again with a fresh timestamp.
+    ``clock`` is wall-clock seconds. On a 401 the flow re-reads both secrets and, when the
+    response's ``Date`` shows our clock is off by more than ``scheme.resync_after_s``, adopts
+    that offset; if either changed anything it signs afresh and replays once.
     """
 
     def __init__(
@@ -59,17 +118,50 @@ class HmacSignedAuth:
         credential: HeaderAuth,
         signing_secret: SecretSource,
         *,
-        header: str = "Mobius-Signature",
+        header: str | None = None,
+        scheme: SignatureScheme | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        scheme = scheme or SignatureScheme()
+        if header is not None:
+            scheme = replace(scheme, header=header)
         self._credential = credential
         self._signing_secret = signing_secret
-        self._header = header
+        self._scheme = scheme
         self._clock = clock
+        self.clock_offset_s = 0.0
+
+    def sign(self, request: OutgoingRequest) -> tuple[str, str, int]:
+        """Apply the credential and sign; returns (key used, secret used, timestamp signed)."""
+        key = self._credential.apply(request)
+        secret = self._signing_secret.reveal()
+        timestamp = int(self._clock() + self.clock_offset_s)
+        request.headers[self._scheme.header] = self._scheme.header_value(secret, timestamp, request)
+        return key, secret, timestamp
 
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        self._credential.apply(request)
-        timestamp = int(self._clock())
-        signature = hmac_signature(self._signing_secret.reveal(), timestamp, request)
-        request.headers[self._header] = f"t={timestamp},v1={signature}"
-        yield request
+        key, secret, timestamp = self.sign(request)
+        response = yield request
+        if response.status != 401:
+            return
+        changed = await rotated([self._credential.source, self._signing_secret], [key, secret])
+        if self._resync(response, timestamp) or changed:
+            self.sign(request)
+            yield request
+
+    def _resync(self, response: RawResponse, signed_at: int) -> bool:
+        """Learn the upstream's clock from the ``Date`` of a refusal; True if the offset changed."""
+        date = response.headers.get("Date")
+        if not date:
+            return False
+        try:
+            server_now = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return False
+        if abs(server_now - signed_at) <= self._scheme.resync_after_s:
+            return False
+        self.clock_offset_s = server_now - self._clock()
+        return True
+
+    def __repr__(self) -> str:
+        return f"HmacSignedAuth({self._credential!r}, {self._signing_secret!r}, {self._scheme.algorithm})"

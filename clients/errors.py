@@ -11,6 +11,7 @@
     │       └── RateLimitedLocally      our client-side limiter said it (local)
     ├── UpstreamStatusError             the upstream answered with a non-success status
     ├── UpstreamAuthFailed              credentials were refused or could not be obtained
+    │   └── TokenEndpointUnavailable    the token endpoint failed (unreachable, 5xx, 429, hang, garbage)
     └── UpstreamInvalidResponse         the answer did not have the shape we rely on
 
 Each class carries a stable public ``code``; ``retry_after_s`` is set where it is known.
@@ -31,6 +32,9 @@ class UpstreamError(Exception):
         self.message = message
         self.upstream = upstream
         self.retry_after_s = retry_after_s
+        self.final = False
+        """Set by the resilience pipeline that gave up on it: a pipeline around that one (e.g. an
+        API call around its token request) neither retries it again nor counts it as its own."""
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -73,6 +77,13 @@ class RateLimitedLocally(RateLimited):
 
 class UpstreamAuthFailed(UpstreamError):
     code = "UPSTREAM_AUTH_FAILED"
+
+
+class TokenEndpointUnavailable(UpstreamAuthFailed):
+    """No token could be obtained because the token endpoint failed, not because it refused us:
+    callers see ``UPSTREAM_AUTH_FAILED``; a retry policy may try again."""
+
+    retryable = True
 
 
 class UpstreamInvalidResponse(UpstreamError):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import orjson
@@ -21,7 +22,7 @@ from gql.transport.exceptions import (
 from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
 from multidict import CIMultiDict
 
-from clients.auth import Auth
+from clients.auth import Auth, credential_errors
 from clients.errors import (
     RateLimited,
     UpstreamError,
@@ -187,34 +188,42 @@ class GraphQLUpstream:
     ) -> GraphQLResult:
         """One attempt: auth flow + send; outages (HTTP or inside a 200) are raised for the pipeline."""
         flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path, headers=dict(headers)))
-        outgoing = await anext(flow)
-        while True:
-            failed, result = await self._execute_once(transport, request, outgoing.headers)
-            if result is not None:
-                await flow.aclose()
-                info = await self.pipeline.observe(200, getattr(result, "headers", {}))
-                answer = self._to_result(result)
-                self._note_rate_limit(answer)
-                outage = outage_in(answer, upstream=self.name)
-                if outage is not None:
-                    if outage.retry_after_s is None:
-                        outage.retry_after_s = info.retry_after_s
-                    if isinstance(outage, RateLimited) and outage.retry_after_s:
-                        await self.pipeline.limiter.hold(outage.retry_after_s)
-                    raise outage
-                return answer
-            try:
-                outgoing = await flow.asend(failed)
-            except StopAsyncIteration:
-                info = await self.pipeline.observe(failed.status, failed.headers)
-                raise error_for_status(failed.status, upstream=self.name, retry_after_s=info.retry_after_s) from None
+        with credential_errors(self.name):
+            outgoing = await anext(flow)
+            while True:
+                failed, result = await self._execute_once(transport, request, outgoing)
+                if result is not None:
+                    await flow.aclose()
+                    break
+                try:
+                    outgoing = await flow.asend(failed)
+                except StopAsyncIteration:
+                    info = await self.pipeline.observe(failed.status, failed.headers)
+                    raise error_for_status(
+                        failed.status, upstream=self.name, retry_after_s=info.retry_after_s
+                    ) from None
+        info = await self.pipeline.observe(200, getattr(result, "headers", {}))
+        answer = self._to_result(result)
+        self._note_rate_limit(answer)
+        outage = outage_in(answer, upstream=self.name)
+        if outage is not None:
+            if outage.retry_after_s is None:
+                outage.retry_after_s = info.retry_after_s
+            if isinstance(outage, RateLimited) and outage.retry_after_s:
+                await self.pipeline.limiter.hold(outage.retry_after_s)
+            raise outage
+        return answer
 
     async def _execute_once(
-        self, transport: AIOHTTPTransport, request: GraphQLRequest, headers: dict[str, str]
+        self, transport: AIOHTTPTransport, request: GraphQLRequest, outgoing: OutgoingRequest
     ) -> tuple[RawResponse, ExecutionResult | None]:
+        extra_args: dict[str, Any] = {"headers": outgoing.headers}
+        query = urlsplit(outgoing.path_qs).query
+        if query:
+            extra_args["params"] = parse_qsl(query, keep_blank_values=True)
         with _map_gql_exceptions(self.name):
             try:
-                return _OK, await transport.execute(request, extra_args={"headers": headers})
+                return _OK, await transport.execute(request, extra_args=extra_args)
             except TransportServerError as exc:
                 failed_headers = exc.headers if isinstance(exc, _HttpStatusError) else {}
                 return RawResponse(status=exc.code or 502, headers=failed_headers, body=b""), None

@@ -13,7 +13,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from clients.auth import Auth
+from clients.auth import Auth, credential_errors
 from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable, error_for_status
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
@@ -160,13 +160,14 @@ class HttpUpstream:
             method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
         )
         flow = self._auth.flow(request)
-        outgoing = await anext(flow)
-        while True:
-            response = await self._send_once(outgoing)
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                break
+        with credential_errors(self.name):
+            outgoing = await anext(flow)
+            while True:
+                response = await self._send_once(outgoing)
+                try:
+                    outgoing = await flow.asend(response)
+                except StopAsyncIteration:
+                    break
         info = await self.pipeline.observe(response.status, response.headers)
         if is_outage(response.status):
             raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)

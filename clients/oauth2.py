@@ -1,7 +1,11 @@
-"""OAuth2 client credentials: one token shared by all calls, fetched once, refreshed early.
+"""OAuth2 client credentials: one token per replica, fetched once, refreshed early.
 
-Concurrent callers that need a token wait on one fetch (single flight). A 401 drops the token
-only if it is still the one that failed, so a burst of 401s causes one refresh, then one replay.
+Concurrent callers that need a token share one fetch (single flight): they all await the same
+task and get its token or its error, so a burst never queues up token requests one after another.
+A 401 drops the token only if it is still the one that failed, so a burst of 401s causes one
+refresh, then one replay each. A token past its refresh point but not yet expired is still used
+when the refresh fails. The token lives in this object only (never in Redis or a log): every
+replica fetches its own, one token request per replica per token lifetime.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote_plus
 
@@ -19,9 +23,19 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from clients.auth import AuthFlow
-from clients.errors import UpstreamAuthFailed, UpstreamTimeout, UpstreamUnavailable, error_for_status
+from clients.errors import (
+    TokenEndpointUnavailable,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamInvalidResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    error_for_status,
+)
 from clients.messages import OutgoingRequest
-from clients.secrets import SecretSource
+from clients.resilience.pipeline import Pipeline
+from clients.rest import retry_after_s
+from clients.secrets import SecretSource, SecretUnavailable, rotated
 
 
 def encode_basic(client_id: str, client_secret: str) -> str:
@@ -37,9 +51,28 @@ class _TokenResponse(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
+class AccessToken:
+    """A token and when to refresh it / when it expires, in the injected clock's seconds."""
+
+    value: str = field(repr=False)
     refresh_at: float
+    expires_at: float
+
+
+def _retrieve(task: asyncio.Task[AccessToken]) -> None:
+    """Every waiter may have gone (its own timeout); the failure is remembered, not lost in a warning."""
+    if not task.cancelled():
+        task.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: UpstreamAuthFailed
+    until: float
+
+
+class ClientRefused(UpstreamAuthFailed):
+    """The token endpoint refused our client (4xx): a rotated client secret may be the cause."""
 
 
 class OAuth2ClientCredentials:
@@ -55,7 +88,12 @@ class OAuth2ClientCredentials:
         client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic",
         refresh_ratio: float = 0.8,
         clock: Callable[[], float] = time.monotonic,
+        guard: Pipeline | None = None,
+        failure_cooldown_s: float = 1.0,
     ) -> None:
+        """``guard`` is the token endpoint's own resilience pipeline (timeout, retry, breaker);
+        a failed token request is answered from memory for ``failure_cooldown_s`` (or the
+        endpoint's ``Retry-After``), so a burst of callers costs one request, not one each."""
         self._upstream = upstream
         self._token_url = token_url
         self._client_id = client_id
@@ -65,13 +103,16 @@ class OAuth2ClientCredentials:
         self._client_auth = client_auth
         self._refresh_ratio = refresh_ratio
         self._clock = clock
-        self._token: _Token | None = None
-        self._lock = asyncio.Lock()
+        self._guard = guard
+        self._failure_cooldown_s = failure_cooldown_s
+        self._failure: _Failure | None = None
+        self._token: AccessToken | None = None
+        self._inflight: asyncio.Task[AccessToken] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.token_requests = 0
 
     def attach(self, session: aiohttp.ClientSession) -> None:
-        """Use the upstream's long-lived session for token requests."""
+        """Use the upstream's long-lived session (and so its timeouts) for token requests."""
         self._session = session
 
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
@@ -84,22 +125,77 @@ class OAuth2ClientCredentials:
             request.headers["Authorization"] = f"Bearer {token.value}"
             yield request
 
-    def _drop(self, failed: _Token) -> None:
+    def _drop(self, failed: AccessToken) -> None:
         if self._token is failed:
             self._token = None
 
-    async def _current_token(self) -> _Token:
+    async def _current_token(self) -> AccessToken:
         token = self._token
-        if token is not None and self._clock() < token.refresh_at:
+        now = self._clock()
+        if token is not None and now < token.refresh_at:
             return token
-        async with self._lock:
-            token = self._token
-            if token is None or self._clock() >= token.refresh_at:
-                token = await self._fetch()
-                self._token = token
-            return token
+        try:
+            if self._failure is not None and now < self._failure.until:
+                raise self._failure.error.with_traceback(None)
+            if self._inflight is None:
+                self._inflight = asyncio.create_task(self._refresh())
+                self._inflight.add_done_callback(_retrieve)
+            return await asyncio.shield(self._inflight)
+        except UpstreamAuthFailed:
+            if token is not None and self._clock() < token.expires_at:
+                return token
+            raise
 
-    async def _fetch(self) -> _Token:
+    async def _refresh(self) -> AccessToken:
+        try:
+            used = self._client_secret.reveal()
+            try:
+                token = await self._guarded_request()
+            except ClientRefused:
+                if not await rotated([self._client_secret], [used]):
+                    raise
+                token = await self._guarded_request()
+            self._token = token
+            self._failure = None
+            return token
+        except SecretUnavailable:
+            raise self._remember(
+                UpstreamAuthFailed("client secret source unavailable", upstream=self._upstream)
+            ) from None
+        except UpstreamAuthFailed as error:
+            self._remember(error)
+            raise
+        finally:
+            self._inflight = None
+
+    def _remember(self, error: UpstreamAuthFailed) -> UpstreamAuthFailed:
+        """Callers arriving within the cool-down get this failure instead of another token request."""
+        cooldown = error.retry_after_s if error.retry_after_s is not None else self._failure_cooldown_s
+        self._failure = _Failure(error, until=self._clock() + cooldown)
+        return error
+
+    async def _guarded_request(self) -> AccessToken:
+        """The token request through its own pipeline; its failures become ``UPSTREAM_AUTH_FAILED``
+        that the API call around it neither retries nor counts against the API's breaker."""
+        try:
+            if self._guard is None:
+                return await self.request_token()
+            return await self._guard.call(self.request_token, idempotent=True)
+        except UpstreamAuthFailed:
+            raise
+        except UpstreamError as error:
+            failed = TokenEndpointUnavailable(
+                f"token endpoint {error.message}", upstream=self._upstream, retry_after_s=error.retry_after_s
+            )
+            failed.final = True
+            raise failed from None
+
+    async def request_token(self) -> AccessToken:
+        """One request to the token endpoint (the unit a resilience policy wraps).
+
+        Raises ``ClientRefused`` when the endpoint refuses the client, otherwise the upstream error
+        tree's outage classes, so that a resilience pipeline can judge them.
+        """
         if self._session is None:
             raise UpstreamAuthFailed("token endpoint used before start", upstream=self._upstream)
         form = {"grant_type": "client_credentials"}
@@ -119,18 +215,26 @@ class OAuth2ClientCredentials:
             async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
+                retry_after = retry_after_s(response.headers)
         except TimeoutError:
-            raise UpstreamTimeout("token endpoint did not answer in time", upstream=self._upstream) from None
+            raise UpstreamTimeout("did not answer in time", upstream=self._upstream) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(
-                f"token endpoint unreachable ({type(exc).__name__})", upstream=self._upstream
-            ) from None
+            raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=self._upstream) from None
         if status == 429 or status >= 500:
-            raise error_for_status(status, upstream=self._upstream)
+            raise error_for_status(status, upstream=self._upstream, retry_after_s=retry_after)
         if status != 200:
-            raise UpstreamAuthFailed(f"token endpoint refused the client ({status})", upstream=self._upstream)
+            raise ClientRefused(f"token endpoint refused the client ({status})", upstream=self._upstream)
         try:
             parsed = _TokenResponse.model_validate(orjson.loads(body))
         except (orjson.JSONDecodeError, ValidationError):
-            raise UpstreamAuthFailed("token endpoint answered an invalid body", upstream=self._upstream) from None
-        return _Token(parsed.access_token, started + parsed.expires_in * self._refresh_ratio)
+            raise UpstreamInvalidResponse("answered an invalid token body", upstream=self._upstream) from None
+        lifetime = max(0.0, parsed.expires_in)
+        return AccessToken(
+            parsed.access_token, refresh_at=started + lifetime * self._refresh_ratio, expires_at=started + lifetime
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OAuth2ClientCredentials(upstream={self._upstream!r}, token_url={self._token_url!r}, "
+            f"client_id={self._client_id!r}, client_secret={self._client_secret!r})"
+        )

@@ -10,7 +10,9 @@ from sandbox import SandboxCredentials, SandboxUrls
 DEMO_CALLER_TOKEN = "demo-admin-token"  # noqa: S105  (a documented demo credential, not a secret)
 
 
-def demo_settings(urls: SandboxUrls, credentials: SandboxCredentials, **overrides: Any) -> Settings:
+def demo_settings(
+    urls: SandboxUrls, credentials: SandboxCredentials, *, caller_token: str = DEMO_CALLER_TOKEN, **overrides: Any
+) -> Settings:
     """Gateway settings that talk to a running sandbox with its credentials."""
     upstreams = {
         "identity": {
@@ -36,5 +38,5 @@ def demo_settings(urls: SandboxUrls, credentials: SandboxCredentials, **override
             "auth": {"type": "bearer", "token": credentials.projects_token},
         },
     }
-    callers = [{"name": "demo-admin", "token": DEMO_CALLER_TOKEN, "scopes": ["pii:read"], "user_id": "user-1"}]
+    callers = [{"name": "demo-admin", "token": caller_token, "scopes": ["pii:read"], "user_id": "user-1"}]
     return load_settings(upstreams=upstreams, callers=callers, **overrides)

@@ -1,4 +1,11 @@
-"""structlog set-up: events are dicts; secrets and PII are redacted before rendering."""
+"""structlog set-up: events are dicts; secrets and PII are redacted before rendering.
+
+Redaction works three ways, on every level of nested dicts, lists, tuples and sets and on
+rendered exception text: values under sensitive key names are blanked; secret-shaped text
+(``Bearer ...``, ``Basic ...``, ``sk_...``, ``v1=<hex>``, JWTs, ``token=...``-style pairs,
+long hex runs) is masked; and every value a secret source has revealed in this process is
+masked wherever it appears. Standard-library records get the same treatment via ``RedactFilter``.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,47 @@ from typing import Any, Literal
 
 import structlog
 
+from clients.secrets import revealed_values
+
 REDACTED = "[redacted]"
 _SENSITIVE_KEYS = re.compile(
-    r"authorization|signature|token|secret|password|api[_-]?key|cookie|email|phone", re.IGNORECASE
+    r"authorization|signature|token|secret|password|passwd|api[_-]?key|cookie|credential|private[_-]?key"
+    r"|email|phone",
+    re.IGNORECASE,
 )
-_SECRET_LOOKING = re.compile(r"(Bearer\s+\S+|sk_[A-Za-z0-9_]+|v1=[0-9a-f]{16,})", re.IGNORECASE)
+_SECRET_LOOKING = re.compile(
+    r"(?:Bearer|Basic)\s+[^\s\"',;]+"
+    r"|\bsk_[A-Za-z0-9_]+"
+    r"|\bv1=[0-9a-f]{16,}"
+    r"|\beyJ[\w-]+\.[\w-]+\.[\w-]*"
+    r"|\b[0-9a-f]{40,}\b",
+    re.IGNORECASE,
+)
+_SECRET_PAIR = re.compile(
+    r"((?:[\w-]*(?:token|secret|password|passwd|api[_-]?key|signature|authorization)[\w-]*)[\"']?\s*[=:]\s*[\"']?)"
+    r"[^\s\"'&,;)}\]]+",
+    re.IGNORECASE,
+)
+
+
+def redact_text(text: str) -> str:
+    for value in revealed_values():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    text = _SECRET_PAIR.sub(lambda match: match.group(1) + REDACTED, text)
+    return _SECRET_LOOKING.sub(REDACTED, text)
 
 
 def redact(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRET_LOOKING.sub(REDACTED, value)
+        return redact_text(value)
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", "replace"))
+    if isinstance(value, BaseException):
+        return redact_text(f"{type(value).__name__}: {value}")
     if isinstance(value, dict):
         return {key: REDACTED if _SENSITIVE_KEYS.search(str(key)) else redact(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [redact(item) for item in value]
     return value
 
@@ -33,6 +68,18 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
+class RedactFilter(logging.Filter):
+    """Redacts a standard-library record's rendered message and exception text in place."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
 def configure_logging(log_format: Literal["json", "console"] = "json", level: int = logging.INFO) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if log_format == "json" else structlog.dev.ConsoleRenderer()
@@ -42,10 +89,13 @@ def configure_logging(log_format: Literal["json", "console"] = "json", level: in
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_event,
             structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactFilter())

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from clients.signing import DEFAULT_FORMAT, DEFAULT_PARTS, FORMAT_FIELDS, CanonicalPart, format_fields
 
 
 class _Strict(BaseModel):
@@ -16,9 +18,12 @@ class _Strict(BaseModel):
 
 
 class SecretRef(_Strict):
-    """Where a secret comes from: exactly one of ``value`` (dev only), ``env`` or ``file``."""
+    """Where a secret comes from: exactly one of ``value`` (dev only), ``env`` or ``file``.
 
-    value: str | None = Field(default=None, repr=False)
+    ``value`` is a ``SecretStr``: masked in ``repr``, ``str`` and JSON dumps.
+    """
+
+    value: SecretStr | None = Field(default=None, repr=False)
     env: str | None = None
     file: Path | None = None
 
@@ -47,17 +52,37 @@ class NoAuthSettings(_Strict):
 class HeaderAuthSettings(_Strict):
     type: Literal["bearer", "api_key"]
     token: SecretRef
+    placement: Literal["header", "query"] = "header"
     header: str = "Authorization"
-    scheme: str = "Bearer"
+    scheme: str = Field(default="Bearer", description="empty for a bare value, e.g. X-Api-Key: <key>")
+    query_param: str = Field(default="api_key", min_length=1, description="used when placement is query")
 
 
 class HmacAuthSettings(_Strict):
     type: Literal["api_key_hmac"]
     api_key: SecretRef
     signing_secret: SecretRef
+    placement: Literal["header", "query"] = "header"
     header: str = "Authorization"
     scheme: str = "Bearer"
+    query_param: str = Field(default="api_key", min_length=1)
     signature_header: str = "Mobius-Signature"
+    algorithm: Literal["sha256", "sha512"] = "sha256"
+    signature_format: str = Field(default=DEFAULT_FORMAT, description="placeholders {timestamp} and {signature}")
+    canonical_parts: tuple[CanonicalPart, ...] = Field(default=DEFAULT_PARTS, min_length=1)
+    canonical_separator: str = "."
+    clock_resync_after_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("signature_format")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        try:
+            fields = format_fields(template)
+        except ValueError as exc:
+            raise ValueError(f"not a format string: {exc}") from None
+        if "signature" not in fields or not fields <= FORMAT_FIELDS:
+            raise ValueError("use {signature} and optionally {timestamp}, nothing else")
+        return template
 
 
 class OAuth2Settings(_Strict):

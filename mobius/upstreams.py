@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from time import monotonic
+
 from clients.auth import Auth, HeaderAuth, HmacSignedAuth, NoAuth
 from clients.billing import BillingClient
 from clients.graphql import GraphQLUpstream
-from clients.http import HttpUpstream
+from clients.http import HttpUpstream, build_pipeline
 from clients.identity import IdentityClient
 from clients.oauth2 import OAuth2ClientCredentials
 from clients.policy import TimeoutPolicy, UpstreamPolicy
@@ -13,12 +17,13 @@ from clients.projects import ProjectsClient
 from clients.resilience.breaker import BreakerPolicy
 from clients.resilience.bulkhead import BulkheadPolicy
 from clients.resilience.clock import TimeSource
-from clients.resilience.pipeline import ResiliencePolicy
+from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
 from clients.resilience.retry import RetryPolicy
 from clients.rest import RestClient
 from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
+from clients.signing import SignatureScheme
 from clients.upstreams import Upstreams
 from mobius.settings import (
     AuthSettings,
@@ -37,7 +42,7 @@ def secret_source(ref: SecretRef) -> SecretSource:
         return EnvSecret(ref.env)
     if ref.file is not None:
         return FileSecret(ref.file)
-    return StaticSecret(ref.value or "")
+    return StaticSecret(ref.value.get_secret_value() if ref.value is not None else "")
 
 
 def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
@@ -79,12 +84,44 @@ def _credential_id(upstream: UpstreamSettings) -> str:
     return auth.client_id if isinstance(auth, OAuth2Settings) else "default"
 
 
-def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
+def signature_scheme(auth: HmacAuthSettings) -> SignatureScheme:
+    return SignatureScheme(
+        algorithm=auth.algorithm,
+        header=auth.signature_header,
+        header_format=auth.signature_format,
+        parts=auth.canonical_parts,
+        separator=auth.canonical_separator,
+        resync_after_s=auth.clock_resync_after_s,
+    )
+
+
+def build_auth(
+    name: str,
+    base_url: str,
+    auth: AuthSettings,
+    *,
+    clock: Callable[[], float] = monotonic,
+    token_guard: Pipeline | None = None,
+) -> Auth:
+    """The auth flow for one upstream; ``clock`` (monotonic seconds) times token refreshes and
+    ``token_guard`` is the token endpoint's own resilience pipeline."""
     if isinstance(auth, HeaderAuthSettings):
-        return HeaderAuth(secret_source(auth.token), header=auth.header, scheme=auth.scheme)
+        return HeaderAuth(
+            secret_source(auth.token),
+            header=auth.header,
+            scheme=auth.scheme,
+            placement=auth.placement,
+            query_param=auth.query_param,
+        )
     if isinstance(auth, HmacAuthSettings):
-        credential = HeaderAuth(secret_source(auth.api_key), header=auth.header, scheme=auth.scheme)
-        return HmacSignedAuth(credential, secret_source(auth.signing_secret), header=auth.signature_header)
+        credential = HeaderAuth(
+            secret_source(auth.api_key),
+            header=auth.header,
+            scheme=auth.scheme,
+            placement=auth.placement,
+            query_param=auth.query_param,
+        )
+        return HmacSignedAuth(credential, secret_source(auth.signing_secret), scheme=signature_scheme(auth))
     if isinstance(auth, OAuth2Settings):
         token_url = auth.token_url if "://" in auth.token_url else base_url.rstrip("/") + auth.token_url
         return OAuth2ClientCredentials(
@@ -96,6 +133,8 @@ def build_auth(name: str, base_url: str, auth: AuthSettings) -> Auth:
             audience=auth.audience,
             client_auth=auth.client_auth,
             refresh_ratio=auth.refresh_ratio,
+            clock=clock,
+            guard=token_guard,
         )
     return NoAuth()
 
@@ -105,14 +144,21 @@ def build_upstreams(
 ) -> Upstreams:
     """The upstream clients. ``rate_limit_store`` defaults to one in-process store shared by the
     three limiters; pass a ``RedisRateLimitStore`` so replicas share quotas. ``time`` injects the
-    clocks, sleep and randomness (tests)."""
+    clocks, sleep and randomness (tests); its monotonic clock also times token refreshes."""
     configured = settings.upstreams
     projects = configured.projects
     store = rate_limit_store or MemoryRateLimitStore()
+    clock = (time or TimeSource()).monotonic
 
     def http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
-        auth = build_auth(name, upstream.base_url, upstream.auth)
-        return HttpUpstream(build_policy(name, upstream), auth, rate_limit_store=store, time=time)
+        policy = build_policy(name, upstream)
+        token_guard = (
+            build_pipeline(replace(policy, name=f"{name}-token"), store=store, time=time)
+            if isinstance(upstream.auth, OAuth2Settings)
+            else None
+        )
+        auth = build_auth(name, upstream.base_url, upstream.auth, clock=clock, token_guard=token_guard)
+        return HttpUpstream(policy, auth, rate_limit_store=store, time=time)
 
     return Upstreams(
         identity=IdentityClient(RestClient(http("identity", configured.identity))),
@@ -120,7 +166,7 @@ def build_upstreams(
         projects=ProjectsClient(
             GraphQLUpstream(
                 build_policy("projects", projects),
-                build_auth("projects", projects.base_url, projects.auth),
+                build_auth("projects", projects.base_url, projects.auth, clock=clock),
                 path=projects.graphql_path,
                 rate_limit_store=store,
                 time=time,

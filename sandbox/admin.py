@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
+from sandbox.credential_admin import add_credential_routes
 from sandbox.faults import FaultSet
 from sandbox.injection import count_and_inject
 from sandbox.upstream import UPSTREAM_KEY, Upstream
@@ -25,6 +26,7 @@ def upstream_app(upstream: Upstream, middlewares: Iterable[Middleware] = ()) -> 
     app.router.add_post("/_sandbox/reset", _reset)
     app.router.add_get("/_sandbox/faults", _get_faults)
     app.router.add_post("/_sandbox/faults", _set_faults)
+    add_credential_routes(app)
     return app
 
 
@@ -39,7 +41,11 @@ def api_routes(app: web.Application) -> set[str]:
 
 
 async def _stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app[UPSTREAM_KEY].counter.snapshot())
+    upstream = request.app[UPSTREAM_KEY]
+    snapshot = upstream.counter.snapshot()
+    if upstream.keyrings:
+        snapshot["credentials"] = {name: ring.stats() for name, ring in sorted(upstream.keyrings.items())}
+    return web.json_response(snapshot)
 
 
 async def _reset(request: web.Request) -> web.Response:

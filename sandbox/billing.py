@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from aiohttp.typedefs import Handler
 from sandbox.admin import upstream_app
 from sandbox.credentials import SandboxCredentials
 from sandbox.injection import is_admin
+from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, BillingData
 from sandbox.openapi_billing import BILLING_OPENAPI
 from sandbox.openapi_common import with_server
@@ -56,7 +56,14 @@ class BillingApi:
         self.clock = clock
         self.data: BillingData = fresh_billing()
         self.replays: dict[str, _Replay] = {}
-        self.upstream = Upstream(error_body=billing_error, reset_state=self.reset, clock=clock)
+        self.api_key = RotatingSecret(credentials.billing_api_key, clock)
+        self.signing_secret = RotatingSecret(credentials.billing_signing_secret, clock)
+        self.upstream = Upstream(
+            error_body=billing_error,
+            reset_state=self.reset,
+            clock=clock,
+            keyrings={"api_key": self.api_key, "signing_secret": self.signing_secret},
+        )
 
     def reset(self) -> None:
         self.data = fresh_billing()
@@ -64,24 +71,26 @@ class BillingApi:
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Bearer API key plus an HMAC signature over the exact request, checked in that order."""
+        """API key (bearer, `X-Api-Key` or `?api_key=`) plus an HMAC signature over the exact request."""
         if is_admin(request):
             return await handler(request)
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        expected = self.credentials.billing_api_key.encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(key.strip().encode(), expected):
+        key = _presented_key(request)
+        key_id = self.api_key.match(key) if key else None
+        self.api_key.record(key_id)
+        if key_id is None:
             return self._unauthorized("invalid_api_key", "Invalid API key provided.")
         header = request.headers.get(SIGNATURE_HEADER)
         if header is None:
             return self._unauthorized("signature_missing", f"{SIGNATURE_HEADER} is required.")
-        problem = verify(
-            self.credentials.billing_signing_secret,
-            header,
-            request.method,
-            request.raw_path,
-            await request.read(),
-            now=self.clock(),
-        )
+        body = await request.read()
+        problem: str | None = None
+        signed_by: str | None = None
+        for secret_id, secret in self.signing_secret.active():
+            problem = verify(secret, header, request.method, request.raw_path, body, now=self.clock())
+            if problem is None:
+                signed_by = secret_id
+                break
+        self.signing_secret.record(signed_by)
         if problem is not None:
             return self._unauthorized("signature_invalid", problem)
         return await handler(request)
@@ -161,6 +170,13 @@ class BillingApi:
 
     def _invalid(self, param: str, message: str) -> web.Response:
         return self.upstream.error(400, "parameter_invalid", f"{param}: {message}")
+
+
+def _presented_key(request: web.Request) -> str | None:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return key.strip()
+    return request.headers.get("X-Api-Key") or request.query.get("api_key")
 
 
 def create_billing_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:

@@ -13,3 +13,7 @@ class SandboxCredentials:
     billing_signing_secret: str = "sandbox-billing-signing-secret"
     projects_token: str = "sandbox-projects-token"
     token_lifetime_s: int = 3600
+    identity_audience: str | None = None
+    """When set, the token endpoint requires exactly this `audience`."""
+    identity_scopes: frozenset[str] | None = None
+    """When set, the token endpoint refuses a `scope` naming anything else."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sandbox.admin import upstream_app
 from sandbox.credentials import SandboxCredentials
 from sandbox.injection import is_admin
+from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
@@ -42,19 +43,25 @@ class IdentityApi:
 
     def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
         self.data: IdentityData = fresh_identity()
+        self.credentials = credentials
         self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
+        self.client_secret = RotatingSecret(credentials.identity_client_secret, clock)
         self.clock = clock
         self.upstream = Upstream(
             error_body=identity_error,
             reset_state=self.reset,
             exempt=frozenset({f"POST {TOKEN_PATH}"}),
             clock=clock,
+            keyrings={"client_secret": self.client_secret},
         )
-        self.token_endpoint = TokenEndpoint(credentials=credentials, tokens=self.tokens)
+        self.token_endpoint = TokenEndpoint(
+            credentials=credentials, tokens=self.tokens, client_secret=self.client_secret
+        )
 
     def reset(self) -> None:
         self.data = fresh_identity()
         self.tokens.revoke_all()
+        self.tokens.lifetime_s = self.credentials.token_lifetime_s
 
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -143,6 +150,18 @@ class IdentityApi:
         """Admin: revoke every issued token so that the next API call forces a refresh."""
         return web.json_response({"ok": True, "revoked": self.tokens.revoke_all()})
 
+    async def set_token_lifetime(self, request: web.Request) -> web.Response:
+        """Admin: tokens issued from now on live `{"seconds": n}` (until reset); issued ones keep theirs."""
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            body = None
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 86_400:
+            return self._bad("invalid_lifetime", 'Body must be {"seconds": <integer from 1 to 86400>}.')
+        self.tokens.lifetime_s = seconds
+        return web.json_response({"ok": True, "token_lifetime_s": seconds})
+
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(with_server(IDENTITY_OPENAPI, request))
 
@@ -195,5 +214,6 @@ def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web
     app.router.add_get("/v1/orgs/{id}", api.get_org)
     app.router.add_get("/v1/orgs/{id}/members", api.list_members)
     app.router.add_post("/_sandbox/revoke-tokens", api.revoke_tokens)
+    app.router.add_post("/_sandbox/token-lifetime", api.set_token_lifetime)
     app.router.add_get("/openapi.json", api.openapi)
     return app

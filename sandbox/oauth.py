@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from sandbox.credentials import SandboxCredentials
+from sandbox.keyring import RotatingSecret
 from sandbox.upstream import Clock
 
 _PURGE_THRESHOLD = 10_000
@@ -69,6 +70,7 @@ class TokenEndpoint:
 
     credentials: SandboxCredentials
     tokens: TokenStore
+    client_secret: RotatingSecret
 
     async def handle(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -86,11 +88,14 @@ class TokenEndpoint:
         if grant != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", "Only client_credentials.")
         scope = form.get("scope")
+        problem = self._grant_problem(scope, form.get("audience"))
+        if problem is not None:
+            return _oauth_error(400, *problem)
         return web.json_response(
             {
                 "access_token": self.tokens.issue(),
                 "token_type": "Bearer",
-                "expires_in": self.credentials.token_lifetime_s,
+                "expires_in": self.tokens.lifetime_s,
                 "scope": scope if isinstance(scope, str) else "",
             },
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
@@ -98,7 +103,18 @@ class TokenEndpoint:
 
     def _authentic(self, client_id: str, secret: str) -> bool:
         expected_id = self.credentials.identity_client_id
-        expected_secret = self.credentials.identity_client_secret
         id_ok = hmac.compare_digest(client_id.encode(), expected_id.encode())
-        secret_ok = hmac.compare_digest(secret.encode(), expected_secret.encode())
-        return id_ok and secret_ok
+        key_id = self.client_secret.match(secret)
+        self.client_secret.record(key_id if id_ok else None)
+        return id_ok and key_id is not None
+
+    def _grant_problem(self, scope: object, audience: object) -> tuple[str, str] | None:
+        """Why the requested scope or audience cannot be granted (when the sandbox restricts them)."""
+        required = self.credentials.identity_audience
+        if required is not None and audience != required:
+            return "invalid_target", "The audience is missing or not served here."
+        allowed = self.credentials.identity_scopes
+        requested = set(scope.split()) if isinstance(scope, str) else set()
+        if allowed is not None and not requested <= allowed:
+            return "invalid_scope", "A requested scope is not granted to this client."
+        return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -11,6 +10,7 @@ from graphql import graphql_sync
 
 from sandbox.admin import upstream_app
 from sandbox.credentials import SandboxCredentials
+from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.seed import fresh_projects
@@ -30,7 +30,10 @@ class ProjectsApi:
         self.credentials = credentials
         self.data: ProjectsData = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
-        self.upstream = Upstream(error_body=projects_error, reset_state=self.reset, clock=clock)
+        self.token = RotatingSecret(credentials.projects_token, clock)
+        self.upstream = Upstream(
+            error_body=projects_error, reset_state=self.reset, clock=clock, keyrings={"token": self.token}
+        )
 
     def reset(self) -> None:
         self.data = fresh_projects()
@@ -38,8 +41,9 @@ class ProjectsApi:
 
     async def graphql(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        expected = self.credentials.projects_token.encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        key_id = self.token.match(token.strip()) if scheme.lower() == "bearer" else None
+        self.token.record(key_id)
+        if key_id is None:
             return self.upstream.error(401, "unauthenticated", "Bad credentials.", {"WWW-Authenticate": "Bearer"})
         body = await _graphql_body(request)
         if isinstance(body, str):

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.faults import FaultSet, FixedWindowLimiter
+from sandbox.keyring import RotatingSecret
 from sandbox.stats import RequestCounter
 
 JSON = dict[str, Any]
@@ -36,6 +37,8 @@ class Upstream:
     faults: FaultSet = field(default_factory=FaultSet)
     limiter: FixedWindowLimiter | None = None
     burst_left: int = 0
+    keyrings: dict[str, RotatingSecret] = field(default_factory=dict)
+    """The credentials this upstream accepts, by name, rotatable through `/_sandbox/rotate`."""
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +56,8 @@ class Upstream:
         self.counter.reset()
         self.set_faults(FaultSet())
         self.rng = random.Random(self.fault_seed)
+        for keyring in self.keyrings.values():
+            keyring.reset()
         self.reset_state()
 
     def error(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:

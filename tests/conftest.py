@@ -1,6 +1,22 @@
-"""Fixtures for every test directory; the harness itself lives in ``harness.py``."""
+"""Fixtures for every test directory; the harness itself lives in ``harness.py``.
 
+Every test runs under the credential canary (``canary.py``): a unique value in every credential
+the harness hands out that must never show up in logs, output or Redis.
+"""
+
+from canary import canary_log_capture, pytest_runtest_makereport
 from harness import gateway, gateway_server, http, sandbox, sandbox_server
-from redis_support import redis_prefix, redis_url
+from redis_support import pytest_sessionfinish, redis_prefix, redis_url
 
-__all__ = ["gateway", "gateway_server", "http", "redis_prefix", "redis_url", "sandbox", "sandbox_server"]
+__all__ = [
+    "canary_log_capture",
+    "gateway",
+    "gateway_server",
+    "http",
+    "pytest_runtest_makereport",
+    "pytest_sessionfinish",
+    "redis_prefix",
+    "redis_url",
+    "sandbox",
+    "sandbox_server",
+]

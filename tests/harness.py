@@ -17,14 +17,15 @@ from typing import Any
 import aiohttp
 import pytest
 import uvicorn
+from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
 
 from mobius.app import create_app
-from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+from mobius.demo import demo_settings
 from mobius.settings import Settings
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
 
 DASHBOARD_QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
-ADMIN_HEADERS = {"Authorization": f"Bearer {DEMO_CALLER_TOKEN}"}
+ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
 
 
 def free_port() -> int:
@@ -80,6 +81,21 @@ class Sandbox:
         async with self.http.post(f"{self.url(upstream)}/_sandbox/faults", json=faults) as response:
             assert response.status == 200, await response.text()
 
+    async def admin(self, upstream: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST ``/_sandbox/<action>`` (rotate, end-overlap, revoke-tokens, token-lifetime)."""
+        async with self.http.post(f"{self.url(upstream)}/_sandbox/{action}", json=body or {}) as response:
+            assert response.status == 200, await response.text()
+            payload: dict[str, Any] = await response.json()
+            return payload
+
+    async def rotate(self, upstream: str, credential: str, value: str, *, overlap_s: float = 0) -> dict[str, Any]:
+        return await self.admin(upstream, "rotate", {"credential": credential, "value": value, "overlap_s": overlap_s})
+
+    async def key_stats(self, upstream: str, credential: str) -> dict[str, Any]:
+        """Requests accepted per key id (and refused) for one credential of ``upstream``."""
+        stats: dict[str, Any] = (await self.stats(upstream))["credentials"][credential]
+        return stats
+
     async def stats(self, upstream: str) -> dict[str, Any]:
         async with self.http.get(f"{self.url(upstream)}/_sandbox/stats") as response:
             payload: dict[str, Any] = await response.json()
@@ -111,7 +127,7 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
-    credentials = SandboxCredentials()
+    credentials = CANARY_CREDENTIALS
     with SandboxServer(credentials=credentials) as urls:
         yield urls, credentials
 
@@ -133,7 +149,7 @@ async def sandbox(sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: 
 
 def gateway_settings(sandbox_server: tuple[SandboxUrls, SandboxCredentials], **overrides: Any) -> Settings:
     urls, credentials = sandbox_server
-    return demo_settings(urls, credentials, **overrides)
+    return demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN, **overrides)
 
 
 @pytest.fixture(scope="session")

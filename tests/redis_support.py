@@ -1,10 +1,13 @@
 """The real Redis server on loopback, with a key prefix of its own for every test.
 
 Tests never share keys: each gets ``mobius-test:<run>:<n>:`` and its keys are deleted afterwards.
+Before they are deleted, keys and values are scanned for the credential canary (whatever wrote
+them: caches, rate limits, anything); at session end so is every key left under the run's prefix.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import uuid
@@ -12,9 +15,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as redis
+from canary import CANARY
 
 REDIS_URL = os.environ.get("MOBIUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _RUN = uuid.uuid4().hex[:8]
+RUN_PREFIX = f"mobius-test:{_RUN}:"
 _counter = itertools.count()
 
 
@@ -25,8 +30,9 @@ def redis_url() -> str:
 
 @pytest.fixture
 async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    """A fresh key prefix on the real server; fails loudly if no Redis answers."""
-    prefix = f"mobius-test:{_RUN}:{next(_counter)}:"
+    """A fresh key prefix on the real server; fails loudly if no Redis answers, and fails the test
+    if a key or value written under it contains the canary."""
+    prefix = f"{RUN_PREFIX}{next(_counter)}:"
     client = redis.Redis.from_url(redis_url)
     try:
         await client.ping()
@@ -36,7 +42,57 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
     try:
         yield prefix
     finally:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        try:
+            leaked = await keys_containing(client, f"{prefix}*", CANARY)
+            keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+    if leaked:
+        pytest.fail(f"a credential leaked into Redis: {leaked} key(s) under {prefix} contain the canary")
+
+
+async def keys_containing(client: redis.Redis, match: str, needle: str) -> int:
+    """How many keys matching ``match`` contain ``needle`` in their name or anywhere in their value."""
+    wanted = needle.encode()
+    found = 0
+    async for key in client.scan_iter(match=match, count=500):
+        if wanted in key or any(wanted in part for part in await _value_parts(client, key)):
+            found += 1
+    return found
+
+
+async def _value_parts(client: redis.Redis, key: bytes) -> list[bytes]:
+    """Every byte string stored under ``key``, whatever its type."""
+    kind = (await client.type(key)).decode()
+    if kind == "string":
+        value = await client.get(key)
+        return [] if value is None else [value]
+    if kind == "hash":
+        return [part for pair in (await client.hgetall(key)).items() for part in pair]
+    if kind == "stream":
+        return [part for _, fields in await client.xrange(key) for pair in fields.items() for part in pair]
+    readers = {"list": lambda: client.lrange(key, 0, -1), "set": lambda: client.smembers(key)}
+    reader = readers.get(kind, lambda: client.zrange(key, 0, -1))
+    return list(await reader())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Whatever is left under the run's prefix (e.g. written by a session-wide gateway) is scanned too."""
+
+    async def scan() -> int:
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            return await keys_containing(client, f"{RUN_PREFIX}*", CANARY)
+        except redis.ConnectionError:
+            return 0
+        finally:
+            await client.aclose()
+
+    leaked = asyncio.run(scan())
+    if leaked:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"a credential leaked into Redis: {leaked} key(s) under {RUN_PREFIX} hold the canary")

@@ -70,8 +70,9 @@ class PipelineStatus:
 
 
 def _counts_as_failure(error: UpstreamError) -> bool | None:
-    """True: the upstream failed; False: it answered; None: no verdict (ours, or a 429)."""
-    if error.local or isinstance(error, RateLimited | UpstreamAuthFailed):
+    """True: the upstream failed; False: it answered; None: no verdict (ours, a 429, refused
+    credentials, or an error a nested pipeline has judged already)."""
+    if error.local or error.final or isinstance(error, RateLimited | UpstreamAuthFailed):
         return None
     return not isinstance(error, UpstreamStatusError)
 
@@ -147,14 +148,22 @@ class Pipeline:
                 return await self._once(attempt)
             except UpstreamError as error:
                 self.last_error = error.code
-                if not (idempotent and is_retryable(error)) or retries + 1 >= self.policy.retry.attempts:
-                    raise
-                delay = self._backoff.delay_s(retries + 1, error)
-                left = deadline.remaining_s()
-                if delay is None or (left is not None and delay >= left) or not self.budget.try_spend():
+                delay = self._retry_delay(error, retries, idempotent=idempotent)
+                if delay is None:
+                    error.final = True
                     raise
                 retries += 1
                 await self._time.sleep(delay)
+
+    def _retry_delay(self, error: UpstreamError, retries: int, *, idempotent: bool) -> float | None:
+        """The wait before the next attempt, or None when the error is the answer."""
+        if not (idempotent and is_retryable(error)) or retries + 1 >= self.policy.retry.attempts:
+            return None
+        delay = self._backoff.delay_s(retries + 1, error)
+        left = deadline.remaining_s()
+        if delay is None or (left is not None and delay >= left) or not self.budget.try_spend():
+            return None
+        return delay
 
     async def _once(self, attempt: Attempt[T]) -> T:
         deadline.require_budget(self.upstream)

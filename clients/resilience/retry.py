@@ -28,8 +28,9 @@ class RetryPolicy:
 
 
 def is_retryable(error: UpstreamError) -> bool:
-    """Decided by class: transient outages, timeouts and upstream 429s; never a local rejection."""
-    return error.retryable and not error.local
+    """Decided by class: transient outages, timeouts and upstream 429s; never a local rejection,
+    never an error another pipeline has already given up on."""
+    return error.retryable and not (error.local or error.final)
 
 
 class RetryBudget:

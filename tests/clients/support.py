@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from canary import CANARY_CALLER_TOKEN
+
 from clients.upstreams import Upstreams
 from mobius.demo import demo_settings
 from mobius.settings import Settings, load_settings
@@ -33,7 +35,7 @@ async def route_count(sandbox: Any, upstream: str, route: str) -> int:
 
 
 async def started(urls: SandboxUrls, credentials: SandboxCredentials) -> Upstreams:
-    upstreams = build_upstreams(demo_settings(urls, credentials))
+    upstreams = build_upstreams(demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN))
     await upstreams.start()
     return upstreams
 
@@ -41,7 +43,7 @@ async def started(urls: SandboxUrls, credentials: SandboxCredentials) -> Upstrea
 def settings_with(urls: SandboxUrls, credentials: SandboxCredentials, **changes: dict[str, Any]) -> Settings:
     """The demo settings with per-upstream changes merged in (e.g. ``billing={"timeouts": {...}}``),
     re-validated through ``load_settings`` exactly as a config file would be."""
-    base = demo_settings(urls, credentials)
+    base = demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN)
     upstreams = base.upstreams.model_dump()
     for name, change in changes.items():
         _merge(upstreams[name], change)

@@ -13,7 +13,7 @@ from clients.auth import AuthFlow, HeaderAuth, HmacSignedAuth, hmac_signature
 from clients.billing import BillingClient
 from clients.errors import UpstreamAuthFailed
 from clients.http import HttpUpstream
-from clients.messages import OutgoingRequest
+from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.rest import RestClient
 from clients.secrets import StaticSecret
@@ -147,17 +147,36 @@ async def test_sends_at_different_timestamps_carry_different_signatures_and_both
     assert await route_count(sandbox, "billing", CUSTOMERS) == 2
 
 
-async def test_a_signature_from_a_skewed_clock_is_rejected(sandbox: Any) -> None:
+async def test_a_stale_timestamp_is_refused_then_resigned_once_with_the_upstreams_clock(sandbox: Any) -> None:
     skewed = int(time.time()) - 3600
     client, recording, http = billing_parts(sandbox, clock=lambda: skewed)
     await http.start()
     try:
-        with pytest.raises(UpstreamAuthFailed):
-            await client.customer_for_org("org-1")
+        first = await client.customer_for_org("org-1")
+        second = await client.customer_for_org("org-1")
     finally:
         await http.close()
 
-    assert recording.sent[0].headers["Mobius-Signature"].startswith(f"t={skewed},")
+    assert first is not None
+    assert first == second
+    stamps = [parse_signature_header(sent.headers["Mobius-Signature"]) for sent in recording.sent]
+    timestamps = [parsed[0] for parsed in stamps if parsed is not None]
+    assert len(timestamps) == 3, "refused once, re-signed once, then the learned offset is kept"
+    assert timestamps[0] == skewed
+    assert all(abs(t - time.time()) < 120 for t in timestamps[1:])
+    assert await route_count(sandbox, "billing", CUSTOMERS) == 3
+
+
+async def test_a_stale_timestamp_without_a_date_to_learn_from_is_refused(sandbox: Any) -> None:
+    signed = HmacSignedAuth(
+        HeaderAuth(StaticSecret(sandbox.credentials.billing_api_key)),
+        StaticSecret(sandbox.credentials.billing_signing_secret),
+        clock=lambda: time.time() - 3600,
+    )
+    flow = signed.flow(OutgoingRequest(method="GET", path_qs="/v1/customers?org_id=org-1"))
+    await anext(flow)
+    with pytest.raises(StopAsyncIteration):
+        await flow.asend(RawResponse(status=401, headers={}, body=b""))
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from clients.errors import (
     DeadlineExceeded,
     RateLimited,
     RateLimitedLocally,
+    TokenEndpointUnavailable,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -221,3 +222,26 @@ async def test_a_learned_limit_keeps_billing_free_of_429s(sandbox: Any, built: l
     assert await customers(sandbox) == answered <= 10  # 5 per window; the run may straddle two windows
     assert held_back == 20 - answered
     assert upstreams.billing.rest.http.pipeline.limiter.quota is not None  # learned from RateLimit-Policy
+
+
+async def test_the_token_endpoint_has_its_own_retry_and_breaker(sandbox: Any, built: list[Upstreams]) -> None:
+    time = FakeTime()
+    settings = settings_with(sandbox.urls, sandbox.credentials, identity={"resilience": {"breaker": BREAKER}})
+    upstreams = build_upstreams(settings, time=time.source())
+    await upstreams.start()
+    built.append(upstreams)
+    await sandbox.faults("identity", routes=["POST /oauth/token"], error_rate=1.0, status=503)
+
+    with pytest.raises(TokenEndpointUnavailable) as first:
+        await upstreams.identity.users_by_ids(["user-1"])
+    assert first.value.code == "UPSTREAM_AUTH_FAILED"
+    assert await route_count(sandbox, "identity", "POST /oauth/token") == 3, "one fetch, retried by its own policy"
+
+    time.advance(1.0)  # past the remembered failure's cool-down
+    with pytest.raises(TokenEndpointUnavailable) as second:
+        await upstreams.identity.users_by_ids(["user-1"])
+    assert "circuit" in second.value.message.lower()
+    assert (second.value.retry_after_s or 0) > 0
+    assert await route_count(sandbox, "identity", "POST /oauth/token") == 4, "the breaker opened after 4 failures"
+    assert await route_count(sandbox, "identity", "GET /v1/users") == 0
+    assert upstreams.identity.rest.http.pipeline.breaker.state is BreakerState.CLOSED, "the API's breaker is not blamed"

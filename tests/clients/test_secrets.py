@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
+from clients.secrets import EnvSecret, FileSecret, SecretSource, SecretUnavailable, StaticSecret
 
 VALUE = "s3cr3t-value-that-must-not-leak"
 
@@ -75,8 +75,8 @@ def test_file_secret_picks_up_a_later_rotation_to_a_value_of_the_same_length(tmp
     assert secret.reveal() == "key-bbbb"
 
 
-def test_file_secret_reports_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+def test_file_secret_reports_a_missing_file_by_path(tmp_path: Path) -> None:
+    with pytest.raises(SecretUnavailable, match="absent"):
         FileSecret(tmp_path / "absent").reveal()
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from clients.errors import (
     RateLimited,
+    TokenEndpointUnavailable,
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamInvalidResponse,
@@ -129,29 +130,22 @@ async def test_connection_refused_raises_unavailable(sandbox: Any, upstream: str
     assert caught.value.upstream == upstream
 
 
-async def test_an_unreachable_identity_upstream_raises_unavailable(sandbox: Any) -> None:
+async def test_an_unreachable_token_endpoint_is_a_retryable_auth_failure_and_never_reaches_the_api(
+    sandbox: Any,
+) -> None:
     moved = SandboxUrls(**{**vars(sandbox.urls), "identity": f"http://127.0.0.1:{closed_port()}"})
     built = await started(moved, sandbox.credentials)
     try:
-        with pytest.raises(UpstreamError) as caught:
+        with pytest.raises(UpstreamAuthFailed) as caught:
             await built.identity.users_by_ids(["user-1"])
     finally:
         await built.close()
 
-    assert isinstance(caught.value, UpstreamUnavailable), repr(caught.value)
-
-
-async def test_an_unreachable_token_endpoint_never_reaches_the_api(sandbox: Any) -> None:
-    moved = SandboxUrls(**{**vars(sandbox.urls), "identity": f"http://127.0.0.1:{closed_port()}"})
-    built = await started(moved, sandbox.credentials)
-    try:
-        with pytest.raises(UpstreamUnavailable) as caught:
-            await built.identity.users_by_ids(["user-1"])
-    finally:
-        await built.close()
-
+    assert isinstance(caught.value, TokenEndpointUnavailable)
+    assert caught.value.code == "UPSTREAM_AUTH_FAILED"
+    assert caught.value.retryable
     assert "unreachable" in caught.value.message
-    assert not isinstance(caught.value, UpstreamAuthFailed)
+    assert await route_count(sandbox, "identity", "GET /v1/users") == 0
 
 
 async def test_members_of_an_unknown_org_are_none(sandbox: Any, upstreams: Upstreams) -> None:

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
+from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
+from sandbox import SandboxServer, SandboxUrls
 from sandbox.signing import signature_header
 
-CREDENTIALS = SandboxCredentials()
+CREDENTIALS = CANARY_CREDENTIALS
 BillingCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
 
 

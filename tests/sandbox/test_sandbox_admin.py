@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
+from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxCredentials, SandboxUrls
+from sandbox import SandboxUrls
 from sandbox.faults import FixedWindowLimiter
 
 Billing = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -46,9 +47,14 @@ async def test_stats_count_every_api_request_by_route_template(
             "GET /v1/users/{id}": 3,
             "POST /oauth/token": 1,
         },
+        "credentials": {"client_secret": {"current": "k1", "active": ["k1"], "accepted": {"k1": 1}, "rejected": 0}},
     }
     await _post(http, f"{base}/_sandbox/reset", {})
-    assert await _stats(http, base) == {"requests": 0, "routes": {}}
+    assert await _stats(http, base) == {
+        "requests": 0,
+        "routes": {},
+        "credentials": {"client_secret": {"current": "k1", "active": ["k1"], "accepted": {}, "rejected": 0}},
+    }
     async with http.get(f"{base}/v1/users/user-1", headers=identity_headers) as response:
         assert response.status == 401  # reset forgot the token
 
@@ -124,7 +130,7 @@ async def test_route_restricted_fault_spares_other_routes_and_the_token_endpoint
     async with http.get(f"{urls.identity}/v1/users/user-1", headers=identity_headers) as response:
         assert response.status == 200
     await _post(http, f"{urls.identity}/_sandbox/faults", {"error_rate": 1.0})
-    creds = SandboxCredentials()
+    creds = CANARY_CREDENTIALS
     form = {
         "grant_type": "client_credentials",
         "client_id": creds.identity_client_id,

@@ -6,11 +6,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxCredentials, SandboxUrls
+from sandbox import SandboxUrls
 from sandbox.signing import billing_signature, parse_signature_header
 
-CREDS = SandboxCredentials()
+CREDS = CANARY_CREDENTIALS
 INVOICES = "/v1/invoices?customer=cus_1&limit=3"
 Billing = Callable[..., Awaitable[aiohttp.ClientResponse]]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 
 import aiohttp
+from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxCredentials, SandboxUrls
+from sandbox import SandboxUrls
 
-CREDS = SandboxCredentials()
+CREDS = CANARY_CREDENTIALS
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:

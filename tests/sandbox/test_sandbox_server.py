@@ -50,7 +50,7 @@ async def test_run_sandbox_serves_in_the_current_loop_until_cancelled(
     local = await asyncio.wait_for(ready.get(), timeout=5)
     assert local.identity != urls.identity  # runs side by side with the session sandbox
     async with http.get(f"{local.projects}/_sandbox/stats") as response:
-        assert await response.json() == {"requests": 0, "routes": {}}
+        assert (await response.json())["requests"] == 0
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     with pytest.raises(aiohttp.ClientConnectionError):
