@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,8 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from clients.upstreams import Upstreams
+from mobius.cache.admin import cache_admin_router
+from mobius.cache.build import build_cache
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.limits import BodySizeLimit
@@ -60,8 +62,12 @@ def build_callers(settings: Settings) -> CallerRegistry:
     )
 
 
-def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, upstreams: Upstreams | None = None, cache_clock: Callable[[], float] | None = None
+) -> FastAPI:
     upstreams = upstreams or build_upstreams(settings)
+    cache = build_cache(settings, clock=cache_clock)
+    engine = cache.engine if cache is not None else None
     callers = build_callers(settings)
     statuses = tuple(UpstreamStatus(name=p.name, url=p.base_url, state="CLOSED") for p in upstreams.policies)
     limits = settings.limits
@@ -78,15 +84,23 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
                 status_code=401, detail="unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
             ) from None
         return GatewayContext(
-            loaders=Loaders.build(upstreams), upstreams=upstreams, caller=caller, upstream_status=upstream_status
+            loaders=Loaders.build(upstreams, engine.request() if engine is not None else None),
+            upstreams=upstreams,
+            caller=caller,
+            upstream_status=upstream_status,
+            cache=engine,
         )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upstreams.start()
+        if cache is not None:
+            await cache.start()
         try:
             yield
         finally:
+            if cache is not None:
+                await cache.close()
             await upstreams.close()
 
     app = FastAPI(
@@ -104,6 +118,7 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
     app.include_router(router, prefix="/graphql")
+    app.include_router(cache_admin_router(engine, callers))
     if settings.server.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
@@ -115,8 +130,12 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
     async def ready() -> JSONResponse:
         started = {transport.name: transport.started for transport in upstreams.transports}
         status = "ready" if all(started.values()) else "starting"
-        return JSONResponse({"status": status, "upstreams": started}, status_code=200 if status == "ready" else 503)
+        body: dict[str, object] = {"status": status, "upstreams": started}
+        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
+            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
+        return JSONResponse(body, status_code=200 if status == "ready" else 503)
 
     app.state.upstreams = upstreams
     app.state.schema = schema
+    app.state.cache = cache
     return app

@@ -36,5 +36,7 @@ def demo_settings(urls: SandboxUrls, credentials: SandboxCredentials, **override
             "auth": {"type": "bearer", "token": credentials.projects_token},
         },
     }
-    callers = [{"name": "demo-admin", "token": DEMO_CALLER_TOKEN, "scopes": ["pii:read"], "user_id": "user-1"}]
+    callers = [
+        {"name": "demo-admin", "token": DEMO_CALLER_TOKEN, "scopes": ["pii:read", "cache:admin"], "user_id": "user-1"}
+    ]
     return load_settings(upstreams=upstreams, callers=callers, **overrides)

@@ -9,6 +9,7 @@ import strawberry
 
 import resolvers.billing
 from clients.billing import BillingInvoice, BillingSubscription
+from schema.cache import served
 from schema.common import GatewayInfo
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
@@ -50,7 +51,7 @@ class BillingAccount:
     customer_id: strawberry.Private[str]
 
     async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
-        return await resolvers.billing.subscription(info.context.loaders, self.customer_id)
+        return served(info, await resolvers.billing.subscription(info.context.loaders, self.customer_id))
 
     @strawberry.field
     async def plan(self, info: GatewayInfo) -> str | None:
@@ -74,7 +75,10 @@ class BillingAccount:
 
     @strawberry.field
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
-        found = await resolvers.billing.invoices(
-            info.context.loaders, self.customer_id, first, status.lower() if status else None
+        found = served(
+            info,
+            await resolvers.billing.invoices(
+                info.context.loaders, self.customer_id, first, status.lower() if status else None
+            ),
         )
         return [Invoice.from_model(invoice) for invoice in found]

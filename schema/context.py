@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from strawberry.fastapi import BaseContext
 
 from clients.upstreams import Upstreams
+from resolvers.cache import CacheEngine
 from resolvers.loaders import Loaders
 
 
@@ -35,9 +36,11 @@ class GatewayContext(BaseContext):
         upstreams: Upstreams,
         caller: Caller,
         upstream_status: Callable[[], Sequence[UpstreamStatus]],
+        cache: CacheEngine | None = None,
     ) -> None:
         super().__init__()
         self.loaders = loaders
         self.upstreams = upstreams
         self.caller = caller
         self.upstream_status = upstream_status
+        self.cache = cache

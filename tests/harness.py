@@ -37,11 +37,12 @@ def free_port() -> int:
 class GatewayServer:
     """A gateway under uvicorn in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **app_options: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings, **app_options)
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -143,5 +144,9 @@ def gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials]) -> It
 
 @pytest.fixture
 async def gateway(gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
-    """The shared gateway, with a freshly reset sandbox behind it."""
+    """The shared gateway, with a freshly reset sandbox and an empty cache behind it."""
+    async with http.post(
+        f"{gateway_server.url}/admin/cache/invalidate", json={"all": True}, headers=ADMIN_HEADERS
+    ) as response:
+        assert response.status == 200, await response.text()
     return Gateway(url=gateway_server.url, http=http)
