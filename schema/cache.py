@@ -46,6 +46,7 @@ class CacheTypeStats:
     l1_hits: int
     hits: int = strawberry.field(description="shared-store hits")
     misses: int
+    coalesced: int = strawberry.field(description="loads that joined a concurrent request's fetch of the key")
     stale: int = strawberry.field(description="served past fresh: while revalidating, or on an upstream error")
     errors: int = strawberry.field(description="cache store calls that failed (served from upstream instead)")
 
@@ -66,7 +67,13 @@ def cache_stats(info: GatewayInfo) -> CacheStats:
         status=engine.health(),
         types=[
             CacheTypeStats(
-                type=name, l1_hits=s.l1_hits, hits=s.hits, misses=s.misses, stale=s.stale, errors=s.errors
+                type=name,
+                l1_hits=s.l1_hits,
+                hits=s.hits,
+                misses=s.misses,
+                coalesced=s.coalesced,
+                stale=s.stale,
+                errors=s.errors,
             )
             for name, s in engine.stats.by_type.items()
         ],

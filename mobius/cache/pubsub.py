@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import redis.asyncio as redis
 import structlog
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 log = structlog.get_logger("mobius.cache")
@@ -30,12 +31,14 @@ class InvalidationListener:
         evict: Evict,
         clear: Callable[[], None],
         reconnect_s: float = 1.0,
+        confirm_timeout_s: float = 1.0,
     ) -> None:
         self.client = client
         self.channel = channel
         self.evict = evict
         self.clear = clear
         self.reconnect_s = reconnect_s
+        self.confirm_timeout_s = confirm_timeout_s
         self.subscribed = asyncio.Event()
         self.received = 0
         self._task: asyncio.Task[None] | None = None
@@ -53,18 +56,28 @@ class InvalidationListener:
     async def _run(self) -> None:
         while True:
             try:
-                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
+                async with self.client.pubsub() as pubsub:
+                    await self._subscribe(pubsub)
                     while True:
-                        message = await pubsub.get_message(timeout=1.0)
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is not None:
                             self._handle(message)
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, TimeoutError) as exc:
                 if self.subscribed.is_set():
                     log.warning("cache_invalidation_subscriber_lost", error_type=type(exc).__name__)
                 self.subscribed.clear()
                 await asyncio.sleep(self.reconnect_s)
+
+    async def _subscribe(self, pubsub: PubSub) -> None:
+        """Subscribe and wait for Redis to confirm, within ``confirm_timeout_s`` (a stalled server
+        must not leave the subscriber believing it listens)."""
+        async with asyncio.timeout(self.confirm_timeout_s):
+            await pubsub.subscribe(self.channel)
+            while True:
+                confirmation = await pubsub.get_message(timeout=self.confirm_timeout_s)
+                if confirmation is not None and confirmation.get("type") == "subscribe":
+                    break
+        self.subscribed.set()
 
     def _handle(self, message: dict[str, Any]) -> None:
         try:

@@ -15,6 +15,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -37,6 +38,14 @@ Fetch = Callable[[Sequence[K]], Awaitable[Sequence[Result]]]
 log = structlog.get_logger("mobius.cache")
 
 _SAFETY_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one key resolved to; ``stale`` is set when it is a stale-if-error answer."""
+
+    result: Result
+    stale: StaleInfo | None = None
 
 
 class UnknownEntity(ValueError):
@@ -70,7 +79,7 @@ class CacheEngine:
         for ctype in types:
             if ctype.entity is not None:
                 self._entities.setdefault(ctype.entity, []).append(ctype)
-        self._inflight: dict[str, asyncio.Future[Result]] = {}
+        self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
         self._refreshing: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -101,35 +110,77 @@ class CacheEngine:
                 results[index] = entry.value
                 stats.l1_hits += 1
         if pending:
-            await self._load_pending(
-                ctype, keys, cache_keys, pending, fetch, stale_log=stale_log, results=results, now=now
+            outcomes = await self._singleflight(
+                ctype, [keys[i] for i in pending], [cache_keys[i] for i in pending], fetch
             )
+            for index, outcome in zip(pending, outcomes, strict=True):
+                results[index] = outcome.result
+                if outcome.stale is not None and stale_log is not None:
+                    stale_log.record(outcome.result, outcome.stale)
         return [results[index] for index in range(len(keys))]
 
-    async def _load_pending(
+    async def _singleflight(
+        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
+    ) -> list[_Outcome]:
+        """Concurrent loads of one key in this process share one store read and, on a miss, one
+        upstream fetch. The work runs as its own task, so a cancelled request does not cancel it for
+        the others waiting on it."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[_Outcome]] = []
+        own: list[int] = []
+        for index, cache_key in enumerate(cache_keys):
+            future = self._inflight.get(cache_key)
+            if future is None:
+                future = loop.create_future()
+                self._inflight[cache_key] = future
+                own.append(index)
+            else:
+                self.stats[ctype.name].coalesced += 1
+            futures.append(future)
+        if own:
+            own_futures = [futures[i] for i in own]
+            own_keys = [cache_keys[i] for i in own]
+            self._spawn(self._resolve_into(ctype, [keys[i] for i in own], own_keys, fetch, own_futures))
+        return [await asyncio.shield(future) for future in futures]
+
+    async def _resolve_into(
         self,
         ctype: CacheType[K, V],
-        keys: Sequence[K],
+        keys: list[K],
         cache_keys: list[str],
-        pending: list[int],
         fetch: Fetch[K],
-        *,
-        stale_log: StaleLog | None,
-        results: dict[int, Result],
-        now: float,
+        futures: list[asyncio.Future[_Outcome]],
     ) -> None:
+        try:
+            outcomes = await self._resolve(ctype, keys, cache_keys, fetch)
+        except BaseException as exc:
+            for cache_key, future in zip(cache_keys, futures, strict=True):
+                self._inflight.pop(cache_key, None)
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for cache_key, future, outcome in zip(cache_keys, futures, outcomes, strict=True):
+            self._inflight.pop(cache_key, None)
+            future.set_result(outcome)
+
+    async def _resolve(
+        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
+    ) -> list[_Outcome]:
+        """Store first (one round trip), then only the misses upstream (one batch)."""
         stats = self.stats[ctype.name]
-        stored = await self._read(ctype, [cache_keys[index] for index in pending], stats)
+        stored = await self._read(ctype, cache_keys, stats)
+        now = self.clock()
+        outcomes: dict[int, _Outcome] = {}
         misses: list[int] = []
         fallbacks: dict[int, Entry[V]] = {}
         revalidate: list[int] = []
-        for index, entry in zip(pending, stored, strict=True):
+        for index, entry in enumerate(stored):
             if entry is not None and entry.is_fresh(now):
-                results[index] = entry.value
+                outcomes[index] = _Outcome(entry.value)
                 stats.hits += 1
                 self._remember(ctype, keys[index], cache_keys[index], entry, now)
             elif entry is not None and entry.is_revalidatable(now):
-                results[index] = entry.value
+                outcomes[index] = _Outcome(entry.value)
                 stats.stale += 1
                 revalidate.append(index)
             else:
@@ -139,60 +190,19 @@ class CacheEngine:
                     fallbacks[index] = entry
         if revalidate:
             self._revalidate(ctype, [keys[i] for i in revalidate], [cache_keys[i] for i in revalidate], fetch)
-        if not misses:
-            return
-        fetched = await self._singleflight(ctype, [keys[i] for i in misses], [cache_keys[i] for i in misses], fetch)
-        for index, result in zip(misses, fetched, strict=True):
-            fallback = fallbacks.get(index)
-            if isinstance(result, UpstreamUnavailable) and fallback is not None:
-                results[index] = fallback.value
-                stats.stale += 1
-                if stale_log is not None:
+        if misses:
+            fetched = await self._fetch_and_store(
+                ctype, [keys[i] for i in misses], [cache_keys[i] for i in misses], fetch
+            )
+            for index, result in zip(misses, fetched, strict=True):
+                fallback = fallbacks.get(index)
+                if isinstance(result, UpstreamUnavailable) and fallback is not None:
+                    stats.stale += 1
                     age_s = round(max(0.0, self.clock() - fallback.stored_at), 3)
-                    stale_log.record(fallback.value, StaleInfo(upstream=ctype.upstream, age_s=age_s))
-            else:
-                results[index] = result
-
-    async def _singleflight(
-        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
-    ) -> list[Result]:
-        """Concurrent misses of one key in this process share one upstream fetch. The fetch runs as
-        its own task, so a cancelled request does not cancel it for the others waiting on it."""
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[Result]] = []
-        own: list[int] = []
-        for index, cache_key in enumerate(cache_keys):
-            future = self._inflight.get(cache_key)
-            if future is None:
-                future = loop.create_future()
-                self._inflight[cache_key] = future
-                own.append(index)
-            futures.append(future)
-        if own:
-            own_futures = [futures[i] for i in own]
-            own_keys = [cache_keys[i] for i in own]
-            self._spawn(self._fetch_into(ctype, [keys[i] for i in own], own_keys, fetch, own_futures))
-        return [await asyncio.shield(future) for future in futures]
-
-    async def _fetch_into(
-        self,
-        ctype: CacheType[K, V],
-        keys: list[K],
-        cache_keys: list[str],
-        fetch: Fetch[K],
-        futures: list[asyncio.Future[Result]],
-    ) -> None:
-        try:
-            results = await self._fetch_and_store(ctype, keys, cache_keys, fetch)
-        except BaseException as exc:
-            for cache_key, future in zip(cache_keys, futures, strict=True):
-                self._inflight.pop(cache_key, None)
-                if not future.done():
-                    future.set_exception(exc)
-            raise
-        for cache_key, future, result in zip(cache_keys, futures, results, strict=True):
-            self._inflight.pop(cache_key, None)
-            future.set_result(result)
+                    outcomes[index] = _Outcome(fallback.value, StaleInfo(upstream=ctype.upstream, age_s=age_s))
+                else:
+                    outcomes[index] = _Outcome(result)
+        return [outcomes[index] for index in range(len(keys))]
 
     async def _fetch_and_store(
         self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
@@ -236,7 +246,7 @@ class CacheEngine:
         return [k for k in cache_keys if k in held], [i for i in todo if cache_keys[i] in held or i in waiting]
 
     def _revalidate(self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]) -> None:
-        chosen = [i for i, key in enumerate(cache_keys) if key not in self._refreshing and key not in self._inflight]
+        chosen = [i for i, key in enumerate(cache_keys) if key not in self._refreshing]
         if not chosen:
             return
         refresh_keys = [cache_keys[i] for i in chosen]

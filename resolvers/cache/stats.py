@@ -10,6 +10,7 @@ class TypeStats:
     l1_hits: int = 0
     hits: int = 0  # store hits (L1 hits are counted apart)
     misses: int = 0
+    coalesced: int = 0  # loads that joined another request's read or fetch of the same key
     stale: int = 0  # served past fresh: while revalidating, or on an upstream error
     errors: int = 0  # store calls that failed (the request went on without the cache)
 
