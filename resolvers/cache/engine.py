@@ -319,7 +319,7 @@ class CacheEngine:
         if self.l1 is None:
             return
         tags = ctype.tags(key, entry.value) if entry.value is not None else ()
-        self.l1.put(cache_key, entry, len(encode(entry, ctype.adapter)), tags, now)  # type: ignore[arg-type]  # L1 holds entries of any type
+        self.l1.put(cache_key, entry, entry.size, tags, now)  # type: ignore[arg-type]  # L1 holds entries of any type
 
     async def _read(self, ctype: CacheType[K, V], cache_keys: list[str], stats: TypeStats) -> list[Entry[V] | None]:
         try:

@@ -6,7 +6,7 @@ expiry (Redis ``EX``) is only a safety net that removes entries past every windo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -27,6 +27,7 @@ class Entry(Generic[V]):
     fresh_until: float
     stale_until: float  # end of the stale-while-revalidate window
     error_until: float  # end of the stale-if-error window
+    size: int = field(default=0, compare=False)  # bytes on the wire, when read from a store
 
     def is_fresh(self, now: float) -> bool:
         return now < self.fresh_until
@@ -68,6 +69,7 @@ def decode(raw: bytes, adapter: TypeAdapter[V]) -> Entry[V] | None:
             fresh_until=float(fresh_until),
             stale_until=float(stale_until),
             error_until=float(error_until),
+            size=len(raw),
         )
     except (orjson.JSONDecodeError, ValueError, TypeError, ValidationError):
         return None
