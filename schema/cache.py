@@ -12,14 +12,16 @@ from schema.common import GatewayInfo
 T = TypeVar("T")
 
 
-def served(info: GatewayInfo, value: T) -> T:
-    """Hand a loaded value to the schema, marking this field's path when it came from a
-    stale-if-error entry. Called where an entity is resolved, never per plain field."""
+def served(info: GatewayInfo, value: T, *, index: int | None = None) -> T:
+    """Hand a loaded value to the schema, marking this field's path (plus ``index`` for an item of
+    a list field) when it came from a stale-if-error entry. Called where an entity is resolved,
+    never per plain field."""
     cache = info.context.loaders.cache
     if cache is not None and value is not None:
         stale = cache.stale.lookup(value)
         if stale is not None:
-            cache.stale.mark(tuple(info.path.as_list()), stale)
+            path = info.path.as_list()
+            cache.stale.mark(tuple(path if index is None else [*path, index]), stale)
     return value
 
 

@@ -68,7 +68,7 @@ class User:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> User | None:
-        user = await resolvers.identity.user(info.context.loaders, str(id))
+        user = served(info, await resolvers.identity.user(info.context.loaders, str(id)))
         return cls.from_model(user) if user else None
 
 
@@ -118,5 +118,5 @@ class Organization:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        org = await resolvers.identity.organization(info.context.loaders, str(id))
+        org = served(info, await resolvers.identity.organization(info.context.loaders, str(id)))
         return cls.from_model(org) if org else None

@@ -115,7 +115,7 @@ class Project:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        project = await resolvers.projects.project(info.context.loaders, str(id))
+        project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
         return cls.from_model(project) if project else None
 
 

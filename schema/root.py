@@ -41,7 +41,7 @@ class Query:
     @strawberry.field(description="Users in the order asked; null where an id is unknown.")
     async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[User | None]:
         found = await resolvers.identity.users(info.context.loaders, [str(user_id) for user_id in ids])
-        return [user_or_none(served(info, user)) for user in found]
+        return [user_or_none(served(info, user, index=index)) for index, user in enumerate(found)]
 
     @strawberry.field
     async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:

@@ -317,3 +317,38 @@ def test_cli_explains_that_the_in_process_cache_cannot_be_reached(
     )
     assert main(["cache", "invalidate", "--config", str(config), "--tag", "org:org-1"]) == 2
     assert "redis.url" in capsys.readouterr().err
+
+
+async def test_paying_an_invoice_drops_the_cached_invoice_lists(cached_gateway: Gateway, sandbox: Sandbox) -> None:
+    open_invoices = '{ organization(id: "org-1") { billing { invoices(first: 20, status: "open") { id } } } }'
+
+    async def open_ids() -> list[str]:
+        result = await cached_gateway.query(open_invoices)
+        return [invoice["id"] for invoice in result["data"]["organization"]["billing"]["invoices"]]
+
+    listed = await open_ids()
+    paid = await cached_gateway.query(
+        'mutation ($id: ID!) { payInvoice(id: $id, idempotencyKey: "k-1") { status } }', {"id": listed[0]}
+    )
+    relisted = await open_ids()
+
+    assert paid["data"]["payInvoice"]["status"] == "PAID"
+    assert listed[0] not in relisted
+    assert relisted[: len(listed) - 1] == listed[1:]
+
+
+async def test_stale_items_of_a_list_field_are_marked_by_index(
+    cached_gateway: Gateway, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    query = '{ users(ids: ["user-2", "user-3"]) { id name } }'
+    fresh = await cached_gateway.query(query)
+    clock.advance(100)  # users: 60 s fresh + 30 s stale-while-revalidate have passed
+    await sandbox.faults("identity", error_rate=1.0, status=503)
+
+    stale = await cached_gateway.query(query)
+
+    assert stale["data"] == fresh["data"]
+    assert stale["extensions"]["stale"] == [
+        {"path": ["users", 0], "upstream": "identity", "ageSeconds": 100.0},
+        {"path": ["users", 1], "upstream": "identity", "ageSeconds": 100.0},
+    ]
