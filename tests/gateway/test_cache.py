@@ -19,7 +19,7 @@ from test_dashboard import DASHBOARD_FLOOR
 
 from mobius.cache.build import credential_scopes
 from mobius.cli import main
-from mobius.settings import CallerSettings, load_settings
+from mobius.settings import CallerSettings, Settings, TimeoutSettings, load_settings
 from resolvers.loaders.identity import USERS
 from sandbox import SandboxCredentials, SandboxUrls
 from sandbox.seed import fresh_seed
@@ -175,11 +175,26 @@ async def test_invalidating_an_org_tag_drops_its_billing_and_projects(
     assert counts == DASHBOARD_FLOOR
 
 
-async def test_concurrent_cold_dashboards_cost_what_one_costs(cached_gateway: Gateway, sandbox: Sandbox) -> None:
-    async with Counted(sandbox) as counts:
-        results = await asyncio.gather(*(dashboard(cached_gateway) for _ in range(100)))
+def patient(settings: Settings) -> Settings:
+    """Long upstream timeouts: gateway, sandbox and test share one process (and its GIL), so under
+    a burst the sandbox may answer late; this test counts requests, it does not time them."""
+    timeouts = TimeoutSettings(read_s=60, total_s=60)
+    upstreams = settings.upstreams.model_copy(
+        update={name: upstream.model_copy(update={"timeouts": timeouts}) for name, upstream in settings.upstreams}
+    )
+    return settings.model_copy(update={"upstreams": upstreams})
 
-    assert all("errors" not in result for result in results)
+
+async def test_concurrent_cold_dashboards_cost_what_one_costs(
+    sandbox_server: SandboxServerInfo, sandbox: Sandbox, http: aiohttp.ClientSession, redis_config: dict[str, str]
+) -> None:
+    with GatewayServer(patient(gateway_settings(sandbox_server, redis=redis_config))) as server:
+        gateway = Gateway(url=server.url, http=http)
+        await gateway.query('{ user(id: "user-1") { id } }')
+        async with Counted(sandbox) as counts:
+            results = await asyncio.gather(*(dashboard(gateway) for _ in range(100)))
+
+    assert [result["errors"] for result in results if "errors" in result][:1] == []
     assert all(result == results[0] for result in results)
     assert counts == DASHBOARD_FLOOR
 
