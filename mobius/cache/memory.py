@@ -17,6 +17,7 @@ class InProcessStore:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: dict[str, tuple[bytes, float]] = {}
+        self._entry_tags: dict[str, tuple[str, ...]] = {}
         self._tags: dict[str, set[str]] = {}
         self._links: dict[str, set[str]] = {}
         self._locks: dict[str, float] = {}
@@ -30,7 +31,7 @@ class InProcessStore:
         for key in keys:
             stored = self._entries.get(key)
             if stored is not None and now >= stored[1]:
-                del self._entries[key]
+                self._forget(key)
                 stored = None
             found.append(None if stored is None else stored[0])
         return found
@@ -38,20 +39,33 @@ class InProcessStore:
     async def set_many(self, writes: Sequence[StoreWrite]) -> None:
         now = self.clock()
         for write in writes:
-            self._entries.pop(write.key, None)
+            self._forget(write.key)
             self._entries[write.key] = (write.data, now + write.ttl_s)
+            self._entry_tags[write.key] = write.tags
             for tag in write.tags:
                 self._tags.setdefault(tag, set()).add(write.key)
             for parent, child in write.links:
                 self._links.setdefault(parent, set()).add(child)
         while len(self._entries) > self.max_entries:
-            del self._entries[next(iter(self._entries))]
+            self._forget(next(iter(self._entries)))
+
+    def _forget(self, key: str) -> bool:
+        """Remove an entry and its tag memberships (so tag sets never outgrow the entries)."""
+        if self._entries.pop(key, None) is None:
+            return False
+        for tag in self._entry_tags.pop(key, ()):
+            members = self._tags.get(tag)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._tags[tag]
+        return True
 
     async def invalidate(self, keys: Sequence[str], tags: Sequence[str]) -> list[str]:
         doomed = set(keys)
         for tag in self._expand(tags):
-            doomed |= self._tags.pop(tag, set())
-        return [key for key in sorted(doomed) if self._entries.pop(key, None) is not None]
+            doomed |= self._tags.get(tag, set())
+        return [key for key in sorted(doomed) if self._forget(key)]
 
     def _expand(self, tags: Sequence[str]) -> set[str]:
         seen = set(tags)
@@ -64,6 +78,7 @@ class InProcessStore:
     async def clear(self) -> int:
         count = len(self._entries)
         self._entries.clear()
+        self._entry_tags.clear()
         self._tags.clear()
         self._links.clear()
         self._locks.clear()

@@ -339,3 +339,19 @@ async def test_a_missing_ttl_is_refused_at_construction(clock: FakeClock) -> Non
             policy=CachePolicy(ttl_s={k: v for k, v in TTLS.items() if k != "users"}),
             types=CACHE_TYPES,
         )
+
+
+async def test_the_in_process_store_keeps_tag_sets_no_larger_than_its_entries(clock: FakeClock) -> None:
+    store = InProcessStore(max_entries=2, clock=clock)
+    engine = make_engine(clock, store)
+    many = Upstream({f"u-{i}": user(f"u-{i}", org_id=f"org-{i}") for i in range(10)})
+    await engine.load_many(USERS, list(many.data), many)
+
+    assert len(store) == 2
+    assert sorted(store._tags) == ["org:org-8", "org:org-9"]  # evicted entries left their tags
+    assert await store.invalidate([], [f"org:org-{i}" for i in range(8)]) == []
+    assert await engine.invalidate(tags=["org:org-9"]) == 1
+    clock.advance(10_000)
+    assert await store.get_many([USERS.key("u-8", "mobius-gateway")]) == [None]
+    assert len(store) == 0
+    assert store._tags == {}
