@@ -18,9 +18,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
+from mobius.cache.admin import cache_admin_router
+from mobius.cache.build import build_cache
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.limits import BodySizeLimit
+from mobius.redis import shared_rate_limit_store
 from mobius.settings import ConfigError, DeadlineSettings, Settings
 from mobius.upstreams import build_upstreams, secret_source
 from resolvers.loaders import Loaders
@@ -84,10 +87,18 @@ def enabled_fallbacks(settings: Settings) -> frozenset[str]:
 
 
 def create_app(
-    settings: Settings, *, upstreams: Upstreams | None = None, clock: Callable[[], float] = time.monotonic
+    settings: Settings,
+    *,
+    upstreams: Upstreams | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    cache_clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """``clock`` measures request deadlines; pass the same one the upstreams' pipelines use."""
-    upstreams = upstreams or build_upstreams(settings)
+    """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use);
+    ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
+    upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
+    cache = build_cache(settings, clock=cache_clock)
+    engine = cache.engine if cache is not None else None
     callers = build_callers(settings)
     fallbacks = enabled_fallbacks(settings)
     limits = settings.limits
@@ -110,20 +121,27 @@ def create_app(
             # Set in the request's own task: resolvers and dataloader batch tasks inherit it.
             start_deadline(request_budget_s(connection.headers.get(settings.deadline.header), settings.deadline), clock)
         return GatewayContext(
-            loaders=Loaders.build(upstreams),
+            loaders=Loaders.build(upstreams, engine.request() if engine is not None else None),
             upstreams=upstreams,
             caller=caller,
             upstream_status=upstream_status,
             fallbacks=fallbacks,
+            cache=engine,
         )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upstreams.start()
+        if cache is not None:
+            await cache.start()
         try:
             yield
         finally:
+            if cache is not None:
+                await cache.close()
             await upstreams.close()
+            if quota_store is not None:
+                await quota_store.close()
 
     app = FastAPI(
         title="Mobius Gateway",
@@ -140,6 +158,7 @@ def create_app(
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
     app.include_router(router, prefix="/graphql")
+    app.include_router(cache_admin_router(engine, callers))
     if settings.server.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
@@ -152,11 +171,12 @@ def create_app(
         started = {transport.name: transport.started for transport in upstreams.transports}
         circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
         status = "ready" if all(started.values()) else "starting"
-        return JSONResponse(
-            {"status": status, "upstreams": started, "circuits": circuits},
-            status_code=200 if status == "ready" else 503,
-        )
+        body: dict[str, object] = {"status": status, "upstreams": started, "circuits": circuits}
+        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
+            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
+        return JSONResponse(body, status_code=200 if status == "ready" else 503)
 
     app.state.upstreams = upstreams
     app.state.schema = schema
+    app.state.cache = cache
     return app

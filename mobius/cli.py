@@ -1,4 +1,4 @@
-"""The `mobius` command: demo, serve, sandbox, schema print."""
+"""The `mobius` command: demo, serve, sandbox, schema print, cache invalidate."""
 
 from __future__ import annotations
 
@@ -113,6 +113,42 @@ def cmd_schema_print(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache_invalidate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from mobius.cache.admin import InvalidationRequest, invalidate
+    from mobius.cache.build import build_cache
+    from resolvers.cache import CacheUnavailable
+
+    settings = load_settings(args.config)
+    if settings.redis.url is None:
+        raise ConfigError(
+            "no shared cache: redis.url is not configured, so the cache lives inside each gateway process "
+            "(use POST /admin/cache/invalidate on it)"
+        )
+    runtime = build_cache(settings)
+    if runtime is None:
+        raise ConfigError("the cache is disabled (cache.enabled: false)")
+    request = InvalidationRequest(entities=args.entity, tags=args.tag, all=args.all)
+
+    async def run() -> int:
+        try:
+            return await invalidate(runtime.engine, request)
+        finally:
+            await runtime.close()
+
+    try:
+        deleted = asyncio.run(run())
+    except ValueError as exc:
+        print(f"mobius: {exc}", file=sys.stderr)
+        return 2
+    except CacheUnavailable as exc:
+        print(f"mobius: cannot reach the cache's Redis ({exc}); nothing was invalidated", file=sys.stderr)
+        return 1
+    print(f"deleted {deleted} cache entries; other replicas evict theirs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mobius", description="Mobius Gateway")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     schema_print = schema_commands.add_parser("print", help="print the SDL (a Federation v2 subgraph)")
     schema_print.set_defaults(handler=cmd_schema_print)
+
+    cache = commands.add_parser("cache", help="cache tools (on the configured Redis)")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    invalidate = cache_commands.add_parser("invalidate", help="drop entities and tags from the shared cache")
+    invalidate.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
+    invalidate.add_argument("--entity", action="append", default=[], help="e.g. User:u-42 (repeatable)")
+    invalidate.add_argument("--tag", action="append", default=[], help="e.g. org:org-1 (repeatable)")
+    invalidate.add_argument("--all", action="store_true", help="every entry under redis.key_prefix")
+    invalidate.set_defaults(handler=cmd_cache_invalidate)
     return parser
 
 

@@ -38,5 +38,7 @@ def demo_settings(
             "auth": {"type": "bearer", "token": credentials.projects_token},
         },
     }
-    callers = [{"name": "demo-admin", "token": caller_token, "scopes": ["pii:read"], "user_id": "user-1"}]
+    callers = [
+        {"name": "demo-admin", "token": caller_token, "scopes": ["pii:read", "cache:admin"], "user_id": "user-1"}
+    ]
     return load_settings(upstreams=upstreams, callers=callers, **overrides)

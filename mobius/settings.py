@@ -207,6 +207,56 @@ class RedisSettings(_Strict):
     connect_timeout_s: float = Field(default=0.2, gt=0)
 
 
+class CacheTtlSettings(_Strict):
+    """Fresh time in seconds per cached type (a random jitter shortens each by up to ``jitter_ratio``)."""
+
+    users: float = Field(default=60.0, gt=0)
+    orgs: float = Field(default=300.0, gt=0)
+    members: float = Field(default=60.0, gt=0, description="members pages (they embed users)")
+    customers: float = Field(default=300.0, gt=0)
+    subscriptions: float = Field(default=60.0, gt=0)
+    invoices: float = Field(default=30.0, gt=0)
+    projects: float = Field(default=120.0, gt=0)
+    project_pages: float = Field(default=60.0, gt=0)
+    issues: float = Field(default=30.0, gt=0, description="issue pages of a project")
+
+
+class CacheL1Settings(_Strict):
+    """The in-process first level in front of Redis (unused on the in-process store)."""
+
+    enabled: bool = True
+    max_entries: int = Field(default=10_000, ge=1)
+    max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    ttl_s: float = Field(default=5.0, gt=0, description="bounds how long another replica's invalidation can be missed")
+
+
+class CacheLockSettings(_Strict):
+    """A short Redis lock per missed key so that replicas do not stampede a hot key."""
+
+    enabled: bool = False
+    ttl_s: float = Field(default=2.0, gt=0)
+    wait_s: float = Field(default=0.25, ge=0)
+
+
+class CacheSettings(_Strict):
+    """Read-through cache behind the loaders: Redis when ``redis.url`` is set, else in-process."""
+
+    enabled: bool = True
+    ttl_s: CacheTtlSettings = CacheTtlSettings()
+    jitter_ratio: float = Field(default=0.1, ge=0, lt=1)
+    stale_while_revalidate_s: float = Field(default=30.0, ge=0)
+    stale_if_error_s: float = Field(default=600.0, ge=0)
+    negative_ttl_s: float = Field(default=10.0, gt=0)
+    l1: CacheL1Settings = CacheL1Settings()
+    lock: CacheLockSettings = CacheLockSettings()
+    in_process_max_entries: int = Field(default=100_000, ge=1)
+    breaker_failures: int = Field(default=3, ge=1, description="consecutive Redis failures that open its breaker")
+    breaker_reset_s: float = Field(default=5.0, gt=0, description="how long Redis is skipped before one probe")
+    credential_scopes: dict[str, str] = Field(
+        default={}, description="per upstream, a name for the credential its answers depend on (never the secret)"
+    )
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -223,6 +273,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     deadline: DeadlineSettings = DeadlineSettings()
     degradation: DegradationSettings = DegradationSettings()
+    cache: CacheSettings = CacheSettings()
     upstreams: UpstreamsSettings
     callers: list[CallerSettings] = []
 

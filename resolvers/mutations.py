@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import structlog
+
 from clients.billing import BillingInvoice
 from clients.identity import IdentityUser
 from clients.projects import IssueNode
 from clients.upstreams import Upstreams
+from resolvers.cache import CacheUnavailable
 from resolvers.errors import InvalidArgument
+from resolvers.loaders import Loaders
+from resolvers.loaders.identity import USERS
+
+log = structlog.get_logger("mobius.cache")
 
 MAX_TITLE_CHARS = 256
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -35,3 +42,22 @@ async def create_issue(upstreams: Upstreams, project_id: str, title: str) -> Iss
 
 async def close_issue(upstreams: Upstreams, issue_id: str) -> IssueNode:
     return await upstreams.projects.close_issue(issue_id)
+
+
+async def forget(loaders: Loaders, *, entities: tuple[str, ...] = (), tags: tuple[str, ...] = ()) -> None:
+    """After a write, drop what the cache holds about it here and in every replica. The write has
+    happened: if the store is down this is logged, and the entries age out by their TTL."""
+    if loaders.cache is None:
+        return
+    try:
+        await loaders.cache.engine.invalidate(entities=entities, tags=tags)
+    except CacheUnavailable:
+        log.warning("cache_invalidation_failed", entities=list(entities), tags=list(tags))
+
+
+async def remember_user(loaders: Loaders, user: IdentityUser) -> None:
+    """A user as the upstream answered a write: this request and the cache read it from now on."""
+    loaders.users.clear(user.id).prime(user.id, user)
+    await forget(loaders, entities=(f"User:{user.id}",))
+    if loaders.cache is not None:
+        await loaders.cache.put(USERS, [(user.id, user)])

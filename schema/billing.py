@@ -9,6 +9,7 @@ import strawberry
 
 import resolvers.billing
 from clients.billing import BillingInvoice, BillingSubscription
+from schema.cache import served
 from schema.common import GatewayInfo
 from schema.fallbacks import with_fallback
 
@@ -51,7 +52,7 @@ class BillingAccount:
     customer_id: strawberry.Private[str]
 
     async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
-        return await resolvers.billing.subscription(info.context.loaders, self.customer_id)
+        return served(info, await resolvers.billing.subscription(info.context.loaders, self.customer_id))
 
     @strawberry.field
     async def plan(self, info: GatewayInfo) -> str | None:
@@ -76,9 +77,12 @@ class BillingAccount:
     @strawberry.field
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
         wanted = status.lower() if status else None
-        found = await with_fallback(
+        found = served(
             info,
-            "BillingAccount.invoices",
-            resolvers.billing.invoices(info.context.loaders, self.customer_id, first, wanted),
+            await with_fallback(
+                info,
+                "BillingAccount.invoices",
+                resolvers.billing.invoices(info.context.loaders, self.customer_id, first, wanted),
+            ),
         )
         return [Invoice.from_model(invoice) for invoice in found]

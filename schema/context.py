@@ -10,6 +10,7 @@ from strawberry.fastapi import BaseContext
 
 from clients.resilience.pipeline import PipelineStatus, RecentTransition
 from clients.upstreams import Upstreams
+from resolvers.cache import CacheEngine
 from resolvers.loaders import Loaders
 
 
@@ -62,6 +63,7 @@ class GatewayContext(BaseContext):
         caller: Caller,
         upstream_status: Callable[[], Sequence[UpstreamStatus]],
         fallbacks: frozenset[str] = frozenset(),
+        cache: CacheEngine | None = None,
     ) -> None:
         super().__init__()
         self.loaders = loaders
@@ -72,3 +74,4 @@ class GatewayContext(BaseContext):
         """Field coordinates (``Type.field``) whose declared fallback is enabled."""
         self.degraded: list[GraphQLError] = []
         """Errors of fields that resolved to a fallback; reported with the response."""
+        self.cache = cache

@@ -14,6 +14,7 @@ import schema.billing as billing_types
 import schema.projects as project_types
 from clients.identity import IdentityOrg, IdentityUser
 from resolvers.errors import Forbidden
+from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 
 if TYPE_CHECKING:
@@ -62,12 +63,12 @@ class User:
 
     @strawberry.field
     async def organization(self, info: GatewayInfo) -> Organization | None:
-        org = await resolvers.identity.organization(info.context.loaders, self.org_id)
+        org = served(info, await resolvers.identity.organization(info.context.loaders, self.org_id))
         return Organization.from_model(org) if org else None
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> User | None:
-        user = await resolvers.identity.user(info.context.loaders, str(id))
+        user = served(info, await resolvers.identity.user(info.context.loaders, str(id)))
         return cls.from_model(user) if user else None
 
 
@@ -94,7 +95,7 @@ class Organization:
 
     @strawberry.field
     async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
-        page = await resolvers.identity.members(info.context.loaders, str(self.id), first, after)
+        page = served(info, await resolvers.identity.members(info.context.loaders, str(self.id), first, after))
         if page is None:
             return UserConnection(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
         return UserConnection(
@@ -105,17 +106,17 @@ class Organization:
 
     @strawberry.field
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
-        customer = await resolvers.billing.customer(info.context.loaders, str(self.id))
+        customer = served(info, await resolvers.billing.customer(info.context.loaders, str(self.id)))
         return billing_types.BillingAccount(customer_id=customer.id) if customer else None
 
     @strawberry.field(description="Nullable: a projects outage must not take the organization down with it.")
     async def projects(
         self, info: GatewayInfo, first: int = 20, after: str | None = None
     ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")] | None:
-        page = await resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after)
+        page = served(info, await resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after))
         return project_types.ProjectConnection.from_page(page)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        org = await resolvers.identity.organization(info.context.loaders, str(id))
+        org = served(info, await resolvers.identity.organization(info.context.loaders, str(id)))
         return cls.from_model(org) if org else None

@@ -25,20 +25,23 @@ class Mutation:
     async def update_user(self, info: GatewayInfo, id: strawberry.ID, input: UpdateUserInput, if_match: str) -> User:
         changes = {key: value for key, value in (("name", input.name), ("phone", input.phone)) if value is not None}
         user = await resolvers.mutations.update_user(info.context.upstreams, str(id), changes, if_match)
-        info.context.loaders.users.clear(user.id).prime(user.id, user)
+        await resolvers.mutations.remember_user(info.context.loaders, user)
         return User.from_model(user)
 
     @strawberry.mutation(description="Paying twice with one `idempotencyKey` pays once and answers the same.")
     async def pay_invoice(self, info: GatewayInfo, id: strawberry.ID, idempotency_key: str) -> Invoice:
         invoice = await resolvers.mutations.pay_invoice(info.context.upstreams, str(id), idempotency_key)
+        await resolvers.mutations.forget(info.context.loaders, tags=(f"customer:{invoice.customer}",))
         return Invoice.from_model(invoice)
 
     @strawberry.mutation
     async def create_issue(self, info: GatewayInfo, project_id: strawberry.ID, title: str) -> Issue:
         issue = await resolvers.mutations.create_issue(info.context.upstreams, str(project_id), title)
+        await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))
         return Issue.from_model(issue)
 
     @strawberry.mutation
     async def close_issue(self, info: GatewayInfo, id: strawberry.ID) -> Issue:
         issue = await resolvers.mutations.close_issue(info.context.upstreams, str(id))
+        await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))
         return Issue.from_model(issue)

@@ -11,6 +11,7 @@ import resolvers.identity
 import resolvers.projects
 import schema.identity as identity_types
 from clients.projects import IssueNode, IssuePage, ProjectNode, ProjectPage
+from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 
 if TYPE_CHECKING:
@@ -53,11 +54,12 @@ class Issue:
     async def assignee(self, info: GatewayInfo) -> UserRef | None:
         if self.assignee_id is None:
             return None
-        return identity_types.user_or_none(await resolvers.identity.user(info.context.loaders, self.assignee_id))
+        assignee = await resolvers.identity.user(info.context.loaders, self.assignee_id)
+        return identity_types.user_or_none(served(info, assignee))
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Project | None:
-        project = await resolvers.projects.project(info.context.loaders, self.project_id)
+        project = served(info, await resolvers.projects.project(info.context.loaders, self.project_id))
         return Project.from_model(project) if project else None
 
 
@@ -96,20 +98,24 @@ class Project:
 
     @strawberry.field
     async def owner(self, info: GatewayInfo) -> UserRef | None:
-        return identity_types.user_or_none(await resolvers.identity.user(info.context.loaders, self.owner_id))
+        owner = await resolvers.identity.user(info.context.loaders, self.owner_id)
+        return identity_types.user_or_none(served(info, owner))
 
     @strawberry.field
     async def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None
     ) -> IssueConnection:
-        page = await resolvers.projects.issues(
-            info.context.loaders, str(self.id), first, after, state.value if state else None
+        page = served(
+            info,
+            await resolvers.projects.issues(
+                info.context.loaders, str(self.id), first, after, state.value if state else None
+            ),
         )
         return IssueConnection.from_page(page)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        project = await resolvers.projects.project(info.context.loaders, str(id))
+        project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
         return cls.from_model(project) if project else None
 
 

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 import resolvers.identity
 import resolvers.projects
+from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.errors import ShapeErrors
 from schema.health import UpstreamHealth
@@ -26,30 +27,34 @@ class Query:
         user_id = info.context.caller.user_id
         if user_id is None:
             return None
-        return user_or_none(await resolvers.identity.user(info.context.loaders, user_id))
+        return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, user_id)))
 
     @strawberry.field
     async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        org = await resolvers.identity.organization(info.context.loaders, str(id))
+        org = served(info, await resolvers.identity.organization(info.context.loaders, str(id)))
         return Organization.from_model(org) if org else None
 
     @strawberry.field
     async def user(self, info: GatewayInfo, id: strawberry.ID) -> User | None:
-        return user_or_none(await resolvers.identity.user(info.context.loaders, str(id)))
+        return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, str(id))))
 
     @strawberry.field(description="Users in the order asked; null where an id is unknown.")
     async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[User | None]:
         found = await resolvers.identity.users(info.context.loaders, [str(user_id) for user_id in ids])
-        return [user_or_none(user) for user in found]
+        return [user_or_none(served(info, user, index=index)) for index, user in enumerate(found)]
 
     @strawberry.field
     async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        project = await resolvers.projects.project(info.context.loaders, str(id))
+        project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
         return Project.from_model(project) if project else None
 
     @strawberry.field(description="Each upstream with its base URL and circuit-breaker state.")
     def upstreams(self, info: GatewayInfo) -> list[UpstreamHealth]:
         return [UpstreamHealth.from_status(status) for status in info.context.upstream_status()]
+
+    @strawberry.field(description="Cache hits, misses, stale answers and store errors per cached type.")
+    def cache_stats(self, info: GatewayInfo) -> CacheStats:
+        return cache_stats(info)
 
 
 class MobiusSchema(strawberry.federation.Schema):
@@ -65,6 +70,7 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         federation_version="2.7",
         extensions=[
             ShapeErrors,
+            StaleMarks,
             partial(QueryDepthLimiter, max_depth=max_depth),
             partial(MaxAliasesLimiter, max_alias_count=max_aliases),
             partial(MaxTokensLimiter, max_token_count=max_tokens),

@@ -160,7 +160,11 @@ def gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials]) -> It
 
 @pytest.fixture
 async def gateway(gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
-    """The shared gateway, with a freshly reset sandbox behind it and fresh resilience state
-    (closed breakers, full retry budgets, nothing learned about rate limits)."""
+    """The shared gateway, with a freshly reset sandbox, an empty cache and fresh resilience state
+    (closed breakers, full retry budgets, nothing learned about rate limits) behind it."""
     await gateway_server.app.state.upstreams.reset_resilience()
+    async with http.post(
+        f"{gateway_server.url}/admin/cache/invalidate", json={"all": True}, headers=ADMIN_HEADERS
+    ) as response:
+        assert response.status == 200, await response.text()
     return Gateway(url=gateway_server.url, http=http)

@@ -8,6 +8,7 @@ clock) agree on them. Both operations are atomic per key.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +16,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from clients.resilience.clock import Clock
 from clients.resilience.ratelimit_headers import Quota
 
 log = structlog.get_logger("mobius.ratelimit")
@@ -120,24 +122,55 @@ class RedisRateLimitStore:
     """Limiter state in Redis; each operation is one Lua script, so replicas share one quota.
 
     Keys: ``<prefix>ratelimit:<key>:tat`` and ``<prefix>ratelimit:<key>:blocked``, each expiring
-    when it stops mattering. When Redis cannot be reached the limiter fails open (the call goes
-    ahead, and the upstream's own 429s still teach this replica), and the failure is logged.
+    when it stops mattering. When Redis cannot be reached, this replica keeps limiting on its own
+    (an in-process store) and leaves Redis alone for ``retry_after_failure_s``, so a Redis outage
+    costs one timeout per interval, not one per upstream call; each switch is logged once.
     """
 
-    def __init__(self, redis: Redis, *, key_prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        key_prefix: str,
+        retry_after_failure_s: float = 5.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self._redis = redis
         self._prefix = f"{key_prefix}ratelimit:"
         self._take = redis.register_script(_TAKE)
         self._block = redis.register_script(_BLOCK)
+        self._local = MemoryRateLimitStore()
+        self._retry_after_failure_s = retry_after_failure_s
+        self._clock = clock
+        self._local_until: float | None = None
+
+    def _use_local(self) -> bool:
+        if self._local_until is None:
+            return False
+        if self._clock() < self._local_until:
+            return True
+        self._local_until = None
+        log.info("rate_limit_store_retrying_redis")
+        return False
+
+    def _failed(self, exc: RedisError) -> None:
+        if self._local_until is None:
+            log.warning("rate_limit_store_unavailable", error_type=type(exc).__name__)
+        self._local_until = self._clock() + self._retry_after_failure_s
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
     async def take(self, key: str, *, now: float, quota: Quota | None, burst: int) -> Admission:
+        if self._use_local():
+            return await self._local.take(key, now=now, quota=quota, burst=burst)
         limit, window = (quota.limit, quota.window_s) if quota else (0, 1.0)
         keys = [f"{self._prefix}{key}:tat", f"{self._prefix}{key}:blocked"]
         try:
             allowed, retry_after, remaining = await self._take(keys=keys, args=[repr(now), limit, repr(window), burst])
         except RedisError as exc:
-            log.warning("rate_limit_store_unavailable", error_type=type(exc).__name__)
-            return Admission(allowed=True)
+            self._failed(exc)
+            return await self._local.take(key, now=now, quota=quota, burst=burst)
         return Admission(
             allowed=bool(int(allowed)),
             retry_after_s=float(retry_after),
@@ -145,10 +178,17 @@ class RedisRateLimitStore:
         )
 
     async def block(self, key: str, *, now: float, until: float) -> None:
+        await self._local.block(key, now=now, until=until)
+        if self._use_local():
+            return
         try:
             await self._block(keys=[f"{self._prefix}{key}:blocked"], args=[repr(now), repr(until)])
         except RedisError as exc:
-            log.warning("rate_limit_store_unavailable", error_type=type(exc).__name__)
+            self._failed(exc)
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(f"{self._prefix}{key}:tat", f"{self._prefix}{key}:blocked")
+        await self._local.forget(key)
+        try:
+            await self._redis.delete(f"{self._prefix}{key}:tat", f"{self._prefix}{key}:blocked")
+        except RedisError as exc:
+            self._failed(exc)

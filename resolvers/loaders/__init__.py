@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from clients.upstreams import Upstreams
-from resolvers.loaders.billing import CustomerByOrgLoader, InvoicesByCustomerLoader, SubscriptionByCustomerLoader
-from resolvers.loaders.identity import MembersByOrgLoader, OrgByIdLoader, UserByIdLoader
-from resolvers.loaders.projects import IssuesByProjectLoader, ProjectByIdLoader, ProjectsByOrgLoader
+from resolvers.cache import CacheType, RequestCache
+from resolvers.loaders.billing import (
+    CUSTOMERS,
+    INVOICES,
+    SUBSCRIPTIONS,
+    CustomerByOrgLoader,
+    InvoicesByCustomerLoader,
+    SubscriptionByCustomerLoader,
+)
+from resolvers.loaders.identity import MEMBERS, ORGS, USERS, MembersByOrgLoader, OrgByIdLoader, UserByIdLoader
+from resolvers.loaders.projects import (
+    ISSUES,
+    PROJECT_PAGES,
+    PROJECTS,
+    IssuesByProjectLoader,
+    ProjectByIdLoader,
+    ProjectsByOrgLoader,
+)
+
+CACHE_TYPES: tuple[CacheType[Any, Any], ...] = (
+    USERS,
+    ORGS,
+    MEMBERS,
+    CUSTOMERS,
+    SUBSCRIPTIONS,
+    INVOICES,
+    PROJECTS,
+    PROJECT_PAGES,
+    ISSUES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +49,22 @@ class Loaders:
     projects: ProjectByIdLoader
     projects_by_org: ProjectsByOrgLoader
     issues: IssuesByProjectLoader
+    cache: RequestCache | None = None
 
     @classmethod
-    def build(cls, upstreams: Upstreams) -> Loaders:
-        users = UserByIdLoader(upstreams.identity)
-        projects = ProjectByIdLoader(upstreams.projects)
+    def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
+        """Per request; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
+        users = UserByIdLoader(upstreams.identity, cache)
+        projects = ProjectByIdLoader(upstreams.projects, cache)
         return cls(
             users=users,
-            orgs=OrgByIdLoader(upstreams.identity),
-            members=MembersByOrgLoader(upstreams.identity, users),
-            customers=CustomerByOrgLoader(upstreams.billing),
-            subscriptions=SubscriptionByCustomerLoader(upstreams.billing),
-            invoices=InvoicesByCustomerLoader(upstreams.billing),
+            orgs=OrgByIdLoader(upstreams.identity, cache),
+            members=MembersByOrgLoader(upstreams.identity, users, cache),
+            customers=CustomerByOrgLoader(upstreams.billing, cache),
+            subscriptions=SubscriptionByCustomerLoader(upstreams.billing, cache),
+            invoices=InvoicesByCustomerLoader(upstreams.billing, cache),
             projects=projects,
-            projects_by_org=ProjectsByOrgLoader(upstreams.projects, projects),
-            issues=IssuesByProjectLoader(upstreams.projects),
+            projects_by_org=ProjectsByOrgLoader(upstreams.projects, projects, cache),
+            issues=IssuesByProjectLoader(upstreams.projects, cache),
+            cache=cache,
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from clients.errors import UpstreamError
+from resolvers.cache import CacheType, RequestCache
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -42,3 +43,16 @@ async def _settle(call: Awaitable[V]) -> V | UpstreamError:
         return await call
     except UpstreamError as exc:
         return exc
+
+
+async def cached(
+    cache: RequestCache | None,
+    ctype: CacheType[K, V],
+    keys: Sequence[K],
+    fetch: Callable[[Sequence[K]], Awaitable[Sequence[Any]]],
+) -> list[Any]:
+    """The one place a loader batch meets the cache: cached keys are answered from it, only the
+    misses reach ``fetch`` (one upstream batch). Without a cache, ``fetch`` answers every key."""
+    if cache is None:
+        return list(await fetch(keys))
+    return await cache.load(ctype, keys, fetch)

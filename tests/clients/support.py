@@ -40,15 +40,18 @@ async def started(urls: SandboxUrls, credentials: SandboxCredentials) -> Upstrea
     return upstreams
 
 
-def settings_with(urls: SandboxUrls, credentials: SandboxCredentials, **changes: dict[str, Any]) -> Settings:
+def settings_with(
+    urls: SandboxUrls, credentials: SandboxCredentials, *, cached: bool = False, **changes: dict[str, Any]
+) -> Settings:
     """The demo settings with per-upstream changes merged in (e.g. ``billing={"timeouts": {...}}``),
-    re-validated through ``load_settings`` exactly as a config file would be."""
+    re-validated through ``load_settings`` exactly as a config file would be. The response cache is
+    off unless ``cached``: these tests watch what reaches the upstreams."""
     base = demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN)
     upstreams = base.upstreams.model_dump()
     for name, change in changes.items():
         _merge(upstreams[name], change)
     callers = [caller.model_dump() for caller in base.callers]
-    return load_settings(upstreams=upstreams, callers=callers)
+    return load_settings(upstreams=upstreams, callers=callers, cache={"enabled": cached})
 
 
 def _merge(target: dict[str, Any], change: dict[str, Any]) -> None:

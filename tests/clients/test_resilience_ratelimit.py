@@ -189,11 +189,26 @@ async def test_a_block_learned_by_one_replica_holds_back_the_other(
     await replica_b.acquire()
 
 
-async def test_an_unreachable_redis_fails_open() -> None:
+async def test_an_unreachable_redis_falls_back_to_this_replicas_own_limits_then_retries_redis() -> None:
+    time = FakeTime()
     client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    store = RedisRateLimitStore(client, key_prefix="unused:", retry_after_failure_s=5.0, clock=time.monotonic)
+    attempts: list[str] = []
+    original = store._take
+
+    async def counted(**kwargs: object) -> object:
+        attempts.append("redis")
+        return await original(**kwargs)
+
+    store._take = counted  # type: ignore[method-assign]
     try:
-        limit = limiter(FakeTime(), RedisRateLimitStore(client, key_prefix="unused:"), limit=1)
+        limit = limiter(time, store, limit=1)
         await limit.acquire()
+        with pytest.raises(RateLimitedLocally):
+            await limit.acquire()  # the quota still holds, counted in this process
+        assert attempts == ["redis"], "Redis is left alone after it failed"
+        time.advance(5.0)
         await limit.acquire()
+        assert attempts == ["redis", "redis"], "and tried again after the interval"
     finally:
-        await client.aclose()
+        await store.close()

@@ -74,6 +74,7 @@ async def raw_query(gateway: Gateway, query: str, variables: dict[str, Any] | No
 async def test_two_hundred_concurrent_dashboards_on_a_cold_token_cache_fetch_exactly_one_token(
     sandbox: Sandbox, start_gateway: StartGateway
 ) -> None:
+    # Without the response cache (settings_with), so every dashboard needs the token for its API calls.
     async with start_gateway(identity=PATIENT, billing=PATIENT, projects=PATIENT) as gateway:
         results = await asyncio.gather(*(gateway.query(DASHBOARD_QUERY, SMALL_ORG) for _ in range(200)))
     counts = await sandbox.api_requests()

@@ -12,7 +12,7 @@ import pytest
 from harness import DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, gateway_settings
 
 from mobius.app import create_app
-from mobius.settings import ConfigError
+from mobius.settings import ConfigError, RedisSettings, SecretRef
 from mobius.upstreams import build_upstreams
 from sandbox import SandboxCredentials, SandboxUrls
 from tests.clients.resilience_support import FakeTime
@@ -184,3 +184,26 @@ def test_resilience_settings_are_validated_naming_the_key(
 
     with pytest.raises(ConfigError, match=r"upstreams\.billing\.resilience\.breaker\.window"):
         settings_with(urls, credentials, billing={"resilience": {"breaker": {"window": "sliding"}}})
+
+
+async def test_replicas_sharing_redis_share_what_billing_said_about_its_rate_limit(
+    sandbox: Sandbox, http: aiohttp.ClientSession, redis_url: str, redis_prefix: str
+) -> None:
+    base = settings_with(sandbox.urls, sandbox.credentials, billing={"resilience": {"retry": {"attempts": 1}}})
+    redis = RedisSettings(url=SecretRef(value=redis_url), key_prefix=redis_prefix)
+    settings = base.model_copy(update={"redis": redis})
+    query = '{ organization(id: "org-2") { billing { plan } } }'
+    await sandbox.faults("billing", rate_limit={"limit": 0, "window_s": 60})
+    with GatewayServer(settings) as first, GatewayServer(settings) as second:
+        told = await Gateway(url=first.url, http=http).query(query)
+        billing_requests = (await sandbox.api_requests())["billing"]
+        held = await Gateway(url=second.url, http=http).query(query)
+
+    said = told["errors"][0]["extensions"]
+    assert said["code"] == "RATE_LIMITED"
+    [error] = held["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert said["retryAfter"] - 2 < error["extensions"]["retryAfter"] <= said["retryAfter"], (
+        "the other replica learned billing's Retry-After from Redis"
+    )
+    assert (await sandbox.api_requests())["billing"] == billing_requests, "the second replica sent nothing to billing"

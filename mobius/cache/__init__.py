@@ -1,0 +1,1 @@
+"""The cache's server side: stores (in-process, Redis), cross-replica invalidation, admin endpoint."""

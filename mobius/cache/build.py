@@ -1,0 +1,116 @@
+"""The cache as configured: engine + store (Redis, or in-process without ``redis.url``) + the
+subscriber that applies other replicas' invalidations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mobius.cache.breaker import StoreBreaker
+from mobius.cache.memory import InProcessStore
+from mobius.cache.pubsub import InvalidationListener
+from mobius.cache.redis_store import RedisStore
+from mobius.redis import create_redis
+from mobius.settings import OAuth2Settings, Settings
+from resolvers.cache import CacheEngine, CachePolicy, CacheStore, L1Policy, LockPolicy, StoreHealth
+from resolvers.loaders import CACHE_TYPES
+
+
+@dataclass
+class CacheRuntime:
+    engine: CacheEngine
+    store: CacheStore
+    listener: InvalidationListener | None = None
+    redis_store: RedisStore | None = None
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self.redis_store is not None else "in-process"
+
+    async def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
+
+    async def close(self) -> None:
+        await self.engine.drain()
+        if self.listener is not None:
+            await self.listener.stop()
+        if self.redis_store is not None:
+            await self.redis_store.client.aclose()
+
+    async def readiness(self) -> StoreHealth:
+        """``ok`` or ``degraded``; probes Redis only when the last call failed (through its breaker)."""
+        if self.store.health() == "ok":
+            return "ok"
+        return await self.store.ping()
+
+
+def credential_scopes(settings: Settings) -> dict[str, str]:
+    """Which credential each upstream answers for: the OAuth2 client (and scope), else the auth
+    type; ``cache.credential_scopes`` names it explicitly. Never a secret."""
+    scopes = {}
+    for name, upstream in settings.upstreams:
+        auth = upstream.auth
+        if isinstance(auth, OAuth2Settings):
+            scopes[name] = "+".join(part for part in (auth.client_id, auth.scope, auth.audience) if part)
+        else:
+            scopes[name] = auth.type
+    return {**scopes, **settings.cache.credential_scopes}
+
+
+def cache_policy(settings: Settings, *, l1: bool) -> CachePolicy:
+    cache = settings.cache
+    return CachePolicy(
+        ttl_s=cache.ttl_s.model_dump(),
+        jitter_ratio=cache.jitter_ratio,
+        stale_while_revalidate_s=cache.stale_while_revalidate_s,
+        stale_if_error_s=cache.stale_if_error_s,
+        negative_ttl_s=cache.negative_ttl_s,
+        l1=L1Policy(max_entries=cache.l1.max_entries, max_bytes=cache.l1.max_bytes, ttl_s=cache.l1.ttl_s)
+        if l1 and cache.l1.enabled
+        else None,
+        lock=LockPolicy(enabled=cache.lock.enabled, ttl_s=cache.lock.ttl_s, wait_s=cache.lock.wait_s),
+    )
+
+
+def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None) -> CacheRuntime | None:
+    """``None`` when ``cache.enabled`` is false. ``clock`` (seconds) judges freshness; tests inject one."""
+    if not settings.cache.enabled:
+        return None
+    if settings.redis.url is None:
+        store = InProcessStore(max_entries=settings.cache.in_process_max_entries, clock=clock or time.time)
+        engine = CacheEngine(
+            store=store,
+            policy=cache_policy(settings, l1=False),
+            types=CACHE_TYPES,
+            scopes=credential_scopes(settings),
+            clock=clock or time.time,
+        )
+        return CacheRuntime(engine=engine, store=store)
+    redis = settings.redis
+    breaker = StoreBreaker(
+        failure_threshold=settings.cache.breaker_failures,
+        reset_after_s=settings.cache.breaker_reset_s,
+        clock=clock or time.monotonic,
+    )
+    redis_store = RedisStore(
+        create_redis(redis),
+        prefix=redis.key_prefix,
+        op_timeout_s=redis.connect_timeout_s + redis.socket_timeout_s,
+        breaker=breaker,
+    )
+    engine = CacheEngine(
+        store=redis_store,
+        policy=cache_policy(settings, l1=True),
+        types=CACHE_TYPES,
+        scopes=credential_scopes(settings),
+        clock=clock or time.time,
+    )
+    listener = InvalidationListener(
+        create_redis(redis, blocking=True),
+        redis_store.channel,
+        evict=engine.evict_local,
+        clear=engine.clear_local,
+    )
+    return CacheRuntime(engine=engine, store=redis_store, listener=listener, redis_store=redis_store)

@@ -1,0 +1,169 @@
+"""The shared store on Redis. Every call has a deadline and goes through the store's breaker;
+any failure becomes ``CacheUnavailable`` (a miss for the engine), never a gateway error.
+
+Layout under the configured prefix: ``c:...`` entries (``SET ... EX``), ``t:<tag>`` sets of entry
+keys (and of linked tags, marked ``#``), ``l:<key>`` short stampede locks. Invalidations are
+published on ``<prefix>cache:invalidations`` so other replicas evict their L1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import orjson
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from mobius.cache.breaker import StoreBreaker
+from resolvers.cache import CacheUnavailable, StoreHealth, StoreWrite
+
+T = TypeVar("T")
+
+LINK_MARK = "#"
+INVALIDATION_CHANNEL = "cache:invalidations"
+_MAX_TAG_DEPTH = 4
+_SCAN_BATCH = 500
+
+# Deletes a lock only if this replica still holds it (it may have expired and been taken since).
+_UNLOCK = "for i, key in ipairs(KEYS) do if redis.call('get', key) == ARGV[1] then redis.call('del', key) end end"
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
+
+
+class RedisStore:
+    def __init__(
+        self, client: redis.Redis, *, prefix: str, op_timeout_s: float, breaker: StoreBreaker | None = None
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.op_timeout_s = op_timeout_s
+        self.breaker = breaker or StoreBreaker()
+        self.channel = prefix + INVALIDATION_CHANNEL
+        self._token = uuid.uuid4().hex
+        self._unlock = client.register_script(_UNLOCK)
+        self._healthy = True
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    def _tag(self, tag: str) -> str:
+        return f"{self.prefix}t:{tag}"
+
+    async def _call(self, operation: Callable[[], Awaitable[T]], *, timeout_s: float | None = None) -> T:
+        if not self.breaker.allow():
+            raise CacheUnavailable("redis skipped: its breaker is open")
+        try:
+            async with asyncio.timeout(timeout_s or self.op_timeout_s):
+                result = await operation()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.breaker.failure()
+            self._healthy = False
+            raise CacheUnavailable(f"redis: {type(exc).__name__}") from None
+        self.breaker.success()
+        self._healthy = True
+        return result
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found: list[bytes | None] = await self._call(lambda: self._mget(keys))
+        return found
+
+    async def _mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        values: list[Any] = await self.client.mget([self._key(key) for key in keys])
+        return [value if isinstance(value, bytes) or value is None else str(value).encode() for value in values]
+
+    async def set_many(self, writes: Sequence[StoreWrite]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for write in writes:
+            ttl_s = max(1, math.ceil(write.ttl_s))
+            pipe.set(self._key(write.key), write.data, ex=ttl_s)
+            members = [(self._tag(tag), write.key) for tag in write.tags]
+            members += [(self._tag(parent), LINK_MARK + child) for parent, child in write.links]
+            for tag_key, member in members:
+                pipe.sadd(tag_key, member)
+                pipe.expire(tag_key, ttl_s, nx=True)
+                pipe.expire(tag_key, ttl_s, gt=True)
+        await self._call(pipe.execute)
+
+    async def invalidate(self, keys: Sequence[str], tags: Sequence[str]) -> list[str]:
+        return await self._call(lambda: self._invalidate(keys, tags), timeout_s=self.op_timeout_s * 4)
+
+    async def _invalidate(self, keys: Sequence[str], tags: Sequence[str]) -> list[str]:
+        doomed = set(keys)
+        seen = set(tags)
+        frontier = list(tags)
+        for _ in range(_MAX_TAG_DEPTH):
+            if not frontier:
+                break
+            pipe = self.client.pipeline(transaction=False)
+            for tag in frontier:
+                pipe.smembers(self._tag(tag))
+            members: list[set[bytes]] = await pipe.execute()
+            children = []
+            for member in (m.decode() for found in members for m in found):
+                if member.startswith(LINK_MARK):
+                    children.append(member[len(LINK_MARK) :])
+                else:
+                    doomed.add(member)
+            frontier = [child for child in dict.fromkeys(children) if child not in seen]
+            seen.update(frontier)
+        ordered = sorted(doomed)
+        pipe = self.client.pipeline(transaction=False)
+        for key in ordered:
+            pipe.delete(self._key(key))
+        for tag in seen:
+            pipe.delete(self._tag(tag))
+        removed: list[int] = await pipe.execute()
+        deleted = [key for key, count in zip(ordered, removed, strict=False) if count]
+        message = orjson.dumps({"keys": ordered, "tags": sorted(seen)})
+        await self.client.publish(self.channel, message)
+        return deleted
+
+    async def clear(self) -> int:
+        return await self._call(self._clear, timeout_s=max(self.op_timeout_s * 20, 2.0))
+
+    async def _clear(self) -> int:
+        entries = 0
+        pattern_prefix = _glob_escape(self.prefix)
+        for kind in ("c:", "t:", "l:"):
+            batch: list[Any] = []
+            async for key in self.client.scan_iter(match=f"{pattern_prefix}{kind}*", count=_SCAN_BATCH):
+                batch.append(key)
+                if len(batch) >= _SCAN_BATCH:
+                    removed = await self.client.unlink(*batch)
+                    entries += removed if kind == "c:" else 0
+                    batch = []
+            if batch:
+                removed = await self.client.unlink(*batch)
+                entries += removed if kind == "c:" else 0
+        await self.client.publish(self.channel, orjson.dumps({"all": True}))
+        return entries
+
+    async def try_lock(self, keys: Sequence[str], ttl_s: float) -> set[str]:
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(f"{self.prefix}l:{key}", self._token, nx=True, px=max(1, int(ttl_s * 1000)))
+        taken: list[bool | None] = await self._call(pipe.execute)
+        return {key for key, ok in zip(keys, taken, strict=True) if ok}
+
+    async def unlock(self, keys: Sequence[str]) -> None:
+        lock_keys = [f"{self.prefix}l:{key}" for key in keys]
+        await self._call(lambda: self._unlock(keys=lock_keys, args=[self._token]))
+
+    async def ping(self) -> StoreHealth:
+        try:
+            await self._call(self._ping)
+        except CacheUnavailable:
+            return "degraded"
+        return "ok"
+
+    async def _ping(self) -> object:
+        return await self.client.ping()
+
+    def health(self) -> StoreHealth:
+        return "ok" if self._healthy and self.breaker.state == "closed" else "degraded"

@@ -1,0 +1,386 @@
+"""The read-through engine behind the loaders.
+
+A loader batch reads the in-process L1, then the shared store in one round trip, and sends only
+the misses upstream (one upstream batch); answers are written back in one round trip. Past its
+fresh time an entry is served at once while one background refresh per key renews it
+(stale-while-revalidate); when the upstream is unavailable an entry inside its stale-if-error window
+is served instead of the error and recorded in the request's ``StaleLog``. Concurrent misses of one
+key in this process share one upstream fetch (singleflight); an optional short store lock keeps
+replicas from stampeding a hot key. Errors are never cached; a store failure is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+
+from clients.errors import UpstreamUnavailable
+from resolvers.cache.entry import Entry, decode, encode
+from resolvers.cache.l1 import L1Cache
+from resolvers.cache.policy import CachePolicy
+from resolvers.cache.stale import StaleInfo, StaleLog
+from resolvers.cache.stats import CacheStats, TypeStats
+from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
+from resolvers.cache.types import CacheType, key_part, parse_entity
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+Result = Any  # a value, ``None`` (not found) or an ``UpstreamError``: the DataLoader contract per key
+Fetch = Callable[[Sequence[K]], Awaitable[Sequence[Result]]]
+
+log = structlog.get_logger("mobius.cache")
+
+_SAFETY_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one key resolved to; ``stale`` is set when it is a stale-if-error answer."""
+
+    result: Result
+    stale: StaleInfo | None = None
+
+
+class UnknownEntity(ValueError):
+    """An invalidation named an entity type that no cached type is keyed by."""
+
+
+class CacheEngine:
+    """One per gateway process, shared by all requests (built in the app, closed in its lifespan)."""
+
+    def __init__(
+        self,
+        *,
+        store: CacheStore,
+        policy: CachePolicy,
+        types: Sequence[CacheType[Any, Any]],
+        scopes: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        missing = sorted({t.name for t in types} - set(policy.ttl_s))
+        if missing:
+            raise ValueError(f"no TTL configured for cache types: {', '.join(missing)}")
+        self.store = store
+        self.policy = policy
+        self.scopes = dict(scopes or {})
+        self.clock = clock
+        self.jitter = jitter
+        self.l1 = L1Cache(policy.l1) if policy.l1 is not None else None
+        self.stats = CacheStats([t.name for t in types])
+        self._entities: dict[str, list[CacheType[Any, Any]]] = {}
+        for ctype in types:
+            if ctype.entity is not None:
+                self._entities.setdefault(ctype.entity, []).append(ctype)
+        self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
+        self._refreshing: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        return tuple(sorted(self._entities))
+
+    def request(self) -> RequestCache:
+        return RequestCache(self)
+
+    def health(self) -> StoreHealth:
+        return self.store.health()
+
+    async def load_many(
+        self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K], stale_log: StaleLog | None = None
+    ) -> list[Result]:
+        now = self.clock()
+        stats = self.stats[ctype.name]
+        scope = self.scopes.get(ctype.upstream, "")
+        cache_keys = [ctype.key(key, scope) for key in keys]
+        results: dict[int, Result] = {}
+        pending = []
+        for index, cache_key in enumerate(cache_keys):
+            entry = self.l1.get(cache_key, now) if self.l1 is not None else None
+            if entry is None:
+                pending.append(index)
+            else:
+                results[index] = entry.value
+                stats.l1_hits += 1
+        if pending:
+            outcomes = await self._singleflight(
+                ctype, [keys[i] for i in pending], [cache_keys[i] for i in pending], fetch
+            )
+            for index, outcome in zip(pending, outcomes, strict=True):
+                results[index] = outcome.result
+                if outcome.stale is not None and stale_log is not None:
+                    stale_log.record(outcome.result, outcome.stale)
+        return [results[index] for index in range(len(keys))]
+
+    async def _singleflight(
+        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
+    ) -> list[_Outcome]:
+        """Concurrent loads of one key in this process share one store read and, on a miss, one
+        upstream fetch. The work runs as its own task, so a cancelled request does not cancel it for
+        the others waiting on it."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[_Outcome]] = []
+        own: list[int] = []
+        for index, cache_key in enumerate(cache_keys):
+            future = self._inflight.get(cache_key)
+            if future is None:
+                future = loop.create_future()
+                self._inflight[cache_key] = future
+                own.append(index)
+            else:
+                self.stats[ctype.name].coalesced += 1
+            futures.append(future)
+        if own:
+            own_futures = [futures[i] for i in own]
+            own_keys = [cache_keys[i] for i in own]
+            self._spawn(self._resolve_into(ctype, [keys[i] for i in own], own_keys, fetch, own_futures))
+        return [await asyncio.shield(future) for future in futures]
+
+    async def _resolve_into(
+        self,
+        ctype: CacheType[K, V],
+        keys: list[K],
+        cache_keys: list[str],
+        fetch: Fetch[K],
+        futures: list[asyncio.Future[_Outcome]],
+    ) -> None:
+        try:
+            outcomes = await self._resolve(ctype, keys, cache_keys, fetch)
+        except BaseException as exc:
+            for cache_key, future in zip(cache_keys, futures, strict=True):
+                self._inflight.pop(cache_key, None)
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for cache_key, future, outcome in zip(cache_keys, futures, outcomes, strict=True):
+            self._inflight.pop(cache_key, None)
+            future.set_result(outcome)
+
+    async def _resolve(
+        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
+    ) -> list[_Outcome]:
+        """Store first (one round trip), then only the misses upstream (one batch)."""
+        stats = self.stats[ctype.name]
+        stored = await self._read(ctype, cache_keys, stats)
+        now = self.clock()
+        outcomes: dict[int, _Outcome] = {}
+        misses: list[int] = []
+        fallbacks: dict[int, Entry[V]] = {}
+        revalidate: list[int] = []
+        for index, entry in enumerate(stored):
+            if entry is not None and entry.is_fresh(now):
+                outcomes[index] = _Outcome(entry.value)
+                stats.hits += 1
+                self._remember(ctype, keys[index], cache_keys[index], entry, now)
+            elif entry is not None and entry.is_revalidatable(now):
+                outcomes[index] = _Outcome(entry.value)
+                stats.stale += 1
+                revalidate.append(index)
+            else:
+                misses.append(index)
+                stats.misses += 1
+                if entry is not None and entry.serves_on_error(now):
+                    fallbacks[index] = entry
+        if revalidate:
+            self._revalidate(ctype, [keys[i] for i in revalidate], [cache_keys[i] for i in revalidate], fetch)
+        if misses:
+            fetched = await self._fetch_and_store(
+                ctype, [keys[i] for i in misses], [cache_keys[i] for i in misses], fetch
+            )
+            for index, result in zip(misses, fetched, strict=True):
+                fallback = fallbacks.get(index)
+                if isinstance(result, UpstreamUnavailable) and fallback is not None:
+                    stats.stale += 1
+                    age_s = round(max(0.0, self.clock() - fallback.stored_at), 3)
+                    outcomes[index] = _Outcome(fallback.value, StaleInfo(upstream=ctype.upstream, age_s=age_s))
+                else:
+                    outcomes[index] = _Outcome(result)
+        return [outcomes[index] for index in range(len(keys))]
+
+    async def _fetch_and_store(
+        self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
+    ) -> list[Result]:
+        results: dict[int, Result] = {}
+        todo = list(range(len(keys)))
+        locked: list[str] = []
+        if self.policy.lock.enabled:
+            locked, todo = await self._lock_or_wait(ctype, cache_keys, todo, results)
+        try:
+            if todo:
+                fetched = await fetch([keys[i] for i in todo])
+                results.update(zip(todo, fetched, strict=True))
+                await self._write(ctype, [(keys[i], cache_keys[i], results[i]) for i in todo])
+        finally:
+            if locked:
+                await self._quietly(self.store.unlock(locked), ctype)
+        return [results[index] for index in range(len(keys))]
+
+    async def _lock_or_wait(
+        self, ctype: CacheType[K, V], cache_keys: list[str], todo: list[int], results: dict[int, Result]
+    ) -> tuple[list[str], list[int]]:
+        """Take the lock of each key; for keys another replica holds, wait briefly for its answer
+        to appear in the store, then fetch whatever is still missing."""
+        policy = self.policy.lock
+        try:
+            held = await self.store.try_lock(cache_keys, policy.ttl_s)
+        except CacheUnavailable:
+            self.stats[ctype.name].errors += 1
+            return [], todo
+        waiting = [i for i in todo if cache_keys[i] not in held]
+        deadline = time.monotonic() + policy.wait_s
+        while waiting and time.monotonic() < deadline:
+            await asyncio.sleep(policy.poll_s)
+            stored = await self._read(ctype, [cache_keys[i] for i in waiting], self.stats[ctype.name])
+            now = self.clock()
+            for index, entry in zip(list(waiting), stored, strict=True):
+                if entry is not None and entry.is_fresh(now):
+                    results[index] = entry.value
+                    waiting.remove(index)
+        return [k for k in cache_keys if k in held], [i for i in todo if cache_keys[i] in held or i in waiting]
+
+    def _revalidate(self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]) -> None:
+        chosen = [i for i, key in enumerate(cache_keys) if key not in self._refreshing]
+        if not chosen:
+            return
+        refresh_keys = [cache_keys[i] for i in chosen]
+        self._refreshing.update(refresh_keys)
+
+        async def refresh() -> None:
+            try:
+                await self._fetch_and_store(ctype, [keys[i] for i in chosen], refresh_keys, fetch)
+            finally:
+                self._refreshing.difference_update(refresh_keys)
+
+        self._spawn(refresh())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("cache_task_failed", error_type=type(task.exception()).__name__)
+
+    async def drain(self) -> None:
+        """Wait for background refreshes and shared fetches (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def put_many(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]]) -> None:
+        """Write values fetched as part of another answer (users of a members page)."""
+        scope = self.scopes.get(ctype.upstream, "")
+        await self._write(ctype, [(key, ctype.key(key, scope), value) for key, value in items])
+
+    async def _write(self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]]) -> None:
+        now = self.clock()
+        writes = []
+        for key, cache_key, result in answers:
+            if isinstance(result, BaseException):
+                continue
+            entry = self._entry(ctype, result, now)
+            data = encode(entry, ctype.adapter)
+            tags = ctype.tags(key, result) if result is not None else ()
+            links = ctype.links(key, result) if result is not None else ()
+            if self.l1 is not None:
+                self.l1.put(cache_key, entry, len(data), tags, now)
+            ttl_s = entry.error_until - now + _SAFETY_MARGIN_S
+            writes.append(StoreWrite(key=cache_key, data=data, ttl_s=ttl_s, tags=tags, links=links))
+        if writes:
+            await self._quietly(self.store.set_many(writes), ctype)
+
+    def _entry(self, ctype: CacheType[K, V], value: V | None, now: float) -> Entry[V]:
+        policy = self.policy
+        if value is None:
+            until = now + policy.negative_ttl_s
+            return Entry(
+                value=None, negative=True, stored_at=now, fresh_until=until, stale_until=until, error_until=until
+            )
+        ttl_s = policy.ttl_s[ctype.name] * (1 - policy.jitter_ratio * self.jitter())
+        fresh_until = now + ttl_s
+        return Entry(
+            value=value,
+            negative=False,
+            stored_at=now,
+            fresh_until=fresh_until,
+            stale_until=fresh_until + policy.stale_while_revalidate_s,
+            error_until=fresh_until + policy.stale_if_error_s,
+        )
+
+    def _remember(self, ctype: CacheType[K, V], key: K, cache_key: str, entry: Entry[V], now: float) -> None:
+        if self.l1 is None:
+            return
+        tags = ctype.tags(key, entry.value) if entry.value is not None else ()
+        self.l1.put(cache_key, entry, entry.size, tags, now)  # type: ignore[arg-type]  # L1 holds entries of any type
+
+    async def _read(self, ctype: CacheType[K, V], cache_keys: list[str], stats: TypeStats) -> list[Entry[V] | None]:
+        try:
+            raw = await self.store.get_many(cache_keys)
+        except CacheUnavailable:
+            stats.errors += 1
+            return [None for _ in cache_keys]
+        return [None if data is None else decode(data, ctype.adapter) for data in raw]
+
+    async def _quietly(self, call: Awaitable[object], ctype: CacheType[Any, Any]) -> None:
+        try:
+            await call
+        except CacheUnavailable:
+            self.stats[ctype.name].errors += 1
+
+    def entity_keys(self, ref: str) -> list[str]:
+        entity, entity_id = parse_entity(ref)
+        types = self._entities.get(entity)
+        if not types:
+            raise UnknownEntity(f"no cached type is keyed by {entity!r}; known: {', '.join(self.entities)}")
+        return [t.key_for_id(key_part(entity_id), self.scopes.get(t.upstream, "")) for t in types]
+
+    async def invalidate(self, *, entities: Sequence[str] = (), tags: Sequence[str] = ()) -> int:
+        """Drop entities (``User:u-42``: the entry and the lists that embed it) and tags
+        (``org:org-1``: everything of org-1) here, in the shared store and in other replicas' L1.
+        Raises ``CacheUnavailable`` when the shared store cannot be reached."""
+        keys = [key for ref in entities for key in self.entity_keys(ref)]
+        all_tags = [*tags, *entities]
+        self.evict_local(keys, all_tags)
+        deleted = await self.store.invalidate(keys, all_tags)
+        self.evict_local(deleted, ())
+        log.info("cache_invalidated", entities=list(entities), tags=list(tags), deleted=len(deleted))
+        return len(deleted)
+
+    async def invalidate_all(self) -> int:
+        """Drop every entry of this gateway (its key prefix only), everywhere."""
+        self.clear_local()
+        deleted = await self.store.clear()
+        log.info("cache_cleared", deleted=deleted)
+        return deleted
+
+    def evict_local(self, keys: Iterable[str], tags: Iterable[str]) -> None:
+        if self.l1 is not None:
+            self.l1.evict(keys, tags)
+
+    def clear_local(self) -> None:
+        if self.l1 is not None:
+            self.l1.clear()
+
+
+class RequestCache:
+    """The engine as one request sees it: the request's stale log travels with its loads."""
+
+    __slots__ = ("engine", "stale")
+
+    def __init__(self, engine: CacheEngine) -> None:
+        self.engine = engine
+        self.stale = StaleLog()
+
+    async def load(self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K]) -> list[Result]:
+        return await self.engine.load_many(ctype, keys, fetch, self.stale)
+
+    async def put(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]]) -> None:
+        await self.engine.put_many(ctype, items)

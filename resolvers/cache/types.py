@@ -1,0 +1,88 @@
+"""What is cached, and how its keys, tags and versions are built.
+
+Key layout (logical; the store adds its prefix)::
+
+    c:<upstream>:<type>:<model version>:<credential scope>:{<entity or type>:<id>}
+
+The braces are a Redis Cluster hash tag: every version and scope of one entity lands on one slot.
+The model version is a digest of the cached type's JSON schema, so a model change never reads old
+shapes. The credential scope names *which* credential the upstream answered (e.g. an OAuth2 client
+id), never the credential itself.
+
+Tags group entries for invalidation. Lower-case tags say what an entry belongs to (``org:org-1``,
+``customer:cus_1``, ``project:proj-1``); capitalised tags say which entities a list embeds
+(``User:user-7`` on a members page), so invalidating ``User:user-7`` also drops the pages that
+would otherwise prime the old user again. A link makes one tag include another
+(``org:org-1`` -> ``customer:cus_1``), so an organization's billing goes with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import quote
+
+import orjson
+from pydantic import TypeAdapter
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+Tags = tuple[str, ...]
+Links = tuple[tuple[str, str], ...]
+
+
+def key_part(value: object) -> str:
+    """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty."""
+    return "" if value is None else quote(str(value), safe="-_.~@")
+
+
+def model_version(adapter: TypeAdapter[object]) -> str:
+    schema = orjson.dumps(adapter.json_schema(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(schema, digest_size=4).hexdigest()
+
+
+def _no_tags(_key: object, _value: object) -> Tags:
+    return ()
+
+
+def _no_links(_key: object, _value: object) -> Links:
+    return ()
+
+
+@dataclass(frozen=True)
+class CacheType(Generic[K, V]):
+    """One cached loader: its settings name (``users``), upstream, value shape and key parts.
+
+    ``entity`` (e.g. ``User``) makes entries addressable as ``User:<id>`` for invalidation; only
+    types keyed by the entity's own id have one.
+    """
+
+    name: str
+    upstream: str
+    adapter: TypeAdapter[V]
+    key_id: Callable[[K], str]
+    entity: str | None = None
+    tags: Callable[[K, V], Tags] = _no_tags
+    links: Callable[[K, V], Links] = _no_links
+    version: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", model_version(self.adapter))  # type: ignore[arg-type]  # any adapter has a schema
+
+    def key(self, key: K, scope: str) -> str:
+        return self.key_for_id(self.key_id(key), scope)
+
+    def key_for_id(self, key_id: str, scope: str) -> str:
+        group = self.entity or self.name
+        return f"c:{self.upstream}:{self.name}:{self.version}:{key_part(scope)}:{{{group}:{key_id}}}"
+
+
+def parse_entity(ref: str) -> tuple[str, str]:
+    """``User:u-42`` -> (``User``, ``u-42``)."""
+    entity, sep, entity_id = ref.partition(":")
+    if not sep or not entity or not entity_id:
+        raise ValueError(f"an entity is written Type:id, e.g. User:u-42, not {ref!r}")
+    return entity, entity_id

@@ -1,0 +1,357 @@
+"""The read-through engine on the in-process store, with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cache_support import Upstream
+from clock import FakeClock
+from pydantic import BaseModel, TypeAdapter
+
+from clients.billing import BillingCustomer, BillingInvoice, BillingSubscription
+from clients.errors import CircuitOpen, RateLimited, UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
+from clients.identity import IdentityUser, MembersPage
+from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
+from mobius.cache.memory import InProcessStore
+from resolvers.cache import CacheEngine, CachePolicy, CacheType, L1Policy, StaleInfo, StaleLog, UnknownEntity
+from resolvers.cache.entry import Entry, decode, encode
+from resolvers.cache.l1 import L1Cache
+from resolvers.cache.types import model_version
+from resolvers.loaders import CACHE_TYPES
+from resolvers.loaders.billing import CUSTOMERS, SUBSCRIPTIONS
+from resolvers.loaders.identity import MEMBERS, USERS, MembersKey
+
+TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
+
+
+def user(user_id: str, name: str = "Ada", org_id: str = "org-1") -> IdentityUser:
+    return IdentityUser(
+        id=user_id,
+        org_id=org_id,
+        name=name,
+        email=f"{user_id}@example.test",
+        updated_at=datetime(2026, 1, 2, tzinfo=UTC),
+        etag="e1",
+    )
+
+
+def make_engine(clock: FakeClock, store: InProcessStore | None = None, **policy: Any) -> CacheEngine:
+    options: dict[str, Any] = {
+        "ttl_s": TTLS,
+        "jitter_ratio": 0.0,
+        "stale_while_revalidate_s": 30.0,
+        "stale_if_error_s": 300.0,
+        "negative_ttl_s": 10.0,
+        "l1": None,
+    }
+    options.update(policy)
+    return CacheEngine(
+        store=store if store is not None else InProcessStore(clock=clock),
+        policy=CachePolicy(**options),
+        types=CACHE_TYPES,
+        scopes={"identity": "mobius-gateway"},
+        clock=clock,
+        jitter=lambda: 1.0,
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def users() -> Upstream:
+    return Upstream({f"u-{i}": user(f"u-{i}") for i in range(1, 6)})
+
+
+SAMPLES: list[tuple[CacheType[Any, Any], Any]] = [
+    (USERS, user("u-1")),
+    (MEMBERS, MembersPage(data=[user("u-1"), user("u-2")], total_count=2, next_cursor="c2")),
+    (CUSTOMERS, BillingCustomer(id="cus_1", org_id="org-1", name="Acme")),
+    (
+        SUBSCRIPTIONS,
+        BillingSubscription(id="sub_1", customer="cus_1", plan="pro", status="active", seats=5, current_period_end=1),
+    ),
+    (
+        CACHE_TYPES[5],
+        [BillingInvoice(id="in_1", number="A-1", customer="cus_1", amount_due=100, currency="eur", status="open")],
+    ),
+    (CACHE_TYPES[6], ProjectNode(id="proj-1", name="P", org_id="org-1", owner_id="u-1", state="ACTIVE")),
+    (
+        CACHE_TYPES[8],
+        IssuePage(
+            total_count=1,
+            page_info=PageInfo(has_next_page=False, end_cursor=None),
+            nodes=[IssueNode(id="i-1", title="T", state="OPEN", assignee_id=None, project_id="proj-1")],
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("ctype", "value"), SAMPLES, ids=[ctype.name for ctype, _ in SAMPLES])
+def test_every_cached_shape_round_trips_exactly(ctype: CacheType[Any, Any], value: Any) -> None:
+    entry = Entry(value=value, negative=False, stored_at=1.0, fresh_until=2.0, stale_until=3.0, error_until=4.0)
+    assert decode(encode(entry, ctype.adapter), ctype.adapter) == entry
+
+
+def test_negative_entries_are_not_a_cached_none_and_garbage_is_a_miss() -> None:
+    negative = Entry(value=None, negative=True, stored_at=1.0, fresh_until=2.0, stale_until=2.0, error_until=2.0)
+    decoded = decode(encode(negative, USERS.adapter), USERS.adapter)
+    assert decoded is not None
+    assert decoded.negative
+    assert decoded.value is None
+    assert decode(b"not json", USERS.adapter) is None
+    assert decode(b"[99, false, 0, 0, 0, 0, null]", USERS.adapter) is None
+
+
+def test_keys_carry_upstream_version_scope_and_a_hash_tag_but_no_secret() -> None:
+    key = USERS.key("u-42", "mobius-gateway")
+    assert key == f"c:identity:users:{USERS.version}:mobius-gateway:{{User:u-42}}"
+    assert MEMBERS.key(MembersKey("org-1", 50, "a:b}{"), "s").endswith("{members:org-1:50:a%3Ab%7D%7B}")
+
+    class Renamed(BaseModel):
+        id: str
+        display_name: str
+
+    assert model_version(TypeAdapter(Renamed)) != USERS.version
+
+
+async def test_only_misses_go_upstream_and_a_warm_batch_goes_nowhere(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+
+    assert await engine.load_many(USERS, ["u-1", "u-2"], users) == [users.data["u-1"], users.data["u-2"]]
+    assert await engine.load_many(USERS, ["u-1", "u-2", "u-3"], users) == [users.data[k] for k in ("u-1", "u-2", "u-3")]
+    assert await engine.load_many(USERS, ["u-3", "u-1"], users) == [users.data["u-3"], users.data["u-1"]]
+
+    assert users.batches == [["u-1", "u-2"], ["u-3"]]
+    assert engine.stats["users"].hits == 4
+    assert engine.stats["users"].misses == 3
+
+
+async def test_entries_expire_after_fresh_plus_stale_windows_by_the_clock(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock, stale_while_revalidate_s=0.0)
+    await engine.load_many(USERS, ["u-1"], users)
+
+    clock.advance(59.9)
+    await engine.load_many(USERS, ["u-1"], users)
+    assert len(users.batches) == 1
+
+    clock.advance(0.1)
+    users.data["u-1"] = user("u-1", name="Renamed")
+    assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+    assert len(users.batches) == 2
+
+
+async def test_jitter_shortens_the_ttl_by_up_to_its_ratio(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock, jitter_ratio=0.5, stale_while_revalidate_s=0.0)  # jitter() is 1.0: TTL 60 -> 30
+    await engine.load_many(USERS, ["u-1"], users)
+    clock.advance(29.9)
+    await engine.load_many(USERS, ["u-1"], users)
+    assert len(users.batches) == 1
+    clock.advance(0.1)
+    await engine.load_many(USERS, ["u-1"], users)
+    assert len(users.batches) == 2
+
+
+async def test_not_found_is_cached_briefly_and_errors_never(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    assert await engine.load_many(USERS, ["ghost"], users) == [None]
+    assert await engine.load_many(USERS, ["ghost"], users) == [None]
+    assert users.batches == [["ghost"]]
+    clock.advance(10.0)
+    users.data["ghost"] = user("ghost")
+    assert await engine.load_many(USERS, ["ghost"], users) == [users.data["ghost"]]
+
+    users.failure = UpstreamStatusError("upstream answered 400", upstream="identity", status=400)
+    first = await engine.load_many(USERS, ["u-9"], users)
+    second = await engine.load_many(USERS, ["u-9"], users)
+    assert isinstance(first[0], UpstreamStatusError)
+    assert isinstance(second[0], UpstreamStatusError)
+    assert users.batches[-2:] == [["u-9"], ["u-9"]]
+
+
+async def test_stale_while_revalidate_serves_at_once_and_refreshes_each_key_once(
+    clock: FakeClock, users: Upstream
+) -> None:
+    engine = make_engine(clock)
+    await engine.load_many(USERS, ["u-1"], users)
+    old = users.data["u-1"]
+    users.data["u-1"] = user("u-1", name="Renamed")
+    users.gate = asyncio.Event()
+    clock.advance(70)
+
+    served = await asyncio.gather(*(engine.load_many(USERS, ["u-1"], users) for _ in range(5)))
+
+    assert served == [[old]] * 5
+    users.gate.set()
+    await engine.drain()
+    assert users.batches == [["u-1"], ["u-1"]]
+    assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+    assert len(users.batches) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        UpstreamUnavailable("upstream answered 503", upstream="identity"),
+        CircuitOpen("breaker open", upstream="identity"),
+        RateLimited("slow down", upstream="identity", retry_after_s=3),
+        UpstreamTimeout("no answer", upstream="identity"),
+    ],
+    ids=["unavailable", "circuit-open", "rate-limited", "timeout"],
+)
+async def test_stale_if_error_serves_the_last_good_value_and_records_its_age(
+    clock: FakeClock, users: Upstream, failure: UpstreamUnavailable
+) -> None:
+    engine = make_engine(clock)
+    await engine.load_many(USERS, ["u-1"], users)
+    clock.advance(100)
+    users.failure = failure
+    log = StaleLog()
+
+    [value] = await engine.load_many(USERS, ["u-1"], users, log)
+
+    assert value == users.data["u-1"]
+    assert log.lookup(value) == StaleInfo(upstream="identity", age_s=100.0)
+    assert engine.stats["users"].stale == 1
+
+
+async def test_status_errors_and_the_end_of_the_window_are_not_served_stale(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    await engine.load_many(USERS, ["u-1"], users)
+    clock.advance(100)
+    users.failure = UpstreamStatusError("upstream answered 404", upstream="identity", status=404)
+    [not_found] = await engine.load_many(USERS, ["u-1"], users)
+    assert isinstance(not_found, UpstreamStatusError)
+
+    clock.advance(260)  # 60 fresh + 300 stale-if-error have passed
+    users.failure = UpstreamUnavailable("down", upstream="identity")
+    log = StaleLog()
+    [down] = await engine.load_many(USERS, ["u-1"], users, log)
+    assert isinstance(down, UpstreamUnavailable)
+    assert log.marks == []
+    assert log.lookup(down) is None
+
+
+async def test_concurrent_misses_of_one_key_share_one_fetch(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    users.gate = asyncio.Event()
+    requests = [asyncio.ensure_future(engine.load_many(USERS, ["u-1", f"u-{n}"], users)) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    users.gate.set()
+    answers = await asyncio.gather(*requests)
+
+    assert [answer[0] for answer in answers] == [users.data["u-1"]] * 3
+    assert sorted(key for batch in users.batches for key in batch) == ["u-1", "u-2", "u-3", "u-4"]
+    assert engine.stats["users"].coalesced == 2
+
+
+async def test_a_cancelled_request_does_not_cancel_the_shared_fetch(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    users.gate = asyncio.Event()
+    first = asyncio.ensure_future(engine.load_many(USERS, ["u-1"], users))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(engine.load_many(USERS, ["u-1"], users))
+    await asyncio.sleep(0)
+    first.cancel()
+    users.gate.set()
+    assert await second == [users.data["u-1"]]
+    assert users.batches == [["u-1"]]
+
+
+def test_l1_is_bounded_by_entries_and_bytes(clock: FakeClock) -> None:
+    l1 = L1Cache(L1Policy(max_entries=3, max_bytes=250, ttl_s=5.0))
+    entry: Entry[object] = Entry(
+        value=1, negative=False, stored_at=0, fresh_until=2000, stale_until=2000, error_until=2000
+    )
+    for n in range(4):
+        l1.put(f"k{n}", entry, 50, (), clock())
+    assert len(l1) == 3
+    assert l1.get("k0", clock()) is None
+    l1.put("big", entry, 200, (), clock())
+    assert l1.bytes <= 250
+    assert l1.get("big", clock()) is entry
+    clock.advance(5)
+    assert l1.get("big", clock()) is None
+
+
+async def test_l1_answers_fresh_entries_within_its_own_short_ttl(clock: FakeClock, users: Upstream) -> None:
+    store = InProcessStore(clock=clock)
+    engine = make_engine(clock, store, l1=L1Policy(ttl_s=5.0))
+    await engine.load_many(USERS, ["u-1"], users)
+    await store.clear()  # the L1 still holds it
+    await engine.load_many(USERS, ["u-1"], users)
+    assert engine.stats["users"].l1_hits == 1
+    assert len(users.batches) == 1
+    clock.advance(5)
+    await engine.load_many(USERS, ["u-1"], users)
+    assert len(users.batches) == 2
+
+
+async def test_invalidating_an_entity_drops_it_and_the_lists_that_embed_it(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    pages = Upstream({"org-1": MembersPage(data=[users.data["u-1"]], total_count=1)})
+    page_key = MembersKey("org-1", 50)
+
+    async def members(keys: Any) -> list[Any]:
+        return await pages([key.org_id for key in keys])
+
+    await engine.load_many(USERS, ["u-1", "u-2"], users)
+    await engine.load_many(MEMBERS, [page_key], members)
+
+    assert await engine.invalidate(entities=["User:u-1"]) == 2
+    await engine.load_many(USERS, ["u-1", "u-2"], users)
+    await engine.load_many(MEMBERS, [page_key], members)
+    assert users.batches[-1] == ["u-1"]
+    assert len(pages.batches) == 2
+
+    with pytest.raises(UnknownEntity):
+        await engine.invalidate(entities=["Invoice:in_1"])
+    with pytest.raises(ValueError, match="Type:id"):
+        await engine.invalidate(entities=["u-1"])
+
+
+async def test_invalidating_an_org_tag_follows_links_to_its_billing(clock: FakeClock) -> None:
+    engine = make_engine(clock)
+    customer = BillingCustomer(id="cus_1", org_id="org-1", name="Acme")
+    subscription = BillingSubscription(
+        id="sub_1", customer="cus_1", plan="pro", status="active", seats=5, current_period_end=1
+    )
+    customers = Upstream({"org-1": customer})
+    subscriptions = Upstream({"cus_1": subscription})
+    await engine.load_many(CUSTOMERS, ["org-1"], customers)
+    await engine.load_many(SUBSCRIPTIONS, ["cus_1"], subscriptions)
+
+    assert await engine.invalidate(tags=["org:org-1"]) == 2
+    await engine.load_many(CUSTOMERS, ["org-1"], customers)
+    await engine.load_many(SUBSCRIPTIONS, ["cus_1"], subscriptions)
+    assert (len(customers.batches), len(subscriptions.batches)) == (2, 2)
+
+
+async def test_a_missing_ttl_is_refused_at_construction(clock: FakeClock) -> None:
+    with pytest.raises(ValueError, match="no TTL configured for cache types: users"):
+        CacheEngine(
+            store=InProcessStore(clock=clock),
+            policy=CachePolicy(ttl_s={k: v for k, v in TTLS.items() if k != "users"}),
+            types=CACHE_TYPES,
+        )
+
+
+async def test_the_in_process_store_keeps_tag_sets_no_larger_than_its_entries(clock: FakeClock) -> None:
+    store = InProcessStore(max_entries=2, clock=clock)
+    engine = make_engine(clock, store)
+    many = Upstream({f"u-{i}": user(f"u-{i}", org_id=f"org-{i}") for i in range(10)})
+    await engine.load_many(USERS, list(many.data), many)
+
+    assert len(store) == 2
+    assert sorted(store._tags) == ["org:org-8", "org:org-9"]  # evicted entries left their tags
+    assert await store.invalidate([], [f"org:org-{i}" for i in range(8)]) == []
+    assert await engine.invalidate(tags=["org:org-9"]) == 1
+    clock.advance(10_000)
+    assert await store.get_many([USERS.key("u-8", "mobius-gateway")]) == [None]
+    assert len(store) == 0
+    assert store._tags == {}

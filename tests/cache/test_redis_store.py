@@ -1,0 +1,216 @@
+"""The engine on the real Redis: round trips, expiry, invalidation across replicas, locks, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import redis.asyncio as redis
+from cache_support import RedisStandIn, Upstream
+from clock import FakeClock
+
+from clients.identity import IdentityUser
+from mobius.cache.breaker import StoreBreaker
+from mobius.cache.pubsub import InvalidationListener
+from mobius.cache.redis_store import RedisStore
+from mobius.redis import create_redis
+from mobius.settings import RedisSettings
+from resolvers.cache import CacheEngine, CachePolicy, CacheUnavailable, L1Policy, LockPolicy
+from resolvers.loaders import CACHE_TYPES
+from resolvers.loaders.billing import CUSTOMERS, SUBSCRIPTIONS
+from resolvers.loaders.identity import USERS
+
+TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
+
+
+def user(user_id: str, name: str = "Ada") -> IdentityUser:
+    return IdentityUser(id=user_id, org_id="org-1", name=name, updated_at=datetime(2026, 1, 2, tzinfo=UTC), etag="e1")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def redis_settings(url: str, prefix: str) -> RedisSettings:
+    return RedisSettings(url=url, key_prefix=prefix, socket_timeout_s=0.1, connect_timeout_s=0.2)
+
+
+def store_for(url: str, prefix: str, clock: FakeClock) -> RedisStore:
+    return RedisStore(
+        create_redis(redis_settings(url, prefix)),
+        prefix=prefix,
+        op_timeout_s=0.3,
+        breaker=StoreBreaker(failure_threshold=3, reset_after_s=5.0, clock=clock),
+    )
+
+
+def engine_for(store: RedisStore, clock: FakeClock, **policy: Any) -> CacheEngine:
+    options: dict[str, Any] = {"ttl_s": TTLS, "jitter_ratio": 0.0, "l1": L1Policy(ttl_s=5.0)}
+    options.update(policy)
+    return CacheEngine(store=store, policy=CachePolicy(**options), types=CACHE_TYPES, clock=clock)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def stores(redis_url: str, redis_prefix: str, clock: FakeClock) -> AsyncIterator[list[RedisStore]]:
+    """Two stores on one prefix: two replicas of one gateway."""
+    made = [store_for(redis_url, redis_prefix, clock) for _ in range(2)]
+    yield made
+    for store in made:
+        await store.client.aclose()
+
+
+async def test_a_warm_batch_is_answered_from_redis_with_expiry_as_a_safety_net(
+    stores: list[RedisStore], raw: redis.Redis, redis_prefix: str, clock: FakeClock
+) -> None:
+    users = Upstream({"u-1": user("u-1"), "u-2": user("u-2")})
+    first, second = (engine_for(store, clock, l1=None) for store in stores)
+
+    await first.load_many(USERS, ["u-1", "u-2", "ghost"], users)
+    assert await second.load_many(USERS, ["u-1", "u-2", "ghost"], users) == [users.data["u-1"], users.data["u-2"], None]
+
+    assert users.batches == [["u-1", "u-2", "ghost"]]
+    key = redis_prefix + USERS.key("u-1", "")
+    assert 60 < await raw.ttl(key) <= 60 + 30 + 600 + 5  # fresh + stale windows + margin
+    assert 0 < await raw.ttl(redis_prefix + USERS.key("ghost", "")) <= 15  # negative entries are short
+
+
+async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
+    stores: list[RedisStore], redis_url: str, redis_prefix: str, clock: FakeClock
+) -> None:
+    users = Upstream({"u-1": user("u-1")})
+    here, there = (engine_for(store, clock) for store in stores)
+    evicted = asyncio.Event()
+
+    def evict(keys: Sequence[str], tags: Sequence[str]) -> None:
+        there.evict_local(keys, tags)
+        evicted.set()
+
+    listener = InvalidationListener(
+        create_redis(redis_settings(redis_url, redis_prefix), blocking=True),
+        stores[1].channel,
+        evict=evict,
+        clear=there.clear_local,
+    )
+    listener.start()
+    try:
+        await asyncio.wait_for(listener.subscribed.wait(), 5)
+        await there.load_many(USERS, ["u-1"], users)
+        await there.load_many(USERS, ["u-1"], users)
+        assert there.stats["users"].l1_hits == 1
+
+        users.data["u-1"] = user("u-1", name="Renamed")
+        assert await here.invalidate(entities=["User:u-1"]) == 1
+        await asyncio.wait_for(evicted.wait(), 5)
+
+        assert await there.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+        assert len(users.batches) == 2
+    finally:
+        await listener.stop()
+
+
+async def test_tag_invalidation_follows_links_and_clear_keeps_to_its_prefix(
+    redis_url: str, redis_prefix: str, raw: redis.Redis, clock: FakeClock
+) -> None:
+    ours, theirs = store_for(redis_url, redis_prefix + "a:", clock), store_for(redis_url, redis_prefix + "b:", clock)
+    customer = Upstream(
+        {"org-1": CACHE_TYPES[3].adapter.validate_python({"id": "cus_1", "org_id": "org-1", "name": "A"})}
+    )
+    subscription = SUBSCRIPTIONS.adapter.validate_python(
+        {"id": "s", "customer": "cus_1", "plan": "pro", "status": "active", "seats": 1, "current_period_end": 1}
+    )
+    subscriptions = Upstream({"cus_1": subscription})
+    try:
+        for store in (ours, theirs):
+            engine = engine_for(store, clock, l1=None)
+            await engine.load_many(CUSTOMERS, ["org-1"], customer)
+            await engine.load_many(SUBSCRIPTIONS, ["cus_1"], subscriptions)
+
+        engine = engine_for(ours, clock, l1=None)
+        assert await engine.invalidate(tags=["org:org-1"]) == 2
+        assert [key async for key in raw.scan_iter(match=f"{redis_prefix}a:*")] == []
+        assert await engine_for(theirs, clock, l1=None).invalidate_all() == 2
+        assert [key async for key in raw.scan_iter(match=f"{redis_prefix}b:*")] == []
+    finally:
+        await ours.client.aclose()
+        await theirs.client.aclose()
+
+
+async def test_the_lock_keeps_a_second_replica_from_fetching_a_hot_key(
+    stores: list[RedisStore], clock: FakeClock
+) -> None:
+    users = Upstream({"u-1": user("u-1")})
+    users.gate = asyncio.Event()
+    lock = LockPolicy(enabled=True, ttl_s=5.0, wait_s=5.0, poll_s=0.01)
+    first, second = (engine_for(store, clock, l1=None, lock=lock) for store in stores)
+
+    holder = asyncio.ensure_future(first.load_many(USERS, ["u-1"], users))
+    await users.called.wait()
+    waiter = asyncio.ensure_future(second.load_many(USERS, ["u-1"], users))
+    await asyncio.sleep(0.05)  # the second replica finds the lock taken and waits for the first's answer
+    users.gate.set()
+
+    assert await holder == await waiter == [users.data["u-1"]]
+    assert users.batches == [["u-1"]]
+
+
+async def test_a_refused_connection_is_a_miss_and_opens_the_breaker(clock: FakeClock) -> None:
+    store = store_for(f"redis://127.0.0.1:{closed_port()}/0", "x:", clock)
+    engine = engine_for(store, clock, l1=None)
+    users = Upstream({"u-1": user("u-1")})
+    try:
+        for _ in range(4):
+            assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+        assert store.breaker.state == "open"
+        assert engine.health() == "degraded"
+        assert engine.stats["users"].errors >= 3
+        with pytest.raises(CacheUnavailable, match="breaker is open"):
+            await store.get_many(["k"])
+    finally:
+        await store.client.aclose()
+
+
+async def test_a_stalled_redis_times_out_and_recovery_is_automatic(
+    redis_url: str, redis_prefix: str, clock: FakeClock
+) -> None:
+    target = urlsplit(redis_url).port or 6379
+    async with RedisStandIn(target) as stand_in:
+        stand_in.mode = "stall"
+        store = store_for(f"redis://127.0.0.1:{stand_in.port}/0", redis_prefix, clock)
+        engine = engine_for(store, clock, l1=None)
+        users = Upstream({"u-1": user("u-1")})
+        try:
+            for _ in range(3):
+                assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+            assert await store.ping() == "degraded"
+            assert store.breaker.state == "open"
+
+            stand_in.mode = "forward"
+            clock.advance(5.0)
+            assert await store.ping() == "ok"
+            assert engine.health() == "ok"
+            await engine.load_many(USERS, ["u-1"], users)
+            batches = len(users.batches)
+            await engine.load_many(USERS, ["u-1"], users)
+            assert len(users.batches) == batches
+        finally:
+            await store.client.aclose()
