@@ -367,3 +367,29 @@ async def test_stale_items_of_a_list_field_are_marked_by_index(
         {"path": ["users", 0], "upstream": "identity", "ageSeconds": 100.0},
         {"path": ["users", 1], "upstream": "identity", "ageSeconds": 100.0},
     ]
+
+
+async def test_with_billings_breaker_open_stale_billing_is_served_without_asking_billing(
+    cached_gateway: Gateway, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    fresh = await dashboard(cached_gateway)
+    clock.advance(400)  # past fresh and stale-while-revalidate, inside stale-if-error
+    await sandbox.faults("billing", error_rate=1.0, status=503)
+    state = "CLOSED"
+    for _ in range(10):
+        await dashboard(cached_gateway)
+        upstreams = (await cached_gateway.query("{ upstreams { name state } }"))["data"]["upstreams"]
+        state = next(upstream["state"] for upstream in upstreams if upstream["name"] == "billing")
+        if state == "OPEN":
+            break
+    assert state == "OPEN"
+
+    async with Counted(sandbox) as made:
+        stale = await dashboard(cached_gateway)
+
+    assert made["billing"] == 0, "an open breaker sends nothing"
+    assert "errors" not in stale
+    assert stale["data"]["organization"]["billing"] == fresh["data"]["organization"]["billing"]
+    marks = {tuple(mark["path"]): mark for mark in stale["extensions"]["stale"]}
+    assert marks[("organization", "billing")]["upstream"] == "billing"
+    assert marks[("organization", "billing")]["ageSeconds"] >= 400
