@@ -19,6 +19,7 @@ from clients.upstreams import Upstreams
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.limits import BodySizeLimit
+from mobius.runtime import tune_gc
 from mobius.settings import Settings
 from mobius.upstreams import build_upstreams, secret_source
 from resolvers.loaders import Loaders
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, upstreams: Upstreams | None = None) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upstreams.start()
+        tune_gc(settings.runtime)
         try:
             yield
         finally:

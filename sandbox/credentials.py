@@ -13,3 +13,6 @@ class SandboxCredentials:
     billing_signing_secret: str = "sandbox-billing-signing-secret"
     projects_token: str = "sandbox-projects-token"
     token_lifetime_s: int = 3600
+    billing_signature_required: bool = True
+    """False accepts unsigned billing requests (signed ones are still verified): for benchmark peers
+    that cannot sign."""
