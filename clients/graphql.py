@@ -17,7 +17,7 @@ from gql.transport.exceptions import (
     TransportProtocolError,
     TransportServerError,
 )
-from graphql import DocumentNode, ExecutionResult
+from graphql import DocumentNode, ExecutionResult, print_ast
 
 from clients.auth import Auth
 from clients.errors import UpstreamInvalidResponse, UpstreamUnavailable, error_for_status
@@ -45,6 +45,33 @@ class _StatusAwareTransport(AIOHTTPTransport):
 
 
 _OK = RawResponse(status=200, headers={}, body=b"")
+_PRINTED_MAX = 1024
+_printed: dict[int, tuple[DocumentNode, str]] = {}
+
+
+def printed_query(document: DocumentNode) -> str:
+    """The document's text, printed once per document object.
+
+    Upstream documents are long-lived (module constants or LRU-cached per batch size), and printing
+    one costs more than the rest of an upstream call, so the text is kept beside it (bounded).
+    """
+    hit = _printed.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1]
+    if len(_printed) >= _PRINTED_MAX:
+        _printed.clear()
+    text = print_ast(document)
+    _printed[id(document)] = (document, text)
+    return text
+
+
+class _PrintedOnceRequest(GraphQLRequest):
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": printed_query(self.document)}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +129,7 @@ class GraphQLUpstream:
         transport = self._transport
         if transport is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
-        request = GraphQLRequest(document, variable_values=variables)
+        request = _PrintedOnceRequest(document, variable_values=variables)
         flow = self._auth.flow(OutgoingRequest(method="POST", path_qs=self._path))
         outgoing = await anext(flow)
         while True:
