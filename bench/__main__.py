@@ -14,6 +14,7 @@ from bench.implementations import ROOT, SandboxPorts
 from bench.results import aggregate
 from bench.run import Bench, Options, install_peers, log
 from bench.workloads import workloads
+from mobius.settings import Settings
 
 ALL_IMPLEMENTATIONS = ("mobius", "hive", "yoga")
 
@@ -51,8 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.rounds, args.workers = 3.0, 1.0, 1, [1]
-    from mobius.settings import Settings
-
     cache = json.loads(args.cache_settings) if "cache" in Settings.model_fields else None
     runtime: dict[str, object] = {"gc_freeze": not args.no_gc_freeze}
     if args.gc_threshold is not None:

@@ -52,7 +52,9 @@ class Implementation:
         return f"http://{HOST}:{self.port}/graphql"
 
 
-def mobius_config(sandbox: SandboxPorts, port: int, runtime: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def mobius_config(
+    sandbox: SandboxPorts, port: int, runtime: Mapping[str, Any], extra: Mapping[str, Any]
+) -> dict[str, Any]:
     """Gateway settings with full upstream auth (the same as the demo's)."""
     c = CREDENTIALS
     return {
@@ -69,7 +71,11 @@ def mobius_config(sandbox: SandboxPorts, port: int, runtime: Mapping[str, Any], 
             },
             "billing": {
                 "base_url": sandbox.url("billing"),
-                "auth": {"type": "api_key_hmac", "api_key": c.billing_api_key, "signing_secret": c.billing_signing_secret},
+                "auth": {
+                    "type": "api_key_hmac",
+                    "api_key": c.billing_api_key,
+                    "signing_secret": c.billing_signing_secret,
+                },
             },
             "projects": {"base_url": sandbox.url("projects"), "auth": {"type": "bearer", "token": c.projects_token}},
         },
@@ -138,6 +144,8 @@ def launch_hive(sandbox: SandboxPorts, token: str, supergraph: Path, port: int, 
             str(NODE_BIN / "hive-gateway"),
             "supergraph",
             str(supergraph),
+            "--config-path",
+            "gateway.config.ts",
             "--host",
             HOST,
             "--port",

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 HOST = "127.0.0.1"
 
@@ -20,8 +20,15 @@ HOST = "127.0.0.1"
 class Process:
     """A child process (and its own children) that `stop` ends by process group."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-                 cwd: Path | None = None, log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        log: Path,
+    ) -> None:
         self.name = name
         self.log_path = log
         self._log: IO[bytes] = log.open("wb")

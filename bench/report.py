@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ COLUMNS = (
     ("cpu_ms_per_request", "CPU ms/req", "{:.2f}"),
     ("rss_mb", "RSS MB", "{:.0f}"),
     ("upstream_per_request", "upstream req/query", "{:.2f}"),
+    ("sandbox_cpu_ms_per_request", "sandbox CPU ms/req", "{:.1f}"),
 )
 
 
@@ -47,8 +49,6 @@ def versions() -> dict[str, str]:
         manifest = PEERS_DIR / "node_modules" / package / "package.json"
         if manifest.exists():
             found[package] = json.loads(manifest.read_text())["version"]
-    from importlib.metadata import version
-
     for package in ("strawberry-graphql", "graphql-core", "fastapi", "uvicorn", "uvloop", "aiohttp"):
         found[package] = version(package)
     found["mobius"] = _output(["git", "rev-parse", "--short", "HEAD"])
@@ -109,7 +109,11 @@ def markdown(rows: Sequence[Row], meta: Mapping[str, Any]) -> str:
             cells = [fmt.format(row.figures[key]) for key, _, fmt in COLUMNS]
             if row.failures:
                 cells[0] += f" ({row.failures} failed)"
-            ratios = [ratio_text(row, "requests_per_s"), ratio_text(row, "cpu_ms_per_request"), ratio_text(row, "p50_ms")]
+            ratios = [
+                ratio_text(row, "requests_per_s"),
+                ratio_text(row, "cpu_ms_per_request"),
+                ratio_text(row, "p50_ms"),
+            ]
             lines.append("| " + " | ".join([*head, *cells, *ratios]) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -10,7 +10,15 @@ from typing import Any
 OURS = "mobius"
 PEERS = ("hive", "yoga")
 
-LOWER_IS_BETTER = ("p50_ms", "p99_ms", "cpu_ms_per_request", "rss_mb", "upstream_per_request")
+LOWER_IS_BETTER = (
+    "p50_ms",
+    "p99_ms",
+    "cpu_ms_per_request",
+    "rss_mb",
+    "upstream_per_request",
+    "upstream_per_request_under_load",
+    "sandbox_cpu_ms_per_request",
+)
 HIGHER_IS_BETTER = ("requests_per_s",)
 FIGURES = HIGHER_IS_BETTER + LOWER_IS_BETTER
 

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import implementations as impl
-from bench.procstat import usage_of
 from bench.processes import HOST, Process, get_json, post_json, wait_until_answers
+from bench.procstat import usage_of
 from bench.results import Case, LoadResult, Measurement, parse_autocannon
 from bench.workloads import Workload, workloads
 
 UPSTREAMS = ("identity", "billing", "projects")
+PREFLIGHT_REQUESTS = 3
+"""Sequential requests per implementation and workload: their upstream count is exact (no load tail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,18 @@ def autocannon(url: str, workload: Workload, *, connections: int, duration_s: fl
 
 
 def measure(
-    process: Process, implementation: impl.Implementation, workload: Workload, options: Options
+    process: Process,
+    implementation: impl.Implementation,
+    workload: Workload,
+    options: Options,
+    sandboxes: Sequence[Process],
 ) -> tuple[LoadResult, dict[str, float]]:
     upstream_before = upstream_requests(options.sandbox)
+    sandbox_before = sum(usage_of(p.pid).cpu_s for p in sandboxes)
     before = usage_of(process.pid)
     load = autocannon(implementation.url, workload, connections=options.connections, duration_s=options.duration_s)
     after = usage_of(process.pid)
+    sandbox_after = sum(usage_of(p.pid).cpu_s for p in sandboxes)
     upstream_after = upstream_requests(options.sandbox)
     requests = max(load.requests, 1)
     figures = {
@@ -94,7 +102,8 @@ def measure(
         "p99_ms": load.p99_ms,
         "cpu_ms_per_request": (after.cpu_s - before.cpu_s) * 1000 / requests,
         "rss_mb": after.rss_bytes / 1e6,
-        "upstream_per_request": (upstream_after - upstream_before) / requests,
+        "upstream_per_request_under_load": (upstream_after - upstream_before) / requests,
+        "sandbox_cpu_ms_per_request": (sandbox_after - sandbox_before) * 1000 / requests,
     }
     return load, figures
 
@@ -116,13 +125,16 @@ class Bench:
         self.preflight: dict[str, str] = {}
         self.auth: dict[str, str] = {}
         self.children: list[Process] = []
+        self.sandboxes: list[Process] = []
+        self.exact_upstream: dict[tuple[str, str], float] = {}
         self.token = ""
 
     def run(self) -> None:
         options = self.options
         options.out_dir.mkdir(parents=True, exist_ok=True)
-        sandbox = self.spawn("sandbox", self.sandbox_argv())
-        wait_for_sandbox(sandbox, options.sandbox)
+        for upstream in UPSTREAMS:
+            self.sandboxes.append(self.spawn(f"sandbox-{upstream}", self.sandbox_argv(upstream)))
+        wait_for_sandbox(self.sandboxes, options.sandbox)
         self.token = impl.identity_token(options.sandbox)
         supergraph = self.compose() if "hive" in options.implementations else None
         try:
@@ -134,14 +146,16 @@ class Bench:
             for child in reversed(self.children):
                 child.stop()
 
-    def sandbox_argv(self) -> list[str]:
-        ports = self.options.sandbox
+    def sandbox_argv(self, upstream: str) -> list[str]:
+        """One process per upstream: it serves `upstream` on its port, the other two on unused ephemeral ports."""
+        ports = dict.fromkeys(UPSTREAMS, 0)
+        ports[upstream] = getattr(self.options.sandbox, upstream)
         mobius = str(Path(sys.executable).parent / "mobius")
         return [
             mobius, "sandbox", "--host", HOST, "--unsigned-billing",
-            "--identity-port", str(ports.identity),
-            "--billing-port", str(ports.billing),
-            "--projects-port", str(ports.projects),
+            "--identity-port", str(ports["identity"]),
+            "--billing-port", str(ports["billing"]),
+            "--projects-port", str(ports["projects"]),
         ]  # fmt: skip
 
     def spawn(self, name: str, argv: Sequence[str], launch: impl.Launch | None = None) -> Process:
@@ -234,11 +248,12 @@ class Bench:
                     if workload not in entry.workloads:
                         continue
                     case = Case(workload.name, entry.implementation.name, workers, latency)
-                    load, figures = measure(entry.process, entry.implementation, workload, options)
+                    load, figures = measure(entry.process, entry.implementation, workload, options, self.sandboxes)
                     log(f"{case.workload:16} {entry.implementation.name:6} w={workers} lat={latency:>2}ms "
                         f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
                         f"p50 {figures['p50_ms']:6.1f} ms  cpu {figures['cpu_ms_per_request']:6.2f} ms/req "
-                        f"up {figures['upstream_per_request']:.2f}")  # fmt: skip
+                        f"up {figures['upstream_per_request_under_load']:.2f}")  # fmt: skip
+                    figures["upstream_per_request"] = self.exact_upstream[(entry.implementation.name, workload.name)]
                     self.measurements.append(Measurement(case, round_index, figures, load.failures))
         for entry in started:
             entry.process.stop()
@@ -258,7 +273,12 @@ class Bench:
         reference: dict[str, Any] = {}
         for entry in sorted(started, key=lambda s: s.implementation.name != "mobius"):
             for workload in entry.workloads:
-                status, body = post_json(entry.implementation.url, workload.body())
+                post_json(entry.implementation.url, workload.body())  # tokens and connections first
+                before = upstream_requests(self.options.sandbox)
+                for _ in range(PREFLIGHT_REQUESTS):
+                    status, body = post_json(entry.implementation.url, workload.body())
+                spent = upstream_requests(self.options.sandbox) - before
+                self.exact_upstream[(entry.implementation.name, workload.name)] = spent / PREFLIGHT_REQUESTS
                 key = f"{entry.implementation.name}/{workload.name}"
                 data = body.get("data") if isinstance(body, dict) else None
                 errors = body.get("errors") if isinstance(body, dict) else None
@@ -298,11 +318,12 @@ def rotate(items: list[Started], shift: int) -> list[Started]:
     return items[shift:] + items[:shift]
 
 
-def wait_for_sandbox(process: Process, ports: impl.SandboxPorts, timeout_s: float = 30.0) -> None:
+def wait_for_sandbox(processes: Sequence[Process], ports: impl.SandboxPorts, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not process.alive():
-            raise RuntimeError(f"the sandbox exited:\n{process.tail()}")
+        for process in processes:
+            if not process.alive():
+                raise RuntimeError(f"the sandbox exited:\n{process.tail()}")
         try:
             upstream_requests(ports)
         except OSError:

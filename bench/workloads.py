@@ -26,9 +26,12 @@ def workloads() -> list[Workload]:
     ids = [f"user-{n}" for n in range(1, 101)]
     return [
         Workload("dashboard", dashboard, {"orgId": "org-1"}, "the reference dashboard (9 upstream requests cold)"),
-        Workload("user", 'query User($id: ID!) { user(id: $id) { id name } }', {"id": "user-7"}, "`user(id)`"),
+        Workload("user", "query User($id: ID!) { user(id: $id) { id name } }", {"id": "user-7"}, "`user(id)`"),
         Workload(
-            "users100", "query Users($ids: [ID!]!) { users(ids: $ids) { id name } }", {"ids": ids}, "`users(ids:)`, 100 ids"
+            "users100",
+            "query Users($ids: [ID!]!) { users(ids: $ids) { id name } }",
+            {"ids": ids},
+            "`users(ids:)`, 100 ids",
         ),
         Workload("typename", "{ __typename }", {}, "`{ __typename }`: the floor"),
         Workload(

@@ -22,7 +22,9 @@ WORKER_ARGS_ENV = "_MOBIUS_SERVE_ARGS"
 
 
 def run_workers(settings: Settings, *, config: Path | None, overrides: dict[str, Any], workers: int) -> None:
-    os.environ[WORKER_ARGS_ENV] = json.dumps({"config": None if config is None else str(config), "overrides": overrides})
+    os.environ[WORKER_ARGS_ENV] = json.dumps(
+        {"config": None if config is None else str(config), "overrides": overrides}
+    )
     uvicorn.run(
         f"{__name__}:worker_app",
         factory=True,

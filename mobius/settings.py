@@ -133,7 +133,9 @@ class RuntimeSettings(_Strict):
     """
 
     gc_freeze: bool = True
-    gc_gen0_threshold: int | None = Field(default=None, ge=1, description="None keeps Python's default (700)")
+    gc_gen0_threshold: int | None = Field(
+        default=100_000, ge=1, description="young-generation threshold; None keeps Python's default (700)"
+    )
 
 
 class Settings(BaseSettings):
