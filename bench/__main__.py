@@ -45,11 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="logs, answers and results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--render", type=Path, default=None, help="only re-render --report from this results.json")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.render is not None:
+        payload = json.loads(args.render.read_text())
+        args.report.write_text(report.markdown(report.rows_from_json(payload), payload["meta"]), encoding="utf-8")
+        return 0
     if args.quick:
         args.duration, args.warmup, args.rounds, args.workers = 3.0, 1.0, 1, [1]
     cache = json.loads(args.cache_settings) if "cache" in Settings.model_fields else None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.implementations import PEERS_DIR
-from bench.results import OURS, Row
+from bench.results import OURS, Case, Row
 from bench.workloads import workloads
 
 COLUMNS = (
@@ -25,6 +25,19 @@ COLUMNS = (
     ("rss_mb", "RSS MB", "{:.0f}"),
     ("upstream_per_request", "upstream req/query", "{:.2f}"),
     ("sandbox_cpu_ms_per_request", "sandbox CPU ms/req", "{:.1f}"),
+)
+
+
+READING_NOTES = (
+    "CPU ms/req is the gateway's own process tree (all workers), utime + stime over the timed run divided by "
+    "the requests completed in it; requests still in flight at the end make it read a few percent high, "
+    "for every implementation alike.",
+    "The sandbox upstreams, autocannon and the gateway share the machine's cores (and other work may run): "
+    "at 10 clients the gateways saturate the CPU, so req/s and p50/p99 measure the whole box; compare CPU "
+    "ms/req and the ratios of one run.",
+    "`upstream req/query` is exact: the sandbox counters over three sequential requests after a warm-up "
+    "request. Under load Hive Gateway also deduplicates identical in-flight upstream requests across "
+    "clients (see `upstream_per_request_under_load` in results.json).",
 )
 
 
@@ -90,8 +103,7 @@ def markdown(rows: Sequence[Row], meta: Mapping[str, Any]) -> str:
         *(f"- {key}: {verdict}" for key, verdict in sorted(meta["preflight"].items())),
         "",
     ]
-    if meta.get("notes"):
-        lines += ["## Notes", "", *(f"- {note}" for note in meta["notes"]), ""]
+    lines += ["## Notes", "", *(f"- {note}" for note in [*READING_NOTES, *meta.get("notes", [])]), ""]
     descriptions = {w.name: w.description for w in workloads()}
     for workload in dict.fromkeys(row.case.workload for row in rows):
         lines += [f"## {workload}: {descriptions.get(workload, '')}", ""]
@@ -106,7 +118,7 @@ def markdown(rows: Sequence[Row], meta: Mapping[str, Any]) -> str:
             if not row.available:
                 lines.append("| " + " | ".join([*head, row.note, *[""] * (len(header) - 4)]) + " |")
                 continue
-            cells = [fmt.format(row.figures[key]) for key, _, fmt in COLUMNS]
+            cells = [fmt.format(row.figures[key]) if key in row.figures else "" for key, _, fmt in COLUMNS]
             if row.failures:
                 cells[0] += f" ({row.failures} failed)"
             ratios = [
@@ -130,6 +142,21 @@ def write(rows: Sequence[Row], meta: Mapping[str, Any], markdown_path: Path, jso
         ],
     }  # fmt: skip
     json_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+
+
+def rows_from_json(payload: Mapping[str, Any]) -> list[Row]:
+    """The rows of a results.json, to re-render RESULTS.md without re-running."""
+    return [
+        Row(
+            case=Case(item["workload"], item["implementation"], item["workers"], item["latency_ms"]),
+            figures=item["figures"],
+            rounds=item["rounds"],
+            failures=item["failures"],
+            note=item["note"],
+            ratios=item["ratios_to_best_peer"],
+        )
+        for item in payload["rows"]
+    ]
 
 
 def now() -> str:

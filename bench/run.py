@@ -21,6 +21,7 @@ from bench.workloads import Workload, workloads
 UPSTREAMS = ("identity", "billing", "projects")
 PREFLIGHT_REQUESTS = 3
 """Sequential requests per implementation and workload: their upstream count is exact (no load tail)."""
+OAUTH_ROUTE = "POST /oauth/token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,12 @@ def install_peers() -> None:
 
 
 def upstream_requests(sandbox: impl.SandboxPorts) -> int:
-    return sum(int(get_json(f"{sandbox.url(name)}/_sandbox/stats")["requests"]) for name in UPSTREAMS)
+    """API requests so far over the three upstreams; token requests (one per worker process) excluded."""
+    total = 0
+    for name in UPSTREAMS:
+        stats = get_json(f"{sandbox.url(name)}/_sandbox/stats")
+        total += int(stats["requests"]) - int(stats["routes"].get(OAUTH_ROUTE, 0))
+    return total
 
 
 def set_latency(sandbox: impl.SandboxPorts, latency_ms: int) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from bench.report import markdown
+from bench.report import markdown, rows_from_json, write
 from bench.results import Case, Measurement, aggregate, parse_autocannon
 from bench.run import first_difference
 
@@ -76,3 +79,29 @@ def test_first_difference_names_the_path_where_answers_diverge() -> None:
     theirs = {"org": {"members": [{"id": "u1"}, {"id": "u3"}], "name": "Acme"}}
     assert first_difference(ours, theirs).startswith("data.org.members[1].id:")
     assert first_difference([1], [1, 2]) == "data: 1 items vs 2"
+
+
+def test_results_json_renders_the_same_report(tmp_path: Path) -> None:
+    measurements = [
+        Measurement(Case("user", "mobius", 1, 20), 0, figures(100, 1.0, 22)),
+        Measurement(Case("user", "yoga", 1, 20), 0, figures(90, 1.5, 23)),
+    ]
+    rows = aggregate(measurements, {Case("user", "hive", 1, 20): "did not start"})
+    meta = {
+        "command": "scripts/bench --quick",
+        "date": "today",
+        "rounds": 1,
+        "duration_s": 3,
+        "warmup_s": 1,
+        "connections": 10,
+        "machine": {"cores": "2"},
+        "versions": {"graphql-yoga": "5"},
+        "auth": {"mobius": "full"},
+        "preflight": {"yoga/user": "same as Mobius"},
+        "notes": [],
+    }
+    markdown_path, json_path = tmp_path / "RESULTS.md", tmp_path / "results.json"
+    write(rows, meta, markdown_path, json_path)
+    payload = json.loads(json_path.read_text())
+    assert markdown(rows_from_json(payload), payload["meta"]) == markdown_path.read_text()
+    assert "| did not start |" in markdown_path.read_text()
