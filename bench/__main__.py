@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append(f"run stopped early: {str(exc).splitlines()[0]}")
     rows = aggregate(bench.measurements, bench.unavailable)
     meta = {
-        "command": "scripts/bench " + shlex.join(sys.argv[1:] if argv is None else list(argv)),
+        "command": " ".join(["scripts/bench", shlex.join(sys.argv[1:] if argv is None else list(argv))]).strip(),
         "date": report.now(),
         "rounds": options.rounds,
         "duration_s": options.duration_s,
