@@ -19,7 +19,7 @@ from gql.transport.exceptions import (
     TransportProtocolError,
     TransportServerError,
 )
-from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType, print_ast
 from multidict import CIMultiDict
 
 from clients.auth import Auth, credential_errors
@@ -104,6 +104,33 @@ def is_mutation(document: DocumentNode) -> bool:
 
 
 _OK = RawResponse(status=200, headers={}, body=b"")
+_PRINTED_MAX = 1024
+_printed: dict[int, tuple[DocumentNode, str]] = {}
+
+
+def printed_query(document: DocumentNode) -> str:
+    """The document's text, printed once per document object.
+
+    Upstream documents are long-lived (module constants or LRU-cached per batch size), and printing
+    one costs more than the rest of an upstream call, so the text is kept beside it (bounded).
+    """
+    hit = _printed.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1]
+    if len(_printed) >= _PRINTED_MAX:
+        _printed.clear()
+    text = print_ast(document)
+    _printed[id(document)] = (document, text)
+    return text
+
+
+class _PrintedOnceRequest(GraphQLRequest):
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": printed_query(self.document)}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +205,7 @@ class GraphQLUpstream:
         transport = self._transport
         if transport is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
-        request = GraphQLRequest(document, variable_values=variables)
+        request = _PrintedOnceRequest(document, variable_values=variables)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         idempotent = idempotency_key is not None or not is_mutation(document)
         return await self.pipeline.call(partial(self._attempt, transport, request, headers), idempotent=idempotent)

@@ -24,6 +24,7 @@ from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.limits import BodySizeLimit
 from mobius.redis import shared_rate_limit_store
+from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, DeadlineSettings, Settings
 from mobius.upstreams import build_upstreams, secret_source
 from resolvers.loaders import Loaders
@@ -134,6 +135,7 @@ def create_app(
         await upstreams.start()
         if cache is not None:
             await cache.start()
+        tune_gc(settings.runtime)
         try:
             yield
         finally:

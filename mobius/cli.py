@@ -68,7 +68,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _refuse_inline_secrets(settings)
     print(f"Mobius gateway on http://{settings.server.host}:{settings.server.port}/graphql")
     sys.stdout.flush()
-    _run_gateway(settings)
+    if args.workers > 1:
+        from mobius.serving import run_workers
+
+        run_workers(settings, config=args.config, overrides=overrides, workers=args.workers)
+    else:
+        _run_gateway(settings)
     return 0
 
 
@@ -94,10 +99,11 @@ def _secret_refs(node: object, path: str) -> list[tuple[str, dict[str, object]]]
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox import SandboxServer
+    from sandbox import SandboxCredentials, SandboxServer
 
     ports = (args.identity_port, args.billing_port, args.projects_port)
-    with SandboxServer(host=args.host, ports=ports) as urls:
+    credentials = SandboxCredentials(billing_signature_required=not args.unsigned_billing)
+    with SandboxServer(host=args.host, ports=ports, credentials=credentials) as urls:
         print(f"identity  {urls.identity}\nbilling   {urls.billing}\nprojects  {urls.projects}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
         sys.stdout.flush()
@@ -162,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the port (default 1)")
     serve.set_defaults(handler=cmd_serve)
 
     sandbox = commands.add_parser("sandbox", help="run only the three sandbox upstreams")
@@ -169,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--identity-port", type=int, default=SANDBOX_DEFAULT_PORTS[0])
     sandbox.add_argument("--billing-port", type=int, default=SANDBOX_DEFAULT_PORTS[1])
     sandbox.add_argument("--projects-port", type=int, default=SANDBOX_DEFAULT_PORTS[2])
+    sandbox.add_argument(
+        "--unsigned-billing",
+        action="store_true",
+        help="billing also accepts requests without an HMAC signature (for benchmark peers that cannot sign)",
+    )
     sandbox.set_defaults(handler=cmd_sandbox)
 
     schema = commands.add_parser("schema", help="schema tools")

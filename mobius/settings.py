@@ -264,6 +264,20 @@ class ServerSettings(_Strict):
     log_format: Literal["json", "console"] = "json"
 
 
+class RuntimeSettings(_Strict):
+    """Garbage-collector tuning of each server process, applied once start-up is done.
+
+    ``gc_freeze`` moves everything allocated at start-up (modules, schema, clients) out of the
+    collector's sight; a higher generation-0 threshold makes young collections rarer, which pays on
+    large responses at the price of some memory (measured by ``scripts/bench``).
+    """
+
+    gc_freeze: bool = True
+    gc_gen0_threshold: int | None = Field(
+        default=100_000, ge=1, description="young-generation threshold; None keeps Python's default (700)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOBIUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
@@ -276,6 +290,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     upstreams: UpstreamsSettings
     callers: list[CallerSettings] = []
+    runtime: RuntimeSettings = RuntimeSettings()
 
     @classmethod
     def settings_customise_sources(

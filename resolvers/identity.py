@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from clients.identity import IdentityOrg, IdentityUser, MembersPage
 from resolvers.errors import InvalidArgument, check_page_size
 from resolvers.loaders import Loaders
@@ -12,6 +14,11 @@ MAX_IDS = 500
 
 async def user(loaders: Loaders, user_id: str) -> IdentityUser | None:
     return await loaders.users.load(user_id)
+
+
+def user_future(loaders: Loaders, user_id: str) -> asyncio.Future[IdentityUser | None]:
+    """The loader's future for a user: already done when the user was primed or loaded earlier."""
+    return loaders.users.load(user_id)
 
 
 async def users(loaders: Loaders, user_ids: list[str]) -> list[IdentityUser | None]:

@@ -80,6 +80,8 @@ class BillingApi:
         if key_id is None:
             return self._unauthorized("invalid_api_key", "Invalid API key provided.")
         header = request.headers.get(SIGNATURE_HEADER)
+        if header is None and not self.credentials.billing_signature_required:
+            return await handler(request)
         if header is None:
             return self._unauthorized("signature_missing", f"{SIGNATURE_HEADER} is required.")
         body = await request.read()

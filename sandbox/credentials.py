@@ -17,3 +17,6 @@ class SandboxCredentials:
     """When set, the token endpoint requires exactly this `audience`."""
     identity_scopes: frozenset[str] | None = None
     """When set, the token endpoint refuses a `scope` naming anything else."""
+    billing_signature_required: bool = True
+    """False accepts unsigned billing requests (signed ones are still verified): for benchmark peers
+    that cannot sign."""

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from aiohttp import web
-from graphql import graphql_sync
 
 from sandbox.admin import upstream_app
 from sandbox.credentials import SandboxCredentials
+from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
@@ -49,7 +49,7 @@ class ProjectsApi:
         if isinstance(body, str):
             return self.upstream.error(400, "bad_request", body)
         context = ProjectsContext(data=self.data)
-        result = graphql_sync(
+        result = run_query(
             SCHEMA,
             body["query"],
             context_value=context,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,12 +51,11 @@ class Issue:
             project_id=issue.project_id,
         )
 
-    @strawberry.field
-    async def assignee(self, info: GatewayInfo) -> UserRef | None:
+    @strawberry.field(graphql_type=UserRef | None)
+    def assignee(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         if self.assignee_id is None:
             return None
-        assignee = await resolvers.identity.user(info.context.loaders, self.assignee_id)
-        return identity_types.user_or_none(served(info, assignee))
+        return identity_types.user_now_or_later(info, self.assignee_id)
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Project | None:
@@ -96,10 +96,9 @@ class Project:
             owner_id=project.owner_id,
         )
 
-    @strawberry.field
-    async def owner(self, info: GatewayInfo) -> UserRef | None:
-        owner = await resolvers.identity.user(info.context.loaders, self.owner_id)
-        return identity_types.user_or_none(served(info, owner))
+    @strawberry.field(graphql_type=UserRef | None)
+    def owner(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
+        return identity_types.user_now_or_later(info, self.owner_id)
 
     @strawberry.field
     async def issues(

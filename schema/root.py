@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
 import resolvers.identity
 import resolvers.projects
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
+from schema.documents import document_extensions
 from schema.errors import ShapeErrors
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
@@ -71,8 +69,6 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         extensions=[
             ShapeErrors,
             StaleMarks,
-            partial(QueryDepthLimiter, max_depth=max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=max_aliases),
-            partial(MaxTokensLimiter, max_token_count=max_tokens),
+            *document_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
         ],
     )

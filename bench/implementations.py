@@ -1,0 +1,160 @@
+"""How each implementation under test is started: same sandbox, same worker count, own port."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.processes import HOST
+from sandbox import SandboxCredentials
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_DIR = ROOT / "bench" / "peers"
+NODE_BIN = PEERS_DIR / "node_modules" / ".bin"
+CREDENTIALS = SandboxCredentials()
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxPorts:
+    identity: int
+    billing: int
+    projects: int
+
+    def url(self, upstream: str) -> str:
+        return f"http://{HOST}:{getattr(self, upstream)}"
+
+    def urls(self) -> dict[str, str]:
+        return {name: self.url(name) for name in ("identity", "billing", "projects")}
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    name: str
+    port: int
+    auth: str
+    """How it authenticates to the upstreams, for the report."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/graphql"
+
+
+def mobius_config(
+    sandbox: SandboxPorts, port: int, runtime: Mapping[str, Any], extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Gateway settings with full upstream auth (the same as the demo's), the response cache off
+    unless ``extra`` turns it on."""
+    c = CREDENTIALS
+    return {
+        "server": {"host": HOST, "port": port, "graphiql": False, "log_format": "json"},
+        "upstreams": {
+            "identity": {
+                "base_url": sandbox.url("identity"),
+                "auth": {
+                    "type": "oauth2_client_credentials",
+                    "token_url": "/oauth/token",
+                    "client_id": c.identity_client_id,
+                    "client_secret": c.identity_client_secret,
+                },
+            },
+            "billing": {
+                "base_url": sandbox.url("billing"),
+                "auth": {
+                    "type": "api_key_hmac",
+                    "api_key": c.billing_api_key,
+                    "signing_secret": c.billing_signing_secret,
+                },
+            },
+            "projects": {"base_url": sandbox.url("projects"), "auth": {"type": "bearer", "token": c.projects_token}},
+        },
+        "runtime": dict(runtime),
+        "cache": {"enabled": False},
+        **extra,
+    }
+
+
+def launch_mobius(config_path: Path, workers: int) -> Launch:
+    mobius = Path(sys.executable).parent / "mobius"
+    return Launch([str(mobius), "serve", "--config", str(config_path), "--workers", str(workers)])
+
+
+def launch_yoga(sandbox: SandboxPorts, port: int, workers: int) -> Launch:
+    return Launch(
+        ["node", str(PEERS_DIR / "yoga" / "server.mjs")],
+        env={
+            "PORT": str(port),
+            "WORKERS": str(workers),
+            "IDENTITY_URL": sandbox.url("identity"),
+            "BILLING_URL": sandbox.url("billing"),
+            "PROJECTS_URL": sandbox.url("projects"),
+            "NODE_ENV": "production",
+        },
+    )
+
+
+def identity_token(sandbox: SandboxPorts) -> str:
+    """A client-credentials token fetched once, for a peer that cannot run the OAuth2 flow itself."""
+    c = CREDENTIALS
+    basic = base64.b64encode(f"{c.identity_client_id}:{c.identity_client_secret}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310  (loopback only)
+        f"{sandbox.url('identity')}/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        token: str = json.loads(response.read())["access_token"]
+    return token
+
+
+def hive_env(sandbox: SandboxPorts, token: str) -> dict[str, str]:
+    return {
+        "IDENTITY_URL": sandbox.url("identity"),
+        "BILLING_URL": sandbox.url("billing"),
+        "PROJECTS_URL": sandbox.url("projects"),
+        "IDENTITY_TOKEN": token,
+        "BILLING_API_KEY": CREDENTIALS.billing_api_key,
+        "PROJECTS_TOKEN": CREDENTIALS.projects_token,
+        "NODE_ENV": "production",
+    }
+
+
+def launch_compose(sandbox: SandboxPorts, token: str, output: Path) -> Launch:
+    return Launch(
+        [str(NODE_BIN / "mesh-compose"), "-o", str(output)],
+        env=hive_env(sandbox, token),
+        cwd=PEERS_DIR / "hive",
+    )
+
+
+def launch_hive(sandbox: SandboxPorts, token: str, supergraph: Path, port: int, workers: int) -> Launch:
+    return Launch(
+        [
+            str(NODE_BIN / "hive-gateway"),
+            "supergraph",
+            str(supergraph),
+            "--config-path",
+            "gateway.config.ts",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--fork",
+            str(workers),
+        ],
+        env=hive_env(sandbox, token),
+        cwd=PEERS_DIR / "hive",
+    )

@@ -1,0 +1,337 @@
+"""The benchmark run: sandbox, implementations, preflight, warm-up, alternating timed rounds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import implementations as impl
+from bench.processes import HOST, Process, get_json, post_json, wait_until_answers
+from bench.procstat import usage_of
+from bench.results import Case, LoadResult, Measurement, parse_autocannon
+from bench.workloads import Workload, workloads
+
+UPSTREAMS = ("identity", "billing", "projects")
+PREFLIGHT_REQUESTS = 3
+"""Sequential requests per implementation and workload: their upstream count is exact (no load tail)."""
+OAUTH_ROUTE = "POST /oauth/token"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    duration_s: float
+    warmup_s: float
+    rounds: int
+    connections: int
+    workers: list[int]
+    latencies_ms: list[int]
+    implementations: list[str]
+    workloads: list[str]
+    sandbox: impl.SandboxPorts
+    ports: dict[str, int]
+    runtime: dict[str, Any]
+    cache: dict[str, Any]
+    out_dir: Path
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def install_peers() -> None:
+    """`npm ci` into bench/peers when node_modules is missing or older than the lock file."""
+    marker = impl.PEERS_DIR / "node_modules" / ".package-lock.json"
+    lock = impl.PEERS_DIR / "package-lock.json"
+    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    log("installing the peers from npm into bench/peers (npm ci)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=impl.PEERS_DIR, check=True)  # noqa: S607
+
+
+def upstream_requests(sandbox: impl.SandboxPorts) -> int:
+    """API requests so far over the three upstreams; token requests (one per worker process) excluded."""
+    total = 0
+    for name in UPSTREAMS:
+        stats = get_json(f"{sandbox.url(name)}/_sandbox/stats")
+        total += int(stats["requests"]) - int(stats["routes"].get(OAUTH_ROUTE, 0))
+    return total
+
+
+def set_latency(sandbox: impl.SandboxPorts, latency_ms: int) -> None:
+    for name in UPSTREAMS:
+        status, body = post_json(f"{sandbox.url(name)}/_sandbox/faults", {"latency_ms": latency_ms})
+        if status != 200:
+            raise RuntimeError(f"sandbox {name} refused the latency fault: {body}")
+
+
+def autocannon(url: str, workload: Workload, *, connections: int, duration_s: float) -> LoadResult:
+    argv = [
+        "node",
+        str(impl.PEERS_DIR / "node_modules" / "autocannon" / "autocannon.js"),
+        "--json",
+        "-c", str(connections),
+        "-d", str(duration_s),
+        "-m", "POST",
+        "-H", "content-type=application/json",
+        "-b", json.dumps(workload.body()),
+        url,
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, check=True, timeout=duration_s + 60)  # noqa: S603
+    return parse_autocannon(json.loads(done.stdout))
+
+
+def measure(
+    process: Process,
+    implementation: impl.Implementation,
+    workload: Workload,
+    options: Options,
+    sandboxes: Sequence[Process],
+) -> tuple[LoadResult, dict[str, float]]:
+    upstream_before = upstream_requests(options.sandbox)
+    sandbox_before = sum(usage_of(p.pid).cpu_s for p in sandboxes)
+    before = usage_of(process.pid)
+    load = autocannon(implementation.url, workload, connections=options.connections, duration_s=options.duration_s)
+    after = usage_of(process.pid)
+    sandbox_after = sum(usage_of(p.pid).cpu_s for p in sandboxes)
+    upstream_after = upstream_requests(options.sandbox)
+    requests = max(load.requests, 1)
+    figures = {
+        "requests_per_s": load.requests_per_s,
+        "p50_ms": load.p50_ms,
+        "p99_ms": load.p99_ms,
+        "cpu_ms_per_request": (after.cpu_s - before.cpu_s) * 1000 / requests,
+        "rss_mb": after.rss_bytes / 1e6,
+        "upstream_per_request_under_load": (upstream_after - upstream_before) / requests,
+        "sandbox_cpu_ms_per_request": (sandbox_after - sandbox_before) * 1000 / requests,
+    }
+    return load, figures
+
+
+@dataclass
+class Started:
+    implementation: impl.Implementation
+    process: Process
+    workloads: list[Workload]
+
+
+class Bench:
+    """One run; collects measurements and the cases that could not be measured (with why)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.measurements: list[Measurement] = []
+        self.unavailable: dict[Case, str] = {}
+        self.preflight: dict[str, str] = {}
+        self.auth: dict[str, str] = {}
+        self.children: list[Process] = []
+        self.sandboxes: list[Process] = []
+        self.exact_upstream: dict[tuple[str, str], float] = {}
+        self.token = ""
+
+    def run(self) -> None:
+        options = self.options
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        for upstream in UPSTREAMS:
+            self.sandboxes.append(self.spawn(f"sandbox-{upstream}", self.sandbox_argv(upstream)))
+        wait_for_sandbox(self.sandboxes, options.sandbox)
+        self.token = impl.identity_token(options.sandbox)
+        supergraph = self.compose() if "hive" in options.implementations else None
+        try:
+            for latency in options.latencies_ms:
+                set_latency(options.sandbox, latency)
+                for workers in options.workers:
+                    self.cell(latency, workers, supergraph)
+        finally:
+            for child in reversed(self.children):
+                child.stop()
+
+    def sandbox_argv(self, upstream: str) -> list[str]:
+        """One process per upstream: it serves `upstream` on its port, the other two on unused ephemeral ports."""
+        ports = dict.fromkeys(UPSTREAMS, 0)
+        ports[upstream] = getattr(self.options.sandbox, upstream)
+        mobius = str(Path(sys.executable).parent / "mobius")
+        return [
+            mobius, "sandbox", "--host", HOST, "--unsigned-billing",
+            "--identity-port", str(ports["identity"]),
+            "--billing-port", str(ports["billing"]),
+            "--projects-port", str(ports["projects"]),
+        ]  # fmt: skip
+
+    def spawn(self, name: str, argv: Sequence[str], launch: impl.Launch | None = None) -> Process:
+        process = Process(
+            name,
+            argv,
+            env=launch.env if launch else None,
+            cwd=launch.cwd if launch else None,
+            log=self.options.out_dir / f"{name}.log",
+        )
+        self.children.append(process)
+        return process
+
+    def compose(self) -> Path:
+        output = self.options.out_dir / "supergraph.graphql"
+        launch = impl.launch_compose(self.options.sandbox, self.token, output)
+        log("composing Hive Gateway's supergraph with mesh-compose")
+        done = subprocess.run(  # noqa: S603
+            launch.argv, env={**os.environ, **launch.env}, cwd=launch.cwd, capture_output=True, timeout=180, check=False
+        )
+        if done.returncode != 0 or not output.exists():
+            raise RuntimeError(f"mesh-compose failed:\n{done.stderr.decode(errors='replace')[-3000:]}")
+        return output
+
+    def launches(self, workers: int, supergraph: Path | None) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
+        options = self.options
+        sandbox = options.sandbox
+        out: dict[str, tuple[impl.Implementation, impl.Launch]] = {}
+        for name in options.implementations:
+            port = options.ports[name]
+            if name == "mobius":
+                config = options.out_dir / f"mobius-{workers}.json"
+                config.write_text(json.dumps(impl.mobius_config(sandbox, port, options.runtime, {})))
+                out[name] = (
+                    impl.Implementation(name, port, "full: OAuth2 client credentials, API key + HMAC, bearer"),
+                    impl.launch_mobius(config, workers),
+                )
+            elif name == "yoga":
+                out[name] = (
+                    impl.Implementation(name, port, "full: OAuth2 client credentials, API key + HMAC, bearer"),
+                    impl.launch_yoga(sandbox, port, workers),
+                )
+            elif name == "hive" and supergraph is not None:
+                out[name] = (
+                    impl.Implementation(
+                        name,
+                        port,
+                        "relaxed: static identity token fetched by the bench (no OAuth2 flow), billing API key "
+                        "without HMAC signature (sandbox --unsigned-billing), bearer",
+                    ),
+                    impl.launch_hive(sandbox, self.token, supergraph, port, workers),
+                )
+        if "dashboard-cached" in options.workloads:
+            port = options.ports["mobius-cache"]
+            config = options.out_dir / f"mobius-cache-{workers}.json"
+            config.write_text(json.dumps(impl.mobius_config(sandbox, port, options.runtime, {"cache": options.cache})))
+            out["mobius-cache"] = (
+                impl.Implementation("mobius", port, "full, with `cache` settings"),
+                impl.launch_mobius(config, workers),
+            )
+        return out
+
+    def cell(self, latency: int, workers: int, supergraph: Path | None) -> None:
+        options = self.options
+        chosen = [w for w in workloads() if w.name in options.workloads]
+        started: list[Started] = []
+        for key, (implementation, launch) in self.launches(workers, supergraph).items():
+            self.auth[implementation.name] = implementation.auth
+            log(f"starting {key} ({workers} worker(s)) on :{implementation.port}")
+            process = self.spawn(f"{key}-w{workers}-l{latency}", launch.argv, launch)
+            try:
+                wait_until_answers(process, implementation.url)
+            except RuntimeError as exc:
+                log(str(exc))
+                for workload in chosen:
+                    self.unavailable[Case(workload.name, implementation.name, workers, latency)] = "did not start"
+                continue
+            mine = [w for w in chosen if w.needs_cache == (key == "mobius-cache")]
+            started.append(Started(implementation, process, mine))
+        self.mark_uncached(chosen, workers, latency)
+        self.check_answers(started, chosen)
+        for entry in started:
+            for workload in entry.workloads:
+                autocannon(entry.implementation.url, workload, connections=options.connections,
+                           duration_s=options.warmup_s)  # fmt: skip
+        for round_index in range(options.rounds):
+            order = rotate(started, round_index)
+            for workload in chosen:
+                for entry in order:
+                    if workload not in entry.workloads:
+                        continue
+                    case = Case(workload.name, entry.implementation.name, workers, latency)
+                    load, figures = measure(entry.process, entry.implementation, workload, options, self.sandboxes)
+                    log(f"{case.workload:16} {entry.implementation.name:6} w={workers} lat={latency:>2}ms "
+                        f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
+                        f"p50 {figures['p50_ms']:6.1f} ms  cpu {figures['cpu_ms_per_request']:6.2f} ms/req "
+                        f"up {figures['upstream_per_request_under_load']:.2f}")  # fmt: skip
+                    figures["upstream_per_request"] = self.exact_upstream[(entry.implementation.name, workload.name)]
+                    self.measurements.append(Measurement(case, round_index, figures, load.failures))
+        for entry in started:
+            entry.process.stop()
+
+    def mark_uncached(self, chosen: list[Workload], workers: int, latency: int) -> None:
+        if not any(w.needs_cache for w in chosen):
+            return
+        for name in self.options.implementations:
+            case = Case("dashboard-cached", name, workers, latency)
+            if name != "mobius":
+                self.unavailable[case] = "not available: no response cache configured for this peer"
+
+    def check_answers(self, started: list[Started], chosen: list[Workload]) -> None:
+        """Every implementation must answer every workload like Mobius does, with no errors."""
+        reference: dict[str, Any] = {}
+        for entry in sorted(started, key=lambda s: s.implementation.name != "mobius"):
+            for workload in entry.workloads:
+                post_json(entry.implementation.url, workload.body())  # tokens and connections first
+                before = upstream_requests(self.options.sandbox)
+                for _ in range(PREFLIGHT_REQUESTS):
+                    status, body = post_json(entry.implementation.url, workload.body())
+                spent = upstream_requests(self.options.sandbox) - before
+                self.exact_upstream[(entry.implementation.name, workload.name)] = spent / PREFLIGHT_REQUESTS
+                key = f"{entry.implementation.name}/{workload.name}"
+                data = body.get("data") if isinstance(body, dict) else None
+                errors = body.get("errors") if isinstance(body, dict) else None
+                if status != 200 or errors:
+                    self.preflight[key] = f"HTTP {status}, errors: {json.dumps(errors)[:300]}"
+                elif workload.name not in reference:
+                    reference[workload.name] = data
+                    self.preflight[key] = "reference"
+                elif data == reference[workload.name]:
+                    self.preflight[key] = "same as Mobius"
+                else:
+                    self.preflight[key] = "DIFFERS from Mobius: " + first_difference(reference[workload.name], data)
+                (self.options.out_dir / f"answer-{entry.implementation.name}-{workload.name}.json").write_text(
+                    json.dumps(body, indent=1, sort_keys=True)
+                )
+
+
+def first_difference(expected: Any, actual: Any, path: str = "data") -> str:
+    """Where two JSON values first differ, for the preflight report."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(set(expected) | set(actual)):
+            if expected.get(key) != actual.get(key):
+                return first_difference(expected.get(key), actual.get(key), f"{path}.{key}")
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return f"{path}: {len(expected)} items vs {len(actual)}"
+        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
+            if left != right:
+                return first_difference(left, right, f"{path}[{index}]")
+    return f"{path}: {json.dumps(expected)[:80]} vs {json.dumps(actual)[:80]}"
+
+
+def rotate(items: list[Started], shift: int) -> list[Started]:
+    if not items:
+        return items
+    shift %= len(items)
+    return items[shift:] + items[:shift]
+
+
+def wait_for_sandbox(processes: Sequence[Process], ports: impl.SandboxPorts, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for process in processes:
+            if not process.alive():
+                raise RuntimeError(f"the sandbox exited:\n{process.tail()}")
+        try:
+            upstream_requests(ports)
+        except OSError:
+            time.sleep(0.2)
+            continue
+        return
+    raise RuntimeError(f"the sandbox did not start:\n{process.tail()}")

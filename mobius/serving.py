@@ -1,0 +1,47 @@
+"""`mobius serve --workers N`: N uvicorn worker processes sharing one listening socket.
+
+Each worker re-reads the settings from the same file and overrides (passed to it through one
+environment variable), so secrets never travel between processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from mobius.app import create_app
+from mobius.logging import configure_logging
+from mobius.settings import Settings, load_settings
+
+WORKER_ARGS_ENV = "_MOBIUS_SERVE_ARGS"
+
+
+def run_workers(settings: Settings, *, config: Path | None, overrides: dict[str, Any], workers: int) -> None:
+    os.environ[WORKER_ARGS_ENV] = json.dumps(
+        {"config": None if config is None else str(config), "overrides": overrides}
+    )
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory)."""
+    args = json.loads(os.environ[WORKER_ARGS_ENV])
+    settings = load_settings(None if args["config"] is None else Path(args["config"]), **args["overrides"])
+    configure_logging(settings.server.log_format)
+    return create_app(settings)
