@@ -24,7 +24,8 @@ from mobius.demo import demo_settings
 from mobius.settings import Settings
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
 
-DASHBOARD_QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
+DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.graphql").read_text()
+"""The reference dashboard, shared with the benchmark."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
 
 
