@@ -12,6 +12,7 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.documents import document_extensions
 from schema.errors import ShapeErrors
+from schema.execution import GatewayExecutionContext
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
 from schema.mutations import Mutation
@@ -66,6 +67,7 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         mutation=Mutation,
         types=[User, Organization, Project],
         federation_version="2.7",
+        execution_context_class=GatewayExecutionContext,
         extensions=[
             ShapeErrors,
             StaleMarks,

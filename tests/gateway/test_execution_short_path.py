@@ -1,0 +1,103 @@
+"""The executor's short path for plain leaf fields answers exactly what graphql-core answers:
+same data, same errors (null in a non-null field, a value the enum refuses), and an extension
+that hooks field resolution still sees every field."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from schema.execution import GatewayExecutionContext
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    name: str
+    count: int
+    colour: Colour
+    note: str | None
+    label: str = strawberry.field(name="title")
+
+
+async def later_name() -> str:
+    return "later"
+
+
+def items() -> list[Item]:
+    broken_name: Any = None
+    broken_colour: Any = "green"
+    awaitable_name: Any = later_name()
+    return [
+        Item(id=strawberry.ID("1"), name="one", count=1, colour=Colour.RED, note=None, label="first"),
+        Item(id=strawberry.ID("2"), name=broken_name, count=2, colour=Colour.BLUE, note="n", label="second"),
+        Item(id=strawberry.ID("3"), name="three", count=3, colour=broken_colour, note=None, label="third"),
+        Item(id=strawberry.ID("4"), name=awaitable_name, count=4, colour=Colour.RED, note=None, label="fourth"),
+    ]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return items()
+
+
+QUERY = "{ items { id name count colour note title __typename } }"
+
+
+class CountResolves(SchemaExtension):
+    seen: list[str] = []
+
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: strawberry.Info, *args: Any, **kwargs: Any
+    ) -> Awaitable[Any] | Any:
+        CountResolves.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+async def answer(**options: Any) -> dict[str, Any]:
+    schema = strawberry.Schema(query=Query, **options)
+    result = await schema.execute(QUERY)
+    return {"data": result.data, "errors": [error.formatted for error in result.errors or []]}
+
+
+async def test_short_path_answers_what_graphql_core_answers() -> None:
+    stock = await answer()
+    short = await answer(execution_context_class=GatewayExecutionContext)
+    assert short == stock
+    items = short["data"]["items"]
+    assert items[0] == {
+        "id": "1",
+        "name": "one",
+        "count": 1,
+        "colour": "RED",
+        "note": None,
+        "title": "first",
+        "__typename": "Item",
+    }
+    assert items[1] is None
+    assert items[2] is None
+    assert items[3]["name"] == "later"
+    assert [error["path"] for error in short["errors"]] == [["items", 1, "name"], ["items", 2, "colour"]]
+
+
+async def test_an_extension_that_hooks_resolution_still_sees_every_leaf() -> None:
+    CountResolves.seen = []
+    stock = await answer(extensions=[CountResolves])
+    stock_seen = sorted(CountResolves.seen)
+    CountResolves.seen = []
+    short = await answer(extensions=[CountResolves], execution_context_class=GatewayExecutionContext)
+    assert short == stock
+    assert sorted(CountResolves.seen) == stock_seen
+    assert stock_seen.count("name") == 4
