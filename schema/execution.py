@@ -8,7 +8,8 @@ a resolver, extensions or exception handlers is resolved by Strawberry's default
 Anything unusual on that path (null where the type is non-null, an awaitable, an exception, a
 value the scalar refuses) falls back to graphql-core's own ``execute_field``, which reads the
 attribute again and reports exactly as before: the short path never produces an answer
-graphql-core would not.
+graphql-core would not. The short path lives in ``execute_fields``, so a plain leaf costs neither
+a response path nor an ``execute_field`` call.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from graphql import GraphQLLeafType, GraphQLObjectType, GraphQLSchema, Undefined, is_leaf_type, is_non_null_type
-from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import AwaitableOrValue, Path, UndefinedType
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -66,6 +67,10 @@ def _plan_of(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: 
     return LeafPlan(definition.default_resolver, definition.python_name, leaf, nullable)
 
 
+FULL_PATH: Any = object()
+"""A leaf the short path leaves to graphql-core."""
+
+
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,29 +79,66 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
         self._leaf_plans = leaf_plans(self.schema)
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
         position_context: Any,
-    ) -> AwaitableOrValue[Any] | UndefinedType:
-        if self._leaf_short_path:
-            node = field_details_list[0].node
-            key = (parent_type.name, node.name.value)
-            plans = self._leaf_plans
-            plan = plans[key] if key in plans else plans.setdefault(key, _plan_of(self.schema, parent_type, key[1]))
-            if plan is not None and not node.arguments:
-                value = plan.read(source, plan.attribute)
-                if value is None:
-                    if plan.nullable:
-                        return None
-                elif not isinstance(value, Exception) and not self.is_awaitable(value):
-                    try:
-                        coerced = plan.leaf_type.coerce_output_value(value)
-                    except Exception:  # graphql-core reports it on the full path
-                        coerced = None
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        """graphql-core's ``execute_fields``, reading plain leaf fields in the loop itself."""
+        if not self._leaf_short_path:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        plans = self._leaf_plans
+        type_name = parent_type.name
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                key = (type_name, node.name.value)
+                plan = plans[key] if key in plans else plans.setdefault(key, _plan_of(self.schema, parent_type, key[1]))
+                if plan is not None and not node.arguments:
+                    value = _leaf_value(plan, source_value, is_awaitable)
+                    if value is not FULL_PATH:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, type_name)
+                result = self.execute_field(parent_type, source_value, field_details_list, field_path, position_context)
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _await_fields(results, awaitable_fields)
+
+
+def _leaf_value(plan: LeafPlan, source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """The completed value, or ``FULL_PATH`` when graphql-core must handle the field."""
+    value = plan.read(source, plan.attribute)
+    if value is None:
+        return None if plan.nullable else FULL_PATH
+    if isinstance(value, Exception) or is_awaitable(value):
+        return FULL_PATH
+    try:
+        coerced = plan.leaf_type.coerce_output_value(value)
+    except Exception:  # graphql-core reports it on the full path
+        return FULL_PATH
+    return FULL_PATH if coerced is None or coerced is Undefined else coerced
+
+
+async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    if len(awaitable_fields) == 1:
+        field = awaitable_fields[0]
+        results[field] = await results[field]
+    else:
+        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results

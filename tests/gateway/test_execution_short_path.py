@@ -53,7 +53,7 @@ class Query:
         return items()
 
 
-QUERY = "{ items { id name count colour note title __typename } }"
+QUERY = "{ items { id name count colour note title again: title __typename } }"
 
 
 class CountResolves(SchemaExtension):
@@ -84,6 +84,7 @@ async def test_short_path_answers_what_graphql_core_answers() -> None:
         "colour": "RED",
         "note": None,
         "title": "first",
+        "again": "first",
         "__typename": "Item",
     }
     assert items[1] is None
