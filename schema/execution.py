@@ -18,11 +18,22 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from graphql import GraphQLLeafType, GraphQLObjectType, GraphQLSchema, Undefined, is_leaf_type, is_non_null_type
+import strawberry
+from graphql import (
+    GraphQLFieldResolver,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    Undefined,
+    is_leaf_type,
+    is_non_null_type,
+)
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 
@@ -142,3 +153,42 @@ async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) ->
         awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
         results.update(zip(awaitable_fields, awaited, strict=True))
     return results
+
+
+def streamline_resolvers(schema: strawberry.Schema) -> None:
+    """Call resolvers that take only ``self`` and ``info`` without Strawberry's generic wrapper.
+
+    For a field without arguments, extensions or exception handlers, Strawberry's wrapper converts
+    no arguments and runs no hooks: it builds the ``Info`` and calls the method. The replacement
+    does just that (graphql-core awaits what an async method returns), which saves several calls
+    per resolved ``owner``, ``assignee`` and the like.
+    """
+    if schema.exception_handlers:
+        return
+    info_class = schema.config.info_class
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        for field_def in graphql_type.fields.values():
+            definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(definition, StrawberryField) and not field_def.args:
+                lean = _lean_resolver(definition, info_class)
+                if lean is not None:
+                    field_def.resolve = lean
+
+
+def _lean_resolver(field: StrawberryField, info_class: type[Info[Any, Any]]) -> GraphQLFieldResolver | None:
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.arguments:
+        return None
+    self_parameter, info_parameter = resolver.self_parameter, resolver.info_parameter
+    if self_parameter is None or info_parameter is None or not callable(resolver.wrapped_func):
+        return None
+    if list(resolver.signature.parameters) != [self_parameter.name, info_parameter.name]:
+        return None
+    method = resolver.wrapped_func
+
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        return method(source, info_class(_raw_info=info, _field=field))
+
+    return resolve

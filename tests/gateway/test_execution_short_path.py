@@ -1,6 +1,7 @@
-"""The executor's short path for plain leaf fields answers exactly what graphql-core answers:
-same data, same errors (null in a non-null field, a value the enum refuses), and an extension
-that hooks field resolution still sees every field."""
+"""The executor's short path for plain leaf fields and the streamlined ``self, info`` resolvers
+answer exactly what Strawberry and graphql-core answer: same data, same errors (null in a
+non-null field, a value the enum refuses, a resolver that raises), and an extension that hooks
+field resolution still sees every field."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from schema.execution import GatewayExecutionContext
+from schema.execution import GatewayExecutionContext, streamline_resolvers
 
 
 @strawberry.enum
@@ -28,6 +29,16 @@ class Item:
     colour: Colour
     note: str | None
     label: str = strawberry.field(name="title")
+
+    @strawberry.field
+    def shout(self, info: strawberry.Info) -> str:
+        return f"{self.label.upper()} at {info.path.as_list()}"
+
+    @strawberry.field
+    async def whisper(self, info: strawberry.Info) -> str | None:
+        if self.count == 4:
+            raise ValueError("too loud")
+        return f"{self.label} for {info.context['who']}"
 
 
 async def later_name() -> str:
@@ -53,7 +64,7 @@ class Query:
         return items()
 
 
-QUERY = "{ items { id name count colour note title again: title __typename } }"
+QUERY = "{ items { id name count colour note title again: title shout whisper __typename } }"
 
 
 class CountResolves(SchemaExtension):
@@ -66,15 +77,17 @@ class CountResolves(SchemaExtension):
         return _next(root, info, *args, **kwargs)
 
 
-async def answer(**options: Any) -> dict[str, Any]:
+async def answer(*, streamline: bool = False, **options: Any) -> dict[str, Any]:
     schema = strawberry.Schema(query=Query, **options)
-    result = await schema.execute(QUERY)
+    if streamline:
+        streamline_resolvers(schema)
+    result = await schema.execute(QUERY, context_value={"who": "ada"})
     return {"data": result.data, "errors": [error.formatted for error in result.errors or []]}
 
 
 async def test_short_path_answers_what_graphql_core_answers() -> None:
     stock = await answer()
-    short = await answer(execution_context_class=GatewayExecutionContext)
+    short = await answer(execution_context_class=GatewayExecutionContext, streamline=True)
     assert short == stock
     items = short["data"]["items"]
     assert items[0] == {
@@ -85,12 +98,19 @@ async def test_short_path_answers_what_graphql_core_answers() -> None:
         "note": None,
         "title": "first",
         "again": "first",
+        "shout": "FIRST at ['items', 0, 'shout']",
+        "whisper": "first for ada",
         "__typename": "Item",
     }
     assert items[1] is None
     assert items[2] is None
     assert items[3]["name"] == "later"
-    assert [error["path"] for error in short["errors"]] == [["items", 1, "name"], ["items", 2, "colour"]]
+    assert items[3]["whisper"] is None
+    assert sorted(error["path"] for error in short["errors"]) == [
+        ["items", 1, "name"],
+        ["items", 2, "colour"],
+        ["items", 3, "whisper"],
+    ]
 
 
 async def test_an_extension_that_hooks_resolution_still_sees_every_leaf() -> None:
@@ -98,7 +118,8 @@ async def test_an_extension_that_hooks_resolution_still_sees_every_leaf() -> Non
     stock = await answer(extensions=[CountResolves])
     stock_seen = sorted(CountResolves.seen)
     CountResolves.seen = []
-    short = await answer(extensions=[CountResolves], execution_context_class=GatewayExecutionContext)
+    short = await answer(extensions=[CountResolves], execution_context_class=GatewayExecutionContext, streamline=True)
     assert short == stock
     assert sorted(CountResolves.seen) == stock_seen
     assert stock_seen.count("name") == 4
+    assert stock_seen.count("shout") == 2  # the items at 1 and 2 stop at their failing leaf
