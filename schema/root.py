@@ -12,6 +12,7 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.documents import document_extensions
 from schema.errors import ShapeErrors
+from schema.execution import GatewayExecutionContext, streamline_resolvers
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
 from schema.mutations import Mutation
@@ -61,14 +62,17 @@ class MobiusSchema(strawberry.federation.Schema):
 
 
 def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> MobiusSchema:
-    return MobiusSchema(
+    schema = MobiusSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Organization, Project],
         federation_version="2.7",
+        execution_context_class=GatewayExecutionContext,
         extensions=[
             ShapeErrors,
             StaleMarks,
             *document_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
         ],
     )
+    streamline_resolvers(schema)
+    return schema
