@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import HOST
-from sandbox import SandboxCredentials
+from mobius.demo import sandbox_upstreams
+from sandbox import SandboxCredentials, SandboxUrls
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_DIR = ROOT / "bench" / "peers"
@@ -57,29 +58,9 @@ def mobius_config(
 ) -> dict[str, Any]:
     """Gateway settings with full upstream auth (the same as the demo's), the response cache off
     unless ``extra`` turns it on."""
-    c = CREDENTIALS
     return {
         "server": {"host": HOST, "port": port, "graphiql": False, "log_format": "json"},
-        "upstreams": {
-            "identity": {
-                "base_url": sandbox.url("identity"),
-                "auth": {
-                    "type": "oauth2_client_credentials",
-                    "token_url": "/oauth/token",
-                    "client_id": c.identity_client_id,
-                    "client_secret": c.identity_client_secret,
-                },
-            },
-            "billing": {
-                "base_url": sandbox.url("billing"),
-                "auth": {
-                    "type": "api_key_hmac",
-                    "api_key": c.billing_api_key,
-                    "signing_secret": c.billing_signing_secret,
-                },
-            },
-            "projects": {"base_url": sandbox.url("projects"), "auth": {"type": "bearer", "token": c.projects_token}},
-        },
+        "upstreams": sandbox_upstreams(SandboxUrls(**sandbox.urls()), CREDENTIALS),
         "runtime": dict(runtime),
         "cache": {"enabled": False},
         **extra,

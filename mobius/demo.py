@@ -10,11 +10,9 @@ from sandbox import SandboxCredentials, SandboxUrls
 DEMO_CALLER_TOKEN = "demo-admin-token"  # noqa: S105  (a documented demo credential, not a secret)
 
 
-def demo_settings(
-    urls: SandboxUrls, credentials: SandboxCredentials, *, caller_token: str = DEMO_CALLER_TOKEN, **overrides: Any
-) -> Settings:
-    """Gateway settings that talk to a running sandbox with its credentials."""
-    upstreams = {
+def sandbox_upstreams(urls: SandboxUrls, credentials: SandboxCredentials) -> dict[str, Any]:
+    """The ``upstreams`` section for a running sandbox, with its credentials (as a config file has it)."""
+    return {
         "identity": {
             "base_url": urls.identity,
             "auth": {
@@ -38,7 +36,13 @@ def demo_settings(
             "auth": {"type": "bearer", "token": credentials.projects_token},
         },
     }
+
+
+def demo_settings(
+    urls: SandboxUrls, credentials: SandboxCredentials, *, caller_token: str = DEMO_CALLER_TOKEN, **overrides: Any
+) -> Settings:
+    """Gateway settings that talk to a running sandbox with its credentials."""
     callers = [
         {"name": "demo-admin", "token": caller_token, "scopes": ["pii:read", "cache:admin"], "user_id": "user-1"}
     ]
-    return load_settings(upstreams=upstreams, callers=callers, **overrides)
+    return load_settings(upstreams=sandbox_upstreams(urls, credentials), callers=callers, **overrides)

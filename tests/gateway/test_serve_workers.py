@@ -15,33 +15,12 @@ from typing import Any
 from harness import free_port
 
 from bench.procstat import descendants, snapshot
+from mobius.demo import sandbox_upstreams
 from sandbox import SandboxCredentials, SandboxUrls
 
 
 def config_for(urls: SandboxUrls, credentials: SandboxCredentials) -> dict[str, object]:
-    return {
-        "server": {"graphiql": False},
-        "upstreams": {
-            "identity": {
-                "base_url": urls.identity,
-                "auth": {
-                    "type": "oauth2_client_credentials",
-                    "token_url": "/oauth/token",
-                    "client_id": credentials.identity_client_id,
-                    "client_secret": credentials.identity_client_secret,
-                },
-            },
-            "billing": {
-                "base_url": urls.billing,
-                "auth": {
-                    "type": "api_key_hmac",
-                    "api_key": credentials.billing_api_key,
-                    "signing_secret": credentials.billing_signing_secret,
-                },
-            },
-            "projects": {"base_url": urls.projects, "auth": {"type": "bearer", "token": credentials.projects_token}},
-        },
-    }
+    return {"server": {"graphiql": False}, "upstreams": sandbox_upstreams(urls, credentials)}
 
 
 def ask(url: str, query: str) -> Any:
