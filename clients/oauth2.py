@@ -34,7 +34,7 @@ from clients.errors import (
 )
 from clients.messages import OutgoingRequest
 from clients.resilience.pipeline import Pipeline
-from clients.rest import retry_after_s
+from clients.resilience.ratelimit_headers import parse_retry_after
 from clients.secrets import SecretSource, SecretUnavailable, rotated
 
 
@@ -215,7 +215,7 @@ class OAuth2ClientCredentials:
             async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
-                retry_after = retry_after_s(response.headers)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time())
         except TimeoutError:
             raise UpstreamTimeout("did not answer in time", upstream=self._upstream) from None
         except aiohttp.ClientError as exc:

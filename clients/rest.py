@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -11,18 +12,9 @@ from pydantic import TypeAdapter, ValidationError
 from clients.errors import UpstreamInvalidResponse, error_for_status
 from clients.http import HttpUpstream
 from clients.messages import RawResponse
+from clients.resilience.ratelimit_headers import parse_retry_after
 
 T = TypeVar("T")
-
-
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _upstream_code(body: bytes) -> str | None:
@@ -43,7 +35,7 @@ def parse_response(upstream: str, what: str, response: RawResponse, adapter: Typ
         raise error_for_status(
             response.status,
             upstream=upstream,
-            retry_after_s=retry_after_s(response.headers),
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time()),
             upstream_code=_upstream_code(response.body),
         )
     try:
