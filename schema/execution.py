@@ -1,94 +1,66 @@
-"""graphql-core's executor with a short path for plain leaf fields.
+"""graphql-core's executor with a planned path for the fields that make up most of a response.
 
-Most fields of a large response are scalars or enums read straight off an object (``id``,
-``name``, ``state``). graphql-core treats each like any other field: a resolve-info object, the
-field nodes, the arguments, then ``complete_value`` down to the leaf. A Strawberry field without
-a resolver, extensions or exception handlers is resolved by Strawberry's default resolver
-(``getattr``), which never looks at the info, so here such a field is read and coerced directly.
-Anything unusual on that path (null where the type is non-null, an awaitable, an exception, a
-value the scalar refuses) falls back to graphql-core's own ``execute_field``, which reads the
-attribute again and reports exactly as before: the short path never produces an answer
-graphql-core would not. The short path lives in ``execute_fields``, so a plain leaf costs neither
-a response path nor an ``execute_field`` call.
+graphql-core treats every field alike: a response path, a resolve-info object, the arguments,
+the resolver, then ``complete_value`` down through non-null, list and object completion. For a
+large response that generic machinery is most of the gateway's CPU. Here each selection set met
+during a request is turned once into a list of steps, each carrying the field's plan
+(``schema.plans``), and objects are executed by running those steps:
+
+- a plain leaf is read and taken as its output value, with no path, info or call chain;
+- an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
+  resolve info) and completed straight into the steps of its own selection set.
+
+Errors go through graphql-core's own ``handle_field_error``, so they are located, reported and
+propagated to the nearest nullable parent exactly as before. Whatever the plans do not cover
+(abstract types, introspection, ``@defer``/``@stream``, middleware, values a leaf plan does not
+vouch for) takes graphql-core's path unchanged: this executor never answers what graphql-core
+would not.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
 import strawberry
 from graphql import (
     GraphQLFieldResolver,
-    GraphQLLeafType,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLSchema,
     Undefined,
-    is_leaf_type,
-    is_non_null_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-
-class LeafPlan(NamedTuple):
-    read: Callable[[Any, str], Any]
-    """Strawberry's default resolver (``getattr`` unless configured otherwise)."""
-    attribute: str
-    leaf_type: GraphQLLeafType
-    nullable: bool
+from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
 
-LeafPlans = dict[tuple[str, str], LeafPlan | None]
-"""By (parent type name, field name); None for a field that needs the full executor."""
-
-_plans: weakref.WeakKeyDictionary[GraphQLSchema, LeafPlans] = weakref.WeakKeyDictionary()
-
-
-def leaf_plans(schema: GraphQLSchema) -> LeafPlans:
-    plans = _plans.get(schema)
-    if plans is None:
-        plans = _plans[schema] = {}
-    return plans
+class Step(NamedTuple):
+    response_name: str
+    plan: FieldPlan | None
+    """None: graphql-core's ``execute_field``."""
+    field_details_list: FieldDetailsList
 
 
-def _plan_of(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> LeafPlan | None:
-    field_def = parent_type.fields.get(field_name)
-    if field_def is None or field_def.args or field_def.resolve is None:
-        return None
-    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    strawberry_schema = getattr(schema, "_strawberry_schema", None)
-    if (
-        not isinstance(definition, StrawberryField)
-        or not definition.is_basic_field
-        or strawberry_schema is None
-        or strawberry_schema.exception_handlers
-    ):
-        return None
-    nullable = not is_non_null_type(field_def.type)
-    leaf = field_def.type if nullable else field_def.type.of_type
-    if not is_leaf_type(leaf):
-        return None
-    return LeafPlan(definition.default_resolver, definition.python_name, leaf, nullable)
-
-
-FULL_PATH: Any = object()
-"""A leaf the short path leaves to graphql-core."""
+Steps = tuple[Step, ...]
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
-        self._leaf_short_path = manager is None or not manager.middlewares
+        self._planned = manager is None or not manager.middlewares
         """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
-        self._leaf_plans = leaf_plans(self.schema)
+        self._plans = field_plans(self.schema)
+        self._steps: dict[int, tuple[GroupedFieldSet, Steps]] = {}
+        """By the identity of a grouped field set (kept alive with its steps)."""
 
     def execute_fields(
         self,
@@ -98,30 +70,62 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        """graphql-core's ``execute_fields``, reading plain leaf fields in the loop itself."""
-        if not self._leaf_short_path:
+        if not self._planned or position_context is not None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        return self._run_steps(parent_type, source_value, path, self._steps_of(parent_type, grouped_field_set))
+
+    def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Steps:
+        memo = self._steps.get(id(grouped_field_set))
+        if memo is not None:
+            return memo[1]
+        plans = self._plans
+        steps: list[Step] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            key = (parent_type.name, node.name.value)
+            if key in plans:
+                plan = plans[key]
+            else:
+                plan = plans[key] = plan_field(self.schema, parent_type, key[1])
+            if isinstance(plan, LeafPlan) and node.arguments:
+                plan = None
+            elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
+                plan = None  # a list field with directives may be streamed
+            steps.append(Step(response_name, plan, field_details_list))
+        planned = tuple(steps)
+        self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
+        return planned
+
+    def _run_steps(
+        self, parent_type: GraphQLObjectType, source: Any, path: Path | None, steps: Steps
+    ) -> AwaitableOrValue[dict[str, Any]]:
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        plans = self._leaf_plans
         type_name = parent_type.name
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                key = (type_name, node.name.value)
-                plan = plans[key] if key in plans else plans.setdefault(key, _plan_of(self.schema, parent_type, key[1]))
-                if plan is not None and not node.arguments:
-                    value = _leaf_value(plan, source_value, is_awaitable)
-                    if value is not FULL_PATH:
+            for response_name, plan, field_details_list in steps:
+                if type(plan) is LeafPlan:
+                    value = plan.complete(plan.read(source, plan.attribute), is_awaitable)
+                    if value is not NOT_PLAIN:
                         results[response_name] = value
                         continue
-                field_path = Path(path, response_name, type_name)
-                result = self.execute_field(parent_type, source_value, field_details_list, field_path, position_context)
-                if result is not Undefined:
-                    results[response_name] = result
-                    if is_awaitable(result):
-                        awaitable_fields.append(response_name)
+                    result = self.execute_field(
+                        parent_type, source, field_details_list, Path(path, response_name, type_name), None
+                    )
+                elif type(plan) is CompositePlan:
+                    result = self._execute_composite(
+                        plan, parent_type, source, field_details_list, Path(path, response_name, type_name)
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type, source, field_details_list, Path(path, response_name, type_name), None
+                    )
+                    if result is Undefined:
+                        continue
+                results[response_name] = result
+                if type(result) is not dict and result is not None and is_awaitable(result):
+                    awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
@@ -130,19 +134,150 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
         return _await_fields(results, awaitable_fields)
 
+    def _execute_composite(
+        self,
+        plan: CompositePlan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> AwaitableOrValue[Any]:
+        """graphql-core's ``execute_field`` for an object or a list of objects, without its detours."""
+        try:
+            if plan.read is not None:
+                result = plan.read(source, plan.attribute)
+            else:
+                details = field_details_list[0]
+                info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), parent_type, path)
+                args = (
+                    get_argument_values(
+                        plan.field_def,
+                        details.node,
+                        self.variable_values,
+                        details.fragment_variable_values,
+                        self.hide_suggestions,
+                    )
+                    if plan.has_args or details.node.arguments
+                    else {}
+                )
+                resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
+                result = resolve(source, info, **args)
+            if self.is_awaitable(result):
+                return self._complete_awaited(plan, field_details_list, path, result)
+            completed = self._complete(plan, field_details_list, path, result)
+            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+                return self._settle(completed, plan.return_type, field_details_list, path)
+            return completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            return None
 
-def _leaf_value(plan: LeafPlan, source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
-    """The completed value, or ``FULL_PATH`` when graphql-core must handle the field."""
-    value = plan.read(source, plan.attribute)
-    if value is None:
-        return None if plan.nullable else FULL_PATH
-    if isinstance(value, Exception) or is_awaitable(value):
-        return FULL_PATH
-    try:
-        coerced = plan.leaf_type.coerce_output_value(value)
-    except Exception:  # graphql-core reports it on the full path
-        return FULL_PATH
-    return FULL_PATH if coerced is None or coerced is Undefined else coerced
+    async def _complete_awaited(
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Awaitable[Any]
+    ) -> Any:
+        try:
+            resolved = await (result if self.abort_signal is None else self.with_abort_signal(result))
+            completed = self._complete(plan, field_details_list, path, resolved)
+            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _settle(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Any) -> Any:
+        if isinstance(result, Exception):
+            raise result
+        if result is None or result is Undefined:
+            if plan.nullable:
+                return None
+            raise plan.null_error()
+        if plan.list_type is not None:
+            return self._complete_list(plan, field_details_list, path, result)
+        return self._complete_object(plan.object_type, field_details_list, path, result)
+
+    def _complete_object(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages:
+            return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
+        return self._run_steps(object_type, result, path, self._steps_of(object_type, grouped_field_set))
+
+    def _complete_list(
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, items: Any
+    ) -> AwaitableOrValue[list[Any]]:
+        object_type = plan.object_type
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if defer_usages or not isinstance(items, list | tuple):
+            info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
+            return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
+        steps = self._steps_of(object_type, grouped_field_set)
+        item_type = plan.item_type
+        is_awaitable = self.is_awaitable
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = Path(path, index, None)
+                try:
+                    if item is None or item is Undefined:
+                        if not plan.item_nullable:
+                            raise plan.null_error()
+                        value: Any = None
+                    elif isinstance(item, Exception):
+                        raise item
+                    elif is_awaitable(item):
+                        value = self._complete_awaited_item(plan, field_details_list, item_path, item)
+                        awaitable_indices.append(index)
+                    else:
+                        value = self._run_steps(object_type, item, item_path, steps)
+                        if type(value) is not dict:
+                            value = self._settle(value, item_type, field_details_list, item_path)
+                            awaitable_indices.append(index)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    value = None
+                completed.append(value)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed
+        return _await_items(completed, awaitable_indices)
+
+    async def _complete_awaited_item(
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
+    ) -> Any:
+        try:
+            resolved = await (item if self.abort_signal is None else self.with_abort_signal(item))
+            if resolved is None or resolved is Undefined:
+                if not plan.item_nullable:
+                    raise plan.null_error()
+                return None
+            if isinstance(resolved, Exception):
+                raise resolved
+            completed = self._complete_object(plan.object_type, field_details_list, item_path, resolved)
+            if type(completed) is not dict and self.is_awaitable(completed):
+                return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.item_type, field_details_list, item_path)
+            return None
+        return completed
 
 
 async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
@@ -153,6 +288,17 @@ async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) ->
         awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
         results.update(zip(awaitable_fields, awaited, strict=True))
     return results
+
+
+async def _await_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+    if len(awaitable_indices) == 1:
+        index = awaitable_indices[0]
+        completed[index] = await completed[index]
+    else:
+        awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+        for index, value in zip(awaitable_indices, awaited, strict=True):
+            completed[index] = value
+    return completed
 
 
 def streamline_resolvers(schema: strawberry.Schema) -> None:

@@ -1,7 +1,8 @@
-"""The executor's short path for plain leaf fields and the streamlined ``self, info`` resolvers
-answer exactly what Strawberry and graphql-core answer: same data, same errors (null in a
-non-null field, a value the enum refuses, a resolver that raises), and an extension that hooks
-field resolution still sees every field."""
+"""The planned executor (plain leaves, objects and lists of objects) and the streamlined ``self,
+info`` resolvers answer exactly what Strawberry and graphql-core answer: same data, same errors at
+the same paths (null in a non-null field or item, a value the enum refuses, a resolver that
+raises, sync or async), the same null propagation, and an extension that hooks field resolution
+still sees every field. Abstract types, fragments and directives with variables are covered too."""
 
 from __future__ import annotations
 
@@ -123,3 +124,158 @@ async def test_an_extension_that_hooks_resolution_still_sees_every_leaf() -> Non
     assert sorted(CountResolves.seen) == stock_seen
     assert stock_seen.count("name") == 4
     assert stock_seen.count("shout") == 2  # the items at 1 and 2 stop at their failing leaf
+
+
+@strawberry.type
+class Person:
+    id: strawberry.ID
+    name: str | None
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Tag(Named):
+    colour: Colour
+
+
+@strawberry.type
+class Node:
+    id: strawberry.ID
+    owner: Person
+    deputy: Person | None
+    children: list[Node | None]
+    loose: list[Node | None] | None
+    tag: Named | None
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> Person | None:
+        if self.id == "boom":
+            raise ValueError("no later")
+        return Person(id=strawberry.ID(f"later-{self.id}"), name=info.context["who"])
+
+    @strawberry.field
+    def required(self) -> Person:
+        missing: Any = None
+        return missing if self.id in {"c2", "c1-s1"} else self.owner
+
+    @strawberry.field
+    async def siblings(self, first: int = 2) -> list[Node]:
+        return [leaf(f"{self.id}-s{i}") for i in range(first)]
+
+    @strawberry.field
+    def pending(self) -> list[Person | None]:
+        async def person(i: int) -> Person | None:
+            if i == 1:
+                return None
+            return Person(id=strawberry.ID(f"p{i}"), name=f"pending {i}")
+
+        awaitables: Any = [person(i) for i in range(3)]
+        return awaitables  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def explode(self) -> Person | None:
+        raise RuntimeError("exploded")
+
+
+def leaf(node_id: str, *, children: list[Node | None] | None = None) -> Node:
+    nameless: Any = None
+    return Node(
+        id=strawberry.ID(node_id),
+        owner=Person(id=strawberry.ID(f"o-{node_id}"), name=nameless if node_id == "c1" else f"owner {node_id}"),
+        deputy=None,
+        children=children or [],
+        loose=[None, leaf(f"{node_id}-x")] if node_id == "root" else None,
+        tag=Tag(name="t", colour=Colour.BLUE) if node_id == "root" else None,
+    )
+
+
+@strawberry.type
+class Tree:
+    @strawberry.field
+    def root(self) -> Node:
+        return leaf("root", children=[leaf("c0"), leaf("c1"), leaf("c2"), leaf("boom")])
+
+
+TREE_QUERY = """
+query Tree($first: Int!, $withDeputy: Boolean!, $skipLoose: Boolean!) {
+  root {
+    __typename
+    id
+    ...Owners
+    deputy @include(if: $withDeputy) { id }
+    loose @skip(if: $skipLoose) { id owner { id } }
+    tag { __typename name ... on Tag { colour } }
+    kids: children {
+      id
+      owner { id name }
+      alsoOwner: owner { name }
+      later { id name }
+      required { id }
+      siblings(first: $first) { id siblings { id } }
+      pending { id name }
+      explode { id }
+    }
+  }
+}
+fragment Owners on Node { owner { id name } }
+"""
+
+
+async def tree_answer(variables: dict[str, Any], query: str = TREE_QUERY, **options: Any) -> dict[str, Any]:
+    schema = strawberry.Schema(query=Tree, types=[Tag], **options)
+    streamline_resolvers(schema)
+    result = await schema.execute(query, variable_values=variables, context_value={"who": "ada"})
+    errors = sorted((error.formatted for error in result.errors or []), key=lambda error: str(error["path"]))
+    return {"data": result.data, "errors": errors}
+
+
+async def test_planned_objects_and_lists_answer_what_graphql_core_answers() -> None:
+    variables = {"first": 3, "withDeputy": True, "skipLoose": False}
+    stock = await tree_answer(variables)
+    planned = await tree_answer(variables, execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    root = planned["data"]["root"]
+    assert root["owner"] == {"id": "o-root", "name": "owner root"}
+    assert root["deputy"] is None
+    assert root["loose"] == [None, {"id": "root-x", "owner": {"id": "o-root-x"}}]
+    assert root["tag"] == {"__typename": "Tag", "name": "t", "colour": "BLUE"}
+    kids = root["kids"]
+    assert kids[0]["later"] == {"id": "later-c0", "name": "ada"}
+    assert [sibling["id"] for sibling in kids[0]["siblings"]] == ["c0-s0", "c0-s1", "c0-s2"]
+    assert kids[0]["pending"] == [{"id": "p0", "name": "pending 0"}, None, {"id": "p2", "name": "pending 2"}]
+    assert kids[1]["owner"] == {"id": "o-c1", "name": None}
+    assert kids[2] is None  # `required` returned null: the non-null item nulls the whole child
+    assert kids[3]["later"] is None
+    assert [error["path"] for error in planned["errors"]] == [
+        ["root", "kids", 0, "explode"],
+        ["root", "kids", 1, "explode"],
+        ["root", "kids", 2, "required"],
+        ["root", "kids", 3, "explode"],
+        ["root", "kids", 3, "later"],
+    ]
+
+
+async def test_planned_execution_follows_variables_in_directives_and_arguments() -> None:
+    variables = {"first": 1, "withDeputy": False, "skipLoose": True}
+    stock = await tree_answer(variables)
+    planned = await tree_answer(variables, execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    root = planned["data"]["root"]
+    assert "deputy" not in root
+    assert "loose" not in root
+    assert [len(kid["siblings"]) for kid in root["kids"] if kid] == [1, 1, 1]
+
+
+async def test_null_in_a_non_null_item_nulls_the_nearest_nullable_parent() -> None:
+    query = "{ root { kids: children { id siblings(first: 2) { id required { id } } } } }"
+    stock = await tree_answer({}, query)
+    planned = await tree_answer({}, query, execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    kids = planned["data"]["root"]["kids"]
+    assert kids[1] is None  # siblings is [Node!]!: the null climbs to the nullable child
+    assert [kid["id"] for kid in kids if kid] == ["c0", "c2", "boom"]
+    assert [error["path"] for error in planned["errors"]] == [["root", "kids", 1, "siblings", 1, "required"]]

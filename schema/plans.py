@@ -1,0 +1,211 @@
+"""What the executor may do for a field without graphql-core's generic machinery.
+
+A field plan is derived once per (schema, parent type, field name) from the GraphQL and
+Strawberry definitions. It says how a field is read and completed when nothing unusual is
+involved:
+
+- ``LeafPlan``: a scalar or enum without arguments, read by Strawberry's default resolver
+  (``getattr``), which never looks at the resolve info. Common values (``str`` for ``String`` and
+  ``ID``, ``bool``, 32-bit ``int``, finite ``float``, members of the Python enum) are taken as
+  they are; anything else goes through the type's own ``coerce_output_value``.
+- ``CompositePlan``: an object, or a list of objects, of a type without ``is_type_of`` (no
+  interface to check against), read by the default resolver or by the field's resolver.
+
+Anything else (abstract types, nested lists, introspection, fields under exception handlers) has
+no plan and is left to graphql-core.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLFieldResolver,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    Undefined,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+NOT_PLAIN: Any = object()
+"""A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
+
+
+class LeafPlan(NamedTuple):
+    read: Callable[[Any, str], Any]
+    """Strawberry's default resolver (``getattr`` unless configured otherwise)."""
+    attribute: str
+    leaf_type: GraphQLLeafType
+    nullable: bool
+    plain: type | None
+    """Values of exactly this type are already their own output (``str`` for ``String``)."""
+    enum_class: type | None
+    enum_names: Mapping[Any, str]
+    """For a Strawberry enum: each member of ``enum_class`` by its GraphQL name."""
+
+    def complete(self, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+        """The output value, ``None`` where null is allowed, or ``NOT_PLAIN``."""
+        if value is None:
+            return None if self.nullable else NOT_PLAIN
+        kind = type(value)
+        if kind is self.plain:
+            return value if _in_range(value) else NOT_PLAIN
+        if kind is self.enum_class:
+            return self.enum_names.get(value, NOT_PLAIN)
+        if isinstance(value, Exception) or is_awaitable(value):
+            return NOT_PLAIN
+        try:
+            coerced = self.leaf_type.coerce_output_value(value)
+        except Exception:  # graphql-core reports it on its own path
+            return NOT_PLAIN
+        return NOT_PLAIN if coerced is None or coerced is Undefined else coerced
+
+
+def _in_range(value: Any) -> bool:
+    """A plain value GraphQL can represent (a 32-bit ``Int``, a finite ``Float``)."""
+    if type(value) is int:
+        return _INT_MIN <= value <= _INT_MAX
+    if type(value) is float:
+        return math.isfinite(value)
+    return True
+
+
+class CompositePlan(NamedTuple):
+    field_def: GraphQLField
+    return_type: GraphQLOutputType
+    parent_type: GraphQLObjectType
+    field_name: str
+    read: Callable[[Any, str], Any] | None
+    """For a field without a resolver: the default resolver, which needs no resolve info."""
+    attribute: str
+    resolve: GraphQLFieldResolver | None
+    """For a field with a resolver: what graphql-core would call."""
+    has_args: bool
+    nullable: bool
+    list_type: GraphQLList[Any] | None
+    """For a list field: the list type (below any non-null)."""
+    item_type: GraphQLOutputType
+    item_nullable: bool
+    object_type: GraphQLObjectType
+
+    def null_error(self) -> TypeError:
+        """graphql-core's error for null in a non-null field (or in a list's non-null items)."""
+        return TypeError(f"Cannot return null for non-nullable field {self.parent_type.name}.{self.field_name}.")
+
+
+FieldPlan = LeafPlan | CompositePlan
+
+_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]] = weakref.WeakKeyDictionary()
+
+
+def field_plans(schema: GraphQLSchema) -> dict[tuple[str, str], FieldPlan | None]:
+    """The plans of one schema by (parent type name, field name), filled as fields are met."""
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = _plans[schema] = {}
+    return plans
+
+
+def plan_field(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> FieldPlan | None:
+    field_def = parent_type.fields.get(field_name)
+    if field_def is None or field_def.resolve is None:
+        return None
+    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if not isinstance(definition, StrawberryField) or strawberry_schema is None or strawberry_schema.exception_handlers:
+        return None
+    nullable = not is_non_null_type(field_def.type)
+    inner = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+    if is_leaf_type(inner):
+        if not definition.is_basic_field or field_def.args:
+            return None
+        return _leaf_plan(definition, inner, nullable)
+    return _composite_plan(field_def, definition, parent_type, field_name, nullable=nullable, inner=inner)
+
+
+def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable: bool) -> LeafPlan:
+    plain: type | None = None
+    enum_class: type | None = None
+    enum_names: dict[Any, str] = {}
+    if leaf_type is GraphQLString or leaf_type is GraphQLID:
+        plain = str
+    elif leaf_type is GraphQLBoolean:
+        plain = bool
+    elif leaf_type is GraphQLInt:
+        plain = int
+    elif leaf_type is GraphQLFloat:
+        plain = float
+    elif isinstance(leaf_type, GraphQLEnumType) and isinstance(getattr(leaf_type, "wrapped_cls", None), type):
+        enum_class = leaf_type.wrapped_cls  # type: ignore[attr-defined]  # Strawberry's enum type
+        enum_names = _enum_names(leaf_type, enum_class)
+    return LeafPlan(
+        definition.default_resolver, definition.python_name, leaf_type, nullable, plain, enum_class, enum_names
+    )
+
+
+def _enum_names(enum_type: GraphQLEnumType, enum_class: Any) -> dict[Any, str]:
+    """What Strawberry's enum type answers for each member: the name whose value matches first."""
+    names: dict[Any, str] = {}
+    for member in enum_class:
+        for name, value in enum_type.values.items():
+            if value.value == member.value:
+                names[member] = name
+                break
+    return names
+
+
+def _composite_plan(
+    field_def: GraphQLField,
+    definition: StrawberryField,
+    parent_type: GraphQLObjectType,
+    field_name: str,
+    *,
+    nullable: bool,
+    inner: GraphQLOutputType,
+) -> CompositePlan | None:
+    list_type: GraphQLList[Any] | None = None
+    item_type: GraphQLOutputType = inner
+    named: GraphQLOutputType = inner
+    if is_list_type(inner):
+        list_type = inner
+        item_type = inner.of_type
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+    if not is_object_type(named) or named.is_type_of is not None:
+        return None
+    basic = definition.is_basic_field
+    return CompositePlan(
+        field_def=field_def,
+        return_type=field_def.type,
+        parent_type=parent_type,
+        field_name=field_name,
+        read=definition.default_resolver if basic else None,
+        attribute=definition.python_name,
+        resolve=None if basic else field_def.resolve,
+        has_args=bool(field_def.args),
+        nullable=nullable,
+        list_type=list_type,
+        item_type=item_type,
+        item_nullable=not is_non_null_type(item_type),
+        object_type=named,
+    )
