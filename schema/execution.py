@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import strawberry
 from graphql import (
+    FieldNode,
     GraphQLFieldResolver,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -47,6 +48,8 @@ class Step(NamedTuple):
     plan: FieldPlan | None
     """None: graphql-core's ``execute_field``."""
     field_details_list: FieldDetailsList
+    field_nodes: list[FieldNode]
+    """What a resolver's info holds; shared by every object the step runs on."""
 
 
 Steps = tuple[Step, ...]
@@ -91,7 +94,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None
             elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
                 plan = None  # a list field with directives may be streamed
-            steps.append(Step(response_name, plan, field_details_list))
+            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list)))
         planned = tuple(steps)
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
@@ -104,7 +107,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         type_name = parent_type.name
         try:
-            for response_name, plan, field_details_list in steps:
+            for step in steps:
+                response_name, plan, field_details_list, _ = step
                 if type(plan) is LeafPlan:
                     value = plan.complete(plan.read(source, plan.attribute), is_awaitable)
                     if value is not NOT_PLAIN:
@@ -115,7 +119,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                 elif type(plan) is CompositePlan:
                     result = self._execute_composite(
-                        plan, parent_type, source, field_details_list, Path(path, response_name, type_name)
+                        plan, step, parent_type, source, Path(path, response_name, type_name)
                     )
                 else:
                     result = self.execute_field(
@@ -137,18 +141,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _execute_composite(
         self,
         plan: CompositePlan,
+        step: Step,
         parent_type: GraphQLObjectType,
         source: Any,
-        field_details_list: FieldDetailsList,
         path: Path,
     ) -> AwaitableOrValue[Any]:
         """graphql-core's ``execute_field`` for an object or a list of objects, without its detours."""
+        field_details_list = step.field_details_list
         try:
             if plan.read is not None:
                 result = plan.read(source, plan.attribute)
             else:
                 details = field_details_list[0]
-                info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), parent_type, path)
+                info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 args = (
                     get_argument_values(
                         plan.field_def,
