@@ -25,7 +25,7 @@ def workloads() -> list[Workload]:
     dashboard = DASHBOARD_FILE.read_text(encoding="utf-8")
     ids = [f"user-{n}" for n in range(1, 101)]
     return [
-        Workload("dashboard", dashboard, {"orgId": "org-1"}, "the reference dashboard (9 upstream requests cold)"),
+        Workload("dashboard", dashboard, {"orgId": "org-1"}, "the reference dashboard (7 upstream requests cold)"),
         Workload("user", "query User($id: ID!) { user(id: $id) { id name } }", {"id": "user-7"}, "`user(id)`"),
         Workload(
             "users100",

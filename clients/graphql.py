@@ -74,10 +74,15 @@ _SERVER_ERROR_CODES = frozenset({"INTERNAL_SERVER_ERROR", "INTERNAL", "INTERNAL_
 
 def outage_in(result: GraphQLResult, *, upstream: str) -> UpstreamError | None:
     """A whole-request failure reported inside an HTTP 200 (no data, and an outage-like
-    ``errors[].extensions.code``). Per-field errors next to data are the caller's to map."""
+    ``errors[].extensions.code``). Per-field errors next to data are the caller's to map, and so
+    is an error located below a root field: a non-null parent can null all the data for it, but
+    it is that field's failure, not the upstream's."""
     if result.data is not None:
         return None
     for error in result.errors:
+        path = error.get("path")
+        if isinstance(path, list) and len(path) > 1:
+            continue
         extensions = error.get("extensions")
         code = extensions.get("code") if isinstance(extensions, dict) else None
         if code in _RATE_LIMITED_CODES:

@@ -1,7 +1,14 @@
-"""projects: a GraphQL upstream. Calls of one tick are merged into one aliased request."""
+"""projects: a GraphQL upstream. Calls of one tick are merged into one aliased request.
+
+A projects page can carry its projects' issue pages in the same request (a nested ``issues``
+selection per distinct argument set, aliased ``i0``, ``i1``, ...). The upstream's ``issues`` and
+``nodes`` are non-null, so an error inside one project's issues nulls the whole answer: such a page
+is then read again without its issues, and the caller loads them on their own.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,6 +79,28 @@ class IssuesKey:
     state: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IssuesArgs:
+    """The arguments of one ``issues`` page, for every project of a projects page."""
+
+    first: int
+    after: str | None = None
+    state: str | None = None
+
+    def key(self, project_id: str) -> IssuesKey:
+        return IssuesKey(project_id, self.first, self.after, self.state)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectsWithIssues:
+    """A projects page and the issue pages fetched inside it (each a page or its own error);
+    ``issues`` is empty when none were asked for or they had to be left out."""
+
+    page: ProjectPage
+    issues: dict[IssuesKey, IssuePage | UpstreamError]
+
+
+_ISSUES_ALIAS = re.compile(r"i[0-9]+")
 _STATUS_BY_GRAPHQL_CODE = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "CONFLICT": 409}
 
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
@@ -79,15 +108,25 @@ _PROJECT_FIELDS = "id name orgId ownerId state"
 _ISSUE_FIELDS = "id title state assigneeId projectId"
 
 
+_ISSUE_PAGE = f"{{ totalCount {_PAGE_INFO} nodes {{ {_ISSUE_FIELDS} }} }}"
+
+
 @lru_cache(maxsize=128)
-def _projects_document(count: int) -> DocumentNode:
-    variables = ", ".join(f"$o{i}: ID!, $f{i}: Int, $a{i}: String" for i in range(count))
-    fields = " ".join(
-        f"k{i}: projects(orgId: $o{i}, first: $f{i}, after: $a{i}) "
-        f"{{ totalCount {_PAGE_INFO} nodes {{ {_PROJECT_FIELDS} }} }}"
-        for i in range(count)
-    )
-    return parse(f"query MobiusProjects({variables}) {{ {fields} }}")
+def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
+    """One aliased ``projects`` field per key; ``shape[i]`` nested ``issues`` selections in key i's."""
+    variables = []
+    fields = []
+    for i, nested in enumerate(shape):
+        variables.append(f"$o{i}: ID!, $f{i}: Int, $a{i}: String")
+        issues = ""
+        for j in range(nested):
+            variables.append(f"$f{i}_{j}: Int, $a{i}_{j}: String, $s{i}_{j}: IssueState")
+            issues += f" i{j}: issues(first: $f{i}_{j}, after: $a{i}_{j}, state: $s{i}_{j}) {_ISSUE_PAGE}"
+        fields.append(
+            f"k{i}: projects(orgId: $o{i}, first: $f{i}, after: $a{i}) "
+            f"{{ totalCount {_PAGE_INFO} nodes {{ {_PROJECT_FIELDS}{issues} }} }}"
+        )
+    return parse(f"query MobiusProjects({', '.join(variables)}) {{ {' '.join(fields)} }}")
 
 
 @lru_cache(maxsize=128)
@@ -95,7 +134,7 @@ def _issues_document(count: int) -> DocumentNode:
     variables = ", ".join(f"$p{i}: ID!, $f{i}: Int, $a{i}: String, $s{i}: IssueState" for i in range(count))
     fields = " ".join(
         f"k{i}: node(id: $p{i}) {{ ... on Project {{ issues(first: $f{i}, after: $a{i}, state: $s{i}) "
-        f"{{ totalCount {_PAGE_INFO} nodes {{ {_ISSUE_FIELDS} }} }} }} }}"
+        f"{_ISSUE_PAGE} }} }}"
         for i in range(count)
     )
     return parse(f"query MobiusIssues({variables}) {{ {fields} }}")
@@ -115,8 +154,91 @@ class ProjectsClient:
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
-        result = await self.graphql.execute(_projects_document(len(keys)), variables)
+        result = await self.graphql.execute(_projects_document((0,) * len(keys)), variables)
         return [self._keyed(result, f"k{i}", ProjectPage.model_validate) for i in range(len(keys))]
+
+    async def projects_with_issues(
+        self, keys: Sequence[ProjectsKey], issues: Sequence[Sequence[IssuesArgs]]
+    ) -> list[ProjectsWithIssues | UpstreamError]:
+        """Pages of projects, each with the issue pages ``issues[i]`` of its projects, in one request.
+
+        A page lost to an error inside some project's issues is read again without issues (one
+        more request for all such keys); its issues are then left to the caller.
+        """
+        variables: dict[str, Any] = {}
+        for i, key in enumerate(keys):
+            variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
+            for j, args in enumerate(issues[i]):
+                variables.update({f"f{i}_{j}": args.first, f"a{i}_{j}": args.after, f"s{i}_{j}": args.state})
+        shape = tuple(len(wanted) for wanted in issues)
+        result = await self.graphql.execute(_projects_document(shape), variables)
+        answers = self.split_nested(result, issues)
+        lost = [key for key, answer in zip(keys, answers, strict=True) if answer is None]
+        reread = iter(await self._pages_or_error(lost) if lost else [])
+        return [answer if answer is not None else _without_issues(next(reread)) for answer in answers]
+
+    async def _pages_or_error(self, keys: Sequence[ProjectsKey]) -> list[ProjectPage | UpstreamError]:
+        try:
+            return await self.projects_pages(keys)
+        except UpstreamError as exc:
+            return [exc for _ in keys]
+
+    def split_nested(
+        self, result: GraphQLResult, issues: Sequence[Sequence[IssuesArgs]]
+    ) -> list[ProjectsWithIssues | UpstreamError | None]:
+        """Each key's page and issue pages from one nested answer; ``None`` for a page that an
+        error inside some project's issues took away (the upstream nulls up to the nearest
+        nullable parent, for this upstream the whole answer)."""
+        nested_errors: dict[tuple[str, int, str], dict[str, Any]] = {}
+        other_errors: list[dict[str, Any]] = []
+        for error in result.errors:
+            location = _issues_location(error.get("path"))
+            if location is None:
+                other_errors.append(error)
+            else:
+                nested_errors.setdefault(location, error)
+        if not nested_errors:
+            plain = result
+        else:
+            plain = GraphQLResult(data=result.data, errors=other_errors, extensions=result.extensions)
+        answers: list[ProjectsWithIssues | UpstreamError | None] = []
+        for i, wanted in enumerate(issues):
+            alias = f"k{i}"
+            value: Any = result.data.get(alias) if result.data is not None else None
+            if value is None and nested_errors and not _errors_at(other_errors, alias):
+                answers.append(None)
+                continue
+            page = self._keyed(plain, alias, ProjectPage.model_validate)
+            if isinstance(page, ProjectPage):
+                issues_found = self._issues_of(alias, value["nodes"], page, wanted, nested_errors)
+                answers.append(ProjectsWithIssues(page, issues_found))
+            else:
+                answers.append(page)
+        return answers
+
+    def _issues_of(
+        self,
+        alias: str,
+        raw_nodes: list[dict[str, Any]],
+        page: ProjectPage,
+        wanted: Sequence[IssuesArgs],
+        errors: dict[tuple[str, int, str], dict[str, Any]],
+    ) -> dict[IssuesKey, IssuePage | UpstreamError]:
+        found: dict[IssuesKey, IssuePage | UpstreamError] = {}
+        for n, (raw, project) in enumerate(zip(raw_nodes, page.nodes, strict=True)):
+            for j, args in enumerate(wanted):
+                field = f"i{j}"
+                error = errors.get((alias, n, field))
+                if error is not None:
+                    found[args.key(project.id)] = self._error_from([error])
+                    continue
+                try:
+                    found[args.key(project.id)] = self._validate(
+                        IssuePage.model_validate, raw.get(field), f"{alias}.nodes.{n}.{field}"
+                    )
+                except UpstreamError as exc:
+                    found[args.key(project.id)] = exc
+        return found
 
     async def issue_pages(self, keys: Sequence[IssuesKey]) -> list[IssuePage | UpstreamError | None]:
         variables: dict[str, Any] = {}
@@ -193,6 +315,24 @@ class ProjectsClient:
             status=status,
             upstream_code=code if isinstance(code, str) else None,
         )
+
+
+def _issues_location(path: Any) -> tuple[str, int, str] | None:
+    """(key alias, project index, issues alias) of an error inside a nested issues selection."""
+    if not isinstance(path, list) or len(path) < 4 or path[1] != "nodes":
+        return None
+    alias, index, field = path[0], path[2], path[3]
+    if isinstance(alias, str) and isinstance(index, int) and isinstance(field, str) and _ISSUES_ALIAS.fullmatch(field):
+        return alias, index, field
+    return None
+
+
+def _without_issues(page: ProjectPage | UpstreamError) -> ProjectsWithIssues | UpstreamError:
+    return ProjectsWithIssues(page, {}) if isinstance(page, ProjectPage) else page
+
+
+def _errors_at(errors: list[dict[str, Any]], alias: str) -> bool:
+    return any(isinstance(path := error.get("path"), list) and path and path[0] == alias for error in errors)
 
 
 def _issue_page(value: Any) -> IssuePage | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from clients.projects import IssuePage, IssuesKey, ProjectNode, ProjectPage, ProjectsKey
+import asyncio
+from collections.abc import Sequence
+
+from clients.projects import IssuePage, IssuesArgs, IssuesKey, ProjectNode, ProjectPage, ProjectsKey
 from resolvers.errors import check_page_size
 from resolvers.loaders import Loaders
 
@@ -11,13 +14,18 @@ async def project(loaders: Loaders, project_id: str) -> ProjectNode | None:
     return await loaders.projects.load(project_id)
 
 
-async def projects_of_org(loaders: Loaders, org_id: str, first: int, after: str | None) -> ProjectPage:
+async def projects_of_org(
+    loaders: Loaders, org_id: str, first: int, after: str | None, issues: Sequence[IssuesArgs] = ()
+) -> ProjectPage:
+    """A page of the organization's projects; ``issues`` are the issue pages the query will ask
+    of each of its projects, fetched in the same upstream request when the page is."""
     check_page_size(first)
-    return await loaders.projects_by_org.load(ProjectsKey(org_id, first, after))
+    return await loaders.projects_by_org.load_with_issues(ProjectsKey(org_id, first, after), issues)
 
 
-async def issues(
+def issues_future(
     loaders: Loaders, project_id: str, first: int, after: str | None, state: str | None
-) -> IssuePage | None:
+) -> asyncio.Future[IssuePage | None]:
+    """The loader's future for an issues page: already done when a projects request brought it."""
     check_page_size(first)
-    return await loaders.issues.load(IssuesKey(project_id, first, after, state))
+    return loaders.issues.load(IssuesKey(project_id, first, after, state))

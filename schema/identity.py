@@ -17,6 +17,7 @@ from clients.identity import IdentityOrg, IdentityUser
 from resolvers.errors import Forbidden
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.lookahead import nested_issues
 
 if TYPE_CHECKING:
     from schema.billing import BillingAccount
@@ -130,7 +131,8 @@ class Organization:
     async def projects(
         self, info: GatewayInfo, first: int = 20, after: str | None = None
     ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")] | None:
-        page = served(info, await resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after))
+        loaders, issues = info.context.loaders, nested_issues(info._raw_info)
+        page = served(info, await resolvers.projects.projects_of_org(loaders, str(self.id), first, after, issues))
         return project_types.ProjectConnection.from_page(page)
 
     @classmethod

@@ -100,22 +100,30 @@ class Project:
     def owner(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         return identity_types.user_now_or_later(info, self.owner_id)
 
-    @strawberry.field
-    async def issues(
+    @strawberry.field(graphql_type=IssueConnection)
+    def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None
-    ) -> IssueConnection:
-        page = served(
-            info,
-            await resolvers.projects.issues(
-                info.context.loaders, str(self.id), first, after, state.value if state else None
-            ),
+    ) -> IssueConnection | Awaitable[IssueConnection]:
+        """At once when the loader already holds the page (the projects request brought it).
+
+        Then the assignees of every project's issues are asked for in the same tick as the
+        owners, and go upstream in one identity batch with them.
+        """
+        found = resolvers.projects.issues_future(
+            info.context.loaders, str(self.id), first, after, state.value if state else None
         )
-        return IssueConnection.from_page(page)
+        if found.done() and not found.cancelled():
+            return IssueConnection.from_page(served(info, found.result()))
+        return _issues_later(info, found)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
         project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
         return cls.from_model(project) if project else None
+
+
+async def _issues_later(info: GatewayInfo, found: Awaitable[IssuePage | None]) -> IssueConnection:
+    return IssueConnection.from_page(served(info, await found))
 
 
 @strawberry.type

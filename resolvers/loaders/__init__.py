@@ -56,6 +56,7 @@ class Loaders:
         """Per request; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
         users = UserByIdLoader(upstreams.identity, cache)
         projects = ProjectByIdLoader(upstreams.projects, cache)
+        issues = IssuesByProjectLoader(upstreams.projects, cache)
         return cls(
             users=users,
             orgs=OrgByIdLoader(upstreams.identity, cache),
@@ -64,7 +65,7 @@ class Loaders:
             subscriptions=SubscriptionByCustomerLoader(upstreams.billing, cache),
             invoices=InvoicesByCustomerLoader(upstreams.billing, cache),
             projects=projects,
-            projects_by_org=ProjectsByOrgLoader(upstreams.projects, projects, cache),
-            issues=IssuesByProjectLoader(upstreams.projects, cache),
+            projects_by_org=ProjectsByOrgLoader(upstreams.projects, projects, issues, cache),
+            issues=issues,
             cache=cache,
         )

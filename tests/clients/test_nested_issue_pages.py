@@ -1,0 +1,159 @@
+"""Issue pages fetched inside the projects request: the loaders against the real projects upstream,
+and how one nested answer is split into pages, issue pages and per-key errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clients.errors import UpstreamInvalidResponse, UpstreamStatusError
+from clients.graphql import GraphQLResult, outage_in
+from clients.projects import IssuePage, IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues
+from clients.upstreams import Upstreams
+from resolvers.loaders import Loaders
+from sandbox.seed import fresh_seed
+from tests.clients.support import route_count
+
+GRAPHQL = "POST /graphql"
+ORG_1 = ProjectsKey(org_id="org-1", first=20)
+
+
+def seeded_issues(project_id: str, args: IssuesArgs) -> list[str]:
+    projects = fresh_seed().projects
+    ids = projects.issues_by_project[project_id]
+    return [i for i in ids if args.state is None or projects.issues[i].state == args.state][: args.first]
+
+
+async def test_a_projects_page_brings_each_projects_issues_in_the_same_request(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    loaders = Loaders.build(upstreams)
+    wanted = [IssuesArgs(first=5), IssuesArgs(first=3, state="CLOSED")]
+
+    page = await loaders.projects_by_org.load_with_issues(ORG_1, wanted)
+    pages = await loaders.issues.load_many([args.key(p.id) for p in page.nodes for args in wanted])
+
+    assert len(page.nodes) == 20
+    assert await route_count(sandbox, "projects", GRAPHQL) == 1
+    expected = [seeded_issues(p.id, args) for p in page.nodes for args in wanted]
+    assert [[issue.id for issue in issues.nodes] for issues in pages if issues is not None] == expected
+
+
+async def test_keys_of_one_tick_merge_their_issue_arguments_into_one_request(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    loaders = Loaders.build(upstreams)
+    open_args, closed_args = IssuesArgs(first=2, state="OPEN"), IssuesArgs(first=2, state="CLOSED")
+
+    first = loaders.projects_by_org.load_with_issues(ORG_1, [open_args])
+    second = loaders.projects_by_org.load_with_issues(ORG_1, [closed_args, open_args])
+    page = await first
+    assert await second is page
+
+    project = page.nodes[0]
+    found = await loaders.issues.load_many([open_args.key(project.id), closed_args.key(project.id)])
+    assert [[i.id for i in issues.nodes] for issues in found if issues] == [
+        seeded_issues(project.id, open_args),
+        seeded_issues(project.id, closed_args),
+    ]
+    assert await route_count(sandbox, "projects", GRAPHQL) == 1
+
+
+async def test_an_issues_error_keeps_the_page_and_fails_only_the_issues(sandbox: Any, upstreams: Upstreams) -> None:
+    loaders = Loaders.build(upstreams)
+    bad_cursor = IssuesArgs(first=3, after="not-a-cursor")
+
+    page = await loaders.projects_by_org.load_with_issues(ORG_1, [bad_cursor])
+    failures = [loaders.issues.load(bad_cursor.key(project.id)) for project in page.nodes]
+
+    assert isinstance(page, ProjectPage)
+    assert len(page.nodes) == 20
+    assert all(future.done() for future in failures), "loaded before the page was handed out"
+    errors = [future.exception() for future in failures]
+    assert all(isinstance(error, UpstreamStatusError) for error in errors)
+    assert {(error.code, error.upstream_code) for error in errors if isinstance(error, UpstreamStatusError)} == {
+        ("UPSTREAM_BAD_REQUEST", "BAD_USER_INPUT")
+    }
+    assert await route_count(sandbox, "projects", GRAPHQL) == 3, "nested, the page again, the issues batch"
+
+
+async def test_without_issue_arguments_the_projects_document_asks_for_no_issues(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    loaders = Loaders.build(upstreams)
+
+    await loaders.projects_by_org.load_with_issues(ORG_1, ())
+
+    assert await route_count(sandbox, "projects", GRAPHQL) == 1
+    assert upstreams.projects.graphql.pipeline.limiter.remaining == 5000 - 2, "the request and one connection"
+
+
+def page_value(*issues: Any) -> dict[str, Any]:
+    """A projects page of len(issues) projects, each with ``i0`` set to the given value."""
+    nodes = [
+        {"id": f"proj-{n}", "name": "P", "orgId": "org-1", "ownerId": "user-1", "state": "ACTIVE", "i0": value}
+        for n, value in enumerate(issues)
+    ]
+    return {"totalCount": len(nodes), "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+
+
+ISSUES_PAGE = {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+WANTED = [[IssuesArgs(first=3)]]
+
+
+def nested_error(path: list[str | int], code: str = "BAD_USER_INPUT") -> dict[str, Any]:
+    return {"message": "no", "path": path, "extensions": {"code": code}}
+
+
+def test_an_error_inside_one_projects_issues_fails_that_key_only(upstreams: Upstreams) -> None:
+    """An upstream whose ``issues`` is nullable keeps the page: only the failed issue page is an error."""
+    result = GraphQLResult(
+        data={"k0": page_value(ISSUES_PAGE, None)}, errors=[nested_error(["k0", "nodes", 1, "i0"])], extensions=None
+    )
+
+    [answer] = upstreams.projects.split_nested(result, WANTED)
+
+    assert isinstance(answer, ProjectsWithIssues)
+    assert [project.id for project in answer.page.nodes] == ["proj-0", "proj-1"]
+    ok, failed = answer.issues[IssuesArgs(3).key("proj-0")], answer.issues[IssuesArgs(3).key("proj-1")]
+    assert isinstance(ok, IssuePage)
+    assert isinstance(failed, UpstreamStatusError)
+    assert failed.upstream_code == "BAD_USER_INPUT"
+
+
+def test_a_page_nulled_by_an_issues_error_is_marked_for_another_read(upstreams: Upstreams) -> None:
+    result = GraphQLResult(
+        data=None, errors=[nested_error(["k1", "nodes", 4, "i0", "nodes", 0, "title"], "INTERNAL")], extensions=None
+    )
+
+    assert upstreams.projects.split_nested(result, [*WANTED, *WANTED]) == [None, None]
+
+
+def test_an_error_elsewhere_in_the_page_fails_the_page_as_before(upstreams: Upstreams) -> None:
+    result = GraphQLResult(data={"k0": None}, errors=[nested_error(["k0", "nodes", 1, "id"])], extensions=None)
+
+    [answer] = upstreams.projects.split_nested(result, WANTED)
+
+    assert isinstance(answer, UpstreamStatusError)
+    assert answer.upstream_code == "BAD_USER_INPUT"
+
+
+def test_a_malformed_nested_issues_page_is_located_on_its_key(upstreams: Upstreams) -> None:
+    result = GraphQLResult(data={"k0": page_value({"nodes": []})}, errors=[], extensions=None)
+
+    [answer] = upstreams.projects.split_nested(result, WANTED)
+
+    assert isinstance(answer, ProjectsWithIssues)
+    failed = answer.issues[IssuesArgs(3).key("proj-0")]
+    assert isinstance(failed, UpstreamInvalidResponse)
+    assert failed.code == "UPSTREAM_INVALID_RESPONSE"
+    assert "k0.nodes.0.i0.totalCount" in failed.message
+
+
+def test_an_outage_code_below_a_root_field_is_that_fields_error_not_an_outage(upstreams: Upstreams) -> None:
+    """Retrying the request would not help the field, and the re-read keeps the page."""
+    result = GraphQLResult(
+        data=None, errors=[nested_error(["k0", "nodes", 2, "i0"], "SERVICE_UNAVAILABLE")], extensions=None
+    )
+
+    assert outage_in(result, upstream="projects") is None
+    assert upstreams.projects.split_nested(result, WANTED) == [None]
