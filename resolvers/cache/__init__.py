@@ -1,7 +1,8 @@
 """Read-through caching for the loaders: the engine, its store protocol and what is cached."""
 
-from resolvers.cache.engine import CacheEngine, RequestCache, UnknownEntity
+from resolvers.cache.engine import CacheEngine, LocalLevel, RequestCache, UnknownEntity
 from resolvers.cache.policy import CachePolicy, L1Policy, LockPolicy
+from resolvers.cache.provenance import Provenance
 from resolvers.cache.stale import StaleInfo, StaleLog, StaleMark
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
 from resolvers.cache.types import CacheType
@@ -13,7 +14,9 @@ __all__ = [
     "CacheType",
     "CacheUnavailable",
     "L1Policy",
+    "LocalLevel",
     "LockPolicy",
+    "Provenance",
     "RequestCache",
     "StaleInfo",
     "StaleLog",
