@@ -18,7 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from clients.upstreams import Upstreams
 from mobius.cache.admin import cache_admin_router
-from mobius.cache.build import build_cache
+from mobius.cache.build import build_cache, build_response_cache, response_version
 from mobius.callers import CallerRegistry
 from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
@@ -30,6 +30,7 @@ from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams, secret_source
 from schema.context import Caller, GatewayContext
 from schema.fallbacks import FALLBACKS
+from schema.response_cache import CacheableDocuments
 from schema.root import build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
@@ -90,6 +91,9 @@ def create_app(
     callers = build_callers(settings)
     limits = settings.limits
     schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
+    responses = build_response_cache(
+        settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
+    )
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -98,6 +102,7 @@ def create_app(
         clock=clock,
         fallbacks=enabled_fallbacks(settings),
         engine=engine,
+        responses=responses,
     )
 
     @asynccontextmanager
@@ -122,7 +127,8 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    lean = LeanGateway(schema=schema, contexts=contexts)
+    cacheable = CacheableDocuments(schema._schema, max_tokens=limits.max_tokens)
+    lean = LeanGateway(schema=schema, contexts=contexts, cacheable=cacheable)
     app.add_middleware(LeanGraphQLPost, gateway=lean)  # added first: inside the body-size limit
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     router = MobiusGraphQLRouter(
@@ -153,4 +159,5 @@ def create_app(
     app.state.upstreams = upstreams
     app.state.schema = schema
     app.state.cache = cache
+    app.state.responses = responses
     return app

@@ -13,7 +13,7 @@ from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.settings import DeadlineSettings
-from resolvers.cache import CacheEngine
+from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.loaders import Loaders
 from schema.context import Caller, GatewayContext, UpstreamStatus
 
@@ -41,6 +41,7 @@ class RequestContexts:
     """Measures request deadlines (the one the upstreams' pipelines use)."""
     fallbacks: frozenset[str] = frozenset()
     engine: CacheEngine | None = None
+    responses: ResponseCache | None = None
 
     def upstream_status(self) -> tuple[UpstreamStatus, ...]:
         return tuple(
@@ -56,15 +57,18 @@ class RequestContexts:
         dataloader batch tasks inherit it."""
         start_deadline(budget_s, self.clock)
 
-    def new(self, caller: Caller) -> GatewayContext:
+    def new(self, caller: Caller, *, provenance: bool = False) -> GatewayContext:
+        """With ``provenance`` the request's loads are recorded, so its response can be stored."""
         engine = self.engine
+        cache = engine.request(provenance=provenance) if engine is not None else None
         return GatewayContext(
-            loaders=Loaders.build(self.upstreams, engine.request() if engine is not None else None),
+            loaders=Loaders.build(self.upstreams, cache),
             upstreams=self.upstreams,
             caller=caller,
             upstream_status=self.upstream_status,
             fallbacks=self.fallbacks,
             cache=engine,
+            responses=self.responses,
         )
 
     async def getter(self, connection: HTTPConnection) -> GatewayContext:

@@ -1,8 +1,11 @@
 """``POST /graphql`` with a JSON body, answered in front of FastAPI's routing and Strawberry's view.
 
-The body is parsed once (orjson), the caller identified, the Strawberry schema executed directly and
-the result serialized as Strawberry's view does: what the view adds per request (FastAPI's routing
-and dependency injection, the request adapter, the view's checks) is skipped.
+The body is parsed once (orjson) and the caller identified. With the response cache on, a stored
+response (``resolvers/cache/responses.py``) is sent as it was stored (``Mobius-Cache: HIT``).
+Anything else is executed by the Strawberry schema directly and serialized as Strawberry's view
+does (what the view adds per request, FastAPI's routing and dependency injection, the request
+adapter, the view's checks, is skipped), then stored when it may be reused (``MISS``; ``BYPASS``
+when it is not a cacheable query). The header is only sent when the response cache is on.
 
 Whatever this path does not fully understand goes on, untouched, to the full path, which answers
 exactly as before: another content type (multipart, ``application/graphql+json``), a batch, a
@@ -27,18 +30,21 @@ from strawberry.types.graphql import OperationType
 from mobius.callers import UnknownCaller
 from mobius.context import RequestContexts
 from schema.context import Caller
+from schema.response_cache import CacheableDocuments
 from schema.root import MobiusSchema
 
+CACHE_HEADER = b"mobius-cache"
 POST_OPERATIONS = OperationType.from_http("POST")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeanGateway:
-    """What the lean path needs of the app: the schema and the same context builder as the full
-    path's context getter."""
+    """What the lean path needs of the app: the schema, the same context builder as the full
+    path's context getter, and which documents the response cache may store."""
 
     schema: MobiusSchema
     contexts: RequestContexts
+    cacheable: CacheableDocuments
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +92,44 @@ class LeanGraphQLPost:
             return False
         request, caller, budget_s = admitted
         contexts = self.gateway.contexts
+        responses = contexts.responses
+        key = cache_status = None
+        if responses is not None:
+            if self.gateway.cacheable(request.query, request.operation_name):
+                key = responses.key(request.query, request.operation_name, request.variables, _identity(caller))
+                stored = await responses.get(key)
+                if stored is not None:
+                    await _respond(send, stored, b"HIT")
+                    return True
+                cache_status = b"MISS"
+            else:
+                responses.bypass()
+                cache_status = b"BYPASS"
         contexts.begin(budget_s)
+        context = contexts.new(caller, provenance=key is not None)
+        generation = responses.generation if responses is not None else 0
         try:
             result = await self.gateway.schema.execute(
                 request.query,
                 variable_values=request.variables,
-                context_value=contexts.new(caller),
+                context_value=context,
                 operation_name=request.operation_name,
                 allowed_operation_types=POST_OPERATIONS,
                 operation_extensions=request.extensions,
             )
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
             return False  # refused before execution: the full path answers these with its 400s
-        await _respond(send, orjson.dumps(process_result(result)))
+        payload = orjson.dumps(process_result(result))
+        write = None
+        if key is not None and responses is not None:
+            provenance = context.loaders.cache.provenance if context.loaders.cache is not None else None
+            if provenance is None or result.errors or result.extensions or context.degraded:
+                responses.skip()
+            else:
+                write = responses.keep(key, payload, provenance, generation)
+        await _respond(send, payload, cache_status)
+        if write is not None and responses is not None:
+            await responses.write(write)
         return True
 
     def _admit(
@@ -118,6 +149,12 @@ class LeanGraphQLPost:
         if budget_s is None:
             return None
         return request, caller, budget_s
+
+
+def _identity(caller: Caller) -> tuple[str, list[str], str | None]:
+    """Everything about the caller a response may depend on: PII fields need a scope, ``viewer``
+    is the caller's user."""
+    return caller.name, sorted(caller.scopes), caller.user_id
 
 
 def _parse(body: bytes) -> _Request | None:
@@ -172,8 +209,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _respond(send: Send, body: bytes) -> None:
-    """A 200 with the headers Strawberry's view sends."""
+async def _respond(send: Send, body: bytes, cache_status: bytes | None) -> None:
+    """A 200 with the headers Strawberry's view sends (plus the cache status)."""
     headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    if cache_status is not None:
+        headers.append((CACHE_HEADER, cache_status))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
