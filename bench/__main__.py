@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-gc-freeze", action="store_true", help="Mobius runtime.gc_freeze: false")
     parser.add_argument(
         "--cache-settings",
-        default='{"enabled": true}',
-        help="JSON for Mobius's `cache` settings in the warm-cache workload (every other workload runs uncached)",
+        default='{"enabled": true, "response": {"enabled": true}}',
+        help="JSON for Mobius's `cache` settings in the warm-cache workload (default: the in-process store with "
+        "the response cache; every other workload runs uncached)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="logs, answers and results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "RESULTS.md")

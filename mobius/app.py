@@ -9,27 +9,28 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
 from mobius.cache.admin import cache_admin_router
-from mobius.cache.build import build_cache
-from mobius.callers import CallerRegistry, UnknownCaller
+from mobius.cache.build import build_cache, build_response_cache, response_version
+from mobius.callers import CallerRegistry
+from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
+from mobius.lean_post import LeanGateway, LeanGraphQLPost
 from mobius.limits import BodySizeLimit
 from mobius.redis import shared_rate_limit_store
 from mobius.runtime import tune_gc
-from mobius.settings import ConfigError, DeadlineSettings, Settings
+from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams, secret_source
-from resolvers.loaders import Loaders
-from schema.context import Caller, GatewayContext, UpstreamStatus
+from schema.context import Caller, GatewayContext
 from schema.fallbacks import FALLBACKS
+from schema.response_cache import CacheableDocuments
 from schema.root import build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
@@ -67,19 +68,6 @@ def build_callers(settings: Settings) -> CallerRegistry:
     )
 
 
-def request_budget_s(header: str | None, settings: DeadlineSettings) -> float:
-    """The request's deadline: the configured default, or less if the client asks for less."""
-    if header is None:
-        return settings.default_s
-    try:
-        asked_ms = float(header)
-    except ValueError:
-        asked_ms = -1.0
-    if not asked_ms > 0:
-        raise HTTPException(status_code=400, detail=f"{settings.header} must be a positive number of milliseconds")
-    return min(settings.default_s, asked_ms / 1000)
-
-
 def enabled_fallbacks(settings: Settings) -> frozenset[str]:
     unknown = sorted(set(settings.degradation.fallbacks) - set(FALLBACKS))
     if unknown:
@@ -101,34 +89,21 @@ def create_app(
     cache = build_cache(settings, clock=cache_clock)
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings)
-    fallbacks = enabled_fallbacks(settings)
     limits = settings.limits
     schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
+    responses = build_response_cache(
+        settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
+    )
 
-    def upstream_status() -> tuple[UpstreamStatus, ...]:
-        return tuple(
-            UpstreamStatus.of(transport.name, transport.policy.base_url, transport.pipeline.status())
-            for transport in upstreams.transports
-        )
-
-    async def context_getter(connection: HTTPConnection) -> GatewayContext:
-        try:
-            caller = callers.identify(connection.headers.get("authorization"))
-        except UnknownCaller:
-            raise HTTPException(
-                status_code=401, detail="unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
-            ) from None
-        if connection.scope["type"] == "http":
-            # Set in the request's own task: resolvers and dataloader batch tasks inherit it.
-            start_deadline(request_budget_s(connection.headers.get(settings.deadline.header), settings.deadline), clock)
-        return GatewayContext(
-            loaders=Loaders.build(upstreams, engine.request() if engine is not None else None),
-            upstreams=upstreams,
-            caller=caller,
-            upstream_status=upstream_status,
-            fallbacks=fallbacks,
-            cache=engine,
-        )
+    contexts = RequestContexts(
+        upstreams=upstreams,
+        callers=callers,
+        deadline=settings.deadline,
+        clock=clock,
+        fallbacks=enabled_fallbacks(settings),
+        engine=engine,
+        responses=responses,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -152,10 +127,13 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
+    cacheable = CacheableDocuments(schema._schema, max_tokens=limits.max_tokens)
+    lean = LeanGateway(schema=schema, contexts=contexts, cacheable=cacheable)
+    app.add_middleware(LeanGraphQLPost, gateway=lean)  # added first: inside the body-size limit
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     router = MobiusGraphQLRouter(
         schema,
-        context_getter=context_getter,
+        context_getter=contexts.getter,
         graphql_ide="graphiql" if settings.server.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
@@ -181,4 +159,5 @@ def create_app(
     app.state.upstreams = upstreams
     app.state.schema = schema
     app.state.cache = cache
+    app.state.responses = responses
     return app

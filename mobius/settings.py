@@ -238,6 +238,16 @@ class CacheLockSettings(_Strict):
     wait_s: float = Field(default=0.25, ge=0)
 
 
+class CacheResponseSettings(_Strict):
+    """Whole GraphQL responses of query operations, keyed by document, variables and caller, tagged
+    with the entities they were built from. Opt-in; only active when the cache itself is enabled."""
+
+    enabled: bool = False
+    max_ttl_s: float = Field(default=60.0, gt=0, description="capped further by the freshness its entries have left")
+    max_entry_bytes: int = Field(default=1_000_000, ge=1024, description="larger responses are served, not stored")
+    l1: CacheL1Settings = CacheL1Settings(max_entries=1_000)
+
+
 class CacheSettings(_Strict):
     """Read-through cache behind the loaders: Redis when ``redis.url`` is set, else in-process."""
 
@@ -255,6 +265,7 @@ class CacheSettings(_Strict):
     credential_scopes: dict[str, str] = Field(
         default={}, description="per upstream, a name for the credential its answers depend on (never the secret)"
     )
+    response: CacheResponseSettings = CacheResponseSettings()
 
 
 class ServerSettings(_Strict):

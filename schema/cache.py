@@ -1,4 +1,5 @@
-"""The cache as the schema sees it: stale marking of served values and the ``cacheStats`` query."""
+"""The cache as the schema sees it: stale marking of served values and the ``cacheStats`` query
+(entity cache per type, and the response cache)."""
 
 from __future__ import annotations
 
@@ -53,20 +54,53 @@ class CacheTypeStats:
     errors: int = strawberry.field(description="cache store calls that failed (served from upstream instead)")
 
 
+@strawberry.type(description="Counters of the response cache (whole query responses) since the gateway started.")
+class ResponseCacheStats:
+    enabled: bool
+    hits: int = strawberry.field(description="served from the shared store")
+    l1_hits: int = strawberry.field(description="served from this replica's in-process level")
+    misses: int
+    stores: int
+    bypasses: int = strawberry.field(description="executed without a look-up: not a query, or a live field selected")
+    skipped: int = strawberry.field(
+        description="missed and not stored: errors, stale or fallback data, too large, no freshness left"
+    )
+    errors: int = strawberry.field(description="cache store calls that failed: a read is then a miss, a write is lost")
+
+
 @strawberry.type
 class CacheStats:
     enabled: bool
     status: str = strawberry.field(description="ok, degraded (the store is failing; upstreams serve) or disabled")
     types: list[CacheTypeStats]
+    responses: ResponseCacheStats
+
+
+def response_cache_stats(info: GatewayInfo) -> ResponseCacheStats:
+    responses = info.context.responses
+    if responses is None:
+        return ResponseCacheStats(enabled=False, hits=0, l1_hits=0, misses=0, stores=0, bypasses=0, skipped=0, errors=0)
+    counts = responses.stats
+    return ResponseCacheStats(
+        enabled=True,
+        hits=counts.hits,
+        l1_hits=counts.l1_hits,
+        misses=counts.misses,
+        stores=counts.stores,
+        bypasses=counts.bypasses,
+        skipped=counts.skipped,
+        errors=counts.errors,
+    )
 
 
 def cache_stats(info: GatewayInfo) -> CacheStats:
     engine = info.context.cache
     if engine is None:
-        return CacheStats(enabled=False, status="disabled", types=[])
+        return CacheStats(enabled=False, status="disabled", types=[], responses=response_cache_stats(info))
     return CacheStats(
         enabled=True,
         status=engine.health(),
+        responses=response_cache_stats(info),
         types=[
             CacheTypeStats(
                 type=name,

@@ -10,7 +10,7 @@ from strawberry.fastapi import BaseContext
 
 from clients.resilience.pipeline import PipelineStatus, RecentTransition
 from clients.upstreams import Upstreams
-from resolvers.cache import CacheEngine
+from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.loaders import Loaders
 
 
@@ -64,6 +64,7 @@ class GatewayContext(BaseContext):
         upstream_status: Callable[[], Sequence[UpstreamStatus]],
         fallbacks: frozenset[str] = frozenset(),
         cache: CacheEngine | None = None,
+        responses: ResponseCache | None = None,
     ) -> None:
         super().__init__()
         self.loaders = loaders
@@ -75,3 +76,4 @@ class GatewayContext(BaseContext):
         self.degraded: list[GraphQLError] = []
         """Errors of fields that resolved to a fallback; reported with the response."""
         self.cache = cache
+        self.responses = responses

@@ -1,11 +1,15 @@
 """The cache as configured: engine + store (Redis, or in-process without ``redis.url``) + the
-subscriber that applies other replicas' invalidations."""
+subscriber that applies other replicas' invalidations, and the response cache on the same store."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version as package_version
+
+import orjson
 
 from mobius.cache.breaker import StoreBreaker
 from mobius.cache.memory import InProcessStore
@@ -13,7 +17,16 @@ from mobius.cache.pubsub import InvalidationListener
 from mobius.cache.redis_store import RedisStore
 from mobius.redis import create_redis
 from mobius.settings import OAuth2Settings, Settings
-from resolvers.cache import CacheEngine, CachePolicy, CacheStore, L1Policy, LockPolicy, StoreHealth
+from resolvers.cache import (
+    CacheEngine,
+    CachePolicy,
+    CacheStore,
+    L1Policy,
+    LockPolicy,
+    ResponseCache,
+    ResponsePolicy,
+    StoreHealth,
+)
 from resolvers.loaders import CACHE_TYPES
 
 
@@ -114,3 +127,32 @@ def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None)
         clear=engine.clear_local,
     )
     return CacheRuntime(engine=engine, store=redis_store, listener=listener, redis_store=redis_store)
+
+
+def response_version(settings: Settings, sdl: str) -> str:
+    """What a stored response's shape depends on besides its request: the schema, the gateway's
+    release and the upstream credentials answers are read with. A deploy that changes any of them
+    reads none of the old responses."""
+    material = orjson.dumps([sdl, package_version("mobius-gateway"), credential_scopes(settings)])
+    return hashlib.blake2b(material, digest_size=6).hexdigest()
+
+
+def build_response_cache(
+    settings: Settings, runtime: CacheRuntime | None, *, version: str, clock: Callable[[], float] | None = None
+) -> ResponseCache | None:
+    """``None`` unless both the cache and ``cache.response`` are enabled. The response cache uses the
+    entity cache's store (and tag sets) and is evicted with its L1."""
+    options = settings.cache.response
+    if runtime is None or not options.enabled:
+        return None
+    l1 = options.l1
+    policy = ResponsePolicy(
+        max_ttl_s=options.max_ttl_s,
+        max_entry_bytes=options.max_entry_bytes,
+        l1=L1Policy(max_entries=l1.max_entries, max_bytes=l1.max_bytes, ttl_s=l1.ttl_s)
+        if l1.enabled and runtime.redis_store is not None
+        else None,
+    )
+    responses = ResponseCache(store=runtime.store, policy=policy, version=version, clock=clock or time.time)
+    runtime.engine.add_local_level(responses)
+    return responses

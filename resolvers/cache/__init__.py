@@ -1,7 +1,9 @@
-"""Read-through caching for the loaders: the engine, its store protocol and what is cached."""
+"""Caching: the read-through engine behind the loaders, the response cache, their store protocol and what is cached."""
 
-from resolvers.cache.engine import CacheEngine, RequestCache, UnknownEntity
+from resolvers.cache.engine import CacheEngine, LocalLevel, RequestCache, UnknownEntity
 from resolvers.cache.policy import CachePolicy, L1Policy, LockPolicy
+from resolvers.cache.provenance import Provenance
+from resolvers.cache.responses import ResponseCache, ResponsePolicy, ResponseStats
 from resolvers.cache.stale import StaleInfo, StaleLog, StaleMark
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
 from resolvers.cache.types import CacheType
@@ -13,8 +15,13 @@ __all__ = [
     "CacheType",
     "CacheUnavailable",
     "L1Policy",
+    "LocalLevel",
     "LockPolicy",
+    "Provenance",
     "RequestCache",
+    "ResponseCache",
+    "ResponsePolicy",
+    "ResponseStats",
     "StaleInfo",
     "StaleLog",
     "StaleMark",

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -24,6 +24,7 @@ from clients.errors import UpstreamUnavailable
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import CachePolicy
+from resolvers.cache.provenance import Provenance
 from resolvers.cache.stale import StaleInfo, StaleLog
 from resolvers.cache.stats import CacheStats, TypeStats
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
@@ -42,9 +43,11 @@ _SAFETY_MARGIN_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """What one key resolved to; ``stale`` is set when it is a stale-if-error answer."""
+    """What one key resolved to; ``stale`` is set when it is a stale-if-error answer.
+    ``fresh_until`` is when the entry behind it stops being fresh (0 for an error)."""
 
     result: Result
+    fresh_until: float
     stale: StaleInfo | None = None
 
 
@@ -82,19 +85,31 @@ class CacheEngine:
         self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
         self._refreshing: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._local_levels: list[LocalLevel] = []
 
     @property
     def entities(self) -> tuple[str, ...]:
         return tuple(sorted(self._entities))
 
-    def request(self) -> RequestCache:
-        return RequestCache(self)
+    def request(self, *, provenance: bool = False) -> RequestCache:
+        """The engine for one request; with ``provenance`` its loads are recorded for the response cache."""
+        return RequestCache(self, Provenance() if provenance else None)
+
+    def add_local_level(self, level: LocalLevel) -> None:
+        """Another in-process level (the response cache) to evict with the L1: on invalidations made
+        here and on those other replicas publish."""
+        self._local_levels.append(level)
 
     def health(self) -> StoreHealth:
         return self.store.health()
 
     async def load_many(
-        self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K], stale_log: StaleLog | None = None
+        self,
+        ctype: CacheType[K, V],
+        keys: Sequence[K],
+        fetch: Fetch[K],
+        stale_log: StaleLog | None = None,
+        provenance: Provenance | None = None,
     ) -> list[Result]:
         now = self.clock()
         stats = self.stats[ctype.name]
@@ -109,6 +124,8 @@ class CacheEngine:
             else:
                 results[index] = entry.value
                 stats.l1_hits += 1
+                if provenance is not None:
+                    provenance.record(ctype.answer_tags(keys[index], entry.value), entry.fresh_until)  # type: ignore[arg-type]  # L1 holds entries of any type
         if pending:
             outcomes = await self._singleflight(
                 ctype, [keys[i] for i in pending], [cache_keys[i] for i in pending], fetch
@@ -117,6 +134,8 @@ class CacheEngine:
                 results[index] = outcome.result
                 if outcome.stale is not None and stale_log is not None:
                     stale_log.record(outcome.result, outcome.stale)
+                if provenance is not None:
+                    _record(provenance, ctype, keys[index], outcome)
         return [results[index] for index in range(len(keys))]
 
     async def _singleflight(
@@ -176,11 +195,11 @@ class CacheEngine:
         revalidate: list[int] = []
         for index, entry in enumerate(stored):
             if entry is not None and entry.is_fresh(now):
-                outcomes[index] = _Outcome(entry.value)
+                outcomes[index] = _Outcome(entry.value, entry.fresh_until)
                 stats.hits += 1
                 self._remember(ctype, keys[index], cache_keys[index], entry, now)
             elif entry is not None and entry.is_revalidatable(now):
-                outcomes[index] = _Outcome(entry.value)
+                outcomes[index] = _Outcome(entry.value, entry.fresh_until)
                 stats.stale += 1
                 revalidate.append(index)
             else:
@@ -194,36 +213,39 @@ class CacheEngine:
             fetched = await self._fetch_and_store(
                 ctype, [keys[i] for i in misses], [cache_keys[i] for i in misses], fetch
             )
-            for index, result in zip(misses, fetched, strict=True):
+            for index, fetched_outcome in zip(misses, fetched, strict=True):
                 fallback = fallbacks.get(index)
-                if isinstance(result, UpstreamUnavailable) and fallback is not None:
+                if isinstance(fetched_outcome.result, UpstreamUnavailable) and fallback is not None:
                     stats.stale += 1
                     age_s = round(max(0.0, self.clock() - fallback.stored_at), 3)
-                    outcomes[index] = _Outcome(fallback.value, StaleInfo(upstream=ctype.upstream, age_s=age_s))
+                    stale = StaleInfo(upstream=ctype.upstream, age_s=age_s)
+                    outcomes[index] = _Outcome(fallback.value, fallback.fresh_until, stale)
                 else:
-                    outcomes[index] = _Outcome(result)
+                    outcomes[index] = fetched_outcome
         return [outcomes[index] for index in range(len(keys))]
 
     async def _fetch_and_store(
         self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]
-    ) -> list[Result]:
-        results: dict[int, Result] = {}
+    ) -> list[_Outcome]:
+        outcomes: dict[int, _Outcome] = {}
         todo = list(range(len(keys)))
         locked: list[str] = []
         if self.policy.lock.enabled:
-            locked, todo = await self._lock_or_wait(ctype, cache_keys, todo, results)
+            locked, todo = await self._lock_or_wait(ctype, cache_keys, todo, outcomes)
         try:
             if todo:
                 fetched = await fetch([keys[i] for i in todo])
-                results.update(zip(todo, fetched, strict=True))
-                await self._write(ctype, [(keys[i], cache_keys[i], results[i]) for i in todo])
+                answers = [(keys[i], cache_keys[i], result) for i, result in zip(todo, fetched, strict=True)]
+                fresh_until = await self._write(ctype, answers)
+                for i, (_key, _cache_key, result), until in zip(todo, answers, fresh_until, strict=True):
+                    outcomes[i] = _Outcome(result, until)
         finally:
             if locked:
                 await self._quietly(self.store.unlock(locked), ctype)
-        return [results[index] for index in range(len(keys))]
+        return [outcomes[index] for index in range(len(keys))]
 
     async def _lock_or_wait(
-        self, ctype: CacheType[K, V], cache_keys: list[str], todo: list[int], results: dict[int, Result]
+        self, ctype: CacheType[K, V], cache_keys: list[str], todo: list[int], outcomes: dict[int, _Outcome]
     ) -> tuple[list[str], list[int]]:
         """Take the lock of each key; for keys another replica holds, wait briefly for its answer
         to appear in the store, then fetch whatever is still missing."""
@@ -241,7 +263,7 @@ class CacheEngine:
             now = self.clock()
             for index, entry in zip(list(waiting), stored, strict=True):
                 if entry is not None and entry.is_fresh(now):
-                    results[index] = entry.value
+                    outcomes[index] = _Outcome(entry.value, entry.fresh_until)
                     waiting.remove(index)
         return [k for k in cache_keys if k in held], [i for i in todo if cache_keys[i] in held or i in waiting]
 
@@ -280,13 +302,17 @@ class CacheEngine:
         scope = self.scopes.get(ctype.upstream, "")
         await self._write(ctype, [(key, ctype.key(key, scope), value) for key, value in items])
 
-    async def _write(self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]]) -> None:
+    async def _write(self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]]) -> list[float]:
+        """Store the answers that are not errors; return when each stops being fresh (0 for an error)."""
         now = self.clock()
         writes = []
+        fresh_until = []
         for key, cache_key, result in answers:
             if isinstance(result, BaseException):
+                fresh_until.append(0.0)
                 continue
             entry = self._entry(ctype, result, now)
+            fresh_until.append(entry.fresh_until)
             data = encode(entry, ctype.adapter)
             tags = ctype.tags(key, result) if result is not None else ()
             links = ctype.links(key, result) if result is not None else ()
@@ -296,6 +322,7 @@ class CacheEngine:
             writes.append(StoreWrite(key=cache_key, data=data, ttl_s=ttl_s, tags=tags, links=links))
         if writes:
             await self._quietly(self.store.set_many(writes), ctype)
+        return fresh_until
 
     def _entry(self, ctype: CacheType[K, V], value: V | None, now: float) -> Entry[V]:
         policy = self.policy
@@ -362,25 +389,47 @@ class CacheEngine:
         return deleted
 
     def evict_local(self, keys: Iterable[str], tags: Iterable[str]) -> None:
+        keys, tags = list(keys), list(tags)
         if self.l1 is not None:
             self.l1.evict(keys, tags)
+        for level in self._local_levels:
+            level.evict(keys, tags)
 
     def clear_local(self) -> None:
         if self.l1 is not None:
             self.l1.clear()
+        for level in self._local_levels:
+            level.clear()
+
+
+def _record(provenance: Provenance, ctype: CacheType[K, V], key: K, outcome: _Outcome) -> None:
+    if isinstance(outcome.result, BaseException) or outcome.stale is not None:
+        provenance.spoil()
+    else:
+        provenance.record(ctype.answer_tags(key, outcome.result), outcome.fresh_until)
+
+
+class LocalLevel(Protocol):
+    """An in-process cache level evicted together with the engine's L1."""
+
+    def evict(self, keys: Sequence[str], tags: Sequence[str]) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 class RequestCache:
-    """The engine as one request sees it: the request's stale log travels with its loads."""
+    """The engine as one request sees it: the request's stale log (and, when its answer may be
+    stored whole, its provenance) travel with its loads."""
 
-    __slots__ = ("engine", "stale")
+    __slots__ = ("engine", "provenance", "stale")
 
-    def __init__(self, engine: CacheEngine) -> None:
+    def __init__(self, engine: CacheEngine, provenance: Provenance | None = None) -> None:
         self.engine = engine
         self.stale = StaleLog()
+        self.provenance = provenance
 
     async def load(self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K]) -> list[Result]:
-        return await self.engine.load_many(ctype, keys, fetch, self.stale)
+        return await self.engine.load_many(ctype, keys, fetch, self.stale, self.provenance)
 
     async def put(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]]) -> None:
         await self.engine.put_many(ctype, items)

@@ -75,6 +75,12 @@ class CacheType(Generic[K, V]):
     def key(self, key: K, scope: str) -> str:
         return self.key_for_id(self.key_id(key), scope)
 
+    def answer_tags(self, key: K, value: V | None) -> Tags:
+        """What an answer built from this entry is tagged with: the entity itself (``User:u-42``,
+        as invalidation names it) and the entry's own tags."""
+        own = (f"{self.entity}:{key}",) if self.entity is not None else ()
+        return own if value is None else (*own, *self.tags(key, value))
+
     def key_for_id(self, key_id: str, scope: str) -> str:
         group = self.entity or self.name
         return f"c:{self.upstream}:{self.name}:{self.version}:{key_part(scope)}:{{{group}:{key_id}}}"

@@ -355,3 +355,52 @@ async def test_the_in_process_store_keeps_tag_sets_no_larger_than_its_entries(cl
     assert await store.get_many([USERS.key("u-8", "mobius-gateway")]) == [None]
     assert len(store) == 0
     assert store._tags == {}
+
+
+async def test_loads_record_their_tags_and_the_earliest_freshness(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    first = engine.request(provenance=True)
+    await first.load(USERS, ["u-1", "ghost"], users)
+    clock.advance(5)
+    members = Upstream({"org-1": MembersPage(data=[user("u-2")], total_count=1, next_cursor=None)})
+    await first.load(MEMBERS, [MembersKey("org-1", 2)], lambda keys: members([key.org_id for key in keys]))
+
+    provenance = first.provenance
+    assert provenance is not None
+    assert provenance.complete
+    assert provenance.tags == {"User:u-1", "org:org-1", "User:ghost", "User:u-2"}
+    assert provenance.fresh_until == 1_000 + 10  # the not-found answer is fresh for negative_ttl_s
+    assert engine.request().provenance is None
+
+
+@pytest.mark.parametrize("l1", [None, L1Policy(ttl_s=5.0)], ids=["from-the-store", "from-the-l1"])
+async def test_a_cached_load_records_the_entrys_own_freshness(
+    clock: FakeClock, users: Upstream, l1: L1Policy | None
+) -> None:
+    engine = make_engine(clock, l1=l1)
+    await engine.load_many(USERS, ["u-1"], users)
+    clock.advance(2)
+
+    again = engine.request(provenance=True)
+    await again.load(USERS, ["u-1"], users)
+
+    assert len(users.batches) == 1
+    assert again.provenance is not None
+    assert (again.provenance.tags, again.provenance.fresh_until) == ({"User:u-1", "org:org-1"}, 1_000 + 60)
+
+
+async def test_a_failed_or_stale_load_spoils_the_provenance(clock: FakeClock, users: Upstream) -> None:
+    engine = make_engine(clock)
+    await engine.load_many(USERS, ["u-1"], users)
+    clock.advance(100)  # past fresh and stale-while-revalidate, inside stale-if-error
+    users.failure = UpstreamUnavailable("upstream answered 503", upstream="identity")
+
+    stale = engine.request(provenance=True)
+    assert await stale.load(USERS, ["u-1"], users) == [users.data["u-1"]]
+    failed = engine.request(provenance=True)
+    await failed.load(USERS, ["u-9"], users)
+
+    assert stale.provenance is not None
+    assert failed.provenance is not None
+    assert not stale.provenance.complete
+    assert not failed.provenance.complete

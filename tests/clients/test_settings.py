@@ -131,3 +131,14 @@ def test_a_yaml_syntax_error_gives_a_config_error(tmp_path: Path) -> None:
 def test_a_yaml_file_that_is_not_a_mapping_gives_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_settings(write(tmp_path, "- upstreams\n- callers\n"))
+
+
+def test_the_response_cache_is_opt_in_and_its_section_is_strict(tmp_path: Path) -> None:
+    assert not load_settings(write(tmp_path, CONFIG)).cache.response.enabled
+
+    settings = load_settings(write(tmp_path, CONFIG + "cache:\n  response: {enabled: true, max_ttl_s: 15}\n"))
+    assert (settings.cache.response.enabled, settings.cache.response.max_ttl_s) == (True, 15)
+
+    unknown = config_error(write(tmp_path, CONFIG + "cache:\n  response: {enabled: true, ttl: 15}\n"))
+    assert "cache.response.ttl" in unknown
+    assert "cache.response.max_ttl_s" in config_error(write(tmp_path, CONFIG + "cache:\n  response: {max_ttl_s: 0}\n"))

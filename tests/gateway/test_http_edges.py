@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import orjson
 import pytest
 from harness import ADMIN_HEADERS, Gateway, Sandbox
 
@@ -23,6 +24,23 @@ async def test_non_json_or_shapeless_bodies_get_4xx_without_trace(gateway: Gatew
     status, text = await post_raw(gateway, body)
     assert 400 <= status < 500
     assert "Traceback" not in text
+
+
+async def test_a_batch_is_refused_as_batching_is_not_enabled(gateway: Gateway) -> None:
+    status, text = await post_raw(gateway, b'[{"query": "{ __typename }"}, {"query": "{ __typename }"}]')
+    assert (status, text) == (400, "Batching is not enabled")
+
+
+async def test_a_json_post_answers_byte_for_byte_what_a_get_answers(gateway: Gateway) -> None:
+    """JSON POSTs take the lean path (mobius/lean_post.py), GETs Strawberry's view."""
+    query = '{ organization(id: "org-1") { name members(first: 1000) { totalCount } } }'
+    async with gateway.http.post(f"{gateway.url}/graphql", json={"query": query}) as response:
+        posted = (response.status, await response.read(), response.headers["Content-Type"])
+    async with gateway.http.get(f"{gateway.url}/graphql", params={"query": query}) as response:
+        over_get = (response.status, await response.read(), response.headers["Content-Type"])
+
+    assert posted == over_get
+    assert orjson.loads(posted[1])["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_syntax_error_is_a_located_graphql_error(gateway: Gateway) -> None:
