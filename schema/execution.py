@@ -22,13 +22,11 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-import strawberry
 from graphql import (
     FieldNode,
     GraphQLFieldResolver,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLResolveInfo,
     Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -36,9 +34,6 @@ from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types import Info
-from strawberry.types.field import StrawberryField
 
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
@@ -304,42 +299,3 @@ async def _await_items(completed: list[Any], awaitable_indices: list[int]) -> li
         for index, value in zip(awaitable_indices, awaited, strict=True):
             completed[index] = value
     return completed
-
-
-def streamline_resolvers(schema: strawberry.Schema) -> None:
-    """Call resolvers that take only ``self`` and ``info`` without Strawberry's generic wrapper.
-
-    For a field without arguments, extensions or exception handlers, Strawberry's wrapper converts
-    no arguments and runs no hooks: it builds the ``Info`` and calls the method. The replacement
-    does just that (graphql-core awaits what an async method returns), which saves several calls
-    per resolved ``owner``, ``assignee`` and the like.
-    """
-    if schema.exception_handlers:
-        return
-    info_class = schema.config.info_class
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
-            continue
-        for field_def in graphql_type.fields.values():
-            definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(definition, StrawberryField) and not field_def.args:
-                lean = _lean_resolver(definition, info_class)
-                if lean is not None:
-                    field_def.resolve = lean
-
-
-def _lean_resolver(field: StrawberryField, info_class: type[Info[Any, Any]]) -> GraphQLFieldResolver | None:
-    resolver = field.base_resolver
-    if resolver is None or field.extensions or field.arguments:
-        return None
-    self_parameter, info_parameter = resolver.self_parameter, resolver.info_parameter
-    if self_parameter is None or info_parameter is None or not callable(resolver.wrapped_func):
-        return None
-    if list(resolver.signature.parameters) != [self_parameter.name, info_parameter.name]:
-        return None
-    method = resolver.wrapped_func
-
-    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-        return method(source, info_class(_raw_info=info, _field=field))
-
-    return resolve

@@ -12,11 +12,12 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.documents import document_extensions
 from schema.errors import ShapeErrors
-from schema.execution import GatewayExecutionContext, streamline_resolvers
+from schema.execution import GatewayExecutionContext
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
 from schema.mutations import Mutation
 from schema.projects import Project
+from schema.streamline import streamline_resolvers
 
 
 @strawberry.type

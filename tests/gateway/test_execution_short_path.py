@@ -13,7 +13,8 @@ from typing import Any
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from schema.execution import GatewayExecutionContext, streamline_resolvers
+from schema.execution import GatewayExecutionContext
+from schema.streamline import streamline_resolvers
 
 
 @strawberry.enum
@@ -193,11 +194,32 @@ def leaf(node_id: str, *, children: list[Node | None] | None = None) -> Node:
     )
 
 
+@strawberry.input
+class Window:
+    size: int
+    colour: Colour = Colour.BLUE
+
+
 @strawberry.type
 class Tree:
     @strawberry.field
     def root(self) -> Node:
         return leaf("root", children=[leaf("c0"), leaf("c1"), leaf("c2"), leaf("boom")])
+
+    @strawberry.field
+    def echo(
+        self,
+        info: strawberry.Info,
+        colour: Colour = Colour.RED,
+        tags: list[str] = ["d"],  # noqa: B006  # the shared GraphQL default under test
+        limit: int | None = None,
+    ) -> str:
+        tags.append("seen")  # a resolver that changes its list must not change the next request's default
+        return f"{info.field_name} {colour.name} {tags} {limit}"
+
+    @strawberry.field
+    async def framed(self, window: Window, by: strawberry.ID | None = None) -> str:
+        return f"{window.size} {window.colour.name} {by}"
 
 
 TREE_QUERY = """
@@ -227,7 +249,8 @@ fragment Owners on Node { owner { id name } }
 
 async def tree_answer(variables: dict[str, Any], query: str = TREE_QUERY, **options: Any) -> dict[str, Any]:
     schema = strawberry.Schema(query=Tree, types=[Tag], **options)
-    streamline_resolvers(schema)
+    if "execution_context_class" in options:
+        streamline_resolvers(schema)
     result = await schema.execute(query, variable_values=variables, context_value={"who": "ada"})
     errors = sorted((error.formatted for error in result.errors or []), key=lambda error: str(error["path"]))
     return {"data": result.data, "errors": errors}
@@ -279,3 +302,29 @@ async def test_null_in_a_non_null_item_nulls_the_nearest_nullable_parent() -> No
     assert kids[1] is None  # siblings is [Node!]!: the null climbs to the nullable child
     assert [kid["id"] for kid in kids if kid] == ["c0", "c2", "boom"]
     assert [error["path"] for error in planned["errors"]] == [["root", "kids", 1, "siblings", 1, "required"]]
+
+
+async def test_streamlined_resolvers_receive_the_arguments_strawberry_would_pass() -> None:
+    query = """query Echo($tags: [String!]!) {
+      a: echo
+      b: echo(colour: BLUE, tags: $tags, limit: 3)
+      c: echo(tags: [])
+      d: framed(window: {size: 2})
+      e: framed(window: {size: 3, colour: RED}, by: "7")
+    }"""
+    variables = {"tags": ["x", "y"]}
+    stock = [await tree_answer(variables, query) for _ in range(2)]
+    lean = [await tree_answer(variables, query, execution_context_class=GatewayExecutionContext) for _ in range(2)]
+    assert lean == stock
+    streamlined = strawberry.Schema(query=Tree, types=[Tag])
+    streamline_resolvers(streamlined)
+    fields = streamlined._schema.query_type.fields  # type: ignore[union-attr]
+    assert fields["echo"].resolve.__module__ == "schema.streamline"  # type: ignore[union-attr]
+    assert fields["framed"].resolve.__module__ != "schema.streamline"  # type: ignore[union-attr]  # an input object
+    assert lean[1]["data"] == {
+        "a": "echo RED ['d', 'seen'] None",
+        "b": "echo BLUE ['x', 'y', 'seen'] 3",
+        "c": "echo RED ['seen'] None",
+        "d": "2 BLUE None",
+        "e": "3 RED 7",
+    }
