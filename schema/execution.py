@@ -35,6 +35,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.collected import shared_collections
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
 
@@ -50,6 +51,17 @@ class Step(NamedTuple):
 Steps = tuple[Step, ...]
 
 
+class Collected(NamedTuple):
+    """A selection's collected fields on one object type, and their steps."""
+
+    object_type: GraphQLObjectType
+    nodes: tuple[FieldNode, ...]
+    """The selection's field nodes; with ``object_type``, kept alive while the entry is shared."""
+    grouped_field_set: GroupedFieldSet
+    steps: Steps | None
+    """None when the selection defers fields: graphql-core's path then."""
+
+
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +71,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans = field_plans(self.schema)
         self._steps: dict[int, tuple[GroupedFieldSet, Steps]] = {}
         """By the identity of a grouped field set (kept alive with its steps)."""
+        self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
+        """By the identity of a field details list (kept alive with what was collected)."""
+        self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
 
     def execute_fields(
         self,
@@ -71,6 +86,25 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not self._planned or position_context is not None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         return self._run_steps(parent_type, source_value, path, self._steps_of(parent_type, grouped_field_set))
+
+    def _collect(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Collected:
+        """graphql-core's ``collect_subfields``, shared across requests where that is safe
+        (``schema.collected``)."""
+        memo = self._collected.get(id(field_details_list))
+        if memo is not None:
+            return memo[1]
+        nodes = tuple(details.node for details in field_details_list)
+        shared = self._shared
+        key = (id(object_type), *map(id, nodes))
+        collected: Collected | None = shared.get(key) if shared is not None else None
+        if collected is None:
+            grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            steps = None if defer_usages else self._steps_of(object_type, grouped_field_set)
+            collected = Collected(object_type, nodes, grouped_field_set, steps)
+            if shared is not None:
+                shared[key] = collected
+        self._collected[id(field_details_list)] = (field_details_list, collected)
+        return collected
 
     def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Steps:
         memo = self._steps.get(id(grouped_field_set))
@@ -105,7 +139,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for step in steps:
                 response_name, plan, field_details_list, _ = step
                 if type(plan) is LeafPlan:
-                    value = plan.complete(plan.read(source, plan.attribute), is_awaitable)
+                    value = plan.read(source, plan.attribute)
+                    if type(value) is plan.exact:
+                        results[response_name] = value
+                        continue
+                    value = plan.complete(value, is_awaitable)
                     if value is not NOT_PLAIN:
                         results[response_name] = value
                         continue
@@ -212,20 +250,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if defer_usages:
+        steps = self._collect(object_type, field_details_list).steps
+        if steps is None:
             return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
-        return self._run_steps(object_type, result, path, self._steps_of(object_type, grouped_field_set))
+        return self._run_steps(object_type, result, path, steps)
 
     def _complete_list(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, items: Any
     ) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
-        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if defer_usages or not isinstance(items, list | tuple):
+        steps = self._collect(object_type, field_details_list).steps
+        if steps is None or not isinstance(items, list | tuple):
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
-        steps = self._steps_of(object_type, grouped_field_set)
         item_type = plan.item_type
         is_awaitable = self.is_awaitable
         completed: list[Any] = []

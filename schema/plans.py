@@ -63,6 +63,8 @@ class LeafPlan(NamedTuple):
     enum_class: type | None
     enum_names: Mapping[Any, str]
     """For a Strawberry enum: each member of ``enum_class`` by its GraphQL name."""
+    exact: type | None
+    """``plain`` where any value of that type is output as it is (``str``, ``bool``: no range)."""
 
     def complete(self, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
         """The output value, ``None`` where null is allowed, or ``NOT_PLAIN``."""
@@ -159,8 +161,9 @@ def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable
     elif isinstance(leaf_type, GraphQLEnumType) and isinstance(getattr(leaf_type, "wrapped_cls", None), type):
         enum_class = leaf_type.wrapped_cls  # type: ignore[attr-defined]  # Strawberry's enum type
         enum_names = _enum_names(leaf_type, enum_class)
+    exact = plain if plain is str or plain is bool else None
     return LeafPlan(
-        definition.default_resolver, definition.python_name, leaf_type, nullable, plain, enum_class, enum_names
+        definition.default_resolver, definition.python_name, leaf_type, nullable, plain, enum_class, enum_names, exact
     )
 
 

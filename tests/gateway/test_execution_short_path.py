@@ -328,3 +328,38 @@ async def test_streamlined_resolvers_receive_the_arguments_strawberry_would_pass
         "d": "2 BLUE None",
         "e": "3 RED 7",
     }
+
+
+@strawberry.type
+class Measure:
+    label: str
+    count: int
+    ratio: float
+    colour: Colour
+
+
+@strawberry.type
+class Measures:
+    @strawberry.field
+    def measures(self) -> list[Measure | None]:
+        return [
+            Measure(label="fine", count=2**31 - 1, ratio=0.5, colour=Colour.BLUE),
+            Measure(label="too big", count=2**31, ratio=0.5, colour=Colour.RED),
+            Measure(label="not finite", count=1, ratio=float("inf"), colour=Colour.RED),
+        ]
+
+
+async def test_leaves_read_together_keep_the_range_checks_of_int_and_float() -> None:
+    async def run(**options: Any) -> dict[str, Any]:
+        result = await strawberry.Schema(query=Measures, **options).execute("{ measures { colour label count ratio } }")
+        return {"data": result.data, "errors": [error.formatted for error in result.errors or []]}
+
+    stock = await run()
+    planned = await run(execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    assert planned["data"]["measures"] == [
+        {"colour": "BLUE", "label": "fine", "count": 2**31 - 1, "ratio": 0.5},
+        None,
+        None,
+    ]
+    assert [error["path"] for error in planned["errors"]] == [["measures", 1, "count"], ["measures", 2, "ratio"]]

@@ -1,0 +1,65 @@
+"""The fields a selection collects are kept across requests of one operation only where they
+cannot differ between requests: the same document with other directive variables, fragments or
+argument values still gets its own answer."""
+
+from __future__ import annotations
+
+from graphql import OperationDefinitionNode, parse
+from harness import Gateway
+
+from schema.collected import shared_collections
+
+TOGGLED = """
+query Org($withMembers: Boolean!, $skipName: Boolean!, $first: Int!) {
+  organization(id: "org-1") {
+    id
+    name @skip(if: $skipName)
+    members(first: $first) @include(if: $withMembers) { nodes { id ...Named } }
+  }
+}
+fragment Named on User { name }
+"""
+
+
+async def test_directive_variables_still_decide_per_request(gateway: Gateway) -> None:
+    both = await gateway.query(TOGGLED, {"withMembers": True, "skipName": False, "first": 2})
+    neither = await gateway.query(TOGGLED, {"withMembers": False, "skipName": True, "first": 2})
+    again = await gateway.query(TOGGLED, {"withMembers": True, "skipName": False, "first": 3})
+
+    organization = both["data"]["organization"]
+    assert set(organization) == {"id", "name", "members"}
+    assert [set(user) for user in organization["members"]["nodes"]] == [{"id", "name"}] * 2
+    assert neither["data"]["organization"] == {"id": "org-1"}
+    assert len(again["data"]["organization"]["members"]["nodes"]) == 3
+
+
+async def test_a_shared_selection_answers_each_request_from_its_own_data(gateway: Gateway) -> None:
+    query = 'query One($id: ID!) { user(id: $id) { id name } org: organization(id: "org-1") { id } }'
+    first = await gateway.query(query, {"id": "user-1"})
+    second = await gateway.query(query, {"id": "user-2"})
+
+    assert first["data"]["user"]["id"] == "user-1"
+    assert second["data"]["user"]["id"] == "user-2"
+    assert first["data"]["org"] == second["data"]["org"] == {"id": "org-1"}
+
+
+def operation_of(text: str) -> tuple[OperationDefinitionNode, dict[str, object]]:
+    document = parse(text)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {d.name.value: d for d in document.definitions if not isinstance(d, OperationDefinitionNode)}
+    return operation, fragments  # type: ignore[return-value]
+
+
+def test_only_operations_whose_collection_cannot_vary_are_shared() -> None:
+    literal, fragments = operation_of("query { a @include(if: true) { b ...F } } fragment F on T { c(x: $v) }")
+    assert shared_collections(literal, fragments) == {}  # type: ignore[arg-type]
+    assert shared_collections(literal, fragments) is shared_collections(literal, fragments)  # type: ignore[arg-type]
+    for varying in (
+        "query($v: Boolean!) { a @include(if: $v) { b } }",
+        "query($v: Boolean!) { a { ... @skip(if: $v) { b } } }",
+        "query($v: Boolean!) { a { ...F } } fragment F on T { b @include(if: $v) }",
+        "query { a { ... @defer { b } } }",
+        "query($v: [Boolean!]!) { a @custom(list: [$v]) { b } }",
+    ):
+        operation, fragments = operation_of(varying)
+        assert shared_collections(operation, fragments) is None, varying  # type: ignore[arg-type]
