@@ -33,6 +33,12 @@ class IssueState(Enum):
     CLOSED = "CLOSED"
 
 
+_ISSUE_STATES = {state.value: state for state in IssueState}
+_PROJECT_STATES = {state.value: state for state in ProjectState}
+"""Members by value: a dict lookup where ``IssueState(value)`` costs an enum call per issue; an
+unknown value still fails as the enum call would."""
+
+
 @strawberry.type
 class Issue:
     id: strawberry.ID
@@ -46,7 +52,7 @@ class Issue:
         return cls(
             id=strawberry.ID(issue.id),
             title=issue.title,
-            state=IssueState(issue.state),
+            state=_ISSUE_STATES.get(issue.state) or IssueState(issue.state),
             assignee_id=issue.assignee_id,
             project_id=issue.project_id,
         )
@@ -92,7 +98,7 @@ class Project:
         return cls(
             id=strawberry.ID(project.id),
             name=project.name,
-            state=ProjectState(project.state),
+            state=_PROJECT_STATES.get(project.state) or ProjectState(project.state),
             owner_id=project.owner_id,
         )
 
