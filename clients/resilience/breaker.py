@@ -73,18 +73,25 @@ class Transition:
 
 
 class _CountWindow:
+    """The last ``size`` outcomes, with running counts (read after every call)."""
+
     def __init__(self, size: int) -> None:
-        self._outcomes: deque[tuple[bool, bool]] = deque(maxlen=size)
+        self._size = size
+        self._outcomes: deque[tuple[bool, bool]] = deque()
+        self._failures = 0
+        self._slow = 0
 
     def record(self, failed: bool, slow: bool, now: float) -> None:
+        if len(self._outcomes) == self._size:
+            old_failed, old_slow = self._outcomes.popleft()
+            self._failures -= old_failed
+            self._slow -= old_slow
         self._outcomes.append((failed, slow))
+        self._failures += failed
+        self._slow += slow
 
     def stats(self, now: float) -> WindowStats:
-        return WindowStats(
-            calls=len(self._outcomes),
-            failures=sum(failed for failed, _ in self._outcomes),
-            slow=sum(slow for _, slow in self._outcomes),
-        )
+        return WindowStats(calls=len(self._outcomes), failures=self._failures, slow=self._slow)
 
 
 class _TimeWindow:
