@@ -60,7 +60,7 @@ def _request_independent(operation: OperationDefinitionNode, fragments: Mapping[
             for directive in selection.directives or ():
                 if directive.name.value in {"defer", "stream"}:
                     return False
-                if any(_has_variable(argument.value) for argument in directive.arguments or ()):
+                if any(has_variable(argument.value) for argument in directive.arguments or ()):
                     return False
             if isinstance(selection, FragmentSpreadNode):
                 if getattr(selection, "arguments", None):
@@ -72,11 +72,12 @@ def _request_independent(operation: OperationDefinitionNode, fragments: Mapping[
     return True
 
 
-def _has_variable(value: ValueNode) -> bool:
+def has_variable(value: ValueNode) -> bool:
+    """Whether a literal in a document refers to a variable anywhere inside it."""
     if isinstance(value, VariableNode):
         return True
     if isinstance(value, ListValueNode):
-        return any(_has_variable(item) for item in value.values)
+        return any(has_variable(item) for item in value.values)
     if isinstance(value, ObjectValueNode):
-        return any(_has_variable(field.value) for field in value.fields)
+        return any(has_variable(field.value) for field in value.fields)
     return False

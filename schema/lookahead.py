@@ -26,17 +26,14 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLSkipDirective,
     InlineFragmentNode,
-    ListValueNode,
-    ObjectValueNode,
     SelectionSetNode,
-    ValueNode,
-    VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from strawberry.types.nodes import get_variable_values
 
 from clients.projects import IssuesArgs
 from resolvers.errors import InvalidArgument, check_page_size
+from schema.collected import has_variable
 
 Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
 
@@ -104,7 +101,7 @@ def _plan(info: GraphQLResolveInfo[Any]) -> _Plan:
                 conditions = (*node_conditions, *issues_conditions)
                 if not all(_included(node, None) for node in conditions if not _conditions_use_variables(node)):
                     continue
-                literal = not any(_has_variable(argument.value) for argument in issues.arguments or ())
+                literal = not any(has_variable(argument.value) for argument in issues.arguments or ())
                 args = _args(issues, issues_field, None) if literal else None
                 if literal and args is None:
                     continue
@@ -161,15 +158,5 @@ def _args(node: FieldNode, issues_field: GraphQLField, variables: VariableValues
 
 def _conditions_use_variables(node: Conditional) -> bool:
     return any(
-        _has_variable(argument.value) for directive in node.directives or () for argument in directive.arguments or ()
+        has_variable(argument.value) for directive in node.directives or () for argument in directive.arguments or ()
     )
-
-
-def _has_variable(value: ValueNode) -> bool:
-    if isinstance(value, VariableNode):
-        return True
-    if isinstance(value, ListValueNode):
-        return any(_has_variable(item) for item in value.values)
-    if isinstance(value, ObjectValueNode):
-        return any(_has_variable(field.value) for field in value.fields)
-    return False

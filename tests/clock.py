@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 class FakeClock:
     """Monotonic seconds, callable like ``time.monotonic``."""
@@ -16,3 +18,9 @@ class FakeClock:
         if seconds < 0:
             raise ValueError("a monotonic clock never goes back")
         self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fresh fake clock; tests that hand it to a gateway or cache move it themselves."""
+    return FakeClock()

@@ -96,3 +96,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"a credential leaked into Redis: {leaked} key(s) under {RUN_PREFIX} hold the canary")
+
+
+@pytest.fixture
+def redis_config(redis_url: str, redis_prefix: str) -> dict[str, str]:
+    """The gateway's ``redis`` settings: the real server, the test's own key prefix."""
+    return {"url": redis_url, "key_prefix": redis_prefix}

@@ -59,11 +59,6 @@ def make_engine(clock: FakeClock, store: InProcessStore | None = None, **policy:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def users() -> Upstream:
     return Upstream({f"u-{i}": user(f"u-{i}") for i in range(1, 6)})
 

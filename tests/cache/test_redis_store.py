@@ -59,11 +59,6 @@ def engine_for(store: RedisStore, clock: FakeClock, **policy: Any) -> CacheEngin
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def raw(redis_url: str) -> AsyncIterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client

@@ -18,11 +18,6 @@ BODY = b'{"data":{"user":{"name":"Ada"}}}'
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def store(clock: FakeClock) -> InProcessStore:
     return InProcessStore(clock=clock)
 

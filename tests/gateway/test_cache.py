@@ -57,17 +57,6 @@ def serve(sandbox_server: SandboxServerInfo, clock: FakeClock | None = None, **o
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def redis_config(redis_url: str, redis_prefix: str) -> dict[str, str]:
-    """The gateway's ``redis`` settings: the real server, the test's own key prefix."""
-    return {"url": redis_url, "key_prefix": redis_prefix}
-
-
-@pytest.fixture
 def redis_gateway_server(
     sandbox_server: SandboxServerInfo, redis_config: dict[str, str], clock: FakeClock
 ) -> Iterator[GatewayServer]:

@@ -93,16 +93,6 @@ def settings_with_response_cache(
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def redis_config(redis_url: str, redis_prefix: str) -> dict[str, str]:
-    return {"url": redis_url, "key_prefix": redis_prefix}
-
-
-@pytest.fixture
 def server(
     sandbox_server: SandboxServerInfo, redis_config: dict[str, str], clock: FakeClock
 ) -> Iterator[GatewayServer]:
