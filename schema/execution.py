@@ -4,7 +4,8 @@ graphql-core treats every field alike: a response path, a resolve-info object, t
 the resolver, then ``complete_value`` down through non-null, list and object completion. For a
 large response that generic machinery is most of the gateway's CPU. Here each selection set met
 during a request is turned once into a list of steps, each carrying the field's plan
-(``schema.plans``), and objects are executed by running those steps:
+(``schema.plans``), and kept across requests where the operation allows it
+(``schema.collected``); objects are executed by running those steps:
 
 - a plain leaf is read and taken as its output value, with no path, info or call chain;
 - an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
