@@ -25,6 +25,7 @@ from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import CachePolicy
 from resolvers.cache.provenance import Provenance
+from resolvers.cache.request import RequestCache
 from resolvers.cache.stale import StaleInfo, StaleLog
 from resolvers.cache.stats import CacheStats, TypeStats
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
@@ -415,21 +416,3 @@ class LocalLevel(Protocol):
     def evict(self, keys: Sequence[str], tags: Sequence[str]) -> None: ...
 
     def clear(self) -> None: ...
-
-
-class RequestCache:
-    """The engine as one request sees it: the request's stale log (and, when its answer may be
-    stored whole, its provenance) travel with its loads."""
-
-    __slots__ = ("engine", "provenance", "stale")
-
-    def __init__(self, engine: CacheEngine, provenance: Provenance | None = None) -> None:
-        self.engine = engine
-        self.stale = StaleLog()
-        self.provenance = provenance
-
-    async def load(self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K]) -> list[Result]:
-        return await self.engine.load_many(ctype, keys, fetch, self.stale, self.provenance)
-
-    async def put(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]]) -> None:
-        await self.engine.put_many(ctype, items)
