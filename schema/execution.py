@@ -21,7 +21,7 @@ would not.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
     FieldNode,
@@ -170,7 +170,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return _await_fields(results, awaitable_fields)
+        return _await_at(results, awaitable_fields)
 
     def _execute_composite(
         self,
@@ -296,7 +296,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_indices:
             return completed
-        return _await_items(completed, awaitable_indices)
+        return _await_at(completed, awaitable_indices)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
@@ -318,22 +318,17 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return completed
 
 
-async def _await_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-    if len(awaitable_fields) == 1:
-        field = awaitable_fields[0]
-        results[field] = await results[field]
-    else:
-        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-        results.update(zip(awaitable_fields, awaited, strict=True))
-    return results
+Container = TypeVar("Container", dict[str, Any], list[Any])
 
 
-async def _await_items(completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
-    if len(awaitable_indices) == 1:
-        index = awaitable_indices[0]
-        completed[index] = await completed[index]
+async def _await_at(container: Container, keys: list[Any]) -> Container:
+    """The container once the awaitable at each of ``keys`` (an object's fields or a list's
+    indices) has been awaited into its place, concurrently."""
+    if len(keys) == 1:
+        key = keys[0]
+        container[key] = await container[key]
     else:
-        awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
-        for index, value in zip(awaitable_indices, awaited, strict=True):
-            completed[index] = value
-    return completed
+        awaited = await gather_with_cancel(*(container[key] for key in keys))
+        for key, value in zip(keys, awaited, strict=True):
+            container[key] = value
+    return container
