@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.fastapi import BaseContext
@@ -77,3 +78,5 @@ class GatewayContext(BaseContext):
         """Errors of fields that resolved to a fallback; reported with the response."""
         self.cache = cache
         self.responses = responses
+        self.users: dict[str, Any] = {}
+        """Users built for this response, by id (``schema.identity.user_now_or_later``)."""

@@ -82,16 +82,33 @@ def user_now_or_later(info: GatewayInfo, user_id: str) -> User | Awaitable[User 
     """A user for a field, synchronously when the loader already holds it (a members page primed it).
 
     graphql-core turns every awaitable item of a list into a task; answering the primed users of a
-    list of issues or projects at once saves a task and a coroutine per item.
+    list of issues or projects at once saves a task and a coroutine per item. A user met again in
+    the same response (the assignee of many issues) is the object built the first time.
     """
-    found = resolvers.identity.user_future(info.context.loaders, user_id)
+    context = info.context
+    built: User | None = context.users.get(user_id)
+    if built is not None:
+        return built
+    found = resolvers.identity.user_future(context.loaders, user_id)
     if found.done() and not found.cancelled() and found.exception() is None:
-        return user_or_none(served(info, found.result()))
+        model = found.result()
+        return None if model is None else _built(info, model)
     return _user_later(info, found)
 
 
 async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) -> User | None:
-    return user_or_none(served(info, await found))
+    model = await found
+    return None if model is None else _built(info, model)
+
+
+def _built(info: GatewayInfo, model: IdentityUser) -> User:
+    """The user's schema object, kept for the rest of the response unless it was served stale
+    (each place a stale value appears is marked on its own)."""
+    cache = info.context.loaders.cache
+    if cache is not None and cache.stale.lookup(model) is not None:
+        return User.from_model(served(info, model))
+    user = info.context.users[model.id] = User.from_model(model)
+    return user
 
 
 @strawberry.type
@@ -119,7 +136,7 @@ class Organization:
         return UserConnection(
             total_count=page.total_count,
             page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-            nodes=[User.from_model(user) for user in page.data],
+            nodes=[_built(info, user) for user in page.data],
         )
 
     @strawberry.field
