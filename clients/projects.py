@@ -109,6 +109,8 @@ _ISSUE_FIELDS = "id title state assigneeId projectId"
 
 
 _ISSUE_PAGE = f"{{ totalCount {_PAGE_INFO} nodes {{ {_ISSUE_FIELDS} }} }}"
+_NESTED_ISSUE_PAGE = f"{{ totalCount {_PAGE_INFO} nodes {{ id title state assigneeId }} }}"
+"""Inside a project, an issue's ``projectId`` is that project's id: it is filled in, not asked."""
 
 
 @lru_cache(maxsize=128)
@@ -121,7 +123,7 @@ def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
         issues = ""
         for j in range(nested):
             variables.append(f"$f{i}_{j}: Int, $a{i}_{j}: String, $s{i}_{j}: IssueState")
-            issues += f" i{j}: issues(first: $f{i}_{j}, after: $a{i}_{j}, state: $s{i}_{j}) {_ISSUE_PAGE}"
+            issues += f" i{j}: issues(first: $f{i}_{j}, after: $a{i}_{j}, state: $s{i}_{j}) {_NESTED_ISSUE_PAGE}"
         fields.append(
             f"k{i}: projects(orgId: $o{i}, first: $f{i}, after: $a{i}) "
             f"{{ totalCount {_PAGE_INFO} nodes {{ {_PROJECT_FIELDS}{issues} }} }}"
@@ -234,7 +236,7 @@ class ProjectsClient:
                     continue
                 try:
                     found[args.key(project.id)] = self._validate(
-                        IssuePage.model_validate, raw.get(field), f"{alias}.nodes.{n}.{field}"
+                        IssuePage.model_validate, _in_project(raw.get(field), project.id), f"{alias}.nodes.{n}.{field}"
                     )
                 except UpstreamError as exc:
                     found[args.key(project.id)] = exc
@@ -325,6 +327,17 @@ def _issues_location(path: Any) -> tuple[str, int, str] | None:
     if isinstance(alias, str) and isinstance(index, int) and isinstance(field, str) and _ISSUES_ALIAS.fullmatch(field):
         return alias, index, field
     return None
+
+
+def _in_project(page: Any, project_id: str) -> Any:
+    """A nested issue page with each issue's ``projectId`` filled in (see ``_NESTED_ISSUE_PAGE``);
+    anything that is not a page is left for validation to reject."""
+    nodes = page.get("nodes") if isinstance(page, dict) else None
+    if isinstance(nodes, list):
+        for node in nodes:
+            if isinstance(node, dict):
+                node["projectId"] = project_id
+    return page
 
 
 def _without_issues(page: ProjectPage | UpstreamError) -> ProjectsWithIssues | UpstreamError:

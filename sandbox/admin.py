@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sandbox.credential_admin import add_credential_routes
 from sandbox.faults import FaultSet
 from sandbox.injection import count_and_inject
-from sandbox.upstream import UPSTREAM_KEY, Upstream
+from sandbox.upstream import UPSTREAM_KEY, Upstream, json_response
 
 
 def upstream_app(upstream: Upstream, middlewares: Iterable[Middleware] = ()) -> web.Application:
@@ -45,16 +45,16 @@ async def _stats(request: web.Request) -> web.Response:
     snapshot = upstream.counter.snapshot()
     if upstream.keyrings:
         snapshot["credentials"] = {name: ring.stats() for name, ring in sorted(upstream.keyrings.items())}
-    return web.json_response(snapshot)
+    return json_response(snapshot)
 
 
 async def _reset(request: web.Request) -> web.Response:
     request.app[UPSTREAM_KEY].reset()
-    return web.json_response({"ok": True})
+    return json_response({"ok": True})
 
 
 async def _get_faults(request: web.Request) -> web.Response:
-    return web.json_response(request.app[UPSTREAM_KEY].faults.public())
+    return json_response(request.app[UPSTREAM_KEY].faults.public())
 
 
 async def _set_faults(request: web.Request) -> web.Response:
@@ -75,8 +75,8 @@ async def _set_faults(request: web.Request) -> web.Response:
         known = ", ".join(sorted(api_routes(request.app)))
         return _invalid(f"Unknown routes {unknown}; known routes: {known}")
     upstream.set_faults(faults)
-    return web.json_response(faults.public())
+    return json_response(faults.public())
 
 
 def _invalid(message: str) -> web.Response:
-    return web.json_response({"error": {"code": "invalid_faults", "message": message}}, status=400)
+    return json_response({"error": {"code": "invalid_faults", "message": message}}, status=400)

@@ -17,7 +17,7 @@ from sandbox.openapi_billing import BILLING_OPENAPI
 from sandbox.openapi_common import with_server
 from sandbox.seed import fresh_billing
 from sandbox.signing import SIGNATURE_HEADER, verify
-from sandbox.upstream import Clock, Upstream
+from sandbox.upstream import Clock, Upstream, json_response
 
 INVOICE_STATUSES = frozenset({"draft", "open", "paid", "void", "uncollectible"})
 PAYABLE = frozenset({"open", "uncollectible"})
@@ -45,7 +45,7 @@ class _Replay:
 
 
 def _list(items: Iterable[JSON], *, has_more: bool = False) -> web.Response:
-    return web.json_response({"object": "list", "data": list(items), "has_more": has_more})
+    return json_response({"object": "list", "data": list(items), "has_more": has_more})
 
 
 class BillingApi:
@@ -143,11 +143,11 @@ class BillingApi:
             if replay is not None:
                 if replay.path != request.path:
                     return self.upstream.error(400, "idempotency_key_in_use", "Key was used for a different request.")
-                return web.json_response(replay.body, status=replay.status, headers={"Idempotent-Replayed": "true"})
+                return json_response(replay.body, status=replay.status, headers={"Idempotent-Replayed": "true"})
         status, body = self._pay(request.match_info["id"])
         if key is not None:
             self.replays[key] = _Replay(path=request.path, status=status, body=body)
-        return web.json_response(body, status=status)
+        return json_response(body, status=status)
 
     def _pay(self, invoice_id: str) -> tuple[int, JSON]:
         invoice = self.data.invoices.get(invoice_id)
@@ -162,7 +162,7 @@ class BillingApi:
         return 200, invoice.to_json()
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(with_server(BILLING_OPENAPI, request))
+        return json_response(with_server(BILLING_OPENAPI, request))
 
     def _unauthorized(self, code: str, message: str) -> web.Response:
         return self.upstream.error(401, code, message)

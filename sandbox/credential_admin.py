@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.keyring import RotatingSecret
-from sandbox.upstream import UPSTREAM_KEY
+from sandbox.upstream import UPSTREAM_KEY, json_response
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,7 +43,7 @@ async def _rotate(request: web.Request) -> web.Response:
     ring = _keyring(request, parsed.credential)
     if isinstance(ring, web.Response):
         return ring
-    return web.json_response({"credential": parsed.credential, **ring.rotate(parsed.value, overlap_s=parsed.overlap_s)})
+    return json_response({"credential": parsed.credential, **ring.rotate(parsed.value, overlap_s=parsed.overlap_s)})
 
 
 async def _end_overlap(request: web.Request) -> web.Response:
@@ -54,7 +54,7 @@ async def _end_overlap(request: web.Request) -> web.Response:
     if isinstance(ring, web.Response):
         return ring
     ring.end_overlap()
-    return web.json_response({"credential": parsed.credential, "active": [key_id for key_id, _ in ring.active()]})
+    return json_response({"credential": parsed.credential, "active": [key_id for key_id, _ in ring.active()]})
 
 
 async def _parse(request: web.Request, model: type[M]) -> M | web.Response:
@@ -76,4 +76,4 @@ def _keyring(request: web.Request, credential: str) -> RotatingSecret | web.Resp
 
 
 def _invalid(message: str) -> web.Response:
-    return web.json_response({"error": {"code": "invalid_request", "message": message}}, status=400)
+    return json_response({"error": {"code": "invalid_request", "message": message}}, status=400)

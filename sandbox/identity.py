@@ -19,7 +19,7 @@ from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
 from sandbox.openapi_identity import IDENTITY_OPENAPI
 from sandbox.seed import fresh_identity, iso
-from sandbox.upstream import Clock, Upstream
+from sandbox.upstream import Clock, Upstream, json_response
 
 MAX_BATCH = 100
 DEFAULT_PAGE = 50
@@ -88,20 +88,20 @@ class IdentityApi:
         if isinstance(ids, web.Response):
             return ids
         users = (self.data.users.get(i) for i in ids)
-        return web.json_response({"data": [u.to_json() for u in users if u is not None]})
+        return json_response({"data": [u.to_json() for u in users if u is not None]})
 
     async def get_org(self, request: web.Request) -> web.Response:
         org = self.data.orgs.get(request.match_info["id"])
         if org is None:
             return self._not_found("org", request.match_info["id"])
-        return web.json_response(org.to_json())
+        return json_response(org.to_json())
 
     async def list_orgs(self, request: web.Request) -> web.Response:
         ids = self._batch_ids(request)
         if isinstance(ids, web.Response):
             return ids
         orgs = (self.data.orgs.get(i) for i in ids)
-        return web.json_response({"data": [o.to_json() for o in orgs if o is not None]})
+        return json_response({"data": [o.to_json() for o in orgs if o is not None]})
 
     async def list_members(self, request: web.Request) -> web.Response:
         org = self.data.orgs.get(request.match_info["id"])
@@ -117,7 +117,7 @@ class IdentityApi:
         total = len(org.member_ids)
         page = org.member_ids[offset : offset + limit]
         end = offset + len(page)
-        return web.json_response(
+        return json_response(
             {
                 "data": [self.data.users[i].to_json() for i in page],
                 "total_count": total,
@@ -148,7 +148,7 @@ class IdentityApi:
 
     async def revoke_tokens(self, request: web.Request) -> web.Response:
         """Admin: revoke every issued token so that the next API call forces a refresh."""
-        return web.json_response({"ok": True, "revoked": self.tokens.revoke_all()})
+        return json_response({"ok": True, "revoked": self.tokens.revoke_all()})
 
     async def set_token_lifetime(self, request: web.Request) -> web.Response:
         """Admin: tokens issued from now on live `{"seconds": n}` (until reset); issued ones keep theirs."""
@@ -160,10 +160,10 @@ class IdentityApi:
         if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= 86_400:
             return self._bad("invalid_lifetime", 'Body must be {"seconds": <integer from 1 to 86400>}.')
         self.tokens.lifetime_s = seconds
-        return web.json_response({"ok": True, "token_lifetime_s": seconds})
+        return json_response({"ok": True, "token_lifetime_s": seconds})
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(with_server(IDENTITY_OPENAPI, request))
+        return json_response(with_server(IDENTITY_OPENAPI, request))
 
     def _batch_ids(self, request: web.Request) -> list[str] | web.Response:
         ids = [i.strip() for i in request.query.get("ids", "").split(",") if i.strip()]
@@ -181,7 +181,7 @@ class IdentityApi:
 
 
 def _user_response(user: User) -> web.Response:
-    return web.json_response(user.to_json(), headers={"ETag": f'"{user.etag}"'})
+    return json_response(user.to_json(), headers={"ETag": f'"{user.etag}"'})
 
 
 def _etag_matches(header: str, etag: str) -> bool:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from sandbox.credentials import SandboxCredentials
 from sandbox.keyring import RotatingSecret
-from sandbox.upstream import Clock
+from sandbox.upstream import Clock, json_response
 
 _PURGE_THRESHOLD = 10_000
 
@@ -61,7 +61,7 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="identity"'
-    return web.json_response({"error": error, "error_description": description}, status=status, headers=headers)
+    return json_response({"error": error, "error_description": description}, status=status, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class TokenEndpoint:
         problem = self._grant_problem(scope, form.get("audience"))
         if problem is not None:
             return _oauth_error(400, *problem)
-        return web.json_response(
+        return json_response(
             {
                 "access_token": self.tokens.issue(),
                 "token_type": "Bearer",

@@ -14,7 +14,7 @@ from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.seed import fresh_projects
-from sandbox.upstream import Clock, Upstream
+from sandbox.upstream import Clock, Upstream, json_response
 
 RATE_LIMIT_BUDGET = 5000
 
@@ -60,7 +60,7 @@ class ProjectsApi:
         self.remaining = max(0, self.remaining - cost)
         payload: dict[str, Any] = dict(result.formatted)
         payload["extensions"] = {"rateLimit": {"cost": cost, "remaining": self.remaining}}
-        return web.json_response(payload)
+        return json_response(payload)
 
 
 async def _graphql_body(request: web.Request) -> JSON | str:

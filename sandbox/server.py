@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+import uvloop
 from aiohttp import web
 
 from sandbox.billing import create_billing_app
@@ -119,7 +120,7 @@ class SandboxServer:
         """Bind (port 0 picks a free port) and return once all three are listening."""
         if self.urls is not None:
             return self.urls
-        loop = asyncio.new_event_loop()
+        loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)
         thread.start()
         apps = build_apps(self._credentials, clock=self._clock)

@@ -110,6 +110,10 @@ async def test_the_client_secret_and_the_projects_token_rotate_too(
     stats = await credentials_stats(http, fresh_sandbox.projects)
     assert stats["token"]["accepted"] == {"k2": 1}
 
+    for base in (fresh_sandbox.identity, fresh_sandbox.projects):
+        await post(http, f"{base}/_sandbox/reset", {})
+    assert await token_status(http, fresh_sandbox, CREDS.identity_client_secret) == 200
+
 
 @pytest.mark.parametrize(
     ("body", "problem"),
