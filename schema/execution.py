@@ -33,10 +33,11 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
-from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
+from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.collected import shared_collections
+from schema.lockstep import step_together
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
 
@@ -328,7 +329,7 @@ async def _await_at(container: Container, keys: list[Any]) -> Container:
         key = keys[0]
         container[key] = await container[key]
     else:
-        awaited = await gather_with_cancel(*(container[key] for key in keys))
+        awaited = await step_together([container[key] for key in keys])
         for key, value in zip(keys, awaited, strict=True):
             container[key] = value
     return container

@@ -1,0 +1,123 @@
+"""Awaiting many coroutines at once, stepped together rather than each in a task of its own.
+
+A response's pending fields and list items are coroutines that mostly wait on the same few
+dataloader batches. graphql-core's ``gather_with_cancel`` wraps each in a task: a task object,
+a context copy and an event-loop callback per item and per wake-up. Here one coroutine steps
+them all: each runs until it waits on a future (or finishes), then the group waits until one of
+those futures is done and resumes the ones that are ready. Every coroutine of the group reaches
+its next wait before the group waits, so loads they start in one round are batched together,
+as they are with tasks.
+
+Semantics follow ``gather_with_cancel``: results in order; the first error cancels the others
+(``CancelledError`` thrown into each, their clean-up awaited) and is then raised; cancelling the
+awaiting task cancels them all the same way. Unlike tasks, the coroutines share the context of
+the coroutine that awaits them: a context variable set by one is seen by the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Coroutine, Sequence
+from types import CoroutineType
+from typing import Any
+
+_Blocker = asyncio.Future[Any] | None
+"""What a suspended coroutine waits on: a future, or ``None`` after a bare ``yield`` (``sleep(0)``)."""
+
+
+async def _awaiting(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+async def step_together(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
+    group = _Group(awaitables)
+    runnable = list(range(len(group.coroutines)))
+    while True:
+        for index in runnable:
+            group.step(index)
+        blocked = group.blocked
+        if not blocked:
+            break
+        if group.to_cancel & blocked.keys():
+            runnable = [index for index in blocked if index in group.to_cancel]
+        else:
+            try:
+                await _first_done(blocked.values())
+            except asyncio.CancelledError as cancelled:
+                group.fail(cancelled)
+                runnable = list(blocked)
+            else:
+                runnable = [index for index, blocker in blocked.items() if blocker is None or blocker.done()]
+        for index in runnable:
+            del blocked[index]
+    if group.failure is not None:
+        raise group.failure
+    return group.results
+
+
+class _Group:
+    def __init__(self, awaitables: Sequence[Awaitable[Any]]) -> None:
+        self.coroutines: list[Coroutine[Any, Any, Any]] = [
+            awaitable if type(awaitable) is CoroutineType else _awaiting(awaitable) for awaitable in awaitables
+        ]
+        self.results: list[Any] = [None] * len(self.coroutines)
+        self.blocked: dict[int, _Blocker] = {}
+        self.failure: BaseException | None = None
+        self.to_cancel: set[int] = set()
+        """Unfinished coroutines that are still to get their ``CancelledError``."""
+
+    def step(self, index: int) -> None:
+        """Run one coroutine to its next wait (noted in ``blocked``) or to its end."""
+        coroutine = self.coroutines[index]
+        try:
+            if index in self.to_cancel:
+                self.to_cancel.discard(index)
+                yielded = coroutine.throw(asyncio.CancelledError())
+            else:
+                yielded = coroutine.send(None)
+        except StopIteration as stop:
+            self.results[index] = stop.value
+            return
+        except BaseException as error:
+            self.fail(error, after=index)
+            return
+        if yielded is not None:
+            if not getattr(yielded, "_asyncio_future_blocking", False):
+                coroutine.close()
+                raise RuntimeError(f"a pending field yielded {yielded!r}, not a future")
+            yielded._asyncio_future_blocking = False
+        self.blocked[index] = yielded
+
+    def fail(self, error: BaseException, *, after: int = -1) -> None:
+        """Keep the first error; every coroutine not finished yet is to be cancelled: the blocked
+        ones and those after ``after`` that this round has not stepped yet."""
+        if self.failure is not None:
+            return
+        self.failure = error
+        self.to_cancel.update(self.blocked)
+        self.to_cancel.update(index for index in range(after + 1, len(self.coroutines)) if self.results[index] is None)
+
+
+async def _first_done(blockers: Any) -> None:
+    """Until one of ``blockers`` is done (at once, after one loop turn, for a bare yield)."""
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    futures: dict[int, asyncio.Future[Any]] = {}
+    for blocker in blockers:
+        if blocker is None or blocker.done():
+            loop.call_soon(wake, None)
+            break
+        futures[id(blocker)] = blocker
+    else:
+        for future in futures.values():
+            future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        for future in futures.values():
+            future.remove_done_callback(wake)
