@@ -1,4 +1,8 @@
-"""Which issue pages a query asks of the projects under ``Organization.projects``.
+"""What a query will ask below a field, read from its selection before the field's children run.
+
+``nested_issues``: which issue pages a query asks of the projects under ``Organization.projects``.
+``organization_reads``: what an ``organization`` selection reads with only the organization's id
+(``resolvers.read_ahead``).
 
 Read from the client's selection (``projects { nodes { issues(...) } }``, through aliases,
 fragments and inline fragments, honouring ``@skip``/``@include``) so the projects page can bring
@@ -24,6 +28,7 @@ from graphql import (
     GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
     SelectionSetNode,
@@ -33,6 +38,7 @@ from strawberry.types.nodes import get_variable_values
 
 from clients.projects import IssuesArgs
 from resolvers.errors import InvalidArgument, check_page_size
+from resolvers.read_ahead import OrganizationReads, PageRead
 from schema.collected import has_variable
 
 Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
@@ -69,17 +75,25 @@ def nested_issues(info: GraphQLResolveInfo[Any]) -> tuple[IssuesArgs, ...]:
     Argument sets that the ``issues`` resolver would refuse (``first`` out of range) are left out:
     the resolver reports them as usual.
     """
-    field_nodes = info.field_nodes
+    return issues_under(tuple(info.field_nodes), info.schema, info.fragments, _variables(info))
+
+
+def issues_under(
+    field_nodes: tuple[FieldNode, ...],
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: VariableValues,
+) -> tuple[IssuesArgs, ...]:
+    """``nested_issues`` for the field nodes of one ``projects`` response key."""
     key = tuple(map(id, field_nodes))
     plan = _plans.get(key)
     if plan is None:
-        plan = _plan(info)
+        plan = _plan(field_nodes, schema, fragments)
         if len(_plans) >= _PLANS_MAX:
             _plans.clear()
         _plans[key] = plan
     if plan.constant is not None:
         return plan.constant
-    variables = VariableValues(sources={}, coerced=get_variable_values(info))  # Strawberry passes the plain dict
     found: dict[IssuesArgs, None] = {}
     for item in plan.selected:
         if all(_included(node, variables) for node in item.conditions):
@@ -89,13 +103,18 @@ def nested_issues(info: GraphQLResolveInfo[Any]) -> tuple[IssuesArgs, ...]:
     return tuple(found)
 
 
-def _plan(info: GraphQLResolveInfo[Any]) -> _Plan:
-    project = info.schema.get_type("Project")
+def _variables(info: GraphQLResolveInfo[Any]) -> VariableValues:
+    return VariableValues(sources={}, coerced=get_variable_values(info))  # Strawberry passes the plain dict
+
+
+def _plan(
+    field_nodes: tuple[FieldNode, ...], schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
+) -> _Plan:
+    project = schema.get_type("Project")
     assert isinstance(project, GraphQLObjectType)
     issues_field: GraphQLField = project.fields["issues"]
-    fragments = info.fragments
     selected: list[_Selected] = []
-    for field_node in info.field_nodes:
+    for field_node in field_nodes:
         for nodes, node_conditions in _fields(field_node.selection_set, "nodes", fragments, ()):
             for issues, issues_conditions in _fields(nodes.selection_set, "issues", fragments, ()):
                 conditions = (*node_conditions, *issues_conditions)
@@ -110,7 +129,39 @@ def _plan(info: GraphQLResolveInfo[Any]) -> _Plan:
     constant = None
     if all(item.args is not None and not item.conditions for item in selected):
         constant = tuple(dict.fromkeys(item.args for item in selected if item.args is not None))
-    return _Plan(tuple(info.field_nodes), issues_field, tuple(selected), constant)
+    return _Plan(field_nodes, issues_field, tuple(selected), constant)
+
+
+def organization_reads(info: GraphQLResolveInfo[Any]) -> OrganizationReads:
+    """The members pages, billing customer and projects pages (with their nested issue pages) an
+    ``organization`` field's selection asks for, one per response key, ``@skip``/``@include``
+    applied. Arguments that do not coerce are left out: the field reports them when it runs."""
+    organization = info.schema.get_type("Organization")
+    assert isinstance(organization, GraphQLObjectType)
+    fragments, variables = info.fragments, _variables(info)
+    members: list[PageRead] = []
+    projects: list[PageRead] = []
+    billing = False
+    for name in ("members", "billing", "projects"):
+        keys: dict[str, list[FieldNode]] = {}
+        for field_node in info.field_nodes:
+            for node, conditions in _fields(field_node.selection_set, name, fragments, ()):
+                if all(_included(condition, variables) for condition in conditions):
+                    keys.setdefault(node.alias.value if node.alias else name, []).append(node)
+        if name == "billing":
+            billing = bool(keys)
+            continue
+        for nodes in keys.values():
+            try:
+                values = get_argument_values(organization.fields[name], nodes[0], variables)
+            except GraphQLError:
+                continue
+            if name == "members":
+                members.append(PageRead(values["first"], values.get("after")))
+            else:
+                issues = issues_under(tuple(nodes), info.schema, fragments, variables)
+                projects.append(PageRead(values["first"], values.get("after"), issues))
+    return OrganizationReads(tuple(members), billing, tuple(projects))
 
 
 def _fields(

@@ -8,6 +8,7 @@ from strawberry.types import ExecutionContext
 
 import resolvers.identity
 import resolvers.projects
+from resolvers.read_ahead import start_organization_reads
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.documents import document_extensions
@@ -15,6 +16,7 @@ from schema.errors import ShapeErrors
 from schema.execution import GatewayExecutionContext
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, user_or_none
+from schema.lookahead import organization_reads
 from schema.mutations import Mutation
 from schema.projects import Project
 from schema.streamline import streamline_resolvers
@@ -31,7 +33,9 @@ class Query:
 
     @strawberry.field
     async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        org = served(info, await resolvers.identity.organization(info.context.loaders, str(id)))
+        loaders = info.context.loaders
+        start_organization_reads(loaders, str(id), organization_reads(info._raw_info))
+        org = served(info, await resolvers.identity.organization(loaders, str(id)))
         return Organization.from_model(org) if org else None
 
     @strawberry.field
