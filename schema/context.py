@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 
 from clients.resilience.pipeline import PipelineStatus, RecentTransition
@@ -80,3 +81,23 @@ class GatewayContext(BaseContext):
         self.responses = responses
         self.users: dict[str, Any] = {}
         """Users built for this response, by id (``schema.identity.user_now_or_later``)."""
+
+    def release(self) -> None:
+        """Drop what the request loaded and built, once its operation is answered."""
+        self.loaders.release()
+        self.users.clear()
+
+
+class ReleaseAfterOperation(SchemaExtension):
+    """Frees a request's loaded values by reference counting as soon as its operation is answered.
+
+    graphql-core's execution context keeps bound methods of itself, so the objects of a request
+    (context, loaders, every future and upstream model reachable from them) form one reference
+    cycle and would otherwise wait for the cyclic garbage collector, which then spent about a tenth
+    of the gateway's CPU walking them."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, GatewayContext):
+            context.release()

@@ -11,6 +11,7 @@ import resolvers.projects
 from resolvers.read_ahead import start_organization_reads
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
+from schema.context import ReleaseAfterOperation
 from schema.documents import document_extensions
 from schema.errors import ShapeErrors
 from schema.execution import GatewayExecutionContext
@@ -74,6 +75,7 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         federation_version="2.7",
         execution_context_class=GatewayExecutionContext,
         extensions=[
+            ReleaseAfterOperation,
             ShapeErrors,
             StaleMarks,
             *document_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),

@@ -51,6 +51,21 @@ class Loaders:
     issues: IssuesByProjectLoader
     cache: RequestCache | None = None
 
+    def release(self) -> None:
+        """Forget every loaded value, once the request is answered (``schema.context``)."""
+        for loader in (
+            self.users,
+            self.orgs,
+            self.members,
+            self.customers,
+            self.subscriptions,
+            self.invoices,
+            self.projects,
+            self.projects_by_org,
+            self.issues,
+        ):
+            loader.clear_all()
+
     @classmethod
     def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
         """Per request; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
