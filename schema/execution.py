@@ -20,7 +20,8 @@ would not.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 from graphql import (
@@ -39,6 +40,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
+
+_path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
+"""``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
 
 
 class Step(NamedTuple):
@@ -150,15 +154,15 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = value
                         continue
                     result = self.execute_field(
-                        parent_type, source, field_details_list, Path(path, response_name, type_name), None
+                        parent_type, source, field_details_list, _path((path, response_name, type_name)), None
                     )
                 elif type(plan) is CompositePlan:
                     result = self._execute_composite(
-                        plan, step, parent_type, source, Path(path, response_name, type_name)
+                        plan, step, parent_type, source, _path((path, response_name, type_name))
                     )
                 else:
                     result = self.execute_field(
-                        parent_type, source, field_details_list, Path(path, response_name, type_name), None
+                        parent_type, source, field_details_list, _path((path, response_name, type_name)), None
                     )
                     if result is Undefined:
                         continue
@@ -271,7 +275,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
-                item_path = Path(path, index, None)
+                item_path = _path((path, index, None))
                 try:
                     if item is None or item is Undefined:
                         if not plan.item_nullable:

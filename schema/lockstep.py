@@ -17,7 +17,8 @@ the coroutine that awaits them: a context variable set by one is seen by the oth
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
+from functools import partial
 from types import CoroutineType
 from typing import Any
 
@@ -98,26 +99,22 @@ class _Group:
         self.to_cancel.update(index for index in range(after + 1, len(self.coroutines)) if self.results[index] is None)
 
 
-async def _first_done(blockers: Any) -> None:
-    """Until one of ``blockers`` is done (at once, after one loop turn, for a bare yield)."""
+async def _first_done(blockers: Iterable[_Blocker]) -> None:
+    """Until one of ``blockers`` is done (at once, after one loop turn, for a bare yield).
+
+    The wake-up stays registered on the futures still pending: it does nothing once the waiter is
+    done, and those futures are the group's own loads, soon done themselves."""
     loop = asyncio.get_running_loop()
-    waiter = loop.create_future()
-
-    def wake(_: object) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    futures: dict[int, asyncio.Future[Any]] = {}
+    waiter: asyncio.Future[None] = loop.create_future()
+    wake = partial(_wake, waiter)
     for blocker in blockers:
         if blocker is None or blocker.done():
             loop.call_soon(wake, None)
             break
-        futures[id(blocker)] = blocker
-    else:
-        for future in futures.values():
-            future.add_done_callback(wake)
-    try:
-        await waiter
-    finally:
-        for future in futures.values():
-            future.remove_done_callback(wake)
+        blocker.add_done_callback(wake)
+    await waiter
+
+
+def _wake(waiter: asyncio.Future[None], _: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
