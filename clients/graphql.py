@@ -37,6 +37,7 @@ from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.resilience.clock import TimeSource
 from clients.resilience.ratelimit_store import RateLimitStore
+from clients.shared_reads import SharedReads
 
 
 class _HttpStatusError(TransportServerError):
@@ -179,6 +180,7 @@ class GraphQLUpstream:
         self._auth = auth
         self._path = path
         self._transport: _StatusAwareTransport | None = None
+        self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
 
     @property
     def started(self) -> bool:
@@ -210,6 +212,21 @@ class GraphQLUpstream:
         transport = self._transport
         if transport is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
+        shared = self.shared_reads
+        if is_mutation(document):
+            shared.wrote()
+        elif shared.enabled:
+            key = (printed_query(document), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+            return await shared.read(key, partial(self._execute, transport, document, variables, None))
+        return await self._execute(transport, document, variables, idempotency_key)
+
+    async def _execute(
+        self,
+        transport: _StatusAwareTransport,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> GraphQLResult:
         request = _PrintedOnceRequest(document, variable_values=variables)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         idempotent = idempotency_key is not None or not is_mutation(document)

@@ -20,9 +20,11 @@ from clients.policy import UpstreamPolicy
 from clients.resilience.clock import TimeSource
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_store import RateLimitStore
+from clients.shared_reads import SharedReads
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @runtime_checkable
@@ -114,6 +116,7 @@ class HttpUpstream:
         self._auth = auth
         self._base = policy.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -151,6 +154,8 @@ class HttpUpstream:
         if headers:
             request.headers.update(headers)
         idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
+        if request.method not in _READS:
+            self.shared_reads.wrote()
         return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent)
 
     async def _attempt(self, template: OutgoingRequest) -> RawResponse:

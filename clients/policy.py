@@ -19,7 +19,8 @@ class UpstreamPolicy:
     """How the gateway talks to one upstream.
 
     ``max_batch_size`` caps keys per batch request; ``max_fanout`` caps concurrent calls
-    where the upstream has no batch endpoint; ``pool_size`` is the connection pool.
+    where the upstream has no batch endpoint; ``pool_size`` is the connection pool;
+    ``share_reads`` lets identical reads in flight at once share one call (``clients.shared_reads``).
     """
 
     name: str
@@ -28,4 +29,5 @@ class UpstreamPolicy:
     pool_size: int = 100
     max_batch_size: int = 100
     max_fanout: int = 10
+    share_reads: bool = False
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import TypeVar
 
 import orjson
@@ -57,6 +58,21 @@ class RestClient:
         return await self.call("GET", path, adapter, params=params)
 
     async def call(
+        self,
+        method: str,
+        path: str,
+        adapter: TypeAdapter[T],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: object | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> T:
+        if method == "GET" and json_body is None and not headers and self.http.shared_reads.enabled:
+            key = (path, tuple(sorted((params or {}).items())), id(adapter))
+            return await self.http.shared_reads.read(key, partial(self._call, method, path, adapter, params=params))
+        return await self._call(method, path, adapter, params=params, json_body=json_body, headers=headers)
+
+    async def _call(
         self,
         method: str,
         path: str,

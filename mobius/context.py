@@ -45,7 +45,12 @@ class RequestContexts:
 
     def upstream_status(self) -> tuple[UpstreamStatus, ...]:
         return tuple(
-            UpstreamStatus.of(transport.name, transport.policy.base_url, transport.pipeline.status())
+            UpstreamStatus.of(
+                transport.name,
+                transport.policy.base_url,
+                transport.pipeline.status(),
+                shared_reads=transport.shared_reads.shared,
+            )
             for transport in self.upstreams.transports
         )
 

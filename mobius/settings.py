@@ -172,6 +172,8 @@ class UpstreamSettings(_Strict):
     pool_size: int = Field(default=100, ge=1)
     max_batch_size: int = Field(default=100, ge=1)
     max_fanout: int = Field(default=10, ge=1)
+    share_reads: bool = False
+    """Identical reads in flight at the same moment share one upstream call (``clients.shared_reads``)."""
     auth: AuthSettings = NoAuthSettings()
     resilience: ResilienceSettings = ResilienceSettings()
 

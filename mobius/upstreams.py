@@ -57,6 +57,7 @@ def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
         pool_size=upstream.pool_size,
         max_batch_size=upstream.max_batch_size,
         max_fanout=upstream.max_fanout,
+        share_reads=upstream.share_reads,
         resilience=build_resilience(upstream.resilience, credential_id=_credential_id(upstream)),
     )
 

@@ -38,9 +38,10 @@ class UpstreamStatus:
     rate_limit_remaining: int | None = None
     last_error: str | None = None
     transitions: tuple[RecentTransition, ...] = field(default=())
+    shared_reads: int = 0
 
     @classmethod
-    def of(cls, name: str, url: str, status: PipelineStatus) -> UpstreamStatus:
+    def of(cls, name: str, url: str, status: PipelineStatus, *, shared_reads: int = 0) -> UpstreamStatus:
         return cls(
             name=name,
             url=url,
@@ -53,6 +54,7 @@ class UpstreamStatus:
             rate_limit_remaining=status.rate_limit_remaining,
             last_error=status.last_error,
             transitions=status.transitions,
+            shared_reads=shared_reads,
         )
 
 

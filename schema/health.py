@@ -37,6 +37,9 @@ class UpstreamHealth:
     rate_limit_remaining: int | None = strawberry.field(description="Calls left, as the upstream last said.")
     last_error: str | None = strawberry.field(description="Code of the last failed call.")
     transitions: list[BreakerTransition] = strawberry.field(description="Recent transitions, oldest first.")
+    shared_reads: int = strawberry.field(
+        description="Reads answered by an identical call already in flight (`share_reads`), since start."
+    )
 
     @classmethod
     def from_status(cls, status: UpstreamStatus) -> UpstreamHealth:
@@ -60,4 +63,5 @@ class UpstreamHealth:
                 )
                 for t in status.transitions
             ],
+            shared_reads=status.shared_reads,
         )
