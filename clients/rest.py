@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from functools import partial
 from typing import TypeVar
 
 import orjson
@@ -67,20 +66,11 @@ class RestClient:
         json_body: object | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> T:
-        if method == "GET" and json_body is None and not headers and self.http.shared_reads.enabled:
-            key = (path, tuple(sorted((params or {}).items())), id(adapter))
-            return await self.http.shared_reads.read(key, partial(self._call, method, path, adapter, params=params))
-        return await self._call(method, path, adapter, params=params, json_body=json_body, headers=headers)
+        async def send() -> T:
+            response = await self.http.send(method, path, params=params, json_body=json_body, headers=headers)
+            return parse_response(self.name, f"{method} {path}", response, adapter)
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        adapter: TypeAdapter[T],
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json_body: object | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> T:
-        response = await self.http.send(method, path, params=params, json_body=json_body, headers=headers)
-        return parse_response(self.name, f"{method} {path}", response, adapter)
+        shared = self.http.shared_reads
+        if method == "GET" and json_body is None and not headers and shared.enabled:
+            return await shared.read((path, tuple(sorted((params or {}).items())), id(adapter)), send)
+        return await send()
