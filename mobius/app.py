@@ -22,7 +22,7 @@ from mobius.cache.build import build_cache, build_response_cache, response_versi
 from mobius.callers import CallerRegistry
 from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
-from mobius.lean_post import LeanGateway, LeanGraphQLPost
+from mobius.lean_path import LeanGateway, LeanGraphQLPath
 from mobius.limits import BodySizeLimit
 from mobius.redis import shared_rate_limit_store
 from mobius.runtime import tune_gc
@@ -129,7 +129,7 @@ def create_app(
     )
     cacheable = CacheableDocuments(schema._schema, max_tokens=limits.max_tokens)
     lean = LeanGateway(schema=schema, contexts=contexts, cacheable=cacheable)
-    app.add_middleware(LeanGraphQLPost, gateway=lean)  # added first: inside the body-size limit
+    app.add_middleware(LeanGraphQLPath, gateway=lean)  # added first: inside the body-size limit
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
     router = MobiusGraphQLRouter(
         schema,

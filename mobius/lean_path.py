@@ -1,6 +1,7 @@
-"""``POST /graphql`` with a JSON body, answered in front of FastAPI's routing and Strawberry's view.
+"""``POST /graphql`` with a JSON body, and ``GET /graphql?query=...``, answered in front of FastAPI's
+routing and Strawberry's view.
 
-The body is parsed once (orjson) and the caller identified. With the response cache on, a stored
+The body (or the query string) is parsed once (orjson) and the caller identified. With the response cache on, a stored
 response (``resolvers/cache/responses.py``) is sent as it was stored (``Mobius-Cache: HIT``).
 Anything else is executed by the Strawberry schema directly and serialized as Strawberry's view
 does (what the view adds per request, FastAPI's routing and dependency injection, the request
@@ -10,7 +11,8 @@ when it is not a cacheable query). The header is only sent when the response cac
 Whatever this path does not fully understand goes on, untouched, to the full path, which answers
 exactly as before: another content type (multipart, ``application/graphql+json``), a batch, a
 malformed body, an unknown bearer token (401), a bad deadline header (400), an operation Strawberry
-refuses. The full path also serves ``GET``, GraphiQL and WebSockets. The router is configured
+refuses (a mutation over ``GET`` among them). A ``GET`` without a ``query`` (GraphiQL in a browser)
+and WebSockets are the full path's too. The router is configured
 without HTTP streaming transports (SSE, multipart subscriptions), so no ``Accept`` header changes
 what a JSON ``POST`` gets.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,7 +37,7 @@ from schema.response_cache import CacheableDocuments
 from schema.root import MobiusSchema
 
 CACHE_HEADER = b"mobius-cache"
-POST_OPERATIONS = OperationType.from_http("POST")
+OPERATIONS_BY_METHOD = {"POST": OperationType.from_http("POST"), "GET": OperationType.from_http("GET")}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,8 +58,9 @@ class _Request:
     extensions: dict[str, Any] | None
 
 
-class LeanGraphQLPost:
-    """ASGI middleware serving ``POST <path>`` with ``Content-Type: application/json``."""
+class LeanGraphQLPath:
+    """ASGI middleware serving ``POST <path>`` with ``Content-Type: application/json`` and
+    ``GET <path>?query=...``."""
 
     def __init__(self, app: ASGIApp, *, gateway: LeanGateway, path: str = "/graphql") -> None:
         self.app = app
@@ -65,7 +69,11 @@ class LeanGraphQLPost:
         self._deadline_header = gateway.contexts.deadline.header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+        method = scope["method"] if scope["type"] == "http" and scope["path"] == self.path else None
+        if method == "GET":
+            await self._get(scope, receive, send)
+            return
+        if method != "POST":
             await self.app(scope, receive, send)
             return
         content_type = authorization = deadline = None
@@ -82,15 +90,29 @@ class LeanGraphQLPost:
         body = await _read_body(receive)
         if body is None:
             return  # the client went away before its request was complete
-        if not await self._answer(body, authorization, deadline, send):
+        if not await self._answer(_parse(body), "POST", authorization, deadline, send):
             await self.app(scope, _replay(body, receive), send)
 
-    async def _answer(self, body: bytes, authorization: str | None, deadline: str | None, send: Send) -> bool:
+    async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = deadline = None
+        for name, value in scope["headers"]:
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == self._deadline_header and deadline is None:
+                deadline = value.decode("latin-1")
+        request = _from_query_string(scope["query_string"])
+        if request is None or not await self._answer(request, "GET", authorization, deadline, send):
+            await self.app(scope, receive, send)
+
+    async def _answer(
+        self, request: _Request | None, method: str, authorization: str | None, deadline: str | None, send: Send
+    ) -> bool:
         """Answer the request, or return False (having sent nothing) to leave it to the full path."""
-        admitted = self._admit(body, authorization, deadline)
+        admitted = self._admit(request, authorization, deadline)
         if admitted is None:
             return False
-        request, caller, budget_s = admitted
+        caller, budget_s = admitted
+        assert request is not None  # admitted
         contexts = self.gateway.contexts
         responses = contexts.responses
         key = cache_status = None
@@ -114,7 +136,7 @@ class LeanGraphQLPost:
                 variable_values=request.variables,
                 context_value=context,
                 operation_name=request.operation_name,
-                allowed_operation_types=POST_OPERATIONS,
+                allowed_operation_types=OPERATIONS_BY_METHOD[method],
                 operation_extensions=request.extensions,
             )
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
@@ -133,12 +155,11 @@ class LeanGraphQLPost:
         return True
 
     def _admit(
-        self, body: bytes, authorization: str | None, deadline: str | None
-    ) -> tuple[_Request, Caller, float] | None:
-        """The request, its caller and its deadline budget; ``None`` when the full path must
-        answer: a malformed body, an unknown bearer token, a bad deadline."""
+        self, request: _Request | None, authorization: str | None, deadline: str | None
+    ) -> tuple[Caller, float] | None:
+        """The request's caller and deadline budget; ``None`` when the full path must answer: a
+        malformed request, an unknown bearer token, a bad deadline."""
         contexts = self.gateway.contexts
-        request = _parse(body)
         if request is None:
             return None
         try:
@@ -148,7 +169,7 @@ class LeanGraphQLPost:
         budget_s = contexts.budget_s(deadline)
         if budget_s is None:
             return None
-        return request, caller, budget_s
+        return caller, budget_s
 
 
 def _identity(caller: Caller) -> tuple[str, list[str], str | None]:
@@ -164,6 +185,32 @@ def _parse(body: bytes) -> _Request | None:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
+    return _request_of(data)
+
+
+def _from_query_string(query_string: bytes) -> _Request | None:
+    """``?query=...&variables=<JSON>&operationName=...&extensions=<JSON>``, as the full path reads
+    it; ``None`` without a ``query`` (GraphiQL) or with anything it would refuse."""
+    fields: dict[str, Any] = {}
+    for name, values in parse_qs(query_string.decode("latin-1"), keep_blank_values=True).items():
+        if len(values) != 1 or name not in _GET_FIELDS:
+            return None
+        value = values[0]
+        if name in _JSON_GET_FIELDS:
+            try:
+                fields[name] = orjson.loads(value) if value else None
+            except orjson.JSONDecodeError:
+                return None
+        else:
+            fields[name] = value
+    return _request_of(fields)
+
+
+_GET_FIELDS = frozenset({"query", "variables", "operationName", "extensions"})
+_JSON_GET_FIELDS = frozenset({"variables", "extensions"})
+
+
+def _request_of(data: Any) -> _Request | None:
     if not isinstance(data, dict):
         return None
     query, variables = data.get("query"), data.get("variables")
