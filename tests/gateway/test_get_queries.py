@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
-from clock import FakeClock
-from harness import DASHBOARD_QUERY, GatewayServer, Sandbox
-from test_response_cache import Answer, Client, SandboxServerInfo, settings_with_response_cache
-
-
-@pytest.fixture
-def cached_server(
-    sandbox_server: SandboxServerInfo, redis_config: dict[str, str], clock: FakeClock
-) -> Iterator[GatewayServer]:
-    with GatewayServer(settings_with_response_cache(sandbox_server, redis_config), cache_clock=clock) as gateway:
-        yield gateway
-
-
-@pytest.fixture
-async def cached(cached_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Client:
-    client = Client(cached_server.url, http)
-    await client.post('{ user(id: "user-1") { id } }')  # a token first
-    return client
+from harness import DASHBOARD_QUERY, Sandbox
+from response_cache_support import Answer, Client
 
 
 async def get(client: Client, params: dict[str, str], headers: dict[str, str] | None = None) -> Answer:
@@ -38,11 +20,11 @@ def dashboard_params(org_id: str = "org-1") -> dict[str, str]:
     return {"query": DASHBOARD_QUERY, "variables": orjson.dumps({"orgId": org_id}).decode()}
 
 
-async def test_a_get_query_is_stored_and_then_served_from_the_response_cache(cached: Client, sandbox: Sandbox) -> None:
+async def test_a_get_query_is_stored_and_then_served_from_the_response_cache(client: Client, sandbox: Sandbox) -> None:
     before = await sandbox.api_requests()
-    first = await get(cached, dashboard_params())
+    first = await get(client, dashboard_params())
     between = await sandbox.api_requests()
-    second = await get(cached, dashboard_params())
+    second = await get(client, dashboard_params())
     after = await sandbox.api_requests()
 
     assert (first.status, first.cache, second.cache) == (200, "MISS", "HIT")
@@ -52,19 +34,19 @@ async def test_a_get_query_is_stored_and_then_served_from_the_response_cache(cac
     assert after == between, "the hit asked no upstream"
 
 
-async def test_get_and_post_of_one_query_share_a_stored_answer(cached: Client) -> None:
-    posted = await cached.dashboard("org-2")
-    over_get = await get(cached, dashboard_params("org-2"))
+async def test_get_and_post_of_one_query_share_a_stored_answer(client: Client) -> None:
+    posted = await client.dashboard("org-2")
+    over_get = await get(client, dashboard_params("org-2"))
 
     assert (posted.cache, over_get.cache) == ("MISS", "HIT")
     assert over_get.body == posted.body
 
 
-async def test_a_mutation_over_get_is_refused_before_it_runs(cached: Client, sandbox: Sandbox) -> None:
+async def test_a_mutation_over_get_is_refused_before_it_runs(client: Client, sandbox: Sandbox) -> None:
     mutation = 'mutation { payInvoice(id: "in_1", idempotencyKey: "k-get") { id } }'
     before = await sandbox.api_requests()
 
-    answers = [await get(cached, {"query": mutation}) for _ in range(2)]
+    answers = [await get(client, {"query": mutation}) for _ in range(2)]
 
     assert [answer.status for answer in answers] == [400, 400]
     assert all(b"not allowed when using GET" in answer.body for answer in answers)
@@ -81,17 +63,17 @@ async def test_a_mutation_over_get_is_refused_before_it_runs(cached: Client, san
     ],
 )
 async def test_a_malformed_get_is_answered_by_the_full_path_with_its_400(
-    cached: Client, params: dict[str, Any]
+    client: Client, params: dict[str, Any]
 ) -> None:
-    answer = await get(cached, params)
+    answer = await get(client, params)
 
     assert answer.status == 400
     assert answer.cache is None
     assert b"Traceback" not in answer.body
 
 
-async def test_a_get_without_a_query_still_opens_graphiql_in_a_browser(cached: Client) -> None:
-    answer = await get(cached, {}, headers={"Accept": "text/html"})
+async def test_a_get_without_a_query_still_opens_graphiql_in_a_browser(client: Client) -> None:
+    answer = await get(client, {}, headers={"Accept": "text/html"})
 
     assert answer.status == 200
     assert answer.headers["Content-Type"].startswith("text/html")
