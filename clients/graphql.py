@@ -212,24 +212,20 @@ class GraphQLUpstream:
         transport = self._transport
         if transport is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
+        request = _PrintedOnceRequest(document, variable_values=variables)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         shared = self.shared_reads
         if is_mutation(document):
             shared.wrote()
-        elif shared.enabled:
+            return await self._execute(transport, request, headers, idempotent=idempotency_key is not None)
+        if shared.enabled and not headers:
             key = (printed_query(document), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
-            return await shared.read(key, partial(self._execute, transport, document, variables, None))
-        return await self._execute(transport, document, variables, idempotency_key)
+            return await shared.read(key, partial(self._execute, transport, request, headers, idempotent=True))
+        return await self._execute(transport, request, headers, idempotent=True)
 
     async def _execute(
-        self,
-        transport: _StatusAwareTransport,
-        document: DocumentNode,
-        variables: dict[str, Any] | None,
-        idempotency_key: str | None,
+        self, transport: _StatusAwareTransport, request: GraphQLRequest, headers: dict[str, str], *, idempotent: bool
     ) -> GraphQLResult:
-        request = _PrintedOnceRequest(document, variable_values=variables)
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        idempotent = idempotency_key is not None or not is_mutation(document)
         return await self.pipeline.call(partial(self._attempt, transport, request, headers), idempotent=idempotent)
 
     async def _attempt(

@@ -1,8 +1,9 @@
 """``POST /graphql`` with a JSON body, and ``GET /graphql?query=...``, answered in front of FastAPI's
 routing and Strawberry's view.
 
-The body (or the query string) is parsed once (orjson) and the caller identified. With the response cache on, a stored
-response (``resolvers/cache/responses.py``) is sent as it was stored (``Mobius-Cache: HIT``).
+The body (or the query string) is parsed once (orjson) and the caller identified. With the response
+cache on, a stored response (``resolvers/cache/responses.py``) is sent as it was stored
+(``Mobius-Cache: HIT``).
 Anything else is executed by the Strawberry schema directly and serialized as Strawberry's view
 does (what the view adds per request, FastAPI's routing and dependency injection, the request
 adapter, the view's checks, is skipped), then stored when it may be reused (``MISS``; ``BYPASS``
@@ -12,9 +13,8 @@ Whatever this path does not fully understand goes on, untouched, to the full pat
 exactly as before: another content type (multipart, ``application/graphql+json``), a batch, a
 malformed body, an unknown bearer token (401), a bad deadline header (400), an operation Strawberry
 refuses (a mutation over ``GET`` among them). A ``GET`` without a ``query`` (GraphiQL in a browser)
-and WebSockets are the full path's too. The router is configured
-without HTTP streaming transports (SSE, multipart subscriptions), so no ``Accept`` header changes
-what a JSON ``POST`` gets.
+and WebSockets are the full path's too. The router is configured without HTTP streaming transports
+(SSE, multipart subscriptions), so no ``Accept`` header changes what a JSON ``POST`` gets.
 """
 
 from __future__ import annotations
@@ -76,14 +76,7 @@ class LeanGraphQLPath:
         if method != "POST":
             await self.app(scope, receive, send)
             return
-        content_type = authorization = deadline = None
-        for name, value in scope["headers"]:
-            if name == b"content-type" and content_type is None:
-                content_type = value
-            elif name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-            elif name == self._deadline_header and deadline is None:
-                deadline = value.decode("latin-1")
+        content_type, authorization, deadline = self._headers(scope)
         if content_type is None or content_type.partition(b";")[0].strip() != b"application/json":
             await self.app(scope, receive, send)
             return
@@ -94,15 +87,22 @@ class LeanGraphQLPath:
             await self.app(scope, _replay(body, receive), send)
 
     async def _get(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = deadline = None
-        for name, value in scope["headers"]:
-            if name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-            elif name == self._deadline_header and deadline is None:
-                deadline = value.decode("latin-1")
+        _, authorization, deadline = self._headers(scope)
         request = _from_query_string(scope["query_string"])
         if request is None or not await self._answer(request, "GET", authorization, deadline, send):
             await self.app(scope, receive, send)
+
+    def _headers(self, scope: Scope) -> tuple[bytes | None, str | None, str | None]:
+        """The first ``Content-Type``, ``Authorization`` and deadline header, each or ``None``."""
+        content_type = authorization = deadline = None
+        for name, value in scope["headers"]:
+            if name == b"content-type" and content_type is None:
+                content_type = value
+            elif name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == self._deadline_header and deadline is None:
+                deadline = value.decode("latin-1")
+        return content_type, authorization, deadline
 
     async def _answer(
         self, request: _Request | None, method: str, authorization: str | None, deadline: str | None, send: Send

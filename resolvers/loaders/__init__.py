@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from clients.upstreams import Upstreams
@@ -53,18 +53,8 @@ class Loaders:
 
     def release(self) -> None:
         """Forget every loaded value, once the request is answered (``schema.context``)."""
-        for loader in (
-            self.users,
-            self.orgs,
-            self.members,
-            self.customers,
-            self.subscriptions,
-            self.invoices,
-            self.projects,
-            self.projects_by_org,
-            self.issues,
-        ):
-            loader.clear_all()
+        for name in _LOADER_FIELDS:
+            getattr(self, name).clear_all()
 
     @classmethod
     def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
@@ -84,3 +74,6 @@ class Loaders:
             issues=issues,
             cache=cache,
         )
+
+
+_LOADER_FIELDS = tuple(field.name for field in fields(Loaders) if field.name != "cache")
