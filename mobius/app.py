@@ -17,8 +17,8 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from clients.upstreams import Upstreams
-from mobius.cache.admin import cache_admin_router
-from mobius.cache.build import build_cache, build_response_cache, response_version
+from mobius.cache_admin import cache_admin_router
+from mobius.cache_setup import build_cache, build_response_cache, response_version
 from mobius.callers import CallerRegistry
 from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
@@ -28,10 +28,10 @@ from mobius.redis import shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams, secret_source
+from resolvers.cache import CacheableDocuments
 from schema.context import Caller, GatewayContext
 from schema.fallbacks import FALLBACKS
-from schema.response_cache import CacheableDocuments
-from schema.root import build_schema
+from schema.root import LIVE_FIELDS, build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
 
@@ -127,7 +127,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    cacheable = CacheableDocuments(schema._schema, max_tokens=limits.max_tokens)
+    cacheable = CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=limits.max_tokens)
     lean = LeanGateway(schema=schema, contexts=contexts, cacheable=cacheable)
     app.add_middleware(LeanGraphQLPath, gateway=lean)  # added first: inside the body-size limit
     app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)

@@ -122,9 +122,8 @@ def cmd_schema_print(_: argparse.Namespace) -> int:
 def cmd_cache_invalidate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from mobius.cache.admin import InvalidationRequest, invalidate
-    from mobius.cache.build import build_cache
-    from resolvers.cache import CacheUnavailable
+    from mobius.cache_setup import build_cache
+    from resolvers.cache import CacheUnavailable, InvalidationRequest, invalidate
 
     settings = load_settings(args.config)
     if settings.redis.url is None:

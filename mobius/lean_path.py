@@ -32,8 +32,8 @@ from strawberry.types.graphql import OperationType
 
 from mobius.callers import UnknownCaller
 from mobius.context import RequestContexts
+from resolvers.cache import CacheableDocuments
 from schema.context import Caller
-from schema.response_cache import CacheableDocuments
 from schema.root import MobiusSchema
 
 CACHE_HEADER = b"mobius-cache"

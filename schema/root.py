@@ -22,6 +22,16 @@ from schema.mutations import Mutation
 from schema.projects import Project
 from schema.streamline import streamline_resolvers
 
+LIVE_FIELDS: frozenset[str] = frozenset(
+    {
+        "Query.upstreams",  # breaker states, failure rates, in-flight calls: changes by the second
+        "Query.cacheStats",  # counters
+    }
+)
+"""Field coordinates (``Type.field``) whose values are the gateway's own live state, not built from
+cached upstream data: the response cache never stores a document that selects one. Add new
+operational fields here."""
+
 
 @strawberry.type
 class Query:

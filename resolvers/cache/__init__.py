@@ -1,10 +1,19 @@
-"""Caching: the read-through engine behind the loaders, the response cache, their store protocol and what is cached."""
+"""The cache, in one package: the read-through engine behind the loaders, the response cache, the
+stores (in-process and Redis, with the Redis store's breaker), the pub/sub that carries
+invalidations between replicas, and the one invalidation entry point. ``mobius.cache_setup``
+builds it from settings; ``mobius.cache_admin`` serves invalidation over HTTP."""
 
+from resolvers.cache.cacheable import CacheableDocuments
 from resolvers.cache.engine import CacheEngine, LocalLevel, UnknownEntity
+from resolvers.cache.invalidation import InvalidationRequest, invalidate
+from resolvers.cache.memory import InProcessStore
 from resolvers.cache.policy import CachePolicy, L1Policy, LockPolicy
 from resolvers.cache.provenance import Provenance
+from resolvers.cache.pubsub import InvalidationListener
+from resolvers.cache.redis_store import RedisStore, store_breaker
 from resolvers.cache.request import RequestCache
 from resolvers.cache.responses import ResponseCache, ResponsePolicy, ResponseStats
+from resolvers.cache.runtime import CacheRuntime
 from resolvers.cache.stale import StaleInfo, StaleLog, StaleMark
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
 from resolvers.cache.types import CacheType
@@ -12,13 +21,19 @@ from resolvers.cache.types import CacheType
 __all__ = [
     "CacheEngine",
     "CachePolicy",
+    "CacheRuntime",
     "CacheStore",
     "CacheType",
     "CacheUnavailable",
+    "CacheableDocuments",
+    "InProcessStore",
+    "InvalidationListener",
+    "InvalidationRequest",
     "L1Policy",
     "LocalLevel",
     "LockPolicy",
     "Provenance",
+    "RedisStore",
     "RequestCache",
     "ResponseCache",
     "ResponsePolicy",
@@ -29,4 +44,6 @@ __all__ = [
     "StoreHealth",
     "StoreWrite",
     "UnknownEntity",
+    "invalidate",
+    "store_breaker",
 ]

@@ -15,8 +15,16 @@ from clients.billing import BillingCustomer, BillingInvoice, BillingSubscription
 from clients.errors import CircuitOpen, RateLimited, UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
 from clients.identity import IdentityUser, MembersPage
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
-from mobius.cache.memory import InProcessStore
-from resolvers.cache import CacheEngine, CachePolicy, CacheType, L1Policy, StaleInfo, StaleLog, UnknownEntity
+from resolvers.cache import (
+    CacheEngine,
+    CachePolicy,
+    CacheType,
+    InProcessStore,
+    L1Policy,
+    StaleInfo,
+    StaleLog,
+    UnknownEntity,
+)
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.types import model_version

@@ -15,12 +15,19 @@ from cache_support import RedisStandIn, Upstream
 from clock import FakeClock
 
 from clients.identity import IdentityUser
-from mobius.cache.breaker import StoreBreaker
-from mobius.cache.pubsub import InvalidationListener
-from mobius.cache.redis_store import RedisStore
+from clients.resilience.breaker import BreakerState
 from mobius.redis import create_redis
 from mobius.settings import RedisSettings
-from resolvers.cache import CacheEngine, CachePolicy, CacheUnavailable, L1Policy, LockPolicy
+from resolvers.cache import (
+    CacheEngine,
+    CachePolicy,
+    CacheUnavailable,
+    InvalidationListener,
+    L1Policy,
+    LockPolicy,
+    RedisStore,
+    store_breaker,
+)
 from resolvers.loaders import CACHE_TYPES
 from resolvers.loaders.billing import CUSTOMERS, SUBSCRIPTIONS
 from resolvers.loaders.identity import USERS
@@ -48,7 +55,7 @@ def store_for(url: str, prefix: str, clock: FakeClock) -> RedisStore:
         create_redis(redis_settings(url, prefix)),
         prefix=prefix,
         op_timeout_s=0.3,
-        breaker=StoreBreaker(failure_threshold=3, reset_after_s=5.0, clock=clock),
+        breaker=store_breaker(failure_threshold=3, reset_after_s=5.0, clock=clock),
     )
 
 
@@ -175,7 +182,7 @@ async def test_a_refused_connection_is_a_miss_and_opens_the_breaker(clock: FakeC
     try:
         for _ in range(4):
             assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
-        assert store.breaker.state == "open"
+        assert store.breaker.state is BreakerState.OPEN
         assert engine.health() == "degraded"
         assert engine.stats["users"].errors >= 3
         with pytest.raises(CacheUnavailable, match="breaker is open"):
@@ -197,7 +204,7 @@ async def test_a_stalled_redis_times_out_and_recovery_is_automatic(
             for _ in range(3):
                 assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
             assert await store.ping() == "degraded"
-            assert store.breaker.state == "open"
+            assert store.breaker.state is BreakerState.OPEN
 
             stand_in.mode = "forward"
             clock.advance(5.0)

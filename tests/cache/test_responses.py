@@ -6,10 +6,17 @@ from __future__ import annotations
 import pytest
 from clock import FakeClock
 
-from mobius.cache.build import response_version
-from mobius.cache.memory import InProcessStore
+from mobius.cache_setup import response_version
 from mobius.settings import Settings, load_settings
-from resolvers.cache import CacheEngine, CachePolicy, L1Policy, Provenance, ResponseCache, ResponsePolicy
+from resolvers.cache import (
+    CacheEngine,
+    CachePolicy,
+    InProcessStore,
+    L1Policy,
+    Provenance,
+    ResponseCache,
+    ResponsePolicy,
+)
 from resolvers.cache.responses import StoredResponse, decode, encode
 from resolvers.loaders import CACHE_TYPES
 

@@ -17,7 +17,7 @@ from clock import FakeClock
 from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, gateway_settings
 from test_dashboard import DASHBOARD_FLOOR
 
-from mobius.cache.build import credential_scopes
+from mobius.cache_setup import credential_scopes
 from mobius.cli import main
 from mobius.settings import CallerSettings, Settings, TimeoutSettings, load_settings
 from resolvers.loaders.identity import USERS

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from graphql import build_schema
 
-from schema.response_cache import LIVE_FIELDS, CacheableDocuments
+from resolvers.cache import CacheableDocuments
+from schema.root import LIVE_FIELDS
 from schema.root import build_schema as build_gateway_schema
 
-CACHEABLE = CacheableDocuments(build_gateway_schema()._schema, max_tokens=5000, size=4)
+CACHEABLE = CacheableDocuments(build_gateway_schema()._schema, live_fields=LIVE_FIELDS, max_tokens=5000, size=4)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def test_only_queries_without_live_fields_are_cacheable(query: str, operation_na
 
 
 def test_a_document_over_the_token_limit_is_not_parsed_here() -> None:
-    cacheable = CacheableDocuments(build_gateway_schema()._schema, max_tokens=10)
+    cacheable = CacheableDocuments(build_gateway_schema()._schema, live_fields=LIVE_FIELDS, max_tokens=10)
     assert cacheable("{ __typename }", None)
     assert not cacheable(" ".join(["{ __typename }"] * 5), None)
 
@@ -55,7 +56,7 @@ def test_a_document_over_the_token_limit_is_not_parsed_here() -> None:
 def test_the_live_fields_are_fields_of_the_schema() -> None:
     assert {"Query.upstreams", "Query.cacheStats"} <= LIVE_FIELDS
     with pytest.raises(ValueError, match=r"Query\.upstreams"):
-        CacheableDocuments(build_schema("type Query { cacheStats: Int }"), max_tokens=100)
+        CacheableDocuments(build_schema("type Query { cacheStats: Int }"), live_fields=LIVE_FIELDS, max_tokens=100)
 
 
 def test_every_root_field_is_either_built_from_the_entity_cache_or_declared_live() -> None:

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from mobius.callers import ANONYMOUS, CallerRegistry, UnknownCaller
-from resolvers.cache import CacheEngine, CacheUnavailable, UnknownEntity
+from resolvers.cache import CacheEngine, CacheUnavailable, InvalidationRequest, invalidate
 
 CACHE_ADMIN_SCOPE = "cache:admin"
 
 
-class InvalidationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    entities: list[str] = []  # e.g. ["User:u-42"]
-    tags: list[str] = []  # e.g. ["org:org-1"]
-    all: bool = False  # every entry of this gateway's prefix
-
-
 class InvalidationResponse(BaseModel):
     deleted: int
-
-
-async def invalidate(engine: CacheEngine, request: InvalidationRequest) -> int:
-    """The one invalidation entry point for HTTP, the CLI and event handlers.
-    Raises ``ValueError`` for a malformed entity and ``CacheUnavailable`` when the store is down."""
-    if request.all:
-        return await engine.invalidate_all()
-    if not request.entities and not request.tags:
-        raise ValueError("name at least one entity or tag, or all")
-    return await engine.invalidate(entities=request.entities, tags=request.tags)
 
 
 def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> APIRouter:
@@ -50,7 +32,7 @@ def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> A
             raise HTTPException(409, "the cache is disabled")
         try:
             deleted = await invalidate(engine, body)
-        except (UnknownEntity, ValueError) as exc:
+        except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         except CacheUnavailable:
             raise HTTPException(503, "the cache store is unavailable; nothing was invalidated") from None

@@ -1,62 +1,32 @@
-"""The cache as configured: engine + store (Redis, or in-process without ``redis.url``) + the
-subscriber that applies other replicas' invalidations, and the response cache on the same store."""
+"""The cache (``resolvers.cache``) as configured: engine + store (Redis, or in-process without
+``redis.url``) + the subscriber that applies other replicas' invalidations, and the response cache
+on the same store."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.metadata import version as package_version
 
 import orjson
 
-from mobius.cache.breaker import StoreBreaker
-from mobius.cache.memory import InProcessStore
-from mobius.cache.pubsub import InvalidationListener
-from mobius.cache.redis_store import RedisStore
 from mobius.redis import create_redis
 from mobius.settings import OAuth2Settings, Settings
 from resolvers.cache import (
     CacheEngine,
     CachePolicy,
-    CacheStore,
+    CacheRuntime,
+    InProcessStore,
+    InvalidationListener,
     L1Policy,
     LockPolicy,
+    RedisStore,
     ResponseCache,
     ResponsePolicy,
-    StoreHealth,
+    store_breaker,
 )
 from resolvers.loaders import CACHE_TYPES
-
-
-@dataclass
-class CacheRuntime:
-    engine: CacheEngine
-    store: CacheStore
-    listener: InvalidationListener | None = None
-    redis_store: RedisStore | None = None
-
-    @property
-    def backend(self) -> str:
-        return "redis" if self.redis_store is not None else "in-process"
-
-    async def start(self) -> None:
-        if self.listener is not None:
-            self.listener.start()
-
-    async def close(self) -> None:
-        await self.engine.drain()
-        if self.listener is not None:
-            await self.listener.stop()
-        if self.redis_store is not None:
-            await self.redis_store.client.aclose()
-
-    async def readiness(self) -> StoreHealth:
-        """``ok`` or ``degraded``; probes Redis only when the last call failed (through its breaker)."""
-        if self.store.health() == "ok":
-            return "ok"
-        return await self.store.ping()
 
 
 def credential_scopes(settings: Settings) -> dict[str, str]:
@@ -102,7 +72,7 @@ def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None)
         )
         return CacheRuntime(engine=engine, store=store)
     redis = settings.redis
-    breaker = StoreBreaker(
+    breaker = store_breaker(
         failure_threshold=settings.cache.breaker_failures,
         reset_after_s=settings.cache.breaker_reset_s,
         clock=clock or time.monotonic,

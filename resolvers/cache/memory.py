@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from resolvers.cache import StoreHealth, StoreWrite
+from resolvers.cache.store import StoreHealth, StoreWrite
 
 _MAX_TAG_DEPTH = 4
 

@@ -1,9 +1,10 @@
-"""Which operations the response cache may store, declared here and nowhere else.
+"""Which operations the response cache may store.
 
 A response is reusable when every value in it came from upstream data read through the entity
-cache (whose tags and freshness the response inherits). ``LIVE_FIELDS`` lists the fields that are
-not: the gateway's own live state, which no invalidation tracks. A document that selects one of
-them anywhere, and any operation that is not a query, is executed every time.
+cache (whose tags and freshness the response inherits). The schema declares the fields that are
+not (``schema.root.LIVE_FIELDS``: the gateway's own live state, which no invalidation tracks). A
+document that selects one of them anywhere, and any operation that is not a query, is executed
+every time.
 """
 
 from __future__ import annotations
@@ -27,25 +28,19 @@ from graphql import (
     visit,
 )
 
-LIVE_FIELDS: frozenset[str] = frozenset(
-    {
-        "Query.upstreams",  # breaker states, failure rates, in-flight calls: changes by the second
-        "Query.cacheStats",  # counters
-    }
-)
-"""Field coordinates (``Type.field``) whose values are not built from cached upstream data."""
-
 
 class CacheableDocuments:
     """Whether a (document text, operation name) may be stored, kept in a bounded LRU: a document is
     parsed here once (with the same token limit as execution), not per request. A document that
     does not parse or names no single operation is not cacheable (its execution reports why)."""
 
-    def __init__(self, schema: GraphQLSchema, *, max_tokens: int, size: int = 256) -> None:
-        unknown = sorted(coordinate for coordinate in LIVE_FIELDS if not _exists(schema, coordinate))
+    def __init__(self, schema: GraphQLSchema, *, live_fields: frozenset[str], max_tokens: int, size: int = 256) -> None:
+        """``live_fields``: coordinates (``Type.field``) whose values are not built from cached data."""
+        unknown = sorted(coordinate for coordinate in live_fields if not _exists(schema, coordinate))
         if unknown:
-            raise ValueError(f"LIVE_FIELDS names fields the schema does not have: {unknown}")
+            raise ValueError(f"live fields the schema does not have: {unknown}")
         self.schema = schema
+        self.live_fields = live_fields
         self.max_tokens = max_tokens
         self.size = size
         self._verdicts: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
@@ -70,27 +65,28 @@ class CacheableDocuments:
         return (
             operation is not None
             and operation.operation is OperationType.QUERY
-            and not selects_live(self.schema, document)
+            and not selects_live(self.schema, document, self.live_fields)
         )
 
 
-def selects_live(schema: GraphQLSchema, document: DocumentNode) -> bool:
-    """Whether any operation or fragment of ``document`` selects a field of ``LIVE_FIELDS``."""
+def selects_live(schema: GraphQLSchema, document: DocumentNode, live_fields: frozenset[str]) -> bool:
+    """Whether any operation or fragment of ``document`` selects one of ``live_fields``."""
     type_info = TypeInfo(schema)
-    finder = _LiveFieldFinder(type_info)
+    finder = _LiveFieldFinder(type_info, live_fields)
     visit(document, TypeInfoVisitor(type_info, finder))
     return finder.found
 
 
 class _LiveFieldFinder(Visitor):
-    def __init__(self, type_info: TypeInfo) -> None:
+    def __init__(self, type_info: TypeInfo, live_fields: frozenset[str]) -> None:
         super().__init__()
         self.type_info = type_info
+        self.live_fields = live_fields
         self.found = False
 
     def enter_field(self, node: FieldNode, *_: Any) -> Any:
         parent = self.type_info.get_parent_type()
-        if parent is not None and f"{parent.name}.{node.name.value}" in LIVE_FIELDS:
+        if parent is not None and f"{parent.name}.{node.name.value}" in self.live_fields:
             self.found = True
             return BREAK
         return None

@@ -1,6 +1,10 @@
 """The shared store on Redis. Every call has a deadline and goes through the store's breaker;
 any failure becomes ``CacheUnavailable`` (a miss for the engine), never a gateway error.
 
+The breaker is the upstreams' circuit breaker with a count window as long as the failure threshold
+and a 100% failure rate: that many consecutive failures open it, Redis is then skipped (every
+cache call an instant miss) for ``reset_after_s``, and one probe decides.
+
 Layout under the configured prefix: ``c:...`` entries (``SET ... EX``), ``t:<tag>`` sets of entry
 keys (and of linked tags, marked ``#``), ``l:<key>`` short stampede locks. Invalidations are
 published on ``<prefix>cache:invalidations`` so other replicas evict their L1.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -18,8 +23,10 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from mobius.cache.breaker import StoreBreaker
-from resolvers.cache import CacheUnavailable, StoreHealth, StoreWrite
+from clients.errors import CircuitOpen
+from clients.resilience.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from clients.resilience.clock import Clock
+from resolvers.cache.store import CacheUnavailable, StoreHealth, StoreWrite
 
 T = TypeVar("T")
 
@@ -32,18 +39,35 @@ _SCAN_BATCH = 500
 _UNLOCK = "for i, key in ipairs(KEYS) do if redis.call('get', key) == ARGV[1] then redis.call('del', key) end end"
 
 
+def store_breaker(
+    *, failure_threshold: int = 3, reset_after_s: float = 5.0, clock: Clock = time.monotonic
+) -> CircuitBreaker:
+    """``failure_threshold`` consecutive failures open it for ``reset_after_s``; then one probe."""
+    policy = BreakerPolicy(
+        window="count",
+        window_size=failure_threshold,
+        minimum_calls=failure_threshold,
+        failure_rate_threshold=100.0,
+        slow_call_rate_threshold=100.0,
+        slow_call_s=math.inf,
+        open_s=reset_after_s,
+        half_open_probes=1,
+    )
+    return CircuitBreaker(upstream="cache", policy=policy, clock=clock)
+
+
 def _glob_escape(text: str) -> str:
     return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 class RedisStore:
     def __init__(
-        self, client: redis.Redis, *, prefix: str, op_timeout_s: float, breaker: StoreBreaker | None = None
+        self, client: redis.Redis, *, prefix: str, op_timeout_s: float, breaker: CircuitBreaker | None = None
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.op_timeout_s = op_timeout_s
-        self.breaker = breaker or StoreBreaker()
+        self.breaker = breaker or store_breaker()
         self.channel = prefix + INVALIDATION_CHANNEL
         self._token = uuid.uuid4().hex
         self._unlock = client.register_script(_UNLOCK)
@@ -56,16 +80,21 @@ class RedisStore:
         return f"{self.prefix}t:{tag}"
 
     async def _call(self, operation: Callable[[], Awaitable[T]], *, timeout_s: float | None = None) -> T:
-        if not self.breaker.allow():
-            raise CacheUnavailable("redis skipped: its breaker is open")
+        try:
+            permit = self.breaker.acquire()
+        except CircuitOpen:
+            raise CacheUnavailable("redis skipped: its breaker is open") from None
         try:
             async with asyncio.timeout(timeout_s or self.op_timeout_s):
                 result = await operation()
         except (RedisError, OSError, TimeoutError) as exc:
-            self.breaker.failure()
+            permit.failure(0.0)
             self._healthy = False
             raise CacheUnavailable(f"redis: {type(exc).__name__}") from None
-        self.breaker.success()
+        except BaseException:
+            permit.release()
+            raise
+        permit.success(0.0)
         self._healthy = True
         return result
 
@@ -166,4 +195,4 @@ class RedisStore:
         return await self.client.ping()
 
     def health(self) -> StoreHealth:
-        return "ok" if self._healthy and self.breaker.state == "closed" else "degraded"
+        return "ok" if self._healthy and self.breaker.state is BreakerState.CLOSED else "degraded"

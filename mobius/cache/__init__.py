@@ -1,1 +1,0 @@
-"""The cache's server side: stores (in-process, Redis), cross-replica invalidation, admin endpoint."""
