@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from clients.billing import BillingClient
 from clients.graphql import GraphQLUpstream
+from clients.health import UpstreamHealth, upstream_health
 from clients.http import HttpUpstream
 from clients.identity import IdentityClient
 from clients.policy import UpstreamPolicy
@@ -30,6 +31,9 @@ class Upstreams:
     @property
     def pipelines(self) -> tuple[Pipeline, ...]:
         return tuple(transport.pipeline for transport in self.transports)
+
+    def health(self) -> tuple[UpstreamHealth, ...]:
+        return tuple(upstream_health(transport) for transport in self.transports)
 
     async def reset_resilience(self) -> None:
         """Close every breaker, refill retry budgets and forget learned limits."""

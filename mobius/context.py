@@ -15,7 +15,7 @@ from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.loaders import Loaders
-from schema.context import Caller, GatewayContext, UpstreamStatus
+from schema.context import Caller, GatewayContext
 
 
 def request_budget_s(header: str | None, settings: DeadlineSettings) -> float | None:
@@ -43,17 +43,6 @@ class RequestContexts:
     engine: CacheEngine | None = None
     responses: ResponseCache | None = None
 
-    def upstream_status(self) -> tuple[UpstreamStatus, ...]:
-        return tuple(
-            UpstreamStatus.of(
-                transport.name,
-                transport.policy.base_url,
-                transport.pipeline.status(),
-                shared_reads=transport.shared_reads.shared,
-            )
-            for transport in self.upstreams.transports
-        )
-
     def budget_s(self, header: str | None) -> float | None:
         return request_budget_s(header, self.deadline)
 
@@ -70,7 +59,6 @@ class RequestContexts:
             loaders=Loaders.build(self.upstreams, cache),
             upstreams=self.upstreams,
             caller=caller,
-            upstream_status=self.upstream_status,
             fallbacks=self.fallbacks,
             cache=engine,
             responses=self.responses,

@@ -1,19 +1,13 @@
-"""The `upstreams` query: what the gateway knows about each upstream's health."""
+"""The `upstreams` query's types: the GraphQL shape of ``clients.health.UpstreamHealth``, whose
+records the query returns as they are (each field is read from the record of the same name)."""
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
-from schema.context import UpstreamStatus
+from clients.resilience.breaker import BreakerState
 
-
-@strawberry.enum(description="Circuit-breaker state of an upstream.")
-class BreakerState(Enum):
-    CLOSED = "CLOSED"
-    OPEN = "OPEN"
-    HALF_OPEN = "HALF_OPEN"
+strawberry.enum(BreakerState, description="Circuit-breaker state of an upstream.")
 
 
 @strawberry.type(description="A recent circuit-breaker transition.")
@@ -40,28 +34,3 @@ class UpstreamHealth:
     shared_reads: int = strawberry.field(
         description="Reads answered by an identical call already in flight (`share_reads`), since start."
     )
-
-    @classmethod
-    def from_status(cls, status: UpstreamStatus) -> UpstreamHealth:
-        return cls(
-            name=status.name,
-            url=status.url,
-            state=BreakerState(status.state),
-            failure_rate=status.failure_rate,
-            slow_call_rate=status.slow_call_rate,
-            calls_in_window=status.calls_in_window,
-            in_flight=status.in_flight,
-            retry_budget_left=status.retry_budget_left,
-            rate_limit_remaining=status.rate_limit_remaining,
-            last_error=status.last_error,
-            transitions=[
-                BreakerTransition(
-                    from_state=BreakerState(t.from_state),
-                    to_state=BreakerState(t.to_state),
-                    reason=t.reason,
-                    seconds_ago=round(t.age_s, 3),
-                )
-                for t in status.transitions
-            ],
-            shared_reads=status.shared_reads,
-        )

@@ -8,6 +8,7 @@ from strawberry.types import ExecutionContext
 
 import resolvers.identity
 import resolvers.projects
+from clients import health
 from resolvers.read_ahead import start_organization_reads
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
@@ -63,9 +64,11 @@ class Query:
         project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
         return Project.from_model(project) if project else None
 
-    @strawberry.field(description="Each upstream with its base URL and circuit-breaker state.")
-    def upstreams(self, info: GatewayInfo) -> list[UpstreamHealth]:
-        return [UpstreamHealth.from_status(status) for status in info.context.upstream_status()]
+    @strawberry.field(
+        description="Each upstream with its base URL and circuit-breaker state.", graphql_type=list[UpstreamHealth]
+    )
+    def upstreams(self, info: GatewayInfo) -> tuple[health.UpstreamHealth, ...]:
+        return info.context.upstreams.health()
 
     @strawberry.field(description="Cache hits, misses, stale answers and store errors per cached type.")
     def cache_stats(self, info: GatewayInfo) -> CacheStats:

@@ -45,30 +45,6 @@ class ResiliencePolicy:
     rate_limit: RateLimitPolicy = field(default_factory=RateLimitPolicy)
 
 
-@dataclass(frozen=True, slots=True)
-class RecentTransition:
-    from_state: str
-    to_state: str
-    reason: str
-    age_s: float
-    """Seconds since the transition."""
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineStatus:
-    """What an operator needs to see about one upstream right now."""
-
-    state: str
-    failure_rate: float | None
-    slow_call_rate: float | None
-    calls_in_window: int
-    in_flight: int
-    retry_budget_left: float
-    rate_limit_remaining: int | None
-    last_error: str | None
-    transitions: tuple[RecentTransition, ...]
-
-
 def _counts_as_failure(error: UpstreamError) -> bool | None:
     """True: the upstream failed; False: it answered; None: no verdict (ours, a 429, refused
     credentials, or an error a nested pipeline has judged already)."""
@@ -116,25 +92,9 @@ class Pipeline:
         self._build()
         self.last_error = None
 
-    def status(self) -> PipelineStatus:
-        stats = self.breaker.stats()
-        now = self._time.monotonic()
-        return PipelineStatus(
-            state=self.breaker.state.value,
-            failure_rate=stats.failure_rate,
-            slow_call_rate=stats.slow_call_rate,
-            calls_in_window=stats.calls,
-            in_flight=self.bulkhead.in_flight,
-            retry_budget_left=self.budget.tokens,
-            rate_limit_remaining=self.limiter.remaining,
-            last_error=self.last_error,
-            transitions=tuple(
-                RecentTransition(
-                    from_state=t.from_state.value, to_state=t.to_state.value, reason=t.reason, age_s=now - t.at
-                )
-                for t in self.breaker.transitions
-            ),
-        )
+    def clock(self) -> float:
+        """The monotonic clock the breaker's transitions are timed by."""
+        return self._time.monotonic()
 
     async def observe(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo:
         """Attempts report every response's status and headers, so the limiter learns."""
