@@ -1,5 +1,5 @@
-"""The client-side rate limiter: header parsing, learning, static quotas (GCRA) and the Redis
-store that lets replicas share one quota."""
+"""The client-side rate limiter: header parsing, learning and its expiry, static quotas (GCRA) and
+the Redis store that lets replicas share one quota."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from clients.resilience.deadline import deadline_scope
 from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
 from clients.resilience.ratelimit_headers import Quota, parse_rate_limit, parse_retry_after
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore
-from tests.clients.resilience_support import FakeTime
+from tests.clients.resilience_support import FakeTime, StoreFor
 
 NOW = 1_764_000_000.0
 
@@ -80,7 +80,7 @@ async def test_after_zero_remaining_nothing_goes_out_until_the_reset() -> None:
 
     time.advance(0.2)
     await limit.acquire()
-    assert limit.remaining == 0  # what the upstream last said
+    assert limit.remaining is None, "what the upstream said ended with its reset"
 
 
 async def test_a_429_retry_after_holds_calls_back() -> None:
@@ -140,6 +140,58 @@ async def test_a_learned_policy_becomes_the_quota() -> None:
     await limit.acquire()
     with pytest.raises(RateLimitedLocally):
         await limit.acquire()
+
+
+async def admitted(limit: RateLimiter, calls: int) -> int:
+    count = 0
+    for _ in range(calls):
+        try:
+            await limit.acquire()
+        except RateLimitedLocally:
+            continue
+        count += 1
+    return count
+
+
+async def test_a_learned_policy_ends_at_the_reset_advertised_with_it(store_for: StoreFor) -> None:
+    time = FakeTime()
+    limit = limiter(time, store_for(time))
+    await limit.observe(200, {"RateLimit-Policy": "2;w=10", "RateLimit": "limit=2, remaining=1, reset=4"})
+    assert await admitted(limit, 3) == 2
+
+    time.advance(3.9)
+    assert limit.quota == Quota(limit=2, window_s=10)
+    time.advance(0.1)
+
+    assert limit.quota is None
+    assert await admitted(limit, 10) == 10
+
+
+async def test_a_policy_lives_one_window_past_the_last_response_that_carried_it(store_for: StoreFor) -> None:
+    time = FakeTime()
+    limit = limiter(time, store_for(time))
+    await limit.observe(200, {"RateLimit-Policy": "100;w=10"})
+    time.advance(9)
+    await limit.observe(200, {"RateLimit-Policy": "100;w=10"})  # renewed: no reset given, so one window
+    time.advance(9)
+    await limit.observe(200, {})  # the upstream stopped saying it
+    assert limit.quota == Quota(limit=100, window_s=10)
+
+    time.advance(1)
+
+    assert limit.quota is None
+
+
+async def test_a_reported_remaining_count_is_shown_until_its_reset() -> None:
+    time = FakeTime()
+    limit = limiter(time, MemoryRateLimitStore())
+    await limit.observe(200, {"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "5"})
+    time.advance(4.9)
+    assert limit.remaining == 3
+
+    time.advance(0.1)
+
+    assert limit.remaining is None
 
 
 @pytest.fixture
