@@ -132,11 +132,16 @@ class BulkheadSettings(_Strict):
 
 
 class RateLimitSettings(_Strict):
-    """A static quota (``limit`` per ``window_s``) and/or what the upstream's headers teach."""
+    """A static quota (``limit`` per ``window_s``) and/or what the upstream's headers teach; no
+    ``window`` of the upstream's kind ever gets more than the quota, across replicas."""
 
     limit: int | None = Field(default=None, ge=1)
     window_s: float = Field(default=1.0, gt=0)
-    burst: int | None = Field(default=None, ge=1)
+    window: Literal["fixed", "sliding"] = Field(
+        default="sliding",
+        description="how the upstream counts: fixed windows aligned to window_s, or any window_s (holds for both)",
+    )
+    burst: int | None = Field(default=None, ge=1, description="at most this many back to back; default: no pacing")
     learn: bool = True
     max_wait_s: float = Field(default=0.0, ge=0)
     credential_id: str | None = Field(

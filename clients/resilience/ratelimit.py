@@ -20,17 +20,21 @@ from clients.errors import RateLimitedLocally
 from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
 from clients.resilience.ratelimit_headers import Quota, RateLimitInfo, parse_rate_limit
-from clients.resilience.ratelimit_store import RateLimitStore
+from clients.resilience.ratelimit_store import Limit, RateLimitStore, WindowKind
 
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimitPolicy:
-    """``limit`` calls per ``window_s`` (None: only what the upstream teaches); ``burst`` defaults
-    to ``limit``. A caller waits for a slot when the wait is at most ``max_wait_s`` and fits the
-    request's deadline; otherwise it gets ``RATE_LIMITED`` with ``retryAfter`` at once."""
+    """At most ``limit`` calls in any ``window`` (``sliding``: any interval of ``window_s``;
+    ``fixed``: each aligned window of ``window_s``, as the upstream counts) -- None: only what the
+    upstream teaches, counted in windows of the same kind. With ``burst``, at most that many go out
+    back to back, the rest paced at ``window_s / limit``. A caller waits for a slot when the wait is
+    at most ``max_wait_s`` and fits the request's deadline; otherwise it gets ``RATE_LIMITED`` with
+    ``retryAfter`` at once."""
 
     limit: int | None = None
     window_s: float = 1.0
+    window: WindowKind = "sliding"
     burst: int | None = None
     learn: bool = True
     max_wait_s: float = 0.0
@@ -52,15 +56,20 @@ class RateLimiter:
         self._store = store
         self._clock = wall_clock
         self._sleep = sleep
-        self._learned: Quota | None = None
+        self._static = (
+            None
+            if policy.limit is None
+            else Limit(limit=policy.limit, window_s=policy.window_s, kind=policy.window, burst=policy.burst)
+        )
+        self._learned: Limit | None = None
         self._learned_until = 0.0
         self._remaining: int | None = None
         self._remaining_until: float | None = None
 
-    def _quota(self, now: float) -> Quota | None:
-        """The quota in force: the configured one, else a learned one until it expires."""
-        if self.policy.limit is not None:
-            return Quota(limit=self.policy.limit, window_s=self.policy.window_s)
+    def _limit(self, now: float) -> Limit | None:
+        """The limit in force: the configured one, else a learned one until it expires."""
+        if self._static is not None:
+            return self._static
         learned = self._learned
         if learned is not None and now >= self._learned_until:
             self._learned = learned = None
@@ -69,7 +78,8 @@ class RateLimiter:
 
     @property
     def quota(self) -> Quota | None:
-        return self._quota(self._clock())
+        limit = self._limit(self._clock())
+        return None if limit is None else Quota(limit=limit.limit, window_s=limit.window_s)
 
     @property
     def remaining(self) -> int | None:
@@ -82,11 +92,10 @@ class RateLimiter:
         """Return when a call may go out; else ``RateLimitedLocally`` saying when to come back."""
         for _ in range(_MAX_WAITS + 1):
             now = self._clock()
-            quota = self._quota(now)
-            burst = self.policy.burst or (quota.limit if quota else 1)
-            admission = await self._store.take(self.key, now=now, quota=quota, burst=burst)
+            limit = self._limit(now)
+            admission = await self._store.take(self.key, now=now, limit=limit)
             if admission.allowed:
-                if admission.remaining is not None and self.policy.limit is not None:
+                if admission.remaining is not None and limit is self._static:
                     self._remaining, self._remaining_until = admission.remaining, None
                 return
             wait = admission.retry_after_s
@@ -122,8 +131,8 @@ class RateLimiter:
             self._learn(info.quota, now=now, reset_s=info.reset_s)
         block = info.block_s
         if block is None and status == 429:
-            quota = self._quota(now)
-            block = quota.window_s if quota else 1.0
+            limit = self._limit(now)
+            block = limit.window_s if limit else 1.0
         if block is not None and block > 0:
             await self._store.block(self.key, now=now, until=now + block)
             log.info("upstream_rate_limit_reached", upstream=self.upstream, quota_key=self.key, hold_s=block)
@@ -132,5 +141,10 @@ class RateLimiter:
     def _learn(self, quota: Quota, *, now: float, reset_s: float | None) -> None:
         """Hold ``quota`` until the reset advertised with it (at most one window): a response
         carrying it again renews it, and an upstream that stops saying it is free of it then."""
-        self._learned = quota
-        self._learned_until = now + (quota.window_s if reset_s is None else min(reset_s, quota.window_s))
+        learned = self._learned
+        if learned is None or learned.limit != quota.limit or learned.window_s != quota.window_s:
+            self._learned = Limit(
+                limit=quota.limit, window_s=quota.window_s, kind=self.policy.window, burst=self.policy.burst
+            )
+        lifetime = quota.window_s if reset_s is None else min(reset_s, quota.window_s)
+        self._learned_until = now + lifetime

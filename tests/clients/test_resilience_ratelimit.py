@@ -1,22 +1,34 @@
-"""The client-side rate limiter: header parsing, learning and its expiry, static quotas (GCRA) and
-the Redis store that lets replicas share one quota."""
+"""The client-side rate limiter: header parsing, learning and its expiry, quotas that hold in every
+fixed or sliding window, and the Redis store that lets replicas share one quota."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import math
+import random
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from email.utils import formatdate
 
 import pytest
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.crc import key_slot
 
 from clients.errors import RateLimitedLocally
 from clients.resilience.deadline import deadline_scope
 from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
 from clients.resilience.ratelimit_headers import Quota, parse_rate_limit, parse_retry_after
-from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore
+from clients.resilience.ratelimit_store import (
+    MemoryRateLimitStore,
+    RateLimitStore,
+    RedisRateLimitStore,
+    WindowKind,
+)
 from tests.clients.resilience_support import FakeTime, StoreFor
+from tests.clock import FakeClock
 
 NOW = 1_764_000_000.0
 
@@ -54,6 +66,15 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert parse_retry_after("soon", wall_now=NOW) is None
 
 
+EPOCH = 1_764_000_000.0
+"""A whole second: fake wall clocks start here and move in steps exact in binary, so window
+arithmetic in the test and in the stores agrees to the last bit."""
+
+
+def exact_time() -> FakeTime:
+    return FakeTime(wall=FakeClock(start=EPOCH))
+
+
 def limiter(time: FakeTime, store: RateLimitStore, **policy: object) -> RateLimiter:
     return RateLimiter(
         upstream="billing",
@@ -64,34 +85,47 @@ def limiter(time: FakeTime, store: RateLimitStore, **policy: object) -> RateLimi
     )
 
 
-async def test_after_zero_remaining_nothing_goes_out_until_the_reset() -> None:
-    time = FakeTime()
-    limit = limiter(time, MemoryRateLimitStore())
-    await limit.acquire()
-    await limit.observe(200, {"RateLimit": "limit=5, remaining=0, reset=30"})
+async def admitted(limit: RateLimiter, calls: int) -> int:
+    count = 0
+    for _ in range(calls):
+        try:
+            await limit.acquire()
+        except RateLimitedLocally:
+            continue
+        count += 1
+    return count
 
+
+async def retry_after(limit: RateLimiter) -> float:
     with pytest.raises(RateLimitedLocally) as caught:
         await limit.acquire()
     assert caught.value.code == "RATE_LIMITED"
-    assert caught.value.retry_after_s == pytest.approx(30)
+    return caught.value.retry_after_s or 0.0
+
+
+async def test_after_zero_remaining_nothing_goes_out_until_the_reset(store_for: StoreFor) -> None:
+    time = FakeTime()
+    limit = limiter(time, store_for(time))
+    await limit.acquire()
+    await limit.observe(200, {"RateLimit": "limit=5, remaining=0, reset=30"})
+
+    assert await retry_after(limit) == pytest.approx(30)
     time.advance(29.9)
     with pytest.raises(RateLimitedLocally):
         await limit.acquire()
+    assert limit.remaining == 0
 
     time.advance(0.2)
     await limit.acquire()
     assert limit.remaining is None, "what the upstream said ended with its reset"
 
 
-async def test_a_429_retry_after_holds_calls_back() -> None:
+async def test_a_429_retry_after_holds_calls_back(store_for: StoreFor) -> None:
     time = FakeTime()
-    limit = limiter(time, MemoryRateLimitStore())
+    limit = limiter(time, store_for(time))
     await limit.observe(429, {"Retry-After": "3"})
 
-    with pytest.raises(RateLimitedLocally) as caught:
-        await limit.acquire()
-
-    assert caught.value.retry_after_s == pytest.approx(3)
+    assert await retry_after(limit) == pytest.approx(3)
 
 
 async def test_a_short_wait_that_fits_the_deadline_is_waited_out() -> None:
@@ -116,41 +150,52 @@ async def test_a_wait_longer_than_the_deadline_is_refused_at_once() -> None:
     assert time.slept == []
 
 
-async def test_a_static_quota_admits_its_burst_then_one_call_per_interval() -> None:
+async def test_a_sliding_quota_admits_a_call_as_an_earlier_one_leaves_the_window(store_for: StoreFor) -> None:
+    time = exact_time()
+    limit = limiter(time, store_for(time), limit=5, window_s=1.0)
+    assert await admitted(limit, 3) == 3
+    time.advance(0.5)
+    assert await admitted(limit, 2) == 2
+    assert limit.remaining == 0
+
+    assert await retry_after(limit) == 0.5, "until the first three are a whole window old"
+    time.advance(0.5)
+    assert await admitted(limit, 5) == 3
+    assert await retry_after(limit) == 0.5
+
+
+async def test_a_fixed_quota_starts_afresh_at_each_aligned_window(store_for: StoreFor) -> None:
+    time = exact_time()
+    time.advance(0.75)
+    limit = limiter(time, store_for(time), limit=5, window_s=1.0, window="fixed")
+    assert await admitted(limit, 7) == 5
+
+    assert await retry_after(limit) == 0.25, "until the window the upstream counts in ends"
+    time.advance(0.25)
+    assert await admitted(limit, 7) == 5
+    assert limit.remaining == 0
+
+
+async def test_a_burst_paces_the_rest_and_the_window_still_caps_it(store_for: StoreFor) -> None:
+    time = exact_time()
+    limit = limiter(time, store_for(time), limit=5, window_s=1.0, burst=2)
+    assert await admitted(limit, 3) == 2
+    assert await retry_after(limit) == pytest.approx(0.2)
+    for _ in range(3):
+        time.advance(0.25)
+        assert await admitted(limit, 2) == 1, "one per window_s / limit after the burst"
+
+    time.advance(0.125)
+    assert await retry_after(limit) == 0.125, "five in this window already, paced or not"
+
+
+async def test_a_learned_policy_becomes_the_quota(store_for: StoreFor) -> None:
     time = FakeTime()
-    limit = limiter(time, MemoryRateLimitStore(), limit=5, window_s=1.0)
-    for _ in range(5):
-        await limit.acquire()
-    with pytest.raises(RateLimitedLocally) as caught:
-        await limit.acquire()
-    assert caught.value.retry_after_s == pytest.approx(0.2)
-
-    time.advance(0.2)
-    await limit.acquire()
-    with pytest.raises(RateLimitedLocally):
-        await limit.acquire()
-
-
-async def test_a_learned_policy_becomes_the_quota() -> None:
-    time = FakeTime()
-    limit = limiter(time, MemoryRateLimitStore())
+    limit = limiter(time, store_for(time))
     await limit.observe(200, {"RateLimit-Policy": "2;w=1", "RateLimit": "limit=2, remaining=2, reset=1"})
 
-    await limit.acquire()
-    await limit.acquire()
-    with pytest.raises(RateLimitedLocally):
-        await limit.acquire()
-
-
-async def admitted(limit: RateLimiter, calls: int) -> int:
-    count = 0
-    for _ in range(calls):
-        try:
-            await limit.acquire()
-        except RateLimitedLocally:
-            continue
-        count += 1
-    return count
+    assert limit.quota == Quota(limit=2, window_s=1)
+    assert await admitted(limit, 3) == 2
 
 
 async def test_a_learned_policy_ends_at_the_reset_advertised_with_it(store_for: StoreFor) -> None:
@@ -194,6 +239,66 @@ async def test_a_reported_remaining_count_is_shown_until_its_reset() -> None:
     assert limit.remaining is None
 
 
+STEPS = (1 / 32, 1 / 16, 3 / 32, 1 / 8, 1 / 4, 3 / 8)
+"""How far the fake clock moves between rounds of concurrent callers: exact in binary, and uneven
+so that rounds fall on, just before and just after window boundaries."""
+
+
+def busiest_window(times: Sequence[float], *, window_s: float, kind: WindowKind) -> int:
+    """The most calls in one window of ``kind``: each aligned window for fixed; for sliding, every
+    position (the busiest half-open window starts at a call, so those are the ones to count)."""
+    if kind == "fixed":
+        return max(Counter(math.floor(t / window_s) for t in times).values(), default=0)
+    ordered = sorted(times)
+    return max((bisect_left(ordered, t + window_s) - i for i, t in enumerate(ordered)), default=0)
+
+
+async def drive(
+    limiters: Sequence[RateLimiter], time: FakeTime, *, callers: int, rounds: int, seed: int
+) -> list[float]:
+    """Rounds of ``callers`` concurrent acquisitions spread over ``limiters``; the admission times."""
+    steps = random.Random(seed)
+    times: list[float] = []
+
+    async def call(limit: RateLimiter) -> None:
+        try:
+            await limit.acquire()
+        except RateLimitedLocally:
+            return
+        times.append(time.wall())
+
+    for _ in range(rounds):
+        await asyncio.gather(*(call(limiters[n % len(limiters)]) for n in range(callers)))
+        time.advance(steps.choice(STEPS))
+    return times
+
+
+@pytest.mark.parametrize("kind", ["fixed", "sliding"])
+async def test_concurrent_callers_on_two_limiters_never_exceed_the_quota_in_any_window(
+    store_for: StoreFor, kind: WindowKind
+) -> None:
+    time = exact_time()
+    replicas = [limiter(time, store_for(time), limit=5, window_s=1.0, window=kind) for _ in range(2)]
+
+    times = await drive(replicas, time, callers=12, rounds=80, seed=17)
+
+    assert busiest_window(times, window_s=1.0, kind=kind) == 5
+    elapsed = time.wall() - EPOCH
+    assert len(times) >= 5 * math.floor(elapsed / (1.0 + max(STEPS))), "and the quota is used, not starved"
+
+
+async def test_the_default_sliding_window_also_holds_against_a_fixed_window_of_any_phase(
+    store_for: StoreFor,
+) -> None:
+    time = exact_time()
+    replicas = [limiter(time, store_for(time), limit=5, window_s=1.0) for _ in range(2)]
+
+    times = await drive(replicas, time, callers=12, rounds=60, seed=5)
+
+    for phase in (0.0, 1 / 32, 0.25, 0.5, 31 / 32):
+        assert busiest_window([t - phase for t in times], window_s=1.0, kind="fixed") <= 5
+
+
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
@@ -203,26 +308,25 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.Redis]:
         await client.aclose()
 
 
-async def test_two_limiters_on_redis_share_one_quota(redis_client: redis.Redis, redis_prefix: str) -> None:
-    time = FakeTime()
+async def test_two_limiters_on_redis_share_one_quota_in_one_cluster_slot(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = exact_time()
     replica_a = limiter(time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix), limit=4, window_s=1.0)
     replica_b = limiter(time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix), limit=4, window_s=1.0)
 
-    admitted = 0
-    for replica in (replica_a, replica_b) * 4:
-        try:
-            await replica.acquire()
-            admitted += 1
-        except RateLimitedLocally:
-            pass
-
-    assert admitted == 4
-    with pytest.raises(RateLimitedLocally) as caught:
-        await replica_b.acquire()
-    assert caught.value.retry_after_s == pytest.approx(0.25)
-    time.advance(0.25)
+    assert await admitted(replica_a, 3) + await admitted(replica_b, 3) == 4
+    assert await retry_after(replica_b) == 1.0
+    time.advance(1.0)
     await replica_a.acquire()
-    assert await redis_client.exists(f"{redis_prefix}ratelimit:billing:key-1:tat")
+    await replica_b.observe(429, {"Retry-After": "3"})
+
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert sorted(keys) == [
+        f"{redis_prefix}ratelimit:{{billing:key-1}}:blocked".encode(),
+        f"{redis_prefix}ratelimit:{{billing:key-1}}:sliding".encode(),
+    ]
+    assert len({key_slot(key) for key in keys}) == 1
 
 
 async def test_a_block_learned_by_one_replica_holds_back_the_other(
@@ -234,9 +338,7 @@ async def test_a_block_learned_by_one_replica_holds_back_the_other(
 
     await replica_a.observe(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.wall()) + 30)})
 
-    with pytest.raises(RateLimitedLocally) as caught:
-        await replica_b.acquire()
-    assert 29 <= (caught.value.retry_after_s or 0) <= 30
+    assert 29 <= await retry_after(replica_b) <= 30
     time.advance(30.5)
     await replica_b.acquire()
 
