@@ -159,7 +159,7 @@ _TAKE = """
 local now = tonumber(ARGV[1])
 local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
 if blocked > now then
-  return {0, string.format('%.17g', blocked - now), '0'}
+  return {0, string.format('%.17g', blocked - now), '0', 1}
 end
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
@@ -173,7 +173,7 @@ if burst > 0 then
   new_tat = tat + interval
   local allow_at = new_tat - burst * interval
   if now + 0.000001 < allow_at then
-    return {0, string.format('%.17g', allow_at - now), '0'}
+    return {0, string.format('%.17g', allow_at - now), '0', 0}
   end
   remaining = math.floor((now - allow_at) / interval + 0.000001)
 end
@@ -185,7 +185,7 @@ if ARGV[4] == 'fixed' then
   count = 0
   if tonumber(state[1]) == index then count = tonumber(state[2]) end
   if count >= limit then
-    return {0, string.format('%.17g', ends - now), '0'}
+    return {0, string.format('%.17g', ends - now), '0', 0}
   end
   count = count + 1
   redis.call('HSET', KEYS[2], 'window', string.format('%.17g', index), 'count', count)
@@ -195,7 +195,7 @@ else
   count = redis.call('ZCARD', KEYS[2])
   if count >= limit then
     local leaving = redis.call('ZRANGE', KEYS[2], count - limit, count - limit, 'WITHSCORES')
-    return {0, string.format('%.17g', tonumber(leaving[2]) + window - now), '0'}
+    return {0, string.format('%.17g', tonumber(leaving[2]) + window - now), '0', 0}
   end
   count = count + 1
   redis.call('ZADD', KEYS[2], ARGV[1], ARGV[6])
@@ -205,11 +205,11 @@ if new_tat then
   redis.call('SET', KEYS[3], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1)
 end
 if limit - count < remaining then remaining = limit - count end
-return {1, '0', tostring(remaining)}
+return {1, '0', tostring(remaining), 0}
 """
 """KEYS: blocked, window (a hash for fixed, a sorted set for sliding), tat. ARGV: now, limit,
 window_s, kind, burst (0: no pacing), a unique member for the sliding window. Returns (allowed,
-retry_after_s, remaining)."""
+retry_after_s, remaining, blocked) with ``blocked`` 1 when the refusal was a block."""
 
 _BLOCK = """
 local now = tonumber(ARGV[1])
@@ -236,14 +236,32 @@ class _RedisKeys:
         return cls(blocked=f"{base}blocked", fixed=f"{base}fixed", sliding=f"{base}sliding", tat=f"{base}tat")
 
 
+@dataclass(slots=True)
+class _BlockView:
+    """What this replica knows of a key's block: the last reading from Redis, never earlier than
+    a block this replica recorded itself (a reading sent before that block must not undo it), and
+    until when (monotonic) the reading stands in for Redis."""
+
+    blocked_until: float = 0.0
+    own_until: float = 0.0
+    fresh_until: float = -math.inf
+
+    def read(self, blocked_until: float, *, fresh_until: float) -> None:
+        self.blocked_until = max(blocked_until, self.own_until)
+        self.fresh_until = fresh_until
+
+
 class RedisRateLimitStore:
     """Limiter state in Redis; each counted call is one Lua script, so replicas share one quota.
 
     Keys: ``<prefix>ratelimit:{<key>}:blocked|fixed|sliding|tat``, each expiring when it stops
     mattering; the hash tag keeps one key's state in one Redis Cluster slot.
 
-    A call with no limit in force reads only the key's block; a call under a limit runs the
-    script, which counts it and checks the block.
+    A call with no limit in force (no static quota, nothing learned by this replica) costs no
+    round trip: it is checked against this replica's copy of the key's block, re-read from Redis at
+    most once per ``sync_s``. So a block learned by another replica (a 429, "0 remaining, reset in
+    30 s") holds this one back within ``sync_s``, for one ``GET`` per key and interval however many
+    calls go out. A call under a limit runs the script, which counts it and checks the block.
 
     When Redis cannot be reached, this replica keeps limiting on its own (an in-process store) and
     leaves Redis alone for ``retry_after_failure_s``, so a Redis outage costs one timeout per
@@ -256,6 +274,7 @@ class RedisRateLimitStore:
         *,
         key_prefix: str,
         retry_after_failure_s: float = 5.0,
+        sync_s: float = 0.25,
         clock: Clock = time.monotonic,
     ) -> None:
         self._redis = redis
@@ -264,9 +283,11 @@ class RedisRateLimitStore:
         self._block = redis.register_script(_BLOCK)
         self._local = MemoryRateLimitStore()
         self._retry_after_failure_s = retry_after_failure_s
+        self._sync_s = sync_s
         self._clock = clock
         self._local_until: float | None = None
         self._keys: dict[str, _RedisKeys] = {}
+        self._views: dict[str, _BlockView] = {}
         self._members = itertools.count()
         self._replica = os.urandom(6).hex()
 
@@ -290,37 +311,56 @@ class RedisRateLimitStore:
             keys = self._keys[key] = _RedisKeys.for_key(self._prefix, key)
         return keys
 
+    def _view(self, key: str) -> _BlockView:
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = _BlockView()
+        return view
+
     async def close(self) -> None:
         await self._redis.aclose()
 
     async def take(self, key: str, *, now: float, limit: Limit | None) -> Admission:
         if self._use_local():
             return await self._local.take(key, now=now, limit=limit)
-        keys = self._redis_keys(key)
+        view = self._view(key)
+        stale = self._clock() >= view.fresh_until
         try:
             if limit is None:
-                raw = await self._redis.get(keys.blocked)
-                blocked_until = 0.0 if raw is None else float(raw)
-                return refused(blocked_until - now) if blocked_until > now else ADMITTED
-            return await self._take_in_redis(keys, now=now, limit=limit)
+                if stale:
+                    await self._read_block(key, view)
+            elif stale or view.blocked_until <= now:
+                return await self._take_in_redis(key, view, now=now, limit=limit)
         except RedisError as exc:
             self._failed(exc)
             return await self._local.take(key, now=now, limit=limit)
+        return refused(view.blocked_until - now) if view.blocked_until > now else ADMITTED
 
-    async def _take_in_redis(self, keys: _RedisKeys, *, now: float, limit: Limit) -> Admission:
+    async def _read_block(self, key: str, view: _BlockView) -> None:
+        fresh_until = view.fresh_until = self._clock() + self._sync_s  # concurrent callers keep the last reading
+        raw = await self._redis.get(self._redis_keys(key).blocked)
+        view.read(0.0 if raw is None else float(raw), fresh_until=fresh_until)
+
+    async def _take_in_redis(self, key: str, view: _BlockView, *, now: float, limit: Limit) -> Admission:
+        keys = self._redis_keys(key)
         window = keys.fixed if limit.kind == "fixed" else keys.sliding
         burst = 0 if limit.burst is None else min(limit.burst, limit.limit)
         member = f"{self._replica}:{next(self._members)}"
-        allowed, retry_after, remaining = await self._take(
+        allowed, retry_after, remaining, blocked = await self._take(
             keys=[keys.blocked, window, keys.tat],
             args=[repr(now), limit.limit, repr(limit.window_s), limit.kind, burst, member],
         )
+        retry_after_s = float(retry_after)
+        view.read(now + retry_after_s if int(blocked) else 0.0, fresh_until=self._clock() + self._sync_s)
         if int(allowed):
             return Admission(allowed=True, remaining=int(remaining))
-        return refused(float(retry_after))
+        return refused(retry_after_s)
 
     async def block(self, key: str, *, now: float, until: float) -> None:
         await self._local.block(key, now=now, until=until)
+        view = self._view(key)
+        view.own_until = max(view.own_until, until)
+        view.blocked_until = max(view.blocked_until, until)
         if self._use_local():
             return
         try:
@@ -330,6 +370,7 @@ class RedisRateLimitStore:
 
     async def forget(self, key: str) -> None:
         await self._local.forget(key)
+        self._views.pop(key, None)
         keys = self._redis_keys(key)
         try:
             await self._redis.delete(keys.blocked, keys.fixed, keys.sliding, keys.tat)

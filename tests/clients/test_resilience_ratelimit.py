@@ -1,5 +1,6 @@
 """The client-side rate limiter: header parsing, learning and its expiry, quotas that hold in every
-fixed or sliding window, and the Redis store that lets replicas share one quota."""
+fixed or sliding window, and the Redis store that lets replicas share one quota without a round
+trip per call when there is nothing to count."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import random
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from email.utils import formatdate
 
 import pytest
@@ -341,6 +342,74 @@ async def test_a_block_learned_by_one_replica_holds_back_the_other(
     assert 29 <= await retry_after(replica_b) <= 30
     time.advance(30.5)
     await replica_b.acquire()
+
+
+async def test_a_block_reaches_a_replica_with_nothing_to_count_within_the_sync_interval(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = FakeTime()
+    replica_a = limiter(time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix, clock=time.monotonic))
+    replica_b = limiter(
+        time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix, sync_s=0.25, clock=time.monotonic)
+    )
+    await replica_b.acquire()  # B has read the (absent) block: nothing to hold it back
+
+    await replica_a.observe(200, {"RateLimit": "limit=5, remaining=0, reset=30"})
+    await replica_b.acquire()  # B does not ask Redis again within its sync interval
+    time.advance(0.25)
+
+    assert await retry_after(replica_b) == pytest.approx(29.75)
+
+
+async def redis_commands(redis_url: str, prefix: str, action: Callable[[], Awaitable[None]]) -> list[str]:
+    """The commands clients sent (not those scripts ran) naming a key under ``prefix`` while
+    ``action`` ran, as the server's own MONITOR saw them."""
+    monitoring = redis.Redis.from_url(redis_url)
+    marker = f"{prefix}end-of-action"
+    seen: list[str] = []
+    try:
+        async with monitoring.monitor() as monitor:
+            await action()
+            await monitoring.echo(marker)
+            while marker not in (command := await monitor.next_command())["command"]:
+                if prefix in command["command"] and command["client_address"] != "lua":
+                    seen.append(command["command"].split(" ")[0].upper())
+    finally:
+        await monitoring.aclose()
+    return seen
+
+
+async def test_with_nothing_to_count_a_thousand_calls_cost_one_redis_read_per_sync_interval(
+    redis_url: str, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = FakeTime()
+    replicas = [
+        limiter(time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix, sync_s=0.25, clock=time.monotonic))
+        for _ in range(2)
+    ]
+
+    async def thousand_calls() -> None:
+        for n in range(1000):
+            await replicas[n % 2].acquire()
+            time.advance(0.001)
+
+    commands = await redis_commands(redis_url, redis_prefix, thousand_calls)
+
+    assert commands == ["GET"] * 2 * 4, "one per replica and started 0.25 s, over one second"
+
+
+async def test_under_a_static_quota_every_call_is_counted_in_redis(
+    redis_url: str, redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = exact_time()
+    replica = limiter(
+        time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix, clock=time.monotonic), limit=1000
+    )
+
+    async def hundred_calls() -> None:
+        assert await admitted(replica, 100) == 100
+
+    assert Counter(await redis_commands(redis_url, redis_prefix, hundred_calls)) == {"EVALSHA": 100}
 
 
 async def test_an_unreachable_redis_falls_back_to_this_replicas_own_limits_then_retries_redis() -> None:
