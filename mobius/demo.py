@@ -2,39 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from mobius.settings import Settings, load_settings
-from sandbox import SandboxCredentials, SandboxUrls
+from pydantic_settings import EnvSettingsSource
+
+from mobius.settings import ConfigError, Settings, UpstreamsSettings, load_settings
+from sandbox import SandboxCredentials, SandboxUpstream, SandboxUrls, default_registry
 
 DEMO_CALLER_TOKEN = "demo-admin-token"  # noqa: S105  (a documented demo credential, not a secret)
 
 
-def sandbox_upstreams(urls: SandboxUrls, credentials: SandboxCredentials) -> dict[str, Any]:
-    """The ``upstreams`` section for a running sandbox, with its credentials (as a config file has it)."""
+def sandbox_upstreams(
+    urls: SandboxUrls, credentials: SandboxCredentials, *, vendors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The ``upstreams`` section for a running sandbox, with its credentials (as a config file has it).
+
+    Each gateway upstream is served by the sandbox of its vendor: ``vendors`` (upstream -> vendor),
+    else ``upstreams.<name>.vendor`` from the environment, else the sandbox named like the upstream.
+    Sandboxes the gateway has no upstream for are left out.
+    """
+    chosen = _env_vendors() if vendors is None else vendors
+    sections: dict[str, Any] = {}
+    for slot in default_registry().slots():
+        if slot not in UpstreamsSettings.model_fields:
+            continue
+        upstream = _vendor(slot, chosen.get(slot, slot))
+        if upstream.name in urls:
+            sections[slot] = upstream.gateway_settings(urls[upstream.name], credentials.of(upstream))
+    return sections
+
+
+def _vendor(slot: str, vendor: str) -> SandboxUpstream[Any]:
+    candidates = default_registry().vendors(slot)
+    for upstream in candidates:
+        if upstream.name == vendor:
+            return upstream
+    known = ", ".join(upstream.name for upstream in candidates)
+    raise ConfigError(f"upstreams.{slot}.vendor: the sandbox has no {vendor!r} for {slot} (it has: {known})")
+
+
+def _env_vendors() -> dict[str, str]:
+    """``upstreams.<name>.vendor`` as the ``MOBIUS_*`` variables set it (read by the settings' own rules)."""
+    upstreams = EnvSettingsSource(Settings)().get("upstreams")
+    if not isinstance(upstreams, dict):
+        return {}
     return {
-        "identity": {
-            "base_url": urls.identity,
-            "auth": {
-                "type": "oauth2_client_credentials",
-                "token_url": "/oauth/token",
-                "client_id": credentials.identity_client_id,
-                "client_secret": credentials.identity_client_secret,
-            },
-        },
-        "billing": {
-            "base_url": urls.billing,
-            "max_fanout": 10,
-            "auth": {
-                "type": "api_key_hmac",
-                "api_key": credentials.billing_api_key,
-                "signing_secret": credentials.billing_signing_secret,
-            },
-        },
-        "projects": {
-            "base_url": urls.projects,
-            "auth": {"type": "bearer", "token": credentials.projects_token},
-        },
+        name: section["vendor"]
+        for name, section in upstreams.items()
+        if isinstance(section, dict) and isinstance(section.get("vendor"), str)
     }
 
 

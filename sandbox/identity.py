@@ -5,19 +5,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.admin import upstream_app
-from sandbox.credentials import SandboxCredentials
 from sandbox.injection import is_admin
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
 from sandbox.openapi_identity import IDENTITY_OPENAPI
+from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_identity, iso
 from sandbox.upstream import Clock, Upstream, json_response
 
@@ -25,6 +27,17 @@ MAX_BATCH = 100
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 TOKEN_PATH = "/oauth/token"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityCredentials:
+    client_id: str = "mobius-gateway"
+    client_secret: str = field(default="sandbox-identity-secret", repr=False)
+    token_lifetime_s: int = 3600
+    audience: str | None = None
+    """When set, the token endpoint requires exactly this `audience`."""
+    scopes: frozenset[str] | None = None
+    """When set, the token endpoint refuses a `scope` naming anything else."""
 
 
 def identity_error(status: int, code: str, message: str) -> JSON:
@@ -41,11 +54,11 @@ class UserPatch(BaseModel):
 class IdentityApi:
     """Handlers and state of the identity upstream; `reset` restores the seed and drops tokens."""
 
-    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+    def __init__(self, credentials: IdentityCredentials, clock: Clock) -> None:
         self.data: IdentityData = fresh_identity()
         self.credentials = credentials
         self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
-        self.client_secret = RotatingSecret(credentials.identity_client_secret, clock)
+        self.client_secret = RotatingSecret(credentials.client_secret, clock)
         self.clock = clock
         self.upstream = Upstream(
             error_body=identity_error,
@@ -55,7 +68,11 @@ class IdentityApi:
             keyrings={"client_secret": self.client_secret},
         )
         self.token_endpoint = TokenEndpoint(
-            credentials=credentials, tokens=self.tokens, client_secret=self.client_secret
+            client_id=credentials.client_id,
+            tokens=self.tokens,
+            client_secret=self.client_secret,
+            audience=credentials.audience,
+            scopes=credentials.scopes,
         )
 
     def reset(self) -> None:
@@ -203,7 +220,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
     return int(value) if kind == "offset" and value.isdigit() else None
 
 
-def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> web.Application:
     api = IdentityApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.require_token])
     app.router.add_post(TOKEN_PATH, api.token_endpoint.handle)
@@ -217,3 +234,26 @@ def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web
     app.router.add_post("/_sandbox/token-lifetime", api.set_token_lifetime)
     app.router.add_get("/openapi.json", api.openapi)
     return app
+
+
+def gateway_section(base_url: str, credentials: IdentityCredentials) -> dict[str, Any]:
+    return {
+        "base_url": base_url,
+        "auth": {
+            "type": "oauth2_client_credentials",
+            "token_url": TOKEN_PATH,
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    }
+
+
+SANDBOX = SandboxUpstream(
+    name="identity",
+    default_port=8101,
+    credentials=IdentityCredentials(),
+    create_app=create_identity_app,
+    gateway_section=gateway_section,
+    summary="users and organizations (REST, OAuth2 client credentials)",
+    auth_routes=frozenset({f"POST {TOKEN_PATH}"}),
+)

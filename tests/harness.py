@@ -22,7 +22,7 @@ from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
 from mobius.app import create_app
 from mobius.demo import demo_settings
 from mobius.settings import Settings
-from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
+from sandbox import SandboxCredentials, SandboxServer, SandboxUrls, default_registry
 
 DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.graphql").read_text()
 """The reference dashboard, shared with the benchmark."""
@@ -70,11 +70,10 @@ class Sandbox:
     http: aiohttp.ClientSession
 
     def url(self, upstream: str) -> str:
-        base: str = getattr(self.urls, upstream)
-        return base
+        return self.urls[upstream]
 
     async def reset(self) -> None:
-        for upstream in ("identity", "billing", "projects"):
+        for upstream in self.urls:
             async with self.http.post(f"{self.url(upstream)}/_sandbox/reset") as response:
                 assert response.status == 200
 
@@ -103,11 +102,12 @@ class Sandbox:
             return payload
 
     async def api_requests(self) -> dict[str, int]:
-        """API requests per upstream, token requests excluded."""
+        """API requests per upstream, requests for credentials (tokens) excluded."""
         counts = {}
-        for upstream in ("identity", "billing", "projects"):
-            stats = await self.stats(upstream)
-            counts[upstream] = stats["requests"] - stats["routes"].get("POST /oauth/token", 0)
+        for upstream in default_registry():
+            stats = await self.stats(upstream.name)
+            issued = sum(stats["routes"].get(route, 0) for route in upstream.auth_routes)
+            counts[upstream.name] = stats["requests"] - issued
         return counts
 
 

@@ -37,14 +37,14 @@ async def _clear_faults(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "urls" in request.fixturenames:
         sandbox: SandboxUrls = request.getfixturevalue("urls")
         session: aiohttp.ClientSession = request.getfixturevalue("http")
-        for base in (sandbox.identity, sandbox.billing, sandbox.projects):
+        for base in sandbox.values():
             async with session.post(f"{base}/_sandbox/faults", json={}) as response:
                 assert response.status == 200
 
 
 @pytest.fixture
 async def fresh_sandbox(urls: SandboxUrls, http: aiohttp.ClientSession) -> SandboxUrls:
-    for base in (urls.identity, urls.billing, urls.projects):
+    for base in urls.values():
         async with http.post(f"{base}/_sandbox/reset") as response:
             assert await response.json() == {"ok": True}
     return urls
@@ -54,8 +54,8 @@ async def fresh_sandbox(urls: SandboxUrls, http: aiohttp.ClientSession) -> Sandb
 async def identity_headers(urls: SandboxUrls, http: aiohttp.ClientSession) -> dict[str, str]:
     form = {
         "grant_type": "client_credentials",
-        "client_id": CREDENTIALS.identity_client_id,
-        "client_secret": CREDENTIALS.identity_client_secret,
+        "client_id": CREDENTIALS.identity.client_id,
+        "client_secret": CREDENTIALS.identity.client_secret,
     }
     async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
         assert response.status == 200
@@ -71,9 +71,9 @@ def billing(urls: SandboxUrls, http: aiohttp.ClientSession) -> BillingCall:
         method: str, path_qs: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> aiohttp.ClientResponse:
         signed = {
-            "Authorization": f"Bearer {CREDENTIALS.billing_api_key}",
+            "Authorization": f"Bearer {CREDENTIALS.billing.api_key}",
             "Mobius-Signature": signature_header(
-                CREDENTIALS.billing_signing_secret, int(time.time()), method, path_qs, body
+                CREDENTIALS.billing.signing_secret, int(time.time()), method, path_qs, body
             ),
             **(headers or {}),
         }
@@ -89,7 +89,7 @@ def projects_query(urls: SandboxUrls, http: aiohttp.ClientSession) -> Callable[.
     """POST a GraphQL document with the projects token; returns the JSON body."""
 
     async def call(query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
-        headers = {"Authorization": f"Bearer {CREDENTIALS.projects_token}"}
+        headers = {"Authorization": f"Bearer {CREDENTIALS.projects.token}"}
         body = {"query": query, "variables": variables or {}}
         async with http.post(f"{urls.projects}/graphql", json=body, headers=headers) as response:
             assert response.status == 200

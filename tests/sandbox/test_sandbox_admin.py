@@ -133,8 +133,8 @@ async def test_route_restricted_fault_spares_other_routes_and_the_token_endpoint
     creds = CANARY_CREDENTIALS
     form = {
         "grant_type": "client_credentials",
-        "client_id": creds.identity_client_id,
-        "client_secret": creds.identity_client_secret,
+        "client_id": creds.identity.client_id,
+        "client_secret": creds.identity.client_secret,
     }
     async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
         assert response.status == 200

@@ -24,7 +24,7 @@ async def _raw(http: aiohttp.ClientSession, urls: SandboxUrls, path: str, header
 
 
 def _signed(
-    t: int, path: str, *, key: str = CREDS.billing_api_key, secret: str = CREDS.billing_signing_secret
+    t: int, path: str, *, key: str = CREDS.billing.api_key, secret: str = CREDS.billing.signing_secret
 ) -> dict[str, str]:
     signature = billing_signature(secret, t, "GET", path, b"")
     return {"Authorization": f"Bearer {key}", "Mobius-Signature": f"t={t},v1={signature}"}
@@ -55,7 +55,7 @@ async def test_bad_requests_are_401(urls: SandboxUrls, http: aiohttp.ClientSessi
     assert await _raw(http, urls, INVOICES, _signed(now - 301, INVOICES)) == 401
     assert await _raw(http, urls, INVOICES, _signed(now, INVOICES, key="sk_wrong")) == 401
     assert await _raw(http, urls, INVOICES, _signed(now, INVOICES, secret="wrong")) == 401
-    unsigned = {"Authorization": f"Bearer {CREDS.billing_api_key}"}
+    unsigned = {"Authorization": f"Bearer {CREDS.billing.api_key}"}
     assert await _raw(http, urls, INVOICES, unsigned) == 401
     assert await _raw(http, urls, INVOICES, {**unsigned, "Mobius-Signature": "nonsense"}) == 401
 

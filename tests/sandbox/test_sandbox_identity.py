@@ -18,12 +18,12 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 async def test_token_with_client_secret_basic(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
     form = {"grant_type": "client_credentials", "scope": "users:read pii"}
-    headers = _basic(CREDS.identity_client_id, CREDS.identity_client_secret)
+    headers = _basic(CREDS.identity.client_id, CREDS.identity.client_secret)
     async with http.post(f"{urls.identity}/oauth/token", data=form, headers=headers) as response:
         body = await response.json()
     assert response.status == 200
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == CREDS.token_lifetime_s
+    assert body["expires_in"] == CREDS.identity.token_lifetime_s
     assert body["scope"] == "users:read pii"
     assert body["access_token"]
 
@@ -40,14 +40,14 @@ async def test_token_with_client_secret_post_then_api_call(
 
 async def test_bad_client_secret_is_invalid_client(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
     form = {"grant_type": "client_credentials"}
-    headers = _basic(CREDS.identity_client_id, "wrong")
+    headers = _basic(CREDS.identity.client_id, "wrong")
     async with http.post(f"{urls.identity}/oauth/token", data=form, headers=headers) as response:
         assert response.status == 401
         assert (await response.json())["error"] == "invalid_client"
 
 
 async def test_unsupported_grant_type(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    headers = _basic(CREDS.identity_client_id, CREDS.identity_client_secret)
+    headers = _basic(CREDS.identity.client_id, CREDS.identity.client_secret)
     async with http.post(f"{urls.identity}/oauth/token", data={"grant_type": "password"}, headers=headers) as response:
         assert response.status == 400
         assert (await response.json())["error"] == "unsupported_grant_type"

@@ -93,7 +93,7 @@ async def test_requests_without_the_token_are_401(urls: SandboxUrls, http: aioht
 
 
 async def test_non_graphql_body_is_400(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    headers = {"Authorization": f"Bearer {CANARY_CREDENTIALS.projects_token}"}
+    headers = {"Authorization": f"Bearer {CANARY_CREDENTIALS.projects.token}"}
     async with http.post(f"{urls.projects}/graphql", data=b"not json", headers=headers) as response:
         assert response.status == 400
         assert "errors" in await response.json()
