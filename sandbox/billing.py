@@ -15,6 +15,7 @@ from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, BillingData
 from sandbox.openapi_billing import BILLING_OPENAPI
 from sandbox.openapi_common import with_server
+from sandbox.params import parse_digits
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_billing
 from sandbox.signing import SIGNATURE_HEADER, verify
@@ -131,8 +132,8 @@ class BillingApi:
         if status is not None and status not in INVOICE_STATUSES:
             allowed = ", ".join(sorted(INVOICE_STATUSES))
             return self._invalid("status", f"status must be one of: {allowed}.")
-        raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        limit = parse_digits(query.get("limit", str(DEFAULT_LIMIT)))
+        if limit is None or not 1 <= limit <= MAX_LIMIT:
             return self._invalid("limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
         ids = self.data.invoices_by_customer.get(customer, [])
         starting_after = query.get("starting_after")
@@ -142,7 +143,6 @@ class BillingApi:
             ids = ids[ids.index(starting_after) + 1 :]
         invoices = [self.data.invoices[i] for i in ids]
         matching = [inv for inv in invoices if status is None or inv.status == status]
-        limit = int(raw_limit)
         return _list((inv.to_json() for inv in matching[:limit]), has_more=len(matching) > limit)
 
     async def pay_invoice(self, request: web.Request) -> web.Response:

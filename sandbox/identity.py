@@ -19,6 +19,7 @@ from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
 from sandbox.openapi_identity import IDENTITY_OPENAPI
+from sandbox.params import parse_digits
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_identity, iso
 from sandbox.upstream import Clock, Upstream, json_response
@@ -124,10 +125,9 @@ class IdentityApi:
         org = self.data.orgs.get(request.match_info["id"])
         if org is None:
             return self._not_found("org", request.match_info["id"])
-        raw_limit = request.query.get("limit", str(DEFAULT_PAGE))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+        limit = parse_digits(request.query.get("limit", str(DEFAULT_PAGE)))
+        if limit is None or not 1 <= limit <= MAX_PAGE:
             return self._bad("invalid_limit", f"limit must be an integer from 1 to {MAX_PAGE}.")
-        limit = int(raw_limit)
         offset = _decode_cursor(request.query.get("cursor"))
         if offset is None:
             return self._bad("invalid_cursor", "cursor is not one this API issued.")
@@ -217,7 +217,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return int(value) if kind == "offset" and value.isdigit() else None
+    return parse_digits(value) if kind == "offset" else None
 
 
 def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> web.Application:

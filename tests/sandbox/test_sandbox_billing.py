@@ -34,7 +34,16 @@ def test_signature_header_parsing() -> None:
     assert parse_signature_header("t=12,v1=ab,v1=cd") == (12, ["ab", "cd"])
     assert parse_signature_header("v1=ab") is None
     assert parse_signature_header("t=x,v1=ab") is None
+    assert parse_signature_header("t=\u00b2,v1=ab") is None
+    assert parse_signature_header(f"t={'1' * 5000},v1=ab") is None
     assert parse_signature_header("garbage") is None
+
+
+async def test_a_limit_int_cannot_read_is_a_client_error(billing: Billing) -> None:
+    for limit in ("%C2%B2", "1" * 5000):
+        response = await billing("GET", f"/v1/invoices?customer=cus_1&limit={limit}")
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "parameter_invalid"
 
 
 async def test_signed_request_is_accepted(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:

@@ -132,6 +132,16 @@ async def test_members_reject_bad_limit_and_cursor(
             assert response.status == 400, params
 
 
+async def test_members_refuse_numbers_int_cannot_read_as_a_client_error(
+    urls: SandboxUrls, http: aiohttp.ClientSession, identity_headers: dict[str, str]
+) -> None:
+    base = f"{urls.identity}/v1/orgs/org-1/members"
+    cursors = [base64.urlsafe_b64encode(f"offset:{value}".encode()).decode() for value in ("\u00b2", "9" * 5000)]
+    for params in ({"limit": "\u00b2"}, {"limit": "1" * 5000}, *({"cursor": cursor} for cursor in cursors)):
+        async with http.get(base, params=params, headers=identity_headers) as response:
+            assert response.status == 400, params
+
+
 async def test_patch_requires_a_current_etag(
     fresh_sandbox: SandboxUrls, http: aiohttp.ClientSession, identity_headers: dict[str, str]
 ) -> None:
