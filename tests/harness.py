@@ -29,6 +29,14 @@ DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
 
 
+def upstream_requests(**counts: int) -> dict[str, int]:
+    """API request counts as ``Sandbox.api_requests`` reports them: every sandbox upstream, 0 unless given."""
+    names = default_registry().names()
+    unknown = sorted(set(counts) - set(names))
+    assert not unknown, f"no sandbox upstreams {unknown}"
+    return {name: counts.get(name, 0) for name in names}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

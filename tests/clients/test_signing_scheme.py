@@ -8,6 +8,7 @@ import time
 from typing import Any, Literal
 
 import pytest
+from harness import upstream_requests
 from yarl import URL
 
 from clients.auth import HeaderAuth, HmacSignedAuth, set_query_param
@@ -74,7 +75,7 @@ async def test_the_sandbox_refuses_a_tampered_request(sandbox: Any, tamper: str)
 
     assert await send(sandbox, request) == 401
     assert (await sandbox.key_stats("billing", "signing_secret"))["rejected"] == 1
-    assert await sandbox.api_requests() == {**dict.fromkeys(sandbox.urls, 0), "billing": 1}
+    assert await sandbox.api_requests() == upstream_requests(billing=1)
 
 
 async def test_the_sandbox_refuses_a_wrong_secret_and_a_stale_timestamp(sandbox: Any) -> None:

@@ -82,7 +82,7 @@ async def test_two_hundred_concurrent_dashboards_on_a_cold_token_cache_fetch_exa
     assert [error["extensions"] for result in results for error in result.get("errors", [])] == []
     assert all(result["data"]["organization"]["billing"] is not None for result in results)
     assert all(result["data"]["organization"]["projects"]["nodes"] for result in results)
-    assert min(counts.values()) >= 200, "every dashboard reached every upstream"
+    assert min(counts[name] for name in ("identity", "billing", "projects")) >= 200, "every dashboard reached each"
     print(f"200 cold dashboards: token requests 1, API requests {counts}")
     assert await route_count(sandbox, "identity", TOKEN) == 1
     identity = await sandbox.stats("identity")
