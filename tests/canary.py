@@ -18,6 +18,7 @@ from sandbox import SandboxCredentials
 from sandbox.billing import BillingCredentials
 from sandbox.identity import IdentityCredentials
 from sandbox.projects import ProjectsCredentials
+from sandbox.support import SupportCredentials
 
 CANARY: str = os.environ.setdefault("TEST_CREDENTIAL_CANARY", f"canary{uuid.uuid4().hex[:16]}")
 """Kept in the environment so that every import of this module (as ``canary`` or ``tests.canary``)
@@ -27,6 +28,7 @@ CANARY_CREDENTIALS = SandboxCredentials(
     identity=IdentityCredentials(client_secret=f"identity-secret-{CANARY}"),
     billing=BillingCredentials(api_key=f"sk_sandbox_{CANARY}", signing_secret=f"billing-signing-{CANARY}"),
     projects=ProjectsCredentials(token=f"projects-token-{CANARY}"),
+    support=SupportCredentials(api_token=f"support-token-{CANARY}"),
 )
 CANARY_CALLER_TOKEN = f"caller-token-{CANARY}"
 

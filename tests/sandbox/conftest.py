@@ -14,6 +14,7 @@ from canary import CANARY_CREDENTIALS
 
 from sandbox import SandboxServer, SandboxUrls
 from sandbox.signing import signature_header
+from tests.sandbox.callers import SUPPORT_AUTH, Call, caller
 
 CREDENTIALS = CANARY_CREDENTIALS
 BillingCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -82,6 +83,12 @@ def billing(urls: SandboxUrls, http: aiohttp.ClientSession) -> BillingCall:
         return response
 
     return call
+
+
+@pytest.fixture
+def support(urls: SandboxUrls, http: aiohttp.ClientSession) -> Call:
+    """`await support("GET", "/api/v2/tickets/1")` with the agent's Basic credentials."""
+    return caller(http, urls.support, SUPPORT_AUTH)
 
 
 @pytest.fixture

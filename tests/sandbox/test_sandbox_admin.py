@@ -151,7 +151,11 @@ async def test_invalid_faults_are_400_and_empty_object_clears(urls: SandboxUrls,
 
 
 async def test_openapi_documents_describe_the_rest_upstreams(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    for base, path in ((urls.identity, "/v1/orgs/{id}/members"), (urls.billing, "/v1/invoices")):
+    for base, path in (
+        (urls.identity, "/v1/orgs/{id}/members"),
+        (urls.billing, "/v1/invoices"),
+        (urls.support, "/api/v2/organizations/{org_id}/tickets"),
+    ):
         async with http.get(f"{base}/openapi.json") as response:
             document = await response.json()
         assert document["openapi"] == "3.1.0"

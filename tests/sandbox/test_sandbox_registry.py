@@ -84,11 +84,11 @@ def extra_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_the_registry_holds_every_upstream_module_in_default_port_order() -> None:
     registry = default_registry()
 
-    assert registry.names() == ("identity", "billing", "projects")
-    assert [upstream.default_port for upstream in registry] == [8101, 8102, 8103]
-    assert registry.slots() == ("identity", "billing", "projects")
+    assert registry.names() == ("identity", "billing", "projects", "support")
+    assert [upstream.default_port for upstream in registry] == [8101, 8102, 8103, 8104]
+    assert registry.slots() == ("identity", "billing", "projects", "support")
     assert registry["identity"].auth_routes == frozenset({"POST /oauth/token"})
-    with pytest.raises(KeyError, match="there are: identity, billing, projects"):
+    with pytest.raises(KeyError, match="there are: identity, billing, projects, support"):
         registry["nope"]
 
 
