@@ -17,6 +17,7 @@ import pytest
 from sandbox import SandboxCredentials
 from sandbox.billing import BillingCredentials
 from sandbox.identity import IdentityCredentials
+from sandbox.ledger import LedgerCredentials
 from sandbox.projects import ProjectsCredentials
 from sandbox.support import SupportCredentials
 
@@ -29,6 +30,7 @@ CANARY_CREDENTIALS = SandboxCredentials(
     billing=BillingCredentials(api_key=f"sk_sandbox_{CANARY}", signing_secret=f"billing-signing-{CANARY}"),
     projects=ProjectsCredentials(token=f"projects-token-{CANARY}"),
     support=SupportCredentials(api_token=f"support-token-{CANARY}"),
+    ledger=LedgerCredentials(api_key=f"ledger-key-{CANARY}"),
 )
 CANARY_CALLER_TOKEN = f"caller-token-{CANARY}"
 

@@ -17,6 +17,7 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 SUPPORT_AUTH = basic(f"{CANARY_CREDENTIALS.support.email}/token", CANARY_CREDENTIALS.support.api_token)
+LEDGER_AUTH = basic(CANARY_CREDENTIALS.ledger.api_key, "")
 
 
 def caller(http: aiohttp.ClientSession, base: str, auth: dict[str, str]) -> Call:

@@ -14,7 +14,7 @@ from canary import CANARY_CREDENTIALS
 
 from sandbox import SandboxServer, SandboxUrls
 from sandbox.signing import signature_header
-from tests.sandbox.callers import SUPPORT_AUTH, Call, caller
+from tests.sandbox.callers import LEDGER_AUTH, SUPPORT_AUTH, Call, caller
 
 CREDENTIALS = CANARY_CREDENTIALS
 BillingCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -89,6 +89,12 @@ def billing(urls: SandboxUrls, http: aiohttp.ClientSession) -> BillingCall:
 def support(urls: SandboxUrls, http: aiohttp.ClientSession) -> Call:
     """`await support("GET", "/api/v2/tickets/1")` with the agent's Basic credentials."""
     return caller(http, urls.support, SUPPORT_AUTH)
+
+
+@pytest.fixture
+def ledger(urls: SandboxUrls, http: aiohttp.ClientSession) -> Call:
+    """`await ledger("GET", "/api/v2/invoices?customer_id[is]=AC-00001")` with the API key as Basic user."""
+    return caller(http, urls.ledger, LEDGER_AUTH)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -12,10 +13,20 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from canary import CANARY_CREDENTIALS
 from harness import free_port
 
 from mobius.cli import main
-from sandbox import SandboxCredentials, SandboxRegistry, SandboxServer, SandboxUpstream, default_registry
+from mobius.demo import sandbox_upstreams
+from mobius.settings import ConfigError, UpstreamsSettings
+from sandbox import (
+    SandboxCredentials,
+    SandboxRegistry,
+    SandboxServer,
+    SandboxUpstream,
+    SandboxUrls,
+    default_registry,
+)
 from sandbox.identity import IdentityCredentials
 from sandbox.registry import RegistryError
 
@@ -84,11 +95,12 @@ def extra_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_the_registry_holds_every_upstream_module_in_default_port_order() -> None:
     registry = default_registry()
 
-    assert registry.names() == ("identity", "billing", "projects", "support")
-    assert [upstream.default_port for upstream in registry] == [8101, 8102, 8103, 8104]
+    assert registry.names() == ("identity", "billing", "projects", "support", "ledger")
+    assert [upstream.default_port for upstream in registry] == [8101, 8102, 8103, 8104, 8105]
     assert registry.slots() == ("identity", "billing", "projects", "support")
+    assert [upstream.name for upstream in registry.vendors("billing")] == ["billing", "ledger"]
     assert registry["identity"].auth_routes == frozenset({"POST /oauth/token"})
-    with pytest.raises(KeyError, match="there are: identity, billing, projects, support"):
+    with pytest.raises(KeyError, match="there are: identity, billing, projects, support, ledger"):
         registry["nope"]
 
 
@@ -223,3 +235,83 @@ def test_mobius_sandbox_port_must_be_name_equals_port(value: str, capsys: pytest
         main(["sandbox", "--port", value])
     assert exited.value.code == 2
     assert "expected NAME=PORT" in capsys.readouterr().err
+
+
+FAKE_URLS = SandboxUrls({name: f"http://{name}.sandbox.test" for name in default_registry().names()})
+
+
+def test_the_demo_points_each_gateway_upstream_at_the_sandbox_named_like_it() -> None:
+    registry = default_registry()
+
+    sections = sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS)
+
+    assert set(sections) == set(UpstreamsSettings.model_fields)
+    for name, section in sections.items():
+        assert section == registry[name].gateway_settings(FAKE_URLS[name], CANARY_CREDENTIALS.of(registry[name]))
+        assert "vendor" not in section
+    assert sections["billing"]["auth"]["api_key"] == CANARY_CREDENTIALS.billing.api_key
+
+
+def test_the_billing_vendor_variable_points_the_billing_upstream_at_the_ledger_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS)
+    monkeypatch.setenv("MOBIUS_UPSTREAMS__BILLING__VENDOR", "ledger")
+
+    sections = sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS)
+
+    assert sections["billing"] == {
+        "base_url": FAKE_URLS.ledger,
+        "max_fanout": 10,
+        "auth": {"type": "basic", "username": CANARY_CREDENTIALS.ledger.api_key, "password": ""},
+        "vendor": "ledger",
+    }
+    assert {name: s for name, s in sections.items() if name != "billing"} == {
+        name: s for name, s in default.items() if name != "billing"
+    }
+    assert sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS, vendors={"billing": "billing"}) == default
+
+
+def test_a_vendor_no_sandbox_serves_is_a_configuration_error_naming_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOBIUS_UPSTREAMS__BILLING__VENDOR", "stripe")
+
+    with pytest.raises(
+        ConfigError, match=r"upstreams\.billing\.vendor: the sandbox has no 'stripe' for billing"
+    ) as raised:
+        sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS)
+    assert "(it has: billing, ledger)" in str(raised.value)
+
+
+async def test_mobius_demo_starts_every_sandbox_upstream_and_the_gateway(http: aiohttp.ClientSession) -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "mobius.cli", "demo", "--port", str(port)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        first = (await process.stdout.readline()).decode()
+        assert first.startswith("Mobius demo: sandbox upstreams "), first
+        started = dict(pair.split("=", 1) for pair in first.removeprefix("Mobius demo: sandbox upstreams ").split())
+        assert list(started) == list(default_registry().names())
+        for url in started.values():
+            async with http.get(f"{url}/_sandbox/stats") as response:
+                assert response.status == 200
+        assert await gateway_answer(http, port, '{ organization(id: "org-1") { name } }') == {
+            "data": {"organization": {"name": "Acme Robotics"}}
+        }
+    finally:
+        process.terminate()
+        await process.communicate()
+
+
+async def gateway_answer(http: aiohttp.ClientSession, port: int, query: str) -> object:
+    """The answer once the gateway listens (it prints its address before it binds); 10 s at most."""
+    for _ in range(200):
+        try:
+            async with http.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}) as response:
+                return await response.json()
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the demo gateway never answered on port {port}")
