@@ -7,10 +7,14 @@ request counters. Each upstream is one module that declares itself to the regist
 """
 
 from sandbox.credentials import SandboxCredentials
+from sandbox.jwt_issuer import JWKS_PATH, SANDBOX_AUDIENCE, SANDBOX_ISSUER
 from sandbox.registry import SandboxRegistry, SandboxUpstream, default_registry
 from sandbox.server import SandboxServer, SandboxUrls, build_apps, run_sandbox
 
 __all__ = [
+    "JWKS_PATH",
+    "SANDBOX_AUDIENCE",
+    "SANDBOX_ISSUER",
     "SandboxCredentials",
     "SandboxRegistry",
     "SandboxServer",

@@ -1,4 +1,5 @@
-"""The identity upstream: users and orgs over REST/JSON behind OAuth2 client-credentials tokens."""
+"""The identity upstream: users and orgs over REST/JSON behind OAuth2 client-credentials tokens,
+and the identity provider of the gateway's own callers (``sandbox.jwt_issuer``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.admin import upstream_app
 from sandbox.injection import is_admin
+from sandbox.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, JwtIssuer, SigningKeys
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
@@ -28,6 +30,7 @@ MAX_BATCH = 100
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 TOKEN_PATH = "/oauth/token"
+_PUBLIC_PATHS = frozenset({TOKEN_PATH, JWKS_PATH, DISCOVERY_PATH})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,10 +64,12 @@ class IdentityApi:
         self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
         self.client_secret = RotatingSecret(credentials.client_secret, clock)
         self.clock = clock
+        self.signing_keys = SigningKeys()
+        self.jwt_issuer = JwtIssuer(self.signing_keys, clock)
         self.upstream = Upstream(
             error_body=identity_error,
             reset_state=self.reset,
-            exempt=frozenset({f"POST {TOKEN_PATH}"}),
+            exempt=frozenset({f"POST {TOKEN_PATH}", f"GET {JWKS_PATH}", f"GET {DISCOVERY_PATH}"}),
             clock=clock,
             keyrings={"client_secret": self.client_secret},
         )
@@ -80,10 +85,11 @@ class IdentityApi:
         self.data = fresh_identity()
         self.tokens.revoke_all()
         self.tokens.lifetime_s = self.credentials.token_lifetime_s
+        self.signing_keys.reset()
 
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == TOKEN_PATH or is_admin(request):
+        if request.path in _PUBLIC_PATHS or is_admin(request):
             return await handler(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.tokens.is_valid(token.strip()):
@@ -232,6 +238,10 @@ def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> we
     app.router.add_get("/v1/orgs/{id}/members", api.list_members)
     app.router.add_post("/_sandbox/revoke-tokens", api.revoke_tokens)
     app.router.add_post("/_sandbox/token-lifetime", api.set_token_lifetime)
+    app.router.add_get(JWKS_PATH, api.jwt_issuer.jwks)
+    app.router.add_get(DISCOVERY_PATH, api.jwt_issuer.discovery)
+    app.router.add_post("/_sandbox/tokens", api.jwt_issuer.issue)
+    app.router.add_post("/_sandbox/rotate-signing-key", api.jwt_issuer.rotate)
     app.router.add_get("/openapi.json", api.openapi)
     return app
 
@@ -255,5 +265,5 @@ SANDBOX = SandboxUpstream(
     create_app=create_identity_app,
     gateway_section=gateway_section,
     summary="users and organizations (REST, OAuth2 client credentials)",
-    auth_routes=frozenset({f"POST {TOKEN_PATH}"}),
+    auth_routes=frozenset({f"POST {TOKEN_PATH}", f"GET {JWKS_PATH}", f"GET {DISCOVERY_PATH}"}),
 )

@@ -99,7 +99,9 @@ def test_the_registry_holds_every_upstream_module_in_default_port_order() -> Non
     assert [upstream.default_port for upstream in registry] == [8101, 8102, 8103, 8104, 8105]
     assert registry.slots() == ("identity", "billing", "projects", "support")
     assert [upstream.name for upstream in registry.vendors("billing")] == ["billing", "ledger"]
-    assert registry["identity"].auth_routes == frozenset({"POST /oauth/token"})
+    assert registry["identity"].auth_routes == frozenset(
+        {"POST /oauth/token", "GET /.well-known/jwks.json", "GET /.well-known/openid-configuration"}
+    )
     with pytest.raises(KeyError, match="there are: identity, billing, projects, support, ledger"):
         registry["nope"]
 
