@@ -19,7 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from clients.upstreams import Upstreams
 from mobius.cache_admin import cache_admin_router
 from mobius.cache_setup import build_cache, build_response_cache, response_version
-from mobius.callers import CallerRegistry
+from mobius.callers import build_callers
 from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.lean_path import LeanGateway, LeanGraphQLPath
@@ -27,9 +27,9 @@ from mobius.limits import BodySizeLimit
 from mobius.redis import shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
-from mobius.upstreams import build_upstreams, secret_source
+from mobius.upstreams import build_upstreams
 from resolvers.cache import CacheableDocuments
-from schema.context import Caller, GatewayContext
+from schema.context import GatewayContext
 from schema.fallbacks import FALLBACKS
 from schema.root import LIVE_FIELDS, build_schema
 
@@ -56,18 +56,6 @@ class MobiusGraphQLRouter(GraphQLRouter[GatewayContext, None]):
         return HTMLResponse(page, headers={"Content-Security-Policy": GRAPHIQL_CSP})
 
 
-def build_callers(settings: Settings) -> CallerRegistry:
-    return CallerRegistry(
-        [
-            (
-                Caller(name=caller.name, scopes=frozenset(caller.scopes), user_id=caller.user_id),
-                secret_source(caller.token),
-            )
-            for caller in settings.callers
-        ]
-    )
-
-
 def enabled_fallbacks(settings: Settings) -> frozenset[str]:
     unknown = sorted(set(settings.degradation.fallbacks) - set(FALLBACKS))
     if unknown:
@@ -82,13 +70,13 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     cache_clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use);
-    ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
+    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
     quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
     cache = build_cache(settings, clock=cache_clock)
     engine = cache.engine if cache is not None else None
-    callers = build_callers(settings)
+    callers = build_callers(settings, clock=clock)
     limits = settings.limits
     schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
     responses = build_response_cache(
@@ -110,10 +98,12 @@ def create_app(
         await upstreams.start()
         if cache is not None:
             await cache.start()
+        await callers.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            await callers.close()
             if cache is not None:
                 await cache.close()
             await upstreams.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from mobius.callers import ANONYMOUS, CallerRegistry, UnknownCaller
+from mobius.callers import CallerRegistry, UnknownCaller
 from resolvers.cache import CacheEngine, CacheUnavailable, InvalidationRequest, invalidate
 
 CACHE_ADMIN_SCOPE = "cache:admin"
@@ -21,10 +21,11 @@ def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> A
     @router.post("/admin/cache/invalidate")
     async def invalidate_endpoint(body: InvalidationRequest, request: Request) -> InvalidationResponse:
         try:
-            caller = callers.identify(request.headers.get("authorization"))
-        except UnknownCaller:
-            raise HTTPException(401, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"}) from None
-        if caller is ANONYMOUS:
+            caller = await callers.identify(request.headers.get("authorization"))
+        except UnknownCaller as refused:
+            headers = {"WWW-Authenticate": refused.www_authenticate} if refused.status == 401 else None
+            raise HTTPException(refused.status, refused.reason, headers=headers) from None
+        if not caller.authenticated:
             raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
         if CACHE_ADMIN_SCOPE not in caller.scopes:
             raise HTTPException(403, f"this needs the `{CACHE_ADMIN_SCOPE}` scope")

@@ -36,7 +36,7 @@ def _run_gateway(settings: Settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+    from mobius.demo import DEMO_CALLER_TOKEN, demo_settings, token_command
     from sandbox import SandboxCredentials, SandboxServer
 
     credentials = SandboxCredentials()
@@ -47,7 +47,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{args.port}"
         print("Mobius demo: sandbox upstreams " + " ".join(f"{name}={url}" for name, url in urls.items()))
         print(f"GraphiQL: {base}/graphql")
-        print(f'PII fields need the demo caller header: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}')
+        print(f"A caller token (a JWT with every scope) from the sandbox identity provider:\n  {token_command(urls)}")
+        print('then send it as {"Authorization": "Bearer <access_token>"} (GraphiQL: the Headers tab);')
+        print(f'or use the demo caller: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}. Writes and PII need one.')
         sys.stdout.flush()
         _run_gateway(settings)
     return 0

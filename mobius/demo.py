@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic_settings import EnvSettingsSource
 
 from mobius.settings import ConfigError, Settings, UpstreamsSettings, load_settings
-from sandbox import SandboxCredentials, SandboxUpstream, SandboxUrls, default_registry
+from sandbox import (
+    JWKS_PATH,
+    SANDBOX_AUDIENCE,
+    SANDBOX_ISSUER,
+    SandboxCredentials,
+    SandboxUpstream,
+    SandboxUrls,
+    default_registry,
+)
 
 DEMO_CALLER_TOKEN = "demo-admin-token"  # noqa: S105  (a documented demo credential, not a secret)
+DEMO_CALLER_SCOPES = ("users:write", "billing:write", "issues:write", "pii:read", "pii:write", "cache:admin")
 
 
 def sandbox_upstreams(
@@ -54,11 +64,29 @@ def _env_vendors() -> dict[str, str]:
     }
 
 
+def sandbox_identity_provider(urls: SandboxUrls) -> dict[str, Any]:
+    """The ``auth`` section that trusts the JWTs the sandbox identity upstream signs."""
+    return {
+        "jwt": {
+            "jwks_url": f"{urls.identity}{JWKS_PATH}",
+            "issuer": SANDBOX_ISSUER,
+            "audiences": [SANDBOX_AUDIENCE],
+            "algorithms": ["RS256"],
+        }
+    }
+
+
+def token_command(urls: SandboxUrls, scopes: tuple[str, ...] = DEMO_CALLER_SCOPES) -> str:
+    """A shell line that mints a caller token from the sandbox identity provider."""
+    body = json.dumps({"sub": "user-1", "scopes": list(scopes), "ttl_s": 3600})
+    return f"curl -s -X POST {urls.identity}/_sandbox/tokens -H 'Content-Type: application/json' -d '{body}'"
+
+
 def demo_settings(
     urls: SandboxUrls, credentials: SandboxCredentials, *, caller_token: str = DEMO_CALLER_TOKEN, **overrides: Any
 ) -> Settings:
-    """Gateway settings that talk to a running sandbox with its credentials."""
-    callers = [
-        {"name": "demo-admin", "token": caller_token, "scopes": ["pii:read", "cache:admin"], "user_id": "user-1"}
-    ]
+    """Gateway settings that talk to a running sandbox with its credentials, trust the JWTs its
+    identity upstream signs, and know the demo caller (a static API key with every scope)."""
+    callers = [{"name": "demo-admin", "token": caller_token, "scopes": list(DEMO_CALLER_SCOPES), "user_id": "user-1"}]
+    overrides.setdefault("auth", sandbox_identity_provider(urls))
     return load_settings(upstreams=sandbox_upstreams(urls, credentials), callers=callers, **overrides)

@@ -118,6 +118,11 @@ class Sandbox:
             counts[upstream.name] = stats["requests"] - issued
         return counts
 
+    async def mint_token(self, **request: Any) -> str:
+        """A caller JWT from the sandbox identity provider (``sub``, ``scopes``, ``ttl_s``, ``claims`` ...)."""
+        token: str = (await self.admin("identity", "tokens", request))["access_token"]
+        return token
+
 
 @dataclass
 class Gateway:
