@@ -340,7 +340,9 @@ async def test_paying_an_invoice_drops_the_cached_invoice_lists(cached_gateway: 
 
     listed = await open_ids()
     paid = await cached_gateway.query(
-        'mutation ($id: ID!) { payInvoice(id: $id, idempotencyKey: "k-1") { status } }', {"id": listed[0]}
+        'mutation ($id: ID!) { payInvoice(id: $id, idempotencyKey: "k-1") { status } }',
+        {"id": listed[0]},
+        headers=ADMIN_HEADERS,
     )
     relisted = await open_ids()
 

@@ -177,7 +177,7 @@ async def test_live_fields_and_mutations_bypass_the_cache(client: Client, sandbo
 
     close = 'mutation { closeIssue(id: "issue-1") { id state } }'
     async with Counted(sandbox) as counts:
-        closed = [await client.post(close) for _ in range(2)]
+        closed = [await client.post(close, headers=ADMIN_HEADERS) for _ in range(2)]
     assert [answer.cache for answer in closed] == ["BYPASS", "BYPASS"]
     assert counts["projects"] >= 2, "each mutation reached the upstream"
     stats = await client.stats()  # counts itself: 6 live queries, 2 mutations, this one
@@ -226,7 +226,7 @@ async def test_a_mutation_drops_the_responses_that_show_what_it_changed(client: 
     before = await client.post(USER_7)
     assert (await client.post(USER_7)).cache == "HIT"
 
-    renamed = await client.post(UPDATE_USER, {"etag": before.json["data"]["user"]["etag"]})
+    renamed = await client.post(UPDATE_USER, {"etag": before.json["data"]["user"]["etag"]}, headers=ADMIN_HEADERS)
     after = await client.post(USER_7)
 
     assert renamed.json["data"]["updateUser"]["name"] == "Grace Renamed"
@@ -236,7 +236,8 @@ async def test_a_mutation_drops_the_responses_that_show_what_it_changed(client: 
     listed = await client.post(open_invoices)
     assert (await client.post(open_invoices)).cache == "HIT"
     first = listed.json["data"]["organization"]["billing"]["invoices"][0]["id"]
-    await client.post('mutation ($id: ID!) { payInvoice(id: $id, idempotencyKey: "k-1") { id } }', {"id": first})
+    pay = 'mutation ($id: ID!) { payInvoice(id: $id, idempotencyKey: "k-1") { id } }'
+    await client.post(pay, {"id": first}, headers=ADMIN_HEADERS)
     async with Counted(sandbox) as counts:
         relisted = await client.post(open_invoices)
     assert relisted.cache == "MISS"
@@ -258,7 +259,7 @@ async def test_an_invalidation_on_one_replica_evicts_the_others(
         evictions = other_server.app.state.responses.generation
 
         etag = (await client.post(USER_7)).json["data"]["user"]["etag"]
-        await client.post(UPDATE_USER, {"etag": etag})
+        await client.post(UPDATE_USER, {"etag": etag}, headers=ADMIN_HEADERS)
         await eventually(lambda: other_server.app.state.responses.generation > evictions, "the eviction arrived")
 
         after = await other.post(USER_7)
