@@ -358,6 +358,15 @@ class Settings(BaseSettings):
     """How callers are identified: JWTs (``auth.jwt``), besides the static API keys of ``callers``."""
     runtime: RuntimeSettings = RuntimeSettings()
 
+    @model_validator(mode="after")
+    def _signing_keys_over_tls_in_production(self) -> Settings:
+        jwks_url = self.auth.jwt.jwks_url if self.auth.jwt is not None else None
+        if self.environment == "production" and jwks_url is not None and not jwks_url.startswith("https://"):
+            raise ValueError(
+                "auth.jwt.jwks_url must be https:// in production: keys fetched in the clear can be replaced"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

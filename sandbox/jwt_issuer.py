@@ -129,7 +129,11 @@ class JwtIssuer:
             return _invalid("Body must be JSON.")
         except ValidationError as exc:
             return _invalid("; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()))
-        return json_response(self.mint(parsed), headers={"Cache-Control": "no-store"})
+        try:
+            minted = self.mint(parsed)
+        except (TypeError, ValueError) as exc:  # claims JWT encoding refuses, e.g. a non-string `iss`
+            return _invalid(f"Cannot sign these claims: {exc}")
+        return json_response(minted, headers={"Cache-Control": "no-store"})
 
     async def rotate(self, request: web.Request) -> web.Response:
         """Admin: ``POST /_sandbox/rotate-signing-key {"keep_previous": bool}``."""

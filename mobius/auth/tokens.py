@@ -6,7 +6,7 @@ that algorithm (``PyJWK``): ``alg: none`` and a token HMAC-signed with the publi
 confusion) are refused before any key is looked at. Tokens longer than ``max_token_bytes`` are
 refused unread.
 
-Verifying costs some 120-200 µs (mostly PyJWT's checks of the base64 text), more than answering
+Verifying costs about 0.2 ms of CPU (mostly PyJWT's checks of the base64 text), more than answering
 ``{ __typename }``, and a client sends the same token with every request for its lifetime. So the
 callers of the last ``verified_cache_size`` tokens verified are kept, by the exact token text,
 until the token expires or the provider's keys change, whichever comes first; a token that fails
@@ -15,6 +15,7 @@ verification is never kept.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -22,7 +23,6 @@ from typing import Any, NamedTuple
 import jwt
 from jwt import PyJWK
 from jwt.exceptions import (
-    DecodeError,
     ExpiredSignatureError,
     ImmatureSignatureError,
     InvalidAlgorithmError,
@@ -104,7 +104,7 @@ class JwtVerifier:
         if key is None:
             raise TokenRefused("the token's signing key is unknown")
         claims = self._claims(token, key, algorithm)
-        not_after = float(claims["exp"]) + settings.leeway_s
+        not_after = _seconds(claims["exp"]) + settings.leeway_s
         if self._wall_clock() >= not_after:
             raise TokenRefused("the token has expired")
         caller = self._caller_of(claims)
@@ -139,10 +139,10 @@ class JwtVerifier:
     def _header(self, token: str) -> tuple[str, str | None]:
         try:
             header = jwt.get_unverified_header(token)
-        except DecodeError:
+        except InvalidTokenError:
             raise TokenRefused("the token is malformed") from None
         algorithm, kid = header.get("alg"), header.get("kid")
-        if algorithm not in self._algorithms:
+        if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise TokenRefused("the token's algorithm is not accepted")
         if kid is not None and not isinstance(kid, str):
             raise TokenRefused("the token is malformed")
@@ -168,6 +168,14 @@ def scopes_of(value: object) -> frozenset[str]:
     if isinstance(value, list):
         return frozenset(item for item in value if isinstance(item, str) and item)
     return frozenset()
+
+
+def _seconds(exp: Any) -> float:
+    """``exp`` as PyJWT accepted it (anything ``int()`` takes); one too large for a float never ends."""
+    try:
+        return float(int(exp))
+    except OverflowError:
+        return math.inf
 
 
 def _reason(exc: Exception) -> str:

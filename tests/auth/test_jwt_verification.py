@@ -171,3 +171,13 @@ def test_settings_refuse_symmetric_algorithms_and_ambiguous_key_sources(jwt: dic
     with pytest.raises(ConfigError, match=r"auth\.jwt") as refused:
         load_settings(upstreams=upstreams, auth={"jwt": {**base, **jwt}})
     assert problem in str(refused.value)
+
+
+def test_production_fetches_signing_keys_over_tls_only() -> None:
+    upstreams = {name: {"base_url": "http://x"} for name in ("identity", "billing", "projects")}
+    jwt = {"issuer": "https://idp.example", "audiences": ["mobius"]}
+    plain = {**jwt, "jwks_url": "http://idp.example/jwks.json"}
+    with pytest.raises(ConfigError, match="must be https:// in production"):
+        load_settings(environment="production", upstreams=upstreams, auth={"jwt": plain})
+    load_settings(environment="development", upstreams=upstreams, auth={"jwt": plain})
+    load_settings(environment="production", upstreams=upstreams, auth={"jwt": {**jwt, "jwks_url": "https://idp/jwks"}})

@@ -96,7 +96,11 @@ async def test_rotation_signs_with_a_new_key_and_keeps_or_retires_the_old_one(
     assert [key["kid"] for key in (await _jwks(http, fresh_sandbox))["keys"]] == [first]
 
 
-@pytest.mark.parametrize("body", [{"ttl_s": 0}, {"scopes": "pii:read"}, {"sub": ""}, {"unknown": 1}, [1]], ids=repr)
+@pytest.mark.parametrize(
+    "body",
+    [{"ttl_s": 0}, {"scopes": "pii:read"}, {"sub": ""}, {"unknown": 1}, [1], {"claims": {"iss": ["a"]}}],
+    ids=repr,
+)
 async def test_a_malformed_token_request_is_400(
     fresh_sandbox: SandboxUrls, http: aiohttp.ClientSession, body: object
 ) -> None:
