@@ -3,6 +3,7 @@ JWKS over loopback: what is accepted, what is refused and why, and what a token'
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from harness import ADMIN_HEADERS, Gateway, Sandbox
 from jwt_support import Refusal, b64url, hmac_with_public_key, post_with, unsigned_token, with_claims_replaced
 
+from mobius.demo import DEMO_CALLER_SCOPES, token_command
 from sandbox import JWKS_PATH
 
 VIEWER = "{ viewer { id email } }"
@@ -144,3 +146,17 @@ async def test_cache_invalidation_accepts_a_jwt_caller_with_the_admin_scope(gate
     async with gateway.http.post(url, json={"all": True}, headers={"Authorization": f"Bearer {expired}"}) as response:
         assert response.status == 401
         assert "expired" in response.headers["WWW-Authenticate"]
+
+
+async def test_the_token_the_demo_says_how_to_get_carries_the_demo_callers_scopes(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    command = token_command(sandbox.urls)
+    assert command.startswith(f"curl -s -X POST {sandbox.url('identity')}/_sandbox/tokens ")
+    body = json.loads(command.split(" -d '", 1)[1].removesuffix("'"))
+
+    token = await sandbox.mint_token(**body)
+
+    answer = await post_with(gateway.http, gateway.url, f"Bearer {token}", VIEWER)
+    assert "errors" not in answer
+    assert set(body["scopes"]) == set(DEMO_CALLER_SCOPES)
