@@ -172,10 +172,10 @@ class LeanGraphQLPath:
         return caller, budget_s
 
 
-def _identity(caller: Caller) -> tuple[str, list[str], str | None]:
-    """Everything about the caller a response may depend on: PII fields need a scope, ``viewer``
-    is the caller's user."""
-    return caller.name, sorted(caller.scopes), caller.user_id
+def _identity(caller: Caller) -> tuple[str, list[str], str | None, bool]:
+    """Everything about the caller a response may depend on: the authorization rules check whether
+    it is authenticated and its scopes, ``viewer`` is the caller's user."""
+    return caller.name, sorted(caller.scopes), caller.user_id, caller.authenticated
 
 
 def _parse(body: bytes) -> _Request | None:
