@@ -1,4 +1,6 @@
-"""The upstream error tree. Foreign exceptions (aiohttp, gql, pydantic) are mapped here, once.
+"""The upstream error tree, and the one place where what an upstream did becomes one of its errors:
+transport failures (aiohttp, timeouts), HTTP statuses and error bodies, payloads that do not
+validate (pydantic), and GraphQL ``errors`` (whole-request outages and per-field failures).
 
     UpstreamError                       any failure of one upstream call
     ├── UpstreamUnavailable             the upstream could not answer (retryable by class)
@@ -20,6 +22,18 @@ cut it short), so they are never retried and never count as upstream failures.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+import orjson
+from pydantic import ValidationError
+
+from clients.messages import RawResponse
+from clients.resilience.ratelimit_headers import parse_retry_after
 
 
 class UpstreamError(Exception):
@@ -137,3 +151,114 @@ def error_for_status(
     return UpstreamStatusError(
         f"upstream answered {status}", upstream=upstream, status=status, upstream_code=upstream_code
     )
+
+
+@contextmanager
+def map_transport_errors(upstream: str) -> Iterator[None]:
+    """Transport failures as the most specific ``UpstreamError``; the upstream's own errors pass."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise UpstreamTimeout("did not answer in time", upstream=upstream) from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=upstream) from None
+
+
+def is_outage(status: int) -> bool:
+    """Statuses the resilience pipeline handles (retry, breaker) rather than the caller's parser."""
+    return status == 429 or status >= 500
+
+
+def error_for_response(upstream: str, response: RawResponse) -> UpstreamError:
+    """A REST answer that is not a success: its status, ``Retry-After`` and the body's error code."""
+    return error_for_status(
+        response.status,
+        upstream=upstream,
+        retry_after_s=parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time()),
+        upstream_code=_body_code(response.body),
+    )
+
+
+def _body_code(body: bytes) -> str | None:
+    """``{"error": {"code"|"type": ...}}`` or ``{"error": "..."}``, the shapes REST APIs answer."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        return code if isinstance(code, str) else None
+    return error if isinstance(error, str) else None
+
+
+def invalid_response(
+    upstream: str, exc: ValidationError, *, what: str = "", where: str = ""
+) -> UpstreamInvalidResponse:
+    """A payload that did not validate, located (``what`` was asked, ``where`` in the answer, then the
+    first error's location); the value itself is never shown."""
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in (where, *first["loc"]) if part != "") or "body"
+    prefix = f"{what}: " if what else ""
+    return UpstreamInvalidResponse(f"{prefix}invalid response at {location}: {first['type']}", upstream=upstream)
+
+
+_STATUS_BY_GRAPHQL_CODE = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "CONFLICT": 409}
+_RATE_LIMITED_CODES = frozenset({"RATE_LIMITED", "THROTTLED", "TOO_MANY_REQUESTS"})
+_UNAVAILABLE_CODES = frozenset({"SERVICE_UNAVAILABLE", "UPSTREAM_UNAVAILABLE", "BAD_GATEWAY", "UNAVAILABLE"})
+_TIMEOUT_CODES = frozenset({"TIMEOUT", "GATEWAY_TIMEOUT", "DEADLINE_EXCEEDED"})
+_SERVER_ERROR_CODES = frozenset({"INTERNAL_SERVER_ERROR", "INTERNAL", "INTERNAL_ERROR"})
+
+
+def graphql_error(upstream: str, errors: Sequence[Mapping[str, Any]]) -> UpstreamError:
+    """A GraphQL error of one field or request, classified by its ``extensions.code`` (its text is
+    not forwarded)."""
+    if not errors:
+        return UpstreamStatusError("the upstream answered no data", upstream=upstream, status=400)
+    code = _graphql_code(errors[0])
+    status = _STATUS_BY_GRAPHQL_CODE.get(code, 400) if code is not None else 400
+    return UpstreamStatusError(
+        f"the upstream reported a GraphQL error ({code or 'no code'})",
+        upstream=upstream,
+        status=status,
+        upstream_code=code,
+    )
+
+
+def graphql_outage(
+    upstream: str, data: Mapping[str, Any] | None, errors: Sequence[Mapping[str, Any]]
+) -> UpstreamError | None:
+    """A whole-request failure reported inside an HTTP 200 (no data, and an outage-like
+    ``errors[].extensions.code``). Per-field errors next to data are the caller's to map, and so
+    is an error located below a root field: a non-null parent can null all the data for it, but
+    it is that field's failure, not the upstream's."""
+    if data is not None:
+        return None
+    for error in errors:
+        path = error.get("path")
+        if isinstance(path, list) and len(path) > 1:
+            continue
+        code = _graphql_code(error)
+        if code in _RATE_LIMITED_CODES:
+            extensions = error["extensions"]
+            retry_after = extensions.get("retryAfter")
+            return RateLimited(
+                "upstream rate limit exceeded",
+                upstream=upstream,
+                retry_after_s=float(retry_after) if isinstance(retry_after, int | float) else None,
+            )
+        if code in _UNAVAILABLE_CODES:
+            return UpstreamUnavailable(f"upstream reported {code}", upstream=upstream)
+        if code in _TIMEOUT_CODES:
+            return UpstreamTimeout(f"upstream reported {code}", upstream=upstream)
+        if code in _SERVER_ERROR_CODES:
+            return UpstreamServerError(f"upstream reported {code}", upstream=upstream)
+    return None
+
+
+def _graphql_code(error: Mapping[str, Any]) -> str | None:
+    extensions = error.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return code if isinstance(code, str) else None

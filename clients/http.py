@@ -1,10 +1,10 @@
-"""One long-lived aiohttp session per upstream, and the single place where aiohttp errors
-become upstream errors."""
+"""One long-lived aiohttp session per upstream, and the one way a request reaches it: REST calls
+and GraphQL documents alike go through ``HttpUpstream.exchange`` (auth flow, send, what the
+answer teaches the pipeline), inside the upstream's resilience pipeline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -14,7 +14,7 @@ import orjson
 from yarl import URL
 
 from clients.auth import Auth, credential_errors
-from clients.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable, error_for_status
+from clients.errors import UpstreamUnavailable, error_for_status, is_outage, map_transport_errors
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.resilience.clock import TimeSource
@@ -32,19 +32,6 @@ class SessionBound(Protocol):
     """An auth scheme that makes requests of its own (e.g. to a token endpoint)."""
 
     def attach(self, session: aiohttp.ClientSession) -> None: ...
-
-
-@contextmanager
-def map_exceptions(upstream: str) -> Iterator[None]:
-    """Translate transport failures into the most specific ``UpstreamError``."""
-    try:
-        yield
-    except UpstreamError:
-        raise
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise UpstreamTimeout("upstream did not answer in time", upstream=upstream) from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamUnavailable(f"upstream connection failed ({type(exc).__name__})", upstream=upstream) from None
 
 
 def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
@@ -76,11 +63,6 @@ def build_pipeline(
         store=store,
         time=time,
     )
-
-
-def is_outage(status: int) -> bool:
-    """Statuses the pipeline handles (retry, breaker) rather than the caller's parser."""
-    return status == 429 or status >= 500
 
 
 def _build_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
@@ -159,11 +141,16 @@ class HttpUpstream:
         return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent)
 
     async def _attempt(self, template: OutgoingRequest) -> RawResponse:
-        """One attempt: auth flow + send. An outage status (429, 5xx) is raised for the pipeline;
-        any other answer goes back to the caller to interpret."""
-        request = OutgoingRequest(
-            method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
+        return await self.exchange(
+            OutgoingRequest(
+                method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
+            )
         )
+
+    async def exchange(self, request: OutgoingRequest) -> RawResponse:
+        """One attempt: the auth flow around sending ``request`` (sign, send, on 401 maybe refresh and
+        replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
+        back to the caller to interpret."""
         flow = self._auth.flow(request)
         with credential_errors(self.name):
             outgoing = await anext(flow)
@@ -180,7 +167,7 @@ class HttpUpstream:
 
     async def _send_once(self, request: OutgoingRequest) -> RawResponse:
         url = URL(self._base + request.path_qs, encoded=True)
-        with map_exceptions(self.name):
+        with map_transport_errors(self.name):
             async with self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
             ) as response:

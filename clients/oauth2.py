@@ -28,9 +28,8 @@ from clients.errors import (
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamInvalidResponse,
-    UpstreamTimeout,
-    UpstreamUnavailable,
     error_for_status,
+    map_transport_errors,
 )
 from clients.messages import OutgoingRequest
 from clients.resilience.pipeline import Pipeline
@@ -211,15 +210,11 @@ class OAuth2ClientCredentials:
             form["client_secret"] = self._client_secret.reveal()
         started = self._clock()
         self.token_requests += 1
-        try:
+        with map_transport_errors(self._upstream):
             async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time())
-        except TimeoutError:
-            raise UpstreamTimeout("did not answer in time", upstream=self._upstream) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=self._upstream) from None
         if status == 429 or status >= 500:
             raise error_for_status(status, upstream=self._upstream, retry_after_s=retry_after)
         if status != 200:

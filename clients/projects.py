@@ -9,15 +9,17 @@ is then read again without its issues, and the caller loads them on their own.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, parse
+from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
+from graphql import DocumentNode, GraphQLSchema, build_schema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from clients.errors import UpstreamError, UpstreamInvalidResponse, UpstreamStatusError
+from clients.errors import UpstreamError, UpstreamInvalidResponse, graphql_error, invalid_response
 from clients.graphql import GraphQLResult, GraphQLUpstream
 
 
@@ -101,50 +103,113 @@ class ProjectsWithIssues:
 
 
 _ISSUES_ALIAS = re.compile(r"i[0-9]+")
-_STATUS_BY_GRAPHQL_CODE = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "CONFLICT": 409}
 
-_PAGE_INFO = "pageInfo { hasNextPage endCursor }"
-_PROJECT_FIELDS = "id name orgId ownerId state"
-_ISSUE_FIELDS = "id title state assigneeId projectId"
+UPSTREAM_SCHEMA: GraphQLSchema = build_schema(Path(__file__).with_name("projects.graphql").read_text())
+"""What the gateway relies on of the upstream's schema; every document below is built from it."""
+_DS = DSLSchema(UPSTREAM_SCHEMA)
 
 
-_ISSUE_PAGE = f"{{ totalCount {_PAGE_INFO} nodes {{ {_ISSUE_FIELDS} }} }}"
-_NESTED_ISSUE_PAGE = f"{{ totalCount {_PAGE_INFO} nodes {{ id title state assigneeId }} }}"
-"""Inside a project, an issue's ``projectId`` is that project's id: it is filled in, not asked."""
+def _page_info(connection: Any) -> DSLField:
+    field: DSLField = connection.pageInfo.select(_DS.PageInfo.hasNextPage, _DS.PageInfo.endCursor)
+    return field
+
+
+def _project_fields() -> tuple[DSLField, ...]:
+    project = _DS.Project
+    return (project.id, project.name, project.orgId, project.ownerId, project.state)
+
+
+def _issue_fields(*, with_project: bool = True) -> tuple[DSLField, ...]:
+    """Inside a project, an issue's ``projectId`` is that project's id: it is filled in, not asked."""
+    issue = _DS.Issue
+    fields = (issue.id, issue.title, issue.state, issue.assigneeId)
+    return (*fields, issue.projectId) if with_project else fields
+
+
+def _issue_connection(field: DSLField, *, with_project: bool = True) -> DSLField:
+    connection = _DS.IssueConnection
+    nodes = connection.nodes.select(*_issue_fields(with_project=with_project))
+    return field.select(connection.totalCount, _page_info(connection), nodes)
 
 
 @lru_cache(maxsize=128)
 def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
-    """One aliased ``projects`` field per key; ``shape[i]`` nested ``issues`` selections in key i's."""
-    variables = []
+    """One aliased ``projects`` field per key (``k<i>``); ``shape[i]`` nested ``issues`` selections
+    (``i<j>``) in key i's projects."""
+    var = DSLVariableDefinitions()
     fields = []
     for i, nested in enumerate(shape):
-        variables.append(f"$o{i}: ID!, $f{i}: Int, $a{i}: String")
-        issues = ""
-        for j in range(nested):
-            variables.append(f"$f{i}_{j}: Int, $a{i}_{j}: String, $s{i}_{j}: IssueState")
-            issues += f" i{j}: issues(first: $f{i}_{j}, after: $a{i}_{j}, state: $s{i}_{j}) {_NESTED_ISSUE_PAGE}"
-        fields.append(
-            f"k{i}: projects(orgId: $o{i}, first: $f{i}, after: $a{i}) "
-            f"{{ totalCount {_PAGE_INFO} nodes {{ {_PROJECT_FIELDS}{issues} }} }}"
+        issues = [
+            _issue_connection(
+                _DS.Project.issues.alias(f"i{j}").args(
+                    first=getattr(var, f"f{i}_{j}"), after=getattr(var, f"a{i}_{j}"), state=getattr(var, f"s{i}_{j}")
+                ),
+                with_project=False,
+            )
+            for j in range(nested)
+        ]
+        connection = _DS.ProjectConnection
+        page = _DS.Query.projects.alias(f"k{i}").args(
+            orgId=getattr(var, f"o{i}"), first=getattr(var, f"f{i}"), after=getattr(var, f"a{i}")
         )
-    return parse(f"query MobiusProjects({', '.join(variables)}) {{ {' '.join(fields)} }}")
+        nodes = connection.nodes.select(*_project_fields(), *issues)
+        fields.append(page.select(connection.totalCount, _page_info(connection), nodes))
+    query = DSLQuery(*fields)
+    query.variable_definitions = var
+    return dsl_gql(MobiusProjects=query).document
 
 
 @lru_cache(maxsize=128)
 def _issues_document(count: int) -> DocumentNode:
-    variables = ", ".join(f"$p{i}: ID!, $f{i}: Int, $a{i}: String, $s{i}: IssueState" for i in range(count))
-    fields = " ".join(
-        f"k{i}: node(id: $p{i}) {{ ... on Project {{ issues(first: $f{i}, after: $a{i}, state: $s{i}) "
-        f"{_ISSUE_PAGE} }} }}"
+    var = DSLVariableDefinitions()
+    fields = [
+        _DS.Query.node.alias(f"k{i}")
+        .args(id=getattr(var, f"p{i}"))
+        .select(
+            DSLInlineFragment()
+            .on(_DS.Project)
+            .select(
+                _issue_connection(
+                    _DS.Project.issues.args(
+                        first=getattr(var, f"f{i}"), after=getattr(var, f"a{i}"), state=getattr(var, f"s{i}")
+                    )
+                )
+            )
+        )
         for i in range(count)
+    ]
+    query = DSLQuery(*fields)
+    query.variable_definitions = var
+    return dsl_gql(MobiusIssues=query).document
+
+
+def _nodes_document() -> DocumentNode:
+    var = DSLVariableDefinitions()
+    query = DSLQuery(
+        _DS.Query.nodes.args(ids=var.ids).select(DSLInlineFragment().on(_DS.Project).select(*_project_fields()))
     )
-    return parse(f"query MobiusIssues({variables}) {{ {fields} }}")
+    query.variable_definitions = var
+    return dsl_gql(MobiusProjectNodes=query).document
 
 
-_NODES_DOCUMENT = parse(
-    f"query MobiusProjectNodes($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Project {{ {_PROJECT_FIELDS} }} }} }}"
-)
+def _issue_mutation(name: str, **arguments: str) -> DocumentNode:
+    var = DSLVariableDefinitions()
+    field: DSLField = getattr(_DS.Mutation, name)
+    mutation = DSLMutation(
+        field.args(**{argument: getattr(var, variable) for argument, variable in arguments.items()}).select(
+            *_issue_fields()
+        )
+    )
+    mutation.variable_definitions = var
+    return dsl_gql(**{f"Mobius{name[0].upper()}{name[1:]}": mutation}).document
+
+
+_NODES_DOCUMENT = _nodes_document()
+_CREATE_ISSUE = _issue_mutation("createIssue", projectId="projectId", title="title")
+_CLOSE_ISSUE = _issue_mutation("closeIssue", id="id")
+
+_LOST = object()
+"""A key whose answer the upstream dropped for another key's error (a non-null root nulls all data)."""
 
 
 class ProjectsClient:
@@ -153,11 +218,17 @@ class ProjectsClient:
         self.name = graphql.name
 
     async def projects_pages(self, keys: Sequence[ProjectsKey]) -> list[ProjectPage | UpstreamError]:
+        """One aliased request for all keys. The upstream's ``projects`` is non-null, so one key's
+        error (a rejected cursor) nulls the whole answer: that key gets its error, and the keys it
+        took down with it are read again without it."""
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
         result = await self.graphql.execute(_projects_document((0,) * len(keys)), variables)
-        return [self._keyed(result, f"k{i}", ProjectPage.model_validate) for i in range(len(keys))]
+        answers = [self._keyed(result, f"k{i}", ProjectPage.model_validate) for i in range(len(keys))]
+        lost = [key for key, answer in zip(keys, answers, strict=True) if answer is _LOST]
+        reread = iter(await self._pages_or_error(lost) if lost else [])
+        return [next(reread) if answer is _LOST else answer for answer in answers]
 
     async def projects_with_issues(
         self, keys: Sequence[ProjectsKey], issues: Sequence[Sequence[IssuesArgs]]
@@ -188,9 +259,9 @@ class ProjectsClient:
     def split_nested(
         self, result: GraphQLResult, issues: Sequence[Sequence[IssuesArgs]]
     ) -> list[ProjectsWithIssues | UpstreamError | None]:
-        """Each key's page and issue pages from one nested answer; ``None`` for a page that an
-        error inside some project's issues took away (the upstream nulls up to the nearest
-        nullable parent, for this upstream the whole answer)."""
+        """Each key's page and issue pages from one nested answer; ``None`` for a page that another
+        key's error, or an error inside some project's issues, took away (the upstream nulls up to
+        the nearest nullable parent, for this upstream the whole answer)."""
         nested_errors: dict[tuple[str, int, str], dict[str, Any]] = {}
         other_errors: list[dict[str, Any]] = []
         for error in result.errors:
@@ -211,7 +282,9 @@ class ProjectsClient:
                 answers.append(None)
                 continue
             page = self._keyed(plain, alias, ProjectPage.model_validate)
-            if isinstance(page, ProjectPage):
+            if page is _LOST:
+                answers.append(None)
+            elif isinstance(page, ProjectPage):
                 issues_found = self._issues_of(alias, value["nodes"], page, wanted, nested_errors)
                 answers.append(ProjectsWithIssues(page, issues_found))
             else:
@@ -232,7 +305,7 @@ class ProjectsClient:
                 field = f"i{j}"
                 error = errors.get((alias, n, field))
                 if error is not None:
-                    found[args.key(project.id)] = self._error_from([error])
+                    found[args.key(project.id)] = graphql_error(self.name, [error])
                     continue
                 try:
                     found[args.key(project.id)] = self._validate(
@@ -271,52 +344,43 @@ class ProjectsClient:
 
     def _mutated(self, result: GraphQLResult, field: str) -> IssueNode:
         if result.errors:
-            raise self._error_from(result.errors)
+            raise graphql_error(self.name, result.errors)
         issue: IssueNode = self._validate(IssueNode.model_validate, self._data(result).get(field), field)
         return issue
 
     def _data(self, result: GraphQLResult) -> dict[str, Any]:
         if result.data is None:
-            raise self._error_from(result.errors)
+            raise graphql_error(self.name, result.errors)
         return result.data
 
-    def _keyed(self, result: GraphQLResult, alias: str, parse_value: Any) -> Any:
-        """The value at one alias, or the error the upstream reported for it."""
+    def _keyed(self, result: GraphQLResult, alias: str, parse_value: Callable[[Any], Any]) -> Any:
+        """The value at one alias, the error the upstream reported for it, or ``_LOST`` when another
+        alias's error took the whole answer away."""
         for error in result.errors:
             path = error.get("path")
             if isinstance(path, list) and path and path[0] == alias:
-                return self._error_from([error])
-        data = self._data(result)
-        if alias not in data:
+                return graphql_error(self.name, [error])
+        if result.data is None:
+            if any(_aliased(error) for error in result.errors):
+                return _LOST
+            return graphql_error(self.name, result.errors)
+        if alias not in result.data:
             return UpstreamInvalidResponse(f"{alias}: missing from the answer", upstream=self.name)
         try:
-            return self._validate(parse_value, data[alias], alias)
+            return self._validate(parse_value, result.data[alias], alias)
         except UpstreamError as exc:
             return exc
 
-    def _validate(self, parse_value: Any, value: Any, where: str) -> Any:
+    def _validate(self, parse_value: Callable[[Any], Any], value: Any, where: str) -> Any:
         try:
             return parse_value(value)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            location = ".".join(str(part) for part in (where, *first["loc"]))
-            raise UpstreamInvalidResponse(
-                f"invalid response at {location}: {first['type']}", upstream=self.name
-            ) from None
+            raise invalid_response(self.name, exc, where=where) from None
 
-    def _error_from(self, errors: list[dict[str, Any]]) -> UpstreamError:
-        """An upstream GraphQL error, classified by its ``extensions.code`` (its text is not forwarded)."""
-        if not errors:
-            return UpstreamStatusError("the upstream answered no data", upstream=self.name, status=400)
-        extensions = errors[0].get("extensions")
-        code = extensions.get("code") if isinstance(extensions, dict) else None
-        status = _STATUS_BY_GRAPHQL_CODE.get(code, 400) if isinstance(code, str) else 400
-        return UpstreamStatusError(
-            f"the upstream reported a GraphQL error ({code or 'no code'})",
-            upstream=self.name,
-            status=status,
-            upstream_code=code if isinstance(code, str) else None,
-        )
+
+def _aliased(error: dict[str, Any]) -> bool:
+    path = error.get("path")
+    return isinstance(path, list) and bool(path) and isinstance(path[0], str)
 
 
 def _issues_location(path: Any) -> tuple[str, int, str] | None:
@@ -356,10 +420,3 @@ def _issue_page(value: Any) -> IssuePage | None:
             "IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}]
         )
     return IssuePage.model_validate(value["issues"])
-
-
-_CREATE_ISSUE = parse(
-    "mutation MobiusCreateIssue($projectId: ID!, $title: String!) "
-    f"{{ createIssue(projectId: $projectId, title: $title) {{ {_ISSUE_FIELDS} }} }}"
-)
-_CLOSE_ISSUE = parse(f"mutation MobiusCloseIssue($id: ID!) {{ closeIssue(id: $id) {{ {_ISSUE_FIELDS} }} }}")

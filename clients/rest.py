@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TypeVar
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from clients.errors import UpstreamInvalidResponse, error_for_status
+from clients.errors import error_for_response, invalid_response
 from clients.http import HttpUpstream
 from clients.messages import RawResponse
-from clients.resilience.ratelimit_headers import parse_retry_after
 
 T = TypeVar("T")
-
-
-def _upstream_code(body: bytes) -> str | None:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict):
-        code = error.get("code") or error.get("type")
-        return code if isinstance(code, str) else None
-    return error if isinstance(error, str) else None
 
 
 def parse_response(upstream: str, what: str, response: RawResponse, adapter: TypeAdapter[T]) -> T:
     """Raise the error a failed response means, or validate its JSON body into ``T``."""
     if response.status >= 400:
-        raise error_for_status(
-            response.status,
-            upstream=upstream,
-            retry_after_s=parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time()),
-            upstream_code=_upstream_code(response.body),
-        )
+        raise error_for_response(upstream, response)
     try:
         return adapter.validate_json(response.body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise UpstreamInvalidResponse(
-            f"{what}: invalid response at {where}: {first['type']}", upstream=upstream
-        ) from None
+        raise invalid_response(upstream, exc, what=what) from None
 
 
 class RestClient:

@@ -21,7 +21,12 @@ class Upstreams:
     projects: ProjectsClient
 
     @property
-    def transports(self) -> tuple[HttpUpstream | GraphQLUpstream, ...]:
+    def transports(self) -> tuple[HttpUpstream, ...]:
+        return (self.identity.rest.http, self.billing.rest.http, self.projects.graphql.http)
+
+    @property
+    def connections(self) -> tuple[HttpUpstream | GraphQLUpstream, ...]:
+        """What is started and closed: a GraphQL upstream's session holds its HTTP transport."""
         return (self.identity.rest.http, self.billing.rest.http, self.projects.graphql)
 
     @property
@@ -41,9 +46,9 @@ class Upstreams:
             await pipeline.reset()
 
     async def start(self) -> None:
-        for transport in self.transports:
-            await transport.start()
+        for connection in self.connections:
+            await connection.start()
 
     async def close(self) -> None:
-        for transport in self.transports:
-            await transport.close()
+        for connection in self.connections:
+            await connection.close()

@@ -165,13 +165,5 @@ def build_upstreams(
     return Upstreams(
         identity=IdentityClient(RestClient(http("identity", configured.identity))),
         billing=BillingClient(RestClient(http("billing", configured.billing))),
-        projects=ProjectsClient(
-            GraphQLUpstream(
-                build_policy("projects", projects),
-                build_auth("projects", projects.base_url, projects.auth, clock=clock),
-                path=projects.graphql_path,
-                rate_limit_store=store,
-                time=time,
-            )
-        ),
+        projects=ProjectsClient(GraphQLUpstream(http("projects", projects), path=projects.graphql_path)),
     )

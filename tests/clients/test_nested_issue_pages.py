@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.errors import UpstreamInvalidResponse, UpstreamStatusError
-from clients.graphql import GraphQLResult, outage_in
+from clients.errors import UpstreamInvalidResponse, UpstreamStatusError, graphql_outage
+from clients.graphql import GraphQLResult
 from clients.projects import IssuePage, IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
@@ -155,5 +155,5 @@ def test_an_outage_code_below_a_root_field_is_that_fields_error_not_an_outage(up
         data=None, errors=[nested_error(["k0", "nodes", 2, "i0"], "SERVICE_UNAVAILABLE")], extensions=None
     )
 
-    assert outage_in(result, upstream="projects") is None
+    assert graphql_outage("projects", result.data, result.errors) is None
     assert upstreams.projects.split_nested(result, WANTED) == [None]

@@ -13,8 +13,9 @@ from clients.errors import (
     UpstreamServerError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    graphql_outage,
 )
-from clients.graphql import GraphQLResult, outage_in
+from clients.graphql import GraphQLResult
 from clients.upstreams import Upstreams
 from tests.clients.support import route_count, started_with
 
@@ -76,12 +77,14 @@ def result(code: str | None, *, data: dict[str, Any] | None = None, **extensions
     ],
 )
 def test_outage_codes_inside_a_graphql_200_are_classified(code: str, expected: type[Exception]) -> None:
-    error = outage_in(result(code), upstream="projects")
+    answer = result(code)
+    error = graphql_outage("projects", answer.data, answer.errors)
     assert type(error) is expected
 
 
 def test_a_rate_limited_graphql_error_carries_its_retry_after() -> None:
-    error = outage_in(result("RATE_LIMITED", retryAfter=7), upstream="projects")
+    answer = result("RATE_LIMITED", retryAfter=7)
+    error = graphql_outage("projects", answer.data, answer.errors)
     assert error is not None
     assert error.retry_after_s == 7
     assert error.retryable
@@ -93,4 +96,4 @@ def test_a_rate_limited_graphql_error_carries_its_retry_after() -> None:
     ids=["domain-error", "no-code", "partial-data"],
 )
 def test_domain_errors_and_partial_data_are_left_to_the_caller(answer: GraphQLResult) -> None:
-    assert outage_in(answer, upstream="projects") is None
+    assert graphql_outage("projects", answer.data, answer.errors) is None
