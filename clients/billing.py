@@ -1,14 +1,20 @@
-"""billing: customers, subscriptions, invoices (REST, API key + HMAC-signed requests).
+"""billing: an organization's customer, subscription and invoices, a slot any billing vendor can serve.
 
-There is no batch read: every list is per customer, so callers fan out (bounded).
+The slot's reads return the gateway's normalised models (``BillingCustomer``, ``BillingSubscription``,
+``BillingInvoice``) from any client that implements ``BillingApi``; ``upstreams.billing.vendor``
+picks the vendor. The vendor declared here, ``billing``, is a Stripe-like REST API (API key plus
+HMAC-signed requests) whose payloads are those models. It has no batch read: every list is per
+customer, so reads fan out (bounded).
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from clients.declaration import Read, Upstream, Vendor, fan_out
 from clients.rest import RestClient
 
 
@@ -57,7 +63,22 @@ _INVOICES = TypeAdapter(_List[BillingInvoice])
 _INVOICE = TypeAdapter(BillingInvoice)
 
 
+class BillingApi(Protocol):
+    """What the schema needs of a billing vendor, in the normalised models (the reads below call
+    these on the configured vendor's client)."""
+
+    async def customer_for_org(self, org_id: str) -> BillingCustomer | None: ...
+
+    async def subscription_for_customer(self, customer_id: str) -> BillingSubscription | None: ...
+
+    async def invoices(self, customer_id: str, *, limit: int, status: str | None) -> list[BillingInvoice]: ...
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> BillingInvoice: ...
+
+
 class BillingClient:
+    """The Stripe-like ``billing`` vendor."""
+
     def __init__(self, rest: RestClient) -> None:
         self.rest = rest
         self.name = rest.name
@@ -81,3 +102,63 @@ class BillingClient:
         return await self.rest.call(
             "POST", f"/v1/invoices/{invoice_id}/pay", _INVOICE, headers={"Idempotency-Key": idempotency_key}
         )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicesKey:
+    customer_id: str
+    first: int
+    status: str | None = None
+
+
+async def _customer(client: BillingApi, org_id: str) -> BillingCustomer | None:
+    return await client.customer_for_org(org_id)
+
+
+async def _subscription(client: BillingApi, customer_id: str) -> BillingSubscription | None:
+    return await client.subscription_for_customer(customer_id)
+
+
+async def _invoices(client: BillingApi, key: InvoicesKey) -> list[BillingInvoice]:
+    return await client.invoices(key.customer_id, limit=key.first, status=key.status)
+
+
+CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(
+    name="customers",
+    model=TypeAdapter(BillingCustomer),
+    fetch=fan_out(_customer),
+    batch="fan_out",
+    ttl_s=300.0,
+    tags=lambda org_id, customer: (f"org:{org_id}", f"customer:{customer.id}"),
+    links=lambda org_id, customer: ((f"org:{org_id}", f"customer:{customer.id}"),),
+)
+"""An organization's billing customer, by the organization's id."""
+SUBSCRIPTIONS: Read[BillingApi, str, BillingSubscription] = Read(
+    name="subscriptions",
+    model=TypeAdapter(BillingSubscription),
+    fetch=fan_out(_subscription),
+    batch="fan_out",
+    ttl_s=60.0,
+    tags=lambda customer_id, _subscription: (f"customer:{customer_id}",),
+)
+INVOICES: Read[BillingApi, InvoicesKey, list[BillingInvoice]] = Read(
+    name="invoices",
+    model=TypeAdapter(list[BillingInvoice]),
+    fetch=fan_out(_invoices),
+    batch="fan_out",
+    pagination="cursor",
+    ttl_s=30.0,
+    key_parts=lambda key: (key.customer_id, key.first, key.status),
+    tags=lambda key, _invoices: (f"customer:{key.customer_id}",),
+)
+
+BILLING: Upstream[BillingApi] = Upstream(name="billing", reads=(CUSTOMERS, SUBSCRIPTIONS, INVOICES))
+STRIPE_LIKE: Vendor[BillingApi] = Vendor(
+    name="billing",
+    serves=BILLING,
+    protocol="rest",
+    auth=("api_key_hmac",),
+    client=lambda http: BillingClient(RestClient(http)),
+    defaults={"max_fanout": 10},
+    webhook="standard_webhooks",
+)

@@ -26,6 +26,8 @@ class RecentTransition:
 @dataclass(frozen=True, slots=True)
 class UpstreamHealth:
     name: str
+    vendor: str
+    """Who serves the slot (``upstreams.<name>.vendor``)."""
     url: str
     state: BreakerState
     failure_rate: float | None
@@ -57,13 +59,14 @@ class Transport(Protocol):
     def shared_reads(self) -> SharedReads: ...
 
 
-def upstream_health(transport: Transport) -> UpstreamHealth:
+def upstream_health(transport: Transport, *, vendor: str) -> UpstreamHealth:
     pipeline = transport.pipeline
     breaker = pipeline.breaker
     stats = breaker.stats()
     now = pipeline.clock()
     return UpstreamHealth(
         name=transport.policy.name,
+        vendor=vendor,
         url=transport.policy.base_url,
         state=breaker.state,
         failure_rate=stats.failure_rate,

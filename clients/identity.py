@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from clients.declaration import Prime, Read, Upstream, Vendor, by_ids, fan_out
 from clients.errors import UpstreamStatusError
 from clients.rest import RestClient
 
@@ -82,3 +84,55 @@ class IdentityClient:
         return await self.rest.call(
             "PATCH", f"/v1/users/{user_id}", _USER, json_body=changes, headers={"If-Match": f'"{if_match}"'}
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MembersKey:
+    org_id: str
+    first: int
+    after: str | None = None
+
+
+async def _members_page(client: IdentityClient, key: MembersKey) -> MembersPage | None:
+    return await client.members(key.org_id, limit=key.first, cursor=key.after)
+
+
+USERS: Read[IdentityClient, str, IdentityUser] = Read(
+    name="users",
+    model=TypeAdapter(IdentityUser),
+    fetch=by_ids(IdentityClient.users_by_ids),
+    batch="by_ids",
+    ttl_s=60.0,
+    entity="User",
+    tags=lambda _key, user: (f"org:{user.org_id}",),
+)
+ORGS: Read[IdentityClient, str, IdentityOrg] = Read(
+    name="orgs",
+    model=TypeAdapter(IdentityOrg),
+    fetch=by_ids(IdentityClient.orgs_by_ids),
+    batch="by_ids",
+    ttl_s=300.0,
+    entity="Organization",
+    tags=lambda key, _org: (f"org:{key}",),
+)
+MEMBERS: Read[IdentityClient, MembersKey, MembersPage] = Read(
+    name="members",
+    model=TypeAdapter(MembersPage),
+    fetch=fan_out(_members_page),
+    batch="fan_out",
+    pagination="cursor",
+    ttl_s=60.0,
+    key_parts=lambda key: (key.org_id, key.first, key.after),
+    tags=lambda key, page: (f"org:{key.org_id}", *(f"User:{user.id}" for user in page.data)),
+    primes=(Prime(read=USERS, items=lambda page: ((user.id, user) for user in page.data)),),
+)
+"""A page of an organization's members; its users prime ``users`` (and, fetched, refresh their entries)."""
+
+IDENTITY: Upstream[IdentityClient] = Upstream(name="identity", reads=(USERS, ORGS, MEMBERS))
+IDENTITY_API: Vendor[IdentityClient] = Vendor(
+    name="identity",
+    serves=IDENTITY,
+    protocol="rest",
+    auth=("oauth2_client_credentials",),
+    client=lambda http: IdentityClient(RestClient(http)),
+)

@@ -30,4 +30,5 @@ class UpstreamPolicy:
     max_batch_size: int = 100
     max_fanout: int = 10
     share_reads: bool = False
+    graphql_path: str = "/graphql"
     resilience: ResiliencePolicy = field(default_factory=ResiliencePolicy)

@@ -17,8 +17,9 @@ from typing import Any
 
 from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
 from graphql import DocumentNode, GraphQLSchema, build_schema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from clients.declaration import Fetched, Follow, Prime, Read, Upstream, Vendor, by_ids, merged
 from clients.errors import UpstreamError, UpstreamInvalidResponse, graphql_error, invalid_response
 from clients.graphql import GraphQLResult, GraphQLUpstream
 
@@ -67,13 +68,6 @@ class IssuePage(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class ProjectsKey:
-    org_id: str
-    first: int
-    after: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class IssuesKey:
     project_id: str
     first: int
@@ -91,6 +85,17 @@ class IssuesArgs:
 
     def key(self, project_id: str) -> IssuesKey:
         return IssuesKey(project_id, self.first, self.after, self.state)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectsKey:
+    """A page of an organization's projects, and the issue pages the client's selection asks of
+    each of its projects (pushed down into the same upstream request)."""
+
+    org_id: str
+    first: int
+    after: str | None = None
+    issues: tuple[IssuesArgs, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +222,12 @@ class ProjectsClient:
         self.graphql = graphql
         self.name = graphql.name
 
+    async def start(self) -> None:
+        await self.graphql.start()
+
+    async def close(self) -> None:
+        await self.graphql.close()
+
     async def projects_pages(self, keys: Sequence[ProjectsKey]) -> list[ProjectPage | UpstreamError]:
         """One aliased request for all keys. The upstream's ``projects`` is non-null, so one key's
         error (a rejected cursor) nulls the whole answer: that key gets its error, and the keys it
@@ -230,10 +241,8 @@ class ProjectsClient:
         reread = iter(await self._pages_or_error(lost) if lost else [])
         return [next(reread) if answer is _LOST else answer for answer in answers]
 
-    async def projects_with_issues(
-        self, keys: Sequence[ProjectsKey], issues: Sequence[Sequence[IssuesArgs]]
-    ) -> list[ProjectsWithIssues | UpstreamError]:
-        """Pages of projects, each with the issue pages ``issues[i]`` of its projects, in one request.
+    async def projects_with_issues(self, keys: Sequence[ProjectsKey]) -> list[ProjectsWithIssues | UpstreamError]:
+        """Pages of projects, each with the issue pages its key asks of its projects, in one request.
 
         A page lost to an error inside some project's issues is read again without issues (one
         more request for all such keys); its issues are then left to the caller.
@@ -241,11 +250,11 @@ class ProjectsClient:
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
-            for j, args in enumerate(issues[i]):
+            for j, args in enumerate(key.issues):
                 variables.update({f"f{i}_{j}": args.first, f"a{i}_{j}": args.after, f"s{i}_{j}": args.state})
-        shape = tuple(len(wanted) for wanted in issues)
+        shape = tuple(len(key.issues) for key in keys)
         result = await self.graphql.execute(_projects_document(shape), variables)
-        answers = self.split_nested(result, issues)
+        answers = self.split_nested(result, keys)
         lost = [key for key, answer in zip(keys, answers, strict=True) if answer is None]
         reread = iter(await self._pages_or_error(lost) if lost else [])
         return [answer if answer is not None else _without_issues(next(reread)) for answer in answers]
@@ -257,7 +266,7 @@ class ProjectsClient:
             return [exc for _ in keys]
 
     def split_nested(
-        self, result: GraphQLResult, issues: Sequence[Sequence[IssuesArgs]]
+        self, result: GraphQLResult, keys: Sequence[ProjectsKey]
     ) -> list[ProjectsWithIssues | UpstreamError | None]:
         """Each key's page and issue pages from one nested answer; ``None`` for a page that another
         key's error, or an error inside some project's issues, took away (the upstream nulls up to
@@ -275,7 +284,7 @@ class ProjectsClient:
         else:
             plain = GraphQLResult(data=result.data, errors=other_errors, extensions=result.extensions)
         answers: list[ProjectsWithIssues | UpstreamError | None] = []
-        for i, wanted in enumerate(issues):
+        for i, key in enumerate(keys):
             alias = f"k{i}"
             value: Any = result.data.get(alias) if result.data is not None else None
             if value is None and nested_errors and not _errors_at(other_errors, alias):
@@ -285,7 +294,7 @@ class ProjectsClient:
             if page is _LOST:
                 answers.append(None)
             elif isinstance(page, ProjectPage):
-                issues_found = self._issues_of(alias, value["nodes"], page, wanted, nested_errors)
+                issues_found = self._issues_of(alias, value["nodes"], page, key.issues, nested_errors)
                 answers.append(ProjectsWithIssues(page, issues_found))
             else:
                 answers.append(page)
@@ -420,3 +429,73 @@ def _issue_page(value: Any) -> IssuePage | None:
             "IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}]
         )
     return IssuePage.model_validate(value["issues"])
+
+
+async def _issue_pages(client: ProjectsClient, keys: Sequence[IssuesKey]) -> Fetched[IssuesKey]:
+    return Fetched(await client.issue_pages(keys))
+
+
+async def _project_pages(client: ProjectsClient, keys: Sequence[ProjectsKey]) -> Fetched[ProjectsKey]:
+    answers = await client.projects_with_issues(keys)
+    pages = [answer.page if isinstance(answer, ProjectsWithIssues) else answer for answer in answers]
+    nested = [
+        (ISSUES, key, page)
+        for answer in answers
+        if isinstance(answer, ProjectsWithIssues)
+        for key, page in answer.issues.items()
+    ]
+    return Fetched(pages, nested)
+
+
+PROJECTS: Read[ProjectsClient, str, ProjectNode] = Read(
+    name="projects",
+    model=TypeAdapter(ProjectNode),
+    fetch=by_ids(ProjectsClient.projects_by_ids),
+    batch="by_ids",
+    ttl_s=120.0,
+    entity="Project",
+    tags=lambda _key, project: (f"org:{project.org_id}", f"project:{project.id}"),
+    links=lambda _key, project: ((f"org:{project.org_id}", f"project:{project.id}"),),
+)
+ISSUES: Read[ProjectsClient, IssuesKey, IssuePage] = Read(
+    name="issues",
+    model=TypeAdapter(IssuePage),
+    fetch=merged(_issue_pages),
+    batch="merged",
+    pagination="cursor",
+    ttl_s=30.0,
+    key_parts=lambda key: (key.project_id, key.first, key.after, key.state),
+    tags=lambda key, _page: (f"project:{key.project_id}",),
+)
+"""Issue pages of a project."""
+PROJECT_PAGES: Read[ProjectsClient, ProjectsKey, ProjectPage] = Read(
+    name="project_pages",
+    model=TypeAdapter(ProjectPage),
+    fetch=merged(_project_pages),
+    batch="merged",
+    pagination="cursor",
+    ttl_s=60.0,
+    key_parts=lambda key: (key.org_id, key.first, key.after),
+    tags=lambda key, page: (f"org:{key.org_id}", *(f"Project:{project.id}" for project in page.nodes)),
+    links=lambda key, page: tuple((f"org:{key.org_id}", f"project:{project.id}") for project in page.nodes),
+    primes=(Prime(read=PROJECTS, items=lambda page: ((project.id, project) for project in page.nodes)),),
+    follows=(
+        Follow(
+            read=ISSUES,
+            keys=lambda key, page: (args.key(project.id) for args in key.issues for project in page.nodes),
+        ),
+    ),
+)
+"""A page of an organization's projects. Its key's issue pages come in the same request (cached as
+``issues`` entries of their own, the page entry stays whole); for a page served from the cache they
+are loaded in one batch before the page is handed out."""
+
+PROJECTS_SLOT: Upstream[ProjectsClient] = Upstream(name="projects", reads=(PROJECTS, PROJECT_PAGES, ISSUES))
+PROJECTS_API: Vendor[ProjectsClient] = Vendor(
+    name="projects",
+    serves=PROJECTS_SLOT,
+    protocol="graphql",
+    auth=("bearer", "api_key"),
+    client=lambda http: ProjectsClient(GraphQLUpstream(http, path=http.policy.graphql_path)),
+    webhook="github_hmac_sha256",
+)

@@ -29,6 +29,7 @@ from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams
 from resolvers.cache import CacheableDocuments
+from resolvers.loaders import Reads
 from schema.context import GatewayContext
 from schema.fallbacks import FALLBACKS
 from schema.root import LIVE_FIELDS, build_schema
@@ -74,7 +75,8 @@ def create_app(
     times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
     quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
-    cache = build_cache(settings, clock=cache_clock)
+    reads = Reads(upstreams)
+    cache = build_cache(settings, reads.cache_types, clock=cache_clock)
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings, clock=clock)
     limits = settings.limits
@@ -85,6 +87,7 @@ def create_app(
 
     contexts = RequestContexts(
         upstreams=upstreams,
+        reads=reads,
         callers=callers,
         deadline=settings.deadline,
         clock=clock,

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import version as package_version
+from typing import Any
 
 import orjson
 
+from clients.registry import registry
 from mobius.redis import create_redis
-from mobius.settings import OAuth2Settings, Settings
+from mobius.settings import OAuth2Settings, Settings, cache_ttls
 from resolvers.cache import (
     CacheEngine,
     CachePolicy,
     CacheRuntime,
+    CacheType,
     InProcessStore,
     InvalidationListener,
     L1Policy,
@@ -26,14 +29,14 @@ from resolvers.cache import (
     ResponsePolicy,
     store_breaker,
 )
-from resolvers.loaders import CACHE_TYPES
+from resolvers.loaders import cache_type
 
 
 def credential_scopes(settings: Settings) -> dict[str, str]:
     """Which credential each upstream answers for: the OAuth2 client (and scope), else the auth
     type; ``cache.credential_scopes`` names it explicitly. Never a secret."""
     scopes = {}
-    for name, upstream in settings.upstreams:
+    for name, upstream in settings.upstreams.items():
         auth = upstream.auth
         if isinstance(auth, OAuth2Settings):
             scopes[name] = "+".join(part for part in (auth.client_id, auth.scope, auth.audience) if part)
@@ -42,10 +45,25 @@ def credential_scopes(settings: Settings) -> dict[str, str]:
     return {**scopes, **settings.cache.credential_scopes}
 
 
+def configured_cache_types(settings: Settings) -> tuple[CacheType[Any, Any], ...]:
+    """Every read's cache type as the configured vendors serve them (what ``Reads`` derives from the
+    built clients), for tools that need the cache without the upstreams."""
+    declared = registry()
+    types: list[CacheType[Any, Any]] = []
+    for name, section in settings.upstreams.items():
+        upstream = declared.upstream(name)
+        assert upstream is not None
+        vendor = declared.vendor(upstream, section.vendor).name
+        types.extend(
+            cache_type(read, upstream=name, vendor=None if vendor == name else vendor) for read in upstream.reads
+        )
+    return tuple(types)
+
+
 def cache_policy(settings: Settings, *, l1: bool) -> CachePolicy:
     cache = settings.cache
     return CachePolicy(
-        ttl_s=cache.ttl_s.model_dump(),
+        ttl_s=cache_ttls(settings),
         jitter_ratio=cache.jitter_ratio,
         stale_while_revalidate_s=cache.stale_while_revalidate_s,
         stale_if_error_s=cache.stale_if_error_s,
@@ -57,8 +75,11 @@ def cache_policy(settings: Settings, *, l1: bool) -> CachePolicy:
     )
 
 
-def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None) -> CacheRuntime | None:
-    """``None`` when ``cache.enabled`` is false. ``clock`` (seconds) judges freshness; tests inject one."""
+def build_cache(
+    settings: Settings, types: Sequence[CacheType[Any, Any]], *, clock: Callable[[], float] | None = None
+) -> CacheRuntime | None:
+    """The cache of ``types`` (every read's, as configured); ``None`` when ``cache.enabled`` is false.
+    ``clock`` (seconds) judges freshness; tests inject one."""
     if not settings.cache.enabled:
         return None
     if settings.redis.url is None:
@@ -66,7 +87,7 @@ def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None)
         engine = CacheEngine(
             store=store,
             policy=cache_policy(settings, l1=False),
-            types=CACHE_TYPES,
+            types=types,
             scopes=credential_scopes(settings),
             clock=clock or time.time,
         )
@@ -86,7 +107,7 @@ def build_cache(settings: Settings, *, clock: Callable[[], float] | None = None)
     engine = CacheEngine(
         store=redis_store,
         policy=cache_policy(settings, l1=True),
-        types=CACHE_TYPES,
+        types=types,
         scopes=credential_scopes(settings),
         clock=clock or time.time,
     )

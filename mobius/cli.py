@@ -148,7 +148,7 @@ def cmd_schema_print(_: argparse.Namespace) -> int:
 def cmd_cache_invalidate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from mobius.cache_setup import build_cache
+    from mobius.cache_setup import build_cache, configured_cache_types
     from resolvers.cache import CacheUnavailable, InvalidationRequest, invalidate
 
     settings = load_settings(args.config)
@@ -157,7 +157,7 @@ def cmd_cache_invalidate(args: argparse.Namespace) -> int:
             "no shared cache: redis.url is not configured, so the cache lives inside each gateway process "
             "(use POST /admin/cache/invalidate on it)"
         )
-    runtime = build_cache(settings)
+    runtime = build_cache(settings, configured_cache_types(settings))
     if runtime is None:
         raise ConfigError("the cache is disabled (cache.enabled: false)")
     request = InvalidationRequest(entities=args.entity, tags=args.tag, all=args.all)

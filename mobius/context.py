@@ -14,7 +14,7 @@ from clients.upstreams import Upstreams
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
-from resolvers.loaders import Loaders
+from resolvers.loaders import Reads
 from schema.context import Caller, GatewayContext
 
 
@@ -35,6 +35,7 @@ def request_budget_s(header: str | None, settings: DeadlineSettings) -> float | 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestContexts:
     upstreams: Upstreams
+    reads: Reads
     callers: CallerRegistry
     deadline: DeadlineSettings
     clock: Callable[[], float]
@@ -56,7 +57,7 @@ class RequestContexts:
         engine = self.engine
         cache = engine.request(provenance=provenance) if engine is not None else None
         return GatewayContext(
-            loaders=Loaders.build(self.upstreams, cache),
+            loaders=self.reads.loaders(cache),
             upstreams=self.upstreams,
             caller=caller,
             fallbacks=self.fallbacks,

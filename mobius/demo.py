@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic_settings import EnvSettingsSource
 
-from mobius.settings import ConfigError, Settings, UpstreamsSettings, load_settings
+from clients.registry import registry
+from mobius.settings import ConfigError, Settings, load_settings
 from sandbox import (
     JWKS_PATH,
     SANDBOX_AUDIENCE,
@@ -30,12 +31,12 @@ def sandbox_upstreams(
 
     Each gateway upstream is served by the sandbox of its vendor: ``vendors`` (upstream -> vendor),
     else ``upstreams.<name>.vendor`` from the environment, else the sandbox named like the upstream.
-    Sandboxes the gateway has no upstream for are left out.
+    Sandboxes the gateway declares no upstream for (``clients.registry``) are left out.
     """
     chosen = _env_vendors() if vendors is None else vendors
     sections: dict[str, Any] = {}
     for slot in default_registry().slots():
-        if slot not in UpstreamsSettings.model_fields:
+        if registry().upstream(slot) is None:
             continue
         upstream = _vendor(slot, chosen.get(slot, slot))
         if upstream.name in urls:

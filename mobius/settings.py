@@ -3,13 +3,24 @@ then passed in (never imported as a global from deep inside)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from clients.registry import registry
 from clients.signing import DEFAULT_FORMAT, DEFAULT_PARTS, FORMAT_FIELDS, CanonicalPart, format_fields
 
 
@@ -172,6 +183,7 @@ class DegradationSettings(_Strict):
 
 class UpstreamSettings(_Strict):
     base_url: str
+    vendor: str | None = Field(default=None, description="the API serving this slot; default: the one named like it")
     graphql_path: str = "/graphql"
     timeouts: TimeoutSettings = TimeoutSettings()
     pool_size: int = Field(default=100, ge=1)
@@ -184,9 +196,62 @@ class UpstreamSettings(_Strict):
 
 
 class UpstreamsSettings(_Strict):
-    identity: UpstreamSettings
-    billing: UpstreamSettings
-    projects: UpstreamSettings
+    """One section per declared upstream, by name (``clients.registry``): a missing one, an unknown
+    one, a vendor that does not serve the slot or an auth kind the vendor does not accept is an
+    error naming the key. Each section starts from its vendor's declared defaults."""
+
+    def __getitem__(self, name: str) -> UpstreamSettings:
+        section: UpstreamSettings = getattr(self, name)
+        return section
+
+    def items(self) -> Iterator[tuple[str, UpstreamSettings]]:
+        for name in type(self).model_fields:
+            yield name, self[name]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_defaults(cls, sections: Any) -> Any:
+        if not isinstance(sections, dict):
+            return sections
+        declared = registry()
+        merged = dict(sections)
+        for name, section in sections.items():
+            upstream = declared.upstream(name)
+            if upstream is None or not isinstance(section, dict):
+                continue
+            vendor_name = section.get("vendor")
+            try:
+                vendor = declared.vendor(upstream, vendor_name if isinstance(vendor_name, str) else None)
+            except KeyError:
+                continue
+            merged[name] = _deep_merge(dict(vendor.defaults), section)
+        return merged
+
+    @model_validator(mode="after")
+    def _declared_kinds(self) -> UpstreamsSettings:
+        declared = registry()
+        for name, section in self.items():
+            upstream = declared.upstream(name)
+            assert upstream is not None
+            try:
+                vendor = declared.vendor(upstream, section.vendor)
+            except KeyError:
+                vendors = ", ".join(vendor.name for vendor in declared.vendors_of(upstream))
+                raise ValueError(
+                    f"upstreams.{name}.vendor: {section.vendor!r} does not serve {name!r} (its vendors: {vendors})"
+                ) from None
+            if section.auth.type not in vendor.auth:
+                raise ValueError(
+                    f"upstreams.{name}.auth.type: {vendor.name!r} accepts {', '.join(vendor.auth)},"
+                    f" not {section.auth.type!r}"
+                )
+        return self
+
+
+def _declared_upstreams_model() -> type[UpstreamsSettings]:
+    """``UpstreamsSettings`` with a required field per declared upstream."""
+    fields: dict[str, Any] = {upstream.name: (UpstreamSettings, ...) for upstream in registry().upstreams}
+    return create_model("UpstreamsSettings", __base__=UpstreamsSettings, **fields)
 
 
 class CallerSettings(_Strict):
@@ -260,20 +325,6 @@ class RedisSettings(_Strict):
     connect_timeout_s: float = Field(default=0.2, gt=0)
 
 
-class CacheTtlSettings(_Strict):
-    """Fresh time in seconds per cached type (a random jitter shortens each by up to ``jitter_ratio``)."""
-
-    users: float = Field(default=60.0, gt=0)
-    orgs: float = Field(default=300.0, gt=0)
-    members: float = Field(default=60.0, gt=0, description="members pages (they embed users)")
-    customers: float = Field(default=300.0, gt=0)
-    subscriptions: float = Field(default=60.0, gt=0)
-    invoices: float = Field(default=30.0, gt=0)
-    projects: float = Field(default=120.0, gt=0)
-    project_pages: float = Field(default=60.0, gt=0)
-    issues: float = Field(default=30.0, gt=0, description="issue pages of a project")
-
-
 class CacheL1Settings(_Strict):
     """The in-process first level in front of Redis (unused on the in-process store)."""
 
@@ -305,7 +356,9 @@ class CacheSettings(_Strict):
     """Read-through cache behind the loaders: Redis when ``redis.url`` is set, else in-process."""
 
     enabled: bool = True
-    ttl_s: CacheTtlSettings = CacheTtlSettings()
+    ttl_s: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default={}, description="fresh seconds per cached type, over the defaults its upstream declares"
+    )
     jitter_ratio: float = Field(default=0.1, ge=0, lt=1)
     stale_while_revalidate_s: float = Field(default=30.0, ge=0)
     stale_if_error_s: float = Field(default=600.0, ge=0)
@@ -352,7 +405,10 @@ class Settings(BaseSettings):
     deadline: DeadlineSettings = DeadlineSettings()
     degradation: DegradationSettings = DegradationSettings()
     cache: CacheSettings = CacheSettings()
-    upstreams: UpstreamsSettings
+    if TYPE_CHECKING:
+        upstreams: UpstreamsSettings
+    else:
+        upstreams: _declared_upstreams_model()
     callers: list[CallerSettings] = []
     auth: InboundAuthSettings = InboundAuthSettings()
     """How callers are identified: JWTs (``auth.jwt``), besides the static API keys of ``callers``."""
@@ -367,6 +423,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("cache")
+    @classmethod
+    def _declared_cache_types(cls, cache: CacheSettings) -> CacheSettings:
+        names = {read.name for read in registry().reads}
+        unknown = sorted(set(cache.ttl_s) - names)
+        if unknown:
+            known = ", ".join(sorted(names))
+            raise ValueError(f"cache.ttl_s: no cached type is called {', '.join(map(repr, unknown))} (known: {known})")
+        return cache
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -377,6 +443,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings)
+
+
+def cache_ttls(settings: Settings) -> dict[str, float]:
+    """Fresh seconds per cached type: what each read declares, as configured in ``cache.ttl_s``."""
+    return {read.name: settings.cache.ttl_s.get(read.name, read.ttl_s) for read in registry().reads}
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _deep_merge(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
 
 
 class ConfigError(Exception):
@@ -428,5 +508,6 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(root)"
-        lines.append(f"  {key}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {message}" if message.startswith(f"{key}.") else f"  {key}: {message}")
     return "\n".join(lines)

@@ -7,13 +7,10 @@ from dataclasses import replace
 from time import monotonic
 
 from clients.auth import Auth, HeaderAuth, HmacSignedAuth, NoAuth
-from clients.billing import BillingClient
-from clients.graphql import GraphQLUpstream
 from clients.http import HttpUpstream, build_pipeline
-from clients.identity import IdentityClient
 from clients.oauth2 import OAuth2ClientCredentials
 from clients.policy import TimeoutPolicy, UpstreamPolicy
-from clients.projects import ProjectsClient
+from clients.registry import registry
 from clients.resilience.breaker import BreakerPolicy
 from clients.resilience.bulkhead import BulkheadPolicy
 from clients.resilience.clock import TimeSource
@@ -21,10 +18,9 @@ from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
 from clients.resilience.retry import RetryPolicy
-from clients.rest import RestClient
 from clients.secrets import EnvSecret, FileSecret, SecretSource, StaticSecret
 from clients.signing import SignatureScheme
-from clients.upstreams import Upstreams
+from clients.upstreams import Connected, Upstreams
 from mobius.settings import (
     AuthSettings,
     HeaderAuthSettings,
@@ -58,6 +54,7 @@ def build_policy(name: str, upstream: UpstreamSettings) -> UpstreamPolicy:
         max_batch_size=upstream.max_batch_size,
         max_fanout=upstream.max_fanout,
         share_reads=upstream.share_reads,
+        graphql_path=upstream.graphql_path,
         resilience=build_resilience(upstream.resilience, credential_id=_credential_id(upstream)),
     )
 
@@ -144,26 +141,27 @@ def build_auth(
 def build_upstreams(
     settings: Settings, *, rate_limit_store: RateLimitStore | None = None, time: TimeSource | None = None
 ) -> Upstreams:
-    """The upstream clients. ``rate_limit_store`` defaults to one in-process store shared by the
-    three limiters; pass a ``RedisRateLimitStore`` so replicas share quotas. ``time`` injects the
-    clocks, sleep and randomness (tests); its monotonic clock also times token refreshes."""
-    configured = settings.upstreams
-    projects = configured.projects
+    """A client per declared upstream, from its configured vendor, on its own transport, auth and
+    pipeline. ``rate_limit_store`` defaults to one in-process store shared by every limiter; pass a
+    ``RedisRateLimitStore`` so replicas share quotas. ``time`` injects the clocks, sleep and
+    randomness (tests); its monotonic clock also times token refreshes."""
     store = rate_limit_store or MemoryRateLimitStore()
     clock = (time or TimeSource()).monotonic
-
-    def http(name: str, upstream: UpstreamSettings) -> HttpUpstream:
-        policy = build_policy(name, upstream)
+    declared = registry()
+    connected = []
+    for name, section in settings.upstreams.items():
+        upstream = declared.upstream(name)
+        assert upstream is not None, "settings hold declared upstreams only"
+        vendor = declared.vendor(upstream, section.vendor)
+        policy = build_policy(name, section)
         token_guard = (
             build_pipeline(replace(policy, name=f"{name}-token"), store=store, time=time)
-            if isinstance(upstream.auth, OAuth2Settings)
+            if isinstance(section.auth, OAuth2Settings)
             else None
         )
-        auth = build_auth(name, upstream.base_url, upstream.auth, clock=clock, token_guard=token_guard)
-        return HttpUpstream(policy, auth, rate_limit_store=store, time=time)
-
-    return Upstreams(
-        identity=IdentityClient(RestClient(http("identity", configured.identity))),
-        billing=BillingClient(RestClient(http("billing", configured.billing))),
-        projects=ProjectsClient(GraphQLUpstream(http("projects", projects), path=projects.graphql_path)),
-    )
+        auth = build_auth(name, section.base_url, section.auth, clock=clock, token_guard=token_guard)
+        transport = HttpUpstream(policy, auth, rate_limit_store=store, time=time)
+        connected.append(
+            Connected(upstream=upstream, vendor=vendor, client=vendor.client(transport), transport=transport)
+        )
+    return Upstreams(connected)

@@ -1,21 +1,29 @@
-"""Reads of an organization's billing account."""
+"""Reads of an organization's billing account, from whichever vendor serves the billing slot."""
 
 from __future__ import annotations
 
-from clients.billing import BillingCustomer, BillingInvoice, BillingSubscription
+from clients.billing import (
+    CUSTOMERS,
+    INVOICES,
+    SUBSCRIPTIONS,
+    BillingCustomer,
+    BillingInvoice,
+    BillingSubscription,
+    InvoicesKey,
+)
 from resolvers.errors import check_page_size
 from resolvers.loaders import Loaders
-from resolvers.loaders.billing import InvoicesKey
 
 
 async def customer(loaders: Loaders, org_id: str) -> BillingCustomer | None:
-    return await loaders.customers.load(org_id)
+    return await loaders[CUSTOMERS].load(org_id)
 
 
 async def subscription(loaders: Loaders, customer_id: str) -> BillingSubscription | None:
-    return await loaders.subscriptions.load(customer_id)
+    return await loaders[SUBSCRIPTIONS].load(customer_id)
 
 
 async def invoices(loaders: Loaders, customer_id: str, first: int, status: str | None) -> list[BillingInvoice]:
     check_page_size(first)
-    return await loaders.invoices.load(InvoicesKey(customer_id, first, status))
+    found = await loaders[INVOICES].load(InvoicesKey(customer_id, first, status))
+    return [] if found is None else found

@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import asyncio
 
-from clients.identity import IdentityOrg, IdentityUser, MembersPage
+from clients.identity import MEMBERS, ORGS, USERS, IdentityOrg, IdentityUser, MembersKey, MembersPage
 from resolvers.errors import InvalidArgument, check_page_size
 from resolvers.loaders import Loaders
-from resolvers.loaders.identity import MembersKey
 
 MAX_IDS = 500
 
 
 async def user(loaders: Loaders, user_id: str) -> IdentityUser | None:
-    return await loaders.users.load(user_id)
+    return await loaders[USERS].load(user_id)
 
 
 def user_future(loaders: Loaders, user_id: str) -> asyncio.Future[IdentityUser | None]:
     """The loader's future for a user: already done when the user was primed or loaded earlier."""
-    return loaders.users.load(user_id)
+    return loaders[USERS].load(user_id)
 
 
 async def users(loaders: Loaders, user_ids: list[str]) -> list[IdentityUser | None]:
     if len(user_ids) > MAX_IDS:
         raise InvalidArgument(f"`ids` may hold at most {MAX_IDS} ids, got {len(user_ids)}")
-    return list(await loaders.users.load_many(user_ids))
+    return list(await loaders[USERS].load_many(user_ids))
 
 
 async def organization(loaders: Loaders, org_id: str) -> IdentityOrg | None:
-    return await loaders.orgs.load(org_id)
+    return await loaders[ORGS].load(org_id)
 
 
 async def members(loaders: Loaders, org_id: str, first: int, after: str | None) -> MembersPage | None:
     check_page_size(first)
-    return await loaders.members.load(MembersKey(org_id, first, after))
+    return await loaders[MEMBERS].load(MembersKey(org_id, first, after))

@@ -5,22 +5,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from clients.projects import IssuePage, IssuesArgs, IssuesKey, ProjectNode, ProjectPage, ProjectsKey
+from clients.projects import (
+    ISSUES,
+    PROJECT_PAGES,
+    PROJECTS,
+    IssuePage,
+    IssuesArgs,
+    IssuesKey,
+    ProjectNode,
+    ProjectPage,
+    ProjectsKey,
+)
 from resolvers.errors import check_page_size
 from resolvers.loaders import Loaders
 
 
 async def project(loaders: Loaders, project_id: str) -> ProjectNode | None:
-    return await loaders.projects.load(project_id)
+    return await loaders[PROJECTS].load(project_id)
 
 
 async def projects_of_org(
     loaders: Loaders, org_id: str, first: int, after: str | None, issues: Sequence[IssuesArgs] = ()
-) -> ProjectPage:
+) -> ProjectPage | None:
     """A page of the organization's projects; ``issues`` are the issue pages the query will ask
     of each of its projects, fetched in the same upstream request when the page is."""
     check_page_size(first)
-    return await loaders.projects_by_org.load_with_issues(ProjectsKey(org_id, first, after), issues)
+    return await loaders[PROJECT_PAGES].load(ProjectsKey(org_id, first, after, tuple(issues)))
 
 
 def issues_future(
@@ -28,4 +38,4 @@ def issues_future(
 ) -> asyncio.Future[IssuePage | None]:
     """The loader's future for an issues page: already done when a projects request brought it."""
     check_page_size(first)
-    return loaders.issues.load(IssuesKey(project_id, first, after, state))
+    return loaders[ISSUES].load(IssuesKey(project_id, first, after, state))

@@ -12,10 +12,11 @@ from asyncio import Future
 from dataclasses import dataclass
 from typing import Any
 
-from clients.projects import IssuesArgs, ProjectsKey
+from clients.billing import CUSTOMERS
+from clients.identity import MEMBERS, MembersKey
+from clients.projects import PROJECT_PAGES, IssuesArgs, ProjectsKey
 from resolvers.errors import InvalidArgument, check_page_size
 from resolvers.loaders import Loaders
-from resolvers.loaders.identity import MembersKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,12 @@ def start_organization_reads(loaders: Loaders, org_id: str, reads: OrganizationR
     """Put the reads in their loaders' next batches; the fields that ask for them later get the
     same futures. Page sizes the fields would refuse are left for them to report."""
     started: list[Future[Any]] = [
-        loaders.members.load(MembersKey(org_id, read.first, read.after)) for read in reads.members if _valid(read)
+        loaders[MEMBERS].load(MembersKey(org_id, read.first, read.after)) for read in reads.members if _valid(read)
     ]
     if reads.billing:
-        started.append(loaders.customers.load(org_id))
+        started.append(loaders[CUSTOMERS].load(org_id))
     started.extend(
-        loaders.projects_by_org.load_with_issues(ProjectsKey(org_id, read.first, read.after), read.issues)
+        loaders[PROJECT_PAGES].load(ProjectsKey(org_id, read.first, read.after, read.issues))
         for read in reads.projects
         if _valid(read)
     )

@@ -21,6 +21,7 @@ class BreakerTransition:
 @strawberry.type
 class UpstreamHealth:
     name: str
+    vendor: str = strawberry.field(description="The API serving this upstream (`upstreams.<name>.vendor`).")
     url: str
     state: BreakerState
     failure_rate: float | None = strawberry.field(description="Percent of failed calls in the breaker's window.")

@@ -139,7 +139,9 @@ class ProjectConnection:
     nodes: list[Project]
 
     @classmethod
-    def from_page(cls, page: ProjectPage) -> ProjectConnection:
+    def from_page(cls, page: ProjectPage | None) -> ProjectConnection:
+        if page is None:
+            return cls(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
         return cls(
             total_count=page.total_count,
             page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),

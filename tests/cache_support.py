@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from clients.errors import UpstreamError
+from resolvers.loaders import declared_cache_types
 
 
 class Upstream:
@@ -80,3 +81,15 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
     with contextlib.suppress(OSError, RuntimeError):
         writer.write_eof()
+
+
+CACHE_TYPES = declared_cache_types()
+"""Every declared read's cache type, as the default vendors serve them."""
+_BY_NAME = {ctype.name: ctype for ctype in CACHE_TYPES}
+USERS = _BY_NAME["users"]
+MEMBERS = _BY_NAME["members"]
+CUSTOMERS = _BY_NAME["customers"]
+SUBSCRIPTIONS = _BY_NAME["subscriptions"]
+INVOICES = _BY_NAME["invoices"]
+PROJECTS = _BY_NAME["projects"]
+ISSUES = _BY_NAME["issues"]

@@ -2,9 +2,11 @@
 
 Key layout (logical; the store adds its prefix)::
 
-    c:<upstream>:<type>:<model version>:<credential scope>:{<entity or type>:<id>}
+    c:<upstream>[@<vendor>]:<type>:<model version>:<credential scope>:{<entity or type>:<id>}
 
 The braces are a Redis Cluster hash tag: every version and scope of one entity lands on one slot.
+``@<vendor>`` names the vendor serving the upstream when it is not the one named like it, so
+switching vendors never reads the other's entries.
 The model version is a digest of the cached type's JSON schema, so a model change never reads old
 shapes. The credential scope names *which* credential the upstream answered (e.g. an OAuth2 client
 id), never the credential itself.
@@ -57,7 +59,8 @@ class CacheType(Generic[K, V]):
     """One cached loader: its settings name (``users``), upstream, value shape and key parts.
 
     ``entity`` (e.g. ``User``) makes entries addressable as ``User:<id>`` for invalidation; only
-    types keyed by the entity's own id have one.
+    types keyed by the entity's own id have one. ``vendor`` is set when another vendor than the
+    one named like the upstream serves it.
     """
 
     name: str
@@ -67,6 +70,7 @@ class CacheType(Generic[K, V]):
     entity: str | None = None
     tags: Callable[[K, V], Tags] = _no_tags
     links: Callable[[K, V], Links] = _no_links
+    vendor: str | None = None
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +87,8 @@ class CacheType(Generic[K, V]):
 
     def key_for_id(self, key_id: str, scope: str) -> str:
         group = self.entity or self.name
-        return f"c:{self.upstream}:{self.name}:{self.version}:{key_part(scope)}:{{{group}:{key_id}}}"
+        source = self.upstream if self.vendor is None else f"{self.upstream}@{self.vendor}"
+        return f"c:{source}:{self.name}:{self.version}:{key_part(scope)}:{{{group}:{key_id}}}"
 
 
 def parse_entity(ref: str) -> tuple[str, str]:

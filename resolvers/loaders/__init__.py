@@ -1,79 +1,195 @@
-"""Per-request loaders, built by the context getter and kept on the context."""
+"""Per-request loaders: one generic ``ReadLoader`` per declared read (``clients.declaration``),
+created on a request's first use of that read and kept on its context.
+
+A batch honours the DataLoader contract (one answer per key, in key order; ``None`` for not
+found; an exception instance for a key that failed, so one bad key does not fail its batch
+neighbours) and goes through the cache when there is one: cached keys are answered from it, only
+the misses reach the upstream (one batch). What a read declares is applied here for every read:
+values prime the sibling reads they carry, answers of other reads that came in the same request
+are primed (and cached), and the keys a value is handed out with are loaded first.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+import asyncio
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from aiodataloader import DataLoader
+
+from clients.declaration import Answer, Fetched, Read
+from clients.policy import UpstreamPolicy
+from clients.registry import registry
 from clients.upstreams import Upstreams
 from resolvers.cache import CacheType, RequestCache
-from resolvers.loaders.billing import (
-    CUSTOMERS,
-    INVOICES,
-    SUBSCRIPTIONS,
-    CustomerByOrgLoader,
-    InvoicesByCustomerLoader,
-    SubscriptionByCustomerLoader,
-)
-from resolvers.loaders.identity import MEMBERS, ORGS, USERS, MembersByOrgLoader, OrgByIdLoader, UserByIdLoader
-from resolvers.loaders.projects import (
-    ISSUES,
-    PROJECT_PAGES,
-    PROJECTS,
-    IssuesByProjectLoader,
-    ProjectByIdLoader,
-    ProjectsByOrgLoader,
-)
+from resolvers.cache.types import key_part
 
-CACHE_TYPES: tuple[CacheType[Any, Any], ...] = (
-    USERS,
-    ORGS,
-    MEMBERS,
-    CUSTOMERS,
-    SUBSCRIPTIONS,
-    INVOICES,
-    PROJECTS,
-    PROJECT_PAGES,
-    ISSUES,
-)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def cache_type(read: Read[Any, K, V], *, upstream: str, vendor: str | None = None) -> CacheType[K, V]:
+    """The cache type of ``read`` as served by ``vendor`` (``None``: the vendor named like the upstream)."""
+    parts = read.key_parts
+    return CacheType(
+        name=read.name,
+        upstream=upstream,
+        adapter=read.model,
+        key_id=lambda key: ":".join(key_part(part) for part in parts(key)),
+        entity=read.entity,
+        tags=read.tags,
+        links=read.links,
+        vendor=vendor,
+    )
+
+
+def declared_cache_types() -> tuple[CacheType[Any, Any], ...]:
+    """Every declared read's cache type, as the upstreams' default vendors serve them."""
+    return tuple(
+        cache_type(read, upstream=upstream.name) for upstream in registry().upstreams for read in upstream.reads
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class Loaders:
-    users: UserByIdLoader
-    orgs: OrgByIdLoader
-    members: MembersByOrgLoader
-    customers: CustomerByOrgLoader
-    subscriptions: SubscriptionByCustomerLoader
-    invoices: InvoicesByCustomerLoader
-    projects: ProjectByIdLoader
-    projects_by_org: ProjectsByOrgLoader
-    issues: IssuesByProjectLoader
-    cache: RequestCache | None = None
+class Source(Generic[K, V]):
+    """A read as this gateway serves it: the client that answers it, its policy and cache type."""
 
-    def release(self) -> None:
-        """Forget every loaded value, once the request is answered (``schema.context``)."""
-        for name in _LOADER_FIELDS:
-            getattr(self, name).clear_all()
+    read: Read[Any, K, V]
+    client: Any
+    policy: UpstreamPolicy
+    ctype: CacheType[K, V]
+
+    @property
+    def max_batch_size(self) -> int | None:
+        return None if self.read.batch == "fan_out" else self.policy.max_batch_size
+
+
+class Reads:
+    """Every read of the configured upstreams with its source; built once per gateway."""
+
+    def __init__(self, upstreams: Upstreams) -> None:
+        self.upstreams = upstreams
+        self._sources: dict[int, Source[Any, Any]] = {}
+        for connected in upstreams.connected:
+            name, vendor = connected.upstream.name, connected.vendor.name
+            for read in connected.upstream.reads:
+                client, policy = upstreams.serving(read)
+                ctype = cache_type(read, upstream=name, vendor=None if vendor == name else vendor)
+                self._sources[id(read)] = Source(read, client, policy, ctype)
+
+    @property
+    def cache_types(self) -> tuple[CacheType[Any, Any], ...]:
+        return tuple(source.ctype for source in self._sources.values())
+
+    def source(self, read: Read[Any, K, V]) -> Source[K, V]:
+        return self._sources[id(read)]
+
+    def loaders(self, cache: RequestCache | None = None) -> Loaders:
+        """A request's loaders; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
+        return Loaders(self, cache)
+
+
+class Loaders:
+    """A request's loaders, by read, each created on first use."""
+
+    __slots__ = ("_built", "cache", "reads")
+
+    def __init__(self, reads: Reads, cache: RequestCache | None = None) -> None:
+        self.reads = reads
+        self.cache = cache
+        self._built: dict[int, ReadLoader[Any, Any]] = {}
 
     @classmethod
     def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
-        """Per request; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
-        users = UserByIdLoader(upstreams.identity, cache)
-        projects = ProjectByIdLoader(upstreams.projects, cache)
-        issues = IssuesByProjectLoader(upstreams.projects, cache)
-        return cls(
-            users=users,
-            orgs=OrgByIdLoader(upstreams.identity, cache),
-            members=MembersByOrgLoader(upstreams.identity, users, cache),
-            customers=CustomerByOrgLoader(upstreams.billing, cache),
-            subscriptions=SubscriptionByCustomerLoader(upstreams.billing, cache),
-            invoices=InvoicesByCustomerLoader(upstreams.billing, cache),
-            projects=projects,
-            projects_by_org=ProjectsByOrgLoader(upstreams.projects, projects, issues, cache),
-            issues=issues,
-            cache=cache,
+        """Loaders over ``upstreams`` without a gateway's prepared ``Reads`` (tests, tools)."""
+        return Reads(upstreams).loaders(cache)
+
+    def __getitem__(self, read: Read[Any, K, V]) -> ReadLoader[K, V]:
+        loader = self._built.get(id(read))
+        if loader is None:
+            loader = self._built[id(read)] = ReadLoader(self.reads.source(read), self)
+        return loader
+
+    def release(self) -> None:
+        """Forget every loaded value, once the request is answered (``schema.context``)."""
+        for loader in self._built.values():
+            loader.clear_all()
+        self._built.clear()
+
+
+def _found(answer: Answer) -> bool:
+    return answer is not None and not isinstance(answer, BaseException)
+
+
+class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
+    """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration)."""
+
+    def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
+        super().__init__(max_batch_size=source.max_batch_size)
+        self.source = source
+        self.loaders = loaders
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[Answer]:
+        cache = self.loaders.cache
+        answers = (
+            list(await self._fetch(keys)) if cache is None else await cache.load(self.source.ctype, keys, self._fetch)
         )
+        read = self.source.read
+        if read.primes:
+            for answer in answers:
+                if _found(answer):
+                    for prime in read.primes:
+                        target = self.loaders[prime.read]
+                        for key, value in prime.items(answer):
+                            target.prime(key, value)
+        if read.follows:
+            await self._follow(keys, answers)
+        return answers
 
+    def prime_answer(self, key: K, answer: Answer) -> None:
+        """An answer that came with another read's request, as if this loader had fetched it. A
+        failed one primes a failed future, marked retrieved so that one nobody asks for is not
+        logged as a lost exception."""
+        self.prime(key, answer)
+        if isinstance(answer, BaseException):
+            self.load(key).exception()
 
-_LOADER_FIELDS = tuple(field.name for field in fields(Loaders) if field.name != "cache")
+    async def _fetch(self, keys: Sequence[K]) -> Sequence[Answer]:
+        source = self.source
+        fetched: Fetched[K] = await source.read.fetch(source.client, keys, source.policy)
+        for read, key, answer in fetched.also:
+            self.loaders[read].prime_answer(key, answer)
+        cache = self.loaders.cache
+        if cache is not None:
+            await self._refresh_siblings(cache, fetched)
+        return fetched.answers
+
+    async def _refresh_siblings(self, cache: RequestCache, fetched: Fetched[K]) -> None:
+        """Values of other reads fetched with this batch are written to their cache entries too."""
+        reads = self.loaders.reads
+        for prime in self.source.read.primes:
+            items = [item for answer in fetched.answers if _found(answer) for item in prime.items(answer)]
+            if items:
+                await cache.put(reads.source(prime.read).ctype, items)
+        grouped: dict[int, tuple[Read[Any, Any, Any], list[tuple[Any, Any]]]] = {}
+        for read, key, answer in fetched.also:
+            if _found(answer):
+                grouped.setdefault(id(read), (read, []))[1].append((key, answer))
+        for read, items in grouped.values():
+            await cache.put(reads.source(read).ctype, items)
+
+    async def _follow(self, keys: Sequence[K], answers: Sequence[Answer]) -> None:
+        """The keys each value is handed out with are in their loaders before it resolves: those
+        that came with this batch are primed already, the rest (a value served from the cache) are
+        loaded now, in one batch. Their errors stay in their futures, for their fields to report."""
+        pending = [
+            future
+            for key, answer in zip(keys, answers, strict=True)
+            if _found(answer)
+            for follow in self.source.read.follows
+            for follow_key in follow.keys(key, answer)
+            if not (future := self.loaders[follow.read].load(follow_key)).done()
+        ]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 from clock import FakeClock
+from config_support import offline_upstreams
 from harness import Sandbox
 
 from mobius.auth.jwks import InvalidKeySet, JwksFile, parse_key_set
@@ -167,14 +168,14 @@ async def test_a_token_without_kid_needs_a_set_of_one_key_and_made_up_kids_are_n
 )
 def test_settings_refuse_symmetric_algorithms_and_ambiguous_key_sources(jwt: dict[str, Any], problem: str) -> None:
     base = {"jwks_url": "https://idp.example/jwks.json", "issuer": "https://idp.example", "audiences": ["mobius"]}
-    upstreams = {name: {"base_url": "http://x"} for name in ("identity", "billing", "projects")}
+    upstreams = offline_upstreams("http://x")
     with pytest.raises(ConfigError, match=r"auth\.jwt") as refused:
         load_settings(upstreams=upstreams, auth={"jwt": {**base, **jwt}})
     assert problem in str(refused.value)
 
 
 def test_production_fetches_signing_keys_over_tls_only() -> None:
-    upstreams = {name: {"base_url": "http://x"} for name in ("identity", "billing", "projects")}
+    upstreams = offline_upstreams("http://x")
     jwt = {"issuer": "https://idp.example", "audiences": ["mobius"]}
     plain = {**jwt, "jwks_url": "http://idp.example/jwks.json"}
     with pytest.raises(ConfigError, match="must be https:// in production"):

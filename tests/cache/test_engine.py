@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cache_support import Upstream
+from cache_support import CACHE_TYPES, CUSTOMERS, INVOICES, ISSUES, MEMBERS, PROJECTS, SUBSCRIPTIONS, USERS, Upstream
 from clock import FakeClock
 from pydantic import BaseModel, TypeAdapter
 
 from clients.billing import BillingCustomer, BillingInvoice, BillingSubscription
 from clients.errors import CircuitOpen, RateLimited, UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
-from clients.identity import IdentityUser, MembersPage
+from clients.identity import IdentityUser, MembersKey, MembersPage
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
 from resolvers.cache import (
     CacheEngine,
@@ -28,9 +28,6 @@ from resolvers.cache import (
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.types import model_version
-from resolvers.loaders import CACHE_TYPES
-from resolvers.loaders.billing import CUSTOMERS, SUBSCRIPTIONS
-from resolvers.loaders.identity import MEMBERS, USERS, MembersKey
 
 TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
 
@@ -80,12 +77,12 @@ SAMPLES: list[tuple[CacheType[Any, Any], Any]] = [
         BillingSubscription(id="sub_1", customer="cus_1", plan="pro", status="active", seats=5, current_period_end=1),
     ),
     (
-        CACHE_TYPES[5],
+        INVOICES,
         [BillingInvoice(id="in_1", number="A-1", customer="cus_1", amount_due=100, currency="eur", status="open")],
     ),
-    (CACHE_TYPES[6], ProjectNode(id="proj-1", name="P", org_id="org-1", owner_id="u-1", state="ACTIVE")),
+    (PROJECTS, ProjectNode(id="proj-1", name="P", org_id="org-1", owner_id="u-1", state="ACTIVE")),
     (
-        CACHE_TYPES[8],
+        ISSUES,
         IssuePage(
             total_count=1,
             page_info=PageInfo(has_next_page=False, end_cursor=None),

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as redis
-from cache_support import RedisStandIn, Upstream
+from cache_support import CACHE_TYPES, CUSTOMERS, SUBSCRIPTIONS, USERS, RedisStandIn, Upstream
 from clock import FakeClock
 
 from clients.identity import IdentityUser
@@ -28,9 +28,6 @@ from resolvers.cache import (
     RedisStore,
     store_breaker,
 )
-from resolvers.loaders import CACHE_TYPES
-from resolvers.loaders.billing import CUSTOMERS, SUBSCRIPTIONS
-from resolvers.loaders.identity import USERS
 
 TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
 
@@ -134,9 +131,7 @@ async def test_tag_invalidation_follows_links_and_clear_keeps_to_its_prefix(
     redis_url: str, redis_prefix: str, raw: redis.Redis, clock: FakeClock
 ) -> None:
     ours, theirs = store_for(redis_url, redis_prefix + "a:", clock), store_for(redis_url, redis_prefix + "b:", clock)
-    customer = Upstream(
-        {"org-1": CACHE_TYPES[3].adapter.validate_python({"id": "cus_1", "org_id": "org-1", "name": "A"})}
-    )
+    customer = Upstream({"org-1": CUSTOMERS.adapter.validate_python({"id": "cus_1", "org_id": "org-1", "name": "A"})})
     subscription = SUBSCRIPTIONS.adapter.validate_python(
         {"id": "s", "customer": "cus_1", "plan": "pro", "status": "active", "seats": 1, "current_period_end": 1}
     )

@@ -4,7 +4,9 @@ stored, invalidation by tag, its in-process level and its wire form."""
 from __future__ import annotations
 
 import pytest
+from cache_support import CACHE_TYPES
 from clock import FakeClock
+from config_support import offline_upstreams
 
 from mobius.cache_setup import response_version
 from mobius.settings import Settings, load_settings
@@ -18,7 +20,6 @@ from resolvers.cache import (
     ResponsePolicy,
 )
 from resolvers.cache.responses import StoredResponse, decode, encode
-from resolvers.loaders import CACHE_TYPES
 
 TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
 BODY = b'{"data":{"user":{"name":"Ada"}}}'
@@ -155,8 +156,7 @@ def test_the_wire_form_round_trips_and_garbage_is_a_miss() -> None:
 
 
 def settings_for(**cache: object) -> Settings:
-    upstreams = {name: {"base_url": "http://127.0.0.1:1"} for name in ("identity", "billing", "projects")}
-    return load_settings(upstreams=upstreams, cache=cache)
+    return load_settings(upstreams=offline_upstreams(), cache=cache)
 
 
 def test_the_version_changes_with_the_schema_and_the_upstream_credentials() -> None:

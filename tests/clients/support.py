@@ -47,7 +47,7 @@ def settings_with(
     re-validated through ``load_settings`` exactly as a config file would be. The response cache is
     off unless ``cached``: these tests watch what reaches the upstreams."""
     base = demo_settings(urls, credentials, caller_token=CANARY_CALLER_TOKEN)
-    upstreams = base.upstreams.model_dump()
+    upstreams = {name: section.model_dump() for name, section in base.upstreams.items()}
     for name, change in changes.items():
         _merge(upstreams[name], change)
     callers = [caller.model_dump() for caller in base.callers]

@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
+from clients.billing import BILLING
 from clients.errors import UpstreamAuthFailed
+from clients.identity import IDENTITY
+from clients.projects import PROJECTS_SLOT
 from clients.upstreams import Upstreams
 from tests.clients.support import route_count, started_with
 
@@ -76,12 +79,12 @@ async def test_a_rewritten_api_key_file_is_used_by_the_next_request(
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
     rotated = next_value(sandbox.credentials.billing.api_key) + "-v2"
     await sandbox.rotate("billing", "api_key", rotated)  # no overlap: the old key stops working now
     files.path("api_key").write_text(rotated, encoding="utf-8")
 
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
 
     keys = await sandbox.key_stats("billing", "api_key")
     assert keys["accepted"] == {"k1": 1, "k2": 1}
@@ -92,12 +95,12 @@ async def test_an_unnoticed_api_key_rotation_is_reloaded_on_401_and_replayed_onc
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
     rotated = next_value(sandbox.credentials.billing.api_key)
     await sandbox.rotate("billing", "api_key", rotated)
     rewrite_unnoticed(files.path("api_key"), rotated)
 
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
 
     assert await route_count(sandbox, "billing", CUSTOMERS) == 3  # first call, the refusal, its replay
     keys = await sandbox.key_stats("billing", "api_key")
@@ -109,12 +112,12 @@ async def test_an_unnoticed_signing_secret_rotation_is_reloaded_on_401_and_repla
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
     rotated = next_value(sandbox.credentials.billing.signing_secret)
     await sandbox.rotate("billing", "signing_secret", rotated)
     rewrite_unnoticed(files.path("signing_secret"), rotated)
 
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
 
     assert await route_count(sandbox, "billing", CUSTOMERS) == 3
     secrets = await sandbox.key_stats("billing", "signing_secret")
@@ -126,13 +129,13 @@ async def test_an_unnoticed_client_secret_rotation_is_reloaded_when_the_token_en
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    assert await upstreams.identity.users_by_ids(["user-1"])
+    assert await upstreams[IDENTITY].users_by_ids(["user-1"])
     rotated = next_value(sandbox.credentials.identity.client_secret)
     await sandbox.rotate("identity", "client_secret", rotated)
     await sandbox.admin("identity", "revoke-tokens")
     rewrite_unnoticed(files.path("client_secret"), rotated)
 
-    assert set(await upstreams.identity.users_by_ids(["user-2"])) == {"user-2"}
+    assert set(await upstreams[IDENTITY].users_by_ids(["user-2"])) == {"user-2"}
 
     assert await route_count(sandbox, "identity", TOKEN) == 3  # first token, the refused one, the retry
     assert await route_count(sandbox, "identity", USERS) == 3  # first call, the refusal, its replay
@@ -145,12 +148,12 @@ async def test_an_unnoticed_projects_token_rotation_is_reloaded_on_401_and_repla
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    assert await upstreams.projects.projects_by_ids(["proj-1"])
+    assert await upstreams[PROJECTS_SLOT].projects_by_ids(["proj-1"])
     rotated = next_value(sandbox.credentials.projects.token)
     await sandbox.rotate("projects", "token", rotated)
     rewrite_unnoticed(files.path("projects_token"), rotated)
 
-    assert await upstreams.projects.projects_by_ids(["proj-1"])
+    assert await upstreams[PROJECTS_SLOT].projects_by_ids(["proj-1"])
 
     assert await route_count(sandbox, "projects", GRAPHQL) == 3
     assert (await sandbox.key_stats("projects", "token"))["accepted"] == {"k1": 1, "k2": 1}
@@ -163,7 +166,7 @@ async def test_a_401_with_unchanged_credentials_is_not_replayed(
     await sandbox.rotate("billing", "api_key", next_value(sandbox.credentials.billing.api_key))
 
     with pytest.raises(UpstreamAuthFailed) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
 
     assert await route_count(sandbox, "billing", CUSTOMERS) == 1
     assert caught.value.code == "UPSTREAM_AUTH_FAILED"
@@ -176,11 +179,11 @@ async def test_during_an_overlap_both_keys_work_and_after_it_only_the_new_one(
     old = sandbox.credentials.billing.api_key
     rotated = next_value(old)
     await sandbox.rotate("billing", "api_key", rotated, overlap_s=300)
-    assert await upstreams.billing.customer_for_org("org-1") is not None  # still the old key
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None  # still the old key
 
     files.path("api_key").write_text(rotated + "\n", encoding="utf-8")
     await sandbox.admin("billing", "end-overlap", {"credential": "api_key"})
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
 
     keys = await sandbox.key_stats("billing", "api_key")
     assert keys["accepted"] == {"k1": 1, "k2": 1}
@@ -194,7 +197,7 @@ async def test_a_missing_secret_file_is_an_auth_failure_that_names_no_value(
     files.path("api_key").unlink()
 
     with pytest.raises(UpstreamAuthFailed) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
 
     assert caught.value.message == "credential source unavailable"
     assert await route_count(sandbox, "billing", CUSTOMERS) == 0

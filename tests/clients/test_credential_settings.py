@@ -25,7 +25,7 @@ def test_inline_secrets_are_masked_in_reprs_and_dumps(sandbox: Any) -> None:
     assert CANARY not in rendered(settings)
     assert CANARY not in settings.model_dump_json()
     assert CANARY not in str(settings.model_dump(mode="json"))
-    assert CANARY not in rendered(settings.upstreams.billing.auth)
+    assert CANARY not in rendered(settings.upstreams["billing"].auth)
 
 
 def test_built_auth_objects_and_sources_show_no_secret(sandbox: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clients.auth import AuthFlow, HeaderAuth, HmacSignedAuth, hmac_signature
-from clients.billing import BillingClient
+from clients.billing import BILLING, BillingClient
 from clients.errors import UpstreamAuthFailed
 from clients.http import HttpUpstream
 from clients.messages import OutgoingRequest, RawResponse
@@ -80,31 +80,31 @@ async def wrong_signing_upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
 
 
 async def test_signed_billing_requests_are_accepted(sandbox: Any, upstreams: Upstreams) -> None:
-    customer = await upstreams.billing.customer_for_org("org-1")
+    customer = await upstreams[BILLING].customer_for_org("org-1")
     assert customer is not None
     assert customer.org_id == "org-1"
 
-    subscription = await upstreams.billing.subscription_for_customer(customer.id)
-    invoices = await upstreams.billing.invoices(customer.id, limit=5, status=None)
+    subscription = await upstreams[BILLING].subscription_for_customer(customer.id)
+    invoices = await upstreams[BILLING].invoices(customer.id, limit=5, status=None)
     assert subscription is None or subscription.customer == customer.id
     assert all(invoice.customer == customer.id for invoice in invoices)
 
 
 async def test_a_signed_post_with_an_idempotency_key_is_accepted(sandbox: Any, upstreams: Upstreams) -> None:
-    customer = await upstreams.billing.customer_for_org("org-1")
+    customer = await upstreams[BILLING].customer_for_org("org-1")
     assert customer is not None
-    open_invoices = await upstreams.billing.invoices(customer.id, limit=1, status="open")
+    open_invoices = await upstreams[BILLING].invoices(customer.id, limit=1, status="open")
     if not open_invoices:
         pytest.skip("the seed gives org-1 no open invoice")
 
-    paid = await upstreams.billing.pay_invoice(open_invoices[0].id, idempotency_key="key-1")
+    paid = await upstreams[BILLING].pay_invoice(open_invoices[0].id, idempotency_key="key-1")
 
     assert paid.status == "paid"
 
 
 async def test_a_wrong_signing_secret_is_rejected(sandbox: Any, wrong_signing_upstreams: Upstreams) -> None:
     with pytest.raises(UpstreamAuthFailed) as caught:
-        await wrong_signing_upstreams.billing.customer_for_org("org-1")
+        await wrong_signing_upstreams[BILLING].customer_for_org("org-1")
 
     assert caught.value.code == "UPSTREAM_AUTH_FAILED"
     assert caught.value.upstream == "billing"
@@ -118,7 +118,7 @@ async def test_a_wrong_api_key_is_rejected(sandbox: Any) -> None:
     )
     try:
         with pytest.raises(UpstreamAuthFailed):
-            await built.billing.customer_for_org("org-1")
+            await built[BILLING].customer_for_org("org-1")
     finally:
         await built.close()
 

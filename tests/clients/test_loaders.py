@@ -8,16 +8,24 @@ from typing import Any
 
 import pytest
 
+from clients.billing import CUSTOMERS, INVOICES, InvoicesKey
 from clients.errors import UpstreamError, UpstreamUnavailable
-from clients.identity import IdentityUser
-from clients.projects import IssuePage, IssuesKey, ProjectNode, ProjectPage, ProjectsKey
+from clients.identity import IDENTITY, MEMBERS, USERS, IdentityUser, MembersKey
+from clients.projects import (
+    ISSUES,
+    PROJECT_PAGES,
+    PROJECTS,
+    IssuePage,
+    IssuesKey,
+    ProjectNode,
+    ProjectPage,
+    ProjectsKey,
+)
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
-from resolvers.loaders.billing import InvoicesKey
-from resolvers.loaders.identity import MembersKey
 from tests.clients.support import route_count
 
-USERS = "GET /v1/users"
+USERS_ROUTE = "GET /v1/users"
 GRAPHQL = "POST /graphql"
 
 
@@ -30,33 +38,33 @@ async def test_unknown_user_ids_load_as_none_in_key_order(sandbox: Any, upstream
     loaders = Loaders.build(upstreams)
     keys = ["user-7", "user-missing-1", "user-3", "user-missing-2", "user-7"]
 
-    users = await loaders.users.load_many(keys)
+    users = await loaders[USERS].load_many(keys)
 
     assert [user.id if user else None for user in users] == ["user-7", None, "user-3", None, "user-7"]
     assert all(isinstance(user, IdentityUser) for user in users if user is not None)
-    assert await route_count(sandbox, "identity", USERS) == 1
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 1
 
 
 async def test_an_identity_outage_fails_every_key_of_the_batch(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
-    await upstreams.identity.users_by_ids(["user-1"])  # hold a token: faults skip the token endpoint anyway
+    await upstreams[IDENTITY].users_by_ids(["user-1"])  # hold a token: faults skip the token endpoint anyway
     await sandbox.faults("identity", error_rate=1.0, status=503)
     keys = [f"user-{n}" for n in range(1, 11)]
 
-    outcomes = await settle(*(loaders.users.load(key) for key in keys))
+    outcomes = await settle(*(loaders[USERS].load(key) for key in keys))
 
     assert len(outcomes) == len(keys)
     assert all(isinstance(outcome, UpstreamUnavailable) for outcome in outcomes), outcomes
-    assert await route_count(sandbox, "identity", USERS) == 4  # the warm-up, then one batch tried 3 times
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 4  # the warm-up, then one batch tried 3 times
 
 
 async def test_load_many_during_an_outage_raises_unavailable(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
-    await upstreams.identity.users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
     await sandbox.faults("identity", error_rate=1.0, status=503)
 
     with pytest.raises(UpstreamUnavailable) as caught:
-        await loaders.users.load_many(["user-1", "user-2", "user-3"])
+        await loaders[USERS].load_many(["user-1", "user-2", "user-3"])
 
     assert caught.value.upstream == "identity"
 
@@ -64,13 +72,13 @@ async def test_load_many_during_an_outage_raises_unavailable(sandbox: Any, upstr
 async def test_the_next_request_loads_a_key_that_failed_once_the_upstream_recovers(
     sandbox: Any, upstreams: Upstreams
 ) -> None:
-    await upstreams.identity.users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
     await sandbox.faults("identity", error_rate=1.0, status=503)
-    [failed] = await settle(Loaders.build(upstreams).users.load("user-5"))
+    [failed] = await settle(Loaders.build(upstreams)[USERS].load("user-5"))
     assert isinstance(failed, UpstreamUnavailable)
 
     await sandbox.faults("identity")
-    user = await Loaders.build(upstreams).users.load("user-5")  # loaders live for one gateway request
+    user = await Loaders.build(upstreams)[USERS].load("user-5")  # loaders live for one gateway request
 
     assert user is not None
     assert user.id == "user-5"
@@ -80,20 +88,20 @@ async def test_two_hundred_fifty_user_ids_cost_three_batch_requests(sandbox: Any
     loaders = Loaders.build(upstreams)
     keys = [f"user-{n}" for n in range(1, 251)]
 
-    users = await loaders.users.load_many(keys)
+    users = await loaders[USERS].load_many(keys)
 
     assert [user.id for user in users if user is not None] == keys
-    assert await route_count(sandbox, "identity", USERS) == 3
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 3
 
 
 async def test_loading_a_listed_project_after_its_org_page_costs_no_request(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
-    page = await loaders.projects_by_org.load(ProjectsKey(org_id="org-1", first=10))
+    page = await loaders[PROJECT_PAGES].load(ProjectsKey(org_id="org-1", first=10))
     assert isinstance(page, ProjectPage)
     assert len(page.nodes) == 10
     assert await route_count(sandbox, "projects", GRAPHQL) == 1
 
-    listed = await loaders.projects.load_many([node.id for node in page.nodes])
+    listed = await loaders[PROJECTS].load_many([node.id for node in page.nodes])
 
     assert listed == page.nodes
     assert await route_count(sandbox, "projects", GRAPHQL) == 1
@@ -102,7 +110,7 @@ async def test_loading_a_listed_project_after_its_org_page_costs_no_request(sand
 async def test_an_unlisted_project_is_fetched_and_an_unknown_one_is_none(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
 
-    found, missing = await loaders.projects.load_many(["proj-1", "proj-does-not-exist"])
+    found, missing = await loaders[PROJECTS].load_many(["proj-1", "proj-does-not-exist"])
 
     assert isinstance(found, ProjectNode)
     assert found.id == "proj-1"
@@ -112,12 +120,12 @@ async def test_an_unlisted_project_is_fetched_and_an_unknown_one_is_none(sandbox
 
 async def test_issues_of_twenty_projects_cost_one_graphql_request(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
-    page = await loaders.projects_by_org.load(ProjectsKey(org_id="org-1", first=20))
+    page = await loaders[PROJECT_PAGES].load(ProjectsKey(org_id="org-1", first=20))
     project_ids = [node.id for node in page.nodes]
     assert len(project_ids) == 20
     before = await route_count(sandbox, "projects", GRAPHQL)
 
-    pages = await loaders.issues.load_many([IssuesKey(project_id=pid, first=5) for pid in project_ids])
+    pages = await loaders[ISSUES].load_many([IssuesKey(project_id=pid, first=5) for pid in project_ids])
 
     assert await route_count(sandbox, "projects", GRAPHQL) == before + 1
     assert all(isinstance(issues, IssuePage) for issues in pages)
@@ -129,7 +137,7 @@ async def test_issues_of_twenty_projects_cost_one_graphql_request(sandbox: Any, 
 async def test_issues_of_an_unknown_project_are_none_beside_known_ones(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
 
-    known, unknown = await loaders.issues.load_many(
+    known, unknown = await loaders[ISSUES].load_many(
         [IssuesKey(project_id="proj-1", first=3), IssuesKey(project_id="proj-nope", first=3)]
     )
 
@@ -142,7 +150,7 @@ async def test_a_projects_outage_fails_every_issues_key(sandbox: Any, upstreams:
     loaders = Loaders.build(upstreams)
     await sandbox.faults("projects", error_rate=1.0, status=503)
 
-    outcomes = await settle(*(loaders.issues.load(IssuesKey(project_id=f"proj-{n}", first=3)) for n in range(1, 6)))
+    outcomes = await settle(*(loaders[ISSUES].load(IssuesKey(project_id=f"proj-{n}", first=3)) for n in range(1, 6)))
 
     assert all(isinstance(outcome, UpstreamUnavailable) for outcome in outcomes), outcomes
     assert await route_count(sandbox, "projects", GRAPHQL) == 3  # one request, tried 3 times
@@ -150,26 +158,26 @@ async def test_a_projects_outage_fails_every_issues_key(sandbox: Any, upstreams:
 
 async def test_members_page_primes_the_user_loader(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
-    page = await loaders.members.load(MembersKey(org_id="org-1", first=10))
+    page = await loaders[MEMBERS].load(MembersKey(org_id="org-1", first=10))
     assert page is not None
-    assert await route_count(sandbox, "identity", USERS) == 0
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 0
 
-    users = await loaders.users.load_many([user.id for user in page.data])
+    users = await loaders[USERS].load_many([user.id for user in page.data])
 
     assert users == page.data
-    assert await route_count(sandbox, "identity", USERS) == 0
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 0
 
 
 async def test_billing_fan_out_gives_each_key_its_own_outcome(sandbox: Any, upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
     orgs = ["org-1", "org-2", "org-does-not-exist"]
 
-    customers = await loaders.customers.load_many(orgs)
+    customers = await loaders[CUSTOMERS].load_many(orgs)
 
     assert [c.org_id if c else None for c in customers] == ["org-1", "org-2", None]
     assert await route_count(sandbox, "billing", "GET /v1/customers") == 3
     customer = customers[0]
     assert customer is not None
-    invoices = await loaders.invoices.load(InvoicesKey(customer_id=customer.id, first=3))
+    invoices = await loaders[INVOICES].load(InvoicesKey(customer_id=customer.id, first=3))
     assert all(invoice.customer == customer.id for invoice in invoices)
     assert not isinstance(invoices, UpstreamError)

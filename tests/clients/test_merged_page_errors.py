@@ -4,10 +4,11 @@ its error nulls the whole answer)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from clients.errors import UpstreamStatusError
-from clients.projects import IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues
+from clients.projects import PROJECTS_SLOT, IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues
 from clients.upstreams import Upstreams
 from sandbox.seed import fresh_seed
 
@@ -20,7 +21,7 @@ def seeded(key: ProjectsKey) -> list[str]:
 
 
 async def test_a_rejected_cursor_fails_only_its_own_page(sandbox: Any, upstreams: Upstreams) -> None:
-    bad, *pages = await upstreams.projects.projects_pages([BOGUS, *GOOD])
+    bad, *pages = await upstreams[PROJECTS_SLOT].projects_pages([BOGUS, *GOOD])
 
     assert isinstance(bad, UpstreamStatusError)
     assert bad.code == "UPSTREAM_BAD_REQUEST"
@@ -32,7 +33,7 @@ async def test_a_rejected_cursor_fails_only_its_own_page(sandbox: Any, upstreams
 async def test_two_rejected_cursors_fail_both_and_spare_the_rest(sandbox: Any, upstreams: Upstreams) -> None:
     other_bogus = ProjectsKey(org_id="org-4", first=2, after="also-bogus")
 
-    answers = await upstreams.projects.projects_pages([BOGUS, GOOD[0], other_bogus, GOOD[1]])
+    answers = await upstreams[PROJECTS_SLOT].projects_pages([BOGUS, GOOD[0], other_bogus, GOOD[1]])
 
     assert [type(answer).__name__ for answer in answers] == [
         "UpstreamStatusError",
@@ -46,8 +47,9 @@ async def test_a_rejected_cursor_beside_nested_issue_pages_spares_the_other_page
     sandbox: Any, upstreams: Upstreams
 ) -> None:
     wanted = (IssuesArgs(first=3),)
+    keys = [replace(BOGUS, issues=wanted), replace(GOOD[0], issues=wanted)]
 
-    bad, good = await upstreams.projects.projects_with_issues([BOGUS, GOOD[0]], [wanted, wanted])
+    bad, good = await upstreams[PROJECTS_SLOT].projects_with_issues(keys)
 
     assert isinstance(bad, UpstreamStatusError)
     assert isinstance(good, ProjectsWithIssues)

@@ -3,11 +3,21 @@ and how one nested answer is split into pages, issue pages and per-key errors.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from clients.errors import UpstreamInvalidResponse, UpstreamStatusError, graphql_outage
 from clients.graphql import GraphQLResult
-from clients.projects import IssuePage, IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues
+from clients.projects import (
+    ISSUES,
+    PROJECT_PAGES,
+    PROJECTS_SLOT,
+    IssuePage,
+    IssuesArgs,
+    ProjectPage,
+    ProjectsKey,
+    ProjectsWithIssues,
+)
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
 from sandbox.seed import fresh_seed
@@ -29,8 +39,9 @@ async def test_a_projects_page_brings_each_projects_issues_in_the_same_request(
     loaders = Loaders.build(upstreams)
     wanted = [IssuesArgs(first=5), IssuesArgs(first=3, state="CLOSED")]
 
-    page = await loaders.projects_by_org.load_with_issues(ORG_1, wanted)
-    pages = await loaders.issues.load_many([args.key(p.id) for p in page.nodes for args in wanted])
+    page = await loaders[PROJECT_PAGES].load(replace(ORG_1, issues=tuple(wanted)))
+    assert page is not None
+    pages = await loaders[ISSUES].load_many([args.key(p.id) for p in page.nodes for args in wanted])
 
     assert len(page.nodes) == 20
     assert await route_count(sandbox, "projects", GRAPHQL) == 1
@@ -38,19 +49,21 @@ async def test_a_projects_page_brings_each_projects_issues_in_the_same_request(
     assert [[issue.id for issue in issues.nodes] for issues in pages if issues is not None] == expected
 
 
-async def test_keys_of_one_tick_merge_their_issue_arguments_into_one_request(
+async def test_keys_of_one_tick_go_in_one_request_each_with_the_issue_pages_it_asks_for(
     sandbox: Any, upstreams: Upstreams
 ) -> None:
     loaders = Loaders.build(upstreams)
     open_args, closed_args = IssuesArgs(first=2, state="OPEN"), IssuesArgs(first=2, state="CLOSED")
 
-    first = loaders.projects_by_org.load_with_issues(ORG_1, [open_args])
-    second = loaders.projects_by_org.load_with_issues(ORG_1, [closed_args, open_args])
-    page = await first
-    assert await second is page
+    first = loaders[PROJECT_PAGES].load(replace(ORG_1, issues=(open_args,)))
+    second = loaders[PROJECT_PAGES].load(replace(ORG_1, issues=(closed_args, open_args)))
+    page, again = await first, await second
+    assert page is not None
+    assert again is not None
+    assert [project.id for project in again.nodes] == [project.id for project in page.nodes]
 
     project = page.nodes[0]
-    found = await loaders.issues.load_many([open_args.key(project.id), closed_args.key(project.id)])
+    found = await loaders[ISSUES].load_many([open_args.key(project.id), closed_args.key(project.id)])
     assert [[i.id for i in issues.nodes] for issues in found if issues] == [
         seeded_issues(project.id, open_args),
         seeded_issues(project.id, closed_args),
@@ -62,8 +75,9 @@ async def test_an_issues_error_keeps_the_page_and_fails_only_the_issues(sandbox:
     loaders = Loaders.build(upstreams)
     bad_cursor = IssuesArgs(first=3, after="not-a-cursor")
 
-    page = await loaders.projects_by_org.load_with_issues(ORG_1, [bad_cursor])
-    failures = [loaders.issues.load(bad_cursor.key(project.id)) for project in page.nodes]
+    page = await loaders[PROJECT_PAGES].load(replace(ORG_1, issues=(bad_cursor,)))
+    assert page is not None
+    failures = [loaders[ISSUES].load(bad_cursor.key(project.id)) for project in page.nodes]
 
     assert isinstance(page, ProjectPage)
     assert len(page.nodes) == 20
@@ -81,10 +95,10 @@ async def test_without_issue_arguments_the_projects_document_asks_for_no_issues(
 ) -> None:
     loaders = Loaders.build(upstreams)
 
-    await loaders.projects_by_org.load_with_issues(ORG_1, ())
+    await loaders[PROJECT_PAGES].load(ORG_1)
 
     assert await route_count(sandbox, "projects", GRAPHQL) == 1
-    assert upstreams.projects.graphql.pipeline.limiter.remaining == 5000 - 2, "the request and one connection"
+    assert upstreams.transport("projects").pipeline.limiter.remaining == 5000 - 2, "the request and one connection"
 
 
 def page_value(*issues: Any) -> dict[str, Any]:
@@ -97,7 +111,7 @@ def page_value(*issues: Any) -> dict[str, Any]:
 
 
 ISSUES_PAGE = {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
-WANTED = [[IssuesArgs(first=3)]]
+WANTED = [replace(ORG_1, issues=(IssuesArgs(first=3),))]
 
 
 def nested_error(path: list[str | int], code: str = "BAD_USER_INPUT") -> dict[str, Any]:
@@ -110,7 +124,7 @@ def test_an_error_inside_one_projects_issues_fails_that_key_only(upstreams: Upst
         data={"k0": page_value(ISSUES_PAGE, None)}, errors=[nested_error(["k0", "nodes", 1, "i0"])], extensions=None
     )
 
-    [answer] = upstreams.projects.split_nested(result, WANTED)
+    [answer] = upstreams[PROJECTS_SLOT].split_nested(result, WANTED)
 
     assert isinstance(answer, ProjectsWithIssues)
     assert [project.id for project in answer.page.nodes] == ["proj-0", "proj-1"]
@@ -125,13 +139,13 @@ def test_a_page_nulled_by_an_issues_error_is_marked_for_another_read(upstreams: 
         data=None, errors=[nested_error(["k1", "nodes", 4, "i0", "nodes", 0, "title"], "INTERNAL")], extensions=None
     )
 
-    assert upstreams.projects.split_nested(result, [*WANTED, *WANTED]) == [None, None]
+    assert upstreams[PROJECTS_SLOT].split_nested(result, [*WANTED, *WANTED]) == [None, None]
 
 
 def test_an_error_elsewhere_in_the_page_fails_the_page_as_before(upstreams: Upstreams) -> None:
     result = GraphQLResult(data={"k0": None}, errors=[nested_error(["k0", "nodes", 1, "id"])], extensions=None)
 
-    [answer] = upstreams.projects.split_nested(result, WANTED)
+    [answer] = upstreams[PROJECTS_SLOT].split_nested(result, WANTED)
 
     assert isinstance(answer, UpstreamStatusError)
     assert answer.upstream_code == "BAD_USER_INPUT"
@@ -140,7 +154,7 @@ def test_an_error_elsewhere_in_the_page_fails_the_page_as_before(upstreams: Upst
 def test_a_malformed_nested_issues_page_is_located_on_its_key(upstreams: Upstreams) -> None:
     result = GraphQLResult(data={"k0": page_value({"nodes": []})}, errors=[], extensions=None)
 
-    [answer] = upstreams.projects.split_nested(result, WANTED)
+    [answer] = upstreams[PROJECTS_SLOT].split_nested(result, WANTED)
 
     assert isinstance(answer, ProjectsWithIssues)
     failed = answer.issues[IssuesArgs(3).key("proj-0")]
@@ -156,4 +170,4 @@ def test_an_outage_code_below_a_root_field_is_that_fields_error_not_an_outage(up
     )
 
     assert graphql_outage("projects", result.data, result.errors) is None
-    assert upstreams.projects.split_nested(result, WANTED) == [None]
+    assert upstreams[PROJECTS_SLOT].split_nested(result, WANTED) == [None]

@@ -12,7 +12,7 @@ import pytest
 
 from clients.errors import UpstreamAuthFailed
 from clients.http import HttpUpstream
-from clients.identity import IdentityClient
+from clients.identity import IDENTITY, IdentityClient
 from clients.oauth2 import OAuth2ClientCredentials
 from clients.policy import UpstreamPolicy
 from clients.rest import RestClient
@@ -71,7 +71,7 @@ async def revoke_tokens(sandbox: Any) -> None:
 async def test_two_hundred_concurrent_calls_on_a_cold_cache_fetch_exactly_one_token(
     sandbox: Any, upstreams: Upstreams
 ) -> None:
-    results = await asyncio.gather(*(upstreams.identity.users_by_ids([f"user-{n % 50 + 1}"]) for n in range(200)))
+    results = await asyncio.gather(*(upstreams[IDENTITY].users_by_ids([f"user-{n % 50 + 1}"]) for n in range(200)))
 
     assert all(len(found) == 1 for found in results)
     assert await route_count(sandbox, "identity", TOKEN) == 1
@@ -99,12 +99,12 @@ async def test_token_is_refreshed_once_the_clock_passes_refresh_ratio_of_its_lif
 async def test_after_the_sandbox_forgets_tokens_one_call_refreshes_once_and_replays_once(
     sandbox: Any, upstreams: Upstreams
 ) -> None:
-    await upstreams.identity.users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
     assert await route_count(sandbox, "identity", TOKEN) == 1
     assert await route_count(sandbox, "identity", USERS) == 1
 
     await revoke_tokens(sandbox)
-    found = await upstreams.identity.users_by_ids(["user-2"])
+    found = await upstreams[IDENTITY].users_by_ids(["user-2"])
 
     assert set(found) == {"user-2"}
     assert await route_count(sandbox, "identity", TOKEN) == 2
@@ -112,19 +112,19 @@ async def test_after_the_sandbox_forgets_tokens_one_call_refreshes_once_and_repl
 
 
 async def test_after_a_full_sandbox_reset_the_next_call_still_succeeds(sandbox: Any, upstreams: Upstreams) -> None:
-    await upstreams.identity.users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
     await sandbox.reset()  # forgets issued tokens and zeroes the counters
 
-    assert set(await upstreams.identity.users_by_ids(["user-3"])) == {"user-3"}
+    assert set(await upstreams[IDENTITY].users_by_ids(["user-3"])) == {"user-3"}
     assert await route_count(sandbox, "identity", TOKEN) == 1
     assert await route_count(sandbox, "identity", USERS) == 2
 
 
 async def test_a_burst_of_refused_calls_causes_one_refresh(sandbox: Any, upstreams: Upstreams) -> None:
-    await upstreams.identity.users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
     await revoke_tokens(sandbox)
 
-    results = await asyncio.gather(*(upstreams.identity.users_by_ids([f"user-{n + 1}"]) for n in range(50)))
+    results = await asyncio.gather(*(upstreams[IDENTITY].users_by_ids([f"user-{n + 1}"]) for n in range(50)))
 
     assert [set(found) for found in results] == [{f"user-{n + 1}"} for n in range(50)]
     assert await route_count(sandbox, "identity", TOKEN) == 2
@@ -138,7 +138,7 @@ async def test_wrong_client_secret_raises_auth_failed_without_leaking_the_secret
     upstreams = await started(sandbox.urls, credentials)
     try:
         with pytest.raises(UpstreamAuthFailed) as caught:
-            await upstreams.identity.users_by_ids(["user-1"])
+            await upstreams[IDENTITY].users_by_ids(["user-1"])
     finally:
         await upstreams.close()
 

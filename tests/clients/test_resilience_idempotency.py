@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from clients.billing import BILLING
 from clients.errors import (
     RateLimited,
     UpstreamServerError,
@@ -16,6 +17,8 @@ from clients.errors import (
     graphql_outage,
 )
 from clients.graphql import GraphQLResult
+from clients.identity import IDENTITY
+from clients.projects import PROJECTS_SLOT
 from clients.upstreams import Upstreams
 from tests.clients.support import route_count, started_with
 
@@ -35,17 +38,17 @@ async def test_paying_with_an_idempotency_key_is_retried(sandbox: Any, retrying:
     await sandbox.faults("billing", error_rate=1.0, status=503, routes=["POST /v1/invoices/{id}/pay"])
 
     with pytest.raises(UpstreamUnavailable):
-        await retrying.billing.pay_invoice("inv-1", idempotency_key="retry-me")
+        await retrying[BILLING].pay_invoice("inv-1", idempotency_key="retry-me")
 
     assert await route_count(sandbox, "billing", "POST /v1/invoices/{id}/pay") == 3
 
 
 async def test_a_patch_without_an_idempotency_key_is_sent_once(sandbox: Any, retrying: Upstreams) -> None:
-    await retrying.identity.users_by_ids(["user-1"])  # a token first
+    await retrying[IDENTITY].users_by_ids(["user-1"])  # a token first
     await sandbox.faults("identity", error_rate=1.0, status=503, routes=["PATCH /v1/users/{id}"])
 
     with pytest.raises(UpstreamUnavailable):
-        await retrying.identity.update_user("user-1", changes={"name": "X"}, if_match="etag")
+        await retrying[IDENTITY].update_user("user-1", changes={"name": "X"}, if_match="etag")
 
     assert await route_count(sandbox, "identity", "PATCH /v1/users/{id}") == 1
 
@@ -54,11 +57,11 @@ async def test_a_graphql_mutation_is_sent_once_and_a_query_is_retried(sandbox: A
     await sandbox.faults("projects", error_rate=1.0, status=503)
 
     with pytest.raises(UpstreamUnavailable):
-        await retrying.projects.create_issue("proj-1", "never twice")
+        await retrying[PROJECTS_SLOT].create_issue("proj-1", "never twice")
     assert await route_count(sandbox, "projects", "POST /graphql") == 1
 
     with pytest.raises(UpstreamUnavailable):
-        await retrying.projects.projects_by_ids(["proj-1"])
+        await retrying[PROJECTS_SLOT].projects_by_ids(["proj-1"])
     assert await route_count(sandbox, "projects", "POST /graphql") == 4
 
 

@@ -15,7 +15,9 @@ import pytest
 from canary import CANARY_CREDENTIALS
 from harness import Sandbox
 
+from clients.billing import BILLING
 from clients.errors import RateLimited, RateLimitedLocally
+from clients.identity import IDENTITY
 from clients.resilience.ratelimit_headers import Quota
 from clients.resilience.ratelimit_store import WindowKind
 from clients.upstreams import Upstreams
@@ -46,12 +48,12 @@ async def test_a_policy_identity_stopped_advertising_ends_at_the_advertised_rese
     sandbox: Any, identity_on_fake_time: tuple[Upstreams, FakeTime]
 ) -> None:
     upstreams, time = identity_on_fake_time
-    limiter = upstreams.identity.rest.http.pipeline.limiter
+    limiter = upstreams.transport("identity").pipeline.limiter
     await sandbox.faults("identity", rate_limit={"limit": 2, "window_s": 10})
-    await upstreams.identity.users_by_ids(["user-1"])
-    await upstreams.identity.users_by_ids(["user-2"])  # "remaining=0, reset=R" with "2;w=10"
+    await upstreams[IDENTITY].users_by_ids(["user-1"])
+    await upstreams[IDENTITY].users_by_ids(["user-2"])  # "remaining=0, reset=R" with "2;w=10"
     with pytest.raises(RateLimitedLocally) as caught:
-        await upstreams.identity.users_by_ids(["user-3"])
+        await upstreams[IDENTITY].users_by_ids(["user-3"])
     assert limiter.quota == Quota(limit=2, window_s=10)
     reset = caught.value.retry_after_s or 0
     assert 0 < reset <= 10
@@ -59,7 +61,7 @@ async def test_a_policy_identity_stopped_advertising_ends_at_the_advertised_rese
     await sandbox.faults("identity")  # the upstream lifts its limit and stops advertising it
     time.advance(reset)
 
-    answered = [await upstreams.identity.users_by_ids([f"user-{n}"]) for n in range(1, 11)]
+    answered = [await upstreams[IDENTITY].users_by_ids([f"user-{n}"]) for n in range(1, 11)]
     assert all(answered)
     assert limiter.quota is None
     assert await route_count(sandbox, "identity", USERS) == 2 + 10
@@ -102,7 +104,7 @@ async def test_two_replicas_under_a_static_quota_get_no_429_from_a_fixed_window_
 
     async def call(upstreams: Upstreams) -> None:
         try:
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
         except RateLimitedLocally:
             outcomes.append("held back")
         except RateLimited:

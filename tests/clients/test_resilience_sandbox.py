@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from clients.billing import BILLING
 from clients.errors import (
     CircuitOpen,
     DeadlineExceeded,
@@ -21,6 +22,7 @@ from clients.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from clients.identity import IDENTITY
 from clients.resilience.breaker import BreakerState
 from clients.resilience.deadline import deadline_scope
 from clients.upstreams import Upstreams
@@ -60,14 +62,14 @@ async def test_an_open_breaker_sends_nothing_and_says_when_to_come_back(sandbox:
     await sandbox.faults("billing", error_rate=1.0, status=503)
     for _ in range(4):
         with pytest.raises(UpstreamUnavailable):
-            await upstreams.billing.customer_for_org("org-1")
-    assert upstreams.billing.rest.http.pipeline.breaker.state is BreakerState.OPEN
+            await upstreams[BILLING].customer_for_org("org-1")
+    assert upstreams.transport("billing").pipeline.breaker.state is BreakerState.OPEN
     assert await customers(sandbox) == 4
     time.advance(10)
 
     for _ in range(20):
         with pytest.raises(CircuitOpen) as caught:
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
 
     assert await customers(sandbox) == 4
     assert caught.value.retry_after_s == pytest.approx(20)
@@ -82,14 +84,14 @@ async def test_after_the_wait_exactly_k_probes_reach_billing_under_50_concurrent
     await sandbox.faults("billing", error_rate=1.0, status=503)
     for _ in range(4):
         with pytest.raises(UpstreamUnavailable):
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
     await sandbox.faults("billing", latency_ms=50)  # recovered, and slow enough for probes to overlap
     time.advance(30)
     before = await customers(sandbox)
 
     async def caller() -> str:
         try:
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
         except CircuitOpen:
             return "rejected"
         return "ok"
@@ -99,13 +101,13 @@ async def test_after_the_wait_exactly_k_probes_reach_billing_under_50_concurrent
     assert await customers(sandbox) - before == 3
     assert outcomes.count("ok") == 3
     assert outcomes.count("rejected") == 47
-    pipeline = upstreams.billing.rest.http.pipeline
+    pipeline = upstreams.transport("billing").pipeline
     assert pipeline.breaker.state is BreakerState.CLOSED
     assert [(t.from_state, t.to_state) for t in pipeline.breaker.transitions][-2:] == [
         (BreakerState.OPEN, BreakerState.HALF_OPEN),
         (BreakerState.HALF_OPEN, BreakerState.CLOSED),
     ]
-    assert await upstreams.billing.customer_for_org("org-1") is not None
+    assert await upstreams[BILLING].customer_for_org("org-1") is not None
 
 
 async def test_a_hung_upstream_fails_at_its_configured_timeout(sandbox: Any, built: list[Upstreams]) -> None:
@@ -115,7 +117,7 @@ async def test_a_hung_upstream_fails_at_its_configured_timeout(sandbox: Any, bui
     await sandbox.faults("billing", hang=True)
 
     with pytest.raises(UpstreamTimeout) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
 
     assert type(caught.value) is UpstreamTimeout
     assert caught.value.code == "UPSTREAM_TIMEOUT"
@@ -129,7 +131,7 @@ async def test_the_requests_deadline_cuts_a_hung_call_shorter_than_its_timeout(
     await sandbox.faults("billing", hang=True)
 
     with deadline_scope(0.2, asyncio.get_running_loop().time), pytest.raises(DeadlineExceeded) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
 
     assert caught.value.code == "DEADLINE_EXCEEDED"
     assert "deadline ended the call after 0.2 s" in caught.value.message
@@ -144,11 +146,11 @@ async def test_the_retry_budget_caps_load_on_a_dead_upstream(sandbox: Any, built
 
     for _ in range(calls):
         with pytest.raises(UpstreamUnavailable):
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
 
     reached = await customers(sandbox)
     assert calls < reached <= 1.2 * calls + 10  # 10: the bucket starts full
-    assert upstreams.billing.rest.http.pipeline.budget.tokens < 1
+    assert upstreams.transport("billing").pipeline.budget.tokens < 1
 
 
 async def test_after_zero_remaining_nothing_reaches_billing_until_the_reset(
@@ -157,21 +159,21 @@ async def test_after_zero_remaining_nothing_reaches_billing_until_the_reset(
     time = FakeTime()
     upstreams = await billing_with(sandbox, built, time)
     await sandbox.faults("billing", rate_limit={"limit": 1, "window_s": 30})
-    await upstreams.billing.customer_for_org("org-1")  # answered with "remaining=0, reset=R"
+    await upstreams[BILLING].customer_for_org("org-1")  # answered with "remaining=0, reset=R"
 
     with pytest.raises(RateLimitedLocally) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
     reset = caught.value.retry_after_s or 0
     assert caught.value.code == "RATE_LIMITED"
     assert 0 < reset <= 30
     time.advance(reset - 0.5)
     with pytest.raises(RateLimitedLocally):
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
     assert await customers(sandbox) == 1
 
     time.advance(1)
     with contextlib.suppress(RateLimited):  # the sandbox's window runs on real time
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
     assert await customers(sandbox) >= 2
 
 
@@ -181,7 +183,7 @@ async def test_a_429_retry_after_is_waited_before_the_retry(sandbox: Any, built:
     await sandbox.faults("billing", rate_limit={"limit": 0, "window_s": 1})
 
     with pytest.raises(RateLimited) as caught:
-        await upstreams.billing.customer_for_org("org-1")
+        await upstreams[BILLING].customer_for_org("org-1")
 
     assert type(caught.value) is RateLimited  # the upstream's own 429, after one retry
     assert time.slept == [1.0]  # Retry-After: 1, not a jittered backoff of at most 0.05 s
@@ -194,7 +196,7 @@ async def test_retried_signed_requests_pass_the_signature_check(sandbox: Any, bu
     upstreams = await billing_with(sandbox, built, time, resilience=resilience)
     await sandbox.faults("billing", error_rate=0.5, status=503)
 
-    found = [await upstreams.billing.customer_for_org("org-1") for _ in range(10)]
+    found = [await upstreams[BILLING].customer_for_org("org-1") for _ in range(10)]
 
     assert all(customer is not None for customer in found)  # each retry ran the auth flow (signed) again
     assert await customers(sandbox) > 10
@@ -211,7 +213,7 @@ async def test_a_learned_limit_keeps_billing_free_of_429s(sandbox: Any, built: l
 
     for _ in range(20):
         try:
-            await upstreams.billing.customer_for_org("org-1")
+            await upstreams[BILLING].customer_for_org("org-1")
             answered += 1
         except RateLimitedLocally:
             held_back += 1
@@ -221,7 +223,7 @@ async def test_a_learned_limit_keeps_billing_free_of_429s(sandbox: Any, built: l
     assert refused_by_upstream == 0
     assert await customers(sandbox) == answered <= 10  # 5 per window; the run may straddle two windows
     assert held_back == 20 - answered
-    assert upstreams.billing.rest.http.pipeline.limiter.quota is not None  # learned from RateLimit-Policy
+    assert upstreams.transport("billing").pipeline.limiter.quota is not None  # learned from RateLimit-Policy
 
 
 async def test_the_token_endpoint_has_its_own_retry_and_breaker(sandbox: Any, built: list[Upstreams]) -> None:
@@ -233,15 +235,17 @@ async def test_the_token_endpoint_has_its_own_retry_and_breaker(sandbox: Any, bu
     await sandbox.faults("identity", routes=["POST /oauth/token"], error_rate=1.0, status=503)
 
     with pytest.raises(TokenEndpointUnavailable) as first:
-        await upstreams.identity.users_by_ids(["user-1"])
+        await upstreams[IDENTITY].users_by_ids(["user-1"])
     assert first.value.code == "UPSTREAM_AUTH_FAILED"
     assert await route_count(sandbox, "identity", "POST /oauth/token") == 3, "one fetch, retried by its own policy"
 
     time.advance(1.0)  # past the remembered failure's cool-down
     with pytest.raises(TokenEndpointUnavailable) as second:
-        await upstreams.identity.users_by_ids(["user-1"])
+        await upstreams[IDENTITY].users_by_ids(["user-1"])
     assert "circuit" in second.value.message.lower()
     assert (second.value.retry_after_s or 0) > 0
     assert await route_count(sandbox, "identity", "POST /oauth/token") == 4, "the breaker opened after 4 failures"
     assert await route_count(sandbox, "identity", "GET /v1/users") == 0
-    assert upstreams.identity.rest.http.pipeline.breaker.state is BreakerState.CLOSED, "the API's breaker is not blamed"
+    assert upstreams.transport("identity").pipeline.breaker.state is BreakerState.CLOSED, (
+        "the API's breaker is not blamed"
+    )

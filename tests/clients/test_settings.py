@@ -28,6 +28,7 @@ upstreams:
       signing_secret: inline-signing-secret
   projects:
     base_url: http://projects.internal
+    auth: {type: bearer, token: {env: PROJECTS_TOKEN}}
 """
 
 
@@ -53,7 +54,7 @@ def config_error(path: Path) -> str:
 def test_a_valid_file_loads(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, CONFIG))
 
-    billing = settings.upstreams.billing
+    billing = settings.upstreams["billing"]
     assert billing.base_url == "http://billing.internal"
     assert billing.timeouts.read_s == 2.5
     assert isinstance(billing.auth, HmacAuthSettings)
@@ -91,11 +92,11 @@ def test_an_environment_variable_overrides_the_file(tmp_path: Path, monkeypatch:
 
     settings = load_settings(write(tmp_path, CONFIG))
 
-    billing = settings.upstreams.billing
+    billing = settings.upstreams["billing"]
     assert billing.base_url == "http://billing.override"
     assert billing.timeouts.read_s == 0.75
     assert isinstance(billing.auth, HmacAuthSettings), "the rest of the billing block still comes from the file"
-    assert settings.upstreams.identity.base_url == "http://identity.internal"
+    assert settings.upstreams["identity"].base_url == "http://identity.internal"
 
 
 def test_a_bad_environment_value_names_its_dotted_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

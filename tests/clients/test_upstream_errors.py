@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clients.billing import BILLING
 from clients.errors import (
     RateLimited,
     TokenEndpointUnavailable,
@@ -18,7 +19,8 @@ from clients.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from clients.projects import ProjectsKey
+from clients.identity import IDENTITY
+from clients.projects import PROJECTS_SLOT, ProjectsKey
 from clients.upstreams import Upstreams
 from sandbox import SandboxUrls
 from tests.clients.support import route_count, started, started_with
@@ -26,9 +28,9 @@ from tests.clients.support import route_count, started, started_with
 Call = Callable[[Upstreams], Awaitable[object]]
 
 CALLS: dict[str, Call] = {
-    "identity": lambda up: up.identity.users_by_ids(["user-1"]),
-    "billing": lambda up: up.billing.customer_for_org("org-1"),
-    "projects": lambda up: up.projects.projects_pages([ProjectsKey(org_id="org-1", first=5)]),
+    "identity": lambda up: up[IDENTITY].users_by_ids(["user-1"]),
+    "billing": lambda up: up[BILLING].customer_for_org("org-1"),
+    "projects": lambda up: up[PROJECTS_SLOT].projects_pages([ProjectsKey(org_id="org-1", first=5)]),
 }
 UPSTREAMS = sorted(CALLS)
 
@@ -137,7 +139,7 @@ async def test_an_unreachable_token_endpoint_is_a_retryable_auth_failure_and_nev
     built = await started(moved, sandbox.credentials)
     try:
         with pytest.raises(UpstreamAuthFailed) as caught:
-            await built.identity.users_by_ids(["user-1"])
+            await built[IDENTITY].users_by_ids(["user-1"])
     finally:
         await built.close()
 
@@ -149,9 +151,9 @@ async def test_an_unreachable_token_endpoint_is_a_retryable_auth_failure_and_nev
 
 
 async def test_members_of_an_unknown_org_are_none(sandbox: Any, upstreams: Upstreams) -> None:
-    assert await upstreams.identity.members("org-does-not-exist", limit=10, cursor=None) is None
+    assert await upstreams[IDENTITY].members("org-does-not-exist", limit=10, cursor=None) is None
 
-    page = await upstreams.identity.members("org-1", limit=10, cursor=None)
+    page = await upstreams[IDENTITY].members("org-1", limit=10, cursor=None)
     assert page is not None
     assert len(page.data) == 10
     assert page.next_cursor is not None

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 import redis as sync_redis
-from cache_support import RedisStandIn
+import yaml
+from cache_support import USERS, RedisStandIn
 from clock import FakeClock
+from config_support import offline_upstreams
 from harness import (
     ADMIN_HEADERS,
     DASHBOARD_QUERY,
@@ -28,7 +30,6 @@ from test_dashboard import DASHBOARD_FLOOR
 from mobius.cache_setup import credential_scopes
 from mobius.cli import main
 from mobius.settings import CallerSettings, Settings, TimeoutSettings, load_settings
-from resolvers.loaders.identity import USERS
 from sandbox import SandboxCredentials, SandboxUrls
 from sandbox.seed import fresh_seed
 
@@ -301,8 +302,8 @@ def test_cli_invalidates_on_the_configured_redis(
         "upstreams:\n"
         "  identity: {base_url: 'http://127.0.0.1:1', auth: {type: oauth2_client_credentials, token_url: /t,"
         " client_id: gw, client_secret: s}}\n"
-        "  billing: {base_url: 'http://127.0.0.1:1'}\n"
-        "  projects: {base_url: 'http://127.0.0.1:1'}\n"
+        "  billing: {base_url: 'http://127.0.0.1:1', auth: {type: api_key_hmac, api_key: k, signing_secret: s}}\n"
+        "  projects: {base_url: 'http://127.0.0.1:1', auth: {type: bearer, token: t}}\n"
     )
     scope = credential_scopes(load_settings(config))["identity"]
     key = redis_prefix + USERS.key("u-42", scope)
@@ -324,9 +325,7 @@ def test_cli_explains_that_the_in_process_cache_cannot_be_reached(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "mobius.yaml"
-    config.write_text(
-        "upstreams:\n  identity: {base_url: 'http://x'}\n  billing: {base_url: 'http://x'}\n  projects: {base_url: 'http://x'}\n"
-    )
+    config.write_text(yaml.safe_dump({"upstreams": offline_upstreams()}))
     assert main(["cache", "invalidate", "--config", str(config), "--tag", "org:org-1"]) == 2
     assert "redis.url" in capsys.readouterr().err
 

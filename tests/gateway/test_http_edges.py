@@ -121,7 +121,7 @@ async def test_get_queries_work_and_get_mutations_do_not_exist(gateway: Gateway)
     async with gateway.http.get(f"{gateway.url}/graphql", params={"query": "{ upstreams { name } }"}) as response:
         assert response.status == 200
         names = [u["name"] for u in (await response.json())["data"]["upstreams"]]
-    assert names == ["identity", "billing", "projects"]
+    assert names == ["billing", "identity", "projects"], "by name"
 
 
 async def test_health_endpoints(gateway: Gateway) -> None:

@@ -180,7 +180,7 @@ async def test_an_issues_error_keeps_the_projects_and_is_reported_on_each_issues
     assert [(error["path"], error["extensions"]) for error in result["errors"]] == [
         (["organization", "broken", "nodes", 0, "issues"], {"code": "UPSTREAM_BAD_REQUEST", "upstream": "projects"})
     ]
-    assert counts["projects"] == 3, "the nested request, the page without issues, then the issues on their own"
+    assert counts["projects"] == 2, "one page for both selections (one cache entry), then the issues on their own"
 
 
 async def test_a_cached_projects_page_without_cached_issues_loads_them_in_one_batch(

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import aiohttp
 import redis.asyncio as redis
+import yaml
 from clock import FakeClock
+from config_support import offline_upstreams
 from harness import ADMIN_HEADERS, GatewayServer, Sandbox, upstream_requests
 from response_cache_support import RESPONSE_STATS, Client, SandboxServerInfo, settings_with_response_cache
 from test_cache import NO_REQUESTS, Counted, assignee_outside_the_members_page, closed_port
@@ -205,11 +207,7 @@ async def test_the_cli_invalidation_drops_the_responses_of_a_running_gateway(
     client: Client, server: GatewayServer, redis_config: dict[str, str], tmp_path: Path
 ) -> None:
     config = tmp_path / "mobius.yaml"
-    config.write_text(
-        f"redis: {{url: '{redis_config['url']}', key_prefix: '{redis_config['key_prefix']}'}}\n"
-        "upstreams:\n  identity: {base_url: 'http://x'}\n  billing: {base_url: 'http://x'}\n"
-        "  projects: {base_url: 'http://x'}\n"
-    )
+    config.write_text(yaml.safe_dump({"redis": redis_config, "upstreams": offline_upstreams()}))
     await client.post(USER_7)
     await eventually(responses_in_redis(redis_config["url"], redis_config["key_prefix"], 2), "stored in Redis")
     assert (await client.post(USER_7)).cache == "HIT"

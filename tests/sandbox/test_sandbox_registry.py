@@ -16,9 +16,10 @@ import pytest
 from canary import CANARY_CREDENTIALS
 from harness import free_port
 
+from clients.registry import registry as gateway_registry
 from mobius.cli import main
 from mobius.demo import sandbox_upstreams
-from mobius.settings import ConfigError, UpstreamsSettings
+from mobius.settings import ConfigError
 from sandbox import (
     SandboxCredentials,
     SandboxRegistry,
@@ -247,7 +248,7 @@ def test_the_demo_points_each_gateway_upstream_at_the_sandbox_named_like_it() ->
 
     sections = sandbox_upstreams(FAKE_URLS, CANARY_CREDENTIALS)
 
-    assert set(sections) == set(UpstreamsSettings.model_fields)
+    assert set(sections) == {upstream.name for upstream in gateway_registry().upstreams}
     for name, section in sections.items():
         assert section == registry[name].gateway_settings(FAKE_URLS[name], CANARY_CREDENTIALS.of(registry[name]))
         assert "vendor" not in section

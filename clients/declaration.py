@@ -1,0 +1,205 @@
+"""An upstream is a declaration: one module under ``clients/`` says everything the gateway derives.
+
+    Upstream[C]                 a slot of the graph (``upstreams.<name>`` in settings), whose
+    │                           client type ``C`` (a protocol for a slot with several vendors)
+    │                           answers the schema's reads with the gateway's normalised models
+    └── reads: Read[C, K, V]    an entity by id or a list page by its arguments: how a batch of
+                                keys is fetched (by ids, merged into one request, or a bounded
+                                fan-out), its pagination, cache type name and default TTL, key,
+                                tags and links, and the sibling reads its values prime
+    Vendor[C]                   an API that serves a slot (``upstreams.<name>.vendor``; default:
+                                the one named like the slot): protocol, accepted auth kinds,
+                                default settings, the client it builds on the shared transport
+                                (mapping its payloads into the normalised models), and the webhook
+                                scheme it signs events with
+
+``clients.registry`` finds every declaration in the modules of ``clients/``.
+
+From these come, with no edit elsewhere: the settings section and its validation
+(``mobius.settings``), the client on the shared transport, auth and pipeline
+(``mobius.upstreams``), the per-request loaders (``resolvers.loaders``), the cache types and TTLs,
+the ``upstreams`` health row, and the wiring of ``mobius demo`` and the test harness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import TypeAdapter
+
+from clients.errors import UpstreamError
+from clients.http import HttpUpstream
+from clients.policy import UpstreamPolicy
+
+C = TypeVar("C")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+K2 = TypeVar("K2", bound=Hashable)
+V2 = TypeVar("V2")
+
+Protocol = Literal["rest", "graphql"]
+AuthKind = Literal["none", "bearer", "api_key", "api_key_hmac", "oauth2_client_credentials", "basic"]
+Batch = Literal["by_ids", "merged", "fan_out"]
+Pagination = Literal["cursor", "offset", "page_token"]
+WebhookScheme = Literal["standard_webhooks", "github_hmac_sha256"]
+
+Answer = Any
+"""What a batch answers per key: a value, ``None`` (not found) or an ``UpstreamError`` instance."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched(Generic[K]):
+    """A batch's answers in key order, and the answers of other reads that came in the same request
+    (issue pages nested in a projects page): the loader primes those and caches them."""
+
+    answers: Sequence[Answer]
+    also: Sequence[tuple[Read[Any, Any, Any], Hashable, Answer]] = ()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Prime(Generic[V, K2, V2]):
+    """Values of another read that a value carries (a members page's users): primed into that read's
+    loader whenever this value is loaded, and written to its cache when this value was fetched."""
+
+    read: Read[Any, K2, V2]
+    items: Callable[[V], Iterable[tuple[K2, V2]]]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Follow(Generic[K, V, K2]):
+    """Keys of another read a value is handed out with (each project's issue pages, as the key asked
+    for them): loaded, in one batch, before this value's future resolves, so the fields that read
+    them answer at once. Those that came in the same request are already primed."""
+
+    read: Read[Any, K2, Any]
+    keys: Callable[[K, V], Iterable[K2]]
+
+
+def _no_tags(_key: object, _value: object) -> tuple[str, ...]:
+    return ()
+
+
+def _no_links(_key: object, _value: object) -> tuple[tuple[str, str], ...]:
+    return ()
+
+
+def _the_key(key: object) -> tuple[object, ...]:
+    return (key,)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Read(Generic[C, K, V]):
+    """One batched read of an upstream slot.
+
+    ``name`` names its loader, its cache type and its TTL setting (``cache.ttl_s.<name>``).
+    ``fetch`` answers a batch of keys under the DataLoader contract (one answer per key, in key
+    order); build it with ``by_ids``, ``merged`` or ``fan_out``. ``key_parts`` are what the cache
+    key is made of (a key may carry more, e.g. what a GraphQL upstream must bring along, that does
+    not change the cached value). ``entity`` makes entries addressable as ``<entity>:<id>``.
+    """
+
+    name: str
+    model: TypeAdapter[V]
+    fetch: Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]
+    batch: Batch
+    ttl_s: float
+    key_parts: Callable[[K], tuple[object, ...]] = _the_key
+    entity: str | None = None
+    pagination: Pagination | None = None
+    tags: Callable[[K, V], tuple[str, ...]] = _no_tags
+    links: Callable[[K, V], tuple[tuple[str, str], ...]] = _no_links
+    primes: tuple[Prime[V, Any, Any], ...] = ()
+    follows: tuple[Follow[K, V, Any], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Read({self.name!r})"
+
+
+def by_ids(
+    fetch_many: Callable[[C, Sequence[K]], Awaitable[Mapping[K, V]]],
+) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
+    """A batch endpoint (``?ids=a,b,c``): one request for all keys; keys it leaves out are not found."""
+
+    async def fetch(client: C, keys: Sequence[K], _policy: UpstreamPolicy) -> Fetched[K]:
+        try:
+            found = await fetch_many(client, keys)
+        except UpstreamError as exc:
+            return Fetched([exc for _ in keys])
+        return Fetched([found.get(key) for key in keys])
+
+    return fetch
+
+
+def merged(
+    fetch_batch: Callable[[C, Sequence[K]], Awaitable[Fetched[K]]],
+) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
+    """All keys in one request that answers each key on its own (a GraphQL document with one alias
+    per key); a failure of the whole request fails every key."""
+
+    async def fetch(client: C, keys: Sequence[K], _policy: UpstreamPolicy) -> Fetched[K]:
+        try:
+            return await fetch_batch(client, keys)
+        except UpstreamError as exc:
+            return Fetched([exc for _ in keys])
+
+    return fetch
+
+
+def fan_out(
+    fetch_one: Callable[[C, K], Awaitable[V | None]],
+) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
+    """No batch endpoint: one request per key, at most the policy's ``max_fanout`` at once."""
+
+    async def settle(client: C, key: K) -> Answer:
+        try:
+            return await fetch_one(client, key)
+        except UpstreamError as exc:
+            return exc
+
+    async def fetch(client: C, keys: Sequence[K], policy: UpstreamPolicy) -> Fetched[K]:
+        if len(keys) == 1:
+            return Fetched([await settle(client, keys[0])])
+        gate = asyncio.Semaphore(policy.max_fanout)
+
+        async def one(key: K) -> Answer:
+            async with gate:
+                return await settle(client, key)
+
+        return Fetched(list(await asyncio.gather(*(one(key) for key in keys))))
+
+    return fetch
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Upstream(Generic[C]):
+    """A slot of the graph: its reads, typed on the client ``C`` every vendor of it builds."""
+
+    name: str
+    reads: tuple[Read[C, Any, Any], ...]
+
+    def __repr__(self) -> str:
+        return f"Upstream({self.name!r})"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Vendor(Generic[C]):
+    """An API that can serve an upstream slot, and what the gateway needs to talk to it.
+
+    ``auth`` lists the accepted ``auth.type`` values (the first is the one the sandbox uses);
+    ``defaults`` are settings this vendor needs unless configured otherwise (merged under
+    ``upstreams.<slot>``); ``client`` builds its client on the upstream's shared HTTP transport.
+    """
+
+    name: str
+    serves: Upstream[C]
+    protocol: Protocol
+    auth: tuple[AuthKind, ...]
+    client: Callable[[HttpUpstream], C]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    webhook: WebhookScheme | None = None
+
+    def __repr__(self) -> str:
+        return f"Vendor({self.name!r} serves {self.serves.name!r})"
