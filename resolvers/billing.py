@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from clients.billing import (
     CUSTOMERS,
     INVOICES,
@@ -15,8 +17,9 @@ from resolvers.errors import check_page_size
 from resolvers.loaders import Loaders
 
 
-async def customer(loaders: Loaders, org_id: str) -> BillingCustomer | None:
-    return await loaders[CUSTOMERS].load(org_id)
+def customer(loaders: Loaders, org_id: str) -> asyncio.Future[BillingCustomer | None]:
+    """The organization's billing customer (read ahead with the organization's own read)."""
+    return loaders[CUSTOMERS].load(org_id)
 
 
 async def subscription(loaders: Loaders, customer_id: str) -> BillingSubscription | None:

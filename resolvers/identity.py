@@ -30,6 +30,7 @@ async def organization(loaders: Loaders, org_id: str) -> IdentityOrg | None:
     return await loaders[ORGS].load(org_id)
 
 
-async def members(loaders: Loaders, org_id: str, first: int, after: str | None) -> MembersPage | None:
+def members(loaders: Loaders, org_id: str, first: int, after: str | None) -> asyncio.Future[MembersPage | None]:
+    """A page of the organization's members (read ahead with the organization's own read)."""
     check_page_size(first)
-    return await loaders[MEMBERS].load(MembersKey(org_id, first, after))
+    return loaders[MEMBERS].load(MembersKey(org_id, first, after))

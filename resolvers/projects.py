@@ -24,13 +24,18 @@ async def project(loaders: Loaders, project_id: str) -> ProjectNode | None:
     return await loaders[PROJECTS].load(project_id)
 
 
-async def projects_of_org(
+def projects_of_org(
     loaders: Loaders, org_id: str, first: int, after: str | None, issues: Sequence[IssuesArgs] = ()
-) -> ProjectPage | None:
+) -> asyncio.Future[ProjectPage | None]:
     """A page of the organization's projects; ``issues`` are the issue pages the query will ask
     of each of its projects, fetched in the same upstream request when the page is."""
     check_page_size(first)
-    return await loaders[PROJECT_PAGES].load(ProjectsKey(org_id, first, after, tuple(issues)))
+    return loaders[PROJECT_PAGES].load(ProjectsKey(org_id, first, after, tuple(issues)))
+
+
+def issues_args(first: int, after: str | None, state: str | None) -> IssuesArgs:
+    """The arguments of an issue page pushed down into its project's read."""
+    return IssuesArgs(check_page_size(first), after, state)
 
 
 def issues_future(

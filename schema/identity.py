@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -14,9 +14,10 @@ import resolvers.projects
 import schema.billing as billing_types
 import schema.projects as project_types
 from clients.identity import IdentityOrg, IdentityUser
+from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
-from schema.lookahead import nested_issues
+from schema.selection import Selection, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
     from schema.billing import BillingAccount
@@ -54,8 +55,7 @@ class User:
 
     @strawberry.field
     async def organization(self, info: GatewayInfo) -> Organization | None:
-        org = served(info, await resolvers.identity.organization(info.context.loaders, self.org_id))
-        return Organization.from_model(org) if org else None
+        return await organization_by_key(info, self.org_id)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> User | None:
@@ -107,6 +107,28 @@ class UserConnection:
     nodes: list[User]
 
 
+async def organization_by_key(info: GatewayInfo, org_id: str) -> Organization | None:
+    """An organization resolved by its key: the reads its selection declares ``read_ahead`` go out
+    beside its own."""
+    loaders = info.context.loaders
+    start_reads_ahead(loaders, org_id, Selection.of(info._raw_info, "Organization"))
+    org = served(info, await resolvers.identity.organization(loaders, org_id))
+    return Organization.from_model(org) if org else None
+
+
+def _members_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], _: Selection) -> object:
+    return resolvers.identity.members(loaders, org_id, args["first"], args.get("after"))
+
+
+def _billing_ahead(loaders: Loaders, org_id: str, _args: Mapping[str, Any], _: Selection) -> object:
+    return resolvers.billing.customer(loaders, org_id)
+
+
+def _projects_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], selection: Selection) -> object:
+    issues = selection.pushed_down("nodes")
+    return resolvers.projects.projects_of_org(loaders, org_id, args["first"], args.get("after"), issues)
+
+
 @strawberry.federation.type(keys=["id"])
 class Organization:
     id: strawberry.ID
@@ -117,7 +139,7 @@ class Organization:
     def from_model(cls, org: IdentityOrg) -> Organization:
         return cls(id=strawberry.ID(org.id), name=org.name, slug=org.slug)
 
-    @strawberry.field
+    @strawberry.field(metadata=read_ahead(_members_ahead))
     async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
         page = served(info, await resolvers.identity.members(info.context.loaders, str(self.id), first, after))
         if page is None:
@@ -128,20 +150,22 @@ class Organization:
             nodes=[_built(info, user) for user in page.data],
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=read_ahead(_billing_ahead))
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
         customer = served(info, await resolvers.billing.customer(info.context.loaders, str(self.id)))
         return billing_types.BillingAccount(customer_id=customer.id) if customer else None
 
-    @strawberry.field(description="Nullable: a projects outage must not take the organization down with it.")
+    @strawberry.field(
+        description="Nullable: a projects outage must not take the organization down with it.",
+        metadata=read_ahead(_projects_ahead),
+    )
     async def projects(
         self, info: GatewayInfo, first: int = 20, after: str | None = None
     ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")] | None:
-        loaders, issues = info.context.loaders, nested_issues(info._raw_info)
-        page = served(info, await resolvers.projects.projects_of_org(loaders, str(self.id), first, after, issues))
-        return project_types.ProjectConnection.from_page(page)
+        issues = Selection.of(info._raw_info).pushed_down("nodes")
+        found = resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after, issues)
+        return project_types.ProjectConnection.from_page(served(info, await found))
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        org = served(info, await resolvers.identity.organization(info.context.loaders, str(id)))
-        return cls.from_model(org) if org else None
+        return await organization_by_key(info, str(id))

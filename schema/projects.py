@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 import resolvers.identity
 import resolvers.projects
 import schema.identity as identity_types
-from clients.projects import IssueNode, IssuePage, ProjectNode, ProjectPage
+from clients.projects import IssueNode, IssuePage, IssuesArgs, ProjectNode, ProjectPage
+from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.selection import Selection, pushdown, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
     from schema.identity import User
@@ -65,8 +67,7 @@ class Issue:
 
     @strawberry.field
     async def project(self, info: GatewayInfo) -> Project | None:
-        project = served(info, await resolvers.projects.project(info.context.loaders, self.project_id))
-        return Project.from_model(project) if project else None
+        return await project_by_key(info, self.project_id)
 
 
 @strawberry.type
@@ -84,6 +85,27 @@ class IssueConnection:
             page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),
             nodes=[Issue.from_model(issue) for issue in page.nodes],
         )
+
+
+async def project_by_key(info: GatewayInfo, project_id: str) -> Project | None:
+    """A project resolved by its key: the reads its selection declares ``read_ahead`` go out beside its own."""
+    loaders = info.context.loaders
+    start_reads_ahead(loaders, project_id, Selection.of(info._raw_info, "Project"))
+    project = served(info, await resolvers.projects.project(loaders, project_id))
+    return Project.from_model(project) if project else None
+
+
+def _state(args: Mapping[str, Any]) -> str | None:
+    state = args.get("state")  # a member of the Python enum behind ``IssueState``
+    return state.value if isinstance(state, IssueState) else None
+
+
+def _issues_ahead(loaders: Loaders, project_id: str, args: Mapping[str, Any], _: Selection) -> object:
+    return resolvers.projects.issues_future(loaders, project_id, args["first"], args.get("after"), _state(args))
+
+
+def _issues_pushed_down(args: Mapping[str, Any]) -> IssuesArgs:
+    return resolvers.projects.issues_args(args["first"], args.get("after"), _state(args))
 
 
 @strawberry.federation.type(keys=["id"])
@@ -106,7 +128,9 @@ class Project:
     def owner(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         return identity_types.user_now_or_later(info, self.owner_id)
 
-    @strawberry.field(graphql_type=IssueConnection)
+    @strawberry.field(
+        graphql_type=IssueConnection, metadata={**read_ahead(_issues_ahead), **pushdown(_issues_pushed_down)}
+    )
     def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None
     ) -> IssueConnection | Awaitable[IssueConnection]:
@@ -124,8 +148,7 @@ class Project:
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
-        return cls.from_model(project) if project else None
+        return await project_by_key(info, str(id))
 
 
 async def _issues_later(info: GatewayInfo, found: Awaitable[IssuePage | None]) -> IssueConnection:

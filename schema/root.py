@@ -9,7 +9,6 @@ from strawberry.types import ExecutionContext
 import resolvers.identity
 import resolvers.projects
 from clients import health
-from resolvers.read_ahead import start_organization_reads
 from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
@@ -18,10 +17,9 @@ from schema.documents import document_extensions
 from schema.errors import ShapeErrors
 from schema.execution import GatewayExecutionContext
 from schema.health import UpstreamHealth
-from schema.identity import Organization, User, user_or_none
-from schema.lookahead import organization_reads
+from schema.identity import Organization, User, organization_by_key, user_or_none
 from schema.mutations import Mutation
-from schema.projects import Project
+from schema.projects import Project, project_by_key
 from schema.streamline import streamline_resolvers
 
 LIVE_FIELDS: frozenset[str] = frozenset(
@@ -46,10 +44,7 @@ class Query:
 
     @strawberry.field
     async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        loaders = info.context.loaders
-        start_organization_reads(loaders, str(id), organization_reads(info._raw_info))
-        org = served(info, await resolvers.identity.organization(loaders, str(id)))
-        return Organization.from_model(org) if org else None
+        return await organization_by_key(info, str(id))
 
     @strawberry.field
     async def user(self, info: GatewayInfo, id: strawberry.ID) -> User | None:
@@ -62,8 +57,7 @@ class Query:
 
     @strawberry.field
     async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        project = served(info, await resolvers.projects.project(info.context.loaders, str(id)))
-        return Project.from_model(project) if project else None
+        return await project_by_key(info, str(id))
 
     @strawberry.field(
         description="Each upstream with its base URL and circuit-breaker state.", graphql_type=list[UpstreamHealth]

@@ -10,5 +10,5 @@ from sandbox import SandboxCredentials, SandboxUrls, default_registry
 
 def offline_upstreams(base_url: str = "http://127.0.0.1:1") -> dict[str, Any]:
     """Every declared upstream at ``base_url`` (nothing listens there), with the sandbox's credentials."""
-    urls = SandboxUrls({name: base_url for name in default_registry().names()})
+    urls = SandboxUrls(dict.fromkeys(default_registry().names(), base_url))
     return sandbox_upstreams(urls, SandboxCredentials(), vendors={})

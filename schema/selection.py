@@ -1,0 +1,276 @@
+"""What a query selects below a field, read before the field's children run, for the two general
+speed-ups a field can declare (as Strawberry field metadata):
+
+- ``read_ahead(start)``: the field's read needs only its parent's key and its own arguments, so it
+  is started together with the read of any parent resolved by key (``organization(id:)``,
+  ``project(id:)``, federation ``_entities``, ``User.organization``...): one round trip saved.
+- ``pushdown(build)``: the field can travel inside its parent's upstream request (a GraphQL
+  upstream's nested selection); the parent's read carries what ``build`` makes of its arguments.
+
+Selections are read through aliases, fragments and inline fragments, with ``@skip``/``@include``
+and variables applied; arguments that do not coerce, or that ``start``/``build`` refuse, are left
+for the field to report when it runs. The walk over the document is done once per set of field
+nodes (parsed documents are cached, so their nodes are the same objects from one request to the
+next) with literal arguments and conditions settled then; per request only what uses variables is
+evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    NamedTypeNode,
+    SelectionSetNode,
+    get_named_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
+from strawberry.types.nodes import get_variable_values
+
+from resolvers.errors import InvalidArgument
+from resolvers.loaders import Loaders
+from schema.collected import has_variable
+
+Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
+Start = Callable[[Loaders, str, Mapping[str, Any], "Selection"], object]
+Build = Callable[[Mapping[str, Any]], object]
+
+READ_AHEAD = "mobius.read_ahead"
+PUSHDOWN = "mobius.pushdown"
+
+
+def read_ahead(start: Start) -> dict[str, Start]:
+    """Field metadata: start this field's read from its parent's key, its arguments and its own
+    selection (``start(loaders, parent_key, arguments, selection)``, which may raise
+    ``InvalidArgument`` for arguments the field will refuse)."""
+    return {READ_AHEAD: start}
+
+
+def pushdown(build: Build) -> dict[str, Build]:
+    """Field metadata: this field travels inside its parent's upstream request, as ``build(arguments)``."""
+    return {PUSHDOWN: build}
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What a selection is read with: the schema, the document's fragments, the request's variables."""
+
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: VariableValues
+
+    @classmethod
+    def of(cls, info: GraphQLResolveInfo[Any]) -> Walk:
+        variables = VariableValues(sources={}, coerced=get_variable_values(info))  # Strawberry passes the plain dict
+        return cls(info.schema, info.fragments, variables)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The field nodes of one response key, and the object type its selection is made of."""
+
+    nodes: tuple[FieldNode, ...]
+    type: GraphQLObjectType
+    walk: Walk
+
+    @classmethod
+    def of(cls, info: GraphQLResolveInfo[Any], type_name: str | None = None) -> Selection:
+        """The selection of the field being resolved, made of its return type or, for a field of an
+        abstract type (federation ``_entities``), of the object type ``type_name``."""
+        named = info.schema.get_type(type_name) if type_name is not None else get_named_type(info.return_type)
+        assert isinstance(named, GraphQLObjectType)
+        return cls(tuple(info.field_nodes), named, Walk.of(info))
+
+    def below(self, field: str) -> Selection | None:
+        """The selection of ``field`` (e.g. a connection's ``nodes``), all its response keys merged."""
+        walk = self.walk
+        found = _walk_nodes(self.nodes, field, walk.fragments, _On(walk.schema, self.type.name))
+        nodes = tuple(node for node, conditions in found if all(_included(c, walk) for c in conditions))
+        if not nodes:
+            return None
+        named = get_named_type(self.type.fields[field].type)
+        assert isinstance(named, GraphQLObjectType)
+        return Selection(nodes, named, self.walk)
+
+    def declared(self, kind: str) -> Iterator[tuple[Any, Mapping[str, Any], Selection]]:
+        """Each selected field (per response key) that declares ``kind``: its declaration, its
+        coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
+        plan = _plan(self.nodes, self.type, kind, self.walk)
+        for item in plan:
+            nodes = tuple(node for node, conditions in item.nodes if all(_included(c, self.walk) for c in conditions))
+            if not nodes:
+                continue
+            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], self.walk)
+            if arguments is None:
+                continue
+            named = get_named_type(item.field.type)
+            selection_type = named if isinstance(named, GraphQLObjectType) else self.type
+            yield item.declared, arguments, Selection(nodes, selection_type, self.walk)
+
+    def pushed_down(self, through: str) -> tuple[Any, ...]:
+        """What the fields selected below ``through`` (a connection's ``nodes``) that declare
+        ``pushdown`` make of their arguments, distinct, in query order; arguments they refuse are
+        left for the fields to report."""
+        below = self.below(through)
+        if below is None:
+            return ()
+        found: dict[Any, None] = {}
+        for build, arguments, _ in below.declared(PUSHDOWN):
+            try:
+                found[build(arguments)] = None
+            except InvalidArgument:
+                continue
+        return tuple(found)
+
+
+def start_reads_ahead(loaders: Loaders, parent_key: str, selection: Selection) -> None:
+    """Start every field of ``selection`` that declares ``read_ahead``, with the read of the parent
+    resolved by ``parent_key``; the fields that ask for them later get the same futures. For a
+    parent that turns out not to exist they are wasted reads, answered by nobody."""
+    for start, arguments, below in selection.declared(READ_AHEAD):
+        try:
+            started = start(loaders, parent_key, arguments, below)
+        except InvalidArgument:
+            continue
+        add_done_callback = getattr(started, "add_done_callback", None)
+        if add_done_callback is not None:
+            add_done_callback(_retrieve)
+
+
+def _retrieve(future: Any) -> None:
+    """A read nobody asks for after all (the parent was not found) is not a lost error."""
+    if not future.cancelled():
+        future.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    field: GraphQLField
+    declared: Any
+    nodes: tuple[tuple[FieldNode, tuple[Conditional, ...]], ...]
+    """Each node of the response key with the conditions that depend on variables (literal ones were applied)."""
+    arguments: Mapping[str, Any] | None
+    """Coerced once when literal; else per request."""
+
+
+_PLANS_MAX = 512
+_plans: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], tuple[_Item, ...]]] = {}
+
+
+def _plan(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str, walk: Walk) -> tuple[_Item, ...]:
+    key = (*map(id, nodes), parent.name, kind)
+    hit = _plans.get(key)
+    if hit is not None:
+        return hit[1]
+    by_key: dict[str, list[tuple[FieldNode, tuple[Conditional, ...]]]] = {}
+    for node, conditions in _walk_nodes(nodes, None, walk.fragments, _On(walk.schema, parent.name)):
+        field = parent.fields.get(node.name.value)
+        if field is None or kind not in _metadata(field):
+            continue
+        if not all(_included(c, None) for c in conditions if not _uses_variables(c)):
+            continue
+        dynamic = tuple(c for c in conditions if _uses_variables(c))
+        by_key.setdefault(node.alias.value if node.alias else node.name.value, []).append((node, dynamic))
+    items = []
+    for entries in by_key.values():
+        first = entries[0][0]
+        field = parent.fields[first.name.value]
+        literal = not any(has_variable(argument.value) for argument in first.arguments or ())
+        arguments = _arguments(field, first, None) if literal else None
+        if literal and arguments is None:
+            continue
+        items.append(_Item(field, _metadata(field)[kind], tuple(entries), arguments))
+    if len(_plans) >= _PLANS_MAX:
+        _plans.clear()
+    _plans[key] = (nodes, tuple(items))  # the nodes are held so that their ids are not reused meanwhile
+    return tuple(items)
+
+
+def _metadata(field: GraphQLField) -> Mapping[Any, Any]:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    metadata = getattr(definition, "metadata", None)
+    return metadata if isinstance(metadata, Mapping) else {}
+
+
+def _arguments(field: GraphQLField, node: FieldNode, walk: Walk | None) -> Mapping[str, Any] | None:
+    try:
+        return get_argument_values(field, node, walk.variables if walk is not None else None)
+    except GraphQLError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _On:
+    """Whether a fragment's type condition can apply to an object of type ``name``: its own name, or
+    an abstract type (a fragment on another object type never does)."""
+
+    schema: GraphQLSchema
+    name: str
+
+    def __call__(self, condition: NamedTypeNode | None) -> bool:
+        if condition is None or condition.name.value == self.name:
+            return True
+        return not isinstance(self.schema.get_type(condition.name.value), GraphQLObjectType)
+
+
+def _walk_nodes(
+    nodes: tuple[FieldNode, ...], name: str | None, fragments: Mapping[str, FragmentDefinitionNode], on: _On
+) -> Iterator[tuple[FieldNode, tuple[Conditional, ...]]]:
+    for node in nodes:
+        yield from _walk(node.selection_set, name, fragments, on, ())
+
+
+def _walk(
+    selection_set: SelectionSetNode | None,
+    name: str | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    on: _On,
+    conditions: tuple[Conditional, ...],
+) -> Iterator[tuple[FieldNode, tuple[Conditional, ...]]]:
+    """Fields (called ``name``, or all) of a selection set, through the fragments that apply, with the
+    nodes whose ``@skip``/``@include`` decide whether they are selected."""
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if name is None or selection.name.value == name:
+                yield selection, _under(conditions, selection)
+        elif isinstance(selection, InlineFragmentNode):
+            if on(selection.type_condition):
+                yield from _walk(selection.selection_set, name, fragments, on, _under(conditions, selection))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and on(fragment.type_condition):
+                yield from _walk(fragment.selection_set, name, fragments, on, _under(conditions, selection))
+
+
+def _under(conditions: tuple[Conditional, ...], node: Conditional) -> tuple[Conditional, ...]:
+    return (*conditions, node) if node.directives else conditions
+
+
+def _included(node: Conditional, walk: Walk | None) -> bool:
+    variables = walk.variables if walk is not None else None
+    skip = get_directive_values(GraphQLSkipDirective, node, variables)
+    if skip is not None and skip["if"] is True:
+        return False
+    include = get_directive_values(GraphQLIncludeDirective, node, variables)
+    return include is None or include["if"] is not False
+
+
+def _uses_variables(node: Conditional) -> bool:
+    return any(
+        has_variable(argument.value) for directive in node.directives or () for argument in directive.arguments or ()
+    )
