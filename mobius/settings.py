@@ -69,6 +69,14 @@ class HeaderAuthSettings(_Strict):
     query_param: str = Field(default="api_key", min_length=1, description="used when placement is query")
 
 
+class BasicAuthSettings(_Strict):
+    """HTTP Basic; either part may be a secret (some vendors take the API key as the user name)."""
+
+    type: Literal["basic"]
+    username: SecretRef
+    password: SecretRef
+
+
 class HmacAuthSettings(_Strict):
     type: Literal["api_key_hmac"]
     api_key: SecretRef
@@ -108,7 +116,8 @@ class OAuth2Settings(_Strict):
 
 
 AuthSettings = Annotated[
-    NoAuthSettings | HeaderAuthSettings | HmacAuthSettings | OAuth2Settings, Field(discriminator="type")
+    NoAuthSettings | HeaderAuthSettings | BasicAuthSettings | HmacAuthSettings | OAuth2Settings,
+    Field(discriminator="type"),
 ]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from time import monotonic
 
-from clients.auth import Auth, HeaderAuth, HmacSignedAuth, NoAuth
+from clients.auth import Auth, BasicAuth, HeaderAuth, HmacSignedAuth, NoAuth
 from clients.http import HttpUpstream, build_pipeline
 from clients.oauth2 import OAuth2ClientCredentials
 from clients.policy import TimeoutPolicy, UpstreamPolicy
@@ -23,6 +23,7 @@ from clients.signing import SignatureScheme
 from clients.upstreams import Connected, Upstreams
 from mobius.settings import (
     AuthSettings,
+    BasicAuthSettings,
     HeaderAuthSettings,
     HmacAuthSettings,
     OAuth2Settings,
@@ -112,6 +113,8 @@ def build_auth(
             placement=auth.placement,
             query_param=auth.query_param,
         )
+    if isinstance(auth, BasicAuthSettings):
+        return BasicAuth(secret_source(auth.username), secret_source(auth.password))
     if isinstance(auth, HmacAuthSettings):
         credential = HeaderAuth(
             secret_source(auth.api_key),
