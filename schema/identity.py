@@ -17,6 +17,7 @@ from clients.identity import IdentityOrg, IdentityUser
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.parts import parts_of
 from schema.selection import Selection, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def _projects_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], sele
 
 
 @strawberry.federation.type(keys=["id"])
-class Organization:
+class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its parts are Strawberry types declared by other modules
     id: strawberry.ID
     name: str
     slug: str | None
