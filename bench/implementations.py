@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import HOST
+from clients.registry import registry
 from mobius.demo import sandbox_upstreams
 from sandbox import SandboxCredentials, SandboxUrls
 
@@ -23,15 +24,29 @@ CREDENTIALS = SandboxCredentials()
 
 @dataclass(frozen=True, slots=True)
 class SandboxPorts:
+    """The ports of the three upstreams every implementation uses; any other upstream the gateway
+    declares gets the ports after the highest, in the gateway's order (only Mobius talks to them)."""
+
     identity: int
     billing: int
     projects: int
 
+    def names(self) -> tuple[str, ...]:
+        """A sandbox per upstream the gateway declares (each served by its default vendor)."""
+        named = ("identity", "billing", "projects")
+        return (*named, *(upstream.name for upstream in registry().upstreams if upstream.name not in named))
+
+    def port(self, upstream: str) -> int:
+        named = {"identity": self.identity, "billing": self.billing, "projects": self.projects}
+        if upstream in named:
+            return named[upstream]
+        return max(named.values()) + 1 + self.names()[3:].index(upstream)
+
     def url(self, upstream: str) -> str:
-        return f"http://{HOST}:{getattr(self, upstream)}"
+        return f"http://{HOST}:{self.port(upstream)}"
 
     def urls(self) -> dict[str, str]:
-        return {name: self.url(name) for name in ("identity", "billing", "projects")}
+        return {name: self.url(name) for name in self.names()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +75,7 @@ def mobius_config(
     unless ``extra`` turns it on."""
     return {
         "server": {"host": HOST, "port": port, "graphiql": False, "log_format": "json"},
-        "upstreams": sandbox_upstreams(SandboxUrls(**sandbox.urls()), CREDENTIALS),
+        "upstreams": sandbox_upstreams(SandboxUrls(sandbox.urls()), CREDENTIALS, vendors={}),
         "runtime": dict(runtime),
         "cache": {"enabled": False},
         **extra,

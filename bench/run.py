@@ -19,7 +19,6 @@ from bench.results import Case, LoadResult, Measurement, parse_autocannon
 from bench.workloads import Workload, workloads
 from sandbox import default_registry
 
-UPSTREAMS = ("identity", "billing", "projects")
 PREFLIGHT_REQUESTS = 3
 """Sequential requests per implementation and workload: their upstream count is exact (no load tail)."""
 OAUTH_ROUTE = "POST /oauth/token"
@@ -59,14 +58,14 @@ def install_peers() -> None:
 def upstream_requests(sandbox: impl.SandboxPorts) -> int:
     """API requests so far over the three upstreams; token requests (one per worker process) excluded."""
     total = 0
-    for name in UPSTREAMS:
+    for name in sandbox.names():
         stats = get_json(f"{sandbox.url(name)}/_sandbox/stats")
         total += int(stats["requests"]) - int(stats["routes"].get(OAUTH_ROUTE, 0))
     return total
 
 
 def set_latency(sandbox: impl.SandboxPorts, latency_ms: int) -> None:
-    for name in UPSTREAMS:
+    for name in sandbox.names():
         status, body = post_json(f"{sandbox.url(name)}/_sandbox/faults", {"latency_ms": latency_ms})
         if status != 200:
             raise RuntimeError(f"sandbox {name} refused the latency fault: {body}")
@@ -139,7 +138,7 @@ class Bench:
     def run(self) -> None:
         options = self.options
         options.out_dir.mkdir(parents=True, exist_ok=True)
-        for upstream in UPSTREAMS:
+        for upstream in options.sandbox.names():
             self.sandboxes.append(self.spawn(f"sandbox-{upstream}", self.sandbox_argv(upstream)))
         wait_for_sandbox(self.sandboxes, options.sandbox)
         self.token = impl.identity_token(options.sandbox)
@@ -156,7 +155,7 @@ class Bench:
     def sandbox_argv(self, upstream: str) -> list[str]:
         """One process per upstream: it serves `upstream` on its port, every other on an unused ephemeral port."""
         ports = dict.fromkeys(default_registry().names(), 0)
-        ports[upstream] = getattr(self.options.sandbox, upstream)
+        ports[upstream] = self.options.sandbox.port(upstream)
         mobius = str(Path(sys.executable).parent / "mobius")
         argv = [mobius, "sandbox", "--host", HOST, "--unsigned-billing"]
         for name, port in ports.items():
