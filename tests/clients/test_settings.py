@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from config_support import offline_upstreams
 
 from mobius.settings import ConfigError, HmacAuthSettings, load_settings
 from mobius.upstreams import build_policy
+
+LISTED = ("identity", "billing", "projects")
+
+
+def other_upstreams() -> str:
+    """YAML of every declared upstream but those the literal below lists (each needs a section)."""
+    others = {name: section for name, section in offline_upstreams().items() if name not in LISTED}
+    return textwrap.indent(yaml.safe_dump(others), "  ") if others else ""
+
 
 CONFIG = """\
 upstreams:
@@ -29,7 +41,7 @@ upstreams:
   projects:
     base_url: http://projects.internal
     auth: {type: bearer, token: {env: PROJECTS_TOKEN}}
-"""
+""" + other_upstreams()
 
 
 @pytest.fixture(autouse=True)

@@ -297,14 +297,14 @@ def test_cli_invalidates_on_the_configured_redis(
     tmp_path: Path, redis_url: str, redis_prefix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "mobius.yaml"
-    config.write_text(
-        f"redis: {{url: '{redis_url}', key_prefix: '{redis_prefix}'}}\n"
-        "upstreams:\n"
-        "  identity: {base_url: 'http://127.0.0.1:1', auth: {type: oauth2_client_credentials, token_url: /t,"
-        " client_id: gw, client_secret: s}}\n"
-        "  billing: {base_url: 'http://127.0.0.1:1', auth: {type: api_key_hmac, api_key: k, signing_secret: s}}\n"
-        "  projects: {base_url: 'http://127.0.0.1:1', auth: {type: bearer, token: t}}\n"
-    )
+    upstreams = offline_upstreams()
+    upstreams["identity"]["auth"] = {
+        "type": "oauth2_client_credentials",
+        "token_url": "/t",
+        "client_id": "gw",
+        "client_secret": "s",
+    }
+    config.write_text(yaml.safe_dump({"redis": {"url": redis_url, "key_prefix": redis_prefix}, "upstreams": upstreams}))
     scope = credential_scopes(load_settings(config))["identity"]
     key = redis_prefix + USERS.key("u-42", scope)
     client = sync_redis.Redis.from_url(redis_url)
