@@ -112,7 +112,7 @@ async def organization_by_key(info: GatewayInfo, org_id: str) -> Organization | 
     """An organization resolved by its key: the reads its selection declares ``read_ahead`` go out
     beside its own."""
     loaders = info.context.loaders
-    start_reads_ahead(loaders, org_id, Selection.of(info._raw_info, "Organization"))
+    start_reads_ahead(loaders, org_id, info._raw_info, "Organization")
     org = served(info, await resolvers.identity.organization(loaders, org_id))
     return Organization.from_model(org) if org else None
 

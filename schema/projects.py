@@ -90,7 +90,7 @@ class IssueConnection:
 async def project_by_key(info: GatewayInfo, project_id: str) -> Project | None:
     """A project resolved by its key: the reads its selection declares ``read_ahead`` go out beside its own."""
     loaders = info.context.loaders
-    start_reads_ahead(loaders, project_id, Selection.of(info._raw_info, "Project"))
+    start_reads_ahead(loaders, project_id, info._raw_info, "Project")
     project = served(info, await resolvers.projects.project(loaders, project_id))
     return Project.from_model(project) if project else None
 

@@ -87,10 +87,9 @@ class Selection:
     walk: Walk
 
     @classmethod
-    def of(cls, info: GraphQLResolveInfo[Any], type_name: str | None = None) -> Selection:
-        """The selection of the field being resolved, made of its return type or, for a field of an
-        abstract type (federation ``_entities``), of the object type ``type_name``."""
-        named = info.schema.get_type(type_name) if type_name is not None else get_named_type(info.return_type)
+    def of(cls, info: GraphQLResolveInfo[Any]) -> Selection:
+        """The selection of the field being resolved, made of its return type."""
+        named = get_named_type(info.return_type)
         assert isinstance(named, GraphQLObjectType)
         return cls(tuple(info.field_nodes), named, Walk.of(info))
 
@@ -108,7 +107,7 @@ class Selection:
     def declared(self, kind: str) -> Iterator[tuple[Any, Mapping[str, Any], Selection]]:
         """Each selected field (per response key) that declares ``kind``: its declaration, its
         coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
-        plan = _plan(self.nodes, self.type, kind, self.walk)
+        plan = _plan(self.nodes, self.type, kind, self.walk.schema, self.walk.fragments)
         for item in plan:
             nodes = tuple(node for node, conditions in item.nodes if all(_included(c, self.walk) for c in conditions))
             if not nodes:
@@ -136,11 +135,18 @@ class Selection:
         return tuple(found)
 
 
-def start_reads_ahead(loaders: Loaders, parent_key: str, selection: Selection) -> None:
-    """Start every field of ``selection`` that declares ``read_ahead``, with the read of the parent
-    resolved by ``parent_key``; the fields that ask for them later get the same futures. For a
-    parent that turns out not to exist they are wasted reads, answered by nobody."""
-    for start, arguments, below in selection.declared(READ_AHEAD):
+def start_reads_ahead(loaders: Loaders, parent_key: str, info: GraphQLResolveInfo[Any], type_name: str) -> None:
+    """Start every field of the selection of ``info`` (a parent of type ``type_name``) that declares
+    ``read_ahead``, with the read of the parent resolved by ``parent_key``; the fields that ask for
+    them later get the same futures. For a parent that turns out not to exist they are wasted reads,
+    answered by nobody. A selection without such fields costs one cached look-up (a list of users'
+    organizations resolves this once per user)."""
+    parent = info.schema.get_type(type_name)
+    assert isinstance(parent, GraphQLObjectType)
+    nodes = tuple(info.field_nodes)
+    if not _plan(nodes, parent, READ_AHEAD, info.schema, info.fragments):
+        return
+    for start, arguments, below in Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD):
         try:
             started = start(loaders, parent_key, arguments, below)
         except InvalidArgument:
@@ -170,13 +176,19 @@ _PLANS_MAX = 512
 _plans: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], tuple[_Item, ...]]] = {}
 
 
-def _plan(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str, walk: Walk) -> tuple[_Item, ...]:
+def _plan(
+    nodes: tuple[FieldNode, ...],
+    parent: GraphQLObjectType,
+    kind: str,
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> tuple[_Item, ...]:
     key = (*map(id, nodes), parent.name, kind)
     hit = _plans.get(key)
     if hit is not None:
         return hit[1]
     by_key: dict[str, list[tuple[FieldNode, tuple[Conditional, ...]]]] = {}
-    for node, conditions in _walk_nodes(nodes, None, walk.fragments, _On(walk.schema, parent.name)):
+    for node, conditions in _walk_nodes(nodes, None, fragments, _On(schema, parent.name)):
         field = parent.fields.get(node.name.value)
         if field is None or kind not in _metadata(field):
             continue

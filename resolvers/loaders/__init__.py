@@ -70,20 +70,20 @@ class Reads:
 
     def __init__(self, upstreams: Upstreams) -> None:
         self.upstreams = upstreams
-        self._sources: dict[int, Source[Any, Any]] = {}
+        self._sources: dict[Read[Any, Any, Any], Source[Any, Any]] = {}
         for connected in upstreams.connected:
             name, vendor = connected.upstream.name, connected.vendor.name
             for read in connected.upstream.reads:
                 client, policy = upstreams.serving(read)
                 ctype = cache_type(read, upstream=name, vendor=None if vendor == name else vendor)
-                self._sources[id(read)] = Source(read, client, policy, ctype)
+                self._sources[read] = Source(read, client, policy, ctype)
 
     @property
     def cache_types(self) -> tuple[CacheType[Any, Any], ...]:
         return tuple(source.ctype for source in self._sources.values())
 
     def source(self, read: Read[Any, K, V]) -> Source[K, V]:
-        return self._sources[id(read)]
+        return self._sources[read]
 
     def loaders(self, cache: RequestCache | None = None) -> Loaders:
         """A request's loaders; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
@@ -98,7 +98,8 @@ class Loaders:
     def __init__(self, reads: Reads, cache: RequestCache | None = None) -> None:
         self.reads = reads
         self.cache = cache
-        self._built: dict[int, ReadLoader[Any, Any]] = {}
+        self._built: dict[Read[Any, Any, Any], ReadLoader[Any, Any]] = {}
+        """By read: a read hashes by identity, so this is one dict probe per ``loaders[READ]``."""
 
     @classmethod
     def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
@@ -106,9 +107,9 @@ class Loaders:
         return Reads(upstreams).loaders(cache)
 
     def __getitem__(self, read: Read[Any, K, V]) -> ReadLoader[K, V]:
-        loader = self._built.get(id(read))
+        loader = self._built.get(read)
         if loader is None:
-            loader = self._built[id(read)] = ReadLoader(self.reads.source(read), self)
+            loader = self._built[read] = ReadLoader(self.reads.source(read), self)
         return loader
 
     def release(self) -> None:
