@@ -343,7 +343,7 @@ class RuntimeSettings(_Strict):
 
 
 class ExecutionSettings(_Strict):
-    """How operations are executed (README, "Execution").
+    """How operations are executed (docs/execution.md).
 
     ``planned`` (the default) runs them on the planned executor (``schema.execution``) with
     streamlined resolvers (``schema.streamline``); off, on graphql-core's and Strawberry's stock

@@ -5,7 +5,8 @@ false`` (graphql-core's and Strawberry's stock execution). Each document is sent
 time from the same state: the sandbox's seeded data (queries change nothing), the same faults set,
 the gateway's resilience state reset, no cache. Data, errors (message, path, locations,
 extensions) and the HTTP status must be equal; the order of errors is not compared (the spec
-leaves it open).
+leaves it open), and where upstreams fail, neither are the errors below a null that a non-null
+error made (see ``comparable``: which of those are reported depends on arrival order).
 
 Documents are generated over the Mobius SDL by hypothesis-graphql (ids, page sizes and cursors
 drawn from the seeded data, so that most of them find something), plus hand-written ones for what
@@ -51,6 +52,16 @@ from mobius.demo import sandbox_upstreams
 from mobius.settings import Settings, UpstreamsSettings
 from sandbox import SandboxCredentials, SandboxUrls
 from schema.root import build_schema
+
+pytestmark = pytest.mark.filterwarnings(
+    # Cancelling fields whose answer is thrown away (a non-null sibling failed) can leave coroutines
+    # that never started, on both paths (graphql-core cancels tasks of its ``gather_with_cancel``
+    # before their first step). When the cyclic collector frees one while a namedtuple's ``__new__``
+    # runs (graphql-core's ``Path``, whose generated code has no builtins), CPython 3.11 cannot
+    # import ``warnings`` there and reports ``KeyError('__import__')`` instead of the warning.
+    "ignore:Exception ignored in. <coroutine object:pytest.PytestUnraisableExceptionWarning",
+    "ignore:coroutine '.*' was never awaited:RuntimeWarning",
+)
 
 EXAMPLES = int(os.environ.get("MOBIUS_DIFFERENTIAL_EXAMPLES", "25"))
 SEED = int(os.environ.get("MOBIUS_DIFFERENTIAL_SEED", "13"))
@@ -119,9 +130,43 @@ class Executors:
     async def compare(self, case: Case) -> dict[str, Any]:
         planned = await self.answer(self.planned, case)
         stock = await self.answer(self.stock, case)
-        if planned != stock:
+        if comparable(planned, case) != comparable(stock, case):
             pytest.fail(f"the executors differ on {case!r}\nplanned: {planned}\nstock:   {stock}", pytrace=False)
         return planned[1]
+
+
+def comparable(answer: tuple[int, dict[str, Any]], case: Case) -> Any:
+    """The answer, with one allowance where upstreams fail.
+
+    An error below a position that is null in the response is reported only if it was raised
+    before a non-null error nulled that position: execution below it is cancelled, and later
+    errors there are dropped (graphql-core's ``CollectedErrors``). When upstream requests fail,
+    which comes first is decided by which response arrives first, so graphql-core's own path
+    varies from run to run there. Such errors are compared as "at least one below each such null";
+    everything else (the data, every error whose parent is in the response, the status) exactly.
+    """
+    status, body = answer
+    if not case.faults:
+        return answer
+    located: list[Any] = []
+    below_nulls: set[tuple[Any, ...]] = set()
+    for error in body["errors"]:
+        nulled = nulled_ancestor(body.get("data"), error.get("path") or [])
+        if nulled is None:
+            located.append(error)
+        else:
+            below_nulls.add(nulled)
+    return status, {**body, "errors": located}, below_nulls
+
+
+def nulled_ancestor(data: Any, path: list[str | int]) -> tuple[str | int, ...] | None:
+    """The first position above ``path`` (the root included) that is null in ``data``."""
+    node = data
+    for depth, key in enumerate(path):
+        if node is None:
+            return tuple(path[:depth])
+        node = node[key]
+    return None
 
 
 @pytest.fixture(scope="module")
