@@ -128,11 +128,27 @@ class Executors:
             return response.status, {**body, "errors": errors}
 
     async def compare(self, case: Case) -> dict[str, Any]:
-        planned = await self.answer(self.planned, case)
-        stock = await self.answer(self.stock, case)
-        if comparable(planned, case) != comparable(stock, case):
-            pytest.fail(f"the executors differ on {case!r}\nplanned: {planned}\nstock:   {stock}", pytrace=False)
-        return planned[1]
+        for _ in range(SLOW_MACHINE_RUNS):
+            planned = await self.answer(self.planned, case)
+            stock = await self.answer(self.stock, case)
+            if comparable(planned, case) == comparable(stock, case):
+                return planned[1]
+            if not (unasked_timeouts(planned, case) or unasked_timeouts(stock, case)):
+                break
+        pytest.fail(f"the executors differ on {case!r}\nplanned: {planned}\nstock:   {stock}", pytrace=False)
+
+
+SLOW_MACHINE_RUNS = 3
+"""A busy machine can hold a healthy upstream call past the short timeout: a comparison spoiled by
+a timeout that no hang asked for is run again, this many times at most."""
+
+
+def unasked_timeouts(answer: tuple[int, dict[str, Any]], case: Case) -> bool:
+    return any(
+        error.get("extensions", {}).get("code") == "UPSTREAM_TIMEOUT"
+        and not case.faults.get(error["extensions"].get("upstream"), {}).get("hang")
+        for error in answer[1]["errors"]
+    )
 
 
 def comparable(answer: tuple[int, dict[str, Any]], case: Case) -> Any:
