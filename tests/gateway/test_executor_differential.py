@@ -404,7 +404,8 @@ HANDWRITTEN = {
 
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    document = draw(st.one_of(generated_documents(), st.sampled_from(sorted(HANDWRITTEN.values()))))
+    generated = generated_documents()
+    document = draw(st.one_of(generated, generated, generated, st.sampled_from(sorted(HANDWRITTEN.values()))))
     return Case(document, draw(variable_values), draw(fault_plans), draw(st.booleans()))
 
 
