@@ -80,7 +80,12 @@ def create_app(
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings, clock=clock)
     limits = settings.limits
-    schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
+    schema = build_schema(
+        max_depth=limits.max_depth,
+        max_aliases=limits.max_aliases,
+        max_tokens=limits.max_tokens,
+        planned=settings.execution.planned,
+    )
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
     )

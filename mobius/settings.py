@@ -404,6 +404,18 @@ class RuntimeSettings(_Strict):
     )
 
 
+class ExecutionSettings(_Strict):
+    """How operations are executed (docs/execution.md).
+
+    ``planned`` (the default) runs them on the planned executor (``schema.execution``) with
+    streamlined resolvers (``schema.streamline``); off, on graphql-core's and Strawberry's stock
+    machinery alone. Both answer the same; the planned one costs less CPU but relies on internals
+    of the pinned graphql-core and Strawberry releases, so it can be switched off without a deploy.
+    """
+
+    planned: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOBIUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
@@ -422,6 +434,7 @@ class Settings(BaseSettings):
     auth: InboundAuthSettings = InboundAuthSettings()
     """How callers are identified: JWTs (``auth.jwt``), besides the static API keys of ``callers``."""
     runtime: RuntimeSettings = RuntimeSettings()
+    execution: ExecutionSettings = ExecutionSettings()
 
     @model_validator(mode="after")
     def _signing_keys_over_tls_in_production(self) -> Settings:

@@ -8,10 +8,14 @@ those futures is done and resumes the ones that are ready. Every coroutine of th
 its next wait before the group waits, so loads they start in one round are batched together,
 as they are with tasks.
 
-Semantics follow ``gather_with_cancel``: results in order; the first error cancels the others
-(``CancelledError`` thrown into each, their clean-up awaited) and is then raised; cancelling the
-awaiting task cancels them all the same way. Unlike tasks, the coroutines share the context of
-the coroutine that awaits them: a context variable set by one is seen by the others.
+Semantics follow graphql-core's ``gather_with_cancel`` over tasks: results in order; the first
+error ends the group and is raised once the others are settled. The round in progress is still
+stepped to its end, as the tasks scheduled in the same loop turn would run, so every coroutine
+started gets to run (and a nullable field that fails at once reports its own error, as it does on
+graphql-core's path); the ones still waiting after that get ``CancelledError`` and their clean-up
+is awaited. Cancelling the awaiting task cancels them all the same way. Unlike tasks, the
+coroutines share the context of the coroutine that awaits them: a context variable set by one is
+seen by the others.
 """
 
 from __future__ import annotations
@@ -39,14 +43,13 @@ async def step_together(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
         blocked = group.blocked
         if not blocked:
             break
-        if group.to_cancel & blocked.keys():
-            runnable = [index for index in blocked if index in group.to_cancel]
-        else:
+        runnable = group.to_cancel() if group.failure is not None else []
+        if not runnable:
             try:
                 await _first_done(blocked.values())
             except asyncio.CancelledError as cancelled:
                 group.fail(cancelled)
-                runnable = list(blocked)
+                runnable = group.to_cancel()
             else:
                 runnable = [index for index, blocker in blocked.items() if blocker is None or blocker.done()]
         for index in runnable:
@@ -64,15 +67,17 @@ class _Group:
         self.results: list[Any] = [None] * len(self.coroutines)
         self.blocked: dict[int, _Blocker] = {}
         self.failure: BaseException | None = None
-        self.to_cancel: set[int] = set()
-        """Unfinished coroutines that are still to get their ``CancelledError``."""
+        self.cancelled: set[int] = set()
+        """Coroutines chosen to be cancelled (they may still be cleaning up)."""
+        self.to_throw: set[int] = set()
+        """Of those, the ones still to get their ``CancelledError``."""
 
     def step(self, index: int) -> None:
         """Run one coroutine to its next wait (noted in ``blocked``) or to its end."""
         coroutine = self.coroutines[index]
         try:
-            if index in self.to_cancel:
-                self.to_cancel.discard(index)
+            if index in self.to_throw:
+                self.to_throw.discard(index)
                 yielded = coroutine.throw(asyncio.CancelledError())
             else:
                 yielded = coroutine.send(None)
@@ -80,7 +85,7 @@ class _Group:
             self.results[index] = stop.value
             return
         except BaseException as error:
-            self.fail(error, after=index)
+            self.fail(error)
             return
         if yielded is not None:
             if not getattr(yielded, "_asyncio_future_blocking", False):
@@ -89,14 +94,17 @@ class _Group:
             yielded._asyncio_future_blocking = False
         self.blocked[index] = yielded
 
-    def fail(self, error: BaseException, *, after: int = -1) -> None:
-        """Keep the first error; every coroutine not finished yet is to be cancelled: the blocked
-        ones and those after ``after`` that this round has not stepped yet."""
-        if self.failure is not None:
-            return
-        self.failure = error
-        self.to_cancel.update(self.blocked)
-        self.to_cancel.update(index for index in range(after + 1, len(self.coroutines)) if self.results[index] is None)
+    def fail(self, error: BaseException) -> None:
+        """Keep the first error (the one raised); the others are settled, as ``gather`` does."""
+        if self.failure is None:
+            self.failure = error
+
+    def to_cancel(self) -> list[int]:
+        """The waiting coroutines not cancelled yet, now to be stepped with a ``CancelledError``."""
+        chosen = [index for index in self.blocked if index not in self.cancelled]
+        self.cancelled.update(chosen)
+        self.to_throw.update(chosen)
+        return chosen
 
 
 async def _first_done(blockers: Iterable[_Blocker]) -> None:

@@ -75,13 +75,17 @@ class MobiusSchema(strawberry.federation.Schema):
         """No-op: errors are shaped, and the unexpected ones logged once, by ``ShapeErrors``."""
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> MobiusSchema:
+def build_schema(
+    *, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, planned: bool = True
+) -> MobiusSchema:
+    """``planned``: the planned executor and streamlined resolvers, which rely on internals of the
+    pinned graphql-core and Strawberry (``schema.execution``); off, their stock execution."""
     schema = MobiusSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Organization, Project],
         federation_version="2.7",
-        execution_context_class=GatewayExecutionContext,
+        execution_context_class=GatewayExecutionContext if planned else None,
         extensions=[
             ReleaseAfterOperation,
             ShapeErrors,
@@ -89,6 +93,7 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
             *document_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
         ],
     )
-    streamline_resolvers(schema)
+    if planned:
+        streamline_resolvers(schema)
     guard_schema(schema)
     return schema

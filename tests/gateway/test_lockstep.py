@@ -71,6 +71,35 @@ async def test_the_first_error_cancels_the_others_lets_them_clean_up_and_is_rais
     assert not never.cancelled(), "a future the items waited on belongs to others too: it is left alone"
 
 
+async def test_after_the_first_error_the_round_runs_to_its_end_before_the_waiting_items_are_cancelled() -> None:
+    """As with tasks started in one loop turn: an item after the failing one still runs, so a
+    nullable field that fails at once reports its own error; one still waiting is cancelled."""
+    ran: list[str] = []
+    cancelled: list[str] = []
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def fails(name: str) -> None:
+        ran.append(name)
+        raise ValueError(name)
+
+    async def waits(name: str) -> None:
+        ran.append(name)
+        try:
+            await never
+        except asyncio.CancelledError:
+            cancelled.append(name)
+            raise
+
+    async def reports(name: str) -> str:
+        ran.append(name)
+        return name
+
+    with pytest.raises(ValueError, match="first"):
+        await step_together([waits("before"), fails("first"), fails("second"), reports("after"), waits("later")])
+    assert ran == ["before", "first", "second", "after", "later"]
+    assert sorted(cancelled) == ["before", "later"]
+
+
 async def test_cancelling_the_awaiting_task_cancels_every_item() -> None:
     cleaned: list[int] = []
     started = asyncio.Event()
