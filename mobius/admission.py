@@ -169,6 +169,7 @@ class Admission:
         media = RESPONSE_MEDIA[JSON]
         try:
             if method == "OPTIONS":
+                cors = [(b"vary", b"Origin")]  # a refused preflight lets the page read nothing
                 return self._options(values, origin)
             if method not in ("GET", "POST"):
                 raise refused(
@@ -285,35 +286,18 @@ class Admission:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _operation(self, data: Any, method: str) -> Operation:
-        if not isinstance(data, dict):
-            raise refused("each request must be a JSON object: {query, variables, operationName, extensions}")
-        query, operation_name = data.get("query"), data.get("operationName")
-        variables, extensions = data.get("variables"), data.get("extensions")
-        if not isinstance(query, str | None):
-            raise refused("`query` must be a string")
-        if not isinstance(operation_name, str | None):
-            raise refused("`operationName` must be a string")
-        if not isinstance(variables, dict | None):
-            raise refused("`variables` must be an object")
-        if not isinstance(extensions, dict | None):
-            raise refused("`extensions` must be an object")
-        query = query or None
-        operation_name = operation_name or None
-        named = data.get("documentId")
-        ref = None if named is None else document_id(named)
-        if extensions:
-            apq = persisted_query_id(extensions)
-            if apq is not None and ref is not None and apq != ref:
-                raise refused("`documentId` and extensions.persistedQuery name different documents")
-            ref = ref or apq
-        if ref is not None or self.persisted.required:
-            query = await self.persisted.text(query, ref)
+        sent = _Parameters.of(data)
+        query = sent.query
+        if sent.document_id is not None or self.persisted.required:
+            query = await self.persisted.text(query, sent.document_id)
         elif query is None:
             raise refused("the request has no `query` (nor a persisted document id)")
         prepared = self.documents.prepare(query)
         if prepared.errors or prepared.document is None:
             raise RequestError(prepared.errors)
-        operation = prepared.operation(operation_name)
+        if sent.document_id is not None and sent.query is not None:
+            await self.persisted.keep(sent.document_id, query)
+        operation = prepared.operation(sent.operation_name)
         if isinstance(operation, GraphQLError):
             raise RequestError([operation])
         if method == "GET" and operation.operation is not OperationType.QUERY:
@@ -323,7 +307,40 @@ class Admission:
                 405,
                 allow="POST",
             )
-        return Operation(query, prepared.document, operation, operation_name, variables, extensions)
+        return Operation(query, prepared.document, operation, sent.operation_name, sent.variables, sent.extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """A GraphQL request's parameters, of the types GraphQL over HTTP gives them (empty strings and
+    ``null`` as absent), and the persisted document it names, if any."""
+
+    query: str | None
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+    document_id: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> _Parameters:
+        if not isinstance(data, dict):
+            raise refused("each request must be a JSON object: {query, variables, operationName, extensions}")
+        query, operation_name = data.get("query"), data.get("operationName")
+        variables, extensions = data.get("variables"), data.get("extensions")
+        for name, value, kind, described in (
+            ("query", query, str, "a string"),
+            ("operationName", operation_name, str, "a string"),
+            ("variables", variables, dict, "an object"),
+            ("extensions", extensions, dict, "an object"),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise refused(f"`{name}` must be {described}")
+        named = data.get("documentId")
+        reference = None if named is None else document_id(named)
+        persisted = persisted_query_id(extensions) if extensions else None
+        if persisted is not None and reference is not None and persisted != reference:
+            raise refused("`documentId` and extensions.persistedQuery name different documents")
+        return cls(query or None, operation_name or None, variables, extensions, reference or persisted)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -6,7 +6,8 @@ Two modes, chosen by settings (docs/http.md):
 
 - ``OpenDocuments``: any document runs. With automatic persisted queries on (``graphql.apq``), a
   document sent with its hash is verified and registered (in this process and in the cache
-  store, for ``ttl_s``; at most ``max_query_bytes``), and later requests may send the hash alone;
+  store, for ``ttl_s``; at most ``max_query_bytes``) once it has parsed and validated, and later
+  requests may send the hash alone;
   an unknown hash is ``PERSISTED_QUERY_NOT_FOUND``, which tells Apollo clients to send the text.
 - ``TrustedDocuments``: only the documents of a manifest run (``graphql.trusted_documents``).
   The manifest is hash-addressed (every body must hash to its id) and re-read when the file
@@ -77,6 +78,10 @@ class PersistedDocuments(Protocol):
         """The document to run; a ``RequestError`` when there is none the mode allows."""
         ...
 
+    async def keep(self, document_id: str, text: str) -> None:
+        """Called once a document sent with its id has parsed and validated."""
+        ...
+
 
 class AutomaticPersistedQueries:
     def __init__(self, *, store: CacheStore | None, ttl_s: float, max_query_bytes: int, local_entries: int) -> None:
@@ -143,8 +148,12 @@ class OpenDocuments:
             return found
         if id_of(query) != document_id:
             raise graphql_request_error("the document does not hash to the id sent with it", HASH_MISMATCH)
-        await self.apq.register(document_id, query)
         return query
+
+    async def keep(self, document_id: str, text: str) -> None:
+        """Register a verified, valid document (automatic persisted queries)."""
+        if self.apq is not None:
+            await self.apq.register(document_id, text)
 
 
 class TrustedDocuments:
@@ -172,6 +181,9 @@ class TrustedDocuments:
         if query is not None and query != found:
             raise graphql_request_error("the document does not hash to the id sent with it", HASH_MISMATCH)
         return found
+
+    async def keep(self, document_id: str, text: str) -> None:
+        """The manifest is the only registry."""
 
 
 def _missing_query() -> RequestError:

@@ -112,12 +112,13 @@ class PreparedDocuments(SchemaExtension):
         self._errors: Sequence[GraphQLError] = ()
 
     def on_parse(self) -> Iterator[None]:
+        """A text that does not parse is left to Strawberry's own parse (with the same token limit),
+        which reports the syntax error as its protocol expects."""
         context = self.execution_context
         if context.query:
             prepared = self.documents.prepare(context.query)
-            if prepared.document is None:
-                raise prepared.errors[0]
             context.graphql_document = prepared.document
+            context.parse_options["max_tokens"] = self.documents.max_tokens
             self._errors = prepared.errors
         yield
 
