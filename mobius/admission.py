@@ -33,7 +33,7 @@ import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType
 from starlette.types import Receive, Scope
 
-from mobius.callers import CallerRegistry, UnknownCaller
+from mobius.callers import CallerIdentity, UnknownCaller
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.media import (
@@ -59,9 +59,18 @@ OFFERED_WITH_PAGE = (HTML, GRAPHQL_RESPONSE, JSON)
 ALLOW = "GET, POST, OPTIONS"
 MAX_GET_PARAMETERS = 16
 
-_CONTENT_TYPE, _ACCEPT, _AUTHORIZATION, _DEADLINE, _LENGTH, _ORIGIN, _HOST, _PREFLIGHT, _AC_METHOD, _AC_HEADERS = range(
-    10
-)
+# Where ``Admission._scan`` puts the first value of each header admission reads.
+_CONTENT_TYPE = 0
+_ACCEPT = 1
+_AUTHORIZATION = 2
+_DEADLINE = 3
+_LENGTH = 4
+_ORIGIN = 5
+_HOST = 6
+_PREFLIGHT = 7  # any one of http.csrf_headers, non-empty
+_AC_METHOD = 8
+_AC_HEADERS = 9
+_SLOTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +141,7 @@ class Admission:
     ) -> None:
         self.rules = rules
         self.contexts = contexts
-        self.callers: CallerRegistry = contexts.callers
+        self.callers: CallerIdentity = contexts.callers
         self.documents = documents
         self.persisted = persisted
         self.cors = cors
@@ -153,7 +162,7 @@ class Admission:
 
     def _scan(self, headers: Headers) -> list[bytes | None]:
         """The first value of each header admission reads (a preflight header only if non-empty)."""
-        values: list[bytes | None] = [None] * 10
+        values: list[bytes | None] = [None] * _SLOTS
         wanted = self._wanted
         for name, value in headers:
             slot = wanted.get(name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
-from mobius.callers import CallerRegistry
+from mobius.callers import CallerIdentity
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.loaders import Loaders
@@ -32,7 +32,7 @@ def request_budget_s(header: str | None, settings: DeadlineSettings) -> float | 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestContexts:
     upstreams: Upstreams
-    callers: CallerRegistry
+    callers: CallerIdentity
     deadline: DeadlineSettings
     clock: Callable[[], float]
     """Measures request deadlines (the one the upstreams' pipelines use)."""
