@@ -79,6 +79,8 @@ class Endpoint:
 
 
 def settings_for(sandbox_server: SandboxServerInfo, **overrides: Any) -> Settings:
+    """The shared gateway's settings with ``overrides`` (``auth={}`` for production: the sandbox
+    identity provider serves its keys over plain http, which production refuses)."""
     return gateway_settings(sandbox_server, **overrides)
 
 

@@ -226,7 +226,8 @@ async def test_a_query_string_over_the_limit_is_414(small_limits: GatewayServer,
 async def test_a_credential_that_names_nobody_is_401(endpoint: Endpoint, authorization: str, accept: str) -> None:
     reply = await endpoint.post({"query": "{ __typename }"}, accept=accept, headers={"Authorization": authorization})
 
-    assert (reply.status, reply.headers["www-authenticate"]) == (401, "Bearer")
+    assert reply.status == 401
+    assert reply.headers["www-authenticate"].startswith("Bearer error=")
     assert reply.codes == ["UNAUTHENTICATED"]
     assert "data" not in reply.json
 

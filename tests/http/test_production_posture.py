@@ -22,7 +22,7 @@ PREFLIGHTED = {"Apollo-Require-Preflight": "true"}
 
 @pytest.fixture(scope="module")
 def production(sandbox_server: SandboxServerInfo) -> Iterator[GatewayServer]:
-    with serving(settings_for(sandbox_server, environment="production")) as server:
+    with serving(settings_for(sandbox_server, environment="production", auth={})) as server:
         yield server
 
 
@@ -31,6 +31,7 @@ def production_opened_up(sandbox_server: SandboxServerInfo) -> Iterator[GatewayS
     settings = settings_for(
         sandbox_server,
         environment="production",
+        auth={},
         server={"graphiql": True},
         graphql={"introspection": True, "suggestions": True},
         http={"csrf_prevention": False},

@@ -36,7 +36,7 @@ async def test_unreadable_secret_files_keep_the_gateway_unready_until_they_appea
     try:
         endpoint = Endpoint(server.url, http)
         not_ready = await endpoint.request("GET", path="/health/ready")
-        (tmp_path / "billing_signing_secret").write_text(credentials.billing_signing_secret + "\n")
+        (tmp_path / "billing_signing_secret").write_text(credentials.billing.signing_secret + "\n")
         (tmp_path / "ops_token").write_text(CANARY_CALLER_TOKEN)
         ready = await endpoint.request("GET", path="/health/ready")
         billed = await endpoint.post(

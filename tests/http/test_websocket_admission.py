@@ -68,7 +68,7 @@ async def test_a_page_of_another_origin_may_not_open_a_socket(
 
 @pytest.fixture(scope="module")
 def production(sandbox_server: SandboxServerInfo) -> Iterator[GatewayServer]:
-    with serving(settings_for(sandbox_server, environment="production")) as server:
+    with serving(settings_for(sandbox_server, environment="production", auth={})) as server:
         yield server
 
 
