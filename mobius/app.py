@@ -1,60 +1,43 @@
-"""The app factory: FastAPI + the Strawberry router at /graphql, health, GraphiQL."""
+"""The app factory: ``/graphql`` (one admission step, one executor entry), health, cache admin,
+GraphiQL's files."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
-import orjson
-from cross_web import HTTPException as StrawberryHTTPException
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.requests import Request
-from strawberry.fastapi import GraphQLRouter
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from clients.upstreams import Upstreams
+from mobius.admission import Admission, AdmissionRules
 from mobius.cache_admin import cache_admin_router
 from mobius.cache_setup import build_cache, build_response_cache, response_version
 from mobius.callers import build_callers
 from mobius.context import RequestContexts
-from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
-from mobius.lean_path import LeanGateway, LeanGraphQLPath
+from mobius.cors import CorsPolicy
+from mobius.endpoint import GraphQLEndpoint
+from mobius.executor import Executor
+from mobius.graphiql import STATIC_DIR
 from mobius.limits import BodySizeLimit
+from mobius.persisted import TrustedDocuments, build_persisted
+from mobius.readiness import Readiness, require_readable
 from mobius.redis import shared_rate_limit_store
 from mobius.runtime import tune_gc
-from mobius.settings import ConfigError, Settings
+from mobius.settings import ConfigError, Posture, Settings
 from mobius.upstreams import build_upstreams
-from resolvers.cache import CacheableDocuments
+from resolvers.cache import CacheableDocuments, CacheRuntime
 from resolvers.loaders import Reads
-from schema.context import GatewayContext
+from schema.documents import document_validation
 from schema.fallbacks import FALLBACKS
-from schema.root import LIVE_FIELDS, build_schema
+from schema.operations import Documents
+from schema.root import LIVE_FIELDS, MobiusSchema, build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
 
 
-class MobiusGraphQLRouter(GraphQLRouter[GatewayContext, None]):
-    """Strawberry's router with orjson responses and GraphiQL served from local assets."""
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise StrawberryHTTPException(400, "Unable to parse request body as JSON") from None
-        if not isinstance(parsed, dict | list):
-            raise StrawberryHTTPException(400, "The request body must be a JSON object")
-        return parsed
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        page = render_graphiql_page(static_prefix=GRAPHIQL_STATIC_PREFIX, graphql_path=request.url.path)
-        return HTMLResponse(page, headers={"Content-Security-Policy": GRAPHIQL_CSP})
 
 
 def enabled_fallbacks(settings: Settings) -> frozenset[str]:
@@ -62,6 +45,55 @@ def enabled_fallbacks(settings: Settings) -> frozenset[str]:
     if unknown:
         raise ConfigError(f"degradation.fallbacks: no fallback is declared for {unknown}; known: {sorted(FALLBACKS)}")
     return frozenset(settings.degradation.fallbacks)
+
+
+def build_documents(schema: MobiusSchema, settings: Settings, posture: Posture) -> Documents:
+    limits = settings.limits
+    validation = document_validation(  # the one validation of every document
+        schema._schema,
+        max_depth=limits.max_depth,
+        max_aliases=limits.max_aliases,
+        introspection=posture.introspection,
+        suggestions=posture.suggestions,
+    )
+    return Documents(validation, max_tokens=limits.max_tokens)
+
+
+def admission_rules(settings: Settings, posture: Posture) -> AdmissionRules:
+    http = settings.http
+    return AdmissionRules(
+        max_body_bytes=settings.limits.max_body_bytes,
+        graphiql=posture.graphiql,
+        csrf_prevention=posture.csrf_prevention,
+        csrf_headers=http.csrf_headers,
+        batching=http.batching.enabled,
+        max_batch=http.batching.max_operations,
+    )
+
+
+def health_router(upstreams: Upstreams, cache: CacheRuntime | None, readiness: Readiness) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready")
+    async def ready() -> JSONResponse:
+        """503 until every upstream client started, and while a configured secret (or the trusted
+        documents' manifest) cannot be read: ``problems`` says which, and why."""
+        started = {transport.name: transport.started for transport in upstreams.transports}
+        circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
+        problems = readiness.problems()
+        status = "starting" if not all(started.values()) else "misconfigured" if problems else "ready"
+        body: dict[str, object] = {"status": status, "upstreams": started, "circuits": circuits}
+        if problems:
+            body["problems"] = problems
+        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
+            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
+        return JSONResponse(body, status_code=200 if status == "ready" else 503)
+
+    return router
 
 
 def create_app(
@@ -73,6 +105,8 @@ def create_app(
 ) -> FastAPI:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
     times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    require_readable(settings)
+    posture = Posture.of(settings)
     quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
     reads = Reads(upstreams)
@@ -80,15 +114,16 @@ def create_app(
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings, clock=clock)
     limits = settings.limits
-    schema = build_schema(
-        max_depth=limits.max_depth,
-        max_aliases=limits.max_aliases,
-        max_tokens=limits.max_tokens,
-        planned=settings.execution.planned,
-    )
+    schema = build_schema(planned=settings.execution.planned)
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
     )
+    documents = build_documents(schema, settings, posture)
+    schema.use_documents(documents)
+    persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
+    readiness = Readiness(settings)
+    if isinstance(persisted, TrustedDocuments):
+        readiness.add("graphql.trusted_documents.manifest", persisted.manifest.problem)
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -103,6 +138,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        readiness.log_problems()
         await upstreams.start()
         if cache is not None:
             await cache.start()
@@ -125,34 +161,33 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    cacheable = CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=limits.max_tokens)
-    lean = LeanGateway(schema=schema, contexts=contexts, cacheable=cacheable)
-    app.add_middleware(LeanGraphQLPath, gateway=lean)  # added first: inside the body-size limit
-    app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)
-    router = MobiusGraphQLRouter(
-        schema,
-        context_getter=contexts.getter,
-        graphql_ide="graphiql" if settings.server.graphiql else None,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+    admission = Admission(
+        rules=admission_rules(settings, posture),
+        contexts=contexts,
+        documents=documents,
+        persisted=persisted,
+        cors=CorsPolicy.of(settings.http.cors, deadline_header=settings.deadline.header),
     )
-    app.include_router(router, prefix="/graphql")
+    executor = Executor(
+        schema=schema,
+        contexts=contexts,
+        cacheable=CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=limits.max_tokens),
+        suggestions=posture.suggestions,
+    )
+    app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)  # the other routes' bodies
+    app.add_middleware(
+        GraphQLEndpoint,
+        admission=admission,
+        executor=executor,
+        schema=schema,
+        contexts=contexts,
+        static_prefix=GRAPHIQL_STATIC_PREFIX,
+    )
     app.include_router(cache_admin_router(engine, callers))
-    if settings.server.graphiql:
+    if posture.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/health/ready")
-    async def ready() -> JSONResponse:
-        started = {transport.name: transport.started for transport in upstreams.transports}
-        circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
-        status = "ready" if all(started.values()) else "starting"
-        body: dict[str, object] = {"status": status, "upstreams": started, "circuits": circuits}
-        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
-            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
-        return JSONResponse(body, status_code=200 if status == "ready" else 503)
+    app.include_router(health_router(upstreams, cache, readiness))
 
     app.state.upstreams = upstreams
     app.state.schema = schema

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from clients.secrets import SecretSource, SecretUnavailable
 from mobius.auth.jwks import JwksFile, JwksUrl, KeySource, KeysUnavailable
@@ -47,6 +48,15 @@ class CallerUnverifiable(UnknownCaller):
 
     status = 503
     code = "IDENTITY_PROVIDER_UNAVAILABLE"
+
+
+class CallerIdentity(Protocol):
+    """How the request path learns who is asking (``CallerRegistry`` is the gateway's)."""
+
+    async def identify(self, authorization: str | None) -> Caller:
+        """The caller an ``Authorization`` header names: anonymous without one; ``UnknownCaller``
+        for a credential that is refused."""
+        ...
 
 
 class CallerRegistry:

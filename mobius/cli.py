@@ -56,6 +56,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from mobius.readiness import require_readable
+
     overrides: dict[str, dict[str, object]] = {}
     if args.host or args.port is not None:
         server: dict[str, object] = {}
@@ -67,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, **overrides)
     if settings.environment == "production":
         _refuse_inline_secrets(settings)
+    require_readable(settings)
     print(f"Mobius gateway on http://{settings.server.host}:{settings.server.port}/graphql")
     sys.stdout.flush()
     if args.workers > 1:

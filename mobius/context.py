@@ -1,17 +1,14 @@
-"""Each request's context (caller, deadline, loaders), built by one object for both ways in:
-Strawberry's context getter (GET, WebSockets, the full POST path) and the lean POST path."""
+"""Each request's context (caller, deadline, loaders), built by one object: the admission step
+reads the deadline and starts it, the executor (or a WebSocket connection) builds the context."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import HTTPException
-from starlette.requests import HTTPConnection
-
 from clients.resilience.deadline import start_deadline
 from clients.upstreams import Upstreams
-from mobius.callers import CallerRegistry, UnknownCaller
+from mobius.callers import CallerIdentity
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.loaders import Reads
@@ -36,7 +33,7 @@ def request_budget_s(header: str | None, settings: DeadlineSettings) -> float | 
 class RequestContexts:
     upstreams: Upstreams
     reads: Reads
-    callers: CallerRegistry
+    callers: CallerIdentity
     deadline: DeadlineSettings
     clock: Callable[[], float]
     """Measures request deadlines (the one the upstreams' pipelines use)."""
@@ -64,19 +61,3 @@ class RequestContexts:
             cache=engine,
             responses=self.responses,
         )
-
-    async def getter(self, connection: HTTPConnection) -> GatewayContext:
-        """Strawberry's context getter: 401 for a refused credential, 400 for a bad deadline."""
-        try:
-            caller = await self.callers.identify(connection.headers.get("authorization"))
-        except UnknownCaller as refused:
-            headers = {"WWW-Authenticate": refused.www_authenticate} if refused.status == 401 else None
-            raise HTTPException(status_code=refused.status, detail=refused.reason, headers=headers) from None
-        if connection.scope["type"] == "http":
-            budget_s = self.budget_s(connection.headers.get(self.deadline.header))
-            if budget_s is None:
-                raise HTTPException(
-                    status_code=400, detail=f"{self.deadline.header} must be a positive number of milliseconds"
-                )
-            self.begin(budget_s)
-        return self.new(caller)

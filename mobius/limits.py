@@ -1,4 +1,5 @@
-"""Request-size guard, applied before a body is read into memory."""
+"""Request-size guard for the routes behind ``/graphql`` (cache admin), applied before a body is
+read into memory. ``/graphql`` applies the same limit in its admission step."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ then passed in (never imported as a global from deep inside)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -386,8 +387,86 @@ class CacheSettings(_Strict):
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    graphiql: bool = True
+    graphiql: bool | None = Field(default=None, description="default: on in development, off in production")
     log_format: Literal["json", "console"] = "json"
+
+
+class CorsSettings(_Strict):
+    """Cross-origin access to ``/graphql`` from browsers; nothing is allowed while ``allow_origins``
+    is empty. ``"*"`` allows any origin (never together with credentials)."""
+
+    allow_origins: list[str] = []
+    allow_credentials: bool = False
+    allow_headers: list[str] = [
+        "Content-Type",
+        "Authorization",
+        "Apollo-Require-Preflight",
+        "X-Apollo-Operation-Name",
+        "GraphQL-Require-Preflight",
+        "X-Mobius-CSRF",
+    ]
+    """The deadline header (``deadline.header``) is allowed too."""
+    expose_headers: list[str] = ["Mobius-Cache"]
+    max_age_s: int = Field(default=600, ge=0, description="how long a browser may reuse a preflight answer")
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> CorsSettings:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError("allow_credentials needs explicit origins, not '*'")
+        return self
+
+
+class BatchingSettings(_Strict):
+    """A JSON array of requests in one ``POST``; each entry is admitted like a single request."""
+
+    enabled: bool = False
+    max_operations: int = Field(default=10, ge=1, le=100)
+
+
+class HttpSettings(_Strict):
+    """The ``/graphql`` endpoint's HTTP rules (docs/http.md)."""
+
+    csrf_prevention: bool | None = Field(
+        default=None, description="refuse requests a browser sends without a preflight; default: on in production"
+    )
+    csrf_headers: list[str] = Field(
+        default=["Apollo-Require-Preflight", "X-Apollo-Operation-Name", "GraphQL-Require-Preflight", "X-Mobius-CSRF"],
+        min_length=1,
+        description="any one of these (non-empty) marks a request as not a browser's simple request",
+    )
+    cors: CorsSettings = CorsSettings()
+    batching: BatchingSettings = BatchingSettings()
+
+
+class ApqSettings(_Strict):
+    """Automatic persisted queries (Apollo's ``extensions.persistedQuery``): documents registered
+    by hash, kept in the cache store (in-process without the cache)."""
+
+    enabled: bool = True
+    ttl_s: float = Field(default=86_400.0, gt=0)
+    max_query_bytes: int = Field(default=100_000, ge=1, description="longer documents run but are not registered")
+    local_entries: int = Field(default=1_000, ge=1, description="registered documents each process keeps in memory")
+
+
+class TrustedDocumentsSettings(_Strict):
+    """Only registered operations run: a manifest of ``sha256:<hex>`` ids (Apollo's persisted query
+    manifest or GraphQL Codegen's ``persisted-documents.json``), re-read when the file changes."""
+
+    manifest: Path | None = None
+    require_id: bool = Field(
+        default=False, description="refuse a document sent as text even when it is in the manifest"
+    )
+
+
+class GraphQLSettings(_Strict):
+    """What the GraphQL endpoint reveals about the schema, and which documents it runs."""
+
+    introspection: bool | None = Field(default=None, description="default: on in development, off in production")
+    suggestions: bool | None = Field(
+        default=None, description='"Did you mean ...?" in errors; default: on in development, off in production'
+    )
+    apq: ApqSettings = ApqSettings()
+    trusted_documents: TrustedDocumentsSettings = TrustedDocumentsSettings()
 
 
 class RuntimeSettings(_Strict):
@@ -421,6 +500,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     server: ServerSettings = ServerSettings()
+    http: HttpSettings = HttpSettings()
+    graphql: GraphQLSettings = GraphQLSettings()
     limits: LimitsSettings = LimitsSettings()
     redis: RedisSettings = RedisSettings()
     deadline: DeadlineSettings = DeadlineSettings()
@@ -479,6 +560,32 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
         else:
             base[key] = value
     return base
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Posture:
+    """The switches whose default follows ``environment``, resolved: a development gateway shows
+    its schema and GraphiQL; a production one does not, and refuses requests a browser could send
+    cross-site without a preflight. Each can be set explicitly."""
+
+    graphiql: bool
+    introspection: bool
+    suggestions: bool
+    csrf_prevention: bool
+
+    @classmethod
+    def of(cls, settings: Settings) -> Posture:
+        development = settings.environment == "development"
+
+        def resolved(flag: bool | None, *, in_development: bool) -> bool:
+            return (in_development if development else not in_development) if flag is None else flag
+
+        return cls(
+            graphiql=resolved(settings.server.graphiql, in_development=True),
+            introspection=resolved(settings.graphql.introspection, in_development=True),
+            suggestions=resolved(settings.graphql.suggestions, in_development=True),
+            csrf_prevention=resolved(settings.http.csrf_prevention, in_development=False),
+        )
 
 
 class ConfigError(Exception):

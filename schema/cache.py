@@ -26,21 +26,25 @@ def served(info: GatewayInfo, value: T, *, index: int | None = None) -> T:
     return value
 
 
+def stale_extensions(context: object) -> dict[str, Any]:
+    """A response's ``extensions.stale``: ``[{path, upstream, ageSeconds}]`` for values served
+    stale (empty when none were)."""
+    loaders = getattr(context, "loaders", None)
+    cache = getattr(loaders, "cache", None)
+    if cache is None or not cache.stale.marks:
+        return {}
+    return {
+        "stale": [
+            {"path": list(mark.path), "upstream": mark.upstream, "ageSeconds": mark.age_s} for mark in cache.stale.marks
+        ]
+    }
+
+
 class StaleMarks(SchemaExtension):
-    """Adds ``extensions.stale``: ``[{path, upstream, ageSeconds}]`` for values served stale."""
+    """``stale_extensions`` for the operations Strawberry runs itself (over a WebSocket)."""
 
     def get_results(self) -> dict[str, Any]:
-        context = self.execution_context.context
-        loaders = getattr(context, "loaders", None)
-        cache = getattr(loaders, "cache", None)
-        if cache is None or not cache.stale.marks:
-            return {}
-        return {
-            "stale": [
-                {"path": list(mark.path), "upstream": mark.upstream, "ageSeconds": mark.age_s}
-                for mark in cache.stale.marks
-            ]
-        }
+        return stale_extensions(self.execution_context.context)
 
 
 @strawberry.type(description="Counters of one cached type since the gateway started.")

@@ -3,7 +3,7 @@ everything else is masked and logged. Upstream bodies are never forwarded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -56,13 +56,18 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
+def shaped_errors(errors: Sequence[GraphQLError] | None, degraded: Sequence[GraphQLError]) -> list[GraphQLError]:
+    """A response's errors as clients see them: the operation's, then those of fields served a
+    fallback (``GatewayContext.degraded``), each shaped."""
+    return [shape_error(error) for error in (*(errors or ()), *degraded)]
+
+
 class ShapeErrors(SchemaExtension):
+    """``shaped_errors`` for the operations Strawberry runs itself (over a WebSocket)."""
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        degraded = getattr(self.execution_context.context, "degraded", None)
-        if degraded and result is not None and hasattr(result, "errors"):
-            result.errors = [*(result.errors or []), *degraded]
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [shape_error(error) for error in errors]  # type: ignore[union-attr]
+        degraded = getattr(self.execution_context.context, "degraded", ())
+        if result is not None and hasattr(result, "errors") and (result.errors or degraded):
+            result.errors = shaped_errors(result.errors, degraded)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
@@ -13,12 +15,12 @@ from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
-from schema.documents import document_extensions
 from schema.errors import ShapeErrors
 from schema.execution import GatewayExecutionContext
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, organization_by_key, user_or_none
 from schema.mutations import Mutation
+from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
 from schema.streamline import streamline_resolvers
 
@@ -71,13 +73,19 @@ class Query:
 
 
 class MobiusSchema(strawberry.federation.Schema):
+    """HTTP requests run on graphql-core's executor directly (``mobius.executor``); what Strawberry
+    runs itself (operations over a WebSocket) gets the same parse and validation once
+    ``use_documents`` is called, and the same error shaping, stale marks and release."""
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """No-op: errors are shaped, and the unexpected ones logged once, by ``ShapeErrors``."""
+        """No-op: errors are shaped, and the unexpected ones logged once, by ``shaped_errors``."""
+
+    def use_documents(self, documents: Documents) -> None:
+        """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
+        self.extensions = (*self.extensions, partial(PreparedDocuments, documents))
 
 
-def build_schema(
-    *, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, planned: bool = True
-) -> MobiusSchema:
+def build_schema(*, planned: bool = True) -> MobiusSchema:
     """``planned``: the planned executor and streamlined resolvers, which rely on internals of the
     pinned graphql-core and Strawberry (``schema.execution``); off, their stock execution."""
     schema = MobiusSchema(
@@ -86,12 +94,7 @@ def build_schema(
         types=[User, Organization, Project],
         federation_version="2.7",
         execution_context_class=GatewayExecutionContext if planned else None,
-        extensions=[
-            ReleaseAfterOperation,
-            ShapeErrors,
-            StaleMarks,
-            *document_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
-        ],
+        extensions=[ReleaseAfterOperation, ShapeErrors, StaleMarks],
     )
     if planned:
         streamline_resolvers(schema)

@@ -1,0 +1,409 @@
+"""The admission step: every request to ``/graphql`` passes here, and only here, before anything
+runs. In order:
+
+1. ``OPTIONS`` is answered (a CORS preflight where ``http.cors`` allows it); any method but
+   ``GET`` and ``POST`` is refused with 405 and ``Allow``.
+2. The response media type is negotiated from ``Accept`` (406 when nothing offered fits). A
+   ``GET`` without a document that prefers HTML gets GraphiQL, where it is on.
+3. The CSRF rule, where on: a request must carry a preflight header (``http.csrf_headers``) or a
+   ``Content-Type`` a browser cannot send cross-site without a preflight.
+4. The caller is identified (401 for a credential that names nobody) and the deadline read (400
+   for a bad header); the deadline starts now.
+5. The GraphQL request is read: a ``POST`` body (415 unless JSON in UTF-8, 413 past
+   ``limits.max_body_bytes``, 400 unless a JSON object, or an array where batching is on), a
+   ``GET`` query string (414 past the same limit).
+6. Each GraphQL request is checked: its parameters' types (400), its persisted document resolved
+   (automatic persisted queries or trusted documents), its document parsed and validated (one
+   verdict per text, ``schema.operations``), its operation picked by ``operationName``, and a
+   mutation over ``GET`` refused (405).
+
+What it admits goes to the one executor entry (``mobius.executor``); what it refuses is a
+``RequestError`` rendered there. A WebSocket handshake passes steps 3-4 in their WebSocket form:
+the ``Origin`` checked against ``http.cors`` and the caller identified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType
+from starlette.types import Receive, Scope
+
+from mobius.callers import CallerIdentity, UnknownCaller
+from mobius.context import RequestContexts
+from mobius.cors import CorsPolicy
+from mobius.media import (
+    GRAPHQL_RESPONSE,
+    HTML,
+    JSON,
+    RESPONSE_MEDIA,
+    SIMPLE_CONTENT_TYPES,
+    Negotiator,
+    ResponseMedia,
+    is_utf8,
+    parse_media_type,
+)
+from mobius.persisted import PersistedDocuments, document_id, persisted_query_id
+from mobius.request_errors import RequestError, refused
+from schema.context import Caller
+from schema.operations import Documents
+
+Headers = Sequence[tuple[bytes, bytes]]
+
+OFFERED = (GRAPHQL_RESPONSE, JSON)
+OFFERED_WITH_PAGE = (HTML, GRAPHQL_RESPONSE, JSON)
+ALLOW = "GET, POST, OPTIONS"
+MAX_GET_PARAMETERS = 16
+
+# Where ``Admission._scan`` puts the first value of each header admission reads.
+_CONTENT_TYPE = 0
+_ACCEPT = 1
+_AUTHORIZATION = 2
+_DEADLINE = 3
+_LENGTH = 4
+_ORIGIN = 5
+_HOST = 6
+_PREFLIGHT = 7  # any one of http.csrf_headers, non-empty
+_AC_METHOD = 8
+_AC_HEADERS = 9
+_SLOTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One admitted GraphQL request: a valid document and the operation it runs."""
+
+    query: str
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    media: ResponseMedia
+    caller: Caller
+    requests: Operation | list[Operation | RequestError]
+    """One operation, or a batch whose entries were admitted one by one."""
+    headers: list[tuple[bytes, bytes]]
+    """Added to the response (CORS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    error: RequestError
+    media: ResponseMedia
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphiQLPage:
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    headers: list[tuple[bytes, bytes]]
+
+
+Outcome = Admitted | Refused | GraphiQLPage | Preflight
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was complete: nothing is answered."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdmissionRules:
+    max_body_bytes: int
+    graphiql: bool
+    csrf_prevention: bool
+    csrf_headers: Sequence[str]
+    batching: bool
+    max_batch: int
+
+
+class Admission:
+    def __init__(
+        self,
+        *,
+        rules: AdmissionRules,
+        contexts: RequestContexts,
+        documents: Documents,
+        persisted: PersistedDocuments,
+        cors: CorsPolicy,
+    ) -> None:
+        self.rules = rules
+        self.contexts = contexts
+        self.callers: CallerIdentity = contexts.callers
+        self.documents = documents
+        self.persisted = persisted
+        self.cors = cors
+        self.negotiator = Negotiator()
+        wanted = {
+            b"content-type": _CONTENT_TYPE,
+            b"accept": _ACCEPT,
+            b"authorization": _AUTHORIZATION,
+            contexts.deadline.header.lower().encode("latin-1"): _DEADLINE,
+            b"content-length": _LENGTH,
+            b"origin": _ORIGIN,
+            b"host": _HOST,
+            b"access-control-request-method": _AC_METHOD,
+            b"access-control-request-headers": _AC_HEADERS,
+        }
+        wanted.update({header.lower().encode("latin-1"): _PREFLIGHT for header in rules.csrf_headers})
+        self._wanted = wanted
+
+    def _scan(self, headers: Headers) -> list[bytes | None]:
+        """The first value of each header admission reads (a preflight header only if non-empty)."""
+        values: list[bytes | None] = [None] * _SLOTS
+        wanted = self._wanted
+        for name, value in headers:
+            slot = wanted.get(name)
+            if slot is not None and values[slot] is None and (value or slot != _PREFLIGHT):
+                values[slot] = value
+        return values
+
+    async def admit(self, scope: Scope, receive: Receive) -> Outcome:
+        values = self._scan(scope["headers"])
+        origin = _text(values[_ORIGIN])
+        cors = self.cors.response_headers(origin) if origin is not None else []
+        method: str = scope["method"]
+        media = RESPONSE_MEDIA[JSON]
+        try:
+            if method == "OPTIONS":
+                cors = [(b"vary", b"Origin")]  # a refused preflight lets the page read nothing
+                return self._options(values, origin)
+            if method not in ("GET", "POST"):
+                raise refused(
+                    f"{method[:20]} is not supported: send GraphQL requests with GET or POST",
+                    "METHOD_NOT_ALLOWED",
+                    405,
+                    allow=ALLOW,
+                )
+            params = _query_parameters(scope["query_string"], self.rules.max_body_bytes) if method == "GET" else None
+            page = self.rules.graphiql and params is not None and not _names_a_document(params)
+            accept = _text(values[_ACCEPT])
+            chosen = self.negotiator.choose(accept, OFFERED_WITH_PAGE if page else OFFERED)
+            if chosen is None:
+                raise refused(
+                    "none of the media types in Accept can be served: ask for "
+                    "application/graphql-response+json or application/json",
+                    "NOT_ACCEPTABLE",
+                    406,
+                )
+            if chosen == HTML:
+                return GraphiQLPage(cors)
+            media = RESPONSE_MEDIA[chosen]
+            if self.rules.csrf_prevention:
+                self._check_csrf(values)
+            caller = await self._caller(_text(values[_AUTHORIZATION]))
+            budget_s = self.contexts.budget_s(_text(values[_DEADLINE]))
+            if budget_s is None:
+                raise refused(f"{self.contexts.deadline.header} must be a positive number of milliseconds")
+            self.contexts.begin(budget_s)
+            if params is not None:
+                requests: Operation | list[Operation | RequestError] = await self._operation(params, "GET")
+            else:
+                requests = await self._posted(values, receive)
+            return Admitted(media, caller, requests, cors)
+        except RequestError as error:
+            return Refused(error, media, cors)
+
+    async def admit_websocket(self, scope: Scope) -> Caller:
+        """The caller of a WebSocket handshake; a ``RequestError`` for a page of an origin
+        ``http.cors`` does not allow, or a credential that names nobody."""
+        values = self._scan(scope["headers"])
+        if not self.cors.allows_websocket(_text(values[_ORIGIN]), _text(values[_HOST])):
+            raise refused("this origin may not open a WebSocket here", "FORBIDDEN", 403)
+        return await self._caller(_text(values[_AUTHORIZATION]))
+
+    def _options(self, values: list[bytes | None], origin: str | None) -> Preflight:
+        requested = _text(values[_AC_METHOD])
+        if origin is None or requested is None or not self.cors.enabled:
+            return Preflight([(b"allow", ALLOW.encode())])
+        return Preflight(self.cors.preflight(origin, requested, _text(values[_AC_HEADERS])))
+
+    def _check_csrf(self, values: list[bytes | None]) -> None:
+        if values[_PREFLIGHT] is not None:
+            return
+        content_type = _text(values[_CONTENT_TYPE])
+        if content_type is not None and parse_media_type(content_type).essence not in SIMPLE_CONTENT_TYPES:
+            return
+        raise refused(
+            "this request has been blocked as a potential cross-site request forgery: send a Content-Type "
+            "other than text/plain, multipart/form-data or application/x-www-form-urlencoded, or a non-empty "
+            f"{' or '.join(self.rules.csrf_headers)} header",
+            "CSRF_PREFLIGHT_REQUIRED",
+        )
+
+    async def _caller(self, authorization: str | None) -> Caller:
+        try:
+            return await self.callers.identify(authorization)
+        except UnknownCaller as unknown:
+            challenge = {"www_authenticate": unknown.www_authenticate} if unknown.status == 401 else {}
+            raise refused(unknown.reason, unknown.code, unknown.status, **challenge) from None
+
+    async def _posted(self, values: list[bytes | None], receive: Receive) -> Operation | list[Operation | RequestError]:
+        content_type = values[_CONTENT_TYPE]
+        if content_type != b"application/json":
+            _check_json(_text(content_type))
+        body = await self._body(values[_LENGTH], receive)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise refused("the body is not JSON (in UTF-8)") from None
+        if isinstance(data, dict):
+            return await self._operation(data, "POST")
+        if not isinstance(data, list):
+            raise refused("the body must be a JSON object: {query, variables, operationName, extensions}")
+        if not self.rules.batching:
+            raise refused("batched requests are not enabled here: send one request per POST", "BATCHING_NOT_ENABLED")
+        if not 0 < len(data) <= self.rules.max_batch:
+            raise refused(f"a batch holds 1 to {self.rules.max_batch} requests", "BATCH_TOO_LARGE")
+        entries: list[Operation | RequestError] = []
+        for entry in data:
+            try:
+                entries.append(await self._operation(entry, "POST"))
+            except RequestError as error:
+                entries.append(error)
+        return entries
+
+    async def _body(self, length: bytes | None, receive: Receive) -> bytes:
+        limit = self.rules.max_body_bytes
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise _too_large(limit)
+        chunks = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _operation(self, data: Any, method: str) -> Operation:
+        sent = _Parameters.of(data)
+        query = sent.query
+        if sent.document_id is not None or self.persisted.required:
+            query = await self.persisted.text(query, sent.document_id)
+        elif query is None:
+            raise refused("the request has no `query` (nor a persisted document id)")
+        prepared = self.documents.prepare(query)
+        if prepared.errors or prepared.document is None:
+            raise RequestError(prepared.errors)
+        if sent.document_id is not None and sent.query is not None:
+            await self.persisted.keep(sent.document_id, query)
+        operation = prepared.operation(sent.operation_name)
+        if isinstance(operation, GraphQLError):
+            raise RequestError([operation])
+        if method == "GET" and operation.operation is not OperationType.QUERY:
+            raise refused(
+                f"a {operation.operation.value} cannot be sent with GET: use POST",
+                "METHOD_NOT_ALLOWED",
+                405,
+                allow="POST",
+            )
+        return Operation(query, prepared.document, operation, sent.operation_name, sent.variables, sent.extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """A GraphQL request's parameters, of the types GraphQL over HTTP gives them (empty strings and
+    ``null`` as absent), and the persisted document it names, if any."""
+
+    query: str | None
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+    document_id: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> _Parameters:
+        if not isinstance(data, dict):
+            raise refused("each request must be a JSON object: {query, variables, operationName, extensions}")
+        query, operation_name = data.get("query"), data.get("operationName")
+        variables, extensions = data.get("variables"), data.get("extensions")
+        for name, value, kind, described in (
+            ("query", query, str, "a string"),
+            ("operationName", operation_name, str, "a string"),
+            ("variables", variables, dict, "an object"),
+            ("extensions", extensions, dict, "an object"),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise refused(f"`{name}` must be {described}")
+        named = data.get("documentId")
+        reference = None if named is None else document_id(named)
+        persisted = persisted_query_id(extensions) if extensions else None
+        if persisted is not None and reference is not None and persisted != reference:
+            raise refused("`documentId` and extensions.persistedQuery name different documents")
+        return cls(query or None, operation_name or None, variables, extensions, reference or persisted)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _check_json(content_type: str | None) -> None:
+    if content_type is None:
+        raise refused("a POST needs Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE", 415)
+    media_type = parse_media_type(content_type)
+    if media_type.essence != "application/json":
+        raise refused(
+            f"Content-Type {media_type.essence[:80]!r} is not supported: send application/json",
+            "UNSUPPORTED_MEDIA_TYPE",
+            415,
+        )
+    if not is_utf8(media_type):
+        raise refused("JSON bodies must be UTF-8", "UNSUPPORTED_MEDIA_TYPE", 415)
+
+
+def _too_large(limit: int) -> RequestError:
+    return refused(f"the request body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE", 413)
+
+
+_GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
+_JSON_PARAMETERS = frozenset({"variables", "extensions"})
+
+
+def _query_parameters(query_string: bytes, limit: int) -> dict[str, Any]:
+    """A GET's GraphQL request parameters (``variables`` and ``extensions`` as JSON); an empty
+    value is an absent one, other parameters are ignored."""
+    if len(query_string) > limit:
+        raise refused(f"the query string is longer than {limit} bytes: use POST", "URI_TOO_LONG", 414)
+    try:
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_GET_PARAMETERS)
+    except ValueError:
+        raise refused(f"at most {MAX_GET_PARAMETERS} query parameters") from None
+    params: dict[str, Any] = {}
+    for name, value in pairs:
+        if name not in _GET_PARAMETERS:
+            continue
+        if name in params:
+            raise refused(f"`{name}` is given more than once")
+        if not value:
+            params[name] = None
+        elif name in _JSON_PARAMETERS:
+            try:
+                params[name] = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise refused(f"`{name}` must be JSON") from None
+        else:
+            params[name] = value
+    return params
+
+
+def _names_a_document(params: dict[str, Any]) -> bool:
+    return any(params.get(name) is not None for name in ("query", "documentId", "extensions"))

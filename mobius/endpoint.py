@@ -1,0 +1,126 @@
+"""``/graphql`` in front of the rest of the app: every HTTP request and WebSocket handshake to it
+passes ``mobius.admission``; what is admitted over HTTP is answered by ``mobius.executor``, a
+WebSocket by Strawberry's graphql-transport-ws / graphql-ws handlers with the admitted caller.
+Every other path goes on to the FastAPI app (health, admin, GraphiQL's files)."""
+
+from __future__ import annotations
+
+import orjson
+import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from mobius.admission import Admission, Admitted, ClientGone, GraphiQLPage, Preflight, Refused
+from mobius.context import RequestContexts
+from mobius.executor import Executor, errors_payload, refuse
+from mobius.graphiql import GRAPHIQL_CSP, render_graphiql_page
+from mobius.media import JSON, RESPONSE_MEDIA
+from mobius.request_errors import RequestError
+from schema.context import GatewayContext
+from schema.root import MobiusSchema
+
+log = structlog.get_logger("mobius.endpoint")
+
+INTERNAL_ERROR = b'{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
+
+
+class WebSocketView(GraphQL[GatewayContext, None]):
+    """Strawberry's WebSocket protocol handlers, and nothing else of its view: the handshake was
+    admitted (origin and caller) before it gets here."""
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        admission: Admission,
+        executor: Executor,
+        schema: MobiusSchema,
+        contexts: RequestContexts,
+        static_prefix: str,
+        path: str = "/graphql",
+    ) -> None:
+        self.app = app
+        self.admission = admission
+        self.executor = executor
+        self.contexts = contexts
+        self.path = path
+        self.page = render_graphiql_page(static_prefix=static_prefix, graphql_path=path).encode()
+        self.websockets = WebSocketView(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            allowed_origins=("*",),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == self.path:
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            outcome = await self.admission.admit(scope, receive)
+            if isinstance(outcome, Admitted):
+                await self.executor.answer(outcome, send)
+            elif isinstance(outcome, Refused):
+                await refuse(send, outcome)
+            elif isinstance(outcome, GraphiQLPage):
+                headers = [(b"content-security-policy", GRAPHIQL_CSP.encode()), *outcome.headers]
+                await _send(send, 200, self.page, b"text/html; charset=utf-8", headers)
+            elif isinstance(outcome, Preflight):
+                await _send(send, 204, b"", None, outcome.headers)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("graphql_request_failed", method=scope["method"])
+            await _send_failure(send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            caller = await self.admission.admit_websocket(scope)
+        except RequestError as refused:
+            await _deny_handshake(scope, receive, send, refused)
+            return
+        await self.websockets.run(WebSocket(scope, receive, send), context=self.contexts.new(caller))
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: bytes | None, headers: list[tuple[bytes, bytes]]
+) -> None:
+    start = [(b"content-length", str(len(body)).encode())]
+    if content_type is not None:
+        start.append((b"content-type", content_type))
+    await send({"type": "http.response.start", "status": status, "headers": [*start, *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_failure(send: Send) -> None:
+    """A 500 with a GraphQL-shaped body, unless the response had already started."""
+    try:
+        await _send(send, 500, INTERNAL_ERROR, RESPONSE_MEDIA[JSON].content_type, [])
+    except RuntimeError:
+        return
+
+
+async def _deny_handshake(scope: Scope, receive: Receive, send: Send, refused: RequestError) -> None:
+    """Answer the handshake with the refusal's status and GraphQL-shaped body where the server
+    can send an HTTP response to a WebSocket request, else close it before accepting (403)."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps(errors_payload(refused))
+        headers = [
+            (b"content-type", RESPONSE_MEDIA[JSON].content_type),
+            (b"content-length", str(len(body)).encode()),
+            *refused.headers,
+        ]
+        await send({"type": "websocket.http.response.start", "status": refused.status or 400, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "websocket.close", "code": 1008})

@@ -1,0 +1,179 @@
+"""The one executor entry for ``/graphql``, and every response it sends.
+
+An admitted operation (``mobius.admission``) is answered from the response cache when it holds
+it (``Mobius-Cache: HIT``), else executed on graphql-core's executor with the gateway's planned
+execution context (``schema.execution``; Strawberry's own with ``execution.planned`` off), its
+errors shaped in the one place errors are mapped (``schema.errors``), stale values marked, the
+request's loaded values released, and the answer stored when it may be reused (``MISS``;
+``BYPASS`` when it is not a cacheable query). The header is only sent when the response cache is
+on.
+
+Status codes follow GraphQL over HTTP: an executed operation is 200 (with ``data``, and
+``errors`` for field errors); a request error has no ``data`` and is 400 under
+``application/graphql-response+json``, 200 under ``application/json``; variables that do not
+coerce are such an error (``BAD_USER_INPUT``). A refusal keeps its own status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any, TypeGuard, cast
+
+import orjson
+from graphql import ExecutionResult
+from starlette.types import Send
+from strawberry.execution import optimized_is_awaitable
+
+from mobius.admission import Admitted, Operation, Refused
+from mobius.context import RequestContexts
+from mobius.media import ResponseMedia
+from mobius.request_errors import RequestError
+from resolvers.cache import CacheableDocuments
+from schema.cache import stale_extensions
+from schema.context import Caller, GatewayContext
+from schema.errors import shaped_errors
+from schema.operations import coded
+from schema.root import MobiusSchema
+
+CACHE_HEADER = b"mobius-cache"
+IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+"""Strawberry's cheaper ``isawaitable`` (what its own execution passes)."""
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    payload: dict[str, Any]
+    request_error: bool
+    """Refused before execution (variables that do not coerce): no ``data``."""
+    cacheable: bool
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        schema: MobiusSchema,
+        contexts: RequestContexts,
+        cacheable: CacheableDocuments,
+        suggestions: bool,
+    ) -> None:
+        self.schema = schema._schema
+        self.execution_context_class = schema.execution_context_class
+        """The planned executor's, or Strawberry's own with ``execution.planned`` off."""
+        self.contexts = contexts
+        self.cacheable = cacheable
+        self.hide_suggestions = not suggestions
+
+    async def answer(self, admitted: Admitted, send: Send) -> None:
+        """Run what was admitted and send the response: one operation, or a batch (whose
+        entries run side by side, each with its own loaders, and are not cached)."""
+        requests = admitted.requests
+        if isinstance(requests, Operation):
+            await self._single(admitted, requests, send)
+            return
+        payloads = await asyncio.gather(*(self._entry(request, admitted.caller) for request in requests))
+        await respond(send, 200, orjson.dumps(payloads), admitted.media, admitted.headers)
+
+    async def _entry(self, request: Operation | RequestError, caller: Caller) -> dict[str, Any]:
+        if isinstance(request, RequestError):
+            return errors_payload(request)
+        return (await self._run(request, self.contexts.new(caller))).payload
+
+    async def _single(self, admitted: Admitted, operation: Operation, send: Send) -> None:
+        responses = self.contexts.responses
+        headers = admitted.headers
+        key = None
+        if responses is not None:
+            if self.cacheable(operation.query, operation.operation_name):
+                key = responses.key(
+                    operation.query, operation.operation_name, operation.variables, _identity(admitted.caller)
+                )
+                stored = await responses.get(key)
+                if stored is not None:
+                    await respond(send, 200, stored, admitted.media, [*headers, (CACHE_HEADER, b"HIT")])
+                    return
+                headers = [*headers, (CACHE_HEADER, b"MISS")]
+            else:
+                responses.bypass()
+                headers = [*headers, (CACHE_HEADER, b"BYPASS")]
+        generation = responses.generation if responses is not None else 0
+        context = self.contexts.new(admitted.caller, provenance=key is not None)
+        answer = await self._run(operation, context)
+        body = orjson.dumps(answer.payload)
+        write = None
+        if key is not None and responses is not None:
+            provenance = context.loaders.cache.provenance if context.loaders.cache is not None else None
+            if provenance is None or not answer.cacheable or context.degraded:
+                responses.skip()
+            else:
+                write = responses.keep(key, body, provenance, generation)
+        status = 200 if not answer.request_error or admitted.media.legacy else 400
+        await respond(send, status, body, admitted.media, headers)
+        if write is not None and responses is not None:
+            await responses.write(write)
+
+    async def _run(self, operation: Operation, context: GatewayContext) -> _Answer:
+        executor = self.execution_context_class.build(
+            self.schema,
+            operation.document,
+            None,
+            context,
+            operation.variables,
+            operation.operation_name,
+            is_awaitable=IS_AWAITABLE,
+            hide_suggestions=self.hide_suggestions,
+            operation_extensions=operation.extensions,
+        )
+        if isinstance(executor, list):
+            refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
+            return _Answer(errors_payload(refusal), request_error=True, cacheable=False)
+        try:
+            result = executor.execute_operation()
+            if isawaitable(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)  # the schema has no @defer or @stream
+            errors = shaped_errors(result.errors, context.degraded)
+            extensions = stale_extensions(context)
+        finally:
+            context.release()
+        payload: dict[str, Any] = {"data": result.data}
+        if errors:
+            payload["errors"] = [error.formatted for error in errors]
+        if extensions:
+            payload["extensions"] = extensions
+        return _Answer(payload, request_error=False, cacheable=not errors and not extensions)
+
+
+def errors_payload(error: RequestError) -> dict[str, Any]:
+    return {"errors": [graphql_error.formatted for graphql_error in error.errors]}
+
+
+def _identity(caller: Caller) -> tuple[str, list[str], str | None, bool]:
+    """Everything about the caller a response may depend on: the authorization rules check whether
+    it is authenticated and its scopes, ``viewer`` is the caller's user."""
+    return caller.name, sorted(caller.scopes), caller.user_id, caller.authenticated
+
+
+async def refuse(send: Send, refused: Refused) -> None:
+    """A request refused by admission: its own status, or a GraphQL request error's."""
+    error = refused.error
+    status = error.status if error.status is not None else (200 if refused.media.legacy else 400)
+    body = orjson.dumps(errors_payload(error))
+    await respond(send, status, body, refused.media, [*refused.headers, *error.headers])
+
+
+async def respond(
+    send: Send, status: int, body: bytes, media: ResponseMedia, headers: Sequence[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", media.content_type), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

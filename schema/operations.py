@@ -1,0 +1,127 @@
+"""Documents as execution receives them: parsed once, validated once, their operations indexed.
+
+``Documents`` keeps the verdict for each document text in a bounded LRU: the parsed document (or
+its syntax error) and its validation errors, every error already carrying its
+``extensions.code``. Picking the operation to run (``operationName``) is answered from the same
+entry. Documents that reach the schema outside the HTTP path (over a WebSocket) go through the
+same entries (``PreparedDocuments``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from strawberry.extensions import SchemaExtension
+
+from schema.documents import DocumentValidation
+
+DOCUMENT_CACHE_SIZE = 256
+"""Distinct document texts kept parsed and validated (per process)."""
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+MAX_NAME_SHOWN = 100
+"""An operation name is the client's text: messages quote at most this much of it."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedDocument:
+    document: DocumentNode | None
+    """``None`` when the text does not parse."""
+    errors: tuple[GraphQLError, ...]
+    """Syntax or validation errors: the document must not run."""
+    operations: Mapping[str, OperationDefinitionNode] = field(default_factory=dict)
+    """The named operations."""
+    only: OperationDefinitionNode | None = None
+    """The document's operation when it holds exactly one."""
+    count: int = 0
+    """How many operations the document holds (named or not)."""
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | GraphQLError:
+        """The operation ``name`` selects, or the request error explaining why there is none."""
+        if name is not None:
+            found = self.operations.get(name)
+            if found is None:
+                shown = name if len(name) <= MAX_NAME_SHOWN else name[:MAX_NAME_SHOWN] + "..."
+                return coded(GraphQLError(f"Unknown operation named '{shown}'."), OPERATION_RESOLUTION_FAILURE)
+            return found
+        if self.only is not None:
+            return self.only
+        if self.count > 1:
+            message = "Must provide operation name if query contains multiple operations."
+        else:
+            message = "Must provide an operation."
+        return coded(GraphQLError(message), OPERATION_RESOLUTION_FAILURE)
+
+
+def coded(error: GraphQLError, code: str) -> GraphQLError:
+    """``error`` with ``extensions.code`` (kept if it has one) and no original error: a request
+    error is the client's, never a fault to trace."""
+    if error.extensions and "code" in error.extensions and error.original_error is None:
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+class Documents:
+    def __init__(self, validate: DocumentValidation, *, max_tokens: int, size: int = DOCUMENT_CACHE_SIZE) -> None:
+        self.validate = validate
+        self.max_tokens = max_tokens
+        self.size = size
+        self._prepared: OrderedDict[str, PreparedDocument] = OrderedDict()
+
+    def prepare(self, text: str) -> PreparedDocument:
+        prepared = self._prepared.get(text)
+        if prepared is not None:
+            self._prepared.move_to_end(text)
+            return prepared
+        prepared = self._prepared[text] = self._prepare(text)
+        if len(self._prepared) > self.size:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _prepare(self, text: str) -> PreparedDocument:
+        try:
+            document = parse(text, max_tokens=self.max_tokens)
+        except GraphQLError as error:
+            return PreparedDocument(None, (coded(error, PARSE_FAILED),))
+        errors = tuple(coded(error, VALIDATION_FAILED) for error in self.validate(document))
+        operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+        named = {node.name.value: node for node in operations if node.name is not None}
+        only = operations[0] if len(operations) == 1 else None
+        return PreparedDocument(document, errors, named, only, len(operations))
+
+
+class PreparedDocuments(SchemaExtension):
+    """Strawberry's parse and validation steps answered from ``Documents`` (for the operations
+    Strawberry runs itself: those sent over a WebSocket)."""
+
+    def __init__(self, documents: Documents) -> None:
+        super().__init__()
+        self.documents = documents
+        self._errors: Sequence[GraphQLError] = ()
+
+    def on_parse(self) -> Iterator[None]:
+        """A text that does not parse is left to Strawberry's own parse (with the same token limit),
+        which reports the syntax error as its protocol expects."""
+        context = self.execution_context
+        if context.query:
+            prepared = self.documents.prepare(context.query)
+            context.graphql_document = prepared.document
+            context.parse_options["max_tokens"] = self.documents.max_tokens
+            self._errors = prepared.errors
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        self.execution_context.pre_execution_errors = list(self._errors)
+        yield
