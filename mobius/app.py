@@ -24,7 +24,7 @@ from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.lean_path import LeanGateway, LeanGraphQLPath
 from mobius.limits import BodySizeLimit
-from mobius.redis import shared_rate_limit_store
+from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams, secret_source
@@ -84,9 +84,10 @@ def create_app(
 ) -> FastAPI:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use);
     ``cache_clock`` (wall-clock seconds) judges cache freshness."""
-    quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
+    target = check_topology(settings.redis)
+    quota_store = shared_rate_limit_store(target) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
-    cache = build_cache(settings, clock=cache_clock)
+    cache = build_cache(settings, target, clock=cache_clock)
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings)
     limits = settings.limits

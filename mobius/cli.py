@@ -69,7 +69,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Mobius gateway on http://{settings.server.host}:{settings.server.port}/graphql")
     sys.stdout.flush()
     if args.workers > 1:
+        from mobius.redis import check_topology
         from mobius.serving import run_workers
+
+        check_topology(settings.redis)  # refuse a Redis that cannot work before starting any worker
 
         run_workers(settings, config=args.config, overrides=overrides, workers=args.workers)
     else:
@@ -123,15 +126,17 @@ def cmd_cache_invalidate(args: argparse.Namespace) -> int:
     import asyncio
 
     from mobius.cache_setup import build_cache
+    from mobius.redis import check_topology
     from resolvers.cache import CacheUnavailable, InvalidationRequest, invalidate
 
     settings = load_settings(args.config)
-    if settings.redis.url is None:
+    target = check_topology(settings.redis)
+    if target is None:
         raise ConfigError(
             "no shared cache: redis.url is not configured, so the cache lives inside each gateway process "
             "(use POST /admin/cache/invalidate on it)"
         )
-    runtime = build_cache(settings)
+    runtime = build_cache(settings, target)
     if runtime is None:
         raise ConfigError("the cache is disabled (cache.enabled: false)")
     request = InvalidationRequest(entities=args.entity, tags=args.tag, all=args.all)

@@ -44,6 +44,8 @@ class BreakerPolicy:
     slow_call_s: float = 5.0
     open_s: float = 30.0
     half_open_probes: int = 3
+    fleet: bool = True
+    """With a shared board (Redis): opens, probes and closes once for every process of the fleet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,10 @@ class CircuitBreaker:
         else:
             retry_after = self.policy.open_s  # half-open with every probe out: if they fail, this long
         raise CircuitOpen("circuit breaker is open", upstream=self.upstream, retry_after_s=round(retry_after, 3))
+
+    async def admit(self) -> Permit:
+        """``acquire`` as the pipeline asks: a fleet breaker may ask Redis while half-open."""
+        return self.acquire()
 
     def reset(self) -> None:
         """Back to a fresh CLOSED breaker (an operator action, and test isolation)."""
