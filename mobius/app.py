@@ -24,10 +24,12 @@ from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.lean_path import LeanGateway, LeanGraphQLPath
 from mobius.limits import BodySizeLimit
+from mobius.operations import build_operations, fleet_readiness, readiness
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
 from mobius.upstreams import build_upstreams, secret_source
+from mobius.upstreams_admin import upstreams_admin_router
 from resolvers.cache import CacheableDocuments
 from schema.context import Caller, GatewayContext
 from schema.fallbacks import FALLBACKS
@@ -95,6 +97,7 @@ def create_app(
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
     )
+    operations = build_operations(settings, target, upstreams, cache, responses)
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -104,6 +107,7 @@ def create_app(
         fallbacks=enabled_fallbacks(settings),
         engine=engine,
         responses=responses,
+        fleet=operations.fleet,
     )
 
     @asynccontextmanager
@@ -111,10 +115,12 @@ def create_app(
         await upstreams.start()
         if cache is not None:
             await cache.start()
+        await operations.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            await operations.close()
             if cache is not None:
                 await cache.close()
             await upstreams.close()
@@ -140,6 +146,7 @@ def create_app(
     )
     app.include_router(router, prefix="/graphql")
     app.include_router(cache_admin_router(engine, callers))
+    app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
     if settings.server.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
@@ -148,17 +155,15 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/health/ready")
-    async def ready() -> JSONResponse:
-        started = {transport.name: transport.started for transport in upstreams.transports}
-        circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
-        status = "ready" if all(started.values()) else "starting"
-        body: dict[str, object] = {"status": status, "upstreams": started, "circuits": circuits}
-        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
-            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
-        return JSONResponse(body, status_code=200 if status == "ready" else 503)
+    async def ready(fleet: bool = False) -> JSONResponse:
+        body = await readiness(operations, upstreams, cache)
+        if fleet:
+            body["fleet"] = await fleet_readiness(operations)
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
     app.state.upstreams = upstreams
     app.state.schema = schema
     app.state.cache = cache
     app.state.responses = responses
+    app.state.operations = operations
     return app

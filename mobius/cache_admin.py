@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from mobius.callers import ANONYMOUS, CallerRegistry, UnknownCaller
+from mobius.admin_auth import require_scope
+from mobius.callers import CallerRegistry
 from resolvers.cache import CacheEngine, CacheUnavailable, InvalidationRequest, invalidate
 
 CACHE_ADMIN_SCOPE = "cache:admin"
@@ -20,14 +21,7 @@ def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> A
 
     @router.post("/admin/cache/invalidate")
     async def invalidate_endpoint(body: InvalidationRequest, request: Request) -> InvalidationResponse:
-        try:
-            caller = callers.identify(request.headers.get("authorization"))
-        except UnknownCaller:
-            raise HTTPException(401, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"}) from None
-        if caller is ANONYMOUS:
-            raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-        if CACHE_ADMIN_SCOPE not in caller.scopes:
-            raise HTTPException(403, f"this needs the `{CACHE_ADMIN_SCOPE}` scope")
+        require_scope(callers, request, CACHE_ADMIN_SCOPE)
         if engine is None:
             raise HTTPException(409, "the cache is disabled")
         try:

@@ -14,6 +14,7 @@ from clients.upstreams import Upstreams
 from mobius.callers import CallerRegistry, UnknownCaller
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
+from resolvers.fleet import FleetView
 from resolvers.loaders import Loaders
 from schema.context import Caller, GatewayContext
 
@@ -42,6 +43,7 @@ class RequestContexts:
     fallbacks: frozenset[str] = frozenset()
     engine: CacheEngine | None = None
     responses: ResponseCache | None = None
+    fleet: FleetView | None = None
 
     def budget_s(self, header: str | None) -> float | None:
         return request_budget_s(header, self.deadline)
@@ -62,6 +64,7 @@ class RequestContexts:
             fallbacks=self.fallbacks,
             cache=engine,
             responses=self.responses,
+            fleet=self.fleet,
         )
 
     async def getter(self, connection: HTTPConnection) -> GatewayContext:

@@ -43,6 +43,11 @@ def demo_settings(
 ) -> Settings:
     """Gateway settings that talk to a running sandbox with its credentials."""
     callers = [
-        {"name": "demo-admin", "token": caller_token, "scopes": ["pii:read", "cache:admin"], "user_id": "user-1"}
+        {
+            "name": "demo-admin",
+            "token": caller_token,
+            "scopes": ["pii:read", "cache:admin", "upstreams:admin"],
+            "user_id": "user-1",
+        }
     ]
     return load_settings(upstreams=sandbox_upstreams(urls, credentials), callers=callers, **overrides)

@@ -123,9 +123,7 @@ class BreakerSettings(_Strict):
     slow_call_s: float = Field(default=5.0, gt=0)
     open_s: float = Field(default=30.0, gt=0)
     half_open_probes: int = Field(default=3, ge=1)
-    fleet: bool = Field(
-        default=True, description="with Redis: opens, probes and closes once for every gateway process"
-    )
+    fleet: bool = Field(default=True, description="with Redis: opens, probes and closes once for every gateway process")
 
 
 class BulkheadSettings(_Strict):
