@@ -31,6 +31,7 @@ def _run_gateway(settings: Settings) -> None:
         lifespan="on",
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=settings.server.drain_s,
     )
     uvicorn.Server(config).run()
 
