@@ -332,8 +332,8 @@ class ServerSettings(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     graphiql: bool = True
     log_format: Literal["json", "console"] = "json"
-    drain_s: float = Field(
-        default=20.0, gt=0, description="on SIGTERM, how long requests in flight may finish before the process exits"
+    drain_s: int = Field(
+        default=20, ge=1, description="on SIGTERM, seconds requests in flight may take before the process exits"
     )
 
 
