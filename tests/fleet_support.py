@@ -81,9 +81,14 @@ class Replica:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """SIGTERM: the gateway drains and exits (``stop`` waits for it)."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        if self.process is not None:
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -175,6 +180,8 @@ class Fleet:
     def __exit__(self, *_: object) -> None:
         if self.nginx is not None:
             self.nginx.__exit__()
+        for replica in self.replicas:
+            replica.terminate()
         for replica in self.replicas:
             replica.stop()
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -147,11 +147,12 @@ async def test_the_breaker_opens_on_every_replica_and_sends_exactly_k_probes_in_
         return f'{{ organization(id: "{next(orgs)}") {{ billing {{ plan }} }} }}'
 
     await sandbox.faults("billing", error_rate=1.0, status=503)
-    while "CLOSED" in await breaker_states(client, fleet):
+    while "OPEN" not in await breaker_states(client, fleet):
         await ask(client, fleet.url, billing_of_a_new_org())
         assert await billing_requests(sandbox) <= len(fleet.replicas) * MINIMUM_CALLS
     opened_after = await billing_requests(sandbox)
-    assert opened_after <= (MINIMUM_CALLS - 1) * len(fleet.replicas) + 1  # the first replica to trip opens all
+    assert opened_after <= (MINIMUM_CALLS - 1) * len(fleet.replicas) + 1
+    await eventually(lambda: _all(client, fleet, "OPEN"), "the first replica to trip opens every replica")
 
     for _ in range(10):
         answer = await ask(client, fleet.url, billing_of_a_new_org())
