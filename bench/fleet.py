@@ -43,7 +43,9 @@ def config(urls: SandboxUrls, credentials: SandboxCredentials, redis_url: str, p
         "redis": {"url": redis_url, "key_prefix": prefix, "socket_timeout_s": 0.5},
         "cache": {"lock": {"enabled": lock}, "l1": {"ttl_s": 60}},
         "upstreams": upstreams,
-        "callers": [{"name": "ops", "token": DEMO_CALLER_TOKEN, "scopes": ["pii:read"], "user_id": "user-1"}],
+        "callers": [
+            {"name": "ops", "token": DEMO_CALLER_TOKEN, "scopes": ["pii:read", "users:write"], "user_id": "user-1"}
+        ],
     }
 
 

@@ -89,7 +89,7 @@ def launch_yoga(sandbox: SandboxPorts, port: int, workers: int) -> Launch:
 def identity_token(sandbox: SandboxPorts) -> str:
     """A client-credentials token fetched once, for a peer that cannot run the OAuth2 flow itself."""
     c = CREDENTIALS
-    basic = base64.b64encode(f"{c.identity_client_id}:{c.identity_client_secret}".encode()).decode()
+    basic = base64.b64encode(f"{c.identity.client_id}:{c.identity.client_secret}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310  (loopback only)
         f"{sandbox.url('identity')}/oauth/token",
         data=b"grant_type=client_credentials",
@@ -107,8 +107,8 @@ def hive_env(sandbox: SandboxPorts, token: str) -> dict[str, str]:
         "BILLING_URL": sandbox.url("billing"),
         "PROJECTS_URL": sandbox.url("projects"),
         "IDENTITY_TOKEN": token,
-        "BILLING_API_KEY": CREDENTIALS.billing_api_key,
-        "PROJECTS_TOKEN": CREDENTIALS.projects_token,
+        "BILLING_API_KEY": CREDENTIALS.billing.api_key,
+        "PROJECTS_TOKEN": CREDENTIALS.projects.token,
         "NODE_ENV": "production",
     }
 

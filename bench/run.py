@@ -17,6 +17,7 @@ from bench.processes import HOST, Process, get_json, post_json, wait_until_answe
 from bench.procstat import usage_of
 from bench.results import Case, LoadResult, Measurement, parse_autocannon
 from bench.workloads import Workload, workloads
+from sandbox import default_registry
 
 UPSTREAMS = ("identity", "billing", "projects")
 PREFLIGHT_REQUESTS = 3
@@ -153,16 +154,14 @@ class Bench:
                 child.stop()
 
     def sandbox_argv(self, upstream: str) -> list[str]:
-        """One process per upstream: it serves `upstream` on its port, the other two on unused ephemeral ports."""
-        ports = dict.fromkeys(UPSTREAMS, 0)
+        """One process per upstream: it serves `upstream` on its port, every other on an unused ephemeral port."""
+        ports = dict.fromkeys(default_registry().names(), 0)
         ports[upstream] = getattr(self.options.sandbox, upstream)
         mobius = str(Path(sys.executable).parent / "mobius")
-        return [
-            mobius, "sandbox", "--host", HOST, "--unsigned-billing",
-            "--identity-port", str(ports["identity"]),
-            "--billing-port", str(ports["billing"]),
-            "--projects-port", str(ports["projects"]),
-        ]  # fmt: skip
+        argv = [mobius, "sandbox", "--host", HOST, "--unsigned-billing"]
+        for name, port in ports.items():
+            argv += ["--port", f"{name}={port}"]
+        return argv
 
     def spawn(self, name: str, argv: Sequence[str], launch: impl.Launch | None = None) -> Process:
         process = Process(

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from strawberry.fastapi import GraphQLRouter
@@ -19,19 +19,19 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from clients.upstreams import Upstreams
 from mobius.cache_admin import cache_admin_router
 from mobius.cache_setup import build_cache, build_response_cache, response_version
-from mobius.callers import CallerRegistry
+from mobius.callers import build_callers
 from mobius.context import RequestContexts
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
 from mobius.lean_path import LeanGateway, LeanGraphQLPath
 from mobius.limits import BodySizeLimit
-from mobius.operations import build_operations, fleet_readiness, readiness
+from mobius.operations import build_operations, health_router
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Settings
-from mobius.upstreams import build_upstreams, secret_source
+from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
 from resolvers.cache import CacheableDocuments
-from schema.context import Caller, GatewayContext
+from schema.context import GatewayContext
 from schema.fallbacks import FALLBACKS
 from schema.root import LIVE_FIELDS, build_schema
 
@@ -58,18 +58,6 @@ class MobiusGraphQLRouter(GraphQLRouter[GatewayContext, None]):
         return HTMLResponse(page, headers={"Content-Security-Policy": GRAPHIQL_CSP})
 
 
-def build_callers(settings: Settings) -> CallerRegistry:
-    return CallerRegistry(
-        [
-            (
-                Caller(name=caller.name, scopes=frozenset(caller.scopes), user_id=caller.user_id),
-                secret_source(caller.token),
-            )
-            for caller in settings.callers
-        ]
-    )
-
-
 def enabled_fallbacks(settings: Settings) -> frozenset[str]:
     unknown = sorted(set(settings.degradation.fallbacks) - set(FALLBACKS))
     if unknown:
@@ -84,14 +72,14 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     cache_clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use);
-    ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
+    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
     target = check_topology(settings.redis)
     quota_store = shared_rate_limit_store(target) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
     cache = build_cache(settings, target, clock=cache_clock)
     engine = cache.engine if cache is not None else None
-    callers = build_callers(settings)
+    callers = build_callers(settings, clock=clock)
     limits = settings.limits
     schema = build_schema(max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_tokens=limits.max_tokens)
     responses = build_response_cache(
@@ -115,12 +103,14 @@ def create_app(
         await upstreams.start()
         if cache is not None:
             await cache.start()
+        await callers.start()
         await operations.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
             await operations.close()
+            await callers.close()
             if cache is not None:
                 await cache.close()
             await upstreams.close()
@@ -150,17 +140,7 @@ def create_app(
     if settings.server.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
-    @app.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/health/ready")
-    async def ready(fleet: bool = False) -> JSONResponse:
-        body = await readiness(operations, upstreams, cache)
-        if fleet:
-            body["fleet"] = await fleet_readiness(operations)
-        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
-
+    app.include_router(health_router(operations, upstreams, cache))
     app.state.upstreams = upstreams
     app.state.schema = schema
     app.state.cache = cache

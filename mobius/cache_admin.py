@@ -21,7 +21,7 @@ def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> A
 
     @router.post("/admin/cache/invalidate")
     async def invalidate_endpoint(body: InvalidationRequest, request: Request) -> InvalidationResponse:
-        require_scope(callers, request, CACHE_ADMIN_SCOPE)
+        await require_scope(callers, request, CACHE_ADMIN_SCOPE)
         if engine is None:
             raise HTTPException(409, "the cache is disabled")
         try:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mobius.settings import ConfigError, Settings, load_settings
 
-SANDBOX_DEFAULT_PORTS = (8101, 8102, 8103)
+LEGACY_PORT_FLAGS = ("identity", "billing", "projects")
+"""Upstreams that keep their own `--<name>-port` flag; every upstream takes `--port NAME=PORT`."""
 
 
 def _run_gateway(settings: Settings) -> None:
@@ -37,7 +38,7 @@ def _run_gateway(settings: Settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+    from mobius.demo import DEMO_CALLER_TOKEN, demo_settings, token_command
     from sandbox import SandboxCredentials, SandboxServer
 
     credentials = SandboxCredentials()
@@ -46,11 +47,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
         )
         base = f"http://{args.host}:{args.port}"
-        print(
-            f"Mobius demo: sandbox upstreams identity={urls.identity} billing={urls.billing} projects={urls.projects}"
-        )
+        print("Mobius demo: sandbox upstreams " + " ".join(f"{name}={url}" for name, url in urls.items()))
         print(f"GraphiQL: {base}/graphql")
-        print(f'PII fields need the demo caller header: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}')
+        print(f"A caller token (a JWT with every scope) from the sandbox identity provider:\n  {token_command(urls)}")
+        print('then send it as {"Authorization": "Bearer <access_token>"} (GraphiQL: the Headers tab);')
+        print(f'or use the demo caller: {{"Authorization": "Bearer {DEMO_CALLER_TOKEN}"}}. Writes and PII need one.')
         sys.stdout.flush()
         _run_gateway(settings)
     return 0
@@ -104,17 +105,42 @@ def _secret_refs(node: object, path: str) -> list[tuple[str, dict[str, object]]]
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox import SandboxCredentials, SandboxServer
+    from sandbox import SandboxCredentials, SandboxServer, default_registry
+    from sandbox.billing import BillingCredentials
 
-    ports = (args.identity_port, args.billing_port, args.projects_port)
-    credentials = SandboxCredentials(billing_signature_required=not args.unsigned_billing)
+    registry = default_registry()
+    ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
+    credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
     with SandboxServer(host=args.host, ports=ports, credentials=credentials) as urls:
-        print(f"identity  {urls.identity}\nbilling   {urls.billing}\nprojects  {urls.projects}")
+        width = max(map(len, urls))
+        for upstream in registry:
+            print(f"{upstream.name:<{width}}  {urls[upstream.name]}  {upstream.summary}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0
+
+
+def _sandbox_ports(args: argparse.Namespace, names: Sequence[str]) -> dict[str, int]:
+    """The ports asked for by `--port NAME=PORT` and the legacy `--<name>-port` flags."""
+    given: dict[str, int] = {}
+    legacy = [(name, getattr(args, f"{name}_port")) for name in LEGACY_PORT_FLAGS]
+    for name, port in [*((n, p) for n, p in legacy if p is not None), *args.port]:
+        if name not in names:
+            raise ConfigError(f"--port {name}=...: no sandbox upstream {name!r} (there are: {', '.join(names)})")
+        if name in given and given[name] != port:
+            raise ConfigError(f"two ports for sandbox upstream {name!r}: {given[name]} and {port}")
+        given[name] = port
+    return given
+
+
+def _name_port(text: str) -> tuple[str, int]:
+    """`NAME=PORT` for `--port` (PORT 0 picks a free port)."""
+    name, sep, port = text.partition("=")
+    if not sep or not name or not (port.isascii() and port.isdigit()) or len(port) > 5 or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected NAME=PORT with PORT from 0 to 65535, got {text!r}")
+    return name, int(port)
 
 
 def cmd_schema_print(_: argparse.Namespace) -> int:
@@ -221,11 +247,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes sharing the port (default 1)")
     serve.set_defaults(handler=cmd_serve)
 
-    sandbox = commands.add_parser("sandbox", help="run only the three sandbox upstreams")
+    sandbox = commands.add_parser("sandbox", help="run only the sandbox upstreams (each on its default port)")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--identity-port", type=int, default=SANDBOX_DEFAULT_PORTS[0])
-    sandbox.add_argument("--billing-port", type=int, default=SANDBOX_DEFAULT_PORTS[1])
-    sandbox.add_argument("--projects-port", type=int, default=SANDBOX_DEFAULT_PORTS[2])
+    sandbox.add_argument(
+        "--port",
+        type=_name_port,
+        action="append",
+        default=[],
+        metavar="NAME=PORT",
+        help="serve upstream NAME on PORT (0 picks a free port); repeatable",
+    )
+    for name in LEGACY_PORT_FLAGS:
+        sandbox.add_argument(
+            f"--{name}-port", type=int, default=None, metavar="PORT", help=f"same as --port {name}=PORT"
+        )
     sandbox.add_argument(
         "--unsigned-billing",
         action="store_true",

@@ -68,13 +68,12 @@ class RequestContexts:
         )
 
     async def getter(self, connection: HTTPConnection) -> GatewayContext:
-        """Strawberry's context getter: 401 for an unknown bearer token, 400 for a bad deadline."""
+        """Strawberry's context getter: 401 for a refused credential, 400 for a bad deadline."""
         try:
-            caller = self.callers.identify(connection.headers.get("authorization"))
-        except UnknownCaller:
-            raise HTTPException(
-                status_code=401, detail="unknown bearer token", headers={"WWW-Authenticate": "Bearer"}
-            ) from None
+            caller = await self.callers.identify(connection.headers.get("authorization"))
+        except UnknownCaller as refused:
+            headers = {"WWW-Authenticate": refused.www_authenticate} if refused.status == 401 else None
+            raise HTTPException(status_code=refused.status, detail=refused.reason, headers=headers) from None
         if connection.scope["type"] == "http":
             budget_s = self.budget_s(connection.headers.get(self.deadline.header))
             if budget_s is None:

@@ -11,7 +11,7 @@ when it is not a cacheable query). The header is only sent when the response cac
 
 Whatever this path does not fully understand goes on, untouched, to the full path, which answers
 exactly as before: another content type (multipart, ``application/graphql+json``), a batch, a
-malformed body, an unknown bearer token (401), a bad deadline header (400), an operation Strawberry
+malformed body, a refused credential (401), a bad deadline header (400), an operation Strawberry
 refuses (a mutation over ``GET`` among them). A ``GET`` without a ``query`` (GraphiQL in a browser)
 and WebSockets are the full path's too. The router is configured without HTTP streaming transports
 (SSE, multipart subscriptions), so no ``Accept`` header changes what a JSON ``POST`` gets.
@@ -108,7 +108,7 @@ class LeanGraphQLPath:
         self, request: _Request | None, method: str, authorization: str | None, deadline: str | None, send: Send
     ) -> bool:
         """Answer the request, or return False (having sent nothing) to leave it to the full path."""
-        admitted = self._admit(request, authorization, deadline)
+        admitted = await self._admit(request, authorization, deadline)
         if admitted is None:
             return False
         caller, budget_s = admitted
@@ -154,16 +154,16 @@ class LeanGraphQLPath:
             await responses.write(write)
         return True
 
-    def _admit(
+    async def _admit(
         self, request: _Request | None, authorization: str | None, deadline: str | None
     ) -> tuple[Caller, float] | None:
         """The request's caller and deadline budget; ``None`` when the full path must answer: a
-        malformed request, an unknown bearer token, a bad deadline."""
+        malformed request, a refused credential, a bad deadline."""
         contexts = self.gateway.contexts
         if request is None:
             return None
         try:
-            caller = contexts.callers.identify(authorization)
+            caller = await contexts.callers.identify(authorization)
         except UnknownCaller:
             return None
         budget_s = contexts.budget_s(deadline)
@@ -172,10 +172,10 @@ class LeanGraphQLPath:
         return caller, budget_s
 
 
-def _identity(caller: Caller) -> tuple[str, list[str], str | None]:
-    """Everything about the caller a response may depend on: PII fields need a scope, ``viewer``
-    is the caller's user."""
-    return caller.name, sorted(caller.scopes), caller.user_id
+def _identity(caller: Caller) -> tuple[str, list[str], str | None, bool]:
+    """Everything about the caller a response may depend on: the authorization rules check whether
+    it is authenticated and its scopes, ``viewer`` is the caller's user."""
+    return caller.name, sorted(caller.scopes), caller.user_id, caller.authenticated
 
 
 def _parse(body: bytes) -> _Request | None:

@@ -1,11 +1,14 @@
 """The gateway's operational side as one process sees it: its instance id, the board its upstreams'
-breakers share with the fleet, the fleet view, and readiness (what ``/health/ready`` answers)."""
+breakers share with the fleet, the fleet view, and health (``/health/live``, ``/health/ready``)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
 from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from clients.resilience.breaker_board import RedisBreakerBoard
 from clients.upstreams import Upstreams
@@ -105,3 +108,20 @@ async def fleet_readiness(operations: Operations) -> list[dict[str, Any]]:
         }
         for report in await operations.fleet.reports()
     ]
+
+
+def health_router(operations: Operations, upstreams: Upstreams, cache: CacheRuntime | None) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready")
+    async def ready(fleet: bool = False) -> JSONResponse:
+        body = await readiness(operations, upstreams, cache)
+        if fleet:
+            body["fleet"] = await fleet_readiness(operations)
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+    return router

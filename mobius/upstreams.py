@@ -71,6 +71,7 @@ def build_resilience(settings: ResilienceSettings, *, credential_id: str) -> Res
         rate_limit=RateLimitPolicy(
             limit=rate_limit.limit,
             window_s=rate_limit.window_s,
+            window=rate_limit.window,
             burst=rate_limit.burst,
             learn=rate_limit.learn,
             max_wait_s=rate_limit.max_wait_s,

@@ -42,7 +42,7 @@ def upstreams_admin_router(upstreams: Upstreams, board: RedisBreakerBoard | None
     async def force(
         name: str, action: Literal["force-open", "force-close", "release"], request: Request
     ) -> ForceResponse:
-        caller = require_scope(callers, request, UPSTREAMS_ADMIN_SCOPE)
+        caller = await require_scope(callers, request, UPSTREAMS_ADMIN_SCOPE)
         pipeline = pipelines.get(name)
         if pipeline is None:
             raise HTTPException(404, f"no upstream named {name!r}; known: {', '.join(sorted(pipelines))}")

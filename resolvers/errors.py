@@ -15,6 +15,10 @@ class InvalidArgument(GatewayError):
     code = "BAD_USER_INPUT"
 
 
+class Unauthenticated(GatewayError):
+    code = "UNAUTHENTICATED"
+
+
 class Forbidden(GatewayError):
     code = "FORBIDDEN"
 

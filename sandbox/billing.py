@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sandbox.admin import upstream_app
-from sandbox.credentials import SandboxCredentials
 from sandbox.injection import is_admin
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, BillingData
 from sandbox.openapi_billing import BILLING_OPENAPI
 from sandbox.openapi_common import with_server
+from sandbox.params import parse_digits
+from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_billing
 from sandbox.signing import SIGNATURE_HEADER, verify
 from sandbox.upstream import Clock, Upstream, json_response
@@ -23,6 +25,15 @@ INVOICE_STATUSES = frozenset({"draft", "open", "paid", "void", "uncollectible"})
 PAYABLE = frozenset({"open", "uncollectible"})
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class BillingCredentials:
+    api_key: str = field(default="sk_sandbox_mobius", repr=False)
+    signing_secret: str = field(default="sandbox-billing-signing-secret", repr=False)
+    signature_required: bool = True
+    """False accepts unsigned requests (signed ones are still verified): for benchmark peers that
+    cannot sign."""
 
 
 def billing_error(status: int, code: str, message: str) -> JSON:
@@ -51,13 +62,13 @@ def _list(items: Iterable[JSON], *, has_more: bool = False) -> web.Response:
 class BillingApi:
     """Handlers and state of the billing upstream; `reset` restores the seed and idempotency keys."""
 
-    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+    def __init__(self, credentials: BillingCredentials, clock: Clock) -> None:
         self.credentials = credentials
         self.clock = clock
         self.data: BillingData = fresh_billing()
         self.replays: dict[str, _Replay] = {}
-        self.api_key = RotatingSecret(credentials.billing_api_key, clock)
-        self.signing_secret = RotatingSecret(credentials.billing_signing_secret, clock)
+        self.api_key = RotatingSecret(credentials.api_key, clock)
+        self.signing_secret = RotatingSecret(credentials.signing_secret, clock)
         self.upstream = Upstream(
             error_body=billing_error,
             reset_state=self.reset,
@@ -80,7 +91,7 @@ class BillingApi:
         if key_id is None:
             return self._unauthorized("invalid_api_key", "Invalid API key provided.")
         header = request.headers.get(SIGNATURE_HEADER)
-        if header is None and not self.credentials.billing_signature_required:
+        if header is None and not self.credentials.signature_required:
             return await handler(request)
         if header is None:
             return self._unauthorized("signature_missing", f"{SIGNATURE_HEADER} is required.")
@@ -121,8 +132,8 @@ class BillingApi:
         if status is not None and status not in INVOICE_STATUSES:
             allowed = ", ".join(sorted(INVOICE_STATUSES))
             return self._invalid("status", f"status must be one of: {allowed}.")
-        raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        limit = parse_digits(query.get("limit", str(DEFAULT_LIMIT)))
+        if limit is None or not 1 <= limit <= MAX_LIMIT:
             return self._invalid("limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
         ids = self.data.invoices_by_customer.get(customer, [])
         starting_after = query.get("starting_after")
@@ -132,7 +143,6 @@ class BillingApi:
             ids = ids[ids.index(starting_after) + 1 :]
         invoices = [self.data.invoices[i] for i in ids]
         matching = [inv for inv in invoices if status is None or inv.status == status]
-        limit = int(raw_limit)
         return _list((inv.to_json() for inv in matching[:limit]), has_more=len(matching) > limit)
 
     async def pay_invoice(self, request: web.Request) -> web.Response:
@@ -181,7 +191,7 @@ def _presented_key(request: web.Request) -> str | None:
     return request.headers.get("X-Api-Key") or request.query.get("api_key")
 
 
-def create_billing_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+def create_billing_app(credentials: BillingCredentials, *, clock: Clock) -> web.Application:
     api = BillingApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.authenticate])
     app.router.add_get("/v1/customers", api.list_customers)
@@ -190,3 +200,21 @@ def create_billing_app(credentials: SandboxCredentials, *, clock: Clock) -> web.
     app.router.add_post("/v1/invoices/{id}/pay", api.pay_invoice)
     app.router.add_get("/openapi.json", api.openapi)
     return app
+
+
+def gateway_section(base_url: str, credentials: BillingCredentials) -> dict[str, Any]:
+    return {
+        "base_url": base_url,
+        "max_fanout": 10,
+        "auth": {"type": "api_key_hmac", "api_key": credentials.api_key, "signing_secret": credentials.signing_secret},
+    }
+
+
+SANDBOX = SandboxUpstream(
+    name="billing",
+    default_port=8102,
+    credentials=BillingCredentials(),
+    create_app=create_billing_app,
+    gateway_section=gateway_section,
+    summary="customers, subscriptions, invoices (REST, API key + HMAC-signed requests)",
+)

@@ -1,23 +1,28 @@
-"""The identity upstream: users and orgs over REST/JSON behind OAuth2 client-credentials tokens."""
+"""The identity upstream: users and orgs over REST/JSON behind OAuth2 client-credentials tokens,
+and the identity provider of the gateway's own callers (``sandbox.jwt_issuer``)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.admin import upstream_app
-from sandbox.credentials import SandboxCredentials
 from sandbox.injection import is_admin
+from sandbox.jwt_issuer import DISCOVERY_PATH, JWKS_PATH, JwtIssuer, SigningKeys
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, IdentityData, User
 from sandbox.oauth import TokenEndpoint, TokenStore
 from sandbox.openapi_common import with_server
 from sandbox.openapi_identity import IDENTITY_OPENAPI
+from sandbox.params import parse_digits
+from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_identity, iso
 from sandbox.upstream import Clock, Upstream, json_response
 
@@ -25,6 +30,18 @@ MAX_BATCH = 100
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 TOKEN_PATH = "/oauth/token"
+_PUBLIC_PATHS = frozenset({TOKEN_PATH, JWKS_PATH, DISCOVERY_PATH})
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityCredentials:
+    client_id: str = "mobius-gateway"
+    client_secret: str = field(default="sandbox-identity-secret", repr=False)
+    token_lifetime_s: int = 3600
+    audience: str | None = None
+    """When set, the token endpoint requires exactly this `audience`."""
+    scopes: frozenset[str] | None = None
+    """When set, the token endpoint refuses a `scope` naming anything else."""
 
 
 def identity_error(status: int, code: str, message: str) -> JSON:
@@ -41,31 +58,38 @@ class UserPatch(BaseModel):
 class IdentityApi:
     """Handlers and state of the identity upstream; `reset` restores the seed and drops tokens."""
 
-    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+    def __init__(self, credentials: IdentityCredentials, clock: Clock) -> None:
         self.data: IdentityData = fresh_identity()
         self.credentials = credentials
         self.tokens = TokenStore(lifetime_s=credentials.token_lifetime_s, clock=clock)
-        self.client_secret = RotatingSecret(credentials.identity_client_secret, clock)
+        self.client_secret = RotatingSecret(credentials.client_secret, clock)
         self.clock = clock
+        self.signing_keys = SigningKeys()
+        self.jwt_issuer = JwtIssuer(self.signing_keys, clock)
         self.upstream = Upstream(
             error_body=identity_error,
             reset_state=self.reset,
-            exempt=frozenset({f"POST {TOKEN_PATH}"}),
+            exempt=frozenset({f"POST {TOKEN_PATH}", f"GET {JWKS_PATH}", f"GET {DISCOVERY_PATH}"}),
             clock=clock,
             keyrings={"client_secret": self.client_secret},
         )
         self.token_endpoint = TokenEndpoint(
-            credentials=credentials, tokens=self.tokens, client_secret=self.client_secret
+            client_id=credentials.client_id,
+            tokens=self.tokens,
+            client_secret=self.client_secret,
+            audience=credentials.audience,
+            scopes=credentials.scopes,
         )
 
     def reset(self) -> None:
         self.data = fresh_identity()
         self.tokens.revoke_all()
         self.tokens.lifetime_s = self.credentials.token_lifetime_s
+        self.signing_keys.reset()
 
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == TOKEN_PATH or is_admin(request):
+        if request.path in _PUBLIC_PATHS or is_admin(request):
             return await handler(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.tokens.is_valid(token.strip()):
@@ -107,10 +131,9 @@ class IdentityApi:
         org = self.data.orgs.get(request.match_info["id"])
         if org is None:
             return self._not_found("org", request.match_info["id"])
-        raw_limit = request.query.get("limit", str(DEFAULT_PAGE))
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+        limit = parse_digits(request.query.get("limit", str(DEFAULT_PAGE)))
+        if limit is None or not 1 <= limit <= MAX_PAGE:
             return self._bad("invalid_limit", f"limit must be an integer from 1 to {MAX_PAGE}.")
-        limit = int(raw_limit)
         offset = _decode_cursor(request.query.get("cursor"))
         if offset is None:
             return self._bad("invalid_cursor", "cursor is not one this API issued.")
@@ -200,10 +223,10 @@ def _decode_cursor(cursor: str | None) -> int | None:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return int(value) if kind == "offset" and value.isdigit() else None
+    return parse_digits(value) if kind == "offset" else None
 
 
-def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> web.Application:
     api = IdentityApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.require_token])
     app.router.add_post(TOKEN_PATH, api.token_endpoint.handle)
@@ -215,5 +238,32 @@ def create_identity_app(credentials: SandboxCredentials, *, clock: Clock) -> web
     app.router.add_get("/v1/orgs/{id}/members", api.list_members)
     app.router.add_post("/_sandbox/revoke-tokens", api.revoke_tokens)
     app.router.add_post("/_sandbox/token-lifetime", api.set_token_lifetime)
+    app.router.add_get(JWKS_PATH, api.jwt_issuer.jwks)
+    app.router.add_get(DISCOVERY_PATH, api.jwt_issuer.discovery)
+    app.router.add_post("/_sandbox/tokens", api.jwt_issuer.issue)
+    app.router.add_post("/_sandbox/rotate-signing-key", api.jwt_issuer.rotate)
     app.router.add_get("/openapi.json", api.openapi)
     return app
+
+
+def gateway_section(base_url: str, credentials: IdentityCredentials) -> dict[str, Any]:
+    return {
+        "base_url": base_url,
+        "auth": {
+            "type": "oauth2_client_credentials",
+            "token_url": TOKEN_PATH,
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+        },
+    }
+
+
+SANDBOX = SandboxUpstream(
+    name="identity",
+    default_port=8101,
+    credentials=IdentityCredentials(),
+    create_app=create_identity_app,
+    gateway_section=gateway_section,
+    summary="users and organizations (REST, OAuth2 client credentials)",
+    auth_routes=frozenset({f"POST {TOKEN_PATH}", f"GET {JWKS_PATH}", f"GET {DISCOVERY_PATH}"}),
+)

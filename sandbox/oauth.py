@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -11,7 +9,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from sandbox.credentials import SandboxCredentials
+from sandbox.basic_auth import basic_credentials
 from sandbox.keyring import RotatingSecret
 from sandbox.upstream import Clock, json_response
 
@@ -46,15 +44,9 @@ class TokenStore:
 
 
 def _client_from_basic(header: str) -> tuple[str, str] | None:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (unquote(client_id), unquote(secret)) if sep else None
+    """Client id and secret from `client_secret_basic` (each form-urlencoded first, RFC 6749 2.3.1)."""
+    pair = basic_credentials(header)
+    return None if pair is None else (unquote(pair[0]), unquote(pair[1]))
 
 
 def _oauth_error(status: int, error: str, description: str) -> web.Response:
@@ -68,9 +60,13 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
 class TokenEndpoint:
     """`POST /oauth/token` (client_secret_basic or client_secret_post)."""
 
-    credentials: SandboxCredentials
+    client_id: str
     tokens: TokenStore
     client_secret: RotatingSecret
+    audience: str | None = None
+    """When set, a token request must name exactly this `audience`."""
+    scopes: frozenset[str] | None = None
+    """When set, a token request naming any other scope is refused."""
 
     async def handle(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -102,7 +98,7 @@ class TokenEndpoint:
         )
 
     def _authentic(self, client_id: str, secret: str) -> bool:
-        expected_id = self.credentials.identity_client_id
+        expected_id = self.client_id
         id_ok = hmac.compare_digest(client_id.encode(), expected_id.encode())
         key_id = self.client_secret.match(secret)
         self.client_secret.record(key_id if id_ok else None)
@@ -110,10 +106,10 @@ class TokenEndpoint:
 
     def _grant_problem(self, scope: object, audience: object) -> tuple[str, str] | None:
         """Why the requested scope or audience cannot be granted (when the sandbox restricts them)."""
-        required = self.credentials.identity_audience
+        required = self.audience
         if required is not None and audience != required:
             return "invalid_target", "The audience is missing or not served here."
-        allowed = self.credentials.identity_scopes
+        allowed = self.scopes
         requested = set(scope.split()) if isinstance(scope, str) else set()
         if allowed is not None and not requested <= allowed:
             return "invalid_scope", "A requested scope is not granted to this client."

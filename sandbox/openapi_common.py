@@ -1,4 +1,4 @@
-"""Small builders for the hand-written OpenAPI 3.1 documents of identity and billing."""
+"""Small builders for the hand-written OpenAPI 3.1 documents of the REST upstreams."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def errors(error_schema: str, *statuses: int) -> dict[str, Doc]:
         404: "Not found.",
         409: "Conflict with the resource's state.",
         412: "The If-Match ETag is stale.",
+        422: "The change breaks a rule of the resource.",
         428: "If-Match is required.",
         429: "Rate limited; see Retry-After.",
     }

@@ -119,6 +119,34 @@ IDENTITY_OPENAPI: Doc = {
                 },
             }
         },
+        "/.well-known/jwks.json": {
+            "get": {
+                "operationId": "getSigningKeys",
+                "summary": "The public keys that verify the JWTs this provider signs for the gateway's callers.",
+                "security": [],
+                "responses": {"200": json_response("A JSON Web Key Set.", ref("JsonWebKeySet"))},
+            }
+        },
+        "/.well-known/openid-configuration": {
+            "get": {
+                "operationId": "getProviderConfiguration",
+                "summary": "Discovery: the issuer of those JWTs and where its keys are.",
+                "security": [],
+                "responses": {
+                    "200": json_response(
+                        "Provider metadata.",
+                        obj(
+                            {
+                                "issuer": _STR,
+                                "jwks_uri": {"type": "string", "format": "uri"},
+                                "id_token_signing_alg_values_supported": {"type": "array", "items": _STR},
+                                "subject_types_supported": {"type": "array", "items": _STR},
+                            }
+                        ),
+                    )
+                },
+            }
+        },
     },
     "components": {
         "securitySchemes": {
@@ -129,6 +157,14 @@ IDENTITY_OPENAPI: Doc = {
             "clientBasic": {"type": "http", "scheme": "basic"},
         },
         "schemas": {
+            "JsonWebKeySet": obj(
+                {
+                    "keys": {
+                        "type": "array",
+                        "items": obj({"kty": _STR, "kid": _STR, "use": _STR, "alg": _STR, "n": _STR, "e": _STR}),
+                    }
+                }
+            ),
             "User": obj(
                 {
                     "id": _STR,

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from sandbox.admin import upstream_app
-from sandbox.credentials import SandboxCredentials
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
+from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_projects
 from sandbox.upstream import Clock, Upstream, json_response
 
 RATE_LIMIT_BUDGET = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectsCredentials:
+    token: str = field(default="sandbox-projects-token", repr=False)
 
 
 def projects_error(status: int, code: str, message: str) -> JSON:
@@ -26,11 +32,11 @@ def projects_error(status: int, code: str, message: str) -> JSON:
 class ProjectsApi:
     """The GraphQL endpoint and its state; `reset` restores the seed and the rate-limit budget."""
 
-    def __init__(self, credentials: SandboxCredentials, clock: Clock) -> None:
+    def __init__(self, credentials: ProjectsCredentials, clock: Clock) -> None:
         self.credentials = credentials
         self.data: ProjectsData = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
-        self.token = RotatingSecret(credentials.projects_token, clock)
+        self.token = RotatingSecret(credentials.token, clock)
         self.upstream = Upstream(
             error_body=projects_error, reset_state=self.reset, clock=clock, keyrings={"token": self.token}
         )
@@ -78,8 +84,22 @@ async def _graphql_body(request: web.Request) -> JSON | str:
     return body
 
 
-def create_projects_app(credentials: SandboxCredentials, *, clock: Clock) -> web.Application:
+def create_projects_app(credentials: ProjectsCredentials, *, clock: Clock) -> web.Application:
     api = ProjectsApi(credentials, clock)
     app = upstream_app(api.upstream)
     app.router.add_post("/graphql", api.graphql)
     return app
+
+
+def gateway_section(base_url: str, credentials: ProjectsCredentials) -> dict[str, Any]:
+    return {"base_url": base_url, "auth": {"type": "bearer", "token": credentials.token}}
+
+
+SANDBOX = SandboxUpstream(
+    name="projects",
+    default_port=8103,
+    credentials=ProjectsCredentials(),
+    create_app=create_projects_app,
+    gateway_section=gateway_section,
+    summary="projects and issues (GraphQL on /graphql, static bearer token)",
+)

@@ -14,6 +14,7 @@ from typing import Any, cast
 from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
 
 from sandbox.models import JSON, Issue, ProjectsData, numeric_id
+from sandbox.params import parse_digits
 
 SDL = """
 interface Node { id: ID! }
@@ -65,9 +66,10 @@ def _decode_cursor(cursor: str) -> int:
         kind, _, value = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise _error(f"Invalid cursor {cursor!r}.", "BAD_USER_INPUT") from exc
-    if kind != "cursor" or not value.isdigit():
+    position = parse_digits(value)
+    if kind != "cursor" or position is None:
         raise _error(f"Invalid cursor {cursor!r}.", "BAD_USER_INPUT")
-    return int(value)
+    return position
 
 
 def _connection(

@@ -1,73 +1,99 @@
-"""Running the three upstreams: in the current loop, or in a background thread for tests and demos."""
+"""Running the sandbox upstreams: in the current loop, or in a background thread for tests and demos."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 
 import uvloop
 from aiohttp import web
 
-from sandbox.billing import create_billing_app
 from sandbox.credentials import SandboxCredentials
-from sandbox.identity import create_identity_app
-from sandbox.projects import create_projects_app
+from sandbox.registry import SandboxRegistry, default_registry
 from sandbox.upstream import Clock
 
-UPSTREAMS = ("identity", "billing", "projects")
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_CREDENTIALS = SandboxCredentials()
+Ports = Mapping[str, int]
+"""Port per upstream name; an upstream not named gets a free ephemeral port (0)."""
 
 
-@dataclass(frozen=True)
-class SandboxUrls:
-    identity: str
-    billing: str
-    projects: str
-    """Base URL; the GraphQL endpoint is `f"{projects}/graphql"`."""
+class SandboxUrls(Mapping[str, str]):
+    """Base URL of each running upstream, in registry order: `urls.identity`, `urls["ledger"]`, `for name in urls`.
+
+    The projects GraphQL endpoint is `f"{urls.projects}/graphql"`.
+    """
+
+    __slots__ = ("_urls",)
+
+    def __init__(self, urls: Mapping[str, str] | None = None, /, **by_name: str) -> None:
+        self._urls: dict[str, str] = {**(urls or {}), **by_name}
+
+    def __getitem__(self, name: str) -> str:
+        return self._urls[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._urls)
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._urls[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"SandboxUrls({self._urls!r})"
 
 
 def build_apps(
-    credentials: SandboxCredentials = DEFAULT_CREDENTIALS, *, clock: Clock = time.time
+    credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
+    *,
+    clock: Clock = time.time,
+    registry: SandboxRegistry | None = None,
 ) -> dict[str, web.Application]:
-    """The three applications, for in-loop use.
+    """One application per registered upstream, for in-loop use.
 
     Run them with `web.AppRunner(app, handler_cancellation=True)`: the hang and reset faults rely
     on a lost connection cancelling its handler.
     """
-    return {
-        "identity": create_identity_app(credentials, clock=clock),
-        "billing": create_billing_app(credentials, clock=clock),
-        "projects": create_projects_app(credentials, clock=clock),
-    }
+    registry = registry or default_registry()
+    credentials.check(registry)
+    return {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
 
 
-async def _start(
-    apps: dict[str, web.Application], host: str, ports: tuple[int, int, int]
-) -> tuple[list[web.AppRunner], SandboxUrls]:
+def _check_ports(ports: Ports, names: tuple[str, ...]) -> None:
+    unknown = sorted(set(ports) - set(names))
+    if unknown:
+        raise ValueError(f"ports for unknown sandbox upstreams {unknown}; there are: {', '.join(names)}")
+
+
+async def _start(apps: dict[str, web.Application], host: str, ports: Ports) -> tuple[list[web.AppRunner], SandboxUrls]:
+    _check_ports(ports, tuple(apps))
     runners: list[web.AppRunner] = []
     urls: dict[str, str] = {}
     try:
-        for name, port in zip(UPSTREAMS, ports, strict=True):
+        for name, app in apps.items():
             runner = web.AppRunner(
-                apps[name],
+                app,
                 handler_cancellation=True,
                 shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
                 access_log=None,
             )
             await runner.setup()
             runners.append(runner)
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, ports.get(name, 0)).start()
             bound_host, bound_port = runner.addresses[0][:2]
             urls[name] = f"http://{_url_host(bound_host)}:{bound_port}"
     except BaseException:
         await _cleanup(runners)
         raise
-    return runners, SandboxUrls(**urls)
+    return runners, SandboxUrls(urls)
 
 
 def _url_host(host: str) -> str:
@@ -81,13 +107,14 @@ async def _cleanup(runners: list[web.AppRunner]) -> None:
 
 async def run_sandbox(
     host: str = "127.0.0.1",
-    ports: tuple[int, int, int] = (0, 0, 0),
+    ports: Ports | None = None,
     credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
     *,
     on_ready: Callable[[SandboxUrls], None] | None = None,
+    registry: SandboxRegistry | None = None,
 ) -> None:
-    """Serve the three upstreams in the current loop until cancelled; `on_ready` gets the URLs."""
-    runners, urls = await _start(build_apps(credentials), host, ports)
+    """Serve every registered upstream in the current loop until cancelled; `on_ready` gets the URLs."""
+    runners, urls = await _start(build_apps(credentials, registry=registry), host, ports or {})
     try:
         if on_ready is not None:
             on_ready(urls)
@@ -97,33 +124,35 @@ async def run_sandbox(
 
 
 class SandboxServer:
-    """Runs the three upstreams on loopback in a background thread with its own event loop."""
+    """Runs every registered upstream on loopback in a background thread with its own event loop."""
 
     def __init__(
         self,
         *,
         host: str = "127.0.0.1",
-        ports: tuple[int, int, int] = (0, 0, 0),
+        ports: Ports | None = None,
         credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
         clock: Clock = time.time,
+        registry: SandboxRegistry | None = None,
     ) -> None:
         self._host = host
-        self._ports = ports
+        self._ports = ports or {}
         self._credentials = credentials
         self._clock = clock
+        self._registry = registry
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
         self.urls: SandboxUrls | None = None
 
     def start(self) -> SandboxUrls:
-        """Bind (port 0 picks a free port) and return once all three are listening."""
+        """Bind (port 0 picks a free port) and return once every upstream is listening."""
         if self.urls is not None:
             return self.urls
+        apps = build_apps(self._credentials, clock=self._clock, registry=self._registry)
         loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)
         thread.start()
-        apps = build_apps(self._credentials, clock=self._clock)
         future = asyncio.run_coroutine_threadsafe(_start(apps, self._host, self._ports), loop)
         try:
             self._runners, self.urls = future.result()

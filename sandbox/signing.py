@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from sandbox.params import parse_digits
+
 SIGNATURE_HEADER = "Mobius-Signature"
 TOLERANCE_S = 300
 
@@ -32,9 +34,9 @@ def parse_signature_header(value: str) -> tuple[int, list[str]] | None:
         if not sep:
             return None
         if key == "t":
-            if not item.isdigit():
+            timestamp = parse_digits(item)
+            if timestamp is None:
                 return None
-            timestamp = int(item)
         elif key == "v1":
             signatures.append(item)
     if timestamp is None or not signatures:

@@ -18,11 +18,13 @@ from resolvers.loaders import Loaders
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking. ``scopes`` gate fields such as PII."""
+    """Who is asking: ``authenticated`` and ``scopes`` are what the schema's authorization rules
+    (``schema.authorization``) check. The default is the anonymous caller."""
 
     name: str = "anonymous"
     scopes: frozenset[str] = frozenset()
     user_id: str | None = None
+    authenticated: bool = False
 
 
 class GatewayContext(BaseContext):

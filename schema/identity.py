@@ -14,7 +14,6 @@ import resolvers.projects
 import schema.billing as billing_types
 import schema.projects as project_types
 from clients.identity import IdentityOrg, IdentityUser
-from resolvers.errors import Forbidden
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 from schema.lookahead import nested_issues
@@ -23,12 +22,8 @@ if TYPE_CHECKING:
     from schema.billing import BillingAccount
     from schema.projects import ProjectConnection
 
-PII_SCOPE = "pii:read"
-
-
-def _require_pii(info: GatewayInfo) -> None:
-    if PII_SCOPE not in info.context.caller.scopes:
-        raise Forbidden(f"this field needs the `{PII_SCOPE}` scope")
+PII_READ = [["pii:read"]]
+"""``requires_scopes`` of PII fields (``schema.authorization`` enforces it); writing them needs ``pii:write``."""
 
 
 @strawberry.federation.type(keys=["id"])
@@ -37,9 +32,13 @@ class User:
     name: str
     updated_at: datetime
     etag: str
+    email: str | None = strawberry.federation.field(
+        requires_scopes=PII_READ, description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise."
+    )
+    phone: str | None = strawberry.federation.field(
+        requires_scopes=PII_READ, description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise."
+    )
     org_id: strawberry.Private[str]
-    email_value: strawberry.Private[str | None]
-    phone_value: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, user: IdentityUser) -> User:
@@ -48,20 +47,10 @@ class User:
             name=user.name,
             updated_at=user.updated_at,
             etag=user.etag,
+            email=user.email,
+            phone=user.phone,
             org_id=user.org_id,
-            email_value=user.email,
-            phone_value=user.phone,
         )
-
-    @strawberry.field(description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise.")
-    def email(self, info: GatewayInfo) -> str | None:
-        _require_pii(info)
-        return self.email_value
-
-    @strawberry.field(description="PII: needs the `pii:read` scope; null with a FORBIDDEN error otherwise.")
-    def phone(self, info: GatewayInfo) -> str | None:
-        _require_pii(info)
-        return self.phone_value
 
     @strawberry.field
     async def organization(self, info: GatewayInfo) -> Organization | None:

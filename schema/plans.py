@@ -12,7 +12,8 @@ involved:
   interface to check against), read by the default resolver or by the field's resolver.
 
 Anything else (abstract types, nested lists, introspection, fields under exception handlers) has
-no plan and is left to graphql-core.
+no plan and is left to graphql-core. A field with an authorization rule (``schema.authorization``)
+is never read without its resolver, which checks the caller.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from graphql import (
 )
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from schema.authorization import is_guarded
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -139,11 +142,12 @@ def plan_field(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name
         return None
     nullable = not is_non_null_type(field_def.type)
     inner = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+    basic = definition.is_basic_field and not is_guarded(field_def)  # a guarded field's resolver checks the caller
     if is_leaf_type(inner):
-        if not definition.is_basic_field or field_def.args:
+        if not basic or field_def.args:
             return None
         return _leaf_plan(definition, inner, nullable)
-    return _composite_plan(field_def, definition, parent_type, field_name, nullable=nullable, inner=inner)
+    return _composite_plan(field_def, definition, parent_type, field_name, basic=basic, nullable=nullable, inner=inner)
 
 
 def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable: bool) -> LeafPlan:
@@ -184,6 +188,7 @@ def _composite_plan(
     parent_type: GraphQLObjectType,
     field_name: str,
     *,
+    basic: bool,
     nullable: bool,
     inner: GraphQLOutputType,
 ) -> CompositePlan | None:
@@ -196,7 +201,6 @@ def _composite_plan(
         named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
     if not is_object_type(named) or named.is_type_of is not None:
         return None
-    basic = definition.is_basic_field
     return CompositePlan(
         field_def=field_def,
         return_type=field_def.type,

@@ -13,6 +13,7 @@ import resolvers.identity
 import resolvers.projects
 from clients import health
 from resolvers.read_ahead import start_organization_reads
+from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
@@ -110,4 +111,5 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int 
         ],
     )
     streamline_resolvers(schema)
+    guard_schema(schema)
     return schema

@@ -15,16 +15,22 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import SandboxCredentials
+from sandbox.billing import BillingCredentials
+from sandbox.identity import IdentityCredentials
+from sandbox.ledger import LedgerCredentials
+from sandbox.projects import ProjectsCredentials
+from sandbox.support import SupportCredentials
 
 CANARY: str = os.environ.setdefault("TEST_CREDENTIAL_CANARY", f"canary{uuid.uuid4().hex[:16]}")
 """Kept in the environment so that every import of this module (as ``canary`` or ``tests.canary``)
 agrees on the value."""
 
 CANARY_CREDENTIALS = SandboxCredentials(
-    identity_client_secret=f"identity-secret-{CANARY}",
-    billing_api_key=f"sk_sandbox_{CANARY}",
-    billing_signing_secret=f"billing-signing-{CANARY}",
-    projects_token=f"projects-token-{CANARY}",
+    identity=IdentityCredentials(client_secret=f"identity-secret-{CANARY}"),
+    billing=BillingCredentials(api_key=f"sk_sandbox_{CANARY}", signing_secret=f"billing-signing-{CANARY}"),
+    projects=ProjectsCredentials(token=f"projects-token-{CANARY}"),
+    support=SupportCredentials(api_token=f"support-token-{CANARY}"),
+    ledger=LedgerCredentials(api_key=f"ledger-key-{CANARY}"),
 )
 CANARY_CALLER_TOKEN = f"caller-token-{CANARY}"
 

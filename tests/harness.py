@@ -22,11 +22,19 @@ from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
 from mobius.app import create_app
 from mobius.demo import demo_settings
 from mobius.settings import Settings
-from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
+from sandbox import SandboxCredentials, SandboxServer, SandboxUrls, default_registry
 
 DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.graphql").read_text()
 """The reference dashboard, shared with the benchmark."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
+
+
+def upstream_requests(**counts: int) -> dict[str, int]:
+    """API request counts as ``Sandbox.api_requests`` reports them: every sandbox upstream, 0 unless given."""
+    names = default_registry().names()
+    unknown = sorted(set(counts) - set(names))
+    assert not unknown, f"no sandbox upstreams {unknown}"
+    return {name: counts.get(name, 0) for name in names}
 
 
 def free_port() -> int:
@@ -70,11 +78,10 @@ class Sandbox:
     http: aiohttp.ClientSession
 
     def url(self, upstream: str) -> str:
-        base: str = getattr(self.urls, upstream)
-        return base
+        return self.urls[upstream]
 
     async def reset(self) -> None:
-        for upstream in ("identity", "billing", "projects"):
+        for upstream in self.urls:
             async with self.http.post(f"{self.url(upstream)}/_sandbox/reset") as response:
                 assert response.status == 200
 
@@ -103,12 +110,18 @@ class Sandbox:
             return payload
 
     async def api_requests(self) -> dict[str, int]:
-        """API requests per upstream, token requests excluded."""
+        """API requests per upstream, requests for credentials (tokens) excluded."""
         counts = {}
-        for upstream in ("identity", "billing", "projects"):
-            stats = await self.stats(upstream)
-            counts[upstream] = stats["requests"] - stats["routes"].get("POST /oauth/token", 0)
+        for upstream in default_registry():
+            stats = await self.stats(upstream.name)
+            issued = sum(stats["routes"].get(route, 0) for route in upstream.auth_routes)
+            counts[upstream.name] = stats["requests"] - issued
         return counts
+
+    async def mint_token(self, **request: Any) -> str:
+        """A caller JWT from the sandbox identity provider (``sub``, ``scopes``, ``ttl_s``, ``claims`` ...)."""
+        token: str = (await self.admin("identity", "tokens", request))["access_token"]
+        return token
 
 
 @dataclass

@@ -11,10 +11,10 @@ NEEDLE = "needle-0f6b"
 
 def test_every_harness_credential_carries_the_canary() -> None:
     credentials = [
-        CANARY_CREDENTIALS.identity_client_secret,
-        CANARY_CREDENTIALS.billing_api_key,
-        CANARY_CREDENTIALS.billing_signing_secret,
-        CANARY_CREDENTIALS.projects_token,
+        CANARY_CREDENTIALS.identity.client_secret,
+        CANARY_CREDENTIALS.billing.api_key,
+        CANARY_CREDENTIALS.billing.signing_secret,
+        CANARY_CREDENTIALS.projects.token,
         CANARY_CALLER_TOKEN,
     ]
     assert all(CANARY in credential for credential in credentials)

@@ -2,6 +2,11 @@
 from the upstream's responses, so the gateway stops sending before the upstream says 429.
 
 The credential id is a configured name (e.g. the OAuth client id), never the secret itself.
+
+What is learned lasts only while the upstream keeps saying it: a block ("0 remaining", a 429's
+``Retry-After``) ends at the advertised reset; a quota learned from ``RateLimit-Policy`` ends at
+the reset advertised with it (else one window) after the last response that carried it; a reported
+remaining count is shown until its reset.
 """
 
 from __future__ import annotations
@@ -15,17 +20,21 @@ from clients.errors import RateLimitedLocally
 from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
 from clients.resilience.ratelimit_headers import Quota, RateLimitInfo, parse_rate_limit
-from clients.resilience.ratelimit_store import RateLimitStore
+from clients.resilience.ratelimit_store import Limit, RateLimitStore, WindowKind
 
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimitPolicy:
-    """``limit`` calls per ``window_s`` (None: only what the upstream teaches); ``burst`` defaults
-    to ``limit``. A caller waits for a slot when the wait is at most ``max_wait_s`` and fits the
-    request's deadline; otherwise it gets ``RATE_LIMITED`` with ``retryAfter`` at once."""
+    """At most ``limit`` calls in any ``window`` (``sliding``: any interval of ``window_s``;
+    ``fixed``: each aligned window of ``window_s``, as the upstream counts) -- None: only what the
+    upstream teaches, counted in windows of the same kind. With ``burst``, at most that many go out
+    back to back, the rest paced at ``window_s / limit``. A caller waits for a slot when the wait is
+    at most ``max_wait_s`` and fits the request's deadline; otherwise it gets ``RATE_LIMITED`` with
+    ``retryAfter`` at once."""
 
     limit: int | None = None
     window_s: float = 1.0
+    window: WindowKind = "sliding"
     burst: int | None = None
     learn: bool = True
     max_wait_s: float = 0.0
@@ -47,29 +56,47 @@ class RateLimiter:
         self._store = store
         self._clock = wall_clock
         self._sleep = sleep
-        self._learned: Quota | None = None
+        self._static = (
+            None
+            if policy.limit is None
+            else Limit(limit=policy.limit, window_s=policy.window_s, kind=policy.window, burst=policy.burst)
+        )
+        self._learned: Limit | None = None
+        self._learned_until = 0.0
         self._remaining: int | None = None
+        self._remaining_until: float | None = None
+
+    def _limit(self, now: float) -> Limit | None:
+        """The limit in force: the configured one, else a learned one until it expires."""
+        if self._static is not None:
+            return self._static
+        learned = self._learned
+        if learned is not None and now >= self._learned_until:
+            self._learned = learned = None
+            log.info("upstream_rate_limit_policy_expired", upstream=self.upstream, quota_key=self.key)
+        return learned
 
     @property
     def quota(self) -> Quota | None:
-        if self.policy.limit is not None:
-            return Quota(limit=self.policy.limit, window_s=self.policy.window_s)
-        return self._learned
+        limit = self._limit(self._clock())
+        return None if limit is None else Quota(limit=limit.limit, window_s=limit.window_s)
 
     @property
     def remaining(self) -> int | None:
-        """What the upstream (or our own quota) last said is left."""
+        """What the upstream (or our own quota) last said is left, until the reset it gave."""
+        if self._remaining_until is not None and self._clock() >= self._remaining_until:
+            self._remaining = self._remaining_until = None
         return self._remaining
 
     async def acquire(self) -> None:
         """Return when a call may go out; else ``RateLimitedLocally`` saying when to come back."""
-        quota = self.quota
-        burst = self.policy.burst or (quota.limit if quota else 1)
         for _ in range(_MAX_WAITS + 1):
-            admission = await self._store.take(self.key, now=self._clock(), quota=quota, burst=burst)
+            now = self._clock()
+            limit = self._limit(now)
+            admission = await self._store.take(self.key, now=now, limit=limit)
             if admission.allowed:
-                if admission.remaining is not None and self.policy.limit is not None:
-                    self._remaining = admission.remaining
+                if admission.remaining is not None and limit is self._static:
+                    self._remaining, self._remaining_until = admission.remaining, None
                 return
             wait = admission.retry_after_s
             left = deadline.remaining_s()
@@ -84,7 +111,7 @@ class RateLimiter:
 
     def note_remaining(self, remaining: int) -> None:
         """A remaining count reported outside headers (e.g. a GraphQL ``extensions.rateLimit``)."""
-        self._remaining = remaining
+        self._remaining, self._remaining_until = remaining, None
 
     async def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a limit reported outside headers, e.g. in a GraphQL error)."""
@@ -99,12 +126,25 @@ class RateLimiter:
             return info
         if info.remaining is not None:
             self._remaining = info.remaining
-        if info.quota is not None:
-            self._learned = info.quota
+            self._remaining_until = None if info.reset_s is None else now + info.reset_s
+        if info.quota is not None and info.quota.limit > 0:
+            self._learn(info.quota, now=now, reset_s=info.reset_s)
         block = info.block_s
         if block is None and status == 429:
-            block = self.quota.window_s if self.quota else 1.0
+            limit = self._limit(now)
+            block = limit.window_s if limit else 1.0
         if block is not None and block > 0:
             await self._store.block(self.key, now=now, until=now + block)
             log.info("upstream_rate_limit_reached", upstream=self.upstream, quota_key=self.key, hold_s=block)
         return info
+
+    def _learn(self, quota: Quota, *, now: float, reset_s: float | None) -> None:
+        """Hold ``quota`` until the reset advertised with it (at most one window): a response
+        carrying it again renews it, and an upstream that stops saying it is free of it then."""
+        learned = self._learned
+        if learned is None or learned.limit != quota.limit or learned.window_s != quota.window_s:
+            self._learned = Limit(
+                limit=quota.limit, window_s=quota.window_s, kind=self.policy.window, burst=self.policy.burst
+            )
+        lifetime = quota.window_s if reset_s is None else min(reset_s, quota.window_s)
+        self._learned_until = now + lifetime

@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 
+from clients.resilience.ratelimit_store import MemoryRateLimitStore, RedisRateLimitStore
 from clients.upstreams import Upstreams
+from tests.clients.resilience_support import StoreFor
 from tests.clients.support import started
 
 
@@ -19,3 +22,18 @@ async def upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
         yield built
     finally:
         await built.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store_for(request: pytest.FixtureRequest, redis_url: str, redis_prefix: str) -> AsyncIterator[StoreFor]:
+    """Rate-limit stores in memory (one process: every call returns the same store) or in Redis
+    (each call a replica of its own, all on the real server under the test's key prefix)."""
+    if request.param == "memory":
+        shared = MemoryRateLimitStore()
+        yield lambda _time: shared
+        return
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield lambda time: RedisRateLimitStore(client, key_prefix=redis_prefix, clock=time.monotonic)
+    finally:
+        await client.aclose()

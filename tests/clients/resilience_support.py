@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clients.resilience.clock import TimeSource
+from clients.resilience.ratelimit_store import RateLimitStore
 from tests.clock import FakeClock
 
 
@@ -31,3 +33,7 @@ class FakeTime:
 
     def source(self) -> TimeSource:
         return TimeSource(monotonic=self.monotonic, wall=self.wall, sleep=self.sleep, random=self.rng.random)
+
+
+StoreFor = Callable[[FakeTime], RateLimitStore]
+"""Builds one replica's rate-limit store on a fake time's monotonic clock (the ``store_for`` fixture)."""

@@ -57,14 +57,14 @@ async def file_upstreams(sandbox: Any, tmp_path: Path) -> AsyncIterator[tuple[Up
     built = await started_with(
         sandbox.urls,
         credentials,
-        identity={"auth": {"client_secret": files.write("client_secret", credentials.identity_client_secret)}},
+        identity={"auth": {"client_secret": files.write("client_secret", credentials.identity.client_secret)}},
         billing={
             "auth": {
-                "api_key": files.write("api_key", credentials.billing_api_key),
-                "signing_secret": files.write("signing_secret", credentials.billing_signing_secret),
+                "api_key": files.write("api_key", credentials.billing.api_key),
+                "signing_secret": files.write("signing_secret", credentials.billing.signing_secret),
             }
         },
-        projects={"auth": {"token": files.write("projects_token", credentials.projects_token)}},
+        projects={"auth": {"token": files.write("projects_token", credentials.projects.token)}},
     )
     try:
         yield built, files
@@ -77,7 +77,7 @@ async def test_a_rewritten_api_key_file_is_used_by_the_next_request(
 ) -> None:
     upstreams, files = file_upstreams
     assert await upstreams.billing.customer_for_org("org-1") is not None
-    rotated = next_value(sandbox.credentials.billing_api_key) + "-v2"
+    rotated = next_value(sandbox.credentials.billing.api_key) + "-v2"
     await sandbox.rotate("billing", "api_key", rotated)  # no overlap: the old key stops working now
     files.path("api_key").write_text(rotated, encoding="utf-8")
 
@@ -93,7 +93,7 @@ async def test_an_unnoticed_api_key_rotation_is_reloaded_on_401_and_replayed_onc
 ) -> None:
     upstreams, files = file_upstreams
     assert await upstreams.billing.customer_for_org("org-1") is not None
-    rotated = next_value(sandbox.credentials.billing_api_key)
+    rotated = next_value(sandbox.credentials.billing.api_key)
     await sandbox.rotate("billing", "api_key", rotated)
     rewrite_unnoticed(files.path("api_key"), rotated)
 
@@ -110,7 +110,7 @@ async def test_an_unnoticed_signing_secret_rotation_is_reloaded_on_401_and_repla
 ) -> None:
     upstreams, files = file_upstreams
     assert await upstreams.billing.customer_for_org("org-1") is not None
-    rotated = next_value(sandbox.credentials.billing_signing_secret)
+    rotated = next_value(sandbox.credentials.billing.signing_secret)
     await sandbox.rotate("billing", "signing_secret", rotated)
     rewrite_unnoticed(files.path("signing_secret"), rotated)
 
@@ -127,7 +127,7 @@ async def test_an_unnoticed_client_secret_rotation_is_reloaded_when_the_token_en
 ) -> None:
     upstreams, files = file_upstreams
     assert await upstreams.identity.users_by_ids(["user-1"])
-    rotated = next_value(sandbox.credentials.identity_client_secret)
+    rotated = next_value(sandbox.credentials.identity.client_secret)
     await sandbox.rotate("identity", "client_secret", rotated)
     await sandbox.admin("identity", "revoke-tokens")
     rewrite_unnoticed(files.path("client_secret"), rotated)
@@ -146,7 +146,7 @@ async def test_an_unnoticed_projects_token_rotation_is_reloaded_on_401_and_repla
 ) -> None:
     upstreams, files = file_upstreams
     assert await upstreams.projects.projects_by_ids(["proj-1"])
-    rotated = next_value(sandbox.credentials.projects_token)
+    rotated = next_value(sandbox.credentials.projects.token)
     await sandbox.rotate("projects", "token", rotated)
     rewrite_unnoticed(files.path("projects_token"), rotated)
 
@@ -160,7 +160,7 @@ async def test_a_401_with_unchanged_credentials_is_not_replayed(
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, _ = file_upstreams
-    await sandbox.rotate("billing", "api_key", next_value(sandbox.credentials.billing_api_key))
+    await sandbox.rotate("billing", "api_key", next_value(sandbox.credentials.billing.api_key))
 
     with pytest.raises(UpstreamAuthFailed) as caught:
         await upstreams.billing.customer_for_org("org-1")
@@ -173,7 +173,7 @@ async def test_during_an_overlap_both_keys_work_and_after_it_only_the_new_one(
     sandbox: Any, file_upstreams: tuple[Upstreams, FileCredentials]
 ) -> None:
     upstreams, files = file_upstreams
-    old = sandbox.credentials.billing_api_key
+    old = sandbox.credentials.billing.api_key
     rotated = next_value(old)
     await sandbox.rotate("billing", "api_key", rotated, overlap_s=300)
     assert await upstreams.billing.customer_for_org("org-1") is not None  # still the old key

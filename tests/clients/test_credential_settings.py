@@ -45,8 +45,8 @@ def test_a_bad_secret_setting_is_reported_without_its_value(tmp_path: Path) -> N
                     "base_url": "http://b",
                     "auth": {
                         "type": "api_key_hmac",
-                        "api_key": {"value": CANARY_CREDENTIALS.billing_api_key, "env": "ALSO"},
-                        "signing_secret": CANARY_CREDENTIALS.billing_signing_secret,
+                        "api_key": {"value": CANARY_CREDENTIALS.billing.api_key, "env": "ALSO"},
+                        "signing_secret": CANARY_CREDENTIALS.billing.signing_secret,
                     },
                 },
                 "projects": {"base_url": "http://p"},

@@ -58,8 +58,8 @@ def scripted_clock(*values: float) -> Iterator[float]:
 def billing_parts(sandbox: Any, *, clock: Any) -> tuple[BillingClient, RecordingAuth, HttpUpstream]:
     credentials = sandbox.credentials
     signed = HmacSignedAuth(
-        HeaderAuth(StaticSecret(credentials.billing_api_key)),
-        StaticSecret(credentials.billing_signing_secret),
+        HeaderAuth(StaticSecret(credentials.billing.api_key)),
+        StaticSecret(credentials.billing.signing_secret),
         clock=clock,
     )
     recording = RecordingAuth(signed)
@@ -69,7 +69,9 @@ def billing_parts(sandbox: Any, *, clock: Any) -> tuple[BillingClient, Recording
 
 @pytest.fixture
 async def wrong_signing_upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
-    credentials = replace(sandbox.credentials, billing_signing_secret="not-the-signing-secret")
+    credentials = sandbox.credentials.replace(
+        billing=replace(sandbox.credentials.billing, signing_secret="not-the-signing-secret")
+    )
     built = await started(sandbox.urls, credentials)
     try:
         yield built
@@ -111,7 +113,9 @@ async def test_a_wrong_signing_secret_is_rejected(sandbox: Any, wrong_signing_up
 
 
 async def test_a_wrong_api_key_is_rejected(sandbox: Any) -> None:
-    built = await started(sandbox.urls, replace(sandbox.credentials, billing_api_key="sk_wrong"))
+    built = await started(
+        sandbox.urls, sandbox.credentials.replace(billing=replace(sandbox.credentials.billing, api_key="sk_wrong"))
+    )
     try:
         with pytest.raises(UpstreamAuthFailed):
             await built.billing.customer_for_org("org-1")
@@ -141,7 +145,7 @@ async def test_sends_at_different_timestamps_carry_different_signatures_and_both
     (t1, [sig1]), (t2, [sig2]) = parsed
     assert (t1, t2) == (now, now + 7)
     assert sig1 != sig2
-    secret = sandbox.credentials.billing_signing_secret
+    secret = sandbox.credentials.billing.signing_secret
     for sent, (t, [sig]) in zip(recording.sent, parsed, strict=True):
         assert sig == billing_signature(secret, t, sent.method, sent.path_qs, sent.body)
     assert await route_count(sandbox, "billing", CUSTOMERS) == 2
@@ -169,8 +173,8 @@ async def test_a_stale_timestamp_is_refused_then_resigned_once_with_the_upstream
 
 async def test_a_stale_timestamp_without_a_date_to_learn_from_is_refused(sandbox: Any) -> None:
     signed = HmacSignedAuth(
-        HeaderAuth(StaticSecret(sandbox.credentials.billing_api_key)),
-        StaticSecret(sandbox.credentials.billing_signing_secret),
+        HeaderAuth(StaticSecret(sandbox.credentials.billing.api_key)),
+        StaticSecret(sandbox.credentials.billing.signing_secret),
         clock=lambda: time.time() - 3600,
     )
     flow = signed.flow(OutgoingRequest(method="GET", path_qs="/v1/customers?org_id=org-1"))

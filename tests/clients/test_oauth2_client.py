@@ -19,6 +19,7 @@ from clients.rest import RestClient
 from clients.secrets import StaticSecret
 from clients.upstreams import Upstreams
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
+from sandbox.identity import IdentityCredentials
 from tests.clients.support import FakeClock, route_count, started
 
 TOKEN = "POST /oauth/token"
@@ -42,8 +43,8 @@ class IdentityParts:
         self.auth = OAuth2ClientCredentials(
             upstream="identity",
             token_url=f"{urls.identity}/oauth/token",
-            client_id=credentials.identity_client_id,
-            client_secret=StaticSecret(secret if secret is not None else credentials.identity_client_secret),
+            client_id=credentials.identity.client_id,
+            client_secret=StaticSecret(secret if secret is not None else credentials.identity.client_secret),
             client_auth=client_auth,
             refresh_ratio=0.8,
             clock=self.clock,
@@ -80,7 +81,7 @@ async def test_two_hundred_concurrent_calls_on_a_cold_cache_fetch_exactly_one_to
 async def test_token_is_refreshed_once_the_clock_passes_refresh_ratio_of_its_lifetime(
     sandbox: Any, parts: IdentityParts
 ) -> None:
-    lifetime = sandbox.credentials.token_lifetime_s
+    lifetime = sandbox.credentials.identity.token_lifetime_s
     await parts.client.users_by_ids(["user-1"])
     assert await route_count(sandbox, "identity", TOKEN) == 1
 
@@ -131,7 +132,9 @@ async def test_a_burst_of_refused_calls_causes_one_refresh(sandbox: Any, upstrea
 
 
 async def test_wrong_client_secret_raises_auth_failed_without_leaking_the_secret(sandbox: Any) -> None:
-    credentials = replace(sandbox.credentials, identity_client_secret=WRONG_SECRET)
+    credentials = sandbox.credentials.replace(
+        identity=replace(sandbox.credentials.identity, client_secret=WRONG_SECRET)
+    )
     upstreams = await started(sandbox.urls, credentials)
     try:
         with pytest.raises(UpstreamAuthFailed) as caught:
@@ -178,7 +181,7 @@ RESERVED_SECRET = "p:a/s+s%w&o=r?d"
 @pytest.fixture(scope="module")
 def reserved_sandbox() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
     """A second sandbox whose client secret needs form-urlencoding in the Basic header."""
-    credentials = SandboxCredentials(identity_client_secret=RESERVED_SECRET)
+    credentials = SandboxCredentials(identity=IdentityCredentials(client_secret=RESERVED_SECRET))
     with SandboxServer(credentials=credentials) as urls:
         yield urls, credentials
 

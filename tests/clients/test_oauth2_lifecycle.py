@@ -42,8 +42,8 @@ class Identity:
         self.auth = OAuth2ClientCredentials(
             upstream="identity",
             token_url=f"{urls.identity}/oauth/token",
-            client_id=credentials.identity_client_id,
-            client_secret=StaticSecret(credentials.identity_client_secret),
+            client_id=credentials.identity.client_id,
+            client_secret=StaticSecret(credentials.identity.client_secret),
             scope=scope,
             audience=audience,
             clock=self.clock,
@@ -128,7 +128,7 @@ async def test_a_failed_fetch_is_remembered_for_its_cool_down_then_tried_again(
 async def test_a_token_due_for_refresh_is_still_used_while_the_endpoint_fails_until_it_expires(
     sandbox: Any, identity: Identity
 ) -> None:
-    lifetime = sandbox.credentials.token_lifetime_s
+    lifetime = sandbox.credentials.identity.token_lifetime_s
     await identity.client.users_by_ids(["user-1"])
     await sandbox.faults("identity", routes=[TOKEN], error_rate=1.0, status=503)
 
@@ -158,9 +158,10 @@ async def test_a_shortened_token_lifetime_moves_the_refresh_point(sandbox: Any, 
 @pytest.fixture(scope="module")
 def strict_sandbox() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
     """A sandbox whose token endpoint requires an audience and limits scopes."""
-    credentials = replace(
-        CANARY_CREDENTIALS, identity_audience="https://identity.example", identity_scopes=frozenset({"users:read"})
+    identity = replace(
+        CANARY_CREDENTIALS.identity, audience="https://identity.example", scopes=frozenset({"users:read"})
     )
+    credentials = CANARY_CREDENTIALS.replace(identity=identity)
     with SandboxServer(credentials=credentials) as urls:
         yield urls, credentials
 

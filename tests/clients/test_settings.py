@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mobius.settings import ConfigError, HmacAuthSettings, load_settings
+from mobius.upstreams import build_policy
 
 CONFIG = """\
 upstreams:
@@ -142,3 +143,16 @@ def test_the_response_cache_is_opt_in_and_its_section_is_strict(tmp_path: Path) 
     unknown = config_error(write(tmp_path, CONFIG + "cache:\n  response: {enabled: true, ttl: 15}\n"))
     assert "cache.response.ttl" in unknown
     assert "cache.response.max_ttl_s" in config_error(write(tmp_path, CONFIG + "cache:\n  response: {max_ttl_s: 0}\n"))
+
+
+def test_the_rate_limit_window_kind_is_set_per_upstream_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOBIUS_UPSTREAMS__BILLING__RESILIENCE__RATE_LIMIT__WINDOW", "fixed")
+
+    upstreams = load_settings(write(tmp_path, CONFIG)).upstreams
+
+    assert build_policy("billing", upstreams.billing).resilience.rate_limit.window == "fixed"
+    assert build_policy("identity", upstreams.identity).resilience.rate_limit.window == "sliding"
+    monkeypatch.setenv("MOBIUS_UPSTREAMS__BILLING__RESILIENCE__RATE_LIMIT__WINDOW", "tumbling")
+    assert "upstreams.billing.resilience.rate_limit.window" in config_error(write(tmp_path, CONFIG))

@@ -117,7 +117,7 @@ async def test_a_truncated_graphql_body_raises_invalid_response(sandbox: Any, up
 async def test_connection_refused_raises_unavailable(sandbox: Any, upstream: str) -> None:
     urls = sandbox.urls
     dead = f"http://127.0.0.1:{closed_port()}"
-    moved = SandboxUrls(**{**vars(urls), upstream: dead})
+    moved = SandboxUrls(urls, **{upstream: dead})
     built = await started(moved, sandbox.credentials)
     try:
         with pytest.raises(UpstreamUnavailable) as caught:
@@ -133,7 +133,7 @@ async def test_connection_refused_raises_unavailable(sandbox: Any, upstream: str
 async def test_an_unreachable_token_endpoint_is_a_retryable_auth_failure_and_never_reaches_the_api(
     sandbox: Any,
 ) -> None:
-    moved = SandboxUrls(**{**vars(sandbox.urls), "identity": f"http://127.0.0.1:{closed_port()}"})
+    moved = SandboxUrls(sandbox.urls, identity=f"http://127.0.0.1:{closed_port()}")
     built = await started(moved, sandbox.credentials)
     try:
         with pytest.raises(UpstreamAuthFailed) as caught:

@@ -51,7 +51,7 @@ def fleet_config(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str)
             {
                 "name": "ops",
                 "token": CANARY_CALLER_TOKEN,
-                "scopes": ["pii:read", "cache:admin", "upstreams:admin"],
+                "scopes": ["pii:read", "users:write", "issues:write", "cache:admin", "upstreams:admin"],
                 "user_id": "user-1",
             }
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from harness import DASHBOARD_QUERY, Gateway, Sandbox
+from harness import DASHBOARD_QUERY, Gateway, Sandbox, upstream_requests
 
 from sandbox.seed import fresh_seed
 
@@ -14,7 +14,7 @@ from sandbox.seed import fresh_seed
 # subscription and invoices side by side), projects 1 (the projects page with each project's issues
 # nested in it). The members page, the customer and the projects page need only the id the query
 # passed, so they go out with the organization's own read.
-DASHBOARD_FLOOR = {"identity": 3, "billing": 3, "projects": 1}
+DASHBOARD_FLOOR = upstream_requests(identity=3, billing=3, projects=1)
 
 
 async def test_dashboard_returns_the_organization_as_the_upstreams_hold_it(gateway: Gateway, sandbox: Sandbox) -> None:
@@ -125,11 +125,11 @@ async def test_read_ahead_follows_aliases_arguments_and_skipped_fields(gateway: 
     assert "billing" not in organization
     assert organization["projects"] is None
     assert "between 1 and 100" in result["errors"][0]["message"]
-    assert {upstream: after[upstream] - before[upstream] for upstream in after} == {
-        "identity": 3,  # the org and two members pages
-        "billing": 0,  # skipped: not read ahead either
-        "projects": 0,  # a page size the field refuses is not read ahead
-    }
+    assert {upstream: after[upstream] - before[upstream] for upstream in after} == upstream_requests(
+        identity=3,  # the org and two members pages
+        billing=0,  # skipped: not read ahead either
+        projects=0,  # a page size the field refuses is not read ahead
+    )
 
 
 async def _routes_seen(sandbox: Sandbox, routes: dict[str, str], *, attempts: int = 100) -> bool:

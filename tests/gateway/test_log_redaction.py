@@ -49,18 +49,18 @@ def test_secret_shaped_values_are_masked_under_innocent_keys() -> None:
 
 
 def test_every_value_a_source_revealed_is_masked_whatever_its_shape() -> None:
-    StaticSecret(CANARY_CREDENTIALS.projects_token)
+    StaticSecret(CANARY_CREDENTIALS.projects.token)
 
-    event = process(message=f"upstream said: unknown token {CANARY_CREDENTIALS.projects_token}!", count=3)
+    event = process(message=f"upstream said: unknown token {CANARY_CREDENTIALS.projects.token}!", count=3)
 
     assert CANARY not in repr(event)
     assert event["count"] == 3
 
 
 def test_exception_text_is_redacted() -> None:
-    StaticSecret(CANARY_CREDENTIALS.billing_api_key)
+    StaticSecret(CANARY_CREDENTIALS.billing.api_key)
     try:
-        raise RuntimeError(f"refused {CANARY_CREDENTIALS.billing_api_key} with Bearer xyz")
+        raise RuntimeError(f"refused {CANARY_CREDENTIALS.billing.api_key} with Bearer xyz")
     except RuntimeError:
         event = process(event="resolver_failed", exc_info=sys.exc_info(), error=sys.exc_info()[1])
 
@@ -70,9 +70,9 @@ def test_exception_text_is_redacted() -> None:
 
 
 def test_standard_library_records_are_redacted_with_their_exceptions() -> None:
-    StaticSecret(CANARY_CREDENTIALS.identity_client_secret)
+    StaticSecret(CANARY_CREDENTIALS.identity.client_secret)
     try:
-        raise ValueError(CANARY_CREDENTIALS.identity_client_secret)
+        raise ValueError(CANARY_CREDENTIALS.identity.client_secret)
     except ValueError:
         record = logging.LogRecord(
             "aiohttp.client", logging.ERROR, __file__, 1, "token=%s failed", ("abc",), sys.exc_info()

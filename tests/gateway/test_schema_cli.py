@@ -45,6 +45,28 @@ async def test_schema_print_equals_the_introspected_schema(gateway: Gateway) -> 
     assert '@key(fields: "id")' in printed.stdout
 
 
+async def test_schema_print_and_the_subgraph_sdl_show_the_authorization_rules(gateway: Gateway) -> None:
+    printed = run_cli("schema", "print")
+    assert printed.returncode == 0, printed.stderr
+    sdl = printed.stdout
+    assert (await gateway.query("{ _service { sdl } }"))["data"]["_service"]["sdl"].strip() == sdl.strip()
+
+    federation_link = sdl.split('@link(url: "https://specs.apollo.dev/federation/v2.7", import: ')[1].split(")")[0]
+    assert '"@authenticated"' in federation_link
+    assert '"@requiresScopes"' in federation_link
+    assert '@composeDirective(name: "@inputRequiresScopes")' in sdl
+    for field, scope in (
+        ("updateUser(id: ID!, input: UpdateUserInput!, ifMatch: String!): User!", "users:write"),
+        ("payInvoice(id: ID!, idempotencyKey: String!): Invoice!", "billing:write"),
+        ("createIssue(projectId: ID!, title: String!): Issue!", "issues:write"),
+        ("closeIssue(id: ID!): Issue!", "issues:write"),
+    ):
+        assert f'{field} @authenticated @requiresScopes(scopes: [["{scope}"]])' in sdl
+    assert 'email: String @requiresScopes(scopes: [["pii:read"]])' in sdl
+    assert 'phone: String @requiresScopes(scopes: [["pii:read"]])' in sdl
+    assert 'phone: String = null @inputRequiresScopes(scopes: [["pii:write"]])' in sdl
+
+
 def test_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "mobius.yaml"
     config.write_text(

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from harness import Gateway, GatewayServer, Sandbox
+from harness import ADMIN_HEADERS, Gateway, GatewayServer, Sandbox
 
 from tests.clients.support import route_count, settings_with
 
@@ -74,6 +74,7 @@ async def test_a_read_asked_for_after_a_write_does_not_join_one_begun_before_it(
     renamed = await sharing.query(
         'mutation ($etag: String!) { updateUser(id: "user-1", input: {name: "Ada Shared"}, ifMatch: $etag) { name } }',
         {"etag": etag},
+        headers=ADMIN_HEADERS,
     )
     second = await sharing.query(USER_1)
 

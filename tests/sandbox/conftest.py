@@ -14,6 +14,7 @@ from canary import CANARY_CREDENTIALS
 
 from sandbox import SandboxServer, SandboxUrls
 from sandbox.signing import signature_header
+from tests.sandbox.callers import LEDGER_AUTH, SUPPORT_AUTH, Call, caller
 
 CREDENTIALS = CANARY_CREDENTIALS
 BillingCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -37,14 +38,14 @@ async def _clear_faults(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "urls" in request.fixturenames:
         sandbox: SandboxUrls = request.getfixturevalue("urls")
         session: aiohttp.ClientSession = request.getfixturevalue("http")
-        for base in (sandbox.identity, sandbox.billing, sandbox.projects):
+        for base in sandbox.values():
             async with session.post(f"{base}/_sandbox/faults", json={}) as response:
                 assert response.status == 200
 
 
 @pytest.fixture
 async def fresh_sandbox(urls: SandboxUrls, http: aiohttp.ClientSession) -> SandboxUrls:
-    for base in (urls.identity, urls.billing, urls.projects):
+    for base in urls.values():
         async with http.post(f"{base}/_sandbox/reset") as response:
             assert await response.json() == {"ok": True}
     return urls
@@ -54,8 +55,8 @@ async def fresh_sandbox(urls: SandboxUrls, http: aiohttp.ClientSession) -> Sandb
 async def identity_headers(urls: SandboxUrls, http: aiohttp.ClientSession) -> dict[str, str]:
     form = {
         "grant_type": "client_credentials",
-        "client_id": CREDENTIALS.identity_client_id,
-        "client_secret": CREDENTIALS.identity_client_secret,
+        "client_id": CREDENTIALS.identity.client_id,
+        "client_secret": CREDENTIALS.identity.client_secret,
     }
     async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
         assert response.status == 200
@@ -71,9 +72,9 @@ def billing(urls: SandboxUrls, http: aiohttp.ClientSession) -> BillingCall:
         method: str, path_qs: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> aiohttp.ClientResponse:
         signed = {
-            "Authorization": f"Bearer {CREDENTIALS.billing_api_key}",
+            "Authorization": f"Bearer {CREDENTIALS.billing.api_key}",
             "Mobius-Signature": signature_header(
-                CREDENTIALS.billing_signing_secret, int(time.time()), method, path_qs, body
+                CREDENTIALS.billing.signing_secret, int(time.time()), method, path_qs, body
             ),
             **(headers or {}),
         }
@@ -85,11 +86,23 @@ def billing(urls: SandboxUrls, http: aiohttp.ClientSession) -> BillingCall:
 
 
 @pytest.fixture
+def support(urls: SandboxUrls, http: aiohttp.ClientSession) -> Call:
+    """`await support("GET", "/api/v2/tickets/1")` with the agent's Basic credentials."""
+    return caller(http, urls.support, SUPPORT_AUTH)
+
+
+@pytest.fixture
+def ledger(urls: SandboxUrls, http: aiohttp.ClientSession) -> Call:
+    """`await ledger("GET", "/api/v2/invoices?customer_id[is]=AC-00001")` with the API key as Basic user."""
+    return caller(http, urls.ledger, LEDGER_AUTH)
+
+
+@pytest.fixture
 def projects_query(urls: SandboxUrls, http: aiohttp.ClientSession) -> Callable[..., Awaitable[dict[str, object]]]:
     """POST a GraphQL document with the projects token; returns the JSON body."""
 
     async def call(query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
-        headers = {"Authorization": f"Bearer {CREDENTIALS.projects_token}"}
+        headers = {"Authorization": f"Bearer {CREDENTIALS.projects.token}"}
         body = {"query": query, "variables": variables or {}}
         async with http.post(f"{urls.projects}/graphql", json=body, headers=headers) as response:
             assert response.status == 200

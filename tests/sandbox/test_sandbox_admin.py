@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from canary import CANARY_CREDENTIALS
 
-from sandbox import SandboxUrls
+from sandbox import SandboxUrls, build_apps
+from sandbox.admin import api_routes
 from sandbox.faults import FixedWindowLimiter
 
 Billing = Callable[..., Awaitable[aiohttp.ClientResponse]]
@@ -133,8 +134,8 @@ async def test_route_restricted_fault_spares_other_routes_and_the_token_endpoint
     creds = CANARY_CREDENTIALS
     form = {
         "grant_type": "client_credentials",
-        "client_id": creds.identity_client_id,
-        "client_secret": creds.identity_client_secret,
+        "client_id": creds.identity.client_id,
+        "client_secret": creds.identity.client_secret,
     }
     async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
         assert response.status == 200
@@ -151,13 +152,33 @@ async def test_invalid_faults_are_400_and_empty_object_clears(urls: SandboxUrls,
 
 
 async def test_openapi_documents_describe_the_rest_upstreams(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    for base, path in ((urls.identity, "/v1/orgs/{id}/members"), (urls.billing, "/v1/invoices")):
+    for base, path in (
+        (urls.identity, "/v1/orgs/{id}/members"),
+        (urls.billing, "/v1/invoices"),
+        (urls.support, "/api/v2/organizations/{org_id}/tickets"),
+        (urls.ledger, "/api/v2/invoices"),
+    ):
         async with http.get(f"{base}/openapi.json") as response:
             document = await response.json()
         assert document["openapi"] == "3.1.0"
         assert path in document["paths"]
         assert document["servers"] == [{"url": base}]
         assert document["components"]["securitySchemes"]
+
+
+async def test_each_openapi_document_describes_exactly_the_api_its_upstream_serves(
+    urls: SandboxUrls, http: aiohttp.ClientSession
+) -> None:
+    described = 0
+    for name, app in build_apps(CANARY_CREDENTIALS).items():
+        async with http.get(f"{urls[name]}/openapi.json") as response:
+            if response.status == 404:
+                continue
+            document = await response.json()
+        documented = {f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item}
+        assert documented == api_routes(app), name
+        described += 1
+    assert described == 4
 
 
 def test_fixed_window_limiter_resets_at_the_window_boundary() -> None:

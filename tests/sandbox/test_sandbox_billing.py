@@ -24,7 +24,7 @@ async def _raw(http: aiohttp.ClientSession, urls: SandboxUrls, path: str, header
 
 
 def _signed(
-    t: int, path: str, *, key: str = CREDS.billing_api_key, secret: str = CREDS.billing_signing_secret
+    t: int, path: str, *, key: str = CREDS.billing.api_key, secret: str = CREDS.billing.signing_secret
 ) -> dict[str, str]:
     signature = billing_signature(secret, t, "GET", path, b"")
     return {"Authorization": f"Bearer {key}", "Mobius-Signature": f"t={t},v1={signature}"}
@@ -34,7 +34,16 @@ def test_signature_header_parsing() -> None:
     assert parse_signature_header("t=12,v1=ab,v1=cd") == (12, ["ab", "cd"])
     assert parse_signature_header("v1=ab") is None
     assert parse_signature_header("t=x,v1=ab") is None
+    assert parse_signature_header("t=\u00b2,v1=ab") is None
+    assert parse_signature_header(f"t={'1' * 5000},v1=ab") is None
     assert parse_signature_header("garbage") is None
+
+
+async def test_a_limit_int_cannot_read_is_a_client_error(billing: Billing) -> None:
+    for limit in ("%C2%B2", "1" * 5000):
+        response = await billing("GET", f"/v1/invoices?customer=cus_1&limit={limit}")
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "parameter_invalid"
 
 
 async def test_signed_request_is_accepted(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
@@ -55,7 +64,7 @@ async def test_bad_requests_are_401(urls: SandboxUrls, http: aiohttp.ClientSessi
     assert await _raw(http, urls, INVOICES, _signed(now - 301, INVOICES)) == 401
     assert await _raw(http, urls, INVOICES, _signed(now, INVOICES, key="sk_wrong")) == 401
     assert await _raw(http, urls, INVOICES, _signed(now, INVOICES, secret="wrong")) == 401
-    unsigned = {"Authorization": f"Bearer {CREDS.billing_api_key}"}
+    unsigned = {"Authorization": f"Bearer {CREDS.billing.api_key}"}
     assert await _raw(http, urls, INVOICES, unsigned) == 401
     assert await _raw(http, urls, INVOICES, {**unsigned, "Mobius-Signature": "nonsense"}) == 401
 

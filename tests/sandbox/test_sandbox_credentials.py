@@ -35,8 +35,8 @@ async def billing_status(
     http: aiohttp.ClientSession,
     urls: SandboxUrls,
     *,
-    key: str = CREDS.billing_api_key,
-    secret: str = CREDS.billing_signing_secret,
+    key: str = CREDS.billing.api_key,
+    secret: str = CREDS.billing.signing_secret,
     placement: str = "bearer",
 ) -> int:
     path = CUSTOMERS + (f"&api_key={key}" if placement == "query" else "")
@@ -50,7 +50,7 @@ async def billing_status(
 
 
 async def token_status(http: aiohttp.ClientSession, urls: SandboxUrls, secret: str) -> int:
-    form = {"grant_type": "client_credentials", "client_id": CREDS.identity_client_id, "client_secret": secret}
+    form = {"grant_type": "client_credentials", "client_id": CREDS.identity.client_id, "client_secret": secret}
     async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
         return response.status
 
@@ -58,7 +58,7 @@ async def token_status(http: aiohttp.ClientSession, urls: SandboxUrls, secret: s
 async def test_a_rotated_api_key_with_an_overlap_accepts_both_until_the_overlap_ends(
     fresh_sandbox: SandboxUrls, http: aiohttp.ClientSession
 ) -> None:
-    new = "R" + CREDS.billing_api_key
+    new = "R" + CREDS.billing.api_key
     status, body = await post(
         http, f"{fresh_sandbox.billing}/_sandbox/rotate", {"credential": "api_key", "value": new, "overlap_s": 60}
     )
@@ -79,7 +79,7 @@ async def test_a_rotated_api_key_with_an_overlap_accepts_both_until_the_overlap_
 async def test_a_rotation_without_overlap_refuses_the_old_value_at_once_and_reset_restores_it(
     fresh_sandbox: SandboxUrls, http: aiohttp.ClientSession
 ) -> None:
-    new = "R" + CREDS.billing_signing_secret
+    new = "R" + CREDS.billing.signing_secret
     await post(http, f"{fresh_sandbox.billing}/_sandbox/rotate", {"credential": "signing_secret", "value": new})
 
     assert await billing_status(http, fresh_sandbox) == 401
@@ -94,14 +94,14 @@ async def test_a_rotation_without_overlap_refuses_the_old_value_at_once_and_rese
 async def test_the_client_secret_and_the_projects_token_rotate_too(
     fresh_sandbox: SandboxUrls, http: aiohttp.ClientSession
 ) -> None:
-    new_secret = "R" + CREDS.identity_client_secret
+    new_secret = "R" + CREDS.identity.client_secret
     await post(http, f"{fresh_sandbox.identity}/_sandbox/rotate", {"credential": "client_secret", "value": new_secret})
-    assert await token_status(http, fresh_sandbox, CREDS.identity_client_secret) == 401
+    assert await token_status(http, fresh_sandbox, CREDS.identity.client_secret) == 401
     assert await token_status(http, fresh_sandbox, new_secret) == 200
 
-    new_token = "R" + CREDS.projects_token
+    new_token = "R" + CREDS.projects.token
     await post(http, f"{fresh_sandbox.projects}/_sandbox/rotate", {"credential": "token", "value": new_token})
-    for token, expected in ((CREDS.projects_token, 401), (new_token, 200)):
+    for token, expected in ((CREDS.projects.token, 401), (new_token, 200)):
         headers = {"Authorization": f"Bearer {token}"}
         async with http.post(
             f"{fresh_sandbox.projects}/graphql", json={"query": "{ __typename }"}, headers=headers
@@ -112,7 +112,7 @@ async def test_the_client_secret_and_the_projects_token_rotate_too(
 
     for base in (fresh_sandbox.identity, fresh_sandbox.projects):
         await post(http, f"{base}/_sandbox/reset", {})
-    assert await token_status(http, fresh_sandbox, CREDS.identity_client_secret) == 200
+    assert await token_status(http, fresh_sandbox, CREDS.identity.client_secret) == 200
 
 
 @pytest.mark.parametrize(
@@ -143,8 +143,8 @@ async def test_a_shortened_token_lifetime_applies_to_new_tokens_until_reset(
     )
     form = {
         "grant_type": "client_credentials",
-        "client_id": CREDS.identity_client_id,
-        "client_secret": CREDS.identity_client_secret,
+        "client_id": CREDS.identity.client_id,
+        "client_secret": CREDS.identity.client_secret,
     }
     async with http.post(f"{fresh_sandbox.identity}/oauth/token", data=form) as response:
         assert (await response.json())["expires_in"] == 5
@@ -155,18 +155,18 @@ async def test_a_shortened_token_lifetime_applies_to_new_tokens_until_reset(
 
     await post(http, f"{fresh_sandbox.identity}/_sandbox/reset", {})
     async with http.post(f"{fresh_sandbox.identity}/oauth/token", data=form) as response:
-        assert (await response.json())["expires_in"] == CREDS.token_lifetime_s
+        assert (await response.json())["expires_in"] == CREDS.identity.token_lifetime_s
 
 
 async def test_the_token_endpoint_can_be_made_to_fail_or_hang(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
     faults = f"{urls.identity}/_sandbox/faults"
     await post(http, faults, {"error_rate": 1.0, "status": 503, "routes": ["POST /oauth/token"]})
-    assert await token_status(http, urls, CREDS.identity_client_secret) == 503
+    assert await token_status(http, urls, CREDS.identity.client_secret) == 503
 
     await post(http, faults, {"hang": True, "routes": ["POST /oauth/token"]})
     with pytest.raises(asyncio.TimeoutError):
         async with asyncio.timeout(0.3):
-            await token_status(http, urls, CREDS.identity_client_secret)
+            await token_status(http, urls, CREDS.identity.client_secret)
 
 
 @pytest.mark.parametrize("placement", ["bearer", "header", "query"])

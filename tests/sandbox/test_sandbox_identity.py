@@ -18,12 +18,12 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 async def test_token_with_client_secret_basic(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
     form = {"grant_type": "client_credentials", "scope": "users:read pii"}
-    headers = _basic(CREDS.identity_client_id, CREDS.identity_client_secret)
+    headers = _basic(CREDS.identity.client_id, CREDS.identity.client_secret)
     async with http.post(f"{urls.identity}/oauth/token", data=form, headers=headers) as response:
         body = await response.json()
     assert response.status == 200
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == CREDS.token_lifetime_s
+    assert body["expires_in"] == CREDS.identity.token_lifetime_s
     assert body["scope"] == "users:read pii"
     assert body["access_token"]
 
@@ -40,14 +40,14 @@ async def test_token_with_client_secret_post_then_api_call(
 
 async def test_bad_client_secret_is_invalid_client(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
     form = {"grant_type": "client_credentials"}
-    headers = _basic(CREDS.identity_client_id, "wrong")
+    headers = _basic(CREDS.identity.client_id, "wrong")
     async with http.post(f"{urls.identity}/oauth/token", data=form, headers=headers) as response:
         assert response.status == 401
         assert (await response.json())["error"] == "invalid_client"
 
 
 async def test_unsupported_grant_type(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    headers = _basic(CREDS.identity_client_id, CREDS.identity_client_secret)
+    headers = _basic(CREDS.identity.client_id, CREDS.identity.client_secret)
     async with http.post(f"{urls.identity}/oauth/token", data={"grant_type": "password"}, headers=headers) as response:
         assert response.status == 400
         assert (await response.json())["error"] == "unsupported_grant_type"
@@ -128,6 +128,16 @@ async def test_members_reject_bad_limit_and_cursor(
 ) -> None:
     base = f"{urls.identity}/v1/orgs/org-1/members"
     for params in ({"limit": "101"}, {"limit": "0"}, {"limit": "x"}, {"cursor": "garbage!"}):
+        async with http.get(base, params=params, headers=identity_headers) as response:
+            assert response.status == 400, params
+
+
+async def test_members_refuse_numbers_int_cannot_read_as_a_client_error(
+    urls: SandboxUrls, http: aiohttp.ClientSession, identity_headers: dict[str, str]
+) -> None:
+    base = f"{urls.identity}/v1/orgs/org-1/members"
+    cursors = [base64.urlsafe_b64encode(f"offset:{value}".encode()).decode() for value in ("\u00b2", "9" * 5000)]
+    for params in ({"limit": "\u00b2"}, {"limit": "1" * 5000}, *({"cursor": cursor} for cursor in cursors)):
         async with http.get(base, params=params, headers=identity_headers) as response:
             assert response.status == 400, params
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,6 +40,13 @@ async def test_projects_page_with_issues_and_cost(projects_query: Query) -> None
     page = rest["data"]["projects"]
     assert [p["id"] for p in page["nodes"]] == [f"proj-{n}" for n in range(21, 31)]
     assert page["pageInfo"]["hasNextPage"] is False
+
+
+async def test_a_cursor_int_cannot_read_is_a_user_input_error(projects_query: Query) -> None:
+    for position in ("\u00b2", "9" * 5000):
+        cursor = base64.b64encode(f"cursor:{position}".encode()).decode()
+        result = await projects_query(PROJECTS, {"org": "org-1", "first": 2, "after": cursor})
+        assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_nodes_resolve_both_types_and_null_for_unknown(projects_query: Query) -> None:
@@ -93,7 +101,7 @@ async def test_requests_without_the_token_are_401(urls: SandboxUrls, http: aioht
 
 
 async def test_non_graphql_body_is_400(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
-    headers = {"Authorization": f"Bearer {CANARY_CREDENTIALS.projects_token}"}
+    headers = {"Authorization": f"Bearer {CANARY_CREDENTIALS.projects.token}"}
     async with http.post(f"{urls.projects}/graphql", data=b"not json", headers=headers) as response:
         assert response.status == 400
         assert "errors" in await response.json()

@@ -8,16 +8,17 @@ import aiohttp
 import pytest
 
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls, run_sandbox
+from sandbox.identity import IdentityCredentials
 from sandbox.signing import signature_header
 
 
 async def test_tokens_expire_and_signatures_go_stale_on_the_injected_clock(http: aiohttp.ClientSession) -> None:
     now = [1_700_000_000.0]
-    creds = SandboxCredentials(token_lifetime_s=60, identity_client_secret="other-secret")
+    creds = SandboxCredentials(identity=IdentityCredentials(token_lifetime_s=60, client_secret="other-secret"))
     with SandboxServer(credentials=creds, clock=lambda: now[0]) as urls:
         form = {
             "grant_type": "client_credentials",
-            "client_id": creds.identity_client_id,
+            "client_id": creds.identity.client_id,
             "client_secret": "other-secret",
         }
         async with http.post(f"{urls.identity}/oauth/token", data=form) as response:
@@ -32,8 +33,8 @@ async def test_tokens_expire_and_signatures_go_stale_on_the_injected_clock(http:
 
         path = "/v1/customers?org_id=org-1"
         signed = {
-            "Authorization": f"Bearer {creds.billing_api_key}",
-            "Mobius-Signature": signature_header(creds.billing_signing_secret, int(now[0]) - 200, "GET", path, b""),
+            "Authorization": f"Bearer {creds.billing.api_key}",
+            "Mobius-Signature": signature_header(creds.billing.signing_secret, int(now[0]) - 200, "GET", path, b""),
         }
         async with http.get(f"{urls.billing}{path}", headers=signed) as response:
             assert response.status == 200
@@ -46,7 +47,7 @@ async def test_run_sandbox_serves_in_the_current_loop_until_cancelled(
     urls: SandboxUrls, http: aiohttp.ClientSession
 ) -> None:
     ready: asyncio.Queue[SandboxUrls] = asyncio.Queue()
-    task = asyncio.create_task(run_sandbox("127.0.0.1", (0, 0, 0), SandboxCredentials(), on_ready=ready.put_nowait))
+    task = asyncio.create_task(run_sandbox("127.0.0.1", {}, SandboxCredentials(), on_ready=ready.put_nowait))
     local = await asyncio.wait_for(ready.get(), timeout=5)
     assert local.identity != urls.identity  # runs side by side with the session sandbox
     async with http.get(f"{local.projects}/_sandbox/stats") as response:
