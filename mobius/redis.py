@@ -256,4 +256,4 @@ def shared_rate_limit_store(target: RedisTarget | None) -> RedisRateLimitStore |
     """With Redis configured, every replica's limiters count against one quota per upstream."""
     if target is None:
         return None
-    return RedisRateLimitStore(create_redis(target), key_prefix=target.settings.key_prefix)  # type: ignore[arg-type]  # the limiter's scripts keep their keys in one slot
+    return RedisRateLimitStore(create_redis(target), key_prefix=target.settings.key_prefix)

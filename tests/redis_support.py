@@ -44,7 +44,7 @@ def redis_url() -> str:
 async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
     """A fresh key prefix on the real server; fails loudly if no Redis answers, and fails the test
     if a key or value written under it contains the canary."""
-    async with _prefixed(redis.Redis.from_url(redis_url), redis_url) as prefix:
+    async with prefixed(redis.Redis.from_url(redis_url), redis_url) as prefix:
         yield prefix
 
 
@@ -85,12 +85,13 @@ def redis_backend(request: pytest.FixtureRequest, redis_url: str) -> RedisBacken
 @pytest.fixture
 async def backend_prefix(redis_backend: RedisBackend) -> AsyncIterator[str]:
     """``redis_prefix`` on the test's backend (every node of a cluster is scanned and cleaned)."""
-    async with _prefixed(redis_backend.client(), redis_backend.url) as prefix:
+    async with prefixed(redis_backend.client(), redis_backend.url) as prefix:
         yield prefix
 
 
 @contextlib.asynccontextmanager
-async def _prefixed(client: RedisClient, url: str) -> AsyncIterator[str]:
+async def prefixed(client: RedisClient, url: str) -> AsyncIterator[str]:
+    """A fresh key prefix on ``client``'s server or cluster: canary-scanned, then cleaned, afterwards."""
     prefix = f"{RUN_PREFIX}{next(_counter)}:"
     try:
         await client.ping()
