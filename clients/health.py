@@ -44,6 +44,10 @@ class UpstreamHealth:
     """Recent breaker transitions, oldest first."""
     shared_reads: int
     """Reads answered by an identical call already in flight (``share_reads``), since start."""
+    forced_by: str | None = None
+    """Who forced the breaker's state for the fleet, while it is forced."""
+    instance: str = ""
+    """The process the row describes (``<replica>:<pid>``), filled in by whoever names processes."""
 
 
 class Transport(Protocol):
@@ -80,4 +84,5 @@ def upstream_health(transport: Transport, *, vendor: str) -> UpstreamHealth:
             RecentTransition(t.from_state, t.to_state, t.reason, round(now - t.at, 3)) for t in breaker.transitions
         ),
         shared_reads=transport.shared_reads.shared,
+        forced_by=breaker.forced.by if breaker.forced is not None else None,
     )

@@ -7,8 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from clients.upstreams import Upstreams
@@ -22,13 +21,15 @@ from mobius.endpoint import GraphQLEndpoint
 from mobius.executor import Executor
 from mobius.graphiql import STATIC_DIR
 from mobius.limits import BodySizeLimit
-from mobius.persisted import TrustedDocuments, build_persisted
+from mobius.operations import build_operations, health_router
+from mobius.persisted import PersistedDocuments, TrustedDocuments, build_persisted
 from mobius.readiness import Readiness, require_readable
-from mobius.redis import shared_rate_limit_store
+from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Posture, Settings
 from mobius.upstreams import build_upstreams
-from resolvers.cache import CacheableDocuments, CacheRuntime
+from mobius.upstreams_admin import upstreams_admin_router
+from resolvers.cache import CacheableDocuments
 from resolvers.loaders import Reads
 from schema.documents import document_validation
 from schema.fallbacks import FALLBACKS
@@ -36,8 +37,6 @@ from schema.operations import Documents
 from schema.root import LIVE_FIELDS, MobiusSchema, build_schema
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
-
-
 
 
 def enabled_fallbacks(settings: Settings) -> frozenset[str]:
@@ -71,29 +70,43 @@ def admission_rules(settings: Settings, posture: Posture) -> AdmissionRules:
     )
 
 
-def health_router(upstreams: Upstreams, cache: CacheRuntime | None, readiness: Readiness) -> APIRouter:
-    router = APIRouter()
+def build_readiness(settings: Settings, persisted: PersistedDocuments) -> Readiness:
+    """What must be readable for the gateway to be ready: its secret files, and a trusted-documents
+    manifest when it runs on one."""
+    readiness = Readiness(settings)
+    if isinstance(persisted, TrustedDocuments):
+        readiness.add("graphql.trusted_documents.manifest", persisted.manifest.problem)
+    return readiness
 
-    @router.get("/health/live")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
 
-    @router.get("/health/ready")
-    async def ready() -> JSONResponse:
-        """503 until every upstream client started, and while a configured secret (or the trusted
-        documents' manifest) cannot be read: ``problems`` says which, and why."""
-        started = {transport.name: transport.started for transport in upstreams.transports}
-        circuits = {transport.name: transport.pipeline.breaker.state.value for transport in upstreams.transports}
-        problems = readiness.problems()
-        status = "starting" if not all(started.values()) else "misconfigured" if problems else "ready"
-        body: dict[str, object] = {"status": status, "upstreams": started, "circuits": circuits}
-        if problems:
-            body["problems"] = problems
-        if cache is not None:  # a degraded cache still serves (from upstreams): readiness stays 200
-            body["cache"] = {"status": await cache.readiness(), "backend": cache.backend}
-        return JSONResponse(body, status_code=200 if status == "ready" else 503)
-
-    return router
+def mount_graphql(
+    app: FastAPI,
+    settings: Settings,
+    posture: Posture,
+    *,
+    schema: MobiusSchema,
+    contexts: RequestContexts,
+    documents: Documents,
+    persisted: PersistedDocuments,
+) -> None:
+    """``/graphql``: its one admission step and its one executor entry."""
+    admission = Admission(
+        rules=admission_rules(settings, posture),
+        contexts=contexts,
+        documents=documents,
+        persisted=persisted,
+        cors=CorsPolicy.of(settings.http.cors, deadline_header=settings.deadline.header),
+    )
+    cacheable = CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=settings.limits.max_tokens)
+    executor = Executor(schema=schema, contexts=contexts, cacheable=cacheable, suggestions=posture.suggestions)
+    app.add_middleware(
+        GraphQLEndpoint,
+        admission=admission,
+        executor=executor,
+        schema=schema,
+        contexts=contexts,
+        static_prefix=GRAPHIQL_STATIC_PREFIX,
+    )
 
 
 def create_app(
@@ -107,13 +120,13 @@ def create_app(
     times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
     require_readable(settings)
     posture = Posture.of(settings)
-    quota_store = shared_rate_limit_store(settings.redis) if upstreams is None else None
+    target = check_topology(settings.redis)
+    quota_store = shared_rate_limit_store(target) if upstreams is None else None
     upstreams = upstreams or build_upstreams(settings, rate_limit_store=quota_store)
     reads = Reads(upstreams)
-    cache = build_cache(settings, reads.cache_types, clock=cache_clock)
+    cache = build_cache(settings, reads.cache_types, target, clock=cache_clock)
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings, clock=clock)
-    limits = settings.limits
     schema = build_schema(planned=settings.execution.planned)
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
@@ -121,9 +134,8 @@ def create_app(
     documents = build_documents(schema, settings, posture)
     schema.use_documents(documents)
     persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
-    readiness = Readiness(settings)
-    if isinstance(persisted, TrustedDocuments):
-        readiness.add("graphql.trusted_documents.manifest", persisted.manifest.problem)
+    readiness = build_readiness(settings, persisted)
+    operations = build_operations(settings, target, upstreams, cache, responses)
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -134,6 +146,7 @@ def create_app(
         fallbacks=enabled_fallbacks(settings),
         engine=engine,
         responses=responses,
+        fleet=operations.fleet,
     )
 
     @asynccontextmanager
@@ -143,10 +156,12 @@ def create_app(
         if cache is not None:
             await cache.start()
         await callers.start()
+        await operations.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            await operations.close()
             await callers.close()
             if cache is not None:
                 await cache.close()
@@ -161,36 +176,17 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    admission = Admission(
-        rules=admission_rules(settings, posture),
-        contexts=contexts,
-        documents=documents,
-        persisted=persisted,
-        cors=CorsPolicy.of(settings.http.cors, deadline_header=settings.deadline.header),
-    )
-    executor = Executor(
-        schema=schema,
-        contexts=contexts,
-        cacheable=CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=limits.max_tokens),
-        suggestions=posture.suggestions,
-    )
-    app.add_middleware(BodySizeLimit, max_body_bytes=limits.max_body_bytes)  # the other routes' bodies
-    app.add_middleware(
-        GraphQLEndpoint,
-        admission=admission,
-        executor=executor,
-        schema=schema,
-        contexts=contexts,
-        static_prefix=GRAPHIQL_STATIC_PREFIX,
-    )
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)  # the other routes' bodies
+    mount_graphql(app, settings, posture, schema=schema, contexts=contexts, documents=documents, persisted=persisted)
     app.include_router(cache_admin_router(engine, callers))
+    app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
     if posture.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
-    app.include_router(health_router(upstreams, cache, readiness))
-
+    app.include_router(health_router(operations, upstreams, cache, readiness))
     app.state.upstreams = upstreams
     app.state.schema = schema
     app.state.cache = cache
     app.state.responses = responses
+    app.state.operations = operations
     return app

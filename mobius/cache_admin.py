@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from mobius.callers import CallerRegistry, UnknownCaller
+from mobius.admin_auth import require_scope
+from mobius.callers import CallerRegistry
 from resolvers.cache import CacheEngine, CacheUnavailable, InvalidationRequest, invalidate
 
 CACHE_ADMIN_SCOPE = "cache:admin"
@@ -20,15 +21,7 @@ def cache_admin_router(engine: CacheEngine | None, callers: CallerRegistry) -> A
 
     @router.post("/admin/cache/invalidate")
     async def invalidate_endpoint(body: InvalidationRequest, request: Request) -> InvalidationResponse:
-        try:
-            caller = await callers.identify(request.headers.get("authorization"))
-        except UnknownCaller as refused:
-            headers = {"WWW-Authenticate": refused.www_authenticate} if refused.status == 401 else None
-            raise HTTPException(refused.status, refused.reason, headers=headers) from None
-        if not caller.authenticated:
-            raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-        if CACHE_ADMIN_SCOPE not in caller.scopes:
-            raise HTTPException(403, f"this needs the `{CACHE_ADMIN_SCOPE}` scope")
+        await require_scope(callers, request, CACHE_ADMIN_SCOPE)
         if engine is None:
             raise HTTPException(409, "the cache is disabled")
         try:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from clients.registry import registry
-from mobius.redis import create_redis
+from mobius.redis import RedisTarget, create_redis, create_subscriber
 from mobius.settings import OAuth2Settings, Settings, cache_ttls
 from resolvers.cache import (
     CacheEngine,
@@ -60,7 +60,9 @@ def configured_cache_types(settings: Settings) -> tuple[CacheType[Any, Any], ...
     return tuple(types)
 
 
-def cache_policy(settings: Settings, *, l1: bool) -> CachePolicy:
+def cache_policy(settings: Settings, *, shared: bool) -> CachePolicy:
+    """``shared``: on Redis, with an L1 in front and locks against other replicas (in one process,
+    concurrent misses already share one fetch, so a lock would only cost)."""
     cache = settings.cache
     return CachePolicy(
         ttl_s=cache_ttls(settings),
@@ -69,24 +71,31 @@ def cache_policy(settings: Settings, *, l1: bool) -> CachePolicy:
         stale_if_error_s=cache.stale_if_error_s,
         negative_ttl_s=cache.negative_ttl_s,
         l1=L1Policy(max_entries=cache.l1.max_entries, max_bytes=cache.l1.max_bytes, ttl_s=cache.l1.ttl_s)
-        if l1 and cache.l1.enabled
+        if shared and cache.l1.enabled
         else None,
-        lock=LockPolicy(enabled=cache.lock.enabled, ttl_s=cache.lock.ttl_s, wait_s=cache.lock.wait_s),
+        lock=LockPolicy(enabled=shared and cache.lock.enabled, ttl_s=cache.lock.ttl_s, wait_s=cache.lock.wait_s),
+        fence_s=cache.fence_s,
+        clock_skew_s=cache.clock_skew_s if shared else 0.0,  # one process, one clock
     )
 
 
 def build_cache(
-    settings: Settings, types: Sequence[CacheType[Any, Any]], *, clock: Callable[[], float] | None = None
+    settings: Settings,
+    types: Sequence[CacheType[Any, Any]],
+    target: RedisTarget | None,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> CacheRuntime | None:
-    """The cache of ``types`` (every read's, as configured); ``None`` when ``cache.enabled`` is false.
+    """The cache of ``types`` (every read's, as configured); ``None`` when ``cache.enabled`` is false;
+    on Redis when ``target`` is given, else in-process.
     ``clock`` (seconds) judges freshness; tests inject one."""
     if not settings.cache.enabled:
         return None
-    if settings.redis.url is None:
+    if target is None:
         store = InProcessStore(max_entries=settings.cache.in_process_max_entries, clock=clock or time.time)
         engine = CacheEngine(
             store=store,
-            policy=cache_policy(settings, l1=False),
+            policy=cache_policy(settings, shared=False),
             types=types,
             scopes=credential_scopes(settings),
             clock=clock or time.time,
@@ -99,20 +108,20 @@ def build_cache(
         clock=clock or time.monotonic,
     )
     redis_store = RedisStore(
-        create_redis(redis),
+        create_redis(target),
         prefix=redis.key_prefix,
         op_timeout_s=redis.connect_timeout_s + redis.socket_timeout_s,
         breaker=breaker,
     )
     engine = CacheEngine(
         store=redis_store,
-        policy=cache_policy(settings, l1=True),
+        policy=cache_policy(settings, shared=True),
         types=types,
         scopes=credential_scopes(settings),
         clock=clock or time.time,
     )
     listener = InvalidationListener(
-        create_redis(redis, blocking=True),
+        create_subscriber(target),
         redis_store.channel,
         evict=engine.evict_local,
         clear=engine.clear_local,
@@ -144,6 +153,12 @@ def build_response_cache(
         if l1.enabled and runtime.redis_store is not None
         else None,
     )
-    responses = ResponseCache(store=runtime.store, policy=policy, version=version, clock=clock or time.time)
+    responses = ResponseCache(
+        store=runtime.store,
+        policy=policy,
+        version=version,
+        clock=clock or time.time,
+        clock_skew_s=settings.cache.clock_skew_s if runtime.redis_store is not None else 0.0,
+    )
     runtime.engine.add_local_level(responses)
     return responses

@@ -1,4 +1,5 @@
-"""The `mobius` command: demo, serve, sandbox, schema print, cache invalidate."""
+"""The `mobius` command: demo, serve, sandbox, schema print, cache invalidate,
+upstreams force-open|force-close|release."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def _run_gateway(settings: Settings) -> None:
         lifespan="on",
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=settings.server.drain_s,
     )
     uvicorn.Server(config).run()
 
@@ -73,7 +75,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Mobius gateway on http://{settings.server.host}:{settings.server.port}/graphql")
     sys.stdout.flush()
     if args.workers > 1:
+        from mobius.redis import check_topology
         from mobius.serving import run_workers
+
+        check_topology(settings.redis)  # refuse a Redis that cannot work before starting any worker
 
         run_workers(settings, config=args.config, overrides=overrides, workers=args.workers)
     else:
@@ -152,15 +157,17 @@ def cmd_cache_invalidate(args: argparse.Namespace) -> int:
     import asyncio
 
     from mobius.cache_setup import build_cache, configured_cache_types
+    from mobius.redis import check_topology
     from resolvers.cache import CacheUnavailable, InvalidationRequest, invalidate
 
     settings = load_settings(args.config)
-    if settings.redis.url is None:
+    target = check_topology(settings.redis)
+    if target is None:
         raise ConfigError(
             "no shared cache: redis.url is not configured, so the cache lives inside each gateway process "
             "(use POST /admin/cache/invalidate on it)"
         )
-    runtime = build_cache(settings, configured_cache_types(settings))
+    runtime = build_cache(settings, configured_cache_types(settings), target)
     if runtime is None:
         raise ConfigError("the cache is disabled (cache.enabled: false)")
     request = InvalidationRequest(entities=args.entity, tags=args.tag, all=args.all)
@@ -180,6 +187,50 @@ def cmd_cache_invalidate(args: argparse.Namespace) -> int:
         print(f"mobius: cannot reach the cache's Redis ({exc}); nothing was invalidated", file=sys.stderr)
         return 1
     print(f"deleted {deleted} cache entries; other replicas evict theirs")
+    return 0
+
+
+def cmd_upstreams_force(args: argparse.Namespace) -> int:
+    import asyncio
+    import getpass
+    import socket
+
+    import structlog
+
+    from clients.resilience.breaker_board import BoardUnavailable, RedisBreakerBoard
+    from mobius.redis import check_topology, create_redis
+    from mobius.upstreams_admin import FORCED_STATES
+
+    settings = load_settings(args.config)
+    known = [name for name, _ in settings.upstreams]
+    if args.name not in known:
+        raise ConfigError(f"no upstream named {args.name!r}; known: {', '.join(known)}")
+    target = check_topology(settings.redis)
+    if target is None:
+        raise ConfigError(
+            "redis.url is not configured: each gateway process holds its own breakers "
+            f"(use POST /admin/upstreams/{args.name}/{args.action} on it)"
+        )
+    by = args.by or f"{getpass.getuser()}@{socket.gethostname()} (cli)"
+    state = FORCED_STATES[args.action]
+
+    async def run() -> None:
+        board = RedisBreakerBoard(create_redis(target), None, prefix=settings.redis.key_prefix, instance=by)
+        try:
+            await board.force(args.name, state, by=by)
+        finally:
+            await board.stop()
+
+    structlog.get_logger("mobius.audit").warning(
+        "upstream_force_requested", upstream=args.name, action=args.action, by=by
+    )
+    try:
+        asyncio.run(run())
+    except BoardUnavailable as exc:
+        print(f"mobius: cannot reach Redis ({exc}); nothing was forced", file=sys.stderr)
+        return 1
+    done = "released" if state is None else f"forced {state.value}"
+    print(f"{args.name}: {done} for every gateway process on this Redis (by {by})")
     return 0
 
 
@@ -233,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     invalidate.add_argument("--tag", action="append", default=[], help="e.g. org:org-1 (repeatable)")
     invalidate.add_argument("--all", action="store_true", help="every entry under redis.key_prefix")
     invalidate.set_defaults(handler=cmd_cache_invalidate)
+
+    upstreams = commands.add_parser("upstreams", help="operate upstreams' circuit breakers (on the configured Redis)")
+    upstream_commands = upstreams.add_subparsers(dest="upstreams_command", required=True)
+    for action, what in (
+        ("force-open", "hold the upstream's breaker open on every gateway process"),
+        ("force-close", "hold the upstream's breaker closed on every gateway process"),
+        ("release", "let the upstream's breaker judge outcomes again"),
+    ):
+        command = upstream_commands.add_parser(action, help=what)
+        command.add_argument("name", help="the upstream, e.g. billing")
+        command.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
+        command.add_argument("--by", default=None, help="who does it, for the audit log (default: user@host)")
+        command.set_defaults(handler=cmd_upstreams_force, action=action)
     return parser
 
 

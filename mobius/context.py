@@ -11,6 +11,7 @@ from clients.upstreams import Upstreams
 from mobius.callers import CallerIdentity
 from mobius.settings import DeadlineSettings
 from resolvers.cache import CacheEngine, ResponseCache
+from resolvers.fleet import FleetView
 from resolvers.loaders import Reads
 from schema.context import Caller, GatewayContext
 
@@ -40,6 +41,7 @@ class RequestContexts:
     fallbacks: frozenset[str] = frozenset()
     engine: CacheEngine | None = None
     responses: ResponseCache | None = None
+    fleet: FleetView | None = None
 
     def budget_s(self, header: str | None) -> float | None:
         return request_budget_s(header, self.deadline)
@@ -60,4 +62,5 @@ class RequestContexts:
             fallbacks=self.fallbacks,
             cache=engine,
             responses=self.responses,
+            fleet=self.fleet,
         )

@@ -21,7 +21,15 @@ from sandbox import (
 )
 
 DEMO_CALLER_TOKEN = "demo-admin-token"  # noqa: S105  (a documented demo credential, not a secret)
-DEMO_CALLER_SCOPES = ("users:write", "billing:write", "issues:write", "pii:read", "pii:write", "cache:admin")
+DEMO_CALLER_SCOPES = (
+    "users:write",
+    "billing:write",
+    "issues:write",
+    "pii:read",
+    "pii:write",
+    "cache:admin",
+    "upstreams:admin",
+)
 
 
 def sandbox_upstreams(

@@ -36,6 +36,7 @@ def run_workers(settings: Settings, *, config: Path | None, overrides: dict[str,
         lifespan="on",
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=settings.server.drain_s,
     )
 
 

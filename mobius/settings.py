@@ -144,6 +144,7 @@ class BreakerSettings(_Strict):
     slow_call_s: float = Field(default=5.0, gt=0)
     open_s: float = Field(default=30.0, gt=0)
     half_open_probes: int = Field(default=3, ge=1)
+    fleet: bool = Field(default=True, description="with Redis: opens, probes and closes once for every gateway process")
 
 
 class BulkheadSettings(_Strict):
@@ -326,13 +327,60 @@ class LimitsSettings(_Strict):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
 
-class RedisSettings(_Strict):
-    """The shared Redis (cache, rate-limit state, pub/sub). Without ``url`` everything runs in-process."""
+class RedisTlsSettings(_Strict):
+    """For ``rediss://``: the CA that signed the server's certificate and, where the server asks for
+    one, the gateway's client certificate (files, re-read when a connection is made)."""
 
-    url: SecretRef | None = Field(default=None, description="e.g. redis://host:6379/0; may carry a password")
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    check_hostname: bool = True
+
+
+class RedisSentinelSettings(_Strict):
+    """Redis Sentinel: ask the sentinels which server is the master of ``master``. ``redis.url`` then
+    gives the master's user, password, database and scheme (``rediss://`` for TLS); its host is not used."""
+
+    master: str = Field(min_length=1, description="the name the sentinels monitor the master under")
+    nodes: list[str] = Field(min_length=1, description="host:port of each sentinel")
+    username: str | None = Field(default=None, description="the sentinels' own ACL user, if they have one")
+    password: SecretRef | None = Field(default=None, description="the sentinels' own password, if they have one")
+    tls: bool = Field(default=False, description="the sentinels themselves speak TLS")
+
+    @field_validator("nodes")
+    @classmethod
+    def _host_and_port(cls, nodes: list[str]) -> list[str]:
+        for node in nodes:
+            host, sep, port = node.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"a sentinel is written host:port, not {node!r}")
+        return nodes
+
+
+class RedisSettings(_Strict):
+    """The shared Redis (cache, rate-limit state, pub/sub, fleet state). Without ``url`` everything runs
+    in-process. One node, a Redis Cluster (detected from the server at start, or forced with ``cluster``)
+    or a master found through Sentinel."""
+
+    url: SecretRef | None = Field(
+        default=None, description="e.g. redis://host:6379/0 or rediss://user:password@host:6380/0"
+    )
+    cluster: bool | None = Field(
+        default=None, description="null: ask the server at start (INFO cluster); true/false: insist, checked at start"
+    )
+    sentinel: RedisSentinelSettings | None = None
+    tls: RedisTlsSettings = RedisTlsSettings()
     key_prefix: str = "mobius:"
     socket_timeout_s: float = Field(default=0.05, gt=0)
     connect_timeout_s: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> RedisSettings:
+        if self.sentinel is not None and self.cluster:
+            raise ValueError("redis.sentinel and redis.cluster: true exclude each other (Sentinel serves one master)")
+        if self.sentinel is not None and self.url is None:
+            raise ValueError("redis.sentinel needs redis.url for the master's user, password and database")
+        return self
 
 
 class CacheL1Settings(_Strict):
@@ -345,9 +393,10 @@ class CacheL1Settings(_Strict):
 
 
 class CacheLockSettings(_Strict):
-    """A short Redis lock per missed key so that replicas do not stampede a hot key."""
+    """A short Redis lock per missed key so that replicas do not stampede a hot key (with Redis only:
+    in one process concurrent misses already share one fetch)."""
 
-    enabled: bool = False
+    enabled: bool = True
     ttl_s: float = Field(default=2.0, gt=0)
     wait_s: float = Field(default=0.25, ge=0)
 
@@ -382,6 +431,14 @@ class CacheSettings(_Strict):
         default={}, description="per upstream, a name for the credential its answers depend on (never the secret)"
     )
     response: CacheResponseSettings = CacheResponseSettings()
+    fence_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="an invalidation refuses writes of what it dropped whose fetch started before it, for this long",
+    )
+    clock_skew_s: float = Field(
+        default=0.1, ge=0, description="the most the replicas' clocks may differ; fences reach back this far"
+    )
 
 
 class ServerSettings(_Strict):
@@ -389,6 +446,18 @@ class ServerSettings(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     graphiql: bool | None = Field(default=None, description="default: on in development, off in production")
     log_format: Literal["json", "console"] = "json"
+    drain_s: int = Field(
+        default=20, ge=1, description="on SIGTERM, seconds requests in flight may take before the process exits"
+    )
+
+
+class InstanceSettings(_Strict):
+    """How this process names itself in answers and in the fleet view (``<name>:<pid>``)."""
+
+    name: str | None = Field(default=None, description="e.g. the pod's name; default: the host name")
+    report_s: float = Field(
+        default=5.0, gt=0, description="how often it publishes its state to the fleet view (with Redis)"
+    )
 
 
 class CorsSettings(_Strict):
@@ -516,6 +585,7 @@ class Settings(BaseSettings):
     """How callers are identified: JWTs (``auth.jwt``), besides the static API keys of ``callers``."""
     runtime: RuntimeSettings = RuntimeSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    instance: InstanceSettings = InstanceSettings()
 
     @model_validator(mode="after")
     def _signing_keys_over_tls_in_production(self) -> Settings:

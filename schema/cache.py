@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.extensions import SchemaExtension
 
+from resolvers.fleet import cache_counters
 from schema.common import GatewayInfo
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ class StaleMarks(SchemaExtension):
         return stale_extensions(self.execution_context.context)
 
 
-@strawberry.type(description="Counters of one cached type since the gateway started.")
+@strawberry.type(description="Counters of one cached type since the gateway process started.")
 class CacheTypeStats:
     type: str
     l1_hits: int
@@ -56,9 +57,12 @@ class CacheTypeStats:
     coalesced: int = strawberry.field(description="loads that joined a concurrent request's fetch of the key")
     stale: int = strawberry.field(description="served past fresh: while revalidating, or on an upstream error")
     errors: int = strawberry.field(description="cache store calls that failed (served from upstream instead)")
+    fenced: int = strawberry.field(
+        description="fetched values not stored: an invalidation (on any replica) overlapped their fetch"
+    )
 
 
-@strawberry.type(description="Counters of the response cache (whole query responses) since the gateway started.")
+@strawberry.type(description="Counters of the response cache (whole query responses) since the process started.")
 class ResponseCacheStats:
     enabled: bool
     hits: int = strawberry.field(description="served from the shared store")
@@ -70,51 +74,29 @@ class ResponseCacheStats:
         description="missed and not stored: errors, stale or fallback data, too large, no freshness left"
     )
     errors: int = strawberry.field(description="cache store calls that failed: a read is then a miss, a write is lost")
+    fenced: int = strawberry.field(description="kept, then refused: an invalidation on another replica overlapped it")
 
 
 @strawberry.type
 class CacheStats:
+    instance: str = strawberry.field(description="the process these counters are of (`<replica>:<pid>`), or `fleet`")
     enabled: bool
     status: str = strawberry.field(description="ok, degraded (the store is failing; upstreams serve) or disabled")
     types: list[CacheTypeStats]
     responses: ResponseCacheStats
 
 
-def response_cache_stats(info: GatewayInfo) -> ResponseCacheStats:
-    responses = info.context.responses
-    if responses is None:
-        return ResponseCacheStats(enabled=False, hits=0, l1_hits=0, misses=0, stores=0, bypasses=0, skipped=0, errors=0)
-    counts = responses.stats
-    return ResponseCacheStats(
-        enabled=True,
-        hits=counts.hits,
-        l1_hits=counts.l1_hits,
-        misses=counts.misses,
-        stores=counts.stores,
-        bypasses=counts.bypasses,
-        skipped=counts.skipped,
-        errors=counts.errors,
+def cache_stats_from(counters: dict[str, Any], instance: str) -> CacheStats:
+    """The ``cacheStats`` shape of one process's counters (``resolvers.fleet.cache_counters``)."""
+    return CacheStats(
+        instance=instance,
+        enabled=bool(counters["enabled"]),
+        status=str(counters["status"]),
+        types=[CacheTypeStats(**row) for row in counters["types"]],
+        responses=ResponseCacheStats(**counters["responses"]),
     )
 
 
 def cache_stats(info: GatewayInfo) -> CacheStats:
-    engine = info.context.cache
-    if engine is None:
-        return CacheStats(enabled=False, status="disabled", types=[], responses=response_cache_stats(info))
-    return CacheStats(
-        enabled=True,
-        status=engine.health(),
-        responses=response_cache_stats(info),
-        types=[
-            CacheTypeStats(
-                type=name,
-                l1_hits=s.l1_hits,
-                hits=s.hits,
-                misses=s.misses,
-                coalesced=s.coalesced,
-                stale=s.stale,
-                errors=s.errors,
-            )
-            for name, s in engine.stats.by_type.items()
-        ],
-    )
+    context = info.context
+    return cache_stats_from(cache_counters(context.cache, context.responses), context.instance)

@@ -12,6 +12,7 @@ from strawberry.fastapi import BaseContext
 
 from clients.upstreams import Upstreams
 from resolvers.cache import CacheEngine, ResponseCache
+from resolvers.fleet import FleetView
 from resolvers.loaders import Loaders
 
 
@@ -36,6 +37,7 @@ class GatewayContext(BaseContext):
         fallbacks: frozenset[str] = frozenset(),
         cache: CacheEngine | None = None,
         responses: ResponseCache | None = None,
+        fleet: FleetView | None = None,
     ) -> None:
         super().__init__()
         self.loaders = loaders
@@ -47,8 +49,15 @@ class GatewayContext(BaseContext):
         """Errors of fields that resolved to a fallback; reported with the response."""
         self.cache = cache
         self.responses = responses
+        self.fleet = fleet
+        """Every gateway process's reported state; ``None`` in contexts built without one (tests)."""
         self.users: dict[str, Any] = {}
         """Users built for this response, by id (``schema.identity.user_now_or_later``)."""
+
+    @property
+    def instance(self) -> str:
+        """The process answering (``<replica>:<pid>``)."""
+        return self.fleet.instance if self.fleet is not None else "local"
 
     def release(self) -> None:
         """Drop what the request loaded and built, once its operation is answered."""

@@ -35,3 +35,5 @@ class UpstreamHealth:
     shared_reads: int = strawberry.field(
         description="Reads answered by an identical call already in flight (`share_reads`), since start."
     )
+    forced_by: str | None = strawberry.field(description="Who forced the breaker's state for the fleet, if anyone.")
+    instance: str = strawberry.field(description="The process this row is of: `<replica>:<pid>`.")

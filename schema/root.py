@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from functools import partial
 
 import strawberry
@@ -17,6 +19,7 @@ from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
 from schema.errors import ShapeErrors
 from schema.execution import GatewayExecutionContext
+from schema.fleet import Fleet, fleet_of
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, organization_by_key, user_or_none
 from schema.mutations import Mutation
@@ -28,6 +31,7 @@ LIVE_FIELDS: frozenset[str] = frozenset(
     {
         "Query.upstreams",  # breaker states, failure rates, in-flight calls: changes by the second
         "Query.cacheStats",  # counters
+        "Query.fleet",  # every process's state
     }
 )
 """Field coordinates (``Type.field``) whose values are the gateway's own live state, not built from
@@ -65,11 +69,21 @@ class Query:
         description="Each upstream with its base URL and circuit-breaker state.", graphql_type=list[UpstreamHealth]
     )
     def upstreams(self, info: GatewayInfo) -> tuple[health.UpstreamHealth, ...]:
-        return info.context.upstreams.health()
+        instance = info.context.instance
+        return tuple(replace(row, instance=instance) for row in info.context.upstreams.health())
 
-    @strawberry.field(description="Cache hits, misses, stale answers and store errors per cached type.")
+    @strawberry.field(
+        description="Cache hits, misses, stale answers and store errors per cached type, in the process answering."
+    )
     def cache_stats(self, info: GatewayInfo) -> CacheStats:
         return cache_stats(info)
+
+    @strawberry.field(description="Every gateway process (replicas and their workers) and their totals.")
+    async def fleet(self, info: GatewayInfo) -> Fleet:
+        view = info.context.fleet
+        if view is None:
+            return fleet_of([], answered_by=info.context.instance, shared=False, now=time.time())
+        return fleet_of(await view.reports(), answered_by=view.instance, shared=view.shared, now=time.time())
 
 
 class MobiusSchema(strawberry.federation.Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from clients.errors import UpstreamError
@@ -33,10 +33,12 @@ class Upstream:
 
 class RedisStandIn:
     """A TCP server in front of the real Redis: ``forward`` passes bytes through, ``stall`` accepts
-    connections and never answers (a hung Redis), closing it refuses connections."""
+    connections and never answers (a hung Redis), closing it refuses connections. ``sent`` counts
+    the bytes clients sent to Redis."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
+        self.sent = 0
         self.mode = "forward"
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -67,16 +69,24 @@ class RedisStandIn:
                 await asyncio.Event().wait()
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
             try:
-                await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+                await asyncio.gather(_pipe(reader, upstream_writer, self._count), _pipe(upstream_reader, writer))
             finally:
                 upstream_writer.close()
         finally:
             writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _count(self, size: int) -> None:
+        self.sent += size
+
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: Callable[[int], None] | None = None
+) -> None:
     with contextlib.suppress(ConnectionError):
         while data := await reader.read(65536):
+            if count is not None:
+                count(len(data))
             writer.write(data)
             await writer.drain()
     with contextlib.suppress(OSError, RuntimeError):

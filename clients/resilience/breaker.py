@@ -5,7 +5,8 @@ holds ``minimum_calls`` and the failure rate or the slow-call rate reaches its t
 breaker OPENs. After ``open_s`` the next caller finds it HALF_OPEN: exactly
 ``half_open_probes`` calls are admitted (a cancelled probe gives its slot back); when all have
 reported, the breaker CLOSEs or re-OPENs on their rates. Every transition starts a new
-generation, so a result from a call admitted before it is ignored.
+generation, so a result from a call admitted before it is ignored. An operator may force it OPEN
+or CLOSED (``force``): outcomes are then not judged until it is released.
 
 Admission is synchronous (no ``await`` between check and update), so on one event loop the probe
 count is exact however many callers race for it.
@@ -44,6 +45,17 @@ class BreakerPolicy:
     slow_call_s: float = 5.0
     open_s: float = 30.0
     half_open_probes: int = 3
+    fleet: bool = True
+    """With a shared board (Redis): opens, probes and closes once for every process of the fleet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forced:
+    """An operator's word on one upstream: OPEN or CLOSED until released (``state`` None)."""
+
+    upstream: str
+    state: BreakerState | None
+    by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +177,31 @@ class CircuitBreaker:
         self._probes_admitted = 0
         self._probe_results: list[tuple[bool, bool]] = []
         self._transitions: deque[Transition] = deque(maxlen=history)
+        self.forced: Forced | None = None
+
+    @property
+    def forced_state(self) -> BreakerState | None:
+        return None if self.forced is None else self.forced.state
+
+    def force(self, state: BreakerState | None, *, by: str) -> None:
+        """Hold the breaker OPEN or CLOSED whatever the outcomes, or release it (``None``: a fresh
+        CLOSED breaker). Logged with who did it."""
+        current = self.forced_state
+        self.forced = Forced(self.upstream, state, by) if state is not None else None
+        if state is not current:
+            log.warning(
+                "circuit_breaker_forced",
+                upstream=self.upstream,
+                state=state.value if state is not None else "released",
+                by=by,
+            )
+            if state is None:
+                self.reset()
 
     @property
     def state(self) -> BreakerState:
+        if self.forced is not None and self.forced.state is not None:
+            return self.forced.state
         if self._state is BreakerState.OPEN and self._clock() >= self._opened_at + self.policy.open_s:
             self._transition(BreakerState.HALF_OPEN, "open wait elapsed", WindowStats())
         return self._state
@@ -188,6 +222,16 @@ class CircuitBreaker:
 
     def acquire(self) -> Permit:
         """Leave to call now, or ``CircuitOpen`` with how long to stay away."""
+        forced = self.forced_state
+        if forced is BreakerState.OPEN:
+            assert self.forced is not None
+            raise CircuitOpen(
+                f"circuit breaker forced open by {self.forced.by}",
+                upstream=self.upstream,
+                retry_after_s=self.policy.open_s,
+            )
+        if forced is BreakerState.CLOSED:
+            return Permit(self, self._generation, probe=False)
         state = self.state
         if state is BreakerState.CLOSED:
             return Permit(self, self._generation, probe=False)
@@ -200,6 +244,10 @@ class CircuitBreaker:
             retry_after = self.policy.open_s  # half-open with every probe out: if they fail, this long
         raise CircuitOpen("circuit breaker is open", upstream=self.upstream, retry_after_s=round(retry_after, 3))
 
+    async def admit(self) -> Permit:
+        """``acquire`` as the pipeline asks: a fleet breaker may ask Redis while half-open."""
+        return self.acquire()
+
     def reset(self) -> None:
         """Back to a fresh CLOSED breaker (an operator action, and test isolation)."""
         if self._state is not BreakerState.CLOSED:
@@ -211,7 +259,7 @@ class CircuitBreaker:
             self._probes_admitted -= 1
 
     def record_permit(self, permit: Permit, *, failed: bool, slow: bool) -> None:
-        if permit.generation != self._generation:
+        if permit.generation != self._generation or self.forced is not None:
             return
         if self._state is BreakerState.CLOSED:
             now = self._clock()

@@ -24,8 +24,10 @@ from clients.errors import (
 )
 from clients.resilience import deadline
 from clients.resilience.breaker import BreakerPolicy, CircuitBreaker, Permit
+from clients.resilience.breaker_board import RedisBreakerBoard
 from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.clock import TimeSource
+from clients.resilience.fleet_breaker import FleetBreaker
 from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
 from clients.resilience.ratelimit_headers import RateLimitInfo
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
@@ -68,12 +70,26 @@ class Pipeline:
         self.timeout_s = timeout_s
         self._time = time or TimeSource()
         self._store = store or MemoryRateLimitStore()
+        self._board: RedisBreakerBoard | None = None
         self._build()
         self.last_error: str | None = None
 
+    def join_fleet(self, board: RedisBreakerBoard) -> None:
+        """Open, probe and close with every process on ``board`` (unless the policy keeps it local)."""
+        self._board = board
+        self.breaker = self._new_breaker()
+
+    def _new_breaker(self) -> CircuitBreaker:
+        policy, clock = self.policy.breaker, self._time
+        if self._board is not None and policy.fleet:
+            return FleetBreaker(
+                upstream=self.upstream, policy=policy, clock=clock.monotonic, board=self._board, wall=clock.wall
+            )
+        return CircuitBreaker(upstream=self.upstream, policy=policy, clock=clock.monotonic)
+
     def _build(self) -> None:
         policy, clock = self.policy, self._time
-        self.breaker = CircuitBreaker(upstream=self.upstream, policy=policy.breaker, clock=clock.monotonic)
+        self.breaker = self._new_breaker()
         self.bulkhead = Bulkhead(upstream=self.upstream, policy=policy.bulkhead)
         self.limiter = RateLimiter(
             upstream=self.upstream,
@@ -131,7 +147,7 @@ class Pipeline:
         timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         async with self.bulkhead.slot(max_wait_s=timeout_s):
             timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
-            permit = self.breaker.acquire()
+            permit = await self.breaker.admit()
             return await self._attempt(attempt, permit, timeout_s, by_deadline=by_deadline)
 
     async def _attempt(self, attempt: Attempt[T], permit: Permit, timeout_s: float, *, by_deadline: bool) -> T:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from clients.redis_client import RedisClient
 from clients.resilience.clock import Clock
 
 log = structlog.get_logger("mobius.ratelimit")
@@ -270,7 +270,7 @@ class RedisRateLimitStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         key_prefix: str,
         retry_after_failure_s: float = 5.0,

@@ -5,8 +5,10 @@ the misses upstream (one upstream batch); answers are written back in one round 
 fresh time an entry is served at once while one background refresh per key renews it
 (stale-while-revalidate); when the upstream is unavailable an entry inside its stale-if-error window
 is served instead of the error and recorded in the request's ``StaleLog``. Concurrent misses of one
-key in this process share one upstream fetch (singleflight); an optional short store lock keeps
-replicas from stampeding a hot key. Errors are never cached; a store failure is a miss, never an error.
+key in this process share one upstream fetch (singleflight); a short store lock keeps replicas from
+stampeding a hot key. A value whose fetch overlapped an invalidation of its key or tags, on any
+replica, is served but not stored (the store's fences). Errors are never cached; a store failure is a
+miss, never an error.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class CacheEngine:
 
     def request(self, *, provenance: bool = False) -> RequestCache:
         """The engine for one request; with ``provenance`` its loads are recorded for the response cache."""
-        return RequestCache(self, Provenance() if provenance else None)
+        return RequestCache(self, Provenance(started=self.clock()) if provenance else None)
 
     def add_local_level(self, level: LocalLevel) -> None:
         """Another in-process level (the response cache) to evict with the L1: on invalidations made
@@ -235,9 +237,10 @@ class CacheEngine:
             locked, todo = await self._lock_or_wait(ctype, cache_keys, todo, outcomes)
         try:
             if todo:
+                started = self.clock()
                 fetched = await fetch([keys[i] for i in todo])
                 answers = [(keys[i], cache_keys[i], result) for i, result in zip(todo, fetched, strict=True)]
-                fresh_until = await self._write(ctype, answers)
+                fresh_until = await self._write(ctype, answers, since=started)
                 for i, (_key, _cache_key, result), until in zip(todo, answers, fresh_until, strict=True):
                     outcomes[i] = _Outcome(result, until)
         finally:
@@ -298,15 +301,23 @@ class CacheEngine:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def put_many(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]]) -> None:
-        """Write values fetched as part of another answer (users of a members page)."""
+    async def put_many(self, ctype: CacheType[K, V], items: Sequence[tuple[K, V]], *, since: float) -> None:
+        """Write values fetched as part of another answer (users of a members page), whose fetch
+        started no earlier than ``since``."""
         scope = self.scopes.get(ctype.upstream, "")
-        await self._write(ctype, [(key, ctype.key(key, scope), value) for key, value in items])
+        await self._write(ctype, [(key, ctype.key(key, scope), value) for key, value in items], since=since)
 
-    async def _write(self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]]) -> list[float]:
-        """Store the answers that are not errors; return when each stops being fresh (0 for an error)."""
+    async def _write(
+        self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]], *, since: float
+    ) -> list[float]:
+        """Store the answers that are not errors, unless an invalidation overlapped their fetch
+        (begun at ``since``, cache clock) on any replica; return when each stops being fresh (0 for
+        an error). A fetch longer than the fences last is not stored either: a fence may have expired."""
         now = self.clock()
+        fenced_since = since - self.policy.clock_skew_s
+        storable = now - fenced_since < self.policy.fence_s
         writes = []
+        local = []
         fresh_until = []
         for key, cache_key, result in answers:
             if isinstance(result, BaseException):
@@ -314,15 +325,25 @@ class CacheEngine:
                 continue
             entry = self._entry(ctype, result, now)
             fresh_until.append(entry.fresh_until)
+            if not storable:
+                continue
             data = encode(entry, ctype.adapter)
             tags = ctype.tags(key, result) if result is not None else ()
             links = ctype.links(key, result) if result is not None else ()
-            if self.l1 is not None:
-                self.l1.put(cache_key, entry, len(data), tags, now)
+            local.append((cache_key, entry, len(data), tags))
             ttl_s = entry.error_until - now + _SAFETY_MARGIN_S
-            writes.append(StoreWrite(key=cache_key, data=data, ttl_s=ttl_s, tags=tags, links=links))
+            writes.append(StoreWrite(key=cache_key, data=data, ttl_s=ttl_s, tags=tags, links=links, since=fenced_since))
         if writes:
-            await self._quietly(self.store.set_many(writes), ctype)
+            try:
+                refused = await self.store.set_many(writes)
+            except CacheUnavailable:
+                self.stats[ctype.name].errors += 1
+                refused = set()
+            self.stats[ctype.name].fenced += len(refused)
+            if self.l1 is not None:
+                for cache_key, entry, size, tags in local:
+                    if cache_key not in refused:
+                        self.l1.put(cache_key, entry, size, tags, now)
         return fresh_until
 
     def _entry(self, ctype: CacheType[K, V], value: V | None, now: float) -> Entry[V]:
@@ -377,7 +398,7 @@ class CacheEngine:
         keys = [key for ref in entities for key in self.entity_keys(ref)]
         all_tags = [*tags, *entities]
         self.evict_local(keys, all_tags)
-        deleted = await self.store.invalidate(keys, all_tags)
+        deleted = await self.store.invalidate(keys, all_tags, at=self.clock(), fence_s=self.policy.fence_s)
         self.evict_local(deleted, ())
         log.info("cache_invalidated", entities=list(entities), tags=list(tags), deleted=len(deleted))
         return len(deleted)
@@ -385,7 +406,7 @@ class CacheEngine:
     async def invalidate_all(self) -> int:
         """Drop every entry of this gateway (its key prefix only), everywhere."""
         self.clear_local()
-        deleted = await self.store.clear()
+        deleted = await self.store.clear(at=self.clock(), fence_s=self.policy.fence_s)
         log.info("cache_cleared", deleted=deleted)
         return deleted
 

@@ -1,4 +1,6 @@
-"""The embedded store: the shared level when no Redis is configured (one process, so no pub/sub)."""
+"""The embedded store: the shared level when no Redis is configured (one process, so no pub/sub).
+Fences work as in Redis (``resolvers.cache.redis_store``): a write of a value fetched before an
+invalidation of its key, one of its tags or everything is refused while the fence lasts."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class InProcessStore:
         self._tags: dict[str, set[str]] = {}
         self._links: dict[str, set[str]] = {}
         self._locks: dict[str, float] = {}
+        self._fences: dict[str, tuple[float, float]] = {}  # key, "t:<tag>" or "all" -> (fenced at, until)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -36,9 +39,13 @@ class InProcessStore:
             found.append(None if stored is None else stored[0])
         return found
 
-    async def set_many(self, writes: Sequence[StoreWrite]) -> None:
+    async def set_many(self, writes: Sequence[StoreWrite]) -> set[str]:
         now = self.clock()
+        refused = set()
         for write in writes:
+            if write.since is not None and self._fenced(write, write.since, now):
+                refused.add(write.key)
+                continue
             self._forget(write.key)
             self._entries[write.key] = (write.data, now + write.ttl_s)
             self._entry_tags[write.key] = write.tags
@@ -48,6 +55,27 @@ class InProcessStore:
                 self._links.setdefault(parent, set()).add(child)
         while len(self._entries) > self.max_entries:
             self._forget(next(iter(self._entries)))
+        return refused
+
+    def _fenced(self, write: StoreWrite, since: float, now: float) -> bool:
+        names = ("all", write.key, *(f"t:{tag}" for tag in write.tags))
+        return any(self._fence_at(name, now) >= since for name in names)
+
+    def _fence_at(self, name: str, now: float) -> float:
+        fence = self._fences.get(name)
+        if fence is None:
+            return float("-inf")
+        if now >= fence[1]:
+            del self._fences[name]
+            return float("-inf")
+        return fence[0]
+
+    def _fence(self, names: Sequence[str], at: float, fence_s: float) -> None:
+        now = self.clock()
+        if len(self._fences) > self.max_entries:
+            self._fences = {name: fence for name, fence in self._fences.items() if fence[1] > now}
+        for name in names:
+            self._fences[name] = (at, now + fence_s)
 
     def _forget(self, key: str) -> bool:
         """Remove an entry and its tag memberships (so tag sets never outgrow the entries)."""
@@ -61,9 +89,11 @@ class InProcessStore:
                     del self._tags[tag]
         return True
 
-    async def invalidate(self, keys: Sequence[str], tags: Sequence[str]) -> list[str]:
+    async def invalidate(self, keys: Sequence[str], tags: Sequence[str], *, at: float, fence_s: float) -> list[str]:
         doomed = set(keys)
-        for tag in self._expand(tags):
+        expanded = self._expand(tags)
+        self._fence([*keys, *(f"t:{tag}" for tag in expanded)], at, fence_s)
+        for tag in expanded:
             doomed |= self._tags.get(tag, set())
         return [key for key in sorted(doomed) if self._forget(key)]
 
@@ -75,8 +105,9 @@ class InProcessStore:
             seen |= frontier
         return seen
 
-    async def clear(self) -> int:
+    async def clear(self, *, at: float, fence_s: float) -> int:
         count = len(self._entries)
+        self._fence(["all"], at, fence_s)
         self._entries.clear()
         self._entry_tags.clear()
         self._tags.clear()

@@ -19,7 +19,7 @@ class L1Policy:
 class LockPolicy:
     """A short Redis lock per missed key, so replicas do not stampede one hot key."""
 
-    enabled: bool = False
+    enabled: bool = True
     ttl_s: float = 2.0
     wait_s: float = 0.25  # how long a replica waits for another's fetch before fetching itself
     poll_s: float = 0.025
@@ -34,3 +34,7 @@ class CachePolicy:
     negative_ttl_s: float = 10.0
     l1: L1Policy | None = field(default_factory=L1Policy)
     lock: LockPolicy = field(default_factory=LockPolicy)
+    fence_s: float = 30.0
+    """How long an invalidation refuses writes of values fetched before it (longer than any fetch)."""
+    clock_skew_s: float = 0.1
+    """The most replicas' clocks may differ: a fetch is taken to have started this much earlier."""

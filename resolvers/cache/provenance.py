@@ -11,9 +11,11 @@ from collections.abc import Iterable
 class Provenance:
     """Per request, filled by ``RequestCache.load`` when the request may be stored as a response."""
 
-    __slots__ = ("complete", "fresh_until", "tags")
+    __slots__ = ("complete", "fresh_until", "started", "tags")
 
-    def __init__(self) -> None:
+    def __init__(self, *, started: float) -> None:
+        self.started = started
+        """When the request began (cache clock): its loads were fetched after this."""
         self.tags: set[str] = set()
         self.fresh_until = math.inf
         self.complete = True

@@ -8,7 +8,8 @@ drops the responses that carry it, in the store and, through the engine's local 
 pub/sub, in every replica's in-process level. A response lives no longer than ``max_ttl_s`` nor
 than the freshness its entries have left.
 
-Store layout: ``c:responses:<version>:<digest>`` (under ``c:``, so ``invalidate_all`` clears it);
+Store layout: ``c:responses:<version>:{<digest>}`` (under ``c:``, so ``invalidate_all`` clears it;
+the digest is a hash tag, so the store's fence of the key shares its slot in a Redis Cluster);
 the value is a small header (wire format, fresh-until, length of the tag list), the tags as JSON and
 the response bytes as they were sent.
 """
@@ -51,6 +52,7 @@ class ResponseStats:
     bypasses: int = 0  # executed without a look-up (not a cacheable query)
     skipped: int = 0  # executed after a miss and not stored (errors, stale data, too large, nothing fresh)
     errors: int = 0  # store calls that failed: a read is then a miss, a write is lost
+    fenced: int = 0  # kept, then refused by the store: an invalidation on another replica overlapped it
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +88,19 @@ def decode(raw: bytes) -> StoredResponse | None:
 
 class ResponseCache:
     """One per gateway process. Reads go to the in-process level, then the shared store; a store
-    failure is a miss. ``generation`` moves on every local eviction: a response whose execution
-    overlapped an invalidation is not stored (it may hold what was just invalidated)."""
+    failure is a miss. A response whose execution overlapped an invalidation is not stored (it may
+    hold what was just invalidated): on this replica by ``generation``, which moves on every local
+    eviction, and on any replica by the store's fences (the write carries when the request's
+    provenance began, just before execution)."""
 
     def __init__(
-        self, *, store: CacheStore, policy: ResponsePolicy, version: str, clock: Callable[[], float] = time.time
+        self,
+        *,
+        store: CacheStore,
+        policy: ResponsePolicy,
+        version: str,
+        clock: Callable[[], float] = time.time,
+        clock_skew_s: float = 0.1,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -99,13 +109,14 @@ class ResponseCache:
         self.l1 = L1Cache(policy.l1) if policy.l1 is not None else None
         self.stats = ResponseStats()
         self.generation = 0
+        self.clock_skew_s = clock_skew_s
 
     def key(
         self, query: str, operation_name: str | None, variables: Mapping[str, Any] | None, identity: Sequence[object]
     ) -> str:
         """``identity`` is everything about the caller a response may depend on (name, scopes, user)."""
         material = orjson.dumps([query, operation_name, variables or {}, identity], option=orjson.OPT_SORT_KEYS)
-        return f"c:responses:{self.version}:{hashlib.blake2b(material, digest_size=16).hexdigest()}"
+        return f"c:responses:{self.version}:{{{hashlib.blake2b(material, digest_size=16).hexdigest()}}}"
 
     async def get(self, key: str) -> bytes | None:
         now = self.clock()
@@ -153,14 +164,21 @@ class ResponseCache:
         fresh_until, tags = now + ttl_s, tuple(sorted(provenance.tags))
         self._remember(key, body, fresh_until, lambda: tags, now)
         self.stats.stores += 1
-        return StoreWrite(key=key, data=encode(body, fresh_until, tags), ttl_s=ttl_s, tags=tags)
+        since = provenance.started - self.clock_skew_s
+        return StoreWrite(key=key, data=encode(body, fresh_until, tags), ttl_s=ttl_s, tags=tags, since=since)
 
     async def write(self, write: StoreWrite) -> None:
-        """Hand a kept response to the shared store (after it was sent); a failure only loses it."""
+        """Hand a kept response to the shared store (after it was sent); a failure only loses it,
+        a refusal (an invalidation on another replica overlapped it) drops it here too."""
         try:
-            await self.store.set_many([write])
+            refused = await self.store.set_many([write])
         except CacheUnavailable:
             self.stats.errors += 1
+            return
+        if refused:
+            self.stats.fenced += 1
+            if self.l1 is not None:
+                self.l1.evict(sorted(refused), ())
 
     def _remember(
         self, key: str, body: bytes, fresh_until: float, tags: Callable[[], Sequence[str]], now: float
@@ -179,7 +197,10 @@ class ResponseCache:
         self.l1.put(key, entry, len(body), tags(), now)
 
     def evict(self, keys: Sequence[str], tags: Sequence[str]) -> None:
-        self.generation += 1
+        """Every invalidation names tags (an entity is its own tag) and moves ``generation``; keys
+        alone are writes a store undid (see ``RedisStore``), not a change of data."""
+        if tags:
+            self.generation += 1
         if self.l1 is not None:
             self.l1.evict(keys, tags)
 

@@ -13,6 +13,7 @@ class TypeStats:
     coalesced: int = 0  # loads that joined another request's read or fetch of the same key
     stale: int = 0  # served past fresh: while revalidating, or on an upstream error
     errors: int = 0  # store calls that failed (the request went on without the cache)
+    fenced: int = 0  # fetched values not stored: an invalidation overlapped their fetch
 
 
 class CacheStats:

@@ -283,7 +283,7 @@ async def test_l1_answers_fresh_entries_within_its_own_short_ttl(clock: FakeCloc
     store = InProcessStore(clock=clock)
     engine = make_engine(clock, store, l1=L1Policy(ttl_s=5.0))
     await engine.load_many(USERS, ["u-1"], users)
-    await store.clear()  # the L1 still holds it
+    await store.clear(at=clock.now, fence_s=30.0)  # the L1 still holds it
     await engine.load_many(USERS, ["u-1"], users)
     assert engine.stats["users"].l1_hits == 1
     assert len(users.batches) == 1
@@ -349,7 +349,7 @@ async def test_the_in_process_store_keeps_tag_sets_no_larger_than_its_entries(cl
 
     assert len(store) == 2
     assert sorted(store._tags) == ["org:org-8", "org:org-9"]  # evicted entries left their tags
-    assert await store.invalidate([], [f"org:org-{i}" for i in range(8)]) == []
+    assert await store.invalidate([], [f"org:org-{i}" for i in range(8)], at=0.0, fence_s=30.0) == []
     assert await engine.invalidate(tags=["org:org-9"]) == 1
     clock.advance(10_000)
     assert await store.get_many([USERS.key("u-8", "mobius-gateway")]) == [None]

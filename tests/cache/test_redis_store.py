@@ -1,4 +1,5 @@
-"""The engine on the real Redis: round trips, expiry, invalidation across replicas, locks, outages."""
+"""The engine on the real Redis (one server and a 3-node Redis Cluster): round trips, expiry,
+invalidation across replicas, fences, locks, outages."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import redis.asyncio as redis
 from cache_support import CACHE_TYPES, CUSTOMERS, SUBSCRIPTIONS, USERS, RedisStandIn, Upstream
 from clock import FakeClock
+from redis_support import RedisBackend
 
 from clients.identity import IdentityUser
+from clients.redis_client import RedisClient
 from clients.resilience.breaker import BreakerState
-from mobius.redis import create_redis
+from mobius.redis import RedisTarget, create_redis, create_subscriber
 from mobius.settings import RedisSettings
 from resolvers.cache import (
     CacheEngine,
@@ -43,43 +45,48 @@ def closed_port() -> int:
     return port
 
 
-def redis_settings(url: str, prefix: str) -> RedisSettings:
-    return RedisSettings(url=url, key_prefix=prefix, socket_timeout_s=0.1, connect_timeout_s=0.2)
+def server_target(url: str, prefix: str) -> RedisTarget:
+    settings = RedisSettings(url=url, key_prefix=prefix, socket_timeout_s=0.1, connect_timeout_s=0.2)
+    return RedisTarget(settings, "server")
 
 
-def store_for(url: str, prefix: str, clock: FakeClock) -> RedisStore:
+def store_for(target: RedisTarget, clock: FakeClock) -> RedisStore:
     return RedisStore(
-        create_redis(redis_settings(url, prefix)),
-        prefix=prefix,
+        create_redis(target),
+        prefix=target.settings.key_prefix,
         op_timeout_s=0.3,
         breaker=store_breaker(failure_threshold=3, reset_after_s=5.0, clock=clock),
     )
 
 
+def backend_target(backend: RedisBackend, prefix: str) -> RedisTarget:
+    return backend.target(prefix, socket_timeout_s=0.1, connect_timeout_s=0.2)
+
+
 def engine_for(store: RedisStore, clock: FakeClock, **policy: Any) -> CacheEngine:
-    options: dict[str, Any] = {"ttl_s": TTLS, "jitter_ratio": 0.0, "l1": L1Policy(ttl_s=5.0)}
+    options: dict[str, Any] = {"ttl_s": TTLS, "jitter_ratio": 0.0, "l1": L1Policy(ttl_s=5.0), "clock_skew_s": 0.0}
     options.update(policy)
     return CacheEngine(store=store, policy=CachePolicy(**options), types=CACHE_TYPES, clock=clock)
 
 
 @pytest.fixture
-async def raw(redis_url: str) -> AsyncIterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+async def raw(redis_backend: RedisBackend) -> AsyncIterator[RedisClient]:
+    client = redis_backend.client()
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-async def stores(redis_url: str, redis_prefix: str, clock: FakeClock) -> AsyncIterator[list[RedisStore]]:
+async def stores(redis_backend: RedisBackend, backend_prefix: str, clock: FakeClock) -> AsyncIterator[list[RedisStore]]:
     """Two stores on one prefix: two replicas of one gateway."""
-    made = [store_for(redis_url, redis_prefix, clock) for _ in range(2)]
+    made = [store_for(backend_target(redis_backend, backend_prefix), clock) for _ in range(2)]
     yield made
     for store in made:
         await store.client.aclose()
 
 
 async def test_a_warm_batch_is_answered_from_redis_with_expiry_as_a_safety_net(
-    stores: list[RedisStore], raw: redis.Redis, redis_prefix: str, clock: FakeClock
+    stores: list[RedisStore], raw: RedisClient, backend_prefix: str, clock: FakeClock
 ) -> None:
     users = Upstream({"u-1": user("u-1"), "u-2": user("u-2")})
     first, second = (engine_for(store, clock, l1=None) for store in stores)
@@ -88,13 +95,13 @@ async def test_a_warm_batch_is_answered_from_redis_with_expiry_as_a_safety_net(
     assert await second.load_many(USERS, ["u-1", "u-2", "ghost"], users) == [users.data["u-1"], users.data["u-2"], None]
 
     assert users.batches == [["u-1", "u-2", "ghost"]]
-    key = redis_prefix + USERS.key("u-1", "")
+    key = backend_prefix + USERS.key("u-1", "")
     assert 60 < await raw.ttl(key) <= 60 + 30 + 600 + 5  # fresh + stale windows + margin
-    assert 0 < await raw.ttl(redis_prefix + USERS.key("ghost", "")) <= 15  # negative entries are short
+    assert 0 < await raw.ttl(backend_prefix + USERS.key("ghost", "")) <= 15  # negative entries are short
 
 
 async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
-    stores: list[RedisStore], redis_url: str, redis_prefix: str, clock: FakeClock
+    stores: list[RedisStore], redis_backend: RedisBackend, backend_prefix: str, clock: FakeClock
 ) -> None:
     users = Upstream({"u-1": user("u-1")})
     here, there = (engine_for(store, clock) for store in stores)
@@ -105,7 +112,7 @@ async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
         evicted.set()
 
     listener = InvalidationListener(
-        create_redis(redis_settings(redis_url, redis_prefix), blocking=True),
+        create_subscriber(backend_target(redis_backend, backend_prefix)),
         stores[1].channel,
         evict=evict,
         clear=there.clear_local,
@@ -128,9 +135,10 @@ async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
 
 
 async def test_tag_invalidation_follows_links_and_clear_keeps_to_its_prefix(
-    redis_url: str, redis_prefix: str, raw: redis.Redis, clock: FakeClock
+    redis_backend: RedisBackend, backend_prefix: str, raw: RedisClient, clock: FakeClock
 ) -> None:
-    ours, theirs = store_for(redis_url, redis_prefix + "a:", clock), store_for(redis_url, redis_prefix + "b:", clock)
+    ours = store_for(backend_target(redis_backend, backend_prefix + "a:"), clock)
+    theirs = store_for(backend_target(redis_backend, backend_prefix + "b:"), clock)
     customer = Upstream({"org-1": CUSTOMERS.adapter.validate_python({"id": "cus_1", "org_id": "org-1", "name": "A"})})
     subscription = SUBSCRIPTIONS.adapter.validate_python(
         {"id": "s", "customer": "cus_1", "plan": "pro", "status": "active", "seats": 1, "current_period_end": 1}
@@ -144,9 +152,9 @@ async def test_tag_invalidation_follows_links_and_clear_keeps_to_its_prefix(
 
         engine = engine_for(ours, clock, l1=None)
         assert await engine.invalidate(tags=["org:org-1"]) == 2
-        assert [key async for key in raw.scan_iter(match=f"{redis_prefix}a:*")] == []
+        assert [key async for key in raw.scan_iter(match=f"{backend_prefix}a:[ctl]:*")] == []
         assert await engine_for(theirs, clock, l1=None).invalidate_all() == 2
-        assert [key async for key in raw.scan_iter(match=f"{redis_prefix}b:*")] == []
+        assert [key async for key in raw.scan_iter(match=f"{backend_prefix}b:[ctl]:*")] == []
     finally:
         await ours.client.aclose()
         await theirs.client.aclose()
@@ -171,7 +179,7 @@ async def test_the_lock_keeps_a_second_replica_from_fetching_a_hot_key(
 
 
 async def test_a_refused_connection_is_a_miss_and_opens_the_breaker(clock: FakeClock) -> None:
-    store = store_for(f"redis://127.0.0.1:{closed_port()}/0", "x:", clock)
+    store = store_for(server_target(f"redis://127.0.0.1:{closed_port()}/0", "x:"), clock)
     engine = engine_for(store, clock, l1=None)
     users = Upstream({"u-1": user("u-1")})
     try:
@@ -192,7 +200,7 @@ async def test_a_stalled_redis_times_out_and_recovery_is_automatic(
     target = urlsplit(redis_url).port or 6379
     async with RedisStandIn(target) as stand_in:
         stand_in.mode = "stall"
-        store = store_for(f"redis://127.0.0.1:{stand_in.port}/0", redis_prefix, clock)
+        store = store_for(server_target(f"redis://127.0.0.1:{stand_in.port}/0", redis_prefix), clock)
         engine = engine_for(store, clock, l1=None)
         users = Upstream({"u-1": user("u-1")})
         try:
@@ -211,3 +219,67 @@ async def test_a_stalled_redis_times_out_and_recovery_is_automatic(
             assert len(users.batches) == batches
         finally:
             await store.client.aclose()
+
+
+def slow_fetch(values: dict[str, IdentityUser], gate: asyncio.Event, started: asyncio.Event) -> Any:
+    """An upstream read that answers what it read when asked, after the gate opens: what a slow
+    fetch does when the data changes while it is on its way back."""
+
+    async def fetch(keys: Sequence[str]) -> list[Any]:
+        answer = [values.get(key) for key in keys]
+        started.set()
+        await gate.wait()
+        return answer
+
+    return fetch
+
+
+@pytest.mark.parametrize(
+    "invalidation",
+    [{"entities": ["User:u-1"]}, {"tags": ["org:org-1"]}, {}],
+    ids=["entity", "tag-of-the-value", "everything"],
+)
+async def test_a_fetch_overlapped_by_another_replicas_invalidation_is_served_but_not_stored(
+    stores: list[RedisStore], clock: FakeClock, invalidation: dict[str, list[str]]
+) -> None:
+    here, there = (engine_for(store, clock) for store in stores)
+    gate, started = asyncio.Event(), asyncio.Event()
+    old = {"u-1": user("u-1", name="Old")}
+    loading = asyncio.ensure_future(here.load_many(USERS, ["u-1"], slow_fetch(old, gate, started)))
+    await started.wait()
+    clock.advance(1.0)
+    if invalidation:
+        await there.invalidate(**invalidation)
+    else:
+        await there.invalidate_all()
+    gate.set()
+
+    assert await loading == [old["u-1"]]  # the request that asked is answered
+    assert await stores[0].get_many([USERS.key("u-1", "")]) == [None]  # ... but nobody else gets it
+    assert here.stats["users"].fenced == 1
+    new = Upstream({"u-1": user("u-1", name="New")})
+    assert await here.load_many(USERS, ["u-1"], new) == [new.data["u-1"]]  # nor did this replica's L1 keep it
+
+
+async def test_a_fetch_begun_after_the_invalidation_is_stored(stores: list[RedisStore], clock: FakeClock) -> None:
+    here, there = (engine_for(store, clock) for store in stores)
+    await there.invalidate(tags=["org:org-1"])
+    clock.advance(1.0)
+    users = Upstream({"u-1": user("u-1")})
+
+    await here.load_many(USERS, ["u-1"], users)
+    assert await there.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+    assert users.batches == [["u-1"]]
+    assert here.stats["users"].fenced == 0
+
+
+async def test_locks_of_a_batch_across_slots_are_taken_and_released(
+    stores: list[RedisStore], raw: RedisClient, backend_prefix: str, clock: FakeClock
+) -> None:
+    ids = [f"u-{n}" for n in range(12)]
+    users = Upstream({user_id: user(user_id) for user_id in ids})
+    engine = engine_for(stores[0], clock, l1=None, lock=LockPolicy(enabled=True, ttl_s=30.0))
+
+    assert await engine.load_many(USERS, ids, users) == [users.data[user_id] for user_id in ids]
+    assert [key async for key in raw.scan_iter(match=f"{backend_prefix}l:*")] == []
+    assert engine.stats["users"].errors == 0

@@ -48,8 +48,9 @@ async def put(responses: ResponseCache, key: str, body: bytes, provenance: Prove
     return write is not None
 
 
-def built_from(tags: set[str], fresh_until: float) -> Provenance:
-    provenance = Provenance()
+def built_from(tags: set[str], fresh_until: float, started: float = 0.0) -> Provenance:
+    """A request's provenance; ``started`` before any fence a test sets, unless it says otherwise."""
+    provenance = Provenance(started=started)
     provenance.record(tags, fresh_until)
     return provenance
 
@@ -135,7 +136,7 @@ async def test_the_in_process_level_is_evicted_by_key_tag_and_clear(store: InPro
     await put(responses, "r1", BODY, built_from({"User:u-1"}, clock.now + 60))
     await put(responses, "r2", BODY, built_from({"User:u-2"}, clock.now + 60))
     await put(responses, "r3", BODY, built_from({"User:u-3"}, clock.now + 60))
-    await store.clear()  # only the in-process level holds them now
+    await store.clear(at=clock.now, fence_s=30.0)  # only the in-process level holds them now
 
     responses.evict(["r1"], ["User:u-2"])
     assert [await responses.get(key) for key in ("r1", "r2", "r3")] == [None, None, BODY]
@@ -153,6 +154,24 @@ def test_the_wire_form_round_trips_and_garbage_is_a_miss() -> None:
     assert decode(encode(BODY, 1234.5, tags)[:14]) is None
     assert decode(b"\x02" + encode(BODY, 1234.5, tags)[1:]) is None
     assert StoredResponse(body=BODY, fresh_until=1.0, tags_json=b"{not json").tags() == ()
+
+
+async def test_a_response_overlapped_by_another_replicas_invalidation_is_not_stored(
+    store: InProcessStore, clock: FakeClock
+) -> None:
+    here = responses_on(store, clock, l1=L1Policy(max_entries=10, ttl_s=5.0))
+    there = engine_on(store, clock)  # another replica on the same shared store, its pub/sub not yet arrived
+    started = clock.now
+    clock.advance(1.0)
+    await there.invalidate(tags=["org:org-1"])
+
+    await put(here, "r1", BODY, built_from({"org:org-1"}, clock.now + 60, started=started))
+    assert await here.get("r1") is None  # neither in the store nor left in this replica's level
+    assert (here.stats.stores, here.stats.fenced) == (1, 1)
+
+    clock.advance(1.0)  # a request that began after the invalidation stores its answer
+    assert await put(here, "r2", BODY, built_from({"org:org-1"}, clock.now + 60, started=clock.now))
+    assert len(store) == 1
 
 
 def settings_for(**cache: object) -> Settings:

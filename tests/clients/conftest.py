@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
+from redis_support import prefixed
 
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RedisRateLimitStore
 from clients.upstreams import Upstreams
@@ -24,13 +26,23 @@ async def upstreams(sandbox: Any) -> AsyncIterator[Upstreams]:
         await built.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def store_for(request: pytest.FixtureRequest, redis_url: str, redis_prefix: str) -> AsyncIterator[StoreFor]:
     """Rate-limit stores in memory (one process: every call returns the same store) or in Redis
-    (each call a replica of its own, all on the real server under the test's key prefix)."""
+    (each call a replica of its own, all on the real server -- or the 3-node cluster -- under the
+    test's key prefix)."""
     if request.param == "memory":
         shared = MemoryRateLimitStore()
         yield lambda _time: shared
+        return
+    if request.param == "cluster":
+        url = request.getfixturevalue("redis_cluster_url")
+        cluster = RedisCluster.from_url(url)
+        try:
+            async with prefixed(RedisCluster.from_url(url), url) as prefix:
+                yield lambda time: RedisRateLimitStore(cluster, key_prefix=prefix, clock=time.monotonic)
+        finally:
+            await cluster.aclose()
         return
     client = redis.Redis.from_url(redis_url)
     try:

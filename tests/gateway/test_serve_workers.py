@@ -54,3 +54,47 @@ def test_two_workers_serve_the_schema_on_one_port(
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)
+
+
+FLEET = """{ fleet { answeredBy
+  instances { instance cacheStats { types { type misses } } } cacheStats { types { type misses } } } }"""
+
+
+def user_misses(stats: dict[str, Any]) -> int:
+    misses: int = next(row["misses"] for row in stats["types"] if row["type"] == "users")
+    return misses
+
+
+def test_with_two_workers_the_fleet_view_sums_both_and_every_answer_names_its_worker(
+    sandbox_server: tuple[SandboxUrls, SandboxCredentials], redis_config: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "mobius.yaml"
+    settings = {**config_for(*sandbox_server), "redis": redis_config, "instance": {"name": "pod-a", "report_s": 0.1}}
+    config.write_text(json.dumps(settings))
+    port = free_port()
+    argv = [sys.executable, "-m", "mobius.cli", "serve", "--config", str(config), "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        fleet = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                ask(url, '{ user(id: "user-1") { id } }')
+                fleet = ask(url, FLEET)["data"]["fleet"]
+            except OSError:
+                fleet = None
+            if fleet is not None and len(fleet["instances"]) == 2:
+                break
+            time.sleep(0.1)
+        assert fleet is not None
+        instances = [instance["instance"] for instance in fleet["instances"]]
+        assert len(set(instances)) == 2
+        assert all(instance.startswith("pod-a:") for instance in instances)
+        assert fleet["answeredBy"] in instances
+        assert user_misses(fleet["cacheStats"]) == sum(user_misses(i["cacheStats"]) for i in fleet["instances"])
+        answered_by = {ask(url, "{ cacheStats { instance } }")["data"]["cacheStats"]["instance"] for _ in range(20)}
+        assert answered_by <= set(instances)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)

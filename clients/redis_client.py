@@ -1,0 +1,46 @@
+"""The two shapes of Redis client the gateway works with -- one server (alone or found through
+Sentinel) or a Redis Cluster -- and the slot-safe forms of the multi-key operations its stores use.
+
+A cluster answers a command only when all its keys hash to one slot (``CROSSSLOT`` otherwise), so
+reads of many keys go out as one ``MGET`` per slot (in one pipeline per node) and scripts are run
+once per slot with the keys of that slot. On one server every key shares the one "slot": a single
+``MGET``, a single script call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
+
+RedisClient = Redis | RedisCluster
+
+
+async def get_many(client: RedisClient, keys: Sequence[str]) -> list[Any]:
+    """The values of ``keys`` in their order (``None`` where absent): one ``MGET`` per slot."""
+    if not keys:
+        return []
+    if isinstance(client, RedisCluster):
+        return await client.mget_nonatomic(list(keys))
+    return await client.mget(list(keys))
+
+
+def by_slot(client: RedisClient, keys: Sequence[str]) -> list[list[str]]:
+    """``keys`` grouped so that each group may be one command's (or one script's) keys."""
+    if not keys:
+        return []
+    if not isinstance(client, RedisCluster):
+        return [list(keys)]
+    groups: dict[int, list[str]] = {}
+    for key in keys:
+        groups.setdefault(key_slot(key.encode()), []).append(key)
+    return list(groups.values())
+
+
+def hash_tagged(text: str) -> str:
+    """``text`` as a Redis Cluster hash tag (``{text}``), so that every key built around it lands on one slot.
+    Braces inside ``text`` are replaced: the first ``}`` would end the tag early."""
+    return "{" + text.replace("{", "(").replace("}", ")") + "}"
