@@ -100,7 +100,11 @@ class BillingClient:
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> BillingInvoice:
         return await self.rest.call(
-            "POST", f"/v1/invoices/{invoice_id}/pay", _INVOICE, headers={"Idempotency-Key": idempotency_key}
+            "POST",
+            "/v1/invoices/{invoice_id}/pay",
+            _INVOICE,
+            path={"invoice_id": invoice_id},
+            headers={"Idempotency-Key": idempotency_key},
         )
 
 

@@ -18,7 +18,7 @@ from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.async_transport import AsyncTransport
 from gql.transport.exceptions import TransportQueryError
-from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType, print_ast
+from graphql import DocumentNode, ExecutionResult, FieldNode, OperationDefinitionNode, OperationType, print_ast
 
 from clients.errors import (
     RateLimited,
@@ -63,6 +63,30 @@ def printed_query(document: DocumentNode) -> str:
     text = print_ast(document)
     _printed[id(document)] = (document, text)
     return text
+
+
+_routes: dict[int, tuple[DocumentNode, str]] = {}
+
+
+def graphql_route(document: DocumentNode) -> str:
+    """An upstream document as a route: its operation type and root fields (``query nodes``).
+    The gateway writes these documents, so the routes are as few as the upstream's root fields."""
+    hit = _routes.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1]
+    operation = next(
+        (definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)), None
+    )
+    if operation is None:
+        return "graphql"
+    fields = sorted(
+        {selection.name.value for selection in operation.selection_set.selections if isinstance(selection, FieldNode)}
+    )
+    route = f"{operation.operation.value} {','.join(fields)}"
+    if len(_routes) >= _PRINTED_MAX:
+        _routes.clear()
+    _routes[id(document)] = (document, route)
+    return route
 
 
 class UpstreamTransport(AsyncTransport):
@@ -162,7 +186,11 @@ class GraphQLUpstream:
     async def _execute(
         self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str], *, idempotent: bool
     ) -> GraphQLResult:
-        return await self.pipeline.call(partial(self._attempt, session, request, headers), idempotent=idempotent)
+        return await self.pipeline.call(
+            partial(self._attempt, session, request, headers),
+            idempotent=idempotent,
+            route=graphql_route(request.document),
+        )
 
     async def _attempt(
         self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str]

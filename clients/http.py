@@ -4,6 +4,7 @@ answer teaches the pipeline), inside the upstream's resilience pipeline."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
@@ -21,6 +22,7 @@ from clients.resilience.clock import TimeSource
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_store import RateLimitStore
 from clients.shared_reads import SharedReads
+from clients.telemetry import ANY_ROUTE, answered, inject
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
@@ -124,10 +126,12 @@ class HttpUpstream:
         method: str,
         path: str,
         *,
+        route: str = ANY_ROUTE,
         params: Mapping[str, str | int] | None = None,
         json_body: object | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> RawResponse:
+        """``route`` names the call in metrics, traces and logs: the declared template, never ``path``."""
         body = b"" if json_body is None else orjson.dumps(json_body)
         request = OutgoingRequest(method=method.upper(), path_qs=build_path(path, params), body=body)
         request.headers["Accept"] = "application/json"
@@ -138,7 +142,7 @@ class HttpUpstream:
         idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
         if request.method not in _READS:
             self.shared_reads.wrote()
-        return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent)
+        return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent, route=route)
 
     async def _attempt(self, template: OutgoingRequest) -> RawResponse:
         return await self.exchange(
@@ -167,9 +171,12 @@ class HttpUpstream:
 
     async def _send_once(self, request: OutgoingRequest) -> RawResponse:
         url = URL(self._base + request.path_qs, encoded=True)
+        inject(request.headers)
+        sent = time.perf_counter()
         with map_transport_errors(self.name):
             async with self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
             ) as response:
                 body = await response.read()
-                return RawResponse(status=response.status, headers=response.headers, body=body)
+        answered(response.status, time.perf_counter() - sent)
+        return RawResponse(status=response.status, headers=response.headers, body=body)

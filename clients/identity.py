@@ -74,7 +74,7 @@ class IdentityClient:
         if cursor:
             params["cursor"] = cursor
         try:
-            return await self.rest.get(f"/v1/orgs/{org_id}/members", _MEMBERS, params=params)
+            return await self.rest.get("/v1/orgs/{org_id}/members", _MEMBERS, path={"org_id": org_id}, params=params)
         except UpstreamStatusError as exc:
             if exc.status == 404:
                 return None
@@ -82,7 +82,12 @@ class IdentityClient:
 
     async def update_user(self, user_id: str, *, changes: dict[str, str], if_match: str) -> IdentityUser:
         return await self.rest.call(
-            "PATCH", f"/v1/users/{user_id}", _USER, json_body=changes, headers={"If-Match": f'"{if_match}"'}
+            "PATCH",
+            "/v1/users/{user_id}",
+            _USER,
+            path={"user_id": user_id},
+            json_body=changes,
+            headers={"If-Match": f'"{if_match}"'},
         )
 
 

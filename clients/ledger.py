@@ -155,8 +155,9 @@ class LedgerClient:
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> BillingInvoice:
         paid = await self.rest.call(
             "POST",
-            f"/api/v2/invoices/{invoice_id}/collect_payment",
+            "/api/v2/invoices/{invoice_id}/collect_payment",
             _PAID,
+            path={"invoice_id": invoice_id},
             headers={"Ledger-Idempotency-Key": idempotency_key},
         )
         return normalised_invoice(paid.invoice)

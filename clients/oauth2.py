@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 import aiohttp
 import orjson
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from clients.auth import AuthFlow
@@ -35,6 +36,7 @@ from clients.messages import OutgoingRequest
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_headers import parse_retry_after
 from clients.secrets import SecretSource, SecretUnavailable, rotated
+from clients.telemetry import UpstreamInstruments, answered, inject, span
 
 
 def encode_basic(client_id: str, client_secret: str) -> str:
@@ -74,6 +76,10 @@ class ClientRefused(UpstreamAuthFailed):
     """The token endpoint refused our client (4xx): a rotated client secret may be the cause."""
 
 
+TOKEN_ROUTE = "POST token"  # noqa: S105  # a route name, not a credential
+"""The token endpoint's calls in metrics and traces (its URL is configured, not declared)."""
+
+
 class OAuth2ClientCredentials:
     def __init__(
         self,
@@ -109,6 +115,7 @@ class OAuth2ClientCredentials:
         self._inflight: asyncio.Task[AccessToken] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.token_requests = 0
+        self._metrics = UpstreamInstruments(upstream)
 
     def attach(self, session: aiohttp.ClientSession) -> None:
         """Use the upstream's long-lived session (and so its timeouts) for token requests."""
@@ -179,7 +186,7 @@ class OAuth2ClientCredentials:
         try:
             if self._guard is None:
                 return await self.request_token()
-            return await self._guard.call(self.request_token, idempotent=True)
+            return await self._guard.call(self.request_token, idempotent=True, route=TOKEN_ROUTE)
         except UpstreamAuthFailed:
             raise
         except UpstreamError as error:
@@ -195,6 +202,18 @@ class OAuth2ClientCredentials:
         Raises ``ClientRefused`` when the endpoint refuses the client, otherwise the upstream error
         tree's outage classes, so that a resilience pipeline can judge them.
         """
+        with span("token fetch", kind=SpanKind.CLIENT) as current:
+            try:
+                token = await self._request_token()
+            except UpstreamError as error:
+                self._metrics.token_fetch(error.code)
+                if current is not None:
+                    current.set_attribute("error.type", error.code)
+                raise
+            self._metrics.token_fetch("ok")
+            return token
+
+    async def _request_token(self) -> AccessToken:
         if self._session is None:
             raise UpstreamAuthFailed("token endpoint used before start", upstream=self._upstream)
         form = {"grant_type": "client_credentials"}
@@ -203,17 +222,20 @@ class OAuth2ClientCredentials:
         if self._audience:
             form["audience"] = self._audience
         headers = {"Accept": "application/json"}
+        inject(headers)
         if self._client_auth == "client_secret_basic":
             headers["Authorization"] = encode_basic(self._client_id, self._client_secret.reveal())
         else:
             form["client_id"] = self._client_id
             form["client_secret"] = self._client_secret.reveal()
         started = self._clock()
+        sent = time.perf_counter()
         self.token_requests += 1
         with map_transport_errors(self._upstream):
             async with self._session.post(self._token_url, data=form, headers=headers) as response:
                 body = await response.read()
                 status = response.status
+                answered(status, time.perf_counter() - sent)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), wall_now=time.time())
         if status == 429 or status >= 500:
             raise error_for_status(status, upstream=self._upstream, retry_after_s=retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TypeVar
+from urllib.parse import quote
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -12,6 +13,13 @@ from clients.http import HttpUpstream
 from clients.messages import RawResponse
 
 T = TypeVar("T")
+
+
+def fill_route(route: str, values: Mapping[str, str] | None) -> str:
+    """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded."""
+    if not values:
+        return route
+    return route.format_map({name: quote(value, safe="") for name, value in values.items()})
 
 
 def parse_response(upstream: str, what: str, response: RawResponse, adapter: TypeAdapter[T]) -> T:
@@ -29,24 +37,39 @@ class RestClient:
         self.http = http
         self.name = http.name
 
-    async def get(self, path: str, adapter: TypeAdapter[T], *, params: Mapping[str, str | int] | None = None) -> T:
-        return await self.call("GET", path, adapter, params=params)
+    async def get(
+        self,
+        route: str,
+        adapter: TypeAdapter[T],
+        *,
+        path: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> T:
+        return await self.call("GET", route, adapter, path=path, params=params)
 
     async def call(
         self,
         method: str,
-        path: str,
+        route: str,
         adapter: TypeAdapter[T],
         *,
+        path: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
         json_body: object | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> T:
+        """``route`` is the path as the API declares it (``/v1/orgs/{org_id}/members``); ``path``
+        fills its placeholders, each value percent-encoded as one segment."""
+        wire_path = fill_route(route, path)
+        declared = f"{method} {route}"
+
         async def send() -> T:
-            response = await self.http.send(method, path, params=params, json_body=json_body, headers=headers)
-            return parse_response(self.name, f"{method} {path}", response, adapter)
+            response = await self.http.send(
+                method, wire_path, route=declared, params=params, json_body=json_body, headers=headers
+            )
+            return parse_response(self.name, declared, response, adapter)
 
         shared = self.http.shared_reads
         if method == "GET" and json_body is None and not headers and shared.enabled:
-            return await shared.read((path, tuple(sorted((params or {}).items())), id(adapter)), send)
+            return await shared.read((wire_path, tuple(sorted((params or {}).items())), id(adapter)), send)
         return await send()

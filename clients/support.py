@@ -69,7 +69,9 @@ class SupportClient:
         if after:
             params["page[after]"] = after
         try:
-            return await self.rest.get(f"/api/v2/organizations/{org_id}/tickets", _PAGE, params=params)
+            return await self.rest.get(
+                "/api/v2/organizations/{org_id}/tickets", _PAGE, path={"org_id": org_id}, params=params
+            )
         except UpstreamStatusError as exc:
             if exc.status == 404:
                 return None

@@ -27,6 +27,7 @@ from mobius.readiness import Readiness, require_readable
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Posture, Settings
+from mobius.telemetry import build_telemetry
 from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
 from resolvers.cache import CacheableDocuments
@@ -35,6 +36,7 @@ from schema.documents import document_validation
 from schema.fallbacks import FALLBACKS
 from schema.operations import Documents
 from schema.root import LIVE_FIELDS, MobiusSchema, build_schema
+from schema.telemetry import OperationTelemetry
 
 GRAPHIQL_STATIC_PREFIX = "/graphiql/static"
 
@@ -88,6 +90,7 @@ def mount_graphql(
     contexts: RequestContexts,
     documents: Documents,
     persisted: PersistedDocuments,
+    operations: OperationTelemetry,
 ) -> None:
     """``/graphql``: its one admission step and its one executor entry."""
     admission = Admission(
@@ -98,7 +101,9 @@ def mount_graphql(
         cors=CorsPolicy.of(settings.http.cors, deadline_header=settings.deadline.header),
     )
     cacheable = CacheableDocuments(schema._schema, live_fields=LIVE_FIELDS, max_tokens=settings.limits.max_tokens)
-    executor = Executor(schema=schema, contexts=contexts, cacheable=cacheable, suggestions=posture.suggestions)
+    executor = Executor(
+        schema=schema, contexts=contexts, cacheable=cacheable, suggestions=posture.suggestions, operations=operations
+    )
     app.add_middleware(
         GraphQLEndpoint,
         admission=admission,
@@ -109,7 +114,7 @@ def mount_graphql(
     )
 
 
-def create_app(
+def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in one place
     settings: Settings,
     *,
     upstreams: Upstreams | None = None,
@@ -118,6 +123,7 @@ def create_app(
 ) -> FastAPI:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
     times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    telemetry = build_telemetry(settings.telemetry)
     require_readable(settings)
     posture = Posture.of(settings)
     target = check_topology(settings.redis)
@@ -127,7 +133,7 @@ def create_app(
     cache = build_cache(settings, reads.cache_types, target, clock=cache_clock)
     engine = cache.engine if cache is not None else None
     callers = build_callers(settings, clock=clock)
-    schema = build_schema(planned=settings.execution.planned)
+    schema = build_schema(planned=settings.execution.planned, operations=telemetry.operations)
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
     )
@@ -151,6 +157,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        telemetry.start()
         readiness.log_problems()
         await upstreams.start()
         if cache is not None:
@@ -168,6 +175,7 @@ def create_app(
             await upstreams.close()
             if quota_store is not None:
                 await quota_store.close()
+            telemetry.stop()
 
     app = FastAPI(
         title="Mobius Gateway",
@@ -177,7 +185,17 @@ def create_app(
         openapi_url=None,
     )
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)  # the other routes' bodies
-    mount_graphql(app, settings, posture, schema=schema, contexts=contexts, documents=documents, persisted=persisted)
+    mount_graphql(
+        app,
+        settings,
+        posture,
+        schema=schema,
+        contexts=contexts,
+        documents=documents,
+        persisted=persisted,
+        operations=telemetry.operations,
+    )
+    telemetry.mount(app, paths=frozenset({"/graphql"}))  # added last: outside everything else
     app.include_router(cache_admin_router(engine, callers))
     app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
     if posture.graphiql:

@@ -22,7 +22,7 @@ def _run_gateway(settings: Settings) -> None:
     from mobius.app import create_app
     from mobius.logging import configure_logging
 
-    configure_logging(settings.server.log_format)
+    configure_logging(settings.server.log_format, settings.telemetry.logs)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.server.host,

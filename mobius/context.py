@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clients.resilience.deadline import start_deadline
+from clients.telemetry import current_record
 from clients.upstreams import Upstreams
 from mobius.callers import CallerIdentity
 from mobius.settings import DeadlineSettings
@@ -55,6 +56,9 @@ class RequestContexts:
         """With ``provenance`` the request's loads are recorded, so its response can be stored."""
         engine = self.engine
         cache = engine.request(provenance=provenance) if engine is not None else None
+        record = current_record()
+        if record is not None:
+            record.caller = caller.name
         return GatewayContext(
             loaders=self.reads.loaders(cache),
             upstreams=self.upstreams,

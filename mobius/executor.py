@@ -23,7 +23,7 @@ from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 import orjson
-from graphql import ExecutionResult
+from graphql import ExecutionResult, GraphQLError
 from starlette.types import Send
 from strawberry.execution import optimized_is_awaitable
 
@@ -37,6 +37,7 @@ from schema.context import Caller, GatewayContext
 from schema.errors import shaped_errors
 from schema.operations import coded
 from schema.root import MobiusSchema
+from schema.telemetry import OperationTelemetry, refused_errors
 
 CACHE_HEADER = b"mobius-cache"
 IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
@@ -60,7 +61,10 @@ class Executor:
         contexts: RequestContexts,
         cacheable: CacheableDocuments,
         suggestions: bool,
+        operations: OperationTelemetry | None = None,
     ) -> None:
+        """``operations`` puts each operation in metrics, traces and the request log."""
+        self.operations = operations or OperationTelemetry()
         self.schema = schema._schema
         self.execution_context_class = schema.execution_context_class
         """The planned executor's, or Strawberry's own with ``execution.planned`` off."""
@@ -95,11 +99,14 @@ class Executor:
                 stored = await responses.get(key)
                 if stored is not None:
                     await respond(send, 200, stored, admitted.media, [*headers, (CACHE_HEADER, b"HIT")])
+                    self.operations.served_stored(operation.query, operation.operation_name, admitted.caller.name)
                     return
                 headers = [*headers, (CACHE_HEADER, b"MISS")]
+                self.operations.cache_verdict("MISS")
             else:
                 responses.bypass()
                 headers = [*headers, (CACHE_HEADER, b"BYPASS")]
+                self.operations.cache_verdict("BYPASS")
         generation = responses.generation if responses is not None else 0
         context = self.contexts.new(admitted.caller, provenance=key is not None)
         answer = await self._run(operation, context)
@@ -117,6 +124,16 @@ class Executor:
             await responses.write(write)
 
     async def _run(self, operation: Operation, context: GatewayContext) -> _Answer:
+        with self.operations.observe(operation.query) as observed:
+            observed.name = operation.operation_name or (
+                operation.operation.name.value if operation.operation.name else None
+            )
+            observed.type = operation.operation.operation.value
+            answer, errors = await self._execute(operation, context)
+            self.operations.finish(observed, data_present=answer.payload.get("data") is not None, errors=errors)
+        return answer
+
+    async def _execute(self, operation: Operation, context: GatewayContext) -> tuple[_Answer, Sequence[GraphQLError]]:
         executor = self.execution_context_class.build(
             self.schema,
             operation.document,
@@ -130,7 +147,7 @@ class Executor:
         )
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
-            return _Answer(errors_payload(refusal), request_error=True, cacheable=False)
+            return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
         try:
             result = executor.execute_operation()
             if isawaitable(result):
@@ -145,7 +162,7 @@ class Executor:
             payload["errors"] = [error.formatted for error in errors]
         if extensions:
             payload["extensions"] = extensions
-        return _Answer(payload, request_error=False, cacheable=not errors and not extensions)
+        return _Answer(payload, request_error=False, cacheable=not errors and not extensions), errors or ()
 
 
 def errors_payload(error: RequestError) -> dict[str, Any]:
@@ -161,6 +178,7 @@ def _identity(caller: Caller) -> tuple[str, list[str], str | None, bool]:
 async def refuse(send: Send, refused: Refused) -> None:
     """A request refused by admission: its own status, or a GraphQL request error's."""
     error = refused.error
+    refused_errors(error.errors)
     status = error.status if error.status is not None else (200 if refused.media.legacy else 400)
     body = orjson.dumps(errors_payload(error))
     await respond(send, status, body, refused.media, [*refused.headers, *error.headers])

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import structlog
 
 from clients.secrets import revealed_values
+from mobius.settings import LogSettings
+from mobius.telemetry.logs import level_filter, named_logger
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEYS = re.compile(
@@ -80,12 +82,14 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def configure_logging(log_format: Literal["json", "console"] = "json", level: int = logging.INFO) -> None:
+def configure_logging(log_format: Literal["json", "console"] = "json", logs: LogSettings | None = None) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if log_format == "json" else structlog.dev.ConsoleRenderer()
     )
+    by_name = level_filter(logs or LogSettings())
     structlog.configure(
         processors=[
+            by_name,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -93,9 +97,10 @@ def configure_logging(log_format: Literal["json", "console"] = "json", level: in
             redact_event,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
+        wrapper_class=structlog.make_filtering_bound_logger(by_name.lowest),
+        logger_factory=named_logger,
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=by_name.default, format="%(levelname)s %(name)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactFilter())

@@ -44,5 +44,5 @@ def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory)."""
     args = json.loads(os.environ[WORKER_ARGS_ENV])
     settings = load_settings(None if args["config"] is None else Path(args["config"]), **args["overrides"])
-    configure_logging(settings.server.log_format)
+    configure_logging(settings.server.log_format, settings.telemetry.logs)
     return create_app(settings)

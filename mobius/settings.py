@@ -564,6 +564,36 @@ class ExecutionSettings(_Strict):
     planned: bool = True
 
 
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class MetricsSettings(_Strict):
+    enabled: bool = Field(default=True, description="record metrics and serve them at `path`")
+    path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    operation_names: int = Field(
+        default=200, ge=0, le=10_000, description="distinct operation names labelled per process; later ones: other"
+    )
+    multiprocess_dir: Path | None = Field(
+        default=None,
+        description="with --workers N: where workers keep their values (emptied at start; default: a temporary one)",
+    )
+
+
+class LogSettings(_Strict):
+    level: LogLevel = "info"
+    levels: dict[str, LogLevel] = Field(
+        default={}, description="per logger name (and the loggers below it), e.g. {mobius.requests: warning}"
+    )
+    requests: bool = Field(default=True, description="one `request` event per GraphQL request")
+
+
+class TelemetrySettings(_Strict):
+    """Metrics and logs; traces are configured by the standard ``OTEL_*`` variables (docs/observability.md)."""
+
+    metrics: MetricsSettings = MetricsSettings()
+    logs: LogSettings = LogSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOBIUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
@@ -586,6 +616,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = RuntimeSettings()
     execution: ExecutionSettings = ExecutionSettings()
     instance: InstanceSettings = InstanceSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @model_validator(mode="after")
     def _signing_keys_over_tls_in_production(self) -> Settings:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 import resolvers.identity
@@ -26,6 +28,7 @@ from schema.mutations import Mutation
 from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
 from schema.streamline import streamline_resolvers
+from schema.telemetry import OperationHook, OperationTelemetry
 
 LIVE_FIELDS: frozenset[str] = frozenset(
     {
@@ -99,16 +102,19 @@ class MobiusSchema(strawberry.federation.Schema):
         self.extensions = (*self.extensions, partial(PreparedDocuments, documents))
 
 
-def build_schema(*, planned: bool = True) -> MobiusSchema:
+def build_schema(*, planned: bool = True, operations: OperationTelemetry | None = None) -> MobiusSchema:
     """``planned``: the planned executor and streamlined resolvers, which rely on internals of the
-    pinned graphql-core and Strawberry (``schema.execution``); off, their stock execution."""
+    pinned graphql-core and Strawberry (``schema.execution``); off, their stock execution.
+    ``operations`` (the server's) puts each operation Strawberry runs itself (over a WebSocket) in
+    metrics, traces and the request log; HTTP operations are observed by ``mobius.executor``."""
+    observed: list[Callable[[], SchemaExtension]] = [] if operations is None else [partial(OperationHook, operations)]
     schema = MobiusSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Organization, Project],
         federation_version="2.7",
         execution_context_class=GatewayExecutionContext if planned else None,
-        extensions=[ReleaseAfterOperation, ShapeErrors, StaleMarks],
+        extensions=[*observed, ReleaseAfterOperation, ShapeErrors, StaleMarks],
     )
     if planned:
         streamline_resolvers(schema)

@@ -23,6 +23,7 @@ import structlog
 
 from clients.errors import CircuitOpen
 from clients.resilience.clock import Clock
+from clients.telemetry import UpstreamInstruments
 
 log = structlog.get_logger("mobius.breaker")
 
@@ -178,6 +179,8 @@ class CircuitBreaker:
         self._probe_results: list[tuple[bool, bool]] = []
         self._transitions: deque[Transition] = deque(maxlen=history)
         self.forced: Forced | None = None
+        self._metrics = UpstreamInstruments(upstream)
+        self._metrics.breaker_state(self._state.lower())
 
     @property
     def forced_state(self) -> BreakerState | None:
@@ -304,6 +307,7 @@ class CircuitBreaker:
         if to is BreakerState.CLOSED:
             self._window = self._new_window()
         self._transitions.append(transition)
+        self._metrics.breaker_transition(transition.from_state.lower(), to.lower())
         log.warning(
             "circuit_breaker_transition",
             upstream=self.upstream,

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from clients.errors import BulkheadFull
+from clients.telemetry import UpstreamInstruments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +27,7 @@ class Bulkhead:
         self.policy = policy
         self._active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._metrics = UpstreamInstruments(upstream)
 
     @property
     def in_flight(self) -> int:
@@ -46,8 +48,10 @@ class Bulkhead:
     async def _acquire(self, max_wait_s: float) -> None:
         if self._active < self.policy.max_concurrent and not self._waiters:
             self._active += 1
+            self._metrics.slot_taken()
             return
         if len(self._waiters) >= self.policy.max_queue or max_wait_s <= 0:
+            self._metrics.bulkhead_rejected()
             raise BulkheadFull(f"{self._active} calls in flight and the queue is full", upstream=self.upstream)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -61,6 +65,7 @@ class Bulkhead:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
+                self._metrics.bulkhead_rejected()
                 raise BulkheadFull("no slot became free in time", upstream=self.upstream) from None
             raise
 
@@ -71,3 +76,4 @@ class Bulkhead:
                 waiter.set_result(None)  # the slot moves to the waiter; ``_active`` is unchanged
                 return
         self._active -= 1
+        self._metrics.slot_freed()

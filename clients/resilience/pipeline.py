@@ -10,9 +10,13 @@ retried and never count as upstream failures.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+import structlog
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from clients.errors import (
     DeadlineExceeded,
@@ -32,6 +36,15 @@ from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
 from clients.resilience.ratelimit_headers import RateLimitInfo
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
 from clients.resilience.retry import Backoff, RetryBudget, RetryPolicy, is_retryable
+from clients.telemetry import (
+    ANY_ROUTE,
+    UpstreamCall,
+    UpstreamInstruments,
+    add_event,
+    attempting,
+    current_record,
+    span,
+)
 
 T = TypeVar("T")
 
@@ -53,6 +66,9 @@ def _counts_as_failure(error: UpstreamError) -> bool | None:
     if error.local or error.final or isinstance(error, RateLimited | UpstreamAuthFailed):
         return None
     return not isinstance(error, UpstreamStatusError)
+
+
+log = structlog.get_logger("mobius.upstreams")
 
 
 class Pipeline:
@@ -100,6 +116,8 @@ class Pipeline:
         )
         self.budget = RetryBudget(ratio=policy.retry.budget_ratio, max_tokens=policy.retry.budget_max_tokens)
         self._backoff = Backoff(policy.retry, clock.random)
+        self._metrics = UpstreamInstruments(self.upstream)
+        self._metrics.retry_budget(self.budget.tokens)
 
     async def reset(self) -> None:
         """Forget breaker, budget and learned limits (an operator action, and test isolation)."""
@@ -116,12 +134,51 @@ class Pipeline:
         """Attempts report every response's status and headers, so the limiter learns."""
         return await self.limiter.observe(status, headers)
 
-    async def call(self, attempt: Attempt[T], *, idempotent: bool) -> T:
+    async def call(self, attempt: Attempt[T], *, idempotent: bool, route: str = ANY_ROUTE) -> T:
+        """``route`` is what the call asks of the upstream as declared (``GET /v1/users/{id}``),
+        never a raw path: it labels the call's metrics, span and log entries."""
+        started = time.perf_counter()
+        tries = [0]
+        with span(f"{self.upstream} {route}", kind=SpanKind.CLIENT) as current:
+            try:
+                result = await self._call(attempt, idempotent=idempotent, route=route, tries=tries)
+            except UpstreamError as error:
+                self._finished(route, started, error.code, tries[0], current)
+                log.warning(
+                    "upstream_call_failed",
+                    upstream=self.upstream,
+                    route=route,
+                    code=error.code,
+                    status=getattr(error, "status", None),
+                    attempts=tries[0],
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+                raise
+            self._finished(route, started, "ok", tries[0], current)
+            return result
+
+    def _finished(self, route: str, started: float, outcome: str, attempts: int, current: Span | None) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000
+        if outcome != "ok":
+            self._metrics.failure(route, outcome)
+        record = current_record()
+        if record is not None:
+            record.upstream_calls.append(UpstreamCall(self.upstream, route, duration_ms, outcome, attempts))
+        if current is not None:
+            current.set_attributes({"mobius.upstream": self.upstream, "mobius.route": route, "mobius.outcome": outcome})
+            if outcome != "ok":
+                current.set_status(Status(StatusCode.ERROR))
+                current.set_attribute("error.type", outcome)
+
+    async def _call(self, attempt: Attempt[T], *, idempotent: bool, route: str, tries: list[int]) -> T:
+        """``tries`` counts the attempts made, for the caller's record."""
         self.budget.deposit()
+        self._metrics.retry_budget(self.budget.tokens)
         retries = 0
         while True:
+            tries[0] += 1
             try:
-                return await self._once(attempt)
+                return await self._once(attempt, route)
             except UpstreamError as error:
                 self.last_error = error.code
                 delay = self._retry_delay(error, retries, idempotent=idempotent)
@@ -129,6 +186,9 @@ class Pipeline:
                     error.final = True
                     raise
                 retries += 1
+                self._metrics.retry(error.code)
+                self._metrics.retry_budget(self.budget.tokens)
+                add_event("retry", {"mobius.retry": retries, "error.type": error.code, "mobius.delay_s": delay})
                 await self._time.sleep(delay)
 
     def _retry_delay(self, error: UpstreamError, retries: int, *, idempotent: bool) -> float | None:
@@ -141,14 +201,21 @@ class Pipeline:
             return None
         return delay
 
-    async def _once(self, attempt: Attempt[T]) -> T:
+    async def _once(self, attempt: Attempt[T], route: str) -> T:
         deadline.require_budget(self.upstream)
         await self.limiter.acquire()
         timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         async with self.bulkhead.slot(max_wait_s=timeout_s):
             timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
             permit = await self.breaker.admit()
-            return await self._attempt(attempt, permit, timeout_s, by_deadline=by_deadline)
+            with attempting(self._metrics, route) as state:
+                sent = time.perf_counter()
+                try:
+                    return await self._attempt(attempt, permit, timeout_s, by_deadline=by_deadline)
+                except UpstreamError as error:
+                    if not error.local and not state.answers:  # sent, and no answer came back
+                        self._metrics.request(route, "error", time.perf_counter() - sent)
+                    raise
 
     async def _attempt(self, attempt: Attempt[T], permit: Permit, timeout_s: float, *, by_deadline: bool) -> T:
         started = self._time.monotonic()

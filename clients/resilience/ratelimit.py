@@ -21,6 +21,7 @@ from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
 from clients.resilience.ratelimit_headers import Quota, RateLimitInfo, parse_rate_limit
 from clients.resilience.ratelimit_store import Limit, RateLimitStore, WindowKind
+from clients.telemetry import UpstreamInstruments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,7 @@ class RateLimiter:
         self._learned_until = 0.0
         self._remaining: int | None = None
         self._remaining_until: float | None = None
+        self._metrics = UpstreamInstruments(upstream)
 
     def _limit(self, now: float) -> Limit | None:
         """The limit in force: the configured one, else a learned one until it expires."""
@@ -101,12 +103,15 @@ class RateLimiter:
             wait = admission.retry_after_s
             left = deadline.remaining_s()
             if wait > self.policy.max_wait_s or (left is not None and wait >= left):
+                self._metrics.rate_limit_rejected()
                 raise RateLimitedLocally(
                     "holding back: the upstream's rate limit is spent",
                     upstream=self.upstream,
                     retry_after_s=round(wait, 3),
                 )
+            self._metrics.rate_limit_wait(wait)
             await self._sleep(wait)
+        self._metrics.rate_limit_rejected()
         raise RateLimitedLocally("holding back: the upstream's rate limit is spent", upstream=self.upstream)
 
     def note_remaining(self, remaining: int) -> None:

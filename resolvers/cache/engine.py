@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 
 from clients.errors import UpstreamUnavailable
+from clients.telemetry import span
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import CachePolicy
@@ -126,7 +127,7 @@ class CacheEngine:
                 pending.append(index)
             else:
                 results[index] = entry.value
-                stats.l1_hits += 1
+                stats.count_l1_hit()
                 if provenance is not None:
                     provenance.record(ctype.answer_tags(keys[index], entry.value), entry.fresh_until)  # type: ignore[arg-type]  # L1 holds entries of any type
         if pending:
@@ -157,7 +158,7 @@ class CacheEngine:
                 self._inflight[cache_key] = future
                 own.append(index)
             else:
-                self.stats[ctype.name].coalesced += 1
+                self.stats[ctype.name].count_coalesced()
             futures.append(future)
         if own:
             own_futures = [futures[i] for i in own]
@@ -199,15 +200,15 @@ class CacheEngine:
         for index, entry in enumerate(stored):
             if entry is not None and entry.is_fresh(now):
                 outcomes[index] = _Outcome(entry.value, entry.fresh_until)
-                stats.hits += 1
+                stats.count_hit()
                 self._remember(ctype, keys[index], cache_keys[index], entry, now)
             elif entry is not None and entry.is_revalidatable(now):
                 outcomes[index] = _Outcome(entry.value, entry.fresh_until)
-                stats.stale += 1
+                stats.count_stale()
                 revalidate.append(index)
             else:
                 misses.append(index)
-                stats.misses += 1
+                stats.count_miss()
                 if entry is not None and entry.serves_on_error(now):
                     fallbacks[index] = entry
         if revalidate:
@@ -219,7 +220,7 @@ class CacheEngine:
             for index, fetched_outcome in zip(misses, fetched, strict=True):
                 fallback = fallbacks.get(index)
                 if isinstance(fetched_outcome.result, UpstreamUnavailable) and fallback is not None:
-                    stats.stale += 1
+                    stats.count_stale()
                     age_s = round(max(0.0, self.clock() - fallback.stored_at), 3)
                     stale = StaleInfo(upstream=ctype.upstream, age_s=age_s)
                     outcomes[index] = _Outcome(fallback.value, fallback.fresh_until, stale)
@@ -257,7 +258,7 @@ class CacheEngine:
         try:
             held = await self.store.try_lock(cache_keys, policy.ttl_s)
         except CacheUnavailable:
-            self.stats[ctype.name].errors += 1
+            self.stats[ctype.name].count_error()
             return [], todo
         waiting = [i for i in todo if cache_keys[i] not in held]
         deadline = time.monotonic() + policy.wait_s
@@ -371,18 +372,26 @@ class CacheEngine:
         self.l1.put(cache_key, entry, entry.size, tags, now)  # type: ignore[arg-type]  # L1 holds entries of any type
 
     async def _read(self, ctype: CacheType[K, V], cache_keys: list[str], stats: TypeStats) -> list[Entry[V] | None]:
-        try:
-            raw = await self.store.get_many(cache_keys)
-        except CacheUnavailable:
-            stats.errors += 1
-            return [None for _ in cache_keys]
-        return [None if data is None else decode(data, ctype.adapter) for data in raw]
+        with span("cache read") as current:
+            try:
+                raw = await self.store.get_many(cache_keys)
+            except CacheUnavailable:
+                stats.count_error()
+                if current is not None:
+                    current.set_attributes({"mobius.cache.type": ctype.name, "error.type": "CACHE_UNAVAILABLE"})
+                return [None for _ in cache_keys]
+            if current is not None:
+                found = sum(data is not None for data in raw)
+                current.set_attributes(
+                    {"mobius.cache.type": ctype.name, "mobius.cache.keys": len(raw), "mobius.cache.found": found}
+                )
+            return [None if data is None else decode(data, ctype.adapter) for data in raw]
 
     async def _quietly(self, call: Awaitable[object], ctype: CacheType[Any, Any]) -> None:
         try:
             await call
         except CacheUnavailable:
-            self.stats[ctype.name].errors += 1
+            self.stats[ctype.name].count_error()
 
     def entity_keys(self, ref: str) -> list[str]:
         entity, entity_id = parse_entity(ref)

@@ -21,10 +21,11 @@ import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
+from clients.telemetry import ResponseCacheInstruments
 from resolvers.cache.entry import Entry
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import L1Policy
@@ -45,6 +46,9 @@ class ResponsePolicy:
 
 @dataclass(slots=True)
 class ResponseStats:
+    """What ``cacheStats { responses }`` shows, counted into the metrics as it changes."""
+
+    metrics: ResponseCacheInstruments = field(default_factory=ResponseCacheInstruments, repr=False, compare=False)
     hits: int = 0  # from the shared store
     l1_hits: int = 0
     misses: int = 0
@@ -53,6 +57,28 @@ class ResponseStats:
     skipped: int = 0  # executed after a miss and not stored (errors, stale data, too large, nothing fresh)
     errors: int = 0  # store calls that failed: a read is then a miss, a write is lost
     fenced: int = 0  # kept, then refused by the store: an invalidation on another replica overlapped it
+
+    def count_lookup(self, result: Literal["hit", "l1_hit", "miss", "bypass"]) -> None:
+        if result == "hit":
+            self.hits += 1
+        elif result == "l1_hit":
+            self.l1_hits += 1
+        elif result == "miss":
+            self.misses += 1
+        else:
+            self.bypasses += 1
+        self.metrics.lookup(result)
+
+    def count_write(self, result: Literal["stored", "skipped"]) -> None:
+        if result == "stored":
+            self.stores += 1
+        else:
+            self.skipped += 1
+        self.metrics.write(result)
+
+    def count_error(self) -> None:
+        self.errors += 1
+        self.metrics.store_error()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,29 +149,29 @@ class ResponseCache:
         if self.l1 is not None:
             entry = self.l1.get(key, now)
             if entry is not None:
-                self.stats.l1_hits += 1
+                self.stats.count_lookup("l1_hit")
                 body: bytes = entry.value  # type: ignore[assignment]  # this level holds response bytes
                 return body
         try:
             raw = (await self.store.get_many([key]))[0]
         except CacheUnavailable:
-            self.stats.errors += 1
+            self.stats.count_error()
             raw = None
         found = decode(raw) if raw is not None else None
         if found is None or now >= found.fresh_until:
-            self.stats.misses += 1
+            self.stats.count_lookup("miss")
             return None
-        self.stats.hits += 1
+        self.stats.count_lookup("hit")
         self._remember(key, found.body, found.fresh_until, found.tags, now)
         return found.body
 
     def bypass(self) -> None:
         """A request executed without a look-up: not a cacheable query."""
-        self.stats.bypasses += 1
+        self.stats.count_lookup("bypass")
 
     def skip(self) -> None:
         """A missed response that may not be stored: it has errors, stale or fallback values."""
-        self.stats.skipped += 1
+        self.stats.count_write("skipped")
 
     def keep(self, key: str, body: bytes, provenance: Provenance, generation: int) -> StoreWrite | None:
         """Decide, as a response built from ``provenance`` is sent, whether it may be reused
@@ -159,11 +185,11 @@ class ResponseCache:
             or len(body) > self.policy.max_entry_bytes
             or generation != self.generation
         ):
-            self.stats.skipped += 1
+            self.stats.count_write("skipped")
             return None
         fresh_until, tags = now + ttl_s, tuple(sorted(provenance.tags))
         self._remember(key, body, fresh_until, lambda: tags, now)
-        self.stats.stores += 1
+        self.stats.count_write("stored")
         since = provenance.started - self.clock_skew_s
         return StoreWrite(key=key, data=encode(body, fresh_until, tags), ttl_s=ttl_s, tags=tags, since=since)
 
@@ -173,7 +199,7 @@ class ResponseCache:
         try:
             refused = await self.store.set_many([write])
         except CacheUnavailable:
-            self.stats.errors += 1
+            self.stats.count_error()
             return
         if refused:
             self.stats.fenced += 1

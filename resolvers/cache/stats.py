@@ -1,12 +1,15 @@
-"""Per-type counters: what the ``cacheStats`` query shows and a metrics exporter can read."""
+"""Per-type counters: what the ``cacheStats`` query shows, counted into the metrics as they change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from clients.telemetry import CacheTypeInstruments
 
 
 @dataclass(slots=True)
 class TypeStats:
+    metrics: CacheTypeInstruments = field(repr=False, compare=False)
     l1_hits: int = 0
     hits: int = 0  # store hits (L1 hits are counted apart)
     misses: int = 0
@@ -15,10 +18,34 @@ class TypeStats:
     errors: int = 0  # store calls that failed (the request went on without the cache)
     fenced: int = 0  # fetched values not stored: an invalidation overlapped their fetch
 
+    def count_l1_hit(self) -> None:
+        self.l1_hits += 1
+        self.metrics.lookup("l1_hit")
+
+    def count_hit(self) -> None:
+        self.hits += 1
+        self.metrics.lookup("hit")
+
+    def count_miss(self) -> None:
+        self.misses += 1
+        self.metrics.lookup("miss")
+
+    def count_stale(self) -> None:
+        self.stale += 1
+        self.metrics.lookup("stale")
+
+    def count_coalesced(self) -> None:
+        self.coalesced += 1
+        self.metrics.coalesced()
+
+    def count_error(self) -> None:
+        self.errors += 1
+        self.metrics.store_error()
+
 
 class CacheStats:
     def __init__(self, names: list[str]) -> None:
-        self.by_type = {name: TypeStats() for name in names}
+        self.by_type = {name: TypeStats(CacheTypeInstruments(name)) for name in names}
 
     def __getitem__(self, name: str) -> TypeStats:
         return self.by_type[name]

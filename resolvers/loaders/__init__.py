@@ -21,6 +21,7 @@ from aiodataloader import DataLoader
 from clients.declaration import Answer, Fetched, Read
 from clients.policy import UpstreamPolicy
 from clients.registry import registry
+from clients.telemetry import batch_size, span
 from clients.upstreams import Upstreams
 from resolvers.cache import CacheType, RequestCache
 from resolvers.cache.types import key_part
@@ -132,6 +133,21 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         self.loaders = loaders
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[Answer]:
+        """One batch: measured (its size) and traced (a span holding its cache read and upstream calls)."""
+        source = self.source
+        batch_size(source.ctype.upstream, source.read.name, len(keys))
+        with span(f"loader {source.read.name}") as current:
+            if current is not None:
+                current.set_attributes(
+                    {
+                        "mobius.upstream": source.ctype.upstream,
+                        "mobius.read": source.read.name,
+                        "mobius.keys": len(keys),
+                    }
+                )
+            return await self._answer(keys)
+
+    async def _answer(self, keys: Sequence[K]) -> list[Answer]:
         cache = self.loaders.cache
         answers = (
             list(await self._fetch(keys)) if cache is None else await cache.load(self.source.ctype, keys, self._fetch)

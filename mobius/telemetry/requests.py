@@ -1,0 +1,164 @@
+"""Each GraphQL request, as one unit: its trace context, its metrics and its one log event.
+
+``RequestTelemetry`` wraps the request path in front of everything else, so whatever answers a
+request (executed, from the response cache, refused) is counted the same way. It accepts the
+caller's W3C ``traceparent``/``tracestate`` (while tracing is on, the operation's span is a child
+of the caller's), gives the request an id (the caller's ``X-Request-Id`` when it is a short token,
+else a new one, sent back in the response), times it, and once the response is sent logs one
+``request`` event from what every layer recorded on the way (``clients.telemetry.RequestRecord``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clients.telemetry import LATENCY_BUCKETS_S, RequestRecord, metrics_on, recording, tracing_on
+
+HTTP_REQUESTS = Counter(
+    "mobius_http_requests", "HTTP requests to the GraphQL endpoint, by method and status.", ["path", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "mobius_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its response.",
+    ["path", "method"],
+    buckets=LATENCY_BUCKETS_S,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "mobius_http_requests_in_flight",
+    "Requests being answered (summed over workers).",
+    ["path"],
+    multiprocess_mode="livesum",
+)
+
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD"})
+
+log = structlog.get_logger("mobius.requests")
+
+
+class RequestTelemetry:
+    """ASGI middleware for the paths it is given (the GraphQL endpoint); others pass through."""
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str], log_requests: bool) -> None:
+        self.app = app
+        self.paths = paths
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope["path"]
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        headers = scope["headers"]
+        request_id = _request_id(headers)
+        status = 0
+
+        async def respond(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        token = otel_context.attach(propagate.extract(_carrier(headers))) if tracing_on() else None
+        in_flight = HTTP_IN_FLIGHT.labels(path) if metrics_on() else None
+        if in_flight is not None:
+            in_flight.inc()
+        try:
+            with recording() as record:
+                try:
+                    await self.app(scope, receive, respond)
+                finally:
+                    duration_s = time.perf_counter() - started
+                    if in_flight is not None:
+                        in_flight.dec()
+                        HTTP_REQUESTS.labels(path, method, str(status)).inc()
+                        HTTP_DURATION.labels(path, method).observe(duration_s)
+                    if self.log_requests:
+                        _log(
+                            record,
+                            request_id=request_id,
+                            trace_id=_trace_id(record, headers),
+                            method=method,
+                            status=status,
+                            duration_s=duration_s,
+                        )
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+
+def _log(
+    record: RequestRecord, *, request_id: str, trace_id: str | None, method: str, status: int, duration_s: float
+) -> None:
+    event: dict[str, Any] = {
+        "request_id": request_id,
+        "trace_id": trace_id,
+        "method": method,
+        "status": status,
+        "duration_ms": round(duration_s * 1000, 3),
+        "caller": record.caller,
+        "operation_name": record.operation_name,
+        "operation_type": record.operation_type,
+        "operation_hash": None if record.query is None else hashlib.sha256(record.query.encode()).hexdigest(),
+        "cache": record.cache,
+        "error_codes": sorted(record.error_codes),
+        "upstream_calls": [
+            {
+                "upstream": call.upstream,
+                "route": call.route,
+                "duration_ms": round(call.duration_ms, 3),
+                "outcome": call.outcome,
+                "attempts": call.attempts,
+            }
+            for call in record.upstream_calls
+        ],
+    }
+    if record.stale:
+        event["stale_fields"] = record.stale
+    log.info("request", **event)
+
+
+def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            given = value.decode("latin-1")
+            if len(given) <= 128 and _REQUEST_ID.fullmatch(given):
+                return given
+            break
+    return uuid.uuid4().hex
+
+
+def _trace_id(record: RequestRecord, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The trace the request belongs to: its operation span's, else the caller's ``traceparent``."""
+    if record.trace_id is not None:
+        return record.trace_id
+    for name, value in headers:
+        if name == b"traceparent":
+            if len(value) != 55:
+                return None
+            trace_id = value[3:35].decode("latin-1").lower()
+            valid = trace_id != "0" * 32 and all(c in "0123456789abcdef" for c in trace_id)
+            return trace_id if valid else None
+    return None
+
+
+def _carrier(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in headers
+        if name in (b"traceparent", b"tracestate", b"baggage")
+    }

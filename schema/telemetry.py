@@ -1,0 +1,145 @@
+"""GraphQL operations in metrics, traces and the request's log record.
+
+One hook per operation, none per field: ``OperationTelemetry.observe`` wraps an operation's
+execution in its span and, once the result is known, counts it by name, type and outcome with
+its duration, and its errors by code.
+
+An operation's name is chosen by the client, so it is a label only while it stays bounded: the
+first ``limit`` distinct names a process sees are labelled as they are, every later one counts as
+``other`` (see ``BoundedValues``; an attacker who sends a thousand names fills the list and then
+only grows ``other``). Unnamed operations are ``anonymous``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+from graphql import GraphQLError
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from prometheus_client import Counter, Histogram
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from clients.telemetry import ERROR_CODES, LATENCY_BUCKETS_S, BoundedValues, current_record, metrics_on, span
+
+OPERATIONS = Counter(
+    "mobius_graphql_operations",
+    "GraphQL operations executed, by name (bounded), type and outcome (ok, partial: data with errors, error).",
+    ["operation", "type", "outcome"],
+)
+OPERATION_DURATION = Histogram(
+    "mobius_graphql_operation_duration_seconds",
+    "Time to execute a GraphQL operation (parsing and validation included).",
+    ["operation", "type"],
+    buckets=LATENCY_BUCKETS_S,
+)
+ERRORS = Counter("mobius_graphql_errors", "Errors in GraphQL responses, by extensions.code.", ["code"])
+
+ANONYMOUS = "anonymous"
+UNKNOWN_TYPE = "unknown"
+"""The type of an operation that never got one: unparsable, or not found in its document."""
+
+
+@dataclass(slots=True)
+class Operation:
+    """What is known of one operation as it runs; ``finish`` completes it."""
+
+    name: str | None = None
+    type: str = UNKNOWN_TYPE
+    span: Span | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+class OperationTelemetry:
+    def __init__(self, *, names_limit: int = 200) -> None:
+        self.names = BoundedValues(names_limit)
+
+    @contextmanager
+    def observe(self, query: str | None) -> Iterator[Operation]:
+        """Around one operation's parsing, validation and execution; the caller fills in the name
+        and type as they become known and calls ``finish`` with the result."""
+        record = current_record()
+        if record is not None:
+            record.query = query
+        with span("graphql.operation", kind=SpanKind.SERVER) as current:
+            if record is not None and current is not None:
+                record.trace_id = format(current.get_span_context().trace_id, "032x")
+            yield Operation(span=current)
+
+    def cache_verdict(self, verdict: str) -> None:
+        """The response cache's ``MISS`` or ``BYPASS`` for the request being executed."""
+        record = current_record()
+        if record is not None:
+            record.cache = verdict
+
+    def served_stored(self, query: str, name: str | None, caller: str) -> None:
+        """An operation answered from the response cache (``HIT``): nothing was executed."""
+        record = current_record()
+        if record is not None:
+            record.cache, record.query, record.operation_name, record.caller = "HIT", query, name, caller
+
+    def finish(self, operation: Operation, *, data_present: bool, errors: Sequence[GraphQLError]) -> None:
+        codes = [_code(error) for error in errors]
+        outcome = "ok" if not errors else "partial" if data_present else "error"
+        label = ANONYMOUS if operation.name is None else self.names(operation.name)
+        if metrics_on():
+            OPERATIONS.labels(label, operation.type, outcome).inc()
+            OPERATION_DURATION.labels(label, operation.type).observe(time.perf_counter() - operation.started)
+            for code in codes:
+                ERRORS.labels(ERROR_CODES(code)).inc()
+        record = current_record()
+        if record is not None:
+            record.operation_name = operation.name
+            record.operation_type = operation.type
+            record.error_codes.update(codes)
+        current = operation.span
+        if current is not None:
+            current.update_name(f"{operation.type} {label}" if operation.name else operation.type)
+            current.set_attributes({"graphql.operation.type": operation.type, "mobius.outcome": outcome})
+            if operation.name is not None:
+                current.set_attribute("graphql.operation.name", operation.name[: self.names.max_length])
+            if codes:
+                current.set_attribute("mobius.error_codes", sorted(set(codes)))
+            if outcome == "error":
+                current.set_status(Status(StatusCode.ERROR))
+
+
+def refused_errors(errors: Sequence[GraphQLError]) -> None:
+    """A request refused before any operation ran (unparsable, invalid, unauthenticated ...): its
+    errors by code, in the metrics and the request's record."""
+    codes = [_code(error) for error in errors]
+    if metrics_on():
+        for code in codes:
+            ERRORS.labels(ERROR_CODES(code)).inc()
+    record = current_record()
+    if record is not None:
+        record.error_codes.update(codes)
+
+
+def _code(error: GraphQLError) -> str:
+    code = error.extensions.get("code") if error.extensions else None
+    return code if isinstance(code, str) else "UNKNOWN"
+
+
+class OperationHook(SchemaExtension):
+    """Runs ``OperationTelemetry`` around each operation Strawberry executes (``on_operation``
+    only: no per-field hook)."""
+
+    def __init__(self, telemetry: OperationTelemetry, *, execution_context: ExecutionContext | None = None) -> None:
+        super().__init__(execution_context=execution_context)
+        self.telemetry = telemetry
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        with self.telemetry.observe(context.query) as operation:
+            yield
+            operation.name = context.operation_name
+            with suppress(RuntimeError, GraphQLError):  # no document, or no such operation in it
+                operation.type = context.operation_type.value
+            result = context.result
+            data_present = result is not None and result.data is not None
+            errors = (result.errors if result is not None else None) or []
+            self.telemetry.finish(operation, data_present=data_present, errors=errors)
