@@ -20,7 +20,6 @@ from urllib.parse import quote_plus
 
 import aiohttp
 import orjson
-from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from clients.auth import AuthFlow
@@ -36,7 +35,7 @@ from clients.messages import OutgoingRequest
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_headers import parse_retry_after
 from clients.secrets import SecretSource, SecretUnavailable, rotated
-from clients.telemetry import UpstreamInstruments, answered, inject, span
+from clients.telemetry import UpstreamInstruments, answered, inject
 
 
 def encode_basic(client_id: str, client_secret: str) -> str:
@@ -202,16 +201,13 @@ class OAuth2ClientCredentials:
         Raises ``ClientRefused`` when the endpoint refuses the client, otherwise the upstream error
         tree's outage classes, so that a resilience pipeline can judge them.
         """
-        with span("token fetch", kind=SpanKind.CLIENT) as current:
-            try:
-                token = await self._request_token()
-            except UpstreamError as error:
-                self._metrics.token_fetch(error.code)
-                if current is not None:
-                    current.set_attribute("error.type", error.code)
-                raise
-            self._metrics.token_fetch("ok")
-            return token
+        try:
+            token = await self._request_token()
+        except UpstreamError as error:
+            self._metrics.token_fetch(error.code)
+            raise
+        self._metrics.token_fetch("ok")
+        return token
 
     async def _request_token(self) -> AccessToken:
         if self._session is None:

@@ -1,7 +1,8 @@
 """`mobius serve --workers N`: N uvicorn worker processes sharing one listening socket.
 
 Each worker re-reads the settings from the same file and overrides (passed to it through one
-environment variable), so secrets never travel between processes.
+environment variable), so secrets never travel between processes. Their metrics meet in one
+directory (``mobius.telemetry.multiprocess``), so any worker's ``/metrics`` shows them all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from mobius.app import create_app
 from mobius.logging import configure_logging
 from mobius.settings import Settings, load_settings
+from mobius.telemetry.multiprocess import shared_metrics_dir
 
 WORKER_ARGS_ENV = "_MOBIUS_SERVE_ARGS"
 
@@ -25,19 +27,20 @@ def run_workers(settings: Settings, *, config: Path | None, overrides: dict[str,
     os.environ[WORKER_ARGS_ENV] = json.dumps(
         {"config": None if config is None else str(config), "overrides": overrides}
     )
-    uvicorn.run(
-        f"{__name__}:worker_app",
-        factory=True,
-        host=settings.server.host,
-        port=settings.server.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=settings.server.drain_s,
-    )
+    with shared_metrics_dir(settings.telemetry.metrics.multiprocess_dir):
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            host=settings.server.host,
+            port=settings.server.port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=settings.server.drain_s,
+        )
 
 
 def worker_app() -> FastAPI:

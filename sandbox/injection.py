@@ -26,7 +26,7 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     upstream = request.app[UPSTREAM_KEY]
     route = route_key(request)
-    upstream.counter.count(route)
+    upstream.counter.count(route, request.headers.get("traceparent"))
     faults = upstream.faults
     if not faults.applies_to(route, exempt=upstream.exempt):
         return await handler(request)

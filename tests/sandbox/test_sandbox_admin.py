@@ -190,3 +190,19 @@ def test_fixed_window_limiter_resets_at_the_window_boundary() -> None:
     assert limiter.policy == "2;w=1"
     now[0] = 101.0
     assert limiter.hit().allowed
+
+
+async def test_stats_keep_the_trace_context_requests_carried(urls: SandboxUrls, http: aiohttp.ClientSession) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    await _post(http, f"{urls.projects}/_sandbox/reset", {})
+    async with http.post(f"{urls.projects}/graphql", json={"query": "{ __typename }"}) as response:
+        assert response.status == 401  # refused, still counted
+    assert "traceparents" not in await _stats(http, urls.projects)
+    async with http.post(
+        f"{urls.projects}/graphql", json={"query": "{ __typename }"}, headers={"traceparent": traceparent}
+    ) as response:
+        assert response.status == 401
+    stats = await _stats(http, urls.projects)
+    assert stats["traceparents"] == [{"route": "POST /graphql", "traceparent": traceparent}]
+    await _post(http, f"{urls.projects}/_sandbox/reset", {})
+    assert "traceparents" not in await _stats(http, urls.projects)
