@@ -18,7 +18,7 @@ import structlog
 
 from clients.secrets import revealed_values
 from mobius.settings import LogSettings
-from mobius.telemetry.logs import level_filter, named_logger
+from mobius.telemetry.logs import VERBATIM, level_filter, named_logger
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEYS = re.compile(
@@ -64,9 +64,11 @@ def redact(value: Any) -> Any:
 
 
 def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """A structlog processor: sensitive keys are blanked, secret-looking strings masked."""
+    """A structlog processor: sensitive keys are blanked, secret-looking strings masked (except the
+    values the gateway wrote itself and marked verbatim)."""
     for key, value in list(event.items()):
-        event[key] = REDACTED if _SENSITIVE_KEYS.search(key) else redact(value)
+        if not isinstance(value, VERBATIM):
+            event[key] = REDACTED if _SENSITIVE_KEYS.search(key) else redact(value)
     return event
 
 
@@ -91,10 +93,10 @@ def configure_logging(log_format: Literal["json", "console"] = "json", logs: Log
         processors=[
             by_name,
             structlog.contextvars.merge_contextvars,
+            structlog.processors.format_exc_info,
+            redact_event,  # before the level and time are added: nothing to redact in those
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(by_name.lowest),

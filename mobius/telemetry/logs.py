@@ -17,6 +17,24 @@ _LEVELS["critical"] = logging.CRITICAL
 _METHODS = {**_LEVELS, "warn": logging.WARNING, "exception": logging.ERROR, "fatal": logging.CRITICAL}
 
 
+class Verbatim(str):
+    """Text the gateway wrote itself (a declared route, an upstream's name, a digest): logged as it
+    is, without the redactor's scan, which would cost more than the rest of a request's log event
+    and mask a digest as secret-looking hex."""
+
+    __slots__ = ()
+
+
+class VerbatimRows(tuple[dict[str, Any], ...]):
+    """Rows of values the gateway wrote itself (a request's upstream calls), logged as they are."""
+
+    __slots__ = ()
+
+
+VERBATIM = (Verbatim, VerbatimRows)
+"""What the redactor passes through untouched."""
+
+
 class NamedLogger(structlog.PrintLogger):
     """structlog's print logger, knowing the name it was asked for (``structlog.get_logger(name)``)."""
 

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clients.telemetry import LATENCY_BUCKETS_S, RequestRecord, metrics_on, recording, tracing_on
+from mobius.telemetry.logs import Verbatim, VerbatimRows
 
 HTTP_REQUESTS = Counter(
     "mobius_http_requests", "HTTP requests to the GraphQL endpoint, by method and status.", ["path", "method", "status"]
@@ -106,17 +107,17 @@ def _log(
 ) -> None:
     event: dict[str, Any] = {
         "request_id": request_id,
-        "trace_id": trace_id,
-        "method": method,
+        "trace_id": None if trace_id is None else Verbatim(trace_id),
+        "method": Verbatim(method),
         "status": status,
         "duration_ms": round(duration_s * 1000, 3),
         "caller": record.caller,
         "operation_name": record.operation_name,
-        "operation_type": record.operation_type,
-        "operation_hash": None if record.query is None else hashlib.sha256(record.query.encode()).hexdigest(),
-        "cache": record.cache,
+        "operation_type": None if record.operation_type is None else Verbatim(record.operation_type),
+        "operation_hash": None if record.query is None else Verbatim(hashlib.sha256(record.query.encode()).hexdigest()),
+        "cache": None if record.cache is None else Verbatim(record.cache),
         "error_codes": sorted(record.error_codes),
-        "upstream_calls": [
+        "upstream_calls": VerbatimRows(
             {
                 "upstream": call.upstream,
                 "route": call.route,
@@ -125,7 +126,7 @@ def _log(
                 "attempts": call.attempts,
             }
             for call in record.upstream_calls
-        ],
+        ),
     }
     if record.stale:
         event["stale_fields"] = record.stale

@@ -17,6 +17,7 @@ from metrics_support import label_values, scrape, value
 from structlog.testing import capture_logs
 
 from clients import telemetry
+from mobius.logging import redact_event
 from mobius.settings import LogSettings
 from mobius.telemetry.logs import level_filter, named_logger
 from sandbox import SandboxCredentials, SandboxUrls
@@ -50,7 +51,7 @@ async def test_each_request_logs_one_event_with_what_it_did(gateway: Gateway, sa
     assert event["status"] == 200
     assert event["error_codes"] == []
     calls = event["upstream_calls"]
-    assert isinstance(calls, list)
+    assert isinstance(calls, tuple)
     assert {(call["upstream"], call["route"]) for call in calls} >= {
         ("identity", "GET /v1/orgs"),
         ("identity", "GET /v1/orgs/{org_id}/members"),
@@ -144,3 +145,12 @@ def test_levels_apply_per_logger_and_to_the_loggers_below_it(capsys: pytest.Capt
         "circuit_breaker_transition",
     ]
     assert '"logger": "mobius.breaker"' in lines[-1]
+
+
+async def test_what_the_client_chose_goes_through_redaction_in_the_request_event(gateway: Gateway) -> None:
+    with capture_logs(processors=[redact_event]) as logs:
+        await gateway.query("query sk_live_leaked { __typename }")
+        [event] = await request_events(logs)
+    assert event["operation_name"] == "[redacted]"
+    assert isinstance(event["operation_hash"], str)
+    assert len(event["operation_hash"]) == 64
