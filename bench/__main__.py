@@ -12,7 +12,7 @@ from pathlib import Path
 from bench import report
 from bench.implementations import ROOT, SandboxPorts
 from bench.results import aggregate
-from bench.run import Bench, Options, install_peers, log
+from bench.run import METRICS_OFF, TRACED, Bench, Options, install_peers, log
 from bench.workloads import workloads
 
 ALL_IMPLEMENTATIONS = ("mobius", "hive", "yoga")
@@ -34,9 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--impl", default=",".join(ALL_IMPLEMENTATIONS), help="implementations (default all)")
     parser.add_argument("--workload", default=",".join(w.name for w in workloads()), help="workloads (default all)")
     parser.add_argument("--sandbox-ports", type=_ints, default=[18101, 18102, 18103])
-    parser.add_argument("--port-base", type=int, default=18000, help="mobius :N, hive :N+1, yoga :N+2, cached :N+3")
+    parser.add_argument(
+        "--port-base", type=int, default=18000, help="mobius :N, hive :N+1, yoga :N+2, cached :N+3, variants :N+4, :N+5"
+    )
     parser.add_argument("--gc-threshold", type=int, default=None, help="Mobius runtime.gc_gen0_threshold")
     parser.add_argument("--no-gc-freeze", action="store_true", help="Mobius runtime.gc_freeze: false")
+    parser.add_argument(
+        "--no-telemetry-variants",
+        action="store_true",
+        help=f"skip the dashboard on {METRICS_OFF} (metrics off) and {TRACED} (every request traced)",
+    )
     parser.add_argument(
         "--cache-settings",
         default='{"enabled": true, "response": {"enabled": true}}',
@@ -72,10 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         implementations=[name for name in args.impl.split(",") if name],
         workloads=[name for name in args.workload.split(",") if name],
         sandbox=SandboxPorts(*args.sandbox_ports),
-        ports={"mobius": base, "hive": base + 1, "yoga": base + 2, "mobius-cache": base + 3},
+        ports={
+            "mobius": base,
+            "hive": base + 1,
+            "yoga": base + 2,
+            "mobius-cache": base + 3,
+            METRICS_OFF: base + 4,
+            TRACED: base + 5,
+        },
         runtime=runtime,
         cache=cache,
         out_dir=args.out,
+        telemetry_variants=not args.no_telemetry_variants,
     )
     install_peers()
     bench = Bench(options)
@@ -98,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": report.versions(),
         "auth": bench.auth,
         "preflight": bench.preflight,
-        "notes": notes,
+        "notes": [*notes, *report.telemetry_costs(rows)],
     }
     report.write(rows, meta, args.report, options.out_dir / "results.json")
     log(f"wrote {args.report} and {options.out_dir / 'results.json'}")

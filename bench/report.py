@@ -161,3 +161,31 @@ def rows_from_json(payload: Mapping[str, Any]) -> list[Row]:
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def telemetry_costs(rows: Sequence[Row]) -> list[str]:
+    """What metrics and tracing cost, from the dashboard's CPU per request on Mobius with metrics
+    on (the default), off, and with every request traced, per cell."""
+    cpu = {
+        (row.case.implementation, row.case.workers, row.case.latency_ms): row.figures["cpu_ms_per_request"]
+        for row in rows
+        if row.case.workload == "dashboard" and row.available
+    }
+    notes = []
+    for (name, workers, latency), on in sorted(cpu.items()):
+        off = cpu.get(("mobius-metrics-off", workers, latency))
+        traced = cpu.get(("mobius-traced", workers, latency))
+        if name != OURS or off is None:
+            continue
+        note = (
+            f"telemetry, dashboard, {workers} worker(s), {latency} ms upstreams: CPU per request "
+            f"{on:.2f} ms with metrics (the default) against {off:.2f} ms without ({_percent(on, off)})"
+        )
+        if traced is not None:
+            note += f"; {traced:.2f} ms with every request traced to a loopback collector ({_percent(traced, on)})"
+        notes.append(note)
+    return notes
+
+
+def _percent(value: float, base: float) -> str:
+    return f"{100 * (value - base) / base:+.1f}%" if base else "n/a"

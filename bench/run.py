@@ -8,11 +8,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import implementations as impl
+from bench.otlp_sink import OtlpSink
 from bench.processes import HOST, Process, get_json, post_json, wait_until_answers
 from bench.procstat import usage_of
 from bench.results import Case, LoadResult, Measurement, parse_autocannon
@@ -39,6 +40,13 @@ class Options:
     runtime: dict[str, Any]
     cache: dict[str, Any]
     out_dir: Path
+    telemetry_variants: bool = True
+    """Also run the dashboard on Mobius with metrics off, and with every request traced."""
+
+
+METRICS_OFF = "mobius-metrics-off"
+TRACED = "mobius-traced"
+TELEMETRY_VARIANTS = (METRICS_OFF, TRACED)
 
 
 def log(message: str) -> None:
@@ -134,6 +142,7 @@ class Bench:
         self.sandboxes: list[Process] = []
         self.exact_upstream: dict[tuple[str, str], float] = {}
         self.token = ""
+        self.sink: OtlpSink | None = None
 
     def run(self) -> None:
         options = self.options
@@ -144,10 +153,11 @@ class Bench:
         self.token = impl.identity_token(options.sandbox)
         supergraph = self.compose() if "hive" in options.implementations else None
         try:
-            for latency in options.latencies_ms:
-                set_latency(options.sandbox, latency)
-                for workers in options.workers:
-                    self.cell(latency, workers, supergraph)
+            with OtlpSink(HOST) as self.sink:
+                for latency in options.latencies_ms:
+                    set_latency(options.sandbox, latency)
+                    for workers in options.workers:
+                        self.cell(latency, workers, supergraph)
         finally:
             for child in reversed(self.children):
                 child.stop()
@@ -212,6 +222,8 @@ class Bench:
                     ),
                     impl.launch_hive(sandbox, self.token, supergraph, port, workers),
                 )
+        if options.telemetry_variants and "mobius" in options.implementations and "dashboard" in options.workloads:
+            out.update(self.telemetry_launches(workers))
         if "dashboard-cached" in options.workloads:
             port = options.ports["mobius-cache"]
             config = options.out_dir / f"mobius-cache-{workers}.json"
@@ -219,6 +231,34 @@ class Bench:
             out["mobius-cache"] = (
                 impl.Implementation("mobius", port, "full, with `cache` settings"),
                 impl.launch_mobius(config, workers),
+            )
+        return out
+
+    def telemetry_launches(self, workers: int) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
+        """Mobius with metrics off (the setting), and with every request traced (100% sampling)
+        through the OTLP/HTTP exporter to the bench's loopback collector; both with the default
+        request log, like ``mobius``."""
+        options, out = self.options, {}
+        assert self.sink is not None
+        variants = {
+            METRICS_OFF: ({"telemetry": {"metrics": {"enabled": False}}}, {}),
+            TRACED: (
+                {},
+                {
+                    "OTEL_TRACES_EXPORTER": "otlp",
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.sink.endpoint,
+                    "OTEL_TRACES_SAMPLER": "always_on",
+                },
+            ),
+        }
+        for name, (settings, env) in variants.items():
+            port = options.ports[name]
+            config = options.out_dir / f"{name}-{workers}.json"
+            config.write_text(json.dumps(impl.mobius_config(options.sandbox, port, options.runtime, settings)))
+            launch = impl.launch_mobius(config, workers)
+            out[name] = (
+                impl.Implementation(name, port, "full (as mobius)"),
+                replace(launch, env={**launch.env, **env}),
             )
         return out
 
@@ -237,7 +277,10 @@ class Bench:
                 for workload in chosen:
                     self.unavailable[Case(workload.name, implementation.name, workers, latency)] = "did not start"
                 continue
-            mine = [w for w in chosen if w.needs_cache == (key == "mobius-cache")]
+            if key in TELEMETRY_VARIANTS:
+                mine = [w for w in chosen if w.name == "dashboard"]
+            else:
+                mine = [w for w in chosen if w.needs_cache == (key == "mobius-cache")]
             started.append(Started(implementation, process, mine))
         self.mark_uncached(chosen, workers, latency)
         self.check_answers(started, chosen)

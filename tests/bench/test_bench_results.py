@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import markdown, rows_from_json, write
+from bench.report import markdown, rows_from_json, telemetry_costs, write
 from bench.results import Case, Measurement, aggregate, parse_autocannon
 from bench.run import first_difference
 
@@ -105,3 +105,17 @@ def test_results_json_renders_the_same_report(tmp_path: Path) -> None:
     payload = json.loads(json_path.read_text())
     assert markdown(rows_from_json(payload), payload["meta"]) == markdown_path.read_text()
     assert "| did not start |" in markdown_path.read_text()
+
+
+def test_the_report_says_what_metrics_and_tracing_cost_on_the_dashboard() -> None:
+    def measured(name: str, cpu: float) -> Measurement:
+        return Measurement(Case("dashboard", name, 1, 0), 0, figures(100, cpu, 50))
+
+    rows = aggregate(
+        [measured("mobius", 5.1), measured("mobius-metrics-off", 5.0), measured("mobius-traced", 6.12)], {}
+    )
+    assert telemetry_costs(rows) == [
+        "telemetry, dashboard, 1 worker(s), 0 ms upstreams: CPU per request 5.10 ms with metrics (the default) "
+        "against 5.00 ms without (+2.0%); 6.12 ms with every request traced to a loopback collector (+20.0%)"
+    ]
+    assert telemetry_costs(aggregate([measured("mobius", 5.1)], {})) == []
