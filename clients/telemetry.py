@@ -384,8 +384,6 @@ class RequestRecord:
     trace_id: str | None = None
     cache: str | None = None
     """The response cache's verdict (``HIT``, ``MISS``, ``BYPASS``) where it was asked."""
-    stale: int = 0
-    """Fields answered from stale cache entries."""
 
 
 _record: ContextVar[RequestRecord | None] = ContextVar("mobius_request_record", default=None)

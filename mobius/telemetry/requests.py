@@ -128,8 +128,6 @@ def _log(
             for call in record.upstream_calls
         ),
     }
-    if record.stale:
-        event["stale_fields"] = record.stale
     log.info("request", **event)
 
 
