@@ -195,7 +195,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         persisted=persisted,
         operations=telemetry.operations,
     )
-    telemetry.mount(app, paths=frozenset({"/graphql"}))  # added last: outside everything else
+    telemetry.mount(app, paths={"/graphql": "/graphql"})  # added last: outside everything else
     app.include_router(cache_admin_router(engine, callers))
     app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
     if posture.graphiql:

@@ -28,8 +28,9 @@ class Telemetry:
     operations: OperationTelemetry
     tracing: bool
 
-    def mount(self, app: Starlette, *, paths: frozenset[str]) -> None:
-        """Observe requests to ``paths`` (as the outermost middleware) and serve the metrics."""
+    def mount(self, app: Starlette, *, paths: Mapping[str, str]) -> None:
+        """Observe requests to ``paths`` (as the outermost middleware; see ``RequestTelemetry``) and
+        serve the metrics."""
         app.add_middleware(RequestTelemetry, paths=paths, log_requests=self.settings.logs.requests)
         if self.settings.metrics.enabled:
             app.add_route(self.settings.metrics.path, metrics_endpoint, methods=["GET"], include_in_schema=False)

@@ -14,6 +14,7 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -26,7 +27,7 @@ from clients.telemetry import LATENCY_BUCKETS_S, RequestRecord, metrics_on, reco
 from mobius.telemetry.logs import Verbatim, VerbatimRows
 
 HTTP_REQUESTS = Counter(
-    "mobius_http_requests", "HTTP requests to the GraphQL endpoint, by method and status.", ["path", "method", "status"]
+    "mobius_http_requests", "HTTP requests by path (as routed), method and status.", ["path", "method", "status"]
 )
 HTTP_DURATION = Histogram(
     "mobius_http_request_duration_seconds",
@@ -49,19 +50,31 @@ log = structlog.get_logger("mobius.requests")
 
 
 class RequestTelemetry:
-    """ASGI middleware for the paths it is given (the GraphQL endpoint); others pass through."""
+    """ASGI middleware for the paths it is given, each with the label it is counted under (a key
+    ending in ``/`` covers the paths below it: ``{"/webhooks/": "/webhooks/{upstream}"}``); other
+    paths pass through."""
 
-    def __init__(self, app: ASGIApp, *, paths: frozenset[str], log_requests: bool) -> None:
+    def __init__(self, app: ASGIApp, *, paths: Mapping[str, str], log_requests: bool) -> None:
         self.app = app
-        self.paths = paths
+        self.paths = {path: label for path, label in paths.items() if not path.endswith("/")}
+        self.prefixes = {path: label for path, label in paths.items() if path.endswith("/")}
         self.log_requests = log_requests
 
+    def _label(self, scope: Scope) -> str | None:
+        if scope["type"] != "http":
+            return None
+        path: str = scope["path"]
+        label = self.paths.get(path)
+        if label is None:
+            label = next((label for prefix, label in self.prefixes.items() if path.startswith(prefix)), None)
+        return label
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        path = self._label(scope)
+        if path is None:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        path = scope["path"]
         method = scope["method"] if scope["method"] in _METHODS else "other"
         headers = scope["headers"]
         request_id = _request_id(headers)
