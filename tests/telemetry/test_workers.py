@@ -22,6 +22,10 @@ async def test_one_scrape_sees_every_worker_and_nothing_of_an_earlier_run(
     (shared / "counter_1.db").write_bytes(b"left by an earlier run")
     settings = {"telemetry": {"metrics": {"multiprocess_dir": str(shared)}}}
     with ServedGateway(sandbox_server, tmp_path, workers=2, settings=settings) as gateway:
+        for _ in range(600):  # both workers up: each opens its file as it builds its app
+            if len(list(shared.glob("counter_*.db"))) == 2:
+                break
+            await asyncio.sleep(0.05)
         query = {"query": "query Ping { __typename }"}
 
         async def ask() -> None:
