@@ -200,6 +200,7 @@ class CircuitBreaker:
             )
             if state is None:
                 self.reset()
+            self._metrics.breaker_state(self.state.lower())  # a forced state is the state in force
 
     @property
     def state(self) -> BreakerState:

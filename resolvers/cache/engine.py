@@ -338,7 +338,7 @@ class CacheEngine:
             try:
                 refused = await self.store.set_many(writes)
             except CacheUnavailable:
-                self.stats[ctype.name].errors += 1
+                self.stats[ctype.name].count_error()
                 refused = set()
             self.stats[ctype.name].fenced += len(refused)
             if self.l1 is not None:

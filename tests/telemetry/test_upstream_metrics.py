@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from clients.errors import BulkheadFull, CircuitOpen, RateLimitedLocally, UpstreamError, UpstreamUnavailable
-from clients.resilience.breaker import BreakerPolicy
+from clients.resilience.breaker import BreakerPolicy, BreakerState
 from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
@@ -162,3 +162,14 @@ def test_bounded_values_admit_the_first_distinct_values_and_fold_the_rest() -> N
         "other",
     ]
     assert bound("e" * 10) == "other"
+
+
+def test_a_forced_state_is_the_state_shown() -> None:
+    upstream = fresh_name()
+    pipe = build(upstream, FakeTime())
+    pipe.breaker.force(BreakerState.OPEN, by="ops")
+    assert sample("mobius_upstream_breaker_state", upstream=upstream, state="open") == 1
+    assert sample("mobius_upstream_breaker_state", upstream=upstream, state="closed") == 0
+    pipe.breaker.force(None, by="ops")
+    assert sample("mobius_upstream_breaker_state", upstream=upstream, state="closed") == 1
+    assert sample("mobius_upstream_breaker_state", upstream=upstream, state="open") == 0
