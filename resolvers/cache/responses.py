@@ -44,11 +44,11 @@ class ResponsePolicy:
     """In front of a shared (Redis) store; ``None`` on the in-process store."""
 
 
-@dataclass(slots=True)
+@dataclass
 class ResponseStats:
-    """What ``cacheStats { responses }`` shows, counted into the metrics as it changes."""
+    """What ``cacheStats { responses }`` shows, counted into the metrics as it changes (the fields
+    are the counters only; the instruments are a plain attribute)."""
 
-    metrics: ResponseCacheInstruments = field(default_factory=ResponseCacheInstruments, repr=False, compare=False)
     hits: int = 0  # from the shared store
     l1_hits: int = 0
     misses: int = 0
@@ -57,6 +57,9 @@ class ResponseStats:
     skipped: int = 0  # executed after a miss and not stored (errors, stale data, too large, nothing fresh)
     errors: int = 0  # store calls that failed: a read is then a miss, a write is lost
     fenced: int = 0  # kept, then refused by the store: an invalidation on another replica overlapped it
+
+    def __post_init__(self) -> None:
+        self.metrics = ResponseCacheInstruments()
 
     def count_lookup(self, result: Literal["hit", "l1_hit", "miss", "bypass"]) -> None:
         if result == "hit":

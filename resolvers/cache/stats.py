@@ -1,15 +1,18 @@
-"""Per-type counters: what the ``cacheStats`` query shows, counted into the metrics as they change."""
+"""Per-type counters: what the ``cacheStats`` query shows, counted into the metrics as they change.
+
+The dataclass fields are the counters and nothing else (the fleet view adds them up field by field);
+the instruments ride along as a plain attribute."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass
 
 from clients.telemetry import CacheTypeInstruments
 
 
-@dataclass(slots=True)
+@dataclass
 class TypeStats:
-    metrics: CacheTypeInstruments = field(repr=False, compare=False)
+    cache_type: InitVar[str]
     l1_hits: int = 0
     hits: int = 0  # store hits (L1 hits are counted apart)
     misses: int = 0
@@ -17,6 +20,9 @@ class TypeStats:
     stale: int = 0  # served past fresh: while revalidating, or on an upstream error
     errors: int = 0  # store calls that failed (the request went on without the cache)
     fenced: int = 0  # fetched values not stored: an invalidation overlapped their fetch
+
+    def __post_init__(self, cache_type: str) -> None:
+        self.metrics = CacheTypeInstruments(cache_type)
 
     def count_l1_hit(self) -> None:
         self.l1_hits += 1
@@ -45,7 +51,7 @@ class TypeStats:
 
 class CacheStats:
     def __init__(self, names: list[str]) -> None:
-        self.by_type = {name: TypeStats(CacheTypeInstruments(name)) for name in names}
+        self.by_type = {name: TypeStats(name) for name in names}
 
     def __getitem__(self, name: str) -> TypeStats:
         return self.by_type[name]
