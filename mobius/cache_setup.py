@@ -125,6 +125,7 @@ def build_cache(
         redis_store.channel,
         evict=engine.evict_local,
         clear=engine.clear_local,
+        origin=redis_store.origin,
     )
     return CacheRuntime(engine=engine, store=redis_store, listener=listener, redis_store=redis_store)
 

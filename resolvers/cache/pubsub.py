@@ -32,13 +32,18 @@ class InvalidationListener:
         clear: Callable[[], None],
         reconnect_s: float = 1.0,
         confirm_timeout_s: float = 1.0,
+        origin: str | None = None,
     ) -> None:
+        """``origin`` is the publishing store of this process: its messages are skipped, since the
+        process evicted before it published (a second eviction would only refuse to keep the
+        responses rebuilt meanwhile)."""
         self.client = client
         self.channel = channel
         self.evict = evict
         self.clear = clear
         self.reconnect_s = reconnect_s
         self.confirm_timeout_s = confirm_timeout_s
+        self.origin = origin
         self.subscribed = asyncio.Event()
         self.received = 0
         self._task: asyncio.Task[None] | None = None
@@ -84,7 +89,7 @@ class InvalidationListener:
             payload = orjson.loads(message["data"])
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) or (self.origin is not None and payload.get("origin") == self.origin):
             return
         if payload.get("all"):
             self.clear()

@@ -96,6 +96,14 @@ class RedisStore:
         self._unlock = client.register_script(_UNLOCK)
         self._healthy = True
 
+    @property
+    def origin(self) -> str:
+        """Names this store in what it publishes: its own process already applied those evictions."""
+        return self._token
+
+    def _message(self, body: dict[str, Any]) -> bytes:
+        return orjson.dumps({**body, "origin": self._token})
+
     def _key(self, key: str) -> str:
         return self.prefix + key
 
@@ -188,7 +196,7 @@ class RedisStore:
         if undone:
             ordered = sorted(undone)
             await self.client.delete(*[self._key(key) for key in ordered])
-            await self.client.publish(self.channel, orjson.dumps({"keys": ordered, "tags": []}))
+            await self.client.publish(self.channel, self._message({"keys": ordered, "tags": []}))
         return undone
 
     async def invalidate(self, keys: Sequence[str], tags: Sequence[str], *, at: float, fence_s: float) -> list[str]:
@@ -231,7 +239,7 @@ class RedisStore:
             pipe.delete(self._tag(tag))
         removed: list[int] = await pipe.execute()
         deleted = [key for key, count in zip(ordered, removed, strict=False) if count]
-        message = orjson.dumps({"keys": ordered, "tags": sorted(seen)})
+        message = self._message({"keys": ordered, "tags": sorted(seen)})
         await self.client.publish(self.channel, message)
         return deleted
 
@@ -254,7 +262,7 @@ class RedisStore:
             if batch:
                 removed = await self.client.unlink(*batch)
                 entries += removed if kind == "c:" else 0
-        await self.client.publish(self.channel, orjson.dumps({"all": True}))
+        await self.client.publish(self.channel, self._message({"all": True}))
         return entries
 
     async def try_lock(self, keys: Sequence[str], ttl_s: float) -> set[str]:

@@ -103,12 +103,14 @@ async def test_a_warm_batch_is_answered_from_redis_with_expiry_as_a_safety_net(
 async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
     stores: list[RedisStore], redis_backend: RedisBackend, backend_prefix: str, clock: FakeClock
 ) -> None:
-    users = Upstream({"u-1": user("u-1")})
+    users = Upstream({"u-1": user("u-1"), "u-2": user("u-2")})
     here, there = (engine_for(store, clock) for store in stores)
+    heard: list[Sequence[str]] = []
     evicted = asyncio.Event()
 
     def evict(keys: Sequence[str], tags: Sequence[str]) -> None:
         there.evict_local(keys, tags)
+        heard.append(tags)
         evicted.set()
 
     listener = InvalidationListener(
@@ -116,6 +118,7 @@ async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
         stores[1].channel,
         evict=evict,
         clear=there.clear_local,
+        origin=stores[1].origin,
     )
     listener.start()
     try:
@@ -130,6 +133,12 @@ async def test_invalidation_evicts_other_replicas_l1_through_pubsub(
 
         assert await there.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
         assert len(users.batches) == 2
+
+        evicted.clear()
+        await there.invalidate(entities=["User:u-2"])  # its own: evicted already, not heard again
+        await here.invalidate(entities=["User:u-1"])
+        await asyncio.wait_for(evicted.wait(), 5)
+        assert [list(tags) for tags in heard] == [["User:u-1"], ["User:u-1"]]
     finally:
         await listener.stop()
 
