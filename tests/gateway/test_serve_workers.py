@@ -20,7 +20,8 @@ from sandbox import SandboxCredentials, SandboxUrls
 
 
 def config_for(urls: SandboxUrls, credentials: SandboxCredentials) -> dict[str, object]:
-    return {"server": {"graphiql": False}, "upstreams": sandbox_upstreams(urls, credentials)}
+    """``drain_s`` short: a SIGTERMed server may wait that long for requests in flight (none here)."""
+    return {"server": {"graphiql": False, "drain_s": 2}, "upstreams": sandbox_upstreams(urls, credentials)}
 
 
 def ask(url: str, query: str) -> Any:
