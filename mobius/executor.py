@@ -11,7 +11,8 @@ on.
 Status codes follow GraphQL over HTTP: an executed operation is 200 (with ``data``, and
 ``errors`` for field errors); a request error has no ``data`` and is 400 under
 ``application/graphql-response+json``, 200 under ``application/json``; variables that do not
-coerce are such an error (``BAD_USER_INPUT``). A refusal keeps its own status.
+coerce are such an error (``BAD_USER_INPUT``), and so is an operation whose cost, measured with
+the coerced variables, is over ``limits.max_cost`` (``GRAPHQL_VALIDATION_FAILED``). A refusal keeps its own status.
 """
 
 from __future__ import annotations
@@ -148,6 +149,11 @@ class Executor:
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
+        if operation.cost_recheck is not None:
+            too_costly = operation.cost_recheck(executor.variable_values.coerced)
+            if too_costly is not None:
+                refusal = RequestError([too_costly])
+                return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
         try:
             result = executor.execute_operation()
             if isawaitable(result):
