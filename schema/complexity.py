@@ -44,6 +44,9 @@ from schema.cost import FieldCost, field_cost
 
 SATURATION = 10**12
 """Every count and cost stops growing here."""
+MAX_NESTING = 100
+"""Selection sets (of fields, fragments and inline fragments) nested deeper are refused unmeasured:
+the pass recurses, and stays well within Python's recursion limit."""
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 BatchSize = Callable[[Read[Any, Any, Any]], int | None]
@@ -94,6 +97,10 @@ def _sum(a: int, b: int) -> int:
     return min(a + b, SATURATION)
 
 
+class TooNested(Exception):
+    """Selection sets nest deeper than ``MAX_NESTING``."""
+
+
 class Measure:
     """One pass over one document; ``visited`` counts the nodes it looked at."""
 
@@ -114,6 +121,7 @@ class Measure:
         }
         self._measured: dict[str, Shape] = {}
         self._measuring: set[str] = set()
+        self._nesting = 0
         self.visited = 0
 
     def operation(self, operation: OperationDefinitionNode) -> Shape:
@@ -139,6 +147,15 @@ class Measure:
         return shape
 
     def selection_set(self, selection_set: SelectionSetNode, parent: Any) -> Shape:
+        if self._nesting >= MAX_NESTING:
+            raise TooNested
+        self._nesting += 1
+        try:
+            return self._selections(selection_set, parent)
+        finally:
+            self._nesting -= 1
+
+    def _selections(self, selection_set: SelectionSetNode, parent: Any) -> Shape:
         shape = Shape()
         for selection in selection_set.selections:
             self.visited += 1
@@ -240,6 +257,20 @@ class Complexity:
         errors: list[GraphQLError] = []
         variable: dict[int, OperationDefinitionNode] = {}
         fragments: list[FragmentDefinitionNode] = []
+        try:
+            self._measure_all(document, measure, errors, variable, fragments)
+        except TooNested:
+            return Measured((_too_nested(),))
+        return Measured(tuple(errors), variable)
+
+    def _measure_all(
+        self,
+        document: DocumentNode,
+        measure: Measure,
+        errors: list[GraphQLError],
+        variable: dict[int, OperationDefinitionNode],
+        fragments: list[FragmentDefinitionNode],
+    ) -> None:
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
                 shape = measure.operation(definition)
@@ -254,13 +285,15 @@ class Complexity:
             errors.extend(self._static_errors(fragment, measure.fragment(fragment.name.value))[:1])
             if errors:
                 break
-        return Measured(tuple(errors), variable)
 
     def cost_error(
         self, document: DocumentNode, operation: OperationDefinitionNode, variables: Mapping[str, Any]
     ) -> GraphQLError | None:
         """The cost refusal of ``operation`` run with ``variables`` (coerced), if any."""
-        shape = Measure(self.schema, document, self.batch_size, variables).operation(operation)
+        try:
+            shape = Measure(self.schema, document, self.batch_size, variables).operation(operation)
+        except TooNested:
+            return _too_nested()
         errors = self._cost_errors(operation, shape)
         return errors[0] if errors else None
 
@@ -297,4 +330,11 @@ def _refusal(
         f"{named} has {what.format(value)}; the limit is {maximum}.",
         nodes=[node],
         extensions={"code": VALIDATION_FAILED, "limit": limit, "value": value, "maximum": maximum},
+    )
+
+
+def _too_nested() -> GraphQLError:
+    return GraphQLError(
+        f"The document nests selections (fields, fragments) more than {MAX_NESTING} deep.",
+        extensions={"code": VALIDATION_FAILED, "limit": "nesting", "value": MAX_NESTING + 1, "maximum": MAX_NESTING},
     )
