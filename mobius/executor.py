@@ -24,7 +24,8 @@ from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 import orjson
-from graphql import ExecutionResult, GraphQLError
+from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError
+from graphql.execution.values import VariableValues
 from starlette.types import Send
 from strawberry.execution import optimized_is_awaitable
 
@@ -35,6 +36,7 @@ from mobius.request_errors import RequestError
 from resolvers.cache import CacheableDocuments
 from schema.cache import stale_extensions
 from schema.context import Caller, GatewayContext
+from schema.entities import ENTITIES, Representations
 from schema.errors import shaped_errors
 from schema.operations import coded
 from schema.root import MobiusSchema
@@ -72,6 +74,7 @@ class Executor:
         self.contexts = contexts
         self.cacheable = cacheable
         self.hide_suggestions = not suggestions
+        self.representations = Representations(schema)
 
     async def answer(self, admitted: Admitted, send: Send) -> None:
         """Run what was admitted and send the response: one operation, or a batch (whose
@@ -149,11 +152,10 @@ class Executor:
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
-        if operation.cost_recheck is not None:
-            too_costly = operation.cost_recheck(executor.variable_values.coerced)
-            if too_costly is not None:
-                refusal = RequestError([too_costly])
-                return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
+        refused = self._refused(operation, executor.variable_values)
+        if refused is not None:
+            refusal = RequestError([refused])
+            return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
         try:
             result = executor.execute_operation()
             if isawaitable(result):
@@ -169,6 +171,22 @@ class Executor:
         if extensions:
             payload["extensions"] = extensions
         return _Answer(payload, request_error=False, cacheable=not errors and not extensions), errors or ()
+
+    def _refused(self, operation: Operation, variables: VariableValues) -> GraphQLError | None:
+        """What the coerced variables make a request error: a cost over the limit, malformed
+        ``_entities`` representations."""
+        if operation.cost_recheck is not None:
+            too_costly = operation.cost_recheck(variables.coerced)
+            if too_costly is not None:
+                return too_costly
+        if ENTITIES in operation.query:
+            fragments = {
+                node.name.value: node
+                for node in operation.document.definitions
+                if isinstance(node, FragmentDefinitionNode)
+            }
+            return self.representations.error(operation.operation, fragments, variables)
+        return None
 
 
 def errors_payload(error: RequestError) -> dict[str, Any]:
