@@ -12,7 +12,9 @@ Status codes follow GraphQL over HTTP: an executed operation is 200 (with ``data
 ``errors`` for field errors); a request error has no ``data`` and is 400 under
 ``application/graphql-response+json``, 200 under ``application/json``; variables that do not
 coerce are such an error (``BAD_USER_INPUT``), and so is an operation whose cost, measured with
-the coerced variables, is over ``limits.max_cost`` (``GRAPHQL_VALIDATION_FAILED``). A refusal keeps its own status.
+the coerced variables, is over ``limits.max_cost`` (``GRAPHQL_VALIDATION_FAILED``), and so are
+malformed ``_entities`` representations (``BAD_USER_INPUT``). A refusal keeps its own status. An
+operation that fails is logged (``operation_failed``) with its variables, PII blanked (``schema.pii``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 import orjson
+import structlog
 from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError
 from graphql.execution.values import VariableValues
 from starlette.types import Send
@@ -39,6 +42,7 @@ from schema.context import Caller, GatewayContext
 from schema.entities import ENTITIES, Representations
 from schema.errors import shaped_errors
 from schema.operations import coded
+from schema.pii import PiiFields
 from schema.root import MobiusSchema
 from schema.telemetry import OperationTelemetry, refused_errors
 
@@ -46,6 +50,7 @@ CACHE_HEADER = b"mobius-cache"
 IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 """Strawberry's cheaper ``isawaitable`` (what its own execution passes)."""
 BAD_USER_INPUT = "BAD_USER_INPUT"
+log = structlog.get_logger("mobius.executor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class Executor:
         self.cacheable = cacheable
         self.hide_suggestions = not suggestions
         self.representations = Representations(schema)
+        self.pii = PiiFields(schema._schema)
 
     async def answer(self, admitted: Admitted, send: Send) -> None:
         """Run what was admitted and send the response: one operation, or a batch (whose
@@ -135,6 +141,13 @@ class Executor:
             observed.type = operation.operation.operation.value
             answer, errors = await self._execute(operation, context)
             self.operations.finish(observed, data_present=answer.payload.get("data") is not None, errors=errors)
+        if errors:
+            log.info(
+                "operation_failed",
+                operation_name=observed.name,
+                error_codes=sorted({str((error.extensions or {}).get("code")) for error in errors}),
+                variables=self.pii.blank(operation.document, operation.variables),
+            )
         return answer
 
     async def _execute(self, operation: Operation, context: GatewayContext) -> tuple[_Answer, Sequence[GraphQLError]]:
