@@ -149,8 +149,19 @@ class PreparedDocuments(SchemaExtension):
             prepared = self.documents.prepare(context.query)
             context.graphql_document = prepared.document
             context.parse_options["max_tokens"] = self.documents.max_tokens
-            self._errors = prepared.errors
+            self._errors = prepared.errors or self._cost_errors(prepared)
         yield
+
+    def _cost_errors(self, prepared: PreparedDocument) -> tuple[GraphQLError, ...]:
+        """A cost sized by variables, measured with the variables as sent (Strawberry coerces them
+        later: an integer or a list counts as it will once coerced)."""
+        context = self.execution_context
+        operation = prepared.operation(context.operation_name)
+        if isinstance(operation, GraphQLError):
+            return ()
+        recheck = self.documents.cost_recheck(prepared, operation)
+        too_costly = recheck(context.variables or {}) if recheck is not None else None
+        return () if too_costly is None else (too_costly,)
 
     def on_validate(self) -> Iterator[None]:
         self.execution_context.pre_execution_errors = list(self._errors)
