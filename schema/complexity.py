@@ -6,11 +6,11 @@ its directives, its fields, and its cost in upstream requests (``schema.cost``):
 a batched read costs ``parents / max_batch_size + 1`` requests, a fan-out read one per parent, and
 its selection is paid for ``size`` items per parent. A selection's cost is kept as ``a * parents +
 c``, so a fragment's cost is measured once whatever the number of parents at the places it is
-spread. Counts saturate at ``SATURATION``, so a fragment that spreads the next twice, a hundred
-times over, is measured in a hundred steps and refused, not expanded.
+spread. Counts saturate at ``SATURATION``, so a chain of fragments each spreading the next twice,
+fifty long, is measured in about a hundred steps and refused, not expanded 2**50 times.
 
 Cost that depends on variables (``first: $n``) is measured again per request with the coerced
-variables (``Measured.cost_error``); the rest is measured once per document text.
+variables (``Complexity.cost_error``); the rest is measured once per document text.
 """
 
 from __future__ import annotations
@@ -89,8 +89,9 @@ class Shape:
         self.fixed = min(self.fixed + other.fixed, SATURATION)
         self.variable = self.variable or other.variable
 
-    def cost(self, parents: int = 1) -> int:
-        return min(math.ceil(min(self.per_parent * parents + self.fixed, SATURATION) - 1e-9), SATURATION)
+    def cost(self) -> int:
+        """Upstream requests for one parent (an operation's root), rounded up."""
+        return min(math.ceil(min(self.per_parent + self.fixed, SATURATION) - 1e-9), SATURATION)
 
 
 def _sum(a: int, b: int) -> int:
