@@ -264,9 +264,9 @@ class CacheTypeInstruments:
         self._coalesced = CACHE_COALESCED.labels(cache_type)
         self._errors = CACHE_STORE_ERRORS.labels(cache_type)
 
-    def lookup(self, result: str) -> None:
+    def lookup(self, result: str, count: int = 1) -> None:
         if self.on:
-            self._lookups[result].inc()
+            self._lookups[result].inc(count)
 
     def coalesced(self) -> None:
         if self.on:

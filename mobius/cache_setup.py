@@ -61,8 +61,10 @@ def configured_cache_types(settings: Settings) -> tuple[CacheType[Any, Any], ...
 
 
 def cache_policy(settings: Settings, *, shared: bool) -> CachePolicy:
-    """``shared``: on Redis, with an L1 in front and locks against other replicas (in one process,
-    concurrent misses already share one fetch, so a lock would only cost)."""
+    """``shared``: on Redis, with locks against other replicas (in one process, concurrent misses
+    already share one fetch, so a lock would only cost). The L1 is in front of either store: the
+    in-process store keeps entries in their wire form, and a hit there decodes and validates the
+    payload again, where an L1 hit hands out the value it already holds."""
     cache = settings.cache
     return CachePolicy(
         ttl_s=cache_ttls(settings),
@@ -71,7 +73,7 @@ def cache_policy(settings: Settings, *, shared: bool) -> CachePolicy:
         stale_if_error_s=cache.stale_if_error_s,
         negative_ttl_s=cache.negative_ttl_s,
         l1=L1Policy(max_entries=cache.l1.max_entries, max_bytes=cache.l1.max_bytes, ttl_s=cache.l1.ttl_s)
-        if shared and cache.l1.enabled
+        if cache.l1.enabled
         else None,
         lock=LockPolicy(enabled=shared and cache.lock.enabled, ttl_s=cache.lock.ttl_s, wait_s=cache.lock.wait_s),
         fence_s=cache.fence_s,

@@ -30,13 +30,13 @@ import structlog
 from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError
 from graphql.execution.values import VariableValues
 from starlette.types import Send
-from strawberry.execution import optimized_is_awaitable
 
 from mobius.admission import Admitted, Operation, Refused
 from mobius.context import RequestContexts
 from mobius.media import ResponseMedia
 from mobius.request_errors import RequestError
 from resolvers.cache import CacheableDocuments
+from schema.awaitable import is_awaitable
 from schema.cache import stale_extensions
 from schema.context import Caller, GatewayContext
 from schema.entities import ENTITIES, Representations
@@ -47,8 +47,8 @@ from schema.root import MobiusSchema
 from schema.telemetry import OperationTelemetry, refused_errors
 
 CACHE_HEADER = b"mobius-cache"
-IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
-"""Strawberry's cheaper ``isawaitable`` (what its own execution passes)."""
+IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", is_awaitable)
+"""Strawberry's cheaper ``isawaitable`` (what its own execution passes), remembered by type."""
 BAD_USER_INPUT = "BAD_USER_INPUT"
 log = structlog.get_logger("mobius.executor")
 

@@ -390,7 +390,7 @@ class RedisSettings(_Strict):
 
 
 class CacheL1Settings(_Strict):
-    """The in-process first level in front of Redis (unused on the in-process store)."""
+    """The in-process first level in front of the store (Redis, or the in-process store: decoded values)."""
 
     enabled: bool = True
     max_entries: int = Field(default=10_000, ge=1)

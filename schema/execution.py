@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from graphql import (
     FieldNode,
+    GraphQLField,
     GraphQLFieldResolver,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -36,6 +38,7 @@ from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
 from schema.collected import shared_collections
 from schema.lockstep import step_together
@@ -43,6 +46,12 @@ from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_pl
 
 _path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
+
+
+_resolve_info = cast(
+    "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
+)  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
+"""Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
 
 
 class Step(NamedTuple):
@@ -66,6 +75,8 @@ class Collected(NamedTuple):
     grouped_field_set: GroupedFieldSet
     steps: Steps | None
     """None when the selection defers fields: graphql-core's path then."""
+    leaves: bool
+    """Every step is a leaf plan: the output is a function of the object's attributes alone."""
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -80,6 +91,33 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
         """By the identity of a field details list (kept alive with what was collected)."""
         self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
+        self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+        """Objects completed by leaves alone, by the identity of the object and of the steps (kept
+        alive with their output): a user met again in the response is read once."""
+
+    def build_resolve_info(
+        self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
+    ) -> GraphQLResolveInfo[Any]:
+        """Strawberry's own, field for field (a resolver is called some 250 times per dashboard)."""
+        return _resolve_info(
+            (
+                field_nodes[0].name.value,
+                field_nodes,
+                field_def.type,
+                parent_type,
+                path,
+                self.schema,
+                self.fragment_definitions,
+                self.root_value,
+                self.operation,
+                self.variable_values.coerced,
+                self.context_value,
+                self.is_awaitable,
+                self.abort_signal,
+                self.async_helpers,
+                self.operation_extensions,
+            )
+        )
 
     def execute_fields(
         self,
@@ -106,7 +144,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if collected is None:
             grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
             steps = None if defer_usages else self._steps_of(object_type, grouped_field_set)
-            collected = Collected(object_type, nodes, grouped_field_set, steps)
+            leaves = steps is not None and all(type(step.plan) is LeafPlan for step in steps)
+            collected = Collected(object_type, nodes, grouped_field_set, steps, leaves)
             if shared is not None:
                 shared[key] = collected
         self._collected[id(field_details_list)] = (field_details_list, collected)
@@ -256,21 +295,33 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        steps = self._collect(object_type, field_details_list).steps
+        collected = self._collect(object_type, field_details_list)
+        steps = collected.steps
         if steps is None:
             return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
+        if collected.leaves:
+            key = (id(result), id(steps))
+            memo = self._read.get(key)
+            if memo is not None:
+                return memo[1]
+            read = _read_leaves(result, steps, self.is_awaitable)
+            if read is not None:
+                self._read[key] = (result, read)
+                return read
         return self._run_steps(object_type, result, path, steps)
 
     def _complete_list(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, items: Any
     ) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
-        steps = self._collect(object_type, field_details_list).steps
+        collected = self._collect(object_type, field_details_list)
+        steps = collected.steps
         if steps is None or not isinstance(items, list | tuple):
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
         is_awaitable = self.is_awaitable
+        run = self._run_leaves if collected.leaves else self._run_steps
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -287,7 +338,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         value = self._complete_awaited_item(plan, field_details_list, item_path, item)
                         awaitable_indices.append(index)
                     else:
-                        value = self._run_steps(object_type, item, item_path, steps)
+                        value = run(object_type, item, item_path, steps)
                         if type(value) is not dict:
                             value = self._settle(value, item_type, field_details_list, item_path)
                             awaitable_indices.append(index)
@@ -302,6 +353,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_at(completed, awaitable_indices)
+
+    def _run_leaves(
+        self, parent_type: GraphQLObjectType, source: Any, path: Path | None, steps: Steps
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        read = _read_leaves(source, steps, self.is_awaitable)
+        return read if read is not None else self._run_steps(parent_type, source, path, steps)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
@@ -321,6 +378,21 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, plan.item_type, field_details_list, item_path)
             return None
         return completed
+
+
+def _read_leaves(source: Any, steps: Steps, is_awaitable: Callable[[Any], bool]) -> dict[str, Any] | None:
+    """An object whose steps are all leaf plans, read without a path or error handling; ``None``
+    when a value is not plain (``_run_steps`` then reads it again and lets graphql-core report it)."""
+    results: dict[str, Any] = {}
+    for step in steps:
+        plan: LeafPlan = step.plan  # type: ignore[assignment]  # only called for leaf steps
+        value = plan.read(source, plan.attribute)
+        if type(value) is not plan.exact:
+            value = plan.complete(value, is_awaitable)
+            if value is NOT_PLAIN:
+                return None
+        results[step.response_name] = value
+    return results
 
 
 Container = TypeVar("Container", dict[str, Any], list[Any])

@@ -97,10 +97,13 @@ async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) 
 def _built(info: GatewayInfo, model: IdentityUser) -> User:
     """The user's schema object, kept for the rest of the response unless it was served stale
     (each place a stale value appears is marked on its own)."""
-    cache = info.context.loaders.cache
+    context = info.context
+    cache = context.loaders.cache
     if cache is not None and cache.stale.lookup(model) is not None:
         return User.from_model(served(info, model))
-    user = info.context.users[model.id] = User.from_model(model)
+    user = context.users.get(model.id)
+    if user is None:  # else another field waiting on the same user built it first
+        user = context.users[model.id] = User.from_model(model)
     return user
 
 

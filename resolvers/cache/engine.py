@@ -121,15 +121,17 @@ class CacheEngine:
         cache_keys = [ctype.key(key, scope) for key in keys]
         results: dict[int, Result] = {}
         pending = []
+        l1 = self.l1
         for index, cache_key in enumerate(cache_keys):
-            entry = self.l1.get(cache_key, now) if self.l1 is not None else None
+            entry = l1.get(cache_key, now) if l1 is not None else None
             if entry is None:
                 pending.append(index)
             else:
                 results[index] = entry.value
-                stats.count_l1_hit()
                 if provenance is not None:
                     provenance.record(ctype.answer_tags(keys[index], entry.value), entry.fresh_until)  # type: ignore[arg-type]  # L1 holds entries of any type
+        if len(pending) < len(keys):
+            stats.count_l1_hits(len(keys) - len(pending))
         if pending:
             outcomes = await self._singleflight(
                 ctype, [keys[i] for i in pending], [cache_keys[i] for i in pending], fetch
@@ -197,10 +199,11 @@ class CacheEngine:
         misses: list[int] = []
         fallbacks: dict[int, Entry[V]] = {}
         revalidate: list[int] = []
+        hits = 0
         for index, entry in enumerate(stored):
             if entry is not None and entry.is_fresh(now):
                 outcomes[index] = _Outcome(entry.value, entry.fresh_until)
-                stats.count_hit()
+                hits += 1
                 self._remember(ctype, keys[index], cache_keys[index], entry, now)
             elif entry is not None and entry.is_revalidatable(now):
                 outcomes[index] = _Outcome(entry.value, entry.fresh_until)
@@ -211,6 +214,8 @@ class CacheEngine:
                 stats.count_miss()
                 if entry is not None and entry.serves_on_error(now):
                     fallbacks[index] = entry
+        if hits:
+            stats.count_hits(hits)
         if revalidate:
             self._revalidate(ctype, [keys[i] for i in revalidate], [cache_keys[i] for i in revalidate], fetch)
         if misses:

@@ -24,13 +24,15 @@ class TypeStats:
     def __post_init__(self, cache_type: str) -> None:
         self.metrics = CacheTypeInstruments(cache_type)
 
-    def count_l1_hit(self) -> None:
-        self.l1_hits += 1
-        self.metrics.lookup("l1_hit")
+    def count_l1_hits(self, count: int) -> None:
+        """A batch's L1 hits, counted once per batch."""
+        self.l1_hits += count
+        self.metrics.lookup("l1_hit", count)
 
-    def count_hit(self) -> None:
-        self.hits += 1
-        self.metrics.lookup("hit")
+    def count_hits(self, count: int) -> None:
+        """A batch's store hits, counted once per batch."""
+        self.hits += count
+        self.metrics.lookup("hit", count)
 
     def count_miss(self) -> None:
         self.misses += 1

@@ -21,6 +21,7 @@ would otherwise prime the old user again. A link makes one tag include another
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -36,9 +37,16 @@ Tags = tuple[str, ...]
 Links = tuple[tuple[str, str], ...]
 
 
+_UNESCAPED = re.compile(r"[A-Za-z0-9_.~@-]*").fullmatch
+"""What ``quote(..., safe="-_.~@")`` leaves as it is: such a part (most ids) skips it."""
+
+
 def key_part(value: object) -> str:
     """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty."""
-    return "" if value is None else quote(str(value), safe="-_.~@")
+    if value is None:
+        return ""
+    text = str(value)
+    return text if _UNESCAPED(text) else quote(text, safe="-_.~@")
 
 
 def model_version(adapter: TypeAdapter[object]) -> str:
@@ -72,9 +80,13 @@ class CacheType(Generic[K, V]):
     links: Callable[[K, V], Links] = _no_links
     vendor: str | None = None
     version: str = field(init=False)
+    _prefix: str = field(init=False, repr=False, compare=False)
+    """``c:<upstream>[@<vendor>]:<type>:<model version>:``, built once."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", model_version(self.adapter))  # type: ignore[arg-type]  # any adapter has a schema
+        source = self.upstream if self.vendor is None else f"{self.upstream}@{self.vendor}"
+        object.__setattr__(self, "_prefix", f"c:{source}:{self.name}:{self.version}:")
 
     def key(self, key: K, scope: str) -> str:
         return self.key_for_id(self.key_id(key), scope)
@@ -86,9 +98,7 @@ class CacheType(Generic[K, V]):
         return own if value is None else (*own, *self.tags(key, value))
 
     def key_for_id(self, key_id: str, scope: str) -> str:
-        group = self.entity or self.name
-        source = self.upstream if self.vendor is None else f"{self.upstream}@{self.vendor}"
-        return f"c:{source}:{self.name}:{self.version}:{key_part(scope)}:{{{group}:{key_id}}}"
+        return f"{self._prefix}{key_part(scope)}:{{{self.entity or self.name}:{key_id}}}"
 
 
 def parse_entity(ref: str) -> tuple[str, str]:

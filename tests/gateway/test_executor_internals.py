@@ -220,6 +220,22 @@ def test_build_resolve_info_gives_resolvers_the_path_and_strawberrys_coerced_var
     assert info.variable_values == {"size": 3}
 
 
+def test_the_gateways_resolve_info_is_strawberrys_field_for_field() -> None:
+    executor = GatewayExecutionContext.build(
+        graphql_schema(), parse(DOCUMENT), root_value=ROOT, raw_variable_values={"size": 3}
+    )
+    assert isinstance(executor, GatewayExecutionContext), executor
+    field_def = type_named("Query").fields["sized"]
+    nodes = to_nodes(root_fields(executor)["sized"])
+    path = Path(None, "sized", "Query")
+    ours = executor.build_resolve_info(field_def, nodes, type_named("Query"), path)
+    theirs = StrawberryGraphQLCoreExecutionContext.build_resolve_info(
+        executor, field_def, nodes, type_named("Query"), path
+    )
+    assert type(ours) is type(theirs)
+    assert ours._asdict() == theirs._asdict()
+
+
 def test_handle_field_error_raises_for_a_non_null_field_and_collects_for_a_nullable_one() -> None:
     executor = built_executor()
     fields = root_fields(executor)

@@ -1,0 +1,165 @@
+"""Profile the dashboard in process: N requests through the gateway's ASGI app, no HTTP server.
+
+The sandbox upstreams run in a child process, so what this process spends is the gateway's alone.
+``cold``: cache off, every dashboard makes its 7 upstream calls. ``warm``: the in-process entity
+cache on (response cache off), primed by one dashboard, so no upstream I/O at all (its TTLs, and
+the L1's, are an hour, so nothing expires during a slow run).
+
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 200 >/dev/null # CPU ms per dashboard
+    .venv/bin/python -m bench.profile_dashboard --mode warm -n 200 --profile >/dev/null # plus a cProfile top list
+    valgrind --tool=callgrind --instr-atstart=no .venv/bin/python -m bench.profile_dashboard \
+        --mode warm -n 100 --callgrind                                       # instructions
+
+The request log goes to stdout as in ``mobius serve`` (JSON); results go to stderr, so send stdout
+to /dev/null. With ``--callgrind`` collection is switched on (``callgrind_control -i on``) only around the timed
+requests, so start-up and warm-up are not counted; divide the reported ``Collected`` by N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import multiprocessing
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+
+from mobius.app import create_app
+from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
+from mobius.logging import configure_logging
+from mobius.runtime import tune_gc
+from resolvers.loaders import declared_cache_types
+from sandbox import SandboxServer, SandboxUrls
+from sandbox.server import DEFAULT_CREDENTIALS
+
+QUERY = (Path(__file__).parent / "queries" / "dashboard.graphql").read_text()
+_HOUR_S = 3600.0
+BODY = orjson.dumps({"query": QUERY, "variables": {"orgId": "org-1"}})
+Message = MutableMapping[str, Any]
+
+
+def _run_sandbox(conn: Any) -> None:
+    with SandboxServer(credentials=DEFAULT_CREDENTIALS) as urls:
+        conn.send(dict(urls.items()))
+        conn.recv()
+
+
+def _callgrind(switch: str) -> None:
+    """Switch callgrind's instrumentation of this process on or off."""
+    control = shutil.which("callgrind_control")
+    if control is None:
+        raise SystemExit("--callgrind: callgrind_control is not installed (valgrind)")
+    subprocess.run([control, "-i", switch, str(os.getpid())], check=True, capture_output=True)  # noqa: S603  (our own pid)
+
+
+def _scope() -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/graphql-response+json"),
+            (b"authorization", f"Bearer {DEMO_CALLER_TOKEN}".encode()),
+            (b"content-length", str(len(BODY)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": BODY, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(_scope(), receive, send)
+    status = sent[0]["status"]
+    body: bytes = b"".join(message.get("body", b"") for message in sent[1:])
+    if status != 200 or b'"errors"' in body:
+        raise RuntimeError(f"dashboard failed: {status} {body[:300]!r}")
+    return body
+
+
+async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
+    cache: dict[str, Any] = {"enabled": args.mode == "warm", "response": {"enabled": False}}
+    if args.mode == "warm":
+        # Nothing expires while measuring: under callgrind the dashboards run some 50 times slower,
+        # and entries expiring mid-run would make the counts depend on the machine's speed.
+        cache["ttl_s"] = {ctype.name: _HOUR_S for ctype in declared_cache_types()}
+        cache["l1"] = {"ttl_s": _HOUR_S}
+    settings = demo_settings(
+        urls, DEFAULT_CREDENTIALS, cache=cache, telemetry={"metrics": {"enabled": not args.no_metrics}}
+    )
+    configure_logging(settings.server.log_format, settings.telemetry.logs)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        for _ in range(args.warmup):
+            await _request(app)
+        tune_gc(settings.runtime)
+        if args.callgrind:
+            _callgrind("on")
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        started = time.process_time()
+        for _ in range(args.n):
+            await _request(app)
+        spent = time.process_time() - started
+        if profiler is not None:
+            profiler.disable()
+        if args.callgrind:
+            _callgrind("off")
+    print(f"{args.mode}: {args.n} dashboards, {spent / args.n * 1000:.3f} ms CPU each (process time)", file=sys.stderr)
+    if profiler is not None:
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats(args.sort).print_stats(args.top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=("cold", "warm"), default="cold")
+    parser.add_argument("-n", type=int, default=200, help="timed dashboards")
+    parser.add_argument("--warmup", type=int, default=20, help="dashboards before timing (the first primes the cache)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile top list")
+    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the timed part")
+    parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
+    args = parser.parse_args()
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    sandbox = ctx.Process(target=_run_sandbox, args=(child,), daemon=True)
+    sandbox.start()
+    urls = SandboxUrls(**parent.recv())
+    gc.collect()
+    try:
+        uvloop.run(_main(args, urls))
+    finally:
+        parent.send("stop")
+        sandbox.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
