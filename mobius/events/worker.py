@@ -40,7 +40,8 @@ class WorkerPolicy:
 
 
 def consumer_name() -> str:
-    """Unique per process: a restarted worker is a new consumer, and claims what the old one left."""
+    """Unique per process unless ``mobius worker --consumer`` names it: a worker restarted under its
+    old name first finishes what it left (in order); a new name leaves that to ``claim_idle_s``."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
@@ -62,6 +63,7 @@ class Worker:
         self.clock = clock
         self.wall_clock = wall_clock
         self._next_claim = 0.0
+        self._resume_after: str | None = "0-0"
 
     async def run(self) -> None:
         """Until cancelled. A Redis outage pauses the worker; it never ends it."""
@@ -74,7 +76,16 @@ class Worker:
                 await asyncio.sleep(_ERROR_PAUSE_S)
 
     async def step(self) -> int:
-        """One round; how many entries it took."""
+        """One round; how many entries it took. The first rounds finish what this consumer's name
+        left unacknowledged (a restart), in stream order, before anything new."""
+        if self._resume_after is not None:
+            resumed = await self.stream.resume(self.consumer, after=self._resume_after, count=self.policy.batch)
+            for entry in resumed:
+                if entry.payload:
+                    await self.process(entry)
+            self._resume_after = resumed[-1].entry_id if resumed else None
+            if resumed:
+                return len(resumed)
         entries: list[StreamEntry] = []
         now = self.clock()
         if now >= self._next_claim:

@@ -96,3 +96,16 @@ async def test_a_dead_consumers_entries_are_taken_over(stream: EventStream, cloc
     await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
     assert recorder.applied == sent
     assert (await stream.backlog()).pending == 0
+
+
+async def test_a_worker_restarted_under_its_name_finishes_its_entries_first_in_order(
+    stream: EventStream, clock: FakeClock
+) -> None:
+    older, newer = event("in-1", 1), event("in-1", 2)
+    await stream.admit(older)
+    assert len(await stream.read("worker-a", count=1, block_s=0.01)) == 1  # then the process died
+    await stream.admit(newer)
+    recorder = Recorder()
+    policy = WorkerPolicy(batch=10, block_s=0.01, claim_idle_s=3600, max_deliveries=3)
+    await drain(Worker(stream, [recorder], policy, consumer="worker-a", clock=clock), clock)
+    assert recorder.applied == [older, newer]
