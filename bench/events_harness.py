@@ -162,6 +162,9 @@ class Bench:
         stream = f"{self.prefix}{{events}}"
         return int(client.xlen(stream)), int(client.xlen(f"{stream}:dead"))
 
+    def handler_calls(self) -> int:
+        return int(self.client().get(f"{self.prefix}bench:calls") or 0)
+
     def recorded(self) -> tuple[dict[str, int], dict[str, list[int]], int, list[float]]:
         """(applied version by event id, applied versions per entity in order, handler calls, delays)."""
         client = self.client()
