@@ -177,6 +177,13 @@ class Bench:
         delays = [float(v) for v in client.lrange(f"{base}delays", 0, -1)]
         return applied, versions, calls, delays
 
+    def clean_records(self) -> None:
+        """Forget what the recording handler wrote so far (after a warm-up)."""
+        client = self.client()
+        keys = list(client.scan_iter(match=f"{self.prefix}bench:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+
     def clean(self) -> None:
         client = self.client()
         keys = list(client.scan_iter(match=f"{self.prefix}*", count=1000))

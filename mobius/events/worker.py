@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import structlog
 from redis.exceptions import RedisError
 
-from mobius.events.codec import decode
+from mobius.events.codec import decode, entity_key
 from mobius.events.handlers import EventHandler
 from mobius.events.stream import EventStream, StreamEntry
 from mobius.telemetry.events import count_event, observe_backlog, observe_delay
@@ -80,9 +80,7 @@ class Worker:
         left unacknowledged (a restart), in stream order, before anything new."""
         if self._resume_after is not None:
             resumed = await self.stream.resume(self.consumer, after=self._resume_after, count=self.policy.batch)
-            for entry in resumed:
-                if entry.payload:
-                    await self.process(entry)
+            await self.process_batch([entry for entry in resumed if entry.payload])
             self._resume_after = resumed[-1].entry_id if resumed else None
             if resumed:
                 return len(resumed)
@@ -95,9 +93,28 @@ class Worker:
                 await self._observe()
         if not entries:
             entries = await self.stream.read(self.consumer, count=self.policy.batch, block_s=self.policy.block_s)
+        await self.process_batch(entries)
+        return len(entries)
+
+    async def process_batch(self, entries: Sequence[StreamEntry]) -> None:
+        """Entries of one entity in stream order, different entities side by side."""
+        by_entity: dict[str, list[StreamEntry]] = {}
+        for entry in entries:
+            try:
+                key = entity_key(decode(entry.payload))
+            except ValueError:
+                key = f"undecodable:{entry.entry_id}"
+            by_entity.setdefault(key, []).append(entry)
+        outcomes = await asyncio.gather(
+            *(self._in_order(group) for group in by_entity.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _in_order(self, entries: Sequence[StreamEntry]) -> None:
         for entry in entries:
             await self.process(entry)
-        return len(entries)
 
     async def _observe(self) -> None:
         backlog = await self.stream.backlog()
