@@ -22,6 +22,7 @@ from events_support import (
     webhook_settings,
 )
 from harness import GatewayServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from mobius.events.codec import decode
 from mobius.events.stream import RedisEventStream
@@ -186,3 +187,23 @@ async def test_an_event_older_than_the_applied_version_is_acknowledged_and_not_a
     status, answer = await post(http, server, "billing", older, sign_standard(BILLING_SECRET, "m-4", now(), older))
     assert (status, answer) == (200, {"accepted": 0, "replayed": 0, "stale": 1})
     assert len(await stream_events(server, redis_config)) == 1
+
+
+async def test_intake_outcomes_are_counted_by_source(server: GatewayServer, http: aiohttp.ClientSession) -> None:
+    async def counts() -> tuple[float, float]:
+        async with http.get(f"{server.url}/metrics") as response:
+            text = await response.text()
+        found = {
+            sample.labels["outcome"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "mobius_events_total" and sample.labels.get("source") == "billing"
+        }
+        return found.get("accepted", 0.0), found.get("rejected_signature", 0.0)
+
+    before = await counts()
+    body = invoice_body("in-77")
+    await post(http, server, "billing", body, sign_standard(BILLING_SECRET, "m-77", now(), body))
+    await post(http, server, "billing", body, sign_standard("whsec_" + "c29tZW9uZS1lbHNl", "m-78", now(), body))
+    after = await counts()
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
