@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mobius.events.codec import decode
 from mobius.events.stream import RedisEventStream
+from mobius.settings import SecretRef
 from sandbox import SandboxCredentials, SandboxUrls
 
 
@@ -207,3 +208,18 @@ async def test_intake_outcomes_are_counted_by_source(server: GatewayServer, http
     await post(http, server, "billing", body, sign_standard("whsec_" + "c29tZW9uZS1lbHNl", "m-78", now(), body))
     after = await counts()
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+async def test_an_unreadable_secret_is_503_so_the_sender_retries(
+    sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: aiohttp.ClientSession
+) -> None:
+    settings = webhook_settings(sandbox_server, redis=None, events={"worker": False})
+    section = settings.upstreams["projects"]
+    assert section.webhook is not None
+    unreadable = section.webhook.model_copy(update={"secret": SecretRef(env="MOBIUS_TEST_NO_SUCH_SECRET")})
+    projects = section.model_copy(update={"webhook": unreadable})
+    broken = settings.model_copy(update={"upstreams": settings.upstreams.model_copy(update={"projects": projects})})
+    with GatewayServer(broken) as gateway:
+        body = invoice_body()
+        status, answer = await post(http, gateway, "projects", body, sign_github(PROJECTS_SECRET, "d-no", body))
+    assert (status, answer) == (503, {"error": "the webhook secret is unavailable; retry later"})
