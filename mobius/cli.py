@@ -1,5 +1,5 @@
 """The `mobius` command: demo, serve, sandbox, schema print, cache invalidate,
-upstreams force-open|force-close|release."""
+upstreams force-open|force-close|release, worker, events dlq list|replay|drop."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from mobius.events.cli import add_event_commands
 from mobius.settings import ConfigError, Settings, load_settings
 
 LEGACY_PORT_FLAGS = ("identity", "billing", "projects")
@@ -42,7 +43,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import SandboxCredentials, SandboxServer
 
     credentials = SandboxCredentials()
-    with SandboxServer(host=args.host, credentials=credentials) as urls:
+    webhook_target = f"http://{args.host}:{args.port}"  # the sandbox's changes reach this gateway as webhooks
+    with SandboxServer(host=args.host, credentials=credentials, webhook_target=webhook_target) as urls:
         settings = demo_settings(
             urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
         )
@@ -114,11 +116,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     registry = default_registry()
     ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
-    with SandboxServer(host=args.host, ports=ports, credentials=credentials) as urls:
+    with SandboxServer(
+        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target
+    ) as urls:
         width = max(map(len, urls))
         for upstream in registry:
             print(f"{upstream.name:<{width}}  {urls[upstream.name]}  {upstream.summary}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
+        if args.webhook_target:
+            print(f"webhooks: signed changes go to {args.webhook_target}/webhooks/<upstream> (GET /_sandbox/webhooks)")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
@@ -269,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="billing also accepts requests without an HMAC signature (for benchmark peers that cannot sign)",
     )
+    sandbox.add_argument(
+        "--webhook-target",
+        default=None,
+        metavar="URL",
+        help="a gateway's base URL: billing, projects, support and identity POST signed webhooks of changes to it",
+    )
     sandbox.set_defaults(handler=cmd_sandbox)
 
     schema = commands.add_parser("schema", help="schema tools")
@@ -297,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
         command.add_argument("--by", default=None, help="who does it, for the audit log (default: user@host)")
         command.set_defaults(handler=cmd_upstreams_force, action=action)
+    add_event_commands(commands)
     return parser
 
 
