@@ -1,0 +1,163 @@
+"""``RabbitMqSource``: the projects upstream's issue events from a RabbitMQ topic exchange.
+
+Topology, declared (idempotently) at every connection: the topic ``exchange``; a durable quorum
+``queue`` bound to it by each routing key, dead-lettering to the fanout exchange ``<queue>.dlx``,
+which feeds the quorum queue ``<queue>.dead``.
+
+Delivery is at-least-once: a message is acknowledged only after ``sink.append`` returned, so a
+crash or a lost connection before that leaves it for redelivery (the stream's consumer applies an
+entity version once). A poison message (oversize, unparseable) is rejected without requeue and so
+dead-lettered. When the sink fails the message goes back to the queue and the source drops its
+connection and reconnects after a backoff, so a stream outage does not spin through the queue.
+
+The source runs its own reconnect loop (backoff with jitter; the URL secret re-read before every
+attempt, so a rotated password is picked up) rather than a library's robust connection, whose
+reconnects would keep the old URL and hide the connection state from the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+
+from clients.secrets import SecretSource
+from mobius.events.sources.base import EventSink
+from mobius.events.sources.messages import PoisonMessage, parse_issue_message
+from mobius.events.sources.reconnect import Backoff
+from mobius.telemetry.broker import BROKER_CONNECTED, BROKER_MESSAGES, BROKER_RECONNECTS
+
+log = structlog.get_logger("mobius.events.broker")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RabbitMqConfig:
+    """One consumer's configuration, built once from ``events.broker``."""
+
+    url: SecretSource
+    exchange: str
+    queue: str
+    routing_keys: tuple[str, ...]
+    prefetch: int
+    max_message_bytes: int
+    connect_timeout_s: float
+    backoff: Backoff
+    name: str = "rabbitmq"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.queue}.dlx"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dead"
+
+
+class ConnectionLost(ConnectionError):
+    """The broker closed the channel or the connection under a consumer."""
+
+
+class SinkFailed(RuntimeError):
+    """``append`` raised: the message is back in the queue and the source reconnects after a wait."""
+
+
+class RabbitMqSource:
+    """Feeds the sink from one queue until cancelled; see the module docstring for the guarantees."""
+
+    def __init__(self, config: RabbitMqConfig, *, sleep: Sleep = asyncio.sleep, rng: random.Random | None = None):
+        self.config = config
+        self.name = config.name
+        self.consuming = asyncio.Event()
+        """Set while the queue is declared and consumed; cleared when the connection is lost."""
+        self.connections = 0
+        """Connections made so far (the first plus every reconnect that got through)."""
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311  # jitter, not a secret
+        self._appended = BROKER_MESSAGES.labels(config.name, "appended")
+        self._sink_failed = BROKER_MESSAGES.labels(config.name, "sink_failed")
+        self._connected = BROKER_CONNECTED.labels(config.name)
+        self._reconnects = BROKER_RECONNECTS.labels(config.name)
+
+    async def run(self, sink: EventSink) -> None:
+        failures = 0
+        attempted = False
+        while True:
+            if attempted:
+                self._reconnects.inc()
+            attempted = True
+            try:
+                await self._consume_once(sink)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure of one connection ends in the same reconnect
+                log.warning("broker_disconnected", source=self.name, error=type(exc).__name__)
+                if self.consuming.is_set() and not isinstance(exc, SinkFailed):
+                    failures = 0  # it was up: the next attempt waits the shortest time
+            finally:
+                self.consuming.clear()
+                self._connected.set(0)
+            await self._sleep(self.config.backoff.delay_s(failures, self._rng.uniform))
+            failures += 1
+
+    async def _consume_once(self, sink: EventSink) -> None:
+        url = self.config.url
+        await url.refresh()
+        connection = await aio_pika.connect(
+            url.reveal(),
+            timeout=self.config.connect_timeout_s,
+            client_properties={"connection_name": self.name},
+        )
+        async with connection:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.config.prefetch)
+            queue = await self._declare(channel)
+            self.connections += 1
+            async with queue.iterator() as messages:
+                self.consuming.set()
+                self._connected.set(1)
+                log.info("broker_consuming", source=self.name, queue=self.config.queue)
+                async for message in messages:
+                    await self._handle(message, sink)
+        raise ConnectionLost("the broker closed the consumer's channel")
+
+    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
+        config = self.config
+        exchange = await channel.declare_exchange(config.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        dead_letters = await channel.declare_exchange(
+            config.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        dead = await channel.declare_queue(config.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        await dead.bind(dead_letters)
+        queue = await channel.declare_queue(
+            config.queue,
+            durable=True,
+            arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": config.dead_letter_exchange},
+        )
+        for routing_key in config.routing_keys:
+            await queue.bind(exchange, routing_key=routing_key)
+        return queue
+
+    async def _handle(self, message: AbstractIncomingMessage, sink: EventSink) -> None:
+        try:
+            event = parse_issue_message(
+                message.body, message_id=message.message_id, max_bytes=self.config.max_message_bytes
+            )
+        except PoisonMessage as poison:
+            await message.reject(requeue=False)
+            BROKER_MESSAGES.labels(self.name, poison.reason).inc()
+            log.warning("broker_message_rejected", source=self.name, reason=poison.reason, detail=str(poison))
+            return
+        try:
+            await sink.append(event)
+        except Exception as exc:
+            self._sink_failed.inc()
+            await message.nack(requeue=True)
+            raise SinkFailed(type(exc).__name__) from exc
+        await message.ack()
+        self._appended.inc()
