@@ -4,7 +4,7 @@ GraphiQL's files."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,6 +18,8 @@ from mobius.callers import build_callers
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.endpoint import GraphQLEndpoint
+from mobius.events.handlers import EventHandler
+from mobius.events.runtime import build_events
 from mobius.executor import Executor
 from mobius.graphiql import STATIC_DIR
 from mobius.limits import BodySizeLimit
@@ -120,9 +122,11 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     upstreams: Upstreams | None = None,
     clock: Callable[[], float] = time.monotonic,
     cache_clock: Callable[[], float] | None = None,
+    event_handlers: Sequence[EventHandler] = (),
 ) -> FastAPI:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
-    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness;
+    ``event_handlers`` run on every event after the built-in cache invalidation."""
     telemetry = build_telemetry(settings.telemetry)
     require_readable(settings)
     posture = Posture.of(settings)
@@ -142,6 +146,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
     readiness = build_readiness(settings, persisted)
     operations = build_operations(settings, target, upstreams, cache, responses)
+    events = build_events(settings, target, engine, event_handlers)
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -164,10 +169,12 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
             await cache.start()
         await callers.start()
         await operations.start()
+        await events.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            await events.close()
             await operations.close()
             await callers.close()
             if cache is not None:
@@ -207,4 +214,5 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.cache = cache
     app.state.responses = responses
     app.state.operations = operations
+    app.state.events = events
     return app
