@@ -598,35 +598,6 @@ class LogSettings(_Strict):
     requests: bool = Field(default=True, description="one `request` event per GraphQL request")
 
 
-class EventsSettings(_Strict):
-    """The event path (docs/events.md): webhook intake, the durable stream and its worker."""
-
-    worker: bool = Field(default=True, description="run the stream's worker inside demo and serve")
-    tolerance_s: float = Field(default=300.0, gt=0, le=3600, description="webhook timestamps this far off are refused")
-    replay_ttl_s: float = Field(default=900.0, gt=0, description="how long an event id is remembered")
-    version_ttl_s: float = Field(default=7 * 86400.0, gt=0, description="how long an entity's applied version is kept")
-    batch: int = Field(default=100, ge=1, le=10_000)
-    block_s: float = Field(default=1.0, gt=0, le=60)
-    claim_idle_s: float = Field(default=30.0, gt=0, description="unacknowledged this long: another consumer takes over")
-    max_deliveries: int = Field(default=5, ge=1, le=1000, description="failures before an event is dead-lettered")
-
-    @model_validator(mode="after")
-    def _replay_outlives_tolerance(self) -> EventsSettings:
-        if self.replay_ttl_s <= 2 * self.tolerance_s:
-            raise ValueError(
-                "events.replay_ttl_s must exceed twice events.tolerance_s: a replay within the timestamp "
-                "tolerance must still find its id"
-            )
-        return self
-
-
-class TelemetrySettings(_Strict):
-    """Metrics and logs; traces are configured by the standard ``OTEL_*`` variables (docs/observability.md)."""
-
-    metrics: MetricsSettings = MetricsSettings()
-    logs: LogSettings = LogSettings()
-
-
 class BrokerReconnectSettings(_Strict):
     """Backoff between connection attempts: ``initial_s`` doubling up to ``max_s``, each wait drawn
     at random from its upper ``jitter`` fraction (so a fleet does not reconnect in step)."""
@@ -667,7 +638,33 @@ class BrokerSettings(_Strict):
 
 
 class EventsSettings(_Strict):
+    """The event path (docs/events.md): webhook intake, the durable stream and its worker."""
+
+    worker: bool = Field(default=True, description="run the stream's worker inside demo and serve")
+    tolerance_s: float = Field(default=300.0, gt=0, le=3600, description="webhook timestamps this far off are refused")
+    replay_ttl_s: float = Field(default=900.0, gt=0, description="how long an event id is remembered")
+    version_ttl_s: float = Field(default=7 * 86400.0, gt=0, description="how long an entity's applied version is kept")
+    batch: int = Field(default=100, ge=1, le=10_000)
+    block_s: float = Field(default=1.0, gt=0, le=60)
+    claim_idle_s: float = Field(default=30.0, gt=0, description="unacknowledged this long: another consumer takes over")
+    max_deliveries: int = Field(default=5, ge=1, le=1000, description="failures before an event is dead-lettered")
     broker: BrokerSettings = BrokerSettings()
+
+    @model_validator(mode="after")
+    def _replay_outlives_tolerance(self) -> EventsSettings:
+        if self.replay_ttl_s <= 2 * self.tolerance_s:
+            raise ValueError(
+                "events.replay_ttl_s must exceed twice events.tolerance_s: a replay within the timestamp "
+                "tolerance must still find its id"
+            )
+        return self
+
+
+class TelemetrySettings(_Strict):
+    """Metrics and logs; traces are configured by the standard ``OTEL_*`` variables (docs/observability.md)."""
+
+    metrics: MetricsSettings = MetricsSettings()
+    logs: LogSettings = LogSettings()
 
 
 class Settings(BaseSettings):

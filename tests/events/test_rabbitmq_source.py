@@ -13,8 +13,10 @@ import orjson
 import pytest
 from broker_support import Broker
 
+from clients.projects import parse_webhook
 from clients.secrets import FileSecret, StaticSecret
 from mobius.events.model import Event
+from mobius.events.sources.messages import MessageReader
 from mobius.events.sources.rabbitmq import RabbitMqConfig, RabbitMqSource
 from mobius.events.sources.reconnect import Backoff
 from mobius.telemetry.broker import BROKER_MESSAGES, BROKER_RECONNECTS
@@ -49,9 +51,10 @@ class RecordingSink:
         return self.events
 
 
-def issue_body(issue_id: str = "issue-1", version: int = 2, action: str = "closed", delivery: str = "d-1") -> bytes:
-    issue = {"id": issue_id, "state": "CLOSED", "projectId": "project-1", "version": version}
-    return orjson.dumps({"id": delivery, "action": action, "occurred_at": 1.5, "issue": issue})
+def issue_body(issue_id: str = "issue-1", version: int = 2, action: str = "closed") -> bytes:
+    """The projects upstream's webhook body: the broker carries the same bytes."""
+    issue = {"id": issue_id, "state": "CLOSED", "project_id": "project-1", "version": version}
+    return orjson.dumps({"action": action, "occurred_at": 1.5, "issue": issue})
 
 
 def config(broker: Broker, **overrides: object) -> RabbitMqConfig:
@@ -61,7 +64,7 @@ def config(broker: Broker, **overrides: object) -> RabbitMqConfig:
         "queue": broker.queue,
         "routing_keys": ("projects.issue.*",),
         "prefetch": 8,
-        "max_message_bytes": 1024,
+        "reader": MessageReader(source="projects", parse=parse_webhook, max_bytes=1024),
         "connect_timeout_s": 5.0,
         "backoff": Backoff(initial_s=0.01, max_s=0.05),
         "name": f"test-{broker.queue}",
@@ -81,13 +84,18 @@ async def running(source: RabbitMqSource, sink: RecordingSink) -> AsyncIterator[
             await task
 
 
-async def publish(broker: Broker, *bodies: bytes, routing_key: str = "projects.issue.closed") -> None:
+Delivery = tuple[str, bytes]
+"""(message id, body)"""
+
+
+async def publish(broker: Broker, *messages: Delivery, routing_key: str = "projects.issue.closed") -> None:
     connection = await aio_pika.connect(broker.url)
     async with connection:
         channel = await connection.channel()
         exchange = await channel.declare_exchange(broker.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        for body in bodies:
-            await exchange.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key)
+        for message_id, body in messages:
+            message = aio_pika.Message(body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await exchange.publish(message, routing_key)
 
 
 async def queue_depths(broker: Broker) -> tuple[int, int]:
@@ -104,15 +112,15 @@ async def test_consumes_issue_events_into_the_sink_and_acknowledges_them(broker:
     sink = RecordingSink()
     source = RabbitMqSource(config(broker))
     async with running(source, sink):
-        await publish(broker, issue_body(delivery="d-1", version=2), issue_body(delivery="d-2", version=3))
-        await publish(broker, issue_body(delivery="d-3"), routing_key="projects.org.renamed")
+        await publish(broker, ("d-1", issue_body(version=2)), ("d-2", issue_body(version=3)))
+        await publish(broker, ("d-3", issue_body()), routing_key="projects.org.renamed")
         events = await sink.wait_for(2)
     assert [(e.id, e.type, e.entity_type, e.entity_id, e.version) for e in events] == [
-        ("d-1", "issue.closed", "issue", "issue-1", 2),
-        ("d-2", "issue.closed", "issue", "issue-1", 3),
+        ("d-1", "issue.closed", "Issue", "issue-1", 2),
+        ("d-2", "issue.closed", "Issue", "issue-1", 3),
     ]
     assert events[0].source == "projects"
-    assert events[0].data["state"] == "CLOSED"
+    assert events[0].data["project_id"] == "project-1"
     assert await queue_depths(broker) == (0, 0)
 
 
@@ -121,7 +129,7 @@ async def test_a_message_whose_append_failed_is_delivered_again(broker: Broker) 
     source = RabbitMqSource(config(broker))
     appended = BROKER_MESSAGES.labels(source.name, "sink_failed")
     async with running(source, sink):
-        await publish(broker, issue_body(delivery="d-retry"))
+        await publish(broker, ("d-retry", issue_body()))
         events = await sink.wait_for(1)
     assert [e.id for e in events] == ["d-retry"]
     assert sink.attempts == 2
@@ -133,24 +141,30 @@ async def test_a_message_whose_append_failed_is_delivered_again(broker: Broker) 
 async def test_poison_messages_are_dead_lettered_and_the_rest_still_flow(broker: Broker) -> None:
     sink = RecordingSink()
     source = RabbitMqSource(config(broker))
-    poison = [b"{not json", b"[1, 2]", issue_body(version=0), orjson.dumps({"pad": "x" * 2000})]
+    poison = [
+        ("p-1", b"{not json"),
+        ("p-2", b"[1, 2]"),
+        ("p-3", issue_body(action="deleted")),
+        ("x" * 200, issue_body()),
+        ("p-5", orjson.dumps({"pad": "x" * 2000})),
+    ]
     async with running(source, sink):
-        await publish(broker, *poison, issue_body(delivery="d-good"))
+        await publish(broker, *poison, ("d-good", issue_body()))
         events = await sink.wait_for(1)
         assert [e.id for e in events] == ["d-good"]
-    assert await queue_depths(broker) == (0, 4)
+    assert await queue_depths(broker) == (0, 5)
     assert BROKER_MESSAGES.labels(source.name, "oversize")._value.get() == 1
-    assert BROKER_MESSAGES.labels(source.name, "unparseable")._value.get() == 3
+    assert BROKER_MESSAGES.labels(source.name, "unparseable")._value.get() == 4
 
 
 async def test_reconnects_after_the_broker_closes_its_connection(broker: Broker) -> None:
     sink = RecordingSink()
     source = RabbitMqSource(config(broker))
     async with running(source, sink):
-        await publish(broker, issue_body(delivery="before"))
+        await publish(broker, ("before", issue_body()))
         await sink.wait_for(1)
         await asyncio.to_thread(broker.close_connections)
-        await publish(broker, issue_body(delivery="after", version=3))
+        await publish(broker, ("after", issue_body(version=3)))
         events = await sink.wait_for(2)
         assert source.consuming.is_set()
     assert [e.id for e in events] == ["before", "after"]
@@ -169,7 +183,7 @@ async def test_reads_the_url_secret_again_before_every_connection_attempt(broker
         assert not source.consuming.is_set()
         secret.write_text(broker.url)
         await asyncio.wait_for(source.consuming.wait(), WAIT_S)
-        await publish(broker, issue_body(delivery="rotated"))
+        await publish(broker, ("rotated", issue_body()))
         assert [e.id for e in await sink.wait_for(1)] == ["rotated"]
     finally:
         task.cancel()
@@ -184,7 +198,7 @@ async def test_cancelling_the_source_closes_its_connection_and_leaves_messages_q
         pass
     assert task.cancelled()
     assert not source.consuming.is_set()
-    await publish(broker, issue_body(delivery="while-stopped"))
+    await publish(broker, ("while-stopped", issue_body()))
     assert await queue_depths(broker) == (1, 0)
     assert sink.events == []
 

@@ -1,21 +1,21 @@
-"""A broker message of the projects upstream, as an ``Event``: bounded, then parsed once.
+"""Broker messages as ``Event``s: the body bounded, then read by the same ``parse`` as the
+upstream's webhooks (its declaration in ``clients/``), so a change reads the same either way.
 
-Anything that is not a well-formed issue event is a ``PoisonMessage``: the source rejects it
-without requeue, so the broker dead-letters it instead of delivering it again.
+Anything that is not acceptable is a ``PoisonMessage``: the source rejects it without requeue, so
+the broker dead-letters it instead of delivering it again.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-import orjson
-
+from clients.declaration import WebhookEvent
 from mobius.events.model import Event
 
 PoisonReason = Literal["oversize", "unparseable"]
-SOURCE = "projects"
-_ACTIONS = frozenset({"opened", "closed", "assigned", "reopened", "edited"})
-_MAX_ID_LENGTH = 128
+_MAX_ID_CHARS = 128
 
 
 class PoisonMessage(ValueError):
@@ -26,53 +26,37 @@ class PoisonMessage(ValueError):
         self.reason: PoisonReason = reason
 
 
-def parse_issue_message(body: bytes, *, message_id: str | None, max_bytes: int) -> Event:
-    """The event in ``body``, checked against ``max_bytes`` before a byte of it is parsed.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReader:
+    """``source`` names the upstream (as webhooks do); ``parse`` is its webhook declaration's."""
 
-    The id is the body's delivery ``id`` (the webhook's delivery id), else the AMQP message id.
-    """
-    if len(body) > max_bytes:
-        raise PoisonMessage("oversize", f"message of {len(body)} bytes exceeds {max_bytes}")
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise PoisonMessage("unparseable", f"body is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise PoisonMessage("unparseable", "body is not a JSON object")
-    issue = document.get("issue")
-    if not isinstance(issue, dict):
-        raise PoisonMessage("unparseable", "no `issue` object")
-    action = document.get("action")
-    if action not in _ACTIONS:
-        raise PoisonMessage("unparseable", "`action` is not an issue action")
-    event_id = _identifier(document.get("id")) or _identifier(message_id)
-    entity_id = _identifier(issue.get("id"))
-    version = issue.get("version")
-    occurred_at = document.get("occurred_at", 0.0)
-    if event_id is None or entity_id is None:
-        raise PoisonMessage("unparseable", "event or issue id missing or malformed")
-    if type(version) is not int or version < 1:
-        raise PoisonMessage("unparseable", "`issue.version` must be a positive integer")
-    if type(occurred_at) not in (int, float):
-        raise PoisonMessage("unparseable", "`occurred_at` must be a number")
-    return Event(
-        id=event_id,
-        source=SOURCE,
-        type=f"issue.{action}",
-        entity_type="issue",
-        entity_id=entity_id,
-        version=version,
-        occurred_at=float(occurred_at),
-        data=_issue_data(issue),
-    )
+    source: str
+    parse: Callable[[bytes], Sequence[WebhookEvent]]
+    max_bytes: int
 
-
-def _identifier(value: Any) -> str | None:
-    if isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH and value.isprintable():
-        return value
-    return None
-
-
-def _issue_data(issue: dict[str, Any]) -> dict[str, object]:
-    """The issue's fields a handler may use (routing by project, fan-out to subscribers)."""
-    return {key: issue[key] for key in ("id", "state", "projectId", "assigneeId", "title") if key in issue}
+    def events(self, body: bytes, *, message_id: str | None) -> list[Event]:
+        """The changes in ``body``, each with the delivery id (the AMQP message id, which the upstream
+        sets to its webhook delivery id; ``<id>:<n>`` when one message carries several changes)."""
+        if len(body) > self.max_bytes:
+            raise PoisonMessage("oversize", f"message of {len(body)} bytes exceeds {self.max_bytes}")
+        if message_id is None or not 0 < len(message_id) <= _MAX_ID_CHARS or not message_id.isprintable():
+            raise PoisonMessage("unparseable", "message id missing or malformed")
+        try:
+            changes = self.parse(body)
+        except ValueError as exc:
+            raise PoisonMessage("unparseable", str(exc)) from None
+        if not changes:
+            raise PoisonMessage("unparseable", "the message reports no change")
+        return [
+            Event(
+                id=message_id if len(changes) == 1 else f"{message_id}:{index}",
+                source=self.source,
+                type=change.type,
+                entity_type=change.entity_type,
+                entity_id=change.entity_id,
+                version=change.version,
+                occurred_at=change.occurred_at,
+                data=change.data,
+            )
+            for index, change in enumerate(changes)
+        ]

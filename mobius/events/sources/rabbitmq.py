@@ -28,7 +28,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from clients.secrets import SecretSource
 from mobius.events.sources.base import EventSink
-from mobius.events.sources.messages import PoisonMessage, parse_issue_message
+from mobius.events.sources.messages import MessageReader, PoisonMessage
 from mobius.events.sources.reconnect import Backoff
 from mobius.telemetry.broker import BROKER_CONNECTED, BROKER_MESSAGES, BROKER_RECONNECTS
 
@@ -45,7 +45,7 @@ class RabbitMqConfig:
     queue: str
     routing_keys: tuple[str, ...]
     prefetch: int
-    max_message_bytes: int
+    reader: MessageReader
     connect_timeout_s: float
     backoff: Backoff
     name: str = "rabbitmq"
@@ -145,16 +145,15 @@ class RabbitMqSource:
 
     async def _handle(self, message: AbstractIncomingMessage, sink: EventSink) -> None:
         try:
-            event = parse_issue_message(
-                message.body, message_id=message.message_id, max_bytes=self.config.max_message_bytes
-            )
+            events = self.config.reader.events(message.body, message_id=message.message_id)
         except PoisonMessage as poison:
             await message.reject(requeue=False)
             BROKER_MESSAGES.labels(self.name, poison.reason).inc()
             log.warning("broker_message_rejected", source=self.name, reason=poison.reason, detail=str(poison))
             return
         try:
-            await sink.append(event)
+            for event in events:
+                await sink.append(event)
         except Exception as exc:
             self._sink_failed.inc()
             await message.nack(requeue=True)
