@@ -110,11 +110,13 @@ def _secret_refs(node: object, path: str) -> list[tuple[str, dict[str, object]]]
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox import SandboxCredentials, SandboxServer, default_registry
     from sandbox.billing import BillingCredentials
+    from sandbox.broker import BrokerTarget
 
     registry = default_registry()
     ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
-    with SandboxServer(host=args.host, ports=ports, credentials=credentials) as urls:
+    broker = BrokerTarget(url=args.broker_url, exchange=args.broker_exchange) if args.broker_url else None
+    with SandboxServer(host=args.host, ports=ports, credentials=credentials, broker=broker) as urls:
         width = max(map(len, urls))
         for upstream in registry:
             print(f"{upstream.name:<{width}}  {urls[upstream.name]}  {upstream.summary}")
@@ -268,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unsigned-billing",
         action="store_true",
         help="billing also accepts requests without an HMAC signature (for benchmark peers that cannot sign)",
+    )
+    sandbox.add_argument(
+        "--broker-url", default=None, metavar="AMQP_URL", help="projects also publishes its issue events to RabbitMQ"
+    )
+    sandbox.add_argument(
+        "--broker-exchange", default="projects.events", metavar="NAME", help="the topic exchange (projects.issue.*)"
     )
     sandbox.set_defaults(handler=cmd_sandbox)
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from sandbox.admin import upstream_app
+from sandbox.broker import BROKER_KEY
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
-from sandbox.models import JSON, ProjectsData
+from sandbox.models import JSON, Issue, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_projects
@@ -66,7 +68,24 @@ class ProjectsApi:
         self.remaining = max(0, self.remaining - cost)
         payload: dict[str, Any] = dict(result.formatted)
         payload["extensions"] = {"rateLimit": {"cost": cost, "remaining": self.remaining}}
+        publisher = request.app.get(BROKER_KEY)
+        if publisher is not None:
+            for action, issue in context.changes:
+                event = issue_event_body(action, issue, occurred_at=self.upstream.clock())
+                publisher.publish(f"projects.issue.{action}", uuid.uuid4().hex, event)
         return json_response(payload)
+
+
+def issue_event_body(action: str, issue: Issue, *, occurred_at: float) -> bytes:
+    """The body of an issue event, as the webhook and the broker message carry it."""
+    change = {
+        "id": issue.id,
+        "project_id": issue.project_id,
+        "state": issue.state,
+        "assignee_id": issue.assignee_id,
+        "version": issue.version,
+    }
+    return json.dumps({"action": action, "occurred_at": occurred_at, "issue": change}).encode()
 
 
 async def _graphql_body(request: web.Request) -> JSON | str:

@@ -11,12 +11,15 @@ from types import TracebackType
 import uvloop
 from aiohttp import web
 
+from sandbox.broker import BrokerPublisher, BrokerTarget, attach_broker
 from sandbox.credentials import SandboxCredentials
 from sandbox.registry import SandboxRegistry, default_registry
 from sandbox.upstream import Clock
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_CREDENTIALS = SandboxCredentials()
+BROKER_PUBLISHER = "projects"
+"""The upstream that publishes its events to a broker when given one."""
 Ports = Mapping[str, int]
 """Port per upstream name; an upstream not named gets a free ephemeral port (0)."""
 
@@ -56,15 +59,20 @@ def build_apps(
     *,
     clock: Clock = time.time,
     registry: SandboxRegistry | None = None,
+    broker: BrokerTarget | None = None,
 ) -> dict[str, web.Application]:
-    """One application per registered upstream, for in-loop use.
+    """One application per registered upstream, for in-loop use; with ``broker``, the projects
+    upstream also publishes its issue events there.
 
     Run them with `web.AppRunner(app, handler_cancellation=True)`: the hang and reset faults rely
     on a lost connection cancelling its handler.
     """
     registry = registry or default_registry()
     credentials.check(registry)
-    return {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
+    apps = {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
+    if broker is not None and BROKER_PUBLISHER in apps:
+        attach_broker(apps[BROKER_PUBLISHER], BrokerPublisher(broker))
+    return apps
 
 
 def _check_ports(ports: Ports, names: tuple[str, ...]) -> None:
@@ -112,9 +120,10 @@ async def run_sandbox(
     *,
     on_ready: Callable[[SandboxUrls], None] | None = None,
     registry: SandboxRegistry | None = None,
+    broker: BrokerTarget | None = None,
 ) -> None:
     """Serve every registered upstream in the current loop until cancelled; `on_ready` gets the URLs."""
-    runners, urls = await _start(build_apps(credentials, registry=registry), host, ports or {})
+    runners, urls = await _start(build_apps(credentials, registry=registry, broker=broker), host, ports or {})
     try:
         if on_ready is not None:
             on_ready(urls)
@@ -134,8 +143,10 @@ class SandboxServer:
         credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
         clock: Clock = time.time,
         registry: SandboxRegistry | None = None,
+        broker: BrokerTarget | None = None,
     ) -> None:
         self._host = host
+        self._broker = broker
         self._ports = ports or {}
         self._credentials = credentials
         self._clock = clock
@@ -149,7 +160,7 @@ class SandboxServer:
         """Bind (port 0 picks a free port) and return once every upstream is listening."""
         if self.urls is not None:
             return self.urls
-        apps = build_apps(self._credentials, clock=self._clock, registry=self._registry)
+        apps = build_apps(self._credentials, clock=self._clock, registry=self._registry, broker=self._broker)
         loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)
         thread.start()
