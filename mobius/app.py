@@ -19,6 +19,7 @@ from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.endpoint import GraphQLEndpoint
 from mobius.events.handlers import EventHandler
+from mobius.events.intake import declared_intakes, webhooks_router
 from mobius.events.runtime import build_events
 from mobius.executor import Executor
 from mobius.graphiql import STATIC_DIR
@@ -202,9 +203,11 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         persisted=persisted,
         operations=telemetry.operations,
     )
-    telemetry.mount(app, paths={"/graphql": "/graphql"})  # added last: outside everything else
+    # added last: outside everything else
+    telemetry.mount(app, paths={"/graphql": "/graphql", "/webhooks/": "/webhooks/{upstream}"})
     app.include_router(cache_admin_router(engine, callers))
     app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
+    app.include_router(webhooks_router(declared_intakes(settings), events.stream, settings.events))
     if posture.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
