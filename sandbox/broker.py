@@ -88,7 +88,12 @@ class BrokerPublisher:
             await asyncio.sleep(_RECONNECT_S)
 
     async def _publish_while_connected(self) -> None:
-        connection = await aio_pika.connect(self.target.url, timeout=5)
+        connection = aio_pika.Connection(aio_pika.connection.make_url(self.target.url))
+        try:
+            await connection.connect(timeout=5)
+        except BaseException:
+            await connection.close()
+            raise
         async with connection:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.declare_exchange(self.target.exchange, aio_pika.ExchangeType.TOPIC, durable=True)

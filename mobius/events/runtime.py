@@ -100,6 +100,12 @@ class Events:
         if self.run_worker:
             self.worker = Worker(self.stream, self.handlers, self.policy)
             self._task = asyncio.create_task(self.worker.run(), name="events-worker")
+            self.start_sources()
+
+    def start_sources(self) -> None:
+        """Run the broker consumers (``start`` does when it runs the worker; ``mobius worker`` calls
+        this itself, as it runs its worker in the foreground)."""
+        if not self._source_tasks:
             self._source_tasks = [
                 asyncio.create_task(source.run(self.stream), name=f"events-source-{source.name}")
                 for source in self.sources

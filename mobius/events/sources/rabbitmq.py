@@ -108,11 +108,14 @@ class RabbitMqSource:
     async def _consume_once(self, sink: EventSink) -> None:
         url = self.config.url
         await url.refresh()
-        connection = await aio_pika.connect(
-            url.reveal(),
-            timeout=self.config.connect_timeout_s,
-            client_properties={"connection_name": self.name},
+        connection = aio_pika.Connection(
+            aio_pika.connection.make_url(url.reveal()), client_properties={"connection_name": self.name}
         )
+        try:
+            await connection.connect(timeout=self.config.connect_timeout_s)
+        except BaseException:
+            await connection.close()  # a refused attempt leaves nothing behind to close at garbage collection
+            raise
         async with connection:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.config.prefetch)
