@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aio_pika
@@ -50,13 +50,22 @@ class RabbitMqConfig:
     backoff: Backoff
     name: str = "rabbitmq"
 
-    @property
-    def dead_letter_exchange(self) -> str:
-        return f"{self.queue}.dlx"
 
-    @property
-    def dead_letter_queue(self) -> str:
-        return f"{self.queue}.dead"
+async def declare_topology(
+    channel: AbstractChannel, *, exchange: str, queue: str, routing_keys: Sequence[str]
+) -> AbstractQueue:
+    """The topic exchange, the quorum queue bound to it by each key, and its dead letters' path
+    (``<queue>.dlx`` -> ``<queue>.dead``); idempotent, so every consumer declares it on connecting."""
+    topic = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+    dead_letters = await channel.declare_exchange(f"{queue}.dlx", aio_pika.ExchangeType.FANOUT, durable=True)
+    dead = await channel.declare_queue(f"{queue}.dead", durable=True, arguments={"x-queue-type": "quorum"})
+    await dead.bind(dead_letters)
+    consumed = await channel.declare_queue(
+        queue, durable=True, arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": f"{queue}.dlx"}
+    )
+    for routing_key in routing_keys:
+        await consumed.bind(topic, routing_key=routing_key)
+    return consumed
 
 
 class ConnectionLost(ConnectionError):
@@ -119,7 +128,9 @@ class RabbitMqSource:
         async with connection:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.config.prefetch)
-            queue = await self._declare(channel)
+            queue = await declare_topology(
+                channel, exchange=self.config.exchange, queue=self.config.queue, routing_keys=self.config.routing_keys
+            )
             self.connections += 1
             async with queue.iterator() as messages:
                 self.consuming.set()
@@ -128,23 +139,6 @@ class RabbitMqSource:
                 async for message in messages:
                     await self._handle(message, sink)
         raise ConnectionLost("the broker closed the consumer's channel")
-
-    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
-        config = self.config
-        exchange = await channel.declare_exchange(config.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        dead_letters = await channel.declare_exchange(
-            config.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
-        )
-        dead = await channel.declare_queue(config.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
-        await dead.bind(dead_letters)
-        queue = await channel.declare_queue(
-            config.queue,
-            durable=True,
-            arguments={"x-queue-type": "quorum", "x-dead-letter-exchange": config.dead_letter_exchange},
-        )
-        for routing_key in config.routing_keys:
-            await queue.bind(exchange, routing_key=routing_key)
-        return queue
 
     async def _handle(self, message: AbstractIncomingMessage, sink: EventSink) -> None:
         try:
