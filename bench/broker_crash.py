@@ -192,9 +192,7 @@ async def measure(redis_url: str, messages: int, rate: float, steady: int, direc
     _ctl("add_vhost", vhost)
     _ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    urls = SandboxUrls(
-        **dict.fromkeys(("identity", "billing", "projects", "support", "ledger"), "http://127.0.0.1:9")
-    )
+    urls = SandboxUrls(**dict.fromkeys(("identity", "billing", "projects", "support", "ledger"), "http://127.0.0.1:9"))
     config = directory / "worker.yaml"
     config.write_text(
         json.dumps(

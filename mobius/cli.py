@@ -43,7 +43,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import SandboxCredentials, SandboxServer
 
     credentials = SandboxCredentials()
-    with SandboxServer(host=args.host, credentials=credentials) as urls:
+    webhook_target = f"http://{args.host}:{args.port}"  # the sandbox's changes reach this gateway as webhooks
+    with SandboxServer(host=args.host, credentials=credentials, webhook_target=webhook_target) as urls:
         settings = demo_settings(
             urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
         )
@@ -117,11 +118,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
     broker = BrokerTarget(url=args.broker_url, exchange=args.broker_exchange) if args.broker_url else None
-    with SandboxServer(host=args.host, ports=ports, credentials=credentials, broker=broker) as urls:
+    with SandboxServer(
+        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target, broker=broker
+    ) as urls:
         width = max(map(len, urls))
         for upstream in registry:
             print(f"{upstream.name:<{width}}  {urls[upstream.name]}  {upstream.summary}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
+        if args.webhook_target:
+            print(f"webhooks: signed changes go to {args.webhook_target}/webhooks/<upstream> (GET /_sandbox/webhooks)")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
@@ -271,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unsigned-billing",
         action="store_true",
         help="billing also accepts requests without an HMAC signature (for benchmark peers that cannot sign)",
+    )
+    sandbox.add_argument(
+        "--webhook-target",
+        default=None,
+        metavar="URL",
+        help="a gateway's base URL: billing, projects and support POST signed webhooks of their changes to it",
     )
     sandbox.add_argument(
         "--broker-url", default=None, metavar="AMQP_URL", help="projects also publishes its issue events to RabbitMQ"

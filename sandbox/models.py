@@ -166,8 +166,6 @@ class Issue:
     state: str
     assignee_id: str | None
     project_id: str
-    version: int = 1
-    """Bumped by every change; its events carry it so the gateway can order them."""
 
     def to_graphql(self) -> JSON:
         return {

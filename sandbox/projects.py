@@ -7,10 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from sandbox.admin import upstream_app
-from sandbox.broker import BROKER_KEY
+from sandbox.broker import BROKER_KEY, BrokerPublisher
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, Issue, ProjectsData
@@ -18,6 +19,7 @@ from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_projects
 from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 RATE_LIMIT_BUDGET = 5000
 
@@ -25,6 +27,8 @@ RATE_LIMIT_BUDGET = 5000
 @dataclass(frozen=True, kw_only=True)
 class ProjectsCredentials:
     token: str = field(default="sandbox-projects-token", repr=False)
+    webhook_secret: str = field(default="sandbox-projects-webhooks", repr=False)
+    """Signs the GitHub-style webhooks this upstream sends (``X-Hub-Signature-256``)."""
 
 
 def projects_error(status: int, code: str, message: str) -> JSON:
@@ -39,6 +43,9 @@ class ProjectsApi:
         self.data: ProjectsData = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
         self.token = RotatingSecret(credentials.token, clock)
+        self.clock = clock
+        self.webhooks = WebhookSender("projects", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
+        self.versions: dict[str, int] = {}
         self.upstream = Upstream(
             error_body=projects_error, reset_state=self.reset, clock=clock, keyrings={"token": self.token}
         )
@@ -46,6 +53,21 @@ class ProjectsApi:
     def reset(self) -> None:
         self.data = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
+        self.webhooks.reset()
+
+    def _announce(self, action: str, issue: Issue, broker: BrokerPublisher | None) -> None:
+        """A webhook of the change and, with a broker attached, the same body as a broker message."""
+        change = {
+            "id": issue.id,
+            "project_id": issue.project_id,
+            "state": issue.state,
+            "assignee_id": issue.assignee_id,
+            "version": next_version(self.versions, issue.id, self.clock),
+        }
+        payload = {"action": action, "occurred_at": self.clock(), "issue": change}
+        self.webhooks.emit(f"issue.{action}", payload)
+        if broker is not None:
+            broker.publish(f"projects.issue.{action}", f"msg_{uuid.uuid4().hex}", orjson.dumps(payload))
 
     async def graphql(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -64,28 +86,13 @@ class ProjectsApi:
             variable_values=body.get("variables"),
             operation_name=body.get("operationName"),
         )
+        for action, issue in context.changes:
+            self._announce(action, issue, request.app.get(BROKER_KEY))
         cost = 1 + context.connections
         self.remaining = max(0, self.remaining - cost)
         payload: dict[str, Any] = dict(result.formatted)
         payload["extensions"] = {"rateLimit": {"cost": cost, "remaining": self.remaining}}
-        publisher = request.app.get(BROKER_KEY)
-        if publisher is not None:
-            for action, issue in context.changes:
-                event = issue_event_body(action, issue, occurred_at=self.upstream.clock())
-                publisher.publish(f"projects.issue.{action}", uuid.uuid4().hex, event)
         return json_response(payload)
-
-
-def issue_event_body(action: str, issue: Issue, *, occurred_at: float) -> bytes:
-    """The body of an issue event, as the webhook and the broker message carry it."""
-    change = {
-        "id": issue.id,
-        "project_id": issue.project_id,
-        "state": issue.state,
-        "assignee_id": issue.assignee_id,
-        "version": issue.version,
-    }
-    return json.dumps({"action": action, "occurred_at": occurred_at, "issue": change}).encode()
 
 
 async def _graphql_body(request: web.Request) -> JSON | str:
@@ -107,11 +114,16 @@ def create_projects_app(credentials: ProjectsCredentials, *, clock: Clock) -> we
     api = ProjectsApi(credentials, clock)
     app = upstream_app(api.upstream)
     app.router.add_post("/graphql", api.graphql)
+    add_webhook_routes(app, api.webhooks)
     return app
 
 
 def gateway_section(base_url: str, credentials: ProjectsCredentials) -> dict[str, Any]:
-    return {"base_url": base_url, "auth": {"type": "bearer", "token": credentials.token}}
+    return {
+        "base_url": base_url,
+        "auth": {"type": "bearer", "token": credentials.token},
+        "webhook": {"secret": credentials.webhook_secret},
+    }
 
 
 SANDBOX = SandboxUpstream(

@@ -52,7 +52,7 @@ class ProjectsContext:
     data: ProjectsData
     connections: int = 0
     changes: list[tuple[str, Issue]] = field(default_factory=list)
-    """(action, issue) per change a mutation made, for the upstream's events."""
+    """Issues this request changed (``opened``, ``closed``), for the upstream's webhooks."""
 
 
 def _error(message: str, code: str) -> GraphQLError:
@@ -169,7 +169,6 @@ def resolve_close_issue(_root: None, info: GraphQLResolveInfo[ProjectsContext], 
     if issue is None:
         raise _error(f"No issue with id {id!r}.", "NOT_FOUND")
     issue.state = "CLOSED"
-    issue.version += 1
     info.context.changes.append(("closed", issue))
     return issue.to_graphql()
 

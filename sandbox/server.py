@@ -15,6 +15,7 @@ from sandbox.broker import BrokerPublisher, BrokerTarget, attach_broker
 from sandbox.credentials import SandboxCredentials
 from sandbox.registry import SandboxRegistry, default_registry
 from sandbox.upstream import Clock
+from sandbox.webhooks import WEBHOOKS_KEY
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_CREDENTIALS = SandboxCredentials()
@@ -59,9 +60,11 @@ def build_apps(
     *,
     clock: Clock = time.time,
     registry: SandboxRegistry | None = None,
+    webhook_target: str | None = None,
     broker: BrokerTarget | None = None,
 ) -> dict[str, web.Application]:
-    """One application per registered upstream, for in-loop use; with ``broker``, the projects
+    """One application per registered upstream, for in-loop use; those that send webhooks send
+    them to ``webhook_target`` (a gateway's base URL) when given; with ``broker``, the projects
     upstream also publishes its issue events there.
 
     Run them with `web.AppRunner(app, handler_cancellation=True)`: the hang and reset faults rely
@@ -70,6 +73,10 @@ def build_apps(
     registry = registry or default_registry()
     credentials.check(registry)
     apps = {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
+    for app in apps.values():
+        sender = app.get(WEBHOOKS_KEY)
+        if sender is not None:
+            sender.default_target = sender.target = webhook_target
     if broker is not None and BROKER_PUBLISHER in apps:
         attach_broker(apps[BROKER_PUBLISHER], BrokerPublisher(broker))
     return apps
@@ -120,10 +127,12 @@ async def run_sandbox(
     *,
     on_ready: Callable[[SandboxUrls], None] | None = None,
     registry: SandboxRegistry | None = None,
+    webhook_target: str | None = None,
     broker: BrokerTarget | None = None,
 ) -> None:
     """Serve every registered upstream in the current loop until cancelled; `on_ready` gets the URLs."""
-    runners, urls = await _start(build_apps(credentials, registry=registry, broker=broker), host, ports or {})
+    apps = build_apps(credentials, registry=registry, webhook_target=webhook_target, broker=broker)
+    runners, urls = await _start(apps, host, ports or {})
     try:
         if on_ready is not None:
             on_ready(urls)
@@ -143,9 +152,11 @@ class SandboxServer:
         credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
         clock: Clock = time.time,
         registry: SandboxRegistry | None = None,
+        webhook_target: str | None = None,
         broker: BrokerTarget | None = None,
     ) -> None:
         self._host = host
+        self._webhook_target = webhook_target
         self._broker = broker
         self._ports = ports or {}
         self._credentials = credentials
@@ -160,7 +171,13 @@ class SandboxServer:
         """Bind (port 0 picks a free port) and return once every upstream is listening."""
         if self.urls is not None:
             return self.urls
-        apps = build_apps(self._credentials, clock=self._clock, registry=self._registry, broker=self._broker)
+        apps = build_apps(
+            self._credentials,
+            clock=self._clock,
+            registry=self._registry,
+            webhook_target=self._webhook_target,
+            broker=self._broker,
+        )
         loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)
         thread.start()
