@@ -120,3 +120,8 @@ async def test_an_issue_closed_in_the_sandbox_shows_closed_on_the_next_dashboard
         while (state := issue_states(await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"}))[issue_id]) != "CLOSED":
             assert time.monotonic() < deadline, f"still {state} 2 s after the issue was closed"
             await asyncio.sleep(0.05)
+
+        async with http.get(f"{server.url}/metrics") as response:
+            metrics = await response.text()
+        assert 'mobius_broker_messages_total{outcome="appended",source="projects-rabbitmq"} 1.0' in metrics
+        assert 'mobius_broker_connected{source="projects-rabbitmq"} 1.0' in metrics

@@ -19,7 +19,7 @@ from mobius.events.model import Event
 from mobius.events.sources.messages import MessageReader
 from mobius.events.sources.rabbitmq import RabbitMqConfig, RabbitMqSource
 from mobius.events.sources.reconnect import Backoff
-from mobius.telemetry.broker import BROKER_MESSAGES, BROKER_RECONNECTS
+from mobius.telemetry.broker import BROKER_CONNECTED, BROKER_MESSAGES, BROKER_RECONNECTS
 
 WAIT_S = 15.0  # a hang guard, not a timing claim
 
@@ -161,6 +161,7 @@ async def test_reconnects_after_the_broker_closes_its_connection(broker: Broker)
     sink = RecordingSink()
     source = RabbitMqSource(config(broker))
     async with running(source, sink):
+        assert BROKER_CONNECTED.labels(source.name)._value.get() == 1
         await publish(broker, ("before", issue_body()))
         await sink.wait_for(1)
         await asyncio.to_thread(broker.close_connections)
@@ -198,6 +199,7 @@ async def test_cancelling_the_source_closes_its_connection_and_leaves_messages_q
         pass
     assert task.cancelled()
     assert not source.consuming.is_set()
+    assert BROKER_CONNECTED.labels(source.name)._value.get() == 0
     await publish(broker, ("while-stopped", issue_body()))
     assert await queue_depths(broker) == (1, 0)
     assert sink.events == []
