@@ -11,6 +11,7 @@ from pathlib import Path
 import aio_pika
 import orjson
 import pytest
+import structlog
 from broker_support import Broker
 
 from clients.projects import parse_webhook
@@ -211,3 +212,33 @@ def test_backoff_grows_to_its_cap_with_jitter_below_each_step(attempt: int) -> N
     ceiling = min(30.0, 0.5 * 2**attempt)
     assert backoff.delay_s(attempt, lambda low, high: high) == ceiling
     assert backoff.delay_s(attempt, lambda low, high: low) == ceiling / 2
+
+
+async def test_a_queue_declared_otherwise_is_reported_in_the_brokers_words_and_retried(broker: Broker) -> None:
+    connection = await aio_pika.connect(broker.url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(broker.queue, durable=True)  # classic, not quorum
+    waits: list[float] = []
+    retried = asyncio.Event()
+
+    async def sleep(delay_s: float) -> None:
+        waits.append(delay_s)
+        if len(waits) == 2:
+            retried.set()
+
+    source = RabbitMqSource(config(broker), sleep=sleep)
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(source.run(RecordingSink()))
+        try:
+            await asyncio.wait_for(retried.wait(), WAIT_S)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    refused = [entry for entry in logs if entry["event"] == "broker_disconnected"]
+    assert refused
+    assert "PRECONDITION_FAILED" in refused[0]["detail"]
+    assert "guest" not in str(refused)
+    assert not source.consuming.is_set()
+    assert waits[1] > waits[0] * 0.9  # backing off, not spinning (jitter takes at most half of a step)

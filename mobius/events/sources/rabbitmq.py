@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from aiormq.exceptions import AMQPChannelError
 
 from clients.secrets import SecretSource
 from mobius.events.sources.base import EventSink
@@ -68,6 +69,14 @@ async def declare_topology(
     return consumed
 
 
+def _detail(exc: Exception) -> dict[str, str]:
+    """The broker's own words for a refused declaration (``PRECONDITION_FAILED - inequivalent arg
+    'x-queue-type'``), which an operator needs; never a connection error's text, which may carry the URL."""
+    if isinstance(exc, AMQPChannelError):
+        return {"detail": str(exc)[:300]}
+    return {}
+
+
 class ConnectionLost(ConnectionError):
     """The broker closed the channel or the connection under a consumer."""
 
@@ -105,7 +114,7 @@ class RabbitMqSource:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure of one connection ends in the same reconnect
-                log.warning("broker_disconnected", source=self.name, error=type(exc).__name__)
+                log.warning("broker_disconnected", source=self.name, error=type(exc).__name__, **_detail(exc))
                 if self.consuming.is_set() and not isinstance(exc, SinkFailed):
                     failures = 0  # it was up: the next attempt waits the shortest time
             finally:
