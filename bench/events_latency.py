@@ -21,9 +21,12 @@ from bench.events_harness import Bench, invoice_webhook, new_bench, percentile
 ENTITIES = 1000
 
 
-async def post_steadily(bench: Bench, rate: float, seconds: float, *, prefix: str = "lat") -> Counter[int]:
+async def post_steadily(
+    bench: Bench, rate: float, seconds: float, *, prefix: str = "lat", answers_ms: list[float] | None = None
+) -> Counter[int]:
     url = f"{bench.url}/webhooks/billing"
     statuses: Counter[int] = Counter()
+    answers_ms = [] if answers_ms is None else answers_ms
     total = int(rate * seconds)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as http:
 
@@ -31,9 +34,11 @@ async def post_steadily(bench: Bench, rate: float, seconds: float, *, prefix: st
             body, headers = invoice_webhook(
                 f"{prefix}-{index}", f"in_{prefix}_{index % ENTITIES}", index // ENTITIES + 1
             )
+            sent = time.monotonic()
             async with http.post(url, data=body, headers=headers) as response:
                 await response.read()
                 statuses[response.status] += 1
+            answers_ms.append((time.monotonic() - sent) * 1000)
 
         started = time.monotonic()
         tasks = []
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(post_steadily(bench, 10, 0.2, prefix="warm"))
             time.sleep(0.2)
         bench.clean_records()
-        statuses = asyncio.run(post_steadily(bench, args.rate, args.seconds))
+        answers_ms: list[float] = []
+        statuses = asyncio.run(post_steadily(bench, args.rate, args.seconds, answers_ms=answers_ms))
         deadline = time.monotonic() + 60
         while bench.backlog()[0] and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -70,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         bench.clean()
     delays_ms = [delay * 1000 for delay in delays]
     print(f"{args.rate:.0f} deliveries/s for {args.seconds:.0f} s: answers {dict(statuses)}, {calls} applied")
+    print(
+        f"webhook answered (202 = appended to the stream): p50 {percentile(answers_ms, 0.5):.1f} ms, "
+        f"p99 {percentile(answers_ms, 0.99):.1f} ms"
+    )
     print(
         f"webhook -> handler latency: p50 {percentile(delays_ms, 0.5):.1f} ms, "
         f"p99 {percentile(delays_ms, 0.99):.1f} ms, max {max(delays_ms, default=float('nan')):.1f} ms"
