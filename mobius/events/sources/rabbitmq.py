@@ -94,7 +94,7 @@ class RabbitMqSource:
         self.consuming = asyncio.Event()
         """Set while the queue is declared and consumed; cleared when the connection is lost."""
         self.connections = 0
-        """Connections made so far (the first plus every reconnect that got through)."""
+        """Connections that got as far as consuming (the first plus every reconnect that did)."""
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311  # jitter, not a secret
         self._appended = BROKER_MESSAGES.labels(config.name, "appended")
