@@ -127,6 +127,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
         if args.webhook_target:
             print(f"webhooks: signed changes go to {args.webhook_target}/webhooks/<upstream> (GET /_sandbox/webhooks)")
+        if broker is not None:
+            print(f"broker: projects publishes issue events to exchange {broker.exchange} (GET /_sandbox/broker)")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
