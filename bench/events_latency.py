@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.events_harness import Bench, invoice_webhook, new_bench, percentile
+from bench.procstat import usage_of
 
 ENTITIES = 1000
 
@@ -65,17 +67,28 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(post_steadily(bench, 10, 0.2, prefix="warm"))
             time.sleep(0.2)
         bench.clean_records()
+        assert bench.gateway is not None
+        assert bench.worker is not None
+        gateway_cpu, worker_cpu = usage_of(bench.gateway.pid).cpu_s, usage_of(bench.worker.pid).cpu_s
         answers_ms: list[float] = []
         statuses = asyncio.run(post_steadily(bench, args.rate, args.seconds, answers_ms=answers_ms))
         deadline = time.monotonic() + 60
         while bench.backlog()[0] and time.monotonic() < deadline:
             time.sleep(0.1)
+        gateway_cpu = usage_of(bench.gateway.pid).cpu_s - gateway_cpu
+        worker_cpu = usage_of(bench.worker.pid).cpu_s - worker_cpu
         _, _, calls, delays = bench.recorded()
     finally:
         bench.stop()
         bench.clean()
     delays_ms = [delay * 1000 for delay in delays]
     print(f"{args.rate:.0f} deliveries/s for {args.seconds:.0f} s: answers {dict(statuses)}, {calls} applied")
+    posted = max(1, sum(statuses.values()))
+    print(
+        f"CPU per delivery: gateway intake {gateway_cpu / posted * 1000:.2f} ms, "
+        f"worker {worker_cpu / max(1, calls) * 1000:.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(
         f"webhook answered (202 = appended to the stream): p50 {percentile(answers_ms, 0.5):.1f} ms, "
         f"p99 {percentile(answers_ms, 0.99):.1f} ms"

@@ -15,13 +15,14 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from redis.exceptions import RedisError
 
 from mobius.events.codec import decode, entity_key
 from mobius.events.handlers import EventHandler
+from mobius.events.model import Event
 from mobius.events.stream import EventStream, StreamEntry
 from mobius.telemetry.events import count_event, observe_backlog, observe_delay
 
@@ -29,6 +30,14 @@ log = structlog.get_logger("mobius.events.worker")
 
 _ERROR_PAUSE_S = 0.5
 _MAX_REASON_CHARS = 300
+
+
+@dataclass(slots=True)
+class _Settled:
+    """What a batch did: events applied (their versions to mark) and entries to acknowledge."""
+
+    applied: list[Event] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,65 +106,74 @@ class Worker:
         return len(entries)
 
     async def process_batch(self, entries: Sequence[StreamEntry]) -> None:
-        """Entries of one entity in stream order, different entities side by side."""
-        by_entity: dict[str, list[StreamEntry]] = {}
+        """Entries of one entity in stream order, different entities side by side; the applied
+        versions read, and the batch's versions marked and entries acknowledged, in one round trip
+        each. A failed event holds back the later events of its entity (they are retried after it)."""
+        parsed: list[tuple[StreamEntry, Event]] = []
         for entry in entries:
             try:
-                key = entity_key(decode(entry.payload))
+                parsed.append((entry, decode(entry.payload)))
             except ValueError:
-                key = f"undecodable:{entry.entry_id}"
-            by_entity.setdefault(key, []).append(entry)
+                log.warning("event_undecodable", entry=entry.entry_id)
+                await self.stream.dead_letter(entry, "undecodable")
+        if not parsed:
+            return
+        known = await self.stream.applied_versions([event for _, event in parsed])
+        groups: dict[str, list[tuple[StreamEntry, Event]]] = {}
+        versions: dict[str, int | None] = {}
+        for (entry, event), version in zip(parsed, known, strict=True):
+            key = entity_key(event)
+            groups.setdefault(key, []).append((entry, event))
+            versions[key] = version
+        settled = _Settled()
         outcomes = await asyncio.gather(
-            *(self._in_order(group) for group in by_entity.values()), return_exceptions=True
+            *(self._in_order(group, versions[key], settled) for key, group in groups.items()), return_exceptions=True
         )
+        await self.stream.settle(settled.applied, settled.done)
+        now = self.wall_clock()
+        for event in settled.applied:
+            count_event(event.source, "applied")
+            observe_delay(event.source, now - event.occurred_at)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def _in_order(self, entries: Sequence[StreamEntry]) -> None:
-        for entry in entries:
-            await self.process(entry)
+    async def _in_order(
+        self, group: Sequence[tuple[StreamEntry, Event]], applied: int | None, settled: _Settled
+    ) -> None:
+        for entry, event in group:
+            if entry.deliveries > self.policy.max_deliveries:
+                await self._bury(entry, event.source, f"delivered {entry.deliveries} times without success")
+                continue
+            if applied is not None and applied >= event.version:
+                settled.done.append(entry.entry_id)
+                count_event(event.source, "skipped_stale")
+                continue
+            try:
+                for handler in self.handlers:
+                    await handler.handle(event)
+            except Exception as exc:  # a handler raising means "retry later", whatever it raised
+                reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+                log.warning(
+                    "event_handler_failed",
+                    event_id=event.id[:100],
+                    source=event.source,
+                    type=event.type[:100],
+                    deliveries=entry.deliveries,
+                    error=reason,
+                )
+                count_event(event.source, "failed")
+                if entry.deliveries < self.policy.max_deliveries:
+                    return
+                await self._bury(entry, event.source, reason)
+                continue
+            applied = event.version
+            settled.applied.append(event)
+            settled.done.append(entry.entry_id)
 
     async def _observe(self) -> None:
         backlog = await self.stream.backlog()
         observe_backlog(waiting=backlog.waiting, lag_s=backlog.oldest_age_s, dead=backlog.dead)
-
-    async def process(self, entry: StreamEntry) -> None:
-        try:
-            event = decode(entry.payload)
-        except ValueError:
-            log.warning("event_undecodable", entry=entry.entry_id)
-            await self.stream.dead_letter(entry, "undecodable")
-            return
-        if entry.deliveries > self.policy.max_deliveries:
-            await self._bury(entry, event.source, f"delivered {entry.deliveries} times without success")
-            return
-        applied = await self.stream.applied_version(event)
-        if applied is not None and applied >= event.version:
-            await self.stream.ack([entry.entry_id])
-            count_event(event.source, "skipped_stale")
-            return
-        try:
-            for handler in self.handlers:
-                await handler.handle(event)
-        except Exception as exc:  # a handler raising means "retry later", whatever it raised
-            reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
-            log.warning(
-                "event_handler_failed",
-                event_id=event.id[:100],
-                source=event.source,
-                type=event.type[:100],
-                deliveries=entry.deliveries,
-                error=reason,
-            )
-            count_event(event.source, "failed")
-            if entry.deliveries >= self.policy.max_deliveries:
-                await self._bury(entry, event.source, reason)
-            return
-        await self.stream.mark_applied(event)
-        await self.stream.ack([entry.entry_id])
-        count_event(event.source, "applied")
-        observe_delay(event.source, self.wall_clock() - event.occurred_at)
 
     async def _bury(self, entry: StreamEntry, source: str, reason: str) -> None:
         await self.stream.dead_letter(entry, reason)

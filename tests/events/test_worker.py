@@ -112,3 +112,21 @@ async def test_a_worker_restarted_under_its_name_finishes_its_entries_first_in_o
     policy = WorkerPolicy(batch=10, block_s=0.01, claim_idle_s=3600, max_deliveries=3)
     await drain(Worker(stream, [recorder], policy, consumer="worker-a", clock=clock), clock)
     assert recorder.applied == [older, newer]
+
+
+async def test_a_failed_event_holds_back_the_later_events_of_its_entity(stream: EventStream, clock: FakeClock) -> None:
+    first, second, other = event("in-1", 1), event("in-1", 2), event("in-2", 1)
+    for one in (first, second, other):
+        await stream.admit(one)
+
+    class FailsFirstOnce(Recorder):
+        async def handle(self, event: Event) -> None:
+            if event == first and first.id not in self.attempts:
+                self.attempts[first.id] = 1
+                raise RuntimeError("not yet")
+            await super().handle(event)
+
+    recorder = FailsFirstOnce()
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert [one for one in recorder.applied if one.entity_id == "in-1"] == [first, second]
+    assert other in recorder.applied

@@ -136,6 +136,14 @@ class MemoryEventStream:
         if applied is None or applied < event.version:
             self._versions[key] = (event.version, self.clock() + self.version_ttl_s)
 
+    async def applied_versions(self, events: Sequence[Event]) -> list[int | None]:
+        return [self._applied(entity_key(event)) for event in events]
+
+    async def settle(self, applied: Sequence[Event], entry_ids: Sequence[str]) -> None:
+        for event in applied:
+            await self.mark_applied(event)
+        await self.ack(entry_ids)
+
     async def dead_letter(self, entry: StreamEntry, reason: str) -> None:
         if entry.entry_id not in self._pending:
             return

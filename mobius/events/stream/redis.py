@@ -205,6 +205,23 @@ class RedisEventStream:
     async def mark_applied(self, event: Event) -> None:
         await self._mark(keys=[self._version_key(event)], args=[event.version, self.version_ttl_ms])
 
+    async def applied_versions(self, events: Sequence[Event]) -> list[int | None]:
+        if not events:
+            return []
+        found: list[Any] = await self.client.mget([self._version_key(event) for event in events])
+        return [None if raw is None else int(raw) for raw in found]
+
+    async def settle(self, applied: Sequence[Event], entry_ids: Sequence[str]) -> None:
+        if not applied and not entry_ids:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for event in applied:
+            pipe.eval(_MARK, 1, self._version_key(event), event.version, self.version_ttl_ms)
+        if entry_ids:
+            pipe.xack(self.key, GROUP, *entry_ids)
+            pipe.xdel(self.key, *entry_ids)
+        await pipe.execute()
+
     async def dead_letter(self, entry: StreamEntry, reason: str) -> None:
         await self._bury(
             keys=[self.key, self.dead_key], args=[GROUP, entry.entry_id, entry.payload, reason[:500], entry.deliveries]
