@@ -6,7 +6,8 @@ durable stream and a `mobius worker` process whose handler records every applica
 Crash phase: ``--messages`` events (distinct issue versions) are published at ``--rate`` per second
 while the worker process is SIGKILLed and restarted twice and, in between, every connection of the
 run's vhost is closed from the server side (the consumer's and the publisher's). Afterwards it
-reports events lost (published, never applied), duplicates applied (applied more than once), and
+reports events lost (published, never applied), duplicates applied (applied more than once; and how
+many of them by two worker processes, i.e. a handler that ran just before its worker was killed), and
 the dead letters of the broker queue and of the stream. Steady phase: ``--steady`` more events at
 the same rate and no faults: broker-to-handler latency p50/p99 (publish time in the body, handler
 time in Redis; one host, one clock). Needs Redis and RabbitMQ with `rabbitmqctl`; never in the suite.
@@ -58,6 +59,7 @@ class Recorder:
         phase = str(event.data.get("project_id", ""))
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hincrby(f"{self.prefix}applied", f"{event.entity_id}:{event.version}", 1)
+            pipe.rpush(f"{self.prefix}by:{event.entity_id}:{event.version}", os.getpid())
             pipe.rpush(f"{self.prefix}latency:{phase}", f"{latency_s:.6f}")
             await pipe.execute()
 
@@ -232,7 +234,11 @@ async def measure(redis_url: str, messages: int, rate: float, steady: int, direc
         crash_keys = await crash
         counts = await settle(client, f"{prefix}bench:", crash_keys)
         lost = sum(1 for key in crash_keys if key not in counts)
-        duplicates = sum(1 for key in crash_keys if counts.get(key, 0) > 1)
+        twice = [key for key in crash_keys if counts.get(key, 0) > 1]
+        across_kills = 0
+        for key in twice:
+            appliers = await client.lrange(f"{prefix}bench:by:{key}", 0, -1)
+            across_kills += len(set(appliers)) > 1
         steady_keys = await publish_phase(publisher, "steady", steady, rate, messages)
         await settle(client, f"{prefix}bench:", steady_keys)
         latencies = [float(v) for v in await client.lrange(f"{prefix}bench:latency:steady", 0, -1)]
@@ -243,7 +249,8 @@ async def measure(redis_url: str, messages: int, rate: float, steady: int, direc
             "connection_drops": 1,
             "publisher_reconnects": publisher.reconnects,
             "lost": lost,
-            "duplicates_applied": duplicates,
+            "duplicates_applied": len(twice),
+            "duplicates_across_a_worker_kill": across_kills,
             "broker_dead_letters": await dead_letters(url, queue),
             "stream_dead_letters": stream_dead,
             "steady_messages": steady,
