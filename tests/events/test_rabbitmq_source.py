@@ -242,3 +242,28 @@ async def test_a_queue_declared_otherwise_is_reported_in_the_brokers_words_and_r
     assert "guest" not in str(refused)
     assert not source.consuming.is_set()
     assert waits[1] > waits[0] * 0.9  # backing off, not spinning (jitter takes at most half of a step)
+
+
+class BlockedSink:
+    """An append that never returns (the stream hangs), until the consumer is stopped."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def append(self, event: Event) -> None:
+        self.entered.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_consumer_stopped_during_append_leaves_the_message_in_the_queue(broker: Broker) -> None:
+    sink = BlockedSink()
+    source = RabbitMqSource(config(broker))
+    task = asyncio.create_task(source.run(sink))
+    await asyncio.wait_for(source.consuming.wait(), WAIT_S)
+    await publish(broker, ("in-flight", issue_body()))
+    await asyncio.wait_for(sink.entered.wait(), WAIT_S)
+    assert await queue_depths(broker) == (0, 0)  # delivered, not acknowledged
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert await queue_depths(broker) == (1, 0)  # back for the next consumer
