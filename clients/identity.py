@@ -5,12 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from clients.declaration import Prime, Read, Upstream, Vendor, by_ids, fan_out
+from clients.declaration import (
+    EventFields,
+    Prime,
+    Read,
+    Touched,
+    Upstream,
+    Vendor,
+    Webhook,
+    WebhookEvent,
+    by_ids,
+    fan_out,
+)
 from clients.errors import UpstreamStatusError
 from clients.rest import RestClient
+from clients.webhooks import Ident, Payload, Timestamp, Version, read_body
 
 
 class IdentityUser(BaseModel):
@@ -133,6 +146,41 @@ MEMBERS: Read[IdentityClient, MembersKey, MembersPage] = Read(
 )
 """A page of an organization's members; its users prime ``users`` (and, fetched, refresh their entries)."""
 
+
+class UserChange(Payload):
+    id: Ident
+    org_id: Ident
+    version: Version
+
+
+class IdentityWebhook(Payload):
+    """GitHub-style: ``action`` (updated) on ``user``."""
+
+    action: Literal["updated"]
+    occurred_at: Timestamp
+    user: UserChange
+
+
+def parse_webhook(body: bytes) -> list[WebhookEvent]:
+    hook = read_body(IdentityWebhook, body)
+    user = hook.user
+    return [
+        WebhookEvent(
+            type=f"user.{hook.action}",
+            entity_type="User",
+            entity_id=user.id,
+            version=user.version,
+            occurred_at=hook.occurred_at,
+            data={"org_id": user.org_id},
+        )
+    ]
+
+
+def webhook_touches(event: EventFields) -> Touched:
+    """The user's entry and the member pages embedding it."""
+    return Touched(entities=(f"User:{event.entity_id}",))
+
+
 IDENTITY: Upstream[IdentityClient] = Upstream(name="identity", reads=(USERS, ORGS, MEMBERS))
 IDENTITY_API: Vendor[IdentityClient] = Vendor(
     name="identity",
@@ -140,4 +188,5 @@ IDENTITY_API: Vendor[IdentityClient] = Vendor(
     protocol="rest",
     auth=("oauth2_client_credentials",),
     client=lambda http: IdentityClient(RestClient(http)),
+    webhook=Webhook(scheme="github_hmac_sha256", parse=parse_webhook, touches=webhook_touches),
 )

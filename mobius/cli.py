@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook-target",
         default=None,
         metavar="URL",
-        help="a gateway's base URL: billing, projects and support POST signed webhooks of their changes to it",
+        help="a gateway's base URL: billing, projects, support and identity POST signed webhooks of changes to it",
     )
     sandbox.add_argument(
         "--broker-url", default=None, metavar="AMQP_URL", help="projects also publishes its issue events to RabbitMQ"

@@ -25,6 +25,7 @@ from sandbox.params import parse_digits
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_identity, iso
 from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 MAX_BATCH = 100
 DEFAULT_PAGE = 50
@@ -42,6 +43,8 @@ class IdentityCredentials:
     """When set, the token endpoint requires exactly this `audience`."""
     scopes: frozenset[str] | None = None
     """When set, the token endpoint refuses a `scope` naming anything else."""
+    webhook_secret: str = field(default="sandbox-identity-webhooks", repr=False)
+    """Signs the GitHub-style webhooks this upstream sends (``X-Hub-Signature-256``)."""
 
 
 def identity_error(status: int, code: str, message: str) -> JSON:
@@ -66,6 +69,8 @@ class IdentityApi:
         self.clock = clock
         self.signing_keys = SigningKeys()
         self.jwt_issuer = JwtIssuer(self.signing_keys, clock)
+        self.webhooks = WebhookSender("identity", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
+        self.versions: dict[str, int] = {}
         self.upstream = Upstream(
             error_body=identity_error,
             reset_state=self.reset,
@@ -86,6 +91,7 @@ class IdentityApi:
         self.tokens.revoke_all()
         self.tokens.lifetime_s = self.credentials.token_lifetime_s
         self.signing_keys.reset()
+        self.webhooks.reset()
 
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -167,6 +173,8 @@ class IdentityApi:
             user.phone = patch.phone
         user.version += 1
         user.updated_at = iso(int(self.clock()))
+        change = {"id": user.id, "org_id": user.org_id, "version": next_version(self.versions, user.id, self.clock)}
+        self.webhooks.emit("user.updated", {"action": "updated", "occurred_at": self.clock(), "user": change})
         return _user_response(user)
 
     async def revoke_tokens(self, request: web.Request) -> web.Response:
@@ -243,6 +251,7 @@ def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> we
     app.router.add_post("/_sandbox/tokens", api.jwt_issuer.issue)
     app.router.add_post("/_sandbox/rotate-signing-key", api.jwt_issuer.rotate)
     app.router.add_get("/openapi.json", api.openapi)
+    add_webhook_routes(app, api.webhooks)
     return app
 
 
@@ -255,6 +264,7 @@ def gateway_section(base_url: str, credentials: IdentityCredentials) -> dict[str
             "client_id": credentials.client_id,
             "client_secret": credentials.client_secret,
         },
+        "webhook": {"secret": credentials.webhook_secret},
     }
 
 

@@ -77,6 +77,7 @@ def webhook_settings(
     upstreams["billing"]["webhook"] = {"secret": BILLING_SECRET, "previous_secret": BILLING_PREVIOUS_SECRET}
     upstreams["projects"]["webhook"] = {"secret": PROJECTS_SECRET}
     upstreams["support"]["webhook"] = {"secret": SUPPORT_SECRET, "max_body_bytes": 2048}
+    del upstreams["identity"]["webhook"]  # declared, not configured: refused
     if redis is not None:
         overrides["redis"] = redis
     return load_settings(upstreams=upstreams, callers=[], **overrides)

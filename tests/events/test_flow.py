@@ -4,6 +4,7 @@ the gateway's worker invalidates the cache, and the next read shows the change."
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -25,9 +26,11 @@ INVOICES = '{ organization(id: "org-1") { billing { invoices(first: 20) { id sta
 def server(
     sandbox_server: tuple[SandboxUrls, SandboxCredentials], redis_config: dict[str, Any]
 ) -> Iterator[GatewayServer]:
-    """A gateway on Redis whose cache would keep issues and invoices for ten minutes."""
+    """A gateway on Redis whose cache would keep issues, invoices and users for ten minutes."""
     settings = gateway_settings(
-        sandbox_server, redis=redis_config, cache={"ttl_s": {"issues": 600, "invoices": 600, "customers": 600}}
+        sandbox_server,
+        redis=redis_config,
+        cache={"ttl_s": {"issues": 600, "invoices": 600, "customers": 600, "users": 600}},
     )
     with GatewayServer(settings) as gateway:
         yield gateway
@@ -90,3 +93,32 @@ async def test_an_invoice_paid_at_the_upstream_shows_paid_within_2_s(
         return {"id": invoice, "status": "PAID"} in answer["data"]["organization"]["billing"]["invoices"]
 
     await within(WITHIN_S, paid)
+
+
+async def test_a_user_renamed_at_the_upstream_shows_renamed_within_2_s(
+    server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    gateway = Gateway(server.url, http)
+    await point_webhooks_at(sandbox, "identity", server.url)
+    assert (await gateway.query('{ user(id: "user-9") { name } }'))["data"]["user"]["name"] != "Renamed Upstream"
+
+    identity = sandbox.credentials.identity
+    token_url = f"{sandbox.url('identity')}/oauth/token"
+    form = {"grant_type": "client_credentials"}
+    basic = base64.b64encode(f"{identity.client_id}:{identity.client_secret}".encode()).decode()
+    async with http.post(token_url, data=form, headers={"Authorization": f"Basic {basic}"}) as response:
+        token = (await response.json())["access_token"]
+    user_url = f"{sandbox.url('identity')}/v1/users/user-9"
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with http.get(user_url, headers=bearer) as response:
+        etag = response.headers["ETag"]
+    async with http.patch(
+        user_url, json={"name": "Renamed Upstream"}, headers={**bearer, "If-Match": etag}
+    ) as response:
+        assert response.status == 200
+
+    async def renamed() -> bool:
+        answer = await gateway.query('{ user(id: "user-9") { name } }')
+        return bool(answer["data"]["user"]["name"] == "Renamed Upstream")
+
+    await within(WITHIN_S, renamed)

@@ -155,7 +155,8 @@ async def test_unknown_upstreams_are_404_and_large_bodies_413(
 ) -> None:
     body = invoice_body()
     assert (await post(http, server, "nope", body, {}))[0] == 404
-    assert (await post(http, server, "identity", body, {}))[0] == 404  # declares no webhooks
+    assert (await post(http, server, "identity", body, {}))[0] == 404  # no webhook secret configured
+    assert (await post(http, server, "ledger", body, {}))[0] == 404  # a vendor, not an upstream
     big = b"x" * 4096
     status, answer = await post(http, server, "support", big, sign_github(SUPPORT_SECRET, "d-5", big))
     assert (status, answer) == (413, {"error": "body larger than 2048 bytes"})
