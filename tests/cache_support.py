@@ -75,6 +75,7 @@ class RedisStandIn:
         finally:
             writer.close()
 
+
     def _count(self, size: int) -> None:
         self.sent += size
 
