@@ -112,12 +112,14 @@ def _secret_refs(node: object, path: str) -> list[tuple[str, dict[str, object]]]
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox import SandboxCredentials, SandboxServer, default_registry
     from sandbox.billing import BillingCredentials
+    from sandbox.broker import BrokerTarget
 
     registry = default_registry()
     ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
+    broker = BrokerTarget(url=args.broker_url, exchange=args.broker_exchange) if args.broker_url else None
     with SandboxServer(
-        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target
+        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target, broker=broker
     ) as urls:
         width = max(map(len, urls))
         for upstream in registry:
@@ -125,6 +127,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
         if args.webhook_target:
             print(f"webhooks: signed changes go to {args.webhook_target}/webhooks/<upstream> (GET /_sandbox/webhooks)")
+        if broker is not None:
+            print(f"broker: projects publishes issue events to exchange {broker.exchange} (GET /_sandbox/broker)")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
@@ -280,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="URL",
         help="a gateway's base URL: billing, projects, support and identity POST signed webhooks of changes to it",
+    )
+    sandbox.add_argument(
+        "--broker-url", default=None, metavar="AMQP_URL", help="projects also publishes its issue events to RabbitMQ"
+    )
+    sandbox.add_argument(
+        "--broker-exchange", default="projects.events", metavar="NAME", help="the topic exchange (projects.issue.*)"
     )
     sandbox.set_defaults(handler=cmd_sandbox)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from sandbox.admin import upstream_app
+from sandbox.broker import BROKER_KEY, BrokerPublisher
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
 from sandbox.models import JSON, Issue, ProjectsData
@@ -52,7 +55,8 @@ class ProjectsApi:
         self.remaining = RATE_LIMIT_BUDGET
         self.webhooks.reset()
 
-    def _announce(self, action: str, issue: Issue) -> None:
+    def _announce(self, action: str, issue: Issue, broker: BrokerPublisher | None) -> None:
+        """A webhook of the change and, with a broker attached, the same body as a broker message."""
         change = {
             "id": issue.id,
             "project_id": issue.project_id,
@@ -60,7 +64,10 @@ class ProjectsApi:
             "assignee_id": issue.assignee_id,
             "version": next_version(self.versions, issue.id, self.clock),
         }
-        self.webhooks.emit(f"issue.{action}", {"action": action, "occurred_at": self.clock(), "issue": change})
+        payload = {"action": action, "occurred_at": self.clock(), "issue": change}
+        self.webhooks.emit(f"issue.{action}", payload)
+        if broker is not None:
+            broker.publish(f"projects.issue.{action}", f"msg_{uuid.uuid4().hex}", orjson.dumps(payload))
 
     async def graphql(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -80,7 +87,7 @@ class ProjectsApi:
             operation_name=body.get("operationName"),
         )
         for action, issue in context.changes:
-            self._announce(action, issue)
+            self._announce(action, issue, request.app.get(BROKER_KEY))
         cost = 1 + context.connections
         self.remaining = max(0, self.remaining - cost)
         payload: dict[str, Any] = dict(result.formatted)

@@ -11,6 +11,7 @@ from types import TracebackType
 import uvloop
 from aiohttp import web
 
+from sandbox.broker import BrokerPublisher, BrokerTarget, attach_broker
 from sandbox.credentials import SandboxCredentials
 from sandbox.registry import SandboxRegistry, default_registry
 from sandbox.upstream import Clock
@@ -18,6 +19,8 @@ from sandbox.webhooks import WEBHOOKS_KEY
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_CREDENTIALS = SandboxCredentials()
+BROKER_PUBLISHER = "projects"
+"""The upstream that publishes its events to a broker when given one."""
 Ports = Mapping[str, int]
 """Port per upstream name; an upstream not named gets a free ephemeral port (0)."""
 
@@ -58,9 +61,11 @@ def build_apps(
     clock: Clock = time.time,
     registry: SandboxRegistry | None = None,
     webhook_target: str | None = None,
+    broker: BrokerTarget | None = None,
 ) -> dict[str, web.Application]:
     """One application per registered upstream, for in-loop use; those that send webhooks send
-    them to ``webhook_target`` (a gateway's base URL) when given.
+    them to ``webhook_target`` (a gateway's base URL) when given; with ``broker``, the projects
+    upstream also publishes its issue events there.
 
     Run them with `web.AppRunner(app, handler_cancellation=True)`: the hang and reset faults rely
     on a lost connection cancelling its handler.
@@ -72,6 +77,8 @@ def build_apps(
         sender = app.get(WEBHOOKS_KEY)
         if sender is not None:
             sender.default_target = sender.target = webhook_target
+    if broker is not None and BROKER_PUBLISHER in apps:
+        attach_broker(apps[BROKER_PUBLISHER], BrokerPublisher(broker))
     return apps
 
 
@@ -121,9 +128,10 @@ async def run_sandbox(
     on_ready: Callable[[SandboxUrls], None] | None = None,
     registry: SandboxRegistry | None = None,
     webhook_target: str | None = None,
+    broker: BrokerTarget | None = None,
 ) -> None:
     """Serve every registered upstream in the current loop until cancelled; `on_ready` gets the URLs."""
-    apps = build_apps(credentials, registry=registry, webhook_target=webhook_target)
+    apps = build_apps(credentials, registry=registry, webhook_target=webhook_target, broker=broker)
     runners, urls = await _start(apps, host, ports or {})
     try:
         if on_ready is not None:
@@ -145,9 +153,11 @@ class SandboxServer:
         clock: Clock = time.time,
         registry: SandboxRegistry | None = None,
         webhook_target: str | None = None,
+        broker: BrokerTarget | None = None,
     ) -> None:
         self._host = host
         self._webhook_target = webhook_target
+        self._broker = broker
         self._ports = ports or {}
         self._credentials = credentials
         self._clock = clock
@@ -162,7 +172,11 @@ class SandboxServer:
         if self.urls is not None:
             return self.urls
         apps = build_apps(
-            self._credentials, clock=self._clock, registry=self._registry, webhook_target=self._webhook_target
+            self._credentials,
+            clock=self._clock,
+            registry=self._registry,
+            webhook_target=self._webhook_target,
+            broker=self._broker,
         )
         loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)

@@ -64,6 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if cache is not None:
             await cache.start()
         await events.start()
+        events.start_sources()
         worker = Worker(events.stream, events.handlers, events.policy, consumer=args.consumer)
         task = asyncio.current_task()
         assert task is not None

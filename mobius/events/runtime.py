@@ -15,6 +15,8 @@ from clients.registry import registry
 from mobius.events.handlers import EventHandler
 from mobius.events.invalidation import CacheInvalidation, Touches
 from mobius.events.model import Event
+from mobius.events.sources.base import EventSource
+from mobius.events.sources.configured import configured_sources
 from mobius.events.stream import EventStream, MemoryEventStream, RedisEventStream
 from mobius.events.worker import Worker, WorkerPolicy
 from mobius.redis import RedisTarget, create_blocking_client
@@ -72,14 +74,23 @@ class Events:
     ``start``: the worker applies them in order."""
 
     def __init__(
-        self, stream: EventStream, handlers: Sequence[EventHandler], policy: WorkerPolicy, *, worker: bool
+        self,
+        stream: EventStream,
+        handlers: Sequence[EventHandler],
+        policy: WorkerPolicy,
+        *,
+        worker: bool,
+        sources: Sequence[EventSource] = (),
     ) -> None:
         self.stream = stream
+        self.sources = tuple(sources)
+        """Broker consumers feeding the stream; they run while the worker does."""
         self.handlers: list[EventHandler] = list(handlers)
         self.policy = policy
         self.run_worker = worker
         self.worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+        self._source_tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         try:
@@ -89,8 +100,24 @@ class Events:
         if self.run_worker:
             self.worker = Worker(self.stream, self.handlers, self.policy)
             self._task = asyncio.create_task(self.worker.run(), name="events-worker")
+            self.start_sources()
+
+    def start_sources(self) -> None:
+        """Run the broker consumers (``start`` does when it runs the worker; ``mobius worker`` calls
+        this itself, as it runs its worker in the foreground)."""
+        if not self._source_tasks:
+            self._source_tasks = [
+                asyncio.create_task(source.run(self.stream), name=f"events-source-{source.name}")
+                for source in self.sources
+            ]
 
     async def close(self) -> None:
+        for task in self._source_tasks:
+            task.cancel()
+        for task in self._source_tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._source_tasks = []
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -116,4 +143,5 @@ def build_events(
         [invalidation, *handlers],
         worker_policy(events),
         worker=events.worker if worker is None else worker,
+        sources=configured_sources(settings),
     )
