@@ -37,6 +37,7 @@ from mobius.callers import CallerIdentity, UnknownCaller
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.media import (
+    EVENT_STREAM,
     GRAPHQL_RESPONSE,
     HTML,
     JSON,
@@ -93,6 +94,8 @@ class Admitted:
     """One operation, or a batch whose entries were admitted one by one."""
     headers: list[tuple[bytes, bytes]]
     """Added to the response (CORS)."""
+    stream: bool = False
+    """Answered as Server-Sent Events (``Accept: text/event-stream``): one operation, never a batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,8 @@ class AdmissionRules:
     csrf_headers: Sequence[str]
     batching: bool
     max_batch: int
+    event_stream: bool = False
+    """Offer ``text/event-stream`` (GraphQL over SSE, distinct connections)."""
 
 
 class Admission:
@@ -190,7 +195,8 @@ class Admission:
             params = _query_parameters(scope["query_string"], self.rules.max_body_bytes) if method == "GET" else None
             page = self.rules.graphiql and params is not None and not _names_a_document(params)
             accept = _text(values[_ACCEPT])
-            chosen = self.negotiator.choose(accept, OFFERED_WITH_PAGE if page else OFFERED)
+            offered = OFFERED_WITH_PAGE if page else OFFERED
+            chosen = self.negotiator.choose(accept, (*offered, EVENT_STREAM) if self.rules.event_stream else offered)
             if chosen is None:
                 raise refused(
                     "none of the media types in Accept can be served: ask for "
@@ -200,7 +206,8 @@ class Admission:
                 )
             if chosen == HTML:
                 return GraphiQLPage(cors)
-            media = RESPONSE_MEDIA[chosen]
+            stream = chosen == EVENT_STREAM
+            media = RESPONSE_MEDIA[GRAPHQL_RESPONSE if stream else chosen]  # a refusal is never a stream
             if self.rules.csrf_prevention:
                 self._check_csrf(values)
             caller = await self._caller(_text(values[_AUTHORIZATION]))
@@ -209,10 +216,14 @@ class Admission:
                 raise refused(f"{self.contexts.deadline.header} must be a positive number of milliseconds")
             self.contexts.begin(budget_s)
             if params is not None:
-                requests: Operation | list[Operation | RequestError] = await self._operation(params, "GET")
+                requests: Operation | list[Operation | RequestError] = await self._operation(
+                    params, "GET", stream=stream
+                )
             else:
-                requests = await self._posted(values, receive)
-            return Admitted(media, caller, requests, cors)
+                requests = await self._posted(values, receive, stream=stream)
+            if stream and not isinstance(requests, Operation):
+                raise refused("a batch cannot be answered as an event stream: send one request", "BATCHING_NOT_ENABLED")
+            return Admitted(media, caller, requests, cors, stream=stream)
         except RequestError as error:
             return Refused(error, media, cors)
 
@@ -250,7 +261,9 @@ class Admission:
             challenge = {"www_authenticate": unknown.www_authenticate} if unknown.status == 401 else {}
             raise refused(unknown.reason, unknown.code, unknown.status, **challenge) from None
 
-    async def _posted(self, values: list[bytes | None], receive: Receive) -> Operation | list[Operation | RequestError]:
+    async def _posted(
+        self, values: list[bytes | None], receive: Receive, *, stream: bool
+    ) -> Operation | list[Operation | RequestError]:
         content_type = values[_CONTENT_TYPE]
         if content_type != b"application/json":
             _check_json(_text(content_type))
@@ -260,7 +273,7 @@ class Admission:
         except orjson.JSONDecodeError:
             raise refused("the body is not JSON (in UTF-8)") from None
         if isinstance(data, dict):
-            return await self._operation(data, "POST")
+            return await self._operation(data, "POST", stream=stream)
         if not isinstance(data, list):
             raise refused("the body must be a JSON object: {query, variables, operationName, extensions}")
         if not self.rules.batching:
@@ -270,7 +283,7 @@ class Admission:
         entries: list[Operation | RequestError] = []
         for entry in data:
             try:
-                entries.append(await self._operation(entry, "POST"))
+                entries.append(await self._operation(entry, "POST", stream=stream))
             except RequestError as error:
                 entries.append(error)
         return entries
@@ -294,7 +307,7 @@ class Admission:
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _operation(self, data: Any, method: str) -> Operation:
+    async def _operation(self, data: Any, method: str, *, stream: bool = False) -> Operation:
         sent = _Parameters.of(data)
         query = sent.query
         if sent.document_id is not None or self.persisted.required:
@@ -309,7 +322,13 @@ class Admission:
         operation = prepared.operation(sent.operation_name)
         if isinstance(operation, GraphQLError):
             raise RequestError([operation])
-        if method == "GET" and operation.operation is not OperationType.QUERY:
+        if operation.operation is OperationType.SUBSCRIPTION and not stream:
+            raise refused(
+                "a subscription is answered as a stream: send it with Accept: text/event-stream, or over a WebSocket",
+                "NOT_ACCEPTABLE",
+                406,
+            )
+        if method == "GET" and operation.operation is OperationType.MUTATION:
             raise refused(
                 f"a {operation.operation.value} cannot be sent with GET: use POST",
                 "METHOD_NOT_ALLOWED",

@@ -27,6 +27,7 @@ from mobius.readiness import Readiness, require_readable
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Posture, Settings
+from mobius.subscriptions.bus import build_bus
 from mobius.telemetry import build_telemetry
 from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
@@ -69,6 +70,7 @@ def admission_rules(settings: Settings, posture: Posture) -> AdmissionRules:
         csrf_headers=http.csrf_headers,
         batching=http.batching.enabled,
         max_batch=http.batching.max_operations,
+        event_stream=settings.subscriptions.enabled,
     )
 
 
@@ -111,6 +113,7 @@ def mount_graphql(
         schema=schema,
         contexts=contexts,
         static_prefix=GRAPHIQL_STATIC_PREFIX,
+        subscriptions=settings.subscriptions,
     )
 
 
@@ -142,6 +145,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
     readiness = build_readiness(settings, persisted)
     operations = build_operations(settings, target, upstreams, cache, responses)
+    bus = build_bus(settings.subscriptions, target) if settings.subscriptions.enabled else None
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -153,6 +157,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         engine=engine,
         responses=responses,
         fleet=operations.fleet,
+        events=bus,
     )
 
     @asynccontextmanager
@@ -164,10 +169,14 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
             await cache.start()
         await callers.start()
         await operations.start()
+        if bus is not None:
+            await bus.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            if bus is not None:
+                await bus.close()
             await operations.close()
             await callers.close()
             if cache is not None:
@@ -207,4 +216,5 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.cache = cache
     app.state.responses = responses
     app.state.operations = operations
+    app.state.bus = bus
     return app

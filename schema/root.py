@@ -20,6 +20,7 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
 from schema.errors import ShapeErrors
+from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
 from schema.fleet import Fleet, fleet_of
 from schema.health import UpstreamHealth
@@ -111,6 +112,7 @@ def build_schema(*, planned: bool = True, operations: OperationTelemetry | None 
     schema = MobiusSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Organization, Project],
         federation_version="2.7",
         execution_context_class=GatewayExecutionContext if planned else None,
