@@ -1,0 +1,285 @@
+"""Subscriptions over WebSocket, as real clients use them: Python gql's websockets transport
+(graphql-transport-ws, TEXT frames), the legacy graphql-ws protocol, callers named in
+``connectionParams``, events published on one replica reaching subscribers on another, and a
+slow subscriber dropped with close code 4413 while the others keep receiving."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+from gql import Client, gql
+from gql.transport.exceptions import TransportQueryError, TransportServerError
+from gql.transport.websockets import WebsocketsTransport
+from subscription_support import (
+    BEARER,
+    INVOICE_EVENTS,
+    SandboxServerInfo,
+    invoice_event,
+    publisher,
+    serving,
+    until_listening,
+)
+
+from mobius.subscriptions.bus import DROPS
+
+TOPIC = "invoice:org-1"
+
+
+def ws_url(http_url: str) -> str:
+    return http_url.replace("http://", "ws://") + "/graphql"
+
+
+async def collect(url: str, params: dict[str, Any], wanted: int, query: str = INVOICE_EVENTS) -> list[dict[str, Any]]:
+    transport = WebsocketsTransport(url=url, init_payload=params)
+    received = []
+    async with Client(transport=transport) as session:
+        async for result in session.subscribe(gql(query), variable_values={"org": "org-1"}):
+            received.append(result["invoiceEvents"])
+            if len(received) == wanted:
+                break
+    return received
+
+
+async def test_gql_subscribes_over_graphql_transport_ws_and_receives_events_from_another_replica(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str
+) -> None:
+    with serving(sandbox_server, redis_url, redis_prefix, 2) as (first, second):
+        listening = [
+            asyncio.create_task(collect(ws_url(server.url), {"Authorization": BEARER}, 2)) for server in (first, second)
+        ]
+        await until_listening(first, TOPIC)
+        await until_listening(second, TOPIC)
+        async with publisher(redis_url, redis_prefix) as publish:
+            await publish.handle(invoice_event(1))
+            await publish.handle(invoice_event(2, org_id="org-2"))  # another organization's: not delivered
+            await publish.handle(invoice_event(3, status="payment_failed"))
+        on_first, on_second = await asyncio.wait_for(asyncio.gather(*listening), 10)
+
+    expected = [
+        {
+            "id": "evt-1",
+            "type": "invoice.paid",
+            "invoiceId": "in-1",
+            "orgId": "org-1",
+            "version": 1,
+            "status": "PAID",
+            "occurredAt": "2023-11-14T22:13:21+00:00",
+        },
+        {
+            "id": "evt-3",
+            "type": "invoice.payment_failed",
+            "invoiceId": "in-3",
+            "orgId": "org-1",
+            "version": 3,
+            "status": "PAYMENT_FAILED",
+            "occurredAt": "2023-11-14T22:13:23+00:00",
+        },
+    ]
+    assert on_first == expected
+    assert on_second == expected
+
+
+async def test_a_subscriber_without_the_scope_is_refused_and_nothing_is_subscribed(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str, sandbox: Any
+) -> None:
+    no_scope = await sandbox.mint_token(sub="user-2", scopes=["issues:read"], ttl_s=600)
+    with serving(sandbox_server, redis_url, redis_prefix, 1) as (server,):
+        with pytest.raises(TransportQueryError) as anonymous:
+            await asyncio.wait_for(collect(ws_url(server.url), {}, 1), 10)
+        with pytest.raises(TransportQueryError) as forbidden:
+            await asyncio.wait_for(collect(ws_url(server.url), {"Authorization": f"Bearer {no_scope}"}, 1), 10)
+        listening = server.app.state.bus.fanout.listens(TOPIC)
+
+    assert anonymous.value.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert forbidden.value.errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert "billing:read" in forbidden.value.errors[0]["message"]
+    assert not listening
+
+
+async def test_a_credential_in_connection_params_that_names_nobody_closes_with_4403(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str, http: aiohttp.ClientSession
+) -> None:
+    with serving(sandbox_server, redis_url, redis_prefix, 1) as (server,):
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-transport-ws",)) as socket_:
+            await socket_.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer nobody"}})
+            closed = await socket_.receive(timeout=5)
+        with pytest.raises(TransportServerError):
+            await asyncio.wait_for(collect(ws_url(server.url), {"authorization": "Bearer nobody"}, 1), 10)
+
+    assert closed.type is aiohttp.WSMsgType.CLOSE
+    assert closed.data == 4403
+
+
+async def test_every_message_is_a_text_frame_and_the_server_pings(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str, http: aiohttp.ClientSession
+) -> None:
+    with serving(sandbox_server, redis_url, redis_prefix, 1, heartbeat_s=0.2) as (server,):
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-transport-ws",)) as socket_:
+            await socket_.send_json({"type": "connection_init", "payload": {"Authorization": BEARER}})
+            ack = await socket_.receive(timeout=5)
+            ping = await socket_.receive(timeout=5)
+
+    assert ack.type is aiohttp.WSMsgType.TEXT
+    assert ack.json() == {"type": "connection_ack"}
+    assert ping.type is aiohttp.WSMsgType.TEXT
+    assert ping.json() == {"type": "ping"}
+
+
+async def test_the_legacy_graphql_ws_protocol_subscribes_with_connection_params(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str, http: aiohttp.ClientSession
+) -> None:
+    with serving(sandbox_server, redis_url, redis_prefix, 1) as (server,):
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-ws",)) as socket_:
+            await socket_.send_json({"type": "connection_init", "payload": {"authorization": BEARER}})
+            ack = await socket_.receive_json(timeout=5)
+            query = {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}
+            await socket_.send_json({"id": "s1", "type": "start", "payload": query})
+            await until_listening(server, TOPIC)
+            async with publisher(redis_url, redis_prefix) as publish:
+                await publish.handle(invoice_event(7))
+            data = await _next_data(socket_)
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-ws",)) as refused:
+            await refused.send_json({"type": "connection_init", "payload": {"authorization": "Bearer nobody"}})
+            error = await refused.receive_json(timeout=5)
+            closed = await refused.receive(timeout=5)
+
+    assert ack == {"type": "connection_ack"}
+    assert data == {"id": "s1", "type": "data", "payload": {"data": {"invoiceEvents": _legacy_expected(7)}}}
+    assert error["type"] == "connection_error"
+    assert closed.data == 4403
+
+
+async def _next_data(socket_: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = await socket_.receive_json(timeout=5)
+        if message["type"] != "ka":
+            return message
+
+
+def _legacy_expected(number: int) -> dict[str, Any]:
+    return {
+        "id": f"evt-{number}",
+        "type": "invoice.paid",
+        "invoiceId": f"in-{number}",
+        "orgId": "org-1",
+        "version": number,
+        "status": "PAID",
+        "occurredAt": f"2023-11-14T22:13:{20 + number:02d}+00:00",
+    }
+
+
+async def test_a_slow_subscriber_is_closed_with_4413_and_the_others_keep_receiving(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str
+) -> None:
+    """The slow client never reads: once the socket buffers are full its 512-event buffer
+    overflows, and it (only it) is dropped. Events come in bursts of 128, which a subscriber that
+    reads keeps up with."""
+    with serving(sandbox_server, redis_url, redis_prefix, 1, buffer=512) as (server,):
+        slow = await _stalled_subscriber(server.port)
+        await until_listening(server, TOPIC)
+        drops = DROPS._value.get()
+        fast = asyncio.create_task(collect(ws_url(server.url), {"Authorization": BEARER}, 10**9))
+        await until_listening(server, TOPIC, subscribers=2)
+        published = 0
+        async with publisher(redis_url, redis_prefix) as publish:
+            while DROPS._value.get() == drops:
+                assert published < 200_000, "the stalled subscriber was never dropped"
+                for _ in range(128):
+                    published += 1
+                    await publish.handle(invoice_event(published))
+                await asyncio.sleep(0.03)
+            await publish.handle(invoice_event(published + 1))
+        code = await asyncio.to_thread(_close_code, slow)
+        still_listening = len(server.app.state.bus.fanout._topics.get(TOPIC, ()))
+        fast.cancel()
+
+    assert code == 4413
+    assert DROPS._value.get() == drops + 1
+    assert still_listening == 1  # the fast subscriber
+
+
+async def _stalled_subscriber(port: int) -> socket.socket:
+    """A graphql-transport-ws client on a raw socket with a tiny receive buffer that, once
+    subscribed, stops reading."""
+    return await asyncio.to_thread(_open_stalled, port)
+
+
+def _open_stalled(port: int) -> socket.socket:
+    import base64
+    import json
+    import os
+
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(
+        (
+            "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        ).encode()
+    )
+    _read_until(raw, b"\r\n\r\n")
+    raw.sendall(_frame(json.dumps({"type": "connection_init", "payload": {"Authorization": BEARER}}).encode()))
+    _read_frame(raw)  # connection_ack
+    subscribe = {"id": "slow", "type": "subscribe", "payload": {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}}
+    raw.sendall(_frame(json.dumps(subscribe).encode()))
+    return raw
+
+
+def _close_code(raw: socket.socket) -> int | None:
+    """Read everything the server sent; the close frame's code, if one came."""
+    raw.settimeout(20)
+    try:
+        while True:
+            opcode, payload = _read_frame(raw)
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big")
+    finally:
+        raw.close()
+
+
+def _frame(payload: bytes) -> bytes:
+    import os
+
+    mask = os.urandom(4)
+    header = bytes([0x81])
+    length = len(payload)
+    if length < 126:
+        header += bytes([0x80 | length])
+    else:
+        header += bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    return header + mask + bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+
+
+def _read_until(raw: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = raw.recv(1)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
+
+
+def _read_exactly(raw: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = raw.recv(size - len(data))
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
+
+
+def _read_frame(raw: socket.socket) -> tuple[int, bytes]:
+    first, second = _read_exactly(raw, 2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(_read_exactly(raw, 2), "big")
+    elif length == 127:
+        length = int.from_bytes(_read_exactly(raw, 8), "big")
+    return first & 0x0F, _read_exactly(raw, length)
