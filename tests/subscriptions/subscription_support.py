@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -26,9 +30,7 @@ subscription Invoices($org: ID!) {
 
 
 def subscription_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str, **subscriptions: Any) -> Any:
-    return gateway_settings(
-        sandbox_server, redis={"url": redis_url, "key_prefix": prefix}, subscriptions=subscriptions
-    )
+    return gateway_settings(sandbox_server, redis={"url": redis_url, "key_prefix": prefix}, subscriptions=subscriptions)
 
 
 @contextmanager
@@ -74,3 +76,75 @@ async def publisher(redis_url: str, prefix: str) -> AsyncIterator[PublishEvents]
         await bus.publisher.aclose()
         await bus.subscriber.aclose()
 
+
+def stalled_subscriber(port: int) -> socket.socket:
+    """A graphql-transport-ws client on a raw socket with a tiny receive buffer that, once
+    subscribed to org-1's invoice events, stops reading."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(
+        (
+            "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        ).encode()
+    )
+    _read_until(raw, b"\r\n\r\n")
+    raw.sendall(_frame(json.dumps({"type": "connection_init", "payload": {"Authorization": BEARER}}).encode()))
+    _read_frame(raw)  # connection_ack
+    subscribe = {"id": "slow", "type": "subscribe", "payload": {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}}
+    raw.sendall(_frame(json.dumps(subscribe).encode()))
+    return raw
+
+
+def close_code(raw: socket.socket) -> int | None:
+    """Read everything the server sent; the close frame's code, if one came."""
+    raw.settimeout(20)
+    try:
+        while True:
+            opcode, payload = _read_frame(raw)
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big")
+    finally:
+        raw.close()
+
+
+def _frame(payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    header = bytes([0x81])
+    length = len(payload)
+    if length < 126:
+        header += bytes([0x80 | length])
+    else:
+        header += bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    return header + mask + bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+
+
+def _read_until(raw: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = raw.recv(1)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
+
+
+def _read_exactly(raw: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = raw.recv(size - len(data))
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return data
+
+
+def _read_frame(raw: socket.socket) -> tuple[int, bytes]:
+    first, second = _read_exactly(raw, 2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(_read_exactly(raw, 2), "big")
+    elif length == 127:
+        length = int.from_bytes(_read_exactly(raw, 8), "big")
+    return first & 0x0F, _read_exactly(raw, length)

@@ -6,7 +6,6 @@ slow subscriber dropped with close code 4413 while the others keep receiving."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import aiohttp
@@ -18,9 +17,11 @@ from subscription_support import (
     BEARER,
     INVOICE_EVENTS,
     SandboxServerInfo,
+    close_code,
     invoice_event,
     publisher,
     serving,
+    stalled_subscriber,
     until_listening,
 )
 
@@ -179,7 +180,7 @@ async def test_a_slow_subscriber_is_closed_with_4413_and_the_others_keep_receivi
     overflows, and it (only it) is dropped. Events come in bursts of 128, which a subscriber that
     reads keeps up with."""
     with serving(sandbox_server, redis_url, redis_prefix, 1, buffer=512) as (server,):
-        slow = await _stalled_subscriber(server.port)
+        slow = await asyncio.to_thread(stalled_subscriber, server.port)
         await until_listening(server, TOPIC)
         drops = DROPS._value.get()
         fast = asyncio.create_task(collect(ws_url(server.url), {"Authorization": BEARER}, 10**9))
@@ -193,93 +194,10 @@ async def test_a_slow_subscriber_is_closed_with_4413_and_the_others_keep_receivi
                     await publish.handle(invoice_event(published))
                 await asyncio.sleep(0.03)
             await publish.handle(invoice_event(published + 1))
-        code = await asyncio.to_thread(_close_code, slow)
+        code = await asyncio.to_thread(close_code, slow)
         still_listening = len(server.app.state.bus.fanout._topics.get(TOPIC, ()))
         fast.cancel()
 
     assert code == 4413
     assert DROPS._value.get() == drops + 1
     assert still_listening == 1  # the fast subscriber
-
-
-async def _stalled_subscriber(port: int) -> socket.socket:
-    """A graphql-transport-ws client on a raw socket with a tiny receive buffer that, once
-    subscribed, stops reading."""
-    return await asyncio.to_thread(_open_stalled, port)
-
-
-def _open_stalled(port: int) -> socket.socket:
-    import base64
-    import json
-    import os
-
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    raw.sendall(
-        (
-            "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
-        ).encode()
-    )
-    _read_until(raw, b"\r\n\r\n")
-    raw.sendall(_frame(json.dumps({"type": "connection_init", "payload": {"Authorization": BEARER}}).encode()))
-    _read_frame(raw)  # connection_ack
-    subscribe = {"id": "slow", "type": "subscribe", "payload": {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}}
-    raw.sendall(_frame(json.dumps(subscribe).encode()))
-    return raw
-
-
-def _close_code(raw: socket.socket) -> int | None:
-    """Read everything the server sent; the close frame's code, if one came."""
-    raw.settimeout(20)
-    try:
-        while True:
-            opcode, payload = _read_frame(raw)
-            if opcode == 0x8:
-                return int.from_bytes(payload[:2], "big")
-    finally:
-        raw.close()
-
-
-def _frame(payload: bytes) -> bytes:
-    import os
-
-    mask = os.urandom(4)
-    header = bytes([0x81])
-    length = len(payload)
-    if length < 126:
-        header += bytes([0x80 | length])
-    else:
-        header += bytes([0x80 | 126]) + length.to_bytes(2, "big")
-    return header + mask + bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-
-
-def _read_until(raw: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = raw.recv(1)
-        assert chunk, "the server closed the connection"
-        data += chunk
-    return data
-
-
-def _read_exactly(raw: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = raw.recv(size - len(data))
-        assert chunk, "the server closed the connection"
-        data += chunk
-    return data
-
-
-def _read_frame(raw: socket.socket) -> tuple[int, bytes]:
-    first, second = _read_exactly(raw, 2)
-    length = second & 0x7F
-    if length == 126:
-        length = int.from_bytes(_read_exactly(raw, 2), "big")
-    elif length == 127:
-        length = int.from_bytes(_read_exactly(raw, 8), "big")
-    return first & 0x0F, _read_exactly(raw, length)
