@@ -10,12 +10,13 @@ customer, so reads fan out (bounded).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from clients.declaration import Read, Upstream, Vendor, fan_out
+from clients.declaration import EventFields, Read, Touched, Upstream, Vendor, Webhook, WebhookEvent, fan_out
 from clients.rest import RestClient
+from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
 class BillingCustomer(BaseModel):
@@ -156,6 +157,45 @@ INVOICES: Read[BillingApi, InvoicesKey, list[BillingInvoice]] = Read(
     tags=lambda key, _invoices: (f"customer:{key.customer_id}",),
 )
 
+
+class InvoiceChange(Payload):
+    id: Ident
+    customer: Ident
+    org_id: Ident
+    status: Word
+    version: Version
+
+
+class BillingWebhook(Payload):
+    """``invoice.paid``, ``invoice.payment_failed``, ``customer.subscription.updated``: the object
+    changed, with its customer, organization and version."""
+
+    type: Literal["invoice.paid", "invoice.payment_failed", "customer.subscription.updated"]
+    occurred_at: Timestamp
+    data: InvoiceChange
+
+
+def parse_webhook(body: bytes) -> list[WebhookEvent]:
+    hook = read_body(BillingWebhook, body)
+    entity_type = "Subscription" if hook.type.startswith("customer.subscription") else "Invoice"
+    change = hook.data
+    return [
+        WebhookEvent(
+            type=hook.type,
+            entity_type=entity_type,
+            entity_id=change.id,
+            version=change.version,
+            occurred_at=hook.occurred_at,
+            data={"customer_id": change.customer, "org_id": change.org_id, "status": change.status},
+        )
+    ]
+
+
+def webhook_touches(event: EventFields) -> Touched:
+    """An invoice or subscription is cached in its customer's lists."""
+    return Touched(tags=(f"customer:{event.data['customer_id']}",))
+
+
 BILLING: Upstream[BillingApi] = Upstream(name="billing", reads=(CUSTOMERS, SUBSCRIPTIONS, INVOICES))
 STRIPE_LIKE: Vendor[BillingApi] = Vendor(
     name="billing",
@@ -164,5 +204,5 @@ STRIPE_LIKE: Vendor[BillingApi] = Vendor(
     auth=("api_key_hmac",),
     client=lambda http: BillingClient(RestClient(http)),
     defaults={"max_fanout": 10},
-    webhook="standard_webhooks",
+    webhook=Webhook(scheme="standard_webhooks", parse=parse_webhook, touches=webhook_touches),
 )

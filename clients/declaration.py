@@ -10,8 +10,8 @@
     Vendor[C]                   an API that serves a slot (``upstreams.<name>.vendor``; default:
                                 the one named like the slot): protocol, accepted auth kinds,
                                 default settings, the client it builds on the shared transport
-                                (mapping its payloads into the normalised models), and the webhook
-                                scheme it signs events with
+                                (mapping its payloads into the normalised models), and its webhooks
+                                (``Webhook``: signature scheme, body parser, what an event touches)
 
 ``clients.registry`` finds every declaration in the modules of ``clients/``.
 
@@ -27,6 +27,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
+from typing import Protocol as TypingProtocol
 
 from pydantic import TypeAdapter
 
@@ -45,6 +46,55 @@ AuthKind = Literal["none", "bearer", "api_key", "api_key_hmac", "oauth2_client_c
 Batch = Literal["by_ids", "merged", "fan_out"]
 Pagination = Literal["cursor", "offset", "page_token"]
 WebhookScheme = Literal["standard_webhooks", "github_hmac_sha256"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One change a webhook body reports, as the vendor's ``parse`` reads it (the gateway adds the
+    delivery id and the source). ``version`` orders the changes of one entity."""
+
+    type: str
+    entity_type: str
+    entity_id: str
+    version: int
+    occurred_at: float
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+class EventFields(TypingProtocol):
+    """What ``touches`` reads of an event (the gateway's ``Event`` has these)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def entity_type(self) -> str: ...
+
+    @property
+    def entity_id(self) -> str: ...
+
+    @property
+    def data(self) -> Mapping[str, object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """What an event invalidates in the cache: entities (``Ticket:t-1``: the entry and the lists
+    embedding it) and tags (``customer:cus-1``)."""
+
+    entities: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Webhook:
+    """How a vendor's webhooks are signed (``scheme``), read (``parse``: the verified raw body to its
+    changes; ``ValueError`` for a malformed body) and what each change invalidates (``touches``)."""
+
+    scheme: WebhookScheme
+    parse: Callable[[bytes], Sequence[WebhookEvent]]
+    touches: Callable[[EventFields], Touched]
+
 
 Answer = Any
 """What a batch answers per key: a value, ``None`` (not found) or an ``UpstreamError`` instance."""
@@ -199,7 +249,7 @@ class Vendor(Generic[C]):
     auth: tuple[AuthKind, ...]
     client: Callable[[HttpUpstream], C]
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    webhook: WebhookScheme | None = None
+    webhook: Webhook | None = None
 
     def __repr__(self) -> str:
         return f"Vendor({self.name!r} serves {self.serves.name!r})"

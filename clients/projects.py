@@ -13,15 +13,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
 from graphql import DocumentNode, GraphQLSchema, build_schema
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from clients.declaration import Fetched, Follow, Prime, Read, Upstream, Vendor, by_ids, merged
+from clients.declaration import (
+    EventFields,
+    Fetched,
+    Follow,
+    Prime,
+    Read,
+    Touched,
+    Upstream,
+    Vendor,
+    Webhook,
+    WebhookEvent,
+    by_ids,
+    merged,
+)
 from clients.errors import UpstreamError, UpstreamInvalidResponse, graphql_error, invalid_response
 from clients.graphql import GraphQLResult, GraphQLUpstream
+from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
 class PageInfo(BaseModel):
@@ -490,6 +504,43 @@ PROJECT_PAGES: Read[ProjectsClient, ProjectsKey, ProjectPage] = Read(
 ``issues`` entries of their own, the page entry stays whole); for a page served from the cache they
 are loaded in one batch before the page is handed out."""
 
+
+class IssueChange(Payload):
+    id: Ident
+    project_id: Ident
+    state: Word
+    assignee_id: Ident | None = None
+    version: Version
+
+
+class ProjectsWebhook(Payload):
+    """GitHub-style: ``action`` (opened, closed, assigned) on ``issue``."""
+
+    action: Literal["opened", "closed", "assigned"]
+    occurred_at: Timestamp
+    issue: IssueChange
+
+
+def parse_webhook(body: bytes) -> list[WebhookEvent]:
+    hook = read_body(ProjectsWebhook, body)
+    issue = hook.issue
+    return [
+        WebhookEvent(
+            type=f"issue.{hook.action}",
+            entity_type="Issue",
+            entity_id=issue.id,
+            version=issue.version,
+            occurred_at=hook.occurred_at,
+            data={"project_id": issue.project_id, "state": issue.state, "assignee_id": issue.assignee_id},
+        )
+    ]
+
+
+def webhook_touches(event: EventFields) -> Touched:
+    """Issues are cached in their project's issue pages."""
+    return Touched(tags=(f"project:{event.data['project_id']}",))
+
+
 PROJECTS_SLOT: Upstream[ProjectsClient] = Upstream(name="projects", reads=(PROJECTS, PROJECT_PAGES, ISSUES))
 PROJECTS_API: Vendor[ProjectsClient] = Vendor(
     name="projects",
@@ -497,5 +548,5 @@ PROJECTS_API: Vendor[ProjectsClient] = Vendor(
     protocol="graphql",
     auth=("bearer", "api_key"),
     client=lambda http: ProjectsClient(GraphQLUpstream(http, path=http.policy.graphql_path)),
-    webhook="github_hmac_sha256",
+    webhook=Webhook(scheme="github_hmac_sha256", parse=parse_webhook, touches=webhook_touches),
 )

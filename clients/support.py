@@ -11,12 +11,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
-from clients.declaration import Prime, Read, Upstream, Vendor, by_ids, fan_out
+from clients.declaration import (
+    EventFields,
+    Prime,
+    Read,
+    Touched,
+    Upstream,
+    Vendor,
+    Webhook,
+    WebhookEvent,
+    by_ids,
+    fan_out,
+)
 from clients.errors import UpstreamStatusError
 from clients.rest import RestClient
+from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
 class SupportTicket(BaseModel):
@@ -115,6 +128,43 @@ TICKET_PAGES: Read[SupportClient, TicketsKey, TicketsPage] = Read(
 )
 """A page of an organization's tickets (one request per organization: the API has no batch of pages)."""
 
+
+class TicketChange(Payload):
+    id: Ident
+    organization_id: Ident
+    status: Word
+    priority: Word
+    version: Version
+
+
+class SupportWebhook(Payload):
+    """``ticket.created`` or ``ticket.updated``, with the ticket as it now is."""
+
+    type: Literal["ticket.created", "ticket.updated"]
+    occurred_at: Timestamp
+    ticket: TicketChange
+
+
+def parse_webhook(body: bytes) -> list[WebhookEvent]:
+    hook = read_body(SupportWebhook, body)
+    ticket = hook.ticket
+    return [
+        WebhookEvent(
+            type=hook.type,
+            entity_type="Ticket",
+            entity_id=ticket.id,
+            version=ticket.version,
+            occurred_at=hook.occurred_at,
+            data={"org_id": ticket.organization_id, "status": ticket.status, "priority": ticket.priority},
+        )
+    ]
+
+
+def webhook_touches(event: EventFields) -> Touched:
+    """The ticket's entry and the lists embedding it, and its organization's ticket pages."""
+    return Touched(entities=(f"Ticket:{event.entity_id}",), tags=(f"org:{event.data['org_id']}",))
+
+
 SUPPORT: Upstream[SupportClient] = Upstream(name="support", reads=(TICKETS, TICKET_PAGES))
 SUPPORT_API: Vendor[SupportClient] = Vendor(
     name="support",
@@ -122,5 +172,5 @@ SUPPORT_API: Vendor[SupportClient] = Vendor(
     protocol="rest",
     auth=("basic",),
     client=lambda http: SupportClient(RestClient(http)),
-    webhook="github_hmac_sha256",
+    webhook=Webhook(scheme="github_hmac_sha256", parse=parse_webhook, touches=webhook_touches),
 )

@@ -4,7 +4,7 @@ GraphiQL's files."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,6 +18,9 @@ from mobius.callers import build_callers
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.endpoint import GraphQLEndpoint
+from mobius.events.handlers import EventHandler
+from mobius.events.intake import declared_intakes, webhooks_router
+from mobius.events.runtime import build_events
 from mobius.executor import Executor
 from mobius.graphiql import STATIC_DIR
 from mobius.limits import BodySizeLimit
@@ -28,6 +31,7 @@ from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, Posture, Settings
 from mobius.subscriptions.bus import build_bus
+from mobius.subscriptions.publish import PublishEvents
 from mobius.telemetry import build_telemetry
 from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
@@ -123,9 +127,11 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     upstreams: Upstreams | None = None,
     clock: Callable[[], float] = time.monotonic,
     cache_clock: Callable[[], float] | None = None,
+    event_handlers: Sequence[EventHandler] = (),
 ) -> FastAPI:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
-    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness."""
+    times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness;
+    ``event_handlers`` run on every event after the built-in cache invalidation."""
     telemetry = build_telemetry(settings.telemetry)
     require_readable(settings)
     posture = Posture.of(settings)
@@ -146,6 +152,8 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     readiness = build_readiness(settings, persisted)
     operations = build_operations(settings, target, upstreams, cache, responses)
     bus = build_bus(settings.subscriptions, target) if settings.subscriptions.enabled else None
+    built_in = (PublishEvents(bus),) if bus is not None else ()  # after the cache invalidation, before the caller's
+    events = build_events(settings, target, engine, (*built_in, *event_handlers))
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -171,10 +179,12 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         await operations.start()
         if bus is not None:
             await bus.start()
+        await events.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
+            await events.close()
             if bus is not None:
                 await bus.close()
             await operations.close()
@@ -204,9 +214,11 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         persisted=persisted,
         operations=telemetry.operations,
     )
-    telemetry.mount(app, paths={"/graphql": "/graphql"})  # added last: outside everything else
+    # added last: outside everything else
+    telemetry.mount(app, paths={"/graphql": "/graphql", "/webhooks/": "/webhooks/{upstream}"})
     app.include_router(cache_admin_router(engine, callers))
     app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
+    app.include_router(webhooks_router(declared_intakes(settings), events.stream, settings.events))
     if posture.graphiql:
         app.mount(GRAPHIQL_STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="graphiql-static")
 
@@ -216,5 +228,6 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.cache = cache
     app.state.responses = responses
     app.state.operations = operations
+    app.state.events = events
     app.state.bus = bus
     return app

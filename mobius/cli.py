@@ -1,5 +1,5 @@
 """The `mobius` command: demo, serve, sandbox, schema print, cache invalidate,
-upstreams force-open|force-close|release."""
+upstreams force-open|force-close|release, worker, events dlq list|replay|drop."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from mobius.events.cli import add_event_commands
 from mobius.settings import ConfigError, Settings, load_settings
 
 LEGACY_PORT_FLAGS = ("identity", "billing", "projects")
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--config", type=Path, default=None, help="YAML file; MOBIUS_* variables override it")
         command.add_argument("--by", default=None, help="who does it, for the audit log (default: user@host)")
         command.set_defaults(handler=cmd_upstreams_force, action=action)
+    add_event_commands(commands)
     return parser
 
 

@@ -217,6 +217,23 @@ def create_redis(target: RedisTarget) -> RedisClient:
     return _one_server(target, socket_timeout=target.settings.socket_timeout_s)
 
 
+def create_blocking_client(target: RedisTarget, *, read_timeout_s: float) -> RedisClient:
+    """A client for commands that wait on purpose (the event stream's blocking reads), with a read
+    timeout past their longest wait; a cluster client on a cluster (the stream's keys share one slot)."""
+    if target.topology == "cluster":
+        settings = target.settings
+        url = redis_url(settings)
+        assert url is not None
+        return RedisCluster.from_url(
+            url,
+            socket_timeout=read_timeout_s,
+            socket_connect_timeout=settings.connect_timeout_s,
+            retry=Retry(NoBackoff(), 1),
+            **(_tls_options(settings) if _uses_tls(url) else {}),
+        )
+    return _one_server(target, socket_timeout=read_timeout_s)
+
+
 def create_subscriber(target: RedisTarget) -> AsyncRedis:
     """A client for pub/sub subscribers, without a read timeout (they wait on purpose). Always a
     one-server client: every node of a cluster delivers every (non-sharded) message, so the node at

@@ -192,6 +192,15 @@ class DegradationSettings(_Strict):
     fallbacks: list[str] = ["BillingAccount.invoices"]
 
 
+class WebhookSettings(_Strict):
+    """The secret an upstream signs its webhooks with; ``previous_secret`` is also accepted while the
+    upstream rotates (re-read like every secret reference, so a rotation needs no restart)."""
+
+    secret: SecretRef
+    previous_secret: SecretRef | None = None
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+
 class UpstreamSettings(_Strict):
     base_url: str
     vendor: str | None = Field(default=None, description="the API serving this slot; default: the one named like it")
@@ -204,6 +213,8 @@ class UpstreamSettings(_Strict):
     """Identical reads in flight at the same moment share one upstream call (``clients.shared_reads``)."""
     auth: AuthSettings = NoAuthSettings()
     resilience: ResilienceSettings = ResilienceSettings()
+    webhook: WebhookSettings | None = None
+    """Accept this upstream's signed webhooks at ``POST /webhooks/<name>`` (docs/events.md)."""
 
 
 class UpstreamsSettings(_Strict):
@@ -601,6 +612,28 @@ class LogSettings(_Strict):
     requests: bool = Field(default=True, description="one `request` event per GraphQL request")
 
 
+class EventsSettings(_Strict):
+    """The event path (docs/events.md): webhook intake, the durable stream and its worker."""
+
+    worker: bool = Field(default=True, description="run the stream's worker inside demo and serve")
+    tolerance_s: float = Field(default=300.0, gt=0, le=3600, description="webhook timestamps this far off are refused")
+    replay_ttl_s: float = Field(default=900.0, gt=0, description="how long an event id is remembered")
+    version_ttl_s: float = Field(default=7 * 86400.0, gt=0, description="how long an entity's applied version is kept")
+    batch: int = Field(default=100, ge=1, le=10_000)
+    block_s: float = Field(default=1.0, gt=0, le=60)
+    claim_idle_s: float = Field(default=30.0, gt=0, description="unacknowledged this long: another consumer takes over")
+    max_deliveries: int = Field(default=5, ge=1, le=1000, description="failures before an event is dead-lettered")
+
+    @model_validator(mode="after")
+    def _replay_outlives_tolerance(self) -> EventsSettings:
+        if self.replay_ttl_s <= 2 * self.tolerance_s:
+            raise ValueError(
+                "events.replay_ttl_s must exceed twice events.tolerance_s: a replay within the timestamp "
+                "tolerance must still find its id"
+            )
+        return self
+
+
 class TelemetrySettings(_Strict):
     """Metrics and logs; traces are configured by the standard ``OTEL_*`` variables (docs/observability.md)."""
 
@@ -632,6 +665,7 @@ class Settings(BaseSettings):
     subscriptions: SubscriptionsSettings = SubscriptionsSettings()
     instance: InstanceSettings = InstanceSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
+    events: EventsSettings = EventsSettings()
 
     @model_validator(mode="after")
     def _signing_keys_over_tls_in_production(self) -> Settings:

@@ -1,0 +1,98 @@
+"""The worker on both streams: effects before acknowledgement, retries, dead letters, version order,
+and taking over a dead consumer's entries."""
+
+from __future__ import annotations
+
+from clock import FakeClock
+from events_support import event, stream
+
+from mobius.events.codec import decode
+from mobius.events.model import Event
+from mobius.events.stream import EventStream
+from mobius.events.worker import Worker, WorkerPolicy
+
+__all__ = ["stream"]
+
+POLICY = WorkerPolicy(batch=10, block_s=0.01, claim_idle_s=0.0, max_deliveries=3)
+
+
+class Recorder:
+    """A handler that fails its first ``failures`` calls per event, then records it."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.attempts: dict[str, int] = {}
+        self.applied: list[Event] = []
+
+    async def handle(self, event: Event) -> None:
+        self.attempts[event.id] = self.attempts.get(event.id, 0) + 1
+        if self.attempts[event.id] <= self.failures:
+            raise RuntimeError("upstream said no")
+        self.applied.append(event)
+
+
+async def drain(worker: Worker, clock: FakeClock, rounds: int = 8) -> None:
+    for _ in range(rounds):
+        clock.advance(1)
+        await worker.step()
+
+
+async def test_events_are_applied_in_order_and_acknowledged(stream: EventStream, clock: FakeClock) -> None:
+    recorder = Recorder()
+    sent = [event("in-1", 1), event("in-2", 1), event("in-1", 2)]
+    for one in sent:
+        await stream.admit(one)
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.applied == sent
+    assert await stream.applied_version(sent[0]) == 2
+    backlog = await stream.backlog()
+    assert (backlog.waiting, backlog.pending, backlog.dead) == (0, 0, 0)
+
+
+async def test_an_out_of_order_event_never_undoes_a_newer_one(stream: EventStream, clock: FakeClock) -> None:
+    recorder = Recorder()
+    newer, older = event("in-1", 5), event("in-1", 4)
+    await stream.admit(newer)
+    await stream.admit(older)  # both admitted before either is applied
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.applied == [newer]
+    assert (await stream.backlog()).waiting == 0
+
+
+async def test_a_failing_handler_is_retried_until_it_succeeds(stream: EventStream, clock: FakeClock) -> None:
+    recorder = Recorder(failures=2)
+    sent = event()
+    await stream.admit(sent)
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.applied == [sent]
+    assert recorder.attempts[sent.id] == 3
+    assert (await stream.backlog()).dead == 0
+
+
+async def test_an_event_failing_max_deliveries_times_is_dead_lettered(stream: EventStream, clock: FakeClock) -> None:
+    recorder = Recorder(failures=100)
+    sent = event()
+    await stream.admit(sent)
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.attempts[sent.id] == POLICY.max_deliveries
+    [dead] = await stream.dead_letters(count=10)
+    assert decode(dead.payload) == sent
+    assert dead.reason == "RuntimeError: upstream said no"
+    backlog = await stream.backlog()
+    assert (backlog.waiting, backlog.pending) == (0, 0)
+
+    assert await stream.replay_dead([dead.entry_id]) == 1
+    recorder.failures = 0
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.applied == [sent]
+
+
+async def test_a_dead_consumers_entries_are_taken_over(stream: EventStream, clock: FakeClock) -> None:
+    sent = [event("in-1"), event("in-2")]
+    for one in sent:
+        await stream.admit(one)
+    assert len(await stream.read("crashed-worker", count=10, block_s=0.01)) == 2  # never acknowledged
+    recorder = Recorder()
+    await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
+    assert recorder.applied == sent
+    assert (await stream.backlog()).pending == 0
