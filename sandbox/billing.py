@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_billing
 from sandbox.signing import SIGNATURE_HEADER, verify
 from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.webhooks import WebhookSender
 
 INVOICE_STATUSES = frozenset({"draft", "open", "paid", "void", "uncollectible"})
 PAYABLE = frozenset({"open", "uncollectible"})
@@ -67,6 +69,7 @@ class BillingApi:
         self.clock = clock
         self.data: BillingData = fresh_billing()
         self.replays: dict[str, _Replay] = {}
+        self.webhooks = WebhookSender()
         self.api_key = RotatingSecret(credentials.api_key, clock)
         self.signing_secret = RotatingSecret(credentials.signing_secret, clock)
         self.upstream = Upstream(
@@ -79,6 +82,7 @@ class BillingApi:
     def reset(self) -> None:
         self.data = fresh_billing()
         self.replays.clear()
+        self.webhooks.reset()
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -169,7 +173,19 @@ class BillingApi:
             message = f"A {invoice.status} invoice cannot be paid."
             return 409, billing_error(409, "invoice_not_payable", message)
         invoice.status = "paid"
+        self._announce("invoice.paid", invoice.id, invoice.customer, invoice.status)
         return 200, invoice.to_json()
+
+    def _announce(self, kind: str, invoice_id: str, customer_id: str, status: str) -> None:
+        """The webhook of a change (``version``: microseconds, newer for every change)."""
+        change = {
+            "id": invoice_id,
+            "customer": customer_id,
+            "org_id": self.data.customers[customer_id].org_id,
+            "status": status,
+            "version": time.time_ns() // 1000,
+        }
+        self.webhooks.send({"type": kind, "occurred_at": self.clock(), "data": change})
 
     async def openapi(self, request: web.Request) -> web.Response:
         return json_response(with_server(BILLING_OPENAPI, request))
@@ -199,6 +215,8 @@ def create_billing_app(credentials: BillingCredentials, *, clock: Clock) -> web.
     app.router.add_get("/v1/invoices", api.list_invoices)
     app.router.add_post("/v1/invoices/{id}/pay", api.pay_invoice)
     app.router.add_get("/openapi.json", api.openapi)
+    app.router.add_post("/_sandbox/webhooks", api.webhooks.register)
+    app.router.add_get("/_sandbox/webhooks", api.webhooks.stats)
     return app
 
 

@@ -14,9 +14,12 @@ from typing import Any
 
 import redis.asyncio as redis
 from canary import CANARY_CALLER_TOKEN
+from events_support import BILLING_SECRET
 from harness import GatewayServer, gateway_settings
 
+from mobius.demo import DEMO_CALLER_SCOPES, sandbox_identity_provider, sandbox_upstreams
 from mobius.events.model import Event
+from mobius.settings import Settings, load_settings
 from mobius.subscriptions.bus import RedisBus
 from mobius.subscriptions.publish import PublishEvents
 from sandbox import SandboxCredentials, SandboxUrls
@@ -27,6 +30,23 @@ INVOICE_EVENTS = """
 subscription Invoices($org: ID!) {
   invoiceEvents(orgId: $org) { id type invoiceId orgId version status occurredAt }
 }"""
+
+
+def webhook_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str) -> Settings:
+    """The demo gateway on a shared Redis that accepts the sandbox billing's signed webhooks."""
+    urls, credentials = sandbox_server
+    upstreams = sandbox_upstreams(urls, credentials)
+    upstreams["billing"]["webhook"] = {"secret": BILLING_SECRET}
+    callers = [
+        {"name": "demo-admin", "token": CANARY_CALLER_TOKEN, "scopes": list(DEMO_CALLER_SCOPES), "user_id": "user-1"}
+    ]
+    return load_settings(
+        upstreams=upstreams,
+        callers=callers,
+        auth=sandbox_identity_provider(urls),
+        redis={"url": redis_url, "key_prefix": prefix},
+        events={"block_s": 0.2},
+    )
 
 
 def subscription_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str, **subscriptions: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gql import Client, gql
+from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 from gql.transport.websockets import WebsocketsTransport
 from subscription_support import (
@@ -38,7 +38,7 @@ async def collect(url: str, params: dict[str, Any], wanted: int, query: str = IN
     transport = WebsocketsTransport(url=url, init_payload=params)
     received = []
     async with Client(transport=transport) as session:
-        async for result in session.subscribe(gql(query), variable_values={"org": "org-1"}):
+        async for result in session.subscribe(GraphQLRequest(query, variable_values={"org": "org-1"})):
             received.append(result["invoiceEvents"])
             if len(received) == wanted:
                 break
