@@ -19,7 +19,7 @@ from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
-from schema.errors import ShapeErrors, shaped_errors
+from schema.errors import ShapeErrors, shape_error
 from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
 from schema.fleet import Fleet, fleet_of
@@ -96,9 +96,10 @@ class MobiusSchema(strawberry.federation.Schema):
     ``use_documents`` is called, and the same error shaping, stale marks and release."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Shape them in place (``shaped_errors``, which logs the unexpected ones once): a
-        subscription's results, refused subscribes included, reach clients only through here."""
-        errors[:] = shaped_errors(errors, ())
+        """Shape the errors resolvers raised in place (``shaped_errors`` logs the unexpected ones
+        once): a subscription's, a refused subscribe's included, reach clients only through here.
+        Syntax and validation errors stay as they are: the WebSocket protocols close on some."""
+        errors[:] = [error if error.original_error is None else shape_error(error) for error in errors]
 
     def use_documents(self, documents: Documents) -> None:
         """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
