@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as redis
 from canary import CANARY_CALLER_TOKEN
-from events_support import BILLING_SECRET
+from events_support import BILLING_SECRET, PROJECTS_SECRET
 from harness import GatewayServer, gateway_settings
 
 from mobius.demo import DEMO_CALLER_SCOPES, sandbox_identity_provider, sandbox_upstreams
@@ -32,11 +32,14 @@ subscription Invoices($org: ID!) {
 }"""
 
 
-def webhook_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str) -> Settings:
-    """The demo gateway on a shared Redis that accepts the sandbox billing's signed webhooks."""
+def webhook_settings(sandbox_server: SandboxServerInfo, redis_url: str | None, prefix: str = "") -> Settings:
+    """The demo gateway that accepts the sandbox's signed billing and projects webhooks, on a shared
+    Redis, or (``redis_url`` None) everything in-process as in ``mobius demo``."""
     urls, credentials = sandbox_server
     upstreams = sandbox_upstreams(urls, credentials)
     upstreams["billing"]["webhook"] = {"secret": BILLING_SECRET}
+    upstreams["projects"]["webhook"] = {"secret": PROJECTS_SECRET}
+    shared = {} if redis_url is None else {"redis": {"url": redis_url, "key_prefix": prefix}}
     callers = [
         {"name": "demo-admin", "token": CANARY_CALLER_TOKEN, "scopes": list(DEMO_CALLER_SCOPES), "user_id": "user-1"}
     ]
@@ -44,8 +47,8 @@ def webhook_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: 
         upstreams=upstreams,
         callers=callers,
         auth=sandbox_identity_provider(urls),
-        redis={"url": redis_url, "key_prefix": prefix},
         events={"block_s": 0.2},
+        **shared,
     )
 
 
