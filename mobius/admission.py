@@ -4,7 +4,9 @@ runs. In order:
 1. ``OPTIONS`` is answered (a CORS preflight where ``http.cors`` allows it); any method but
    ``GET`` and ``POST`` is refused with 405 and ``Allow``.
 2. The response media type is negotiated from ``Accept`` (406 when nothing offered fits). A
-   ``GET`` without a document that prefers HTML gets GraphiQL, where it is on.
+   ``GET`` without a document that prefers HTML gets GraphiQL, where it is on. A request for
+   ``text/event-stream`` is answered as Server-Sent Events where subscriptions are on
+   (``mobius.subscriptions.sse``), without a deadline; a subscription asked for otherwise is 406.
 3. The CSRF rule, where on: a request must carry a preflight header (``http.csrf_headers``) or a
    ``Content-Type`` a browser cannot send cross-site without a preflight.
 4. The caller is identified (401 for a credential that names nobody) and the deadline read (400
@@ -214,7 +216,8 @@ class Admission:
             budget_s = self.contexts.budget_s(_text(values[_DEADLINE]))
             if budget_s is None:
                 raise refused(f"{self.contexts.deadline.header} must be a positive number of milliseconds")
-            self.contexts.begin(budget_s)
+            if not stream:  # a stream lives as long as its subscription (as over a WebSocket)
+                self.contexts.begin(budget_s)
             if params is not None:
                 requests: Operation | list[Operation | RequestError] = await self._operation(
                     params, "GET", stream=stream
