@@ -122,6 +122,46 @@ def stalled_subscriber(port: int) -> socket.socket:
     return raw
 
 
+def stalled_sse_subscriber(port: int) -> socket.socket:
+    """An SSE request for org-1's invoice events on a raw socket with a tiny receive buffer, never read."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", port))
+    body = json.dumps({"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}).encode()
+    raw.sendall(
+        (
+            "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+            f"Authorization: {BEARER}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+    )
+    return raw
+
+
+def read_to_end(raw: socket.socket) -> bytes:
+    """The last 64 KiB the server sent before it ended the response (chunked: ends with 0 CRLF CRLF)."""
+    raw.settimeout(20)
+    tail = b""
+    try:
+        while not tail.endswith(b"0\r\n\r\n"):
+            chunk = raw.recv(65536)
+            if not chunk:
+                break
+            tail = (tail + chunk)[-65536:]
+    finally:
+        raw.close()
+    return _unchunk(tail)
+
+
+def _unchunk(tail: bytes) -> bytes:
+    """The event text of the last chunks (chunk size lines dropped)."""
+    return b"".join(line for line in tail.split(b"\r\n") if not _is_hex(line))
+
+
+def _is_hex(line: bytes) -> bool:
+    return bool(line) and all(char in b"0123456789abcdefABCDEF" for char in line)
+
+
 def close_code(raw: socket.socket) -> int | None:
     """Read everything the server sent; the close frame's code, if one came."""
     raw.settimeout(20)

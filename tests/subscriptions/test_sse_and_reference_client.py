@@ -19,7 +19,9 @@ from subscription_support import (
     SandboxServerInfo,
     invoice_event,
     publisher,
+    read_to_end,
     serving,
+    stalled_sse_subscriber,
     until_listening,
 )
 
@@ -167,3 +169,27 @@ async def test_the_npm_reference_graphql_ws_client_subscribes_and_receives_an_ev
         }
     }
     assert {"closed": 4403, "reason": "Forbidden"} in refused
+
+
+async def test_a_slow_sse_subscriber_gets_a_last_error_event_and_complete(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str
+) -> None:
+    """The client stops reading; once its 512-event buffer overflows the stream ends with a
+    ``SUBSCRIBER_TOO_SLOW`` error, sent when the client reads again."""
+    with serving(sandbox_server, redis_url, redis_prefix, 1, buffer=512) as (server,):
+        slow = await asyncio.to_thread(stalled_sse_subscriber, server.port)
+        await until_listening(server, TOPIC)
+        published = 0
+        async with publisher(redis_url, redis_prefix) as publish:
+            while server.app.state.bus.fanout.listens(TOPIC):
+                assert published < 200_000, "the stalled subscriber was never dropped"
+                for _ in range(128):
+                    published += 1
+                    await publish.handle(invoice_event(published))
+                await asyncio.sleep(0.03)
+        tail = await asyncio.to_thread(read_to_end, slow)
+
+    last_next, complete = tail.rstrip(b"\n").split(b"\n\n")[-2:]
+    assert complete == b"event: complete\ndata:"
+    error = json.loads(last_next.removeprefix(b"event: next\ndata: "))
+    assert error["errors"][0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
