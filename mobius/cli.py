@@ -43,7 +43,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import SandboxCredentials, SandboxServer
 
     credentials = SandboxCredentials()
-    with SandboxServer(host=args.host, credentials=credentials) as urls:
+    webhook_target = f"http://{args.host}:{args.port}"  # the sandbox's changes reach this gateway as webhooks
+    with SandboxServer(host=args.host, credentials=credentials, webhook_target=webhook_target) as urls:
         settings = demo_settings(
             urls, credentials, server={"host": args.host, "port": args.port, "log_format": "console"}
         )
@@ -115,11 +116,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     registry = default_registry()
     ports = {upstream.name: upstream.default_port for upstream in registry} | _sandbox_ports(args, registry.names())
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
-    with SandboxServer(host=args.host, ports=ports, credentials=credentials) as urls:
+    with SandboxServer(
+        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target
+    ) as urls:
         width = max(map(len, urls))
         for upstream in registry:
             print(f"{upstream.name:<{width}}  {urls[upstream.name]}  {upstream.summary}")
         print("admin: GET /_sandbox/stats, POST /_sandbox/reset, POST /_sandbox/faults on each; Ctrl-C stops")
+        if args.webhook_target:
+            print(f"webhooks: signed changes go to {args.webhook_target}/webhooks/<upstream> (GET /_sandbox/webhooks)")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
@@ -269,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unsigned-billing",
         action="store_true",
         help="billing also accepts requests without an HMAC signature (for benchmark peers that cannot sign)",
+    )
+    sandbox.add_argument(
+        "--webhook-target",
+        default=None,
+        metavar="URL",
+        help="a gateway's base URL: billing, projects and support POST signed webhooks of their changes to it",
     )
     sandbox.set_defaults(handler=cmd_sandbox)
 

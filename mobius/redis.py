@@ -25,7 +25,7 @@ import redis
 import structlog
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import parse_url
+from redis.asyncio.connection import BlockingConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -217,9 +217,11 @@ def create_redis(target: RedisTarget) -> RedisClient:
     return _one_server(target, socket_timeout=target.settings.socket_timeout_s)
 
 
-def create_blocking_client(target: RedisTarget, *, read_timeout_s: float) -> RedisClient:
+def create_blocking_client(target: RedisTarget, *, read_timeout_s: float, max_connections: int = 100) -> RedisClient:
     """A client for commands that wait on purpose (the event stream's blocking reads), with a read
-    timeout past their longest wait; a cluster client on a cluster (the stream's keys share one slot)."""
+    timeout past their longest wait; a cluster client on a cluster (the stream's keys share one slot).
+    On one server, a burst past ``max_connections`` queues for a connection (up to the read
+    timeout) instead of failing."""
     if target.topology == "cluster":
         settings = target.settings
         url = redis_url(settings)
@@ -231,6 +233,21 @@ def create_blocking_client(target: RedisTarget, *, read_timeout_s: float) -> Red
             retry=Retry(NoBackoff(), 1),
             **(_tls_options(settings) if _uses_tls(url) else {}),
         )
+    if target.topology == "server":
+        settings = target.settings
+        url = redis_url(settings)
+        assert url is not None
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=read_timeout_s,
+            socket_timeout=read_timeout_s,
+            socket_connect_timeout=settings.connect_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            **(_tls_options(settings) if _uses_tls(url) else {}),
+        )
+        client: AsyncRedis = AsyncRedis.from_pool(pool)
+        return client
     return _one_server(target, socket_timeout=read_timeout_s)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +12,7 @@ from aiohttp.typedefs import Handler
 from sandbox.admin import upstream_app
 from sandbox.injection import is_admin
 from sandbox.keyring import RotatingSecret
-from sandbox.models import JSON, BillingData
+from sandbox.models import JSON, BillingData, Invoice
 from sandbox.openapi_billing import BILLING_OPENAPI
 from sandbox.openapi_common import with_server
 from sandbox.params import parse_digits
@@ -21,7 +20,7 @@ from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_billing
 from sandbox.signing import SIGNATURE_HEADER, verify
 from sandbox.upstream import Clock, Upstream, json_response
-from sandbox.webhooks import WebhookSender
+from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 INVOICE_STATUSES = frozenset({"draft", "open", "paid", "void", "uncollectible"})
 PAYABLE = frozenset({"open", "uncollectible"})
@@ -33,6 +32,8 @@ MAX_LIMIT = 100
 class BillingCredentials:
     api_key: str = field(default="sk_sandbox_mobius", repr=False)
     signing_secret: str = field(default="sandbox-billing-signing-secret", repr=False)
+    webhook_secret: str = field(default="whsec_c2FuZGJveC1iaWxsaW5nLXdlYmhvb2tz", repr=False)
+    """Signs the Standard Webhooks this upstream sends (``whsec_`` + base64 of the key)."""
     signature_required: bool = True
     """False accepts unsigned requests (signed ones are still verified): for benchmark peers that
     cannot sign."""
@@ -69,9 +70,10 @@ class BillingApi:
         self.clock = clock
         self.data: BillingData = fresh_billing()
         self.replays: dict[str, _Replay] = {}
-        self.webhooks = WebhookSender()
         self.api_key = RotatingSecret(credentials.api_key, clock)
         self.signing_secret = RotatingSecret(credentials.signing_secret, clock)
+        self.webhooks = WebhookSender("billing", "standard_webhooks", credentials.webhook_secret, clock=clock)
+        self.versions: dict[str, int] = {}
         self.upstream = Upstream(
             error_body=billing_error,
             reset_state=self.reset,
@@ -173,19 +175,19 @@ class BillingApi:
             message = f"A {invoice.status} invoice cannot be paid."
             return 409, billing_error(409, "invoice_not_payable", message)
         invoice.status = "paid"
-        self._announce("invoice.paid", invoice.id, invoice.customer, invoice.status)
+        self._announce("invoice.paid", invoice)
         return 200, invoice.to_json()
 
-    def _announce(self, kind: str, invoice_id: str, customer_id: str, status: str) -> None:
-        """The webhook of a change (``version``: microseconds, newer for every change)."""
+    def _announce(self, kind: str, invoice: Invoice) -> None:
+        customer = self.data.customers[invoice.customer]
         change = {
-            "id": invoice_id,
-            "customer": customer_id,
-            "org_id": self.data.customers[customer_id].org_id,
-            "status": status,
-            "version": time.time_ns() // 1000,
+            "id": invoice.id,
+            "customer": invoice.customer,
+            "org_id": customer.org_id,
+            "status": invoice.status,
+            "version": next_version(self.versions, invoice.id, self.clock),
         }
-        self.webhooks.send({"type": kind, "occurred_at": self.clock(), "data": change})
+        self.webhooks.emit(kind, {"type": kind, "occurred_at": self.clock(), "data": change})
 
     async def openapi(self, request: web.Request) -> web.Response:
         return json_response(with_server(BILLING_OPENAPI, request))
@@ -215,8 +217,7 @@ def create_billing_app(credentials: BillingCredentials, *, clock: Clock) -> web.
     app.router.add_get("/v1/invoices", api.list_invoices)
     app.router.add_post("/v1/invoices/{id}/pay", api.pay_invoice)
     app.router.add_get("/openapi.json", api.openapi)
-    app.router.add_post("/_sandbox/webhooks", api.webhooks.register)
-    app.router.add_get("/_sandbox/webhooks", api.webhooks.stats)
+    add_webhook_routes(app, api.webhooks)
     return app
 
 
@@ -225,6 +226,7 @@ def gateway_section(base_url: str, credentials: BillingCredentials) -> dict[str,
         "base_url": base_url,
         "max_fanout": 10,
         "auth": {"type": "api_key_hmac", "api_key": credentials.api_key, "signing_secret": credentials.signing_secret},
+        "webhook": {"secret": credentials.webhook_secret},
     }
 
 

@@ -11,11 +11,12 @@ from aiohttp import web
 from sandbox.admin import upstream_app
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
-from sandbox.models import JSON, ProjectsData
+from sandbox.models import JSON, Issue, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_projects
 from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 RATE_LIMIT_BUDGET = 5000
 
@@ -23,6 +24,8 @@ RATE_LIMIT_BUDGET = 5000
 @dataclass(frozen=True, kw_only=True)
 class ProjectsCredentials:
     token: str = field(default="sandbox-projects-token", repr=False)
+    webhook_secret: str = field(default="sandbox-projects-webhooks", repr=False)
+    """Signs the GitHub-style webhooks this upstream sends (``X-Hub-Signature-256``)."""
 
 
 def projects_error(status: int, code: str, message: str) -> JSON:
@@ -37,6 +40,9 @@ class ProjectsApi:
         self.data: ProjectsData = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
         self.token = RotatingSecret(credentials.token, clock)
+        self.clock = clock
+        self.webhooks = WebhookSender("projects", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
+        self.versions: dict[str, int] = {}
         self.upstream = Upstream(
             error_body=projects_error, reset_state=self.reset, clock=clock, keyrings={"token": self.token}
         )
@@ -44,6 +50,17 @@ class ProjectsApi:
     def reset(self) -> None:
         self.data = fresh_projects()
         self.remaining = RATE_LIMIT_BUDGET
+        self.webhooks.reset()
+
+    def _announce(self, action: str, issue: Issue) -> None:
+        change = {
+            "id": issue.id,
+            "project_id": issue.project_id,
+            "state": issue.state,
+            "assignee_id": issue.assignee_id,
+            "version": next_version(self.versions, issue.id, self.clock),
+        }
+        self.webhooks.emit(f"issue.{action}", {"action": action, "occurred_at": self.clock(), "issue": change})
 
     async def graphql(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -62,6 +79,8 @@ class ProjectsApi:
             variable_values=body.get("variables"),
             operation_name=body.get("operationName"),
         )
+        for action, issue in context.changes:
+            self._announce(action, issue)
         cost = 1 + context.connections
         self.remaining = max(0, self.remaining - cost)
         payload: dict[str, Any] = dict(result.formatted)
@@ -88,11 +107,16 @@ def create_projects_app(credentials: ProjectsCredentials, *, clock: Clock) -> we
     api = ProjectsApi(credentials, clock)
     app = upstream_app(api.upstream)
     app.router.add_post("/graphql", api.graphql)
+    add_webhook_routes(app, api.webhooks)
     return app
 
 
 def gateway_section(base_url: str, credentials: ProjectsCredentials) -> dict[str, Any]:
-    return {"base_url": base_url, "auth": {"type": "bearer", "token": credentials.token}}
+    return {
+        "base_url": base_url,
+        "auth": {"type": "bearer", "token": credentials.token},
+        "webhook": {"secret": credentials.webhook_secret},
+    }
 
 
 SANDBOX = SandboxUpstream(

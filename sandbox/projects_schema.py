@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphql import GraphQLError, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, build_schema
@@ -51,6 +51,8 @@ class ProjectsContext:
 
     data: ProjectsData
     connections: int = 0
+    changes: list[tuple[str, Issue]] = field(default_factory=list)
+    """Issues this request changed (``opened``, ``closed``), for the upstream's webhooks."""
 
 
 def _error(message: str, code: str) -> GraphQLError:
@@ -158,6 +160,7 @@ def resolve_create_issue(
     data.next_issue_number += 1
     data.issues[issue.id] = issue
     data.issues_by_project[projectId].append(issue.id)
+    info.context.changes.append(("opened", issue))
     return issue.to_graphql()
 
 
@@ -166,6 +169,7 @@ def resolve_close_issue(_root: None, info: GraphQLResolveInfo[ProjectsContext], 
     if issue is None:
         raise _error(f"No issue with id {id!r}.", "NOT_FOUND")
     issue.state = "CLOSED"
+    info.context.changes.append(("closed", issue))
     return issue.to_graphql()
 
 

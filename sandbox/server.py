@@ -14,6 +14,7 @@ from aiohttp import web
 from sandbox.credentials import SandboxCredentials
 from sandbox.registry import SandboxRegistry, default_registry
 from sandbox.upstream import Clock
+from sandbox.webhooks import WEBHOOKS_KEY
 
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_CREDENTIALS = SandboxCredentials()
@@ -56,15 +57,22 @@ def build_apps(
     *,
     clock: Clock = time.time,
     registry: SandboxRegistry | None = None,
+    webhook_target: str | None = None,
 ) -> dict[str, web.Application]:
-    """One application per registered upstream, for in-loop use.
+    """One application per registered upstream, for in-loop use; those that send webhooks send
+    them to ``webhook_target`` (a gateway's base URL) when given.
 
     Run them with `web.AppRunner(app, handler_cancellation=True)`: the hang and reset faults rely
     on a lost connection cancelling its handler.
     """
     registry = registry or default_registry()
     credentials.check(registry)
-    return {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
+    apps = {upstream.name: upstream.create_app(credentials.of(upstream), clock=clock) for upstream in registry}
+    for app in apps.values():
+        sender = app.get(WEBHOOKS_KEY)
+        if sender is not None:
+            sender.default_target = sender.target = webhook_target
+    return apps
 
 
 def _check_ports(ports: Ports, names: tuple[str, ...]) -> None:
@@ -112,9 +120,11 @@ async def run_sandbox(
     *,
     on_ready: Callable[[SandboxUrls], None] | None = None,
     registry: SandboxRegistry | None = None,
+    webhook_target: str | None = None,
 ) -> None:
     """Serve every registered upstream in the current loop until cancelled; `on_ready` gets the URLs."""
-    runners, urls = await _start(build_apps(credentials, registry=registry), host, ports or {})
+    apps = build_apps(credentials, registry=registry, webhook_target=webhook_target)
+    runners, urls = await _start(apps, host, ports or {})
     try:
         if on_ready is not None:
             on_ready(urls)
@@ -134,8 +144,10 @@ class SandboxServer:
         credentials: SandboxCredentials = DEFAULT_CREDENTIALS,
         clock: Clock = time.time,
         registry: SandboxRegistry | None = None,
+        webhook_target: str | None = None,
     ) -> None:
         self._host = host
+        self._webhook_target = webhook_target
         self._ports = ports or {}
         self._credentials = credentials
         self._clock = clock
@@ -149,7 +161,9 @@ class SandboxServer:
         """Bind (port 0 picks a free port) and return once every upstream is listening."""
         if self.urls is not None:
             return self.urls
-        apps = build_apps(self._credentials, clock=self._clock, registry=self._registry)
+        apps = build_apps(
+            self._credentials, clock=self._clock, registry=self._registry, webhook_target=self._webhook_target
+        )
         loop = uvloop.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="mobius-sandbox", daemon=True)
         thread.start()

@@ -32,6 +32,7 @@ from sandbox.registry import SandboxUpstream
 from sandbox.seed import iso
 from sandbox.support_data import PRIORITIES, STATUSES, SupportData, Ticket, fresh_support
 from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 MAX_BATCH = 100
 MAX_PAGE = 100
@@ -45,6 +46,8 @@ class SupportCredentials:
     email: str = "gateway@mobius.example"
     """The agent the API token belongs to; the Basic user name is `<email>/token`."""
     api_token: str = field(default="sandbox-support-token", repr=False)
+    webhook_secret: str = field(default="sandbox-support-webhooks", repr=False)
+    """Signs the GitHub-style webhooks this upstream sends (``X-Hub-Signature-256``)."""
 
 
 def support_error(status: int, code: str, message: str) -> JSON:
@@ -74,6 +77,8 @@ class SupportApi:
         self.data: SupportData = fresh_support()
         self.api_token = RotatingSecret(credentials.api_token, clock)
         self.limiter = self._limiter(ACCOUNT_LIMIT)
+        self.webhooks = WebhookSender("support", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
+        self.versions: dict[str, int] = {}
         self.upstream = Upstream(
             error_body=support_error, reset_state=self.reset, clock=clock, keyrings={"api_token": self.api_token}
         )
@@ -81,6 +86,7 @@ class SupportApi:
     def reset(self) -> None:
         self.data = fresh_support()
         self.limiter = self._limiter(ACCOUNT_LIMIT)
+        self.webhooks.reset()
 
     def _limiter(self, limit: RateLimitFault) -> FixedWindowLimiter:
         return FixedWindowLimiter(limit=limit.limit, window_s=limit.window_s, clock=self.clock)
@@ -176,6 +182,16 @@ class SupportApi:
         ticket.status = change.status or ticket.status
         ticket.priority = change.priority or ticket.priority
         ticket.updated_at = iso(int(self.clock()))
+        change_json = {
+            "id": str(ticket.id),
+            "organization_id": ticket.organization_id,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "version": next_version(self.versions, str(ticket.id), self.clock),
+        }
+        self.webhooks.emit(
+            "ticket.updated", {"type": "ticket.updated", "occurred_at": self.clock(), "ticket": change_json}
+        )
         return json_response({"ticket": ticket.to_json()})
 
     async def set_rate_limit(self, request: web.Request) -> web.Response:
@@ -239,6 +255,7 @@ def create_support_app(credentials: SupportCredentials, *, clock: Clock) -> web.
     app.router.add_put("/api/v2/tickets/{id}", api.update)
     app.router.add_post("/_sandbox/rate-limit", api.set_rate_limit)
     app.router.add_get("/openapi.json", api.openapi)
+    add_webhook_routes(app, api.webhooks)
     return app
 
 
@@ -246,6 +263,7 @@ def gateway_section(base_url: str, credentials: SupportCredentials) -> dict[str,
     return {
         "base_url": base_url,
         "auth": {"type": "basic", "username": f"{credentials.email}/token", "password": credentials.api_token},
+        "webhook": {"secret": credentials.webhook_secret},
     }
 
 

@@ -68,7 +68,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         if cache is not None:
             await cache.start()
         await events.start()
-        worker = Worker(events.stream, events.handlers, events.policy)
+        worker = Worker(events.stream, events.handlers, events.policy, consumer=args.consumer)
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -139,6 +139,12 @@ def add_event_commands(commands: Any) -> None:
         default=[],
         metavar="MODULE:FACTORY",
         help="also run the EventHandler FACTORY(settings) builds, after the cache invalidation (repeatable)",
+    )
+    worker.add_argument(
+        "--consumer",
+        default=None,
+        metavar="NAME",
+        help="a stable consumer name (e.g. the pod's): restarted, it first finishes its own unacknowledged entries",
     )
     worker.set_defaults(handler=cmd_worker)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import structlog
 from redis.exceptions import RedisError
 
-from mobius.events.codec import decode
+from mobius.events.codec import decode, entity_key
 from mobius.events.handlers import EventHandler
 from mobius.events.stream import EventStream, StreamEntry
 from mobius.telemetry.events import count_event, observe_backlog, observe_delay
@@ -40,7 +40,8 @@ class WorkerPolicy:
 
 
 def consumer_name() -> str:
-    """Unique per process: a restarted worker is a new consumer, and claims what the old one left."""
+    """Unique per process unless ``mobius worker --consumer`` names it: a worker restarted under its
+    old name first finishes what it left (in order); a new name leaves that to ``claim_idle_s``."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
@@ -62,6 +63,7 @@ class Worker:
         self.clock = clock
         self.wall_clock = wall_clock
         self._next_claim = 0.0
+        self._resume_after: str | None = "0-0"
 
     async def run(self) -> None:
         """Until cancelled. A Redis outage pauses the worker; it never ends it."""
@@ -74,7 +76,14 @@ class Worker:
                 await asyncio.sleep(_ERROR_PAUSE_S)
 
     async def step(self) -> int:
-        """One round; how many entries it took."""
+        """One round; how many entries it took. The first rounds finish what this consumer's name
+        left unacknowledged (a restart), in stream order, before anything new."""
+        if self._resume_after is not None:
+            resumed = await self.stream.resume(self.consumer, after=self._resume_after, count=self.policy.batch)
+            await self.process_batch([entry for entry in resumed if entry.payload])
+            self._resume_after = resumed[-1].entry_id if resumed else None
+            if resumed:
+                return len(resumed)
         entries: list[StreamEntry] = []
         now = self.clock()
         if now >= self._next_claim:
@@ -84,9 +93,28 @@ class Worker:
                 await self._observe()
         if not entries:
             entries = await self.stream.read(self.consumer, count=self.policy.batch, block_s=self.policy.block_s)
+        await self.process_batch(entries)
+        return len(entries)
+
+    async def process_batch(self, entries: Sequence[StreamEntry]) -> None:
+        """Entries of one entity in stream order, different entities side by side."""
+        by_entity: dict[str, list[StreamEntry]] = {}
+        for entry in entries:
+            try:
+                key = entity_key(decode(entry.payload))
+            except ValueError:
+                key = f"undecodable:{entry.entry_id}"
+            by_entity.setdefault(key, []).append(entry)
+        outcomes = await asyncio.gather(
+            *(self._in_order(group) for group in by_entity.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _in_order(self, entries: Sequence[StreamEntry]) -> None:
         for entry in entries:
             await self.process(entry)
-        return len(entries)
 
     async def _observe(self) -> None:
         backlog = await self.stream.backlog()

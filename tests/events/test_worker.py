@@ -37,13 +37,16 @@ async def drain(worker: Worker, clock: FakeClock, rounds: int = 8) -> None:
         await worker.step()
 
 
-async def test_events_are_applied_in_order_and_acknowledged(stream: EventStream, clock: FakeClock) -> None:
+async def test_events_are_applied_once_in_order_per_entity_and_acknowledged(
+    stream: EventStream, clock: FakeClock
+) -> None:
     recorder = Recorder()
     sent = [event("in-1", 1), event("in-2", 1), event("in-1", 2)]
     for one in sent:
         await stream.admit(one)
     await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
-    assert recorder.applied == sent
+    assert sorted(recorder.applied, key=sent.index) == sent  # each once
+    assert [one for one in recorder.applied if one.entity_id == "in-1"] == [sent[0], sent[2]]  # in order
     assert await stream.applied_version(sent[0]) == 2
     backlog = await stream.backlog()
     assert (backlog.waiting, backlog.pending, backlog.dead) == (0, 0, 0)
@@ -96,3 +99,16 @@ async def test_a_dead_consumers_entries_are_taken_over(stream: EventStream, cloc
     await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
     assert recorder.applied == sent
     assert (await stream.backlog()).pending == 0
+
+
+async def test_a_worker_restarted_under_its_name_finishes_its_entries_first_in_order(
+    stream: EventStream, clock: FakeClock
+) -> None:
+    older, newer = event("in-1", 1), event("in-1", 2)
+    await stream.admit(older)
+    assert len(await stream.read("worker-a", count=1, block_s=0.01)) == 1  # then the process died
+    await stream.admit(newer)
+    recorder = Recorder()
+    policy = WorkerPolicy(batch=10, block_s=0.01, claim_idle_s=3600, max_deliveries=3)
+    await drain(Worker(stream, [recorder], policy, consumer="worker-a", clock=clock), clock)
+    assert recorder.applied == [older, newer]

@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import Any
 
+import aiohttp
 import redis.asyncio as redis
 from canary import CANARY_CALLER_TOKEN
-from events_support import BILLING_SECRET, PROJECTS_SECRET
 from harness import GatewayServer, gateway_settings
 
-from mobius.demo import DEMO_CALLER_SCOPES, sandbox_identity_provider, sandbox_upstreams
 from mobius.events.model import Event
-from mobius.settings import Settings, load_settings
+from mobius.settings import Settings
 from mobius.subscriptions.bus import RedisBus
 from mobius.subscriptions.publish import PublishEvents
 from sandbox import SandboxCredentials, SandboxUrls
@@ -33,23 +32,22 @@ subscription Invoices($org: ID!) {
 
 
 def webhook_settings(sandbox_server: SandboxServerInfo, redis_url: str | None, prefix: str = "") -> Settings:
-    """The demo gateway that accepts the sandbox's signed billing and projects webhooks, on a shared
-    Redis, or (``redis_url`` None) everything in-process as in ``mobius demo``."""
-    urls, credentials = sandbox_server
-    upstreams = sandbox_upstreams(urls, credentials)
-    upstreams["billing"]["webhook"] = {"secret": BILLING_SECRET}
-    upstreams["projects"]["webhook"] = {"secret": PROJECTS_SECRET}
+    """The test gateway, whose settings accept the sandbox's signed webhooks, on a shared Redis or
+    (``redis_url`` None) everything in-process as in ``mobius demo``; the worker polls briskly."""
     shared = {} if redis_url is None else {"redis": {"url": redis_url, "key_prefix": prefix}}
-    callers = [
-        {"name": "demo-admin", "token": CANARY_CALLER_TOKEN, "scopes": list(DEMO_CALLER_SCOPES), "user_id": "user-1"}
-    ]
-    return load_settings(
-        upstreams=upstreams,
-        callers=callers,
-        auth=sandbox_identity_provider(urls),
-        events={"block_s": 0.2},
-        **shared,
-    )
+    return gateway_settings(sandbox_server, events={"block_s": 0.2}, **shared)
+
+
+async def point_webhooks_at(http: aiohttp.ClientSession, upstream_url: str, target: str) -> None:
+    """The sandbox upstream sends its webhooks to the gateway at ``target``."""
+    async with http.post(f"{upstream_url}/_sandbox/webhooks", json={"target": target}) as response:
+        assert response.status == 200, await response.text()
+
+
+async def delivered(http: aiohttp.ClientSession, upstream_url: str) -> list[tuple[str, str]]:
+    """(type, outcome) of the upstream's recent webhook deliveries."""
+    async with http.get(f"{upstream_url}/_sandbox/webhooks") as response:
+        return [(one["type"], one["outcome"]) for one in (await response.json())["deliveries"]]
 
 
 def subscription_settings(sandbox_server: SandboxServerInfo, redis_url: str, prefix: str, **subscriptions: Any) -> Any:

@@ -64,6 +64,11 @@ class EventStream(Protocol):
 
     async def claim(self, consumer: str, *, idle_s: float, count: int) -> list[StreamEntry]: ...
 
+    async def resume(self, consumer: str, *, after: str, count: int) -> list[StreamEntry]:
+        """Entries past ``after`` (an entry id; ``0-0`` for all) delivered to ``consumer`` before and
+        not acknowledged (a restart under the same name), oldest first, handed out again."""
+        ...
+
     async def ack(self, entry_ids: Sequence[str]) -> None: ...
 
     async def applied_version(self, event: Event) -> int | None: ...
@@ -79,6 +84,11 @@ class EventStream(Protocol):
     async def drop_dead(self, entry_ids: Sequence[str]) -> int: ...
 
     async def backlog(self) -> Backlog: ...
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
 
 
 def entry_age_s(entry_id: str, now_s: float) -> float:

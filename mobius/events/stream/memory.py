@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mobius.events.codec import encode, entity_key
 from mobius.events.model import Event
-from mobius.events.stream.base import Admission, Backlog, DeadLetter, StreamEntry, entry_age_s
+from mobius.events.stream.base import Admission, Backlog, DeadLetter, StreamEntry, entry_age_s, entry_order
 
 
 @dataclass(slots=True)
@@ -97,6 +97,18 @@ class MemoryEventStream:
         for entry_id in taken:
             self._pending[entry_id] = _Pending(consumer, now, 1)
         return [StreamEntry(entry_id, self._entries[entry_id], 1) for entry_id in taken]
+
+    async def resume(self, consumer: str, *, after: str, count: int) -> list[StreamEntry]:
+        now = self.clock()
+        resumed: list[StreamEntry] = []
+        for entry_id, pending in self._pending.items():
+            if len(resumed) >= count:
+                break
+            if pending.consumer == consumer and entry_order(entry_id) > entry_order(after):
+                pending.delivered_at = now
+                pending.deliveries += 1
+                resumed.append(StreamEntry(entry_id, self._entries[entry_id], pending.deliveries))
+        return resumed
 
     async def claim(self, consumer: str, *, idle_s: float, count: int) -> list[StreamEntry]:
         now = self.clock()

@@ -142,16 +142,24 @@ class RedisEventStream:
             entries.extend(StreamEntry(_text(entry_id), _payload(fields), 1) for entry_id, fields in rows)
         return entries
 
-    async def claim(self, consumer: str, *, idle_s: float, count: int) -> list[StreamEntry]:
-        idle_ms = max(0, int(idle_s * 1000))
-        answer: Any = await self.client.xautoclaim(
-            self.key, GROUP, consumer, min_idle_time=idle_ms, start_id=self._claim_cursor, count=count
-        )
-        self._claim_cursor = _text(answer[0])
-        rows = answer[1]
-        gone = [_text(entry_id) for entry_id in answer[2]] if len(answer) > 2 else []  # Redis 7 adds deleted ids
+    async def resume(self, consumer: str, *, after: str, count: int) -> list[StreamEntry]:
+        try:
+            answer: Any = await self.client.xreadgroup(GROUP, consumer, {self.key: after}, count=count)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self._ensure_group()
+            return []
+        rows = [row for _stream, found in answer or [] for row in found]
+        gone = [_text(entry_id) for entry_id, fields in rows if not fields]  # deleted while pending
         if gone:
             await self.client.xack(self.key, GROUP, *gone)
+        entries = await self._with_deliveries([row for row in rows if row[1]])
+        if gone and not entries:  # keep the caller's paging going past deleted entries
+            return [StreamEntry(gone[-1], b"", 0)]
+        return entries
+
+    async def _with_deliveries(self, rows: list[Any]) -> list[StreamEntry]:
         if not rows:
             return []
         pipe = self.client.pipeline(transaction=False)
@@ -163,6 +171,18 @@ class RedisEventStream:
             deliveries = int(pending[0]["times_delivered"]) if pending else 1
             entries.append(StreamEntry(_text(entry_id), _payload(fields), deliveries))
         return entries
+
+    async def claim(self, consumer: str, *, idle_s: float, count: int) -> list[StreamEntry]:
+        idle_ms = max(0, int(idle_s * 1000))
+        answer: Any = await self.client.xautoclaim(
+            self.key, GROUP, consumer, min_idle_time=idle_ms, start_id=self._claim_cursor, count=count
+        )
+        self._claim_cursor = _text(answer[0])
+        rows = answer[1]
+        gone = [_text(entry_id) for entry_id in answer[2]] if len(answer) > 2 else []  # Redis 7 adds deleted ids
+        if gone:
+            await self.client.xack(self.key, GROUP, *gone)
+        return await self._with_deliveries(rows)
 
     async def ack(self, entry_ids: Sequence[str]) -> None:
         if not entry_ids:
