@@ -7,7 +7,9 @@ through the Redis bus (as the worker of any replica publishes them). Bounded and
 
 Latency is from just before the event is published to when a subscriber has parsed its `next`
 message (publisher and subscribers share this process's monotonic clock). Every subscriber must
-receive every event exactly once: `lost` and `duplicates` count the exceptions.
+receive every event exactly once: `lost` and `duplicates` count the exceptions. `cpu_s` is the CPU
+each replica, and this process (publisher, subscribers and the sandbox), spent while publishing and
+draining: past the CPU there is, latency becomes backlog and slow subscribers are dropped (4413).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import aiohttp
 import redis.asyncio as redis
 
 from bench.fleet import Pair
+from bench.procstat import usage_of
 from mobius.demo import DEMO_CALLER_TOKEN, sandbox_upstreams
 from mobius.events.model import Event
 from mobius.subscriptions.bus import RedisBus
@@ -147,8 +150,15 @@ async def measure(redis_url: str, rate: float, seconds: float, subscribers: int)
                 await asyncio.gather(*(ready.wait() for ready in readies))
                 await warm_up(bus, clients)
                 await asyncio.sleep(0.5)  # the last warm-up events drain
+                replicas_before = [usage_of(process.pid).cpu_s for process in pair.processes]
+                own_before = time.process_time()
                 published = await publish_steadily(bus, rate, seconds, sent)
                 await asyncio.sleep(2.0)  # stragglers
+                replicas_cpu_s = [
+                    round(usage_of(process.pid).cpu_s - before, 2)
+                    for process, before in zip(pair.processes, replicas_before, strict=True)
+                ]
+                own_cpu_s = round(time.process_time() - own_before, 2)
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -165,6 +175,7 @@ async def measure(redis_url: str, rate: float, seconds: float, subscribers: int)
         "deliveries": len(latencies),
         "lost": sum(published - len(client.seen) for client in clients),
         "duplicates": sum(client.duplicates for client in clients),
+        "cpu_s": {"replicas": replicas_cpu_s, "publisher_and_subscribers": own_cpu_s},
         "latency_ms": {
             "p50": round(statistics.median(latencies), 2) if latencies else None,
             "p99": round(percentile(latencies, 0.99), 2) if latencies else None,
