@@ -96,7 +96,10 @@ async def _events(intake: WebhookIntake, request: Request, *, now_s: float, tole
     """The delivery's events, verified and parsed; raises ``Rejected``."""
     body = await _bounded_body(request, intake.max_body_bytes)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    verified = verify(intake.webhook.scheme, headers, body, intake.revealed(), now_s=now_s, tolerance_s=tolerance_s)
+    secrets = intake.revealed()
+    if not secrets:  # ours to fix, not the sender's: it retries
+        raise Rejected(503, "the webhook secret is unavailable; retry later", outcome="rejected_unavailable")
+    verified = verify(intake.webhook.scheme, headers, body, secrets, now_s=now_s, tolerance_s=tolerance_s)
     try:
         changes = intake.webhook.parse(body)
     except ValueError as exc:

@@ -32,7 +32,8 @@ _HEX_SHA256 = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 
 
 class Rejected(Exception):
-    """The delivery is refused: ``status`` 400 (malformed) or 401 (unsigned, badly signed, stale);
+    """The delivery is refused: ``status`` 400 (malformed), 401 (unsigned, badly signed, stale),
+    413 (too large) or 503 (the gateway cannot check it now);
     ``reason`` is short, fixed text safe to log and to answer with."""
 
     def __init__(self, status: int, reason: str, *, outcome: str | None = None) -> None:

@@ -15,7 +15,8 @@ EVENT_DELAY_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 
 EVENTS = Counter(
     "mobius_events",
     "Events by source and outcome: intake (accepted, replay, stale, rejected_signature, rejected_stale_timestamp,"
-    " rejected_malformed, rejected_too_large) and worker (applied, skipped_stale, failed, dead_lettered).",
+    " rejected_malformed, rejected_too_large, rejected_unavailable) and worker (applied, skipped_stale, failed,"
+    " dead_lettered).",
     ["source", "outcome"],
 )
 STREAM_BACKLOG = Gauge(

@@ -22,9 +22,11 @@ from events_support import (
     webhook_settings,
 )
 from harness import GatewayServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from mobius.events.codec import decode
 from mobius.events.stream import RedisEventStream
+from mobius.settings import SecretRef
 from sandbox import SandboxCredentials, SandboxUrls
 
 
@@ -186,3 +188,38 @@ async def test_an_event_older_than_the_applied_version_is_acknowledged_and_not_a
     status, answer = await post(http, server, "billing", older, sign_standard(BILLING_SECRET, "m-4", now(), older))
     assert (status, answer) == (200, {"accepted": 0, "replayed": 0, "stale": 1})
     assert len(await stream_events(server, redis_config)) == 1
+
+
+async def test_intake_outcomes_are_counted_by_source(server: GatewayServer, http: aiohttp.ClientSession) -> None:
+    async def counts() -> tuple[float, float]:
+        async with http.get(f"{server.url}/metrics") as response:
+            text = await response.text()
+        found = {
+            sample.labels["outcome"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "mobius_events_total" and sample.labels.get("source") == "billing"
+        }
+        return found.get("accepted", 0.0), found.get("rejected_signature", 0.0)
+
+    before = await counts()
+    body = invoice_body("in-77")
+    await post(http, server, "billing", body, sign_standard(BILLING_SECRET, "m-77", now(), body))
+    await post(http, server, "billing", body, sign_standard("whsec_" + "c29tZW9uZS1lbHNl", "m-78", now(), body))
+    after = await counts()
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+
+
+async def test_an_unreadable_secret_is_503_so_the_sender_retries(
+    sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: aiohttp.ClientSession
+) -> None:
+    settings = webhook_settings(sandbox_server, redis=None, events={"worker": False})
+    section = settings.upstreams["projects"]
+    assert section.webhook is not None
+    unreadable = section.webhook.model_copy(update={"secret": SecretRef(env="MOBIUS_TEST_NO_SUCH_SECRET")})
+    projects = section.model_copy(update={"webhook": unreadable})
+    broken = settings.model_copy(update={"upstreams": settings.upstreams.model_copy(update={"projects": projects})})
+    with GatewayServer(broken) as gateway:
+        body = invoice_body()
+        status, answer = await post(http, gateway, "projects", body, sign_github(PROJECTS_SECRET, "d-no", body))
+    assert (status, answer) == (503, {"error": "the webhook secret is unavailable; retry later"})

@@ -174,9 +174,15 @@ class RedisEventStream:
 
     async def claim(self, consumer: str, *, idle_s: float, count: int) -> list[StreamEntry]:
         idle_ms = max(0, int(idle_s * 1000))
-        answer: Any = await self.client.xautoclaim(
-            self.key, GROUP, consumer, min_idle_time=idle_ms, start_id=self._claim_cursor, count=count
-        )
+        try:
+            answer: Any = await self.client.xautoclaim(
+                self.key, GROUP, consumer, min_idle_time=idle_ms, start_id=self._claim_cursor, count=count
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self._ensure_group()  # Redis was away at start, or lost the stream
+            return []
         self._claim_cursor = _text(answer[0])
         rows = answer[1]
         gone = [_text(entry_id) for entry_id in answer[2]] if len(answer) > 2 else []  # Redis 7 adds deleted ids
