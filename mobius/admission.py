@@ -53,7 +53,7 @@ from mobius.media import (
 from mobius.persisted import PersistedDocuments, document_id, persisted_query_id
 from mobius.request_errors import RequestError, refused
 from schema.context import Caller
-from schema.operations import Documents
+from schema.operations import CostRecheck, Documents
 
 Headers = Sequence[tuple[bytes, bytes]]
 
@@ -86,6 +86,8 @@ class Operation:
     operation_name: str | None
     variables: dict[str, Any] | None
     extensions: dict[str, Any] | None
+    cost_recheck: CostRecheck | None = None
+    """Its cost depends on variables: checked once they are coerced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +340,15 @@ class Admission:
                 405,
                 allow="POST",
             )
-        return Operation(query, prepared.document, operation, sent.operation_name, sent.variables, sent.extensions)
+        return Operation(
+            query,
+            prepared.document,
+            operation,
+            sent.operation_name,
+            sent.variables,
+            sent.extensions,
+            self.documents.cost_recheck(prepared, operation),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from mobius.persisted import PersistedDocuments, TrustedDocuments, build_persist
 from mobius.readiness import Readiness, require_readable
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
-from mobius.settings import ConfigError, Posture, Settings
+from mobius.settings import ConfigError, LimitsSettings, Posture, Settings
 from mobius.subscriptions.bus import build_bus
 from mobius.subscriptions.publish import PublishEvents
 from mobius.telemetry import build_telemetry
@@ -37,6 +37,7 @@ from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
 from resolvers.cache import CacheableDocuments
 from resolvers.loaders import Reads
+from schema.complexity import Complexity, Limits
 from schema.documents import document_validation
 from schema.fallbacks import FALLBACKS
 from schema.operations import Documents
@@ -53,16 +54,24 @@ def enabled_fallbacks(settings: Settings) -> frozenset[str]:
     return frozenset(settings.degradation.fallbacks)
 
 
-def build_documents(schema: MobiusSchema, settings: Settings, posture: Posture) -> Documents:
+def build_documents(schema: MobiusSchema, settings: Settings, posture: Posture, reads: Reads) -> Documents:
     limits = settings.limits
     validation = document_validation(  # the one validation of every document
-        schema._schema,
+        schema._schema, introspection=posture.introspection, suggestions=posture.suggestions
+    )
+    complexity = Complexity(schema._schema, operation_limits(limits), reads.max_batch_size)
+    return Documents(validation, max_tokens=limits.max_tokens, complexity=complexity)
+
+
+def operation_limits(limits: LimitsSettings) -> Limits:
+    return Limits(
         max_depth=limits.max_depth,
         max_aliases=limits.max_aliases,
-        introspection=posture.introspection,
-        suggestions=posture.suggestions,
+        max_root_fields=limits.max_root_fields,
+        max_directives=limits.max_directives,
+        max_fields=limits.max_fields,
+        max_cost=limits.max_cost,
     )
-    return Documents(validation, max_tokens=limits.max_tokens)
 
 
 def admission_rules(settings: Settings, posture: Posture) -> AdmissionRules:
@@ -146,7 +155,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     responses = build_response_cache(
         settings, cache, version=response_version(settings, schema.as_str()), clock=cache_clock
     )
-    documents = build_documents(schema, settings, posture)
+    documents = build_documents(schema, settings, posture, reads)
     schema.use_documents(documents)
     persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
     readiness = build_readiness(settings, persisted)

@@ -11,7 +11,10 @@ on.
 Status codes follow GraphQL over HTTP: an executed operation is 200 (with ``data``, and
 ``errors`` for field errors); a request error has no ``data`` and is 400 under
 ``application/graphql-response+json``, 200 under ``application/json``; variables that do not
-coerce are such an error (``BAD_USER_INPUT``). A refusal keeps its own status.
+coerce are such an error (``BAD_USER_INPUT``), and so is an operation whose cost, measured with
+the coerced variables, is over ``limits.max_cost`` (``GRAPHQL_VALIDATION_FAILED``), and so are
+malformed ``_entities`` representations (``BAD_USER_INPUT``). A refusal keeps its own status. An
+operation that fails is logged (``operation_failed``) with its variables, PII blanked (``schema.pii``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 import orjson
-from graphql import ExecutionResult, GraphQLError
+import structlog
+from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError
+from graphql.execution.values import VariableValues
 from starlette.types import Send
 from strawberry.execution import optimized_is_awaitable
 
@@ -34,8 +39,10 @@ from mobius.request_errors import RequestError
 from resolvers.cache import CacheableDocuments
 from schema.cache import stale_extensions
 from schema.context import Caller, GatewayContext
+from schema.entities import ENTITIES, Representations
 from schema.errors import shaped_errors
 from schema.operations import coded
+from schema.pii import PiiFields
 from schema.root import MobiusSchema
 from schema.telemetry import OperationTelemetry, refused_errors
 
@@ -43,6 +50,7 @@ CACHE_HEADER = b"mobius-cache"
 IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 """Strawberry's cheaper ``isawaitable`` (what its own execution passes)."""
 BAD_USER_INPUT = "BAD_USER_INPUT"
+log = structlog.get_logger("mobius.executor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,8 @@ class Executor:
         self.contexts = contexts
         self.cacheable = cacheable
         self.hide_suggestions = not suggestions
+        self.representations = Representations(schema)
+        self.pii = PiiFields(schema._schema)
 
     async def answer(self, admitted: Admitted, send: Send) -> None:
         """Run what was admitted and send the response: one operation, or a batch (whose
@@ -131,6 +141,13 @@ class Executor:
             observed.type = operation.operation.operation.value
             answer, errors = await self._execute(operation, context)
             self.operations.finish(observed, data_present=answer.payload.get("data") is not None, errors=errors)
+        if errors:
+            log.info(
+                "operation_failed",
+                operation_name=observed.name,
+                error_codes=sorted({str((error.extensions or {}).get("code")) for error in errors}),
+                variables=self.pii.blank(operation.document, operation.variables),
+            )
         return answer
 
     async def _execute(self, operation: Operation, context: GatewayContext) -> tuple[_Answer, Sequence[GraphQLError]]:
@@ -148,6 +165,10 @@ class Executor:
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
+        refused = self._refused(operation, executor.variable_values)
+        if refused is not None:
+            refusal = RequestError([refused])
+            return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
         try:
             result = executor.execute_operation()
             if isawaitable(result):
@@ -163,6 +184,22 @@ class Executor:
         if extensions:
             payload["extensions"] = extensions
         return _Answer(payload, request_error=False, cacheable=not errors and not extensions), errors or ()
+
+    def _refused(self, operation: Operation, variables: VariableValues) -> GraphQLError | None:
+        """What the coerced variables make a request error: a cost over the limit, malformed
+        ``_entities`` representations."""
+        if operation.cost_recheck is not None:
+            too_costly = operation.cost_recheck(variables.coerced)
+            if too_costly is not None:
+                return too_costly
+        if ENTITIES in operation.query:
+            fragments = {
+                node.name.value: node
+                for node in operation.document.definitions
+                if isinstance(node, FragmentDefinitionNode)
+            }
+            return self.representations.error(operation.operation, fragments, variables)
+        return None
 
 
 def errors_payload(error: RequestError) -> dict[str, Any]:

@@ -5,14 +5,20 @@ rendered exception text: values under sensitive key names are blanked; secret-sh
 (``Bearer ...``, ``Basic ...``, ``sk_...``, ``v1=<hex>``, JWTs, ``token=...``-style pairs,
 long hex runs) is masked; and every value a secret source has revealed in this process is
 masked wherever it appears. Standard-library records get the same treatment via ``RedactFilter``.
+
+Logged text is often the client's or an upstream's, so redaction cannot be stalled by it: text is
+cut to ``MAX_TEXT`` characters and each line to ``MAX_LINE`` before any pattern runs, keys to
+``MAX_KEY``, nesting to ``MAX_NESTING`` levels and containers to ``MAX_ITEMS`` entries; and every
+pattern runs in linear time (possessive quantifiers, a match starts only at the start of a run).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import MutableMapping
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, MutableMapping
+from itertools import islice
+from typing import Any, Literal, TypeVar
 
 import structlog
 
@@ -20,47 +26,106 @@ from clients.secrets import revealed_values
 from mobius.settings import LogSettings
 from mobius.telemetry.logs import VERBATIM, level_filter, named_logger
 
+T = TypeVar("T")
 REDACTED = "[redacted]"
+MAX_TEXT = 32_768
+MAX_LINE = 4096
+MAX_KEY = 256
+MAX_NESTING = 32
+MAX_ITEMS = 200
 _SENSITIVE_KEYS = re.compile(
     r"authorization|signature|token|secret|password|passwd|api[_-]?key|cookie|credential|private[_-]?key"
     r"|email|phone",
     re.IGNORECASE,
 )
 _SECRET_LOOKING = re.compile(
-    r"(?:Bearer|Basic)\s+[^\s\"',;]+"
-    r"|\bsk_[A-Za-z0-9_]+"
-    r"|\bv1=[0-9a-f]{16,}"
-    r"|\beyJ[\w-]+\.[\w-]+\.[\w-]*"
-    r"|\b[0-9a-f]{40,}\b",
+    r"(?:Bearer|Basic)\s++[^\s\"',;]++"
+    r"|(?<!\w)sk_[A-Za-z0-9_]++"
+    r"|(?<!\w)v1=[0-9a-f]{16,}+"
+    r"|(?<![\w-])eyJ[\w-]++\.[\w-]++\.[\w-]*+"
+    r"|(?<!\w)[0-9a-f]{40,}+(?!\w)",
     re.IGNORECASE,
 )
-_SECRET_PAIR = re.compile(
-    r"((?:[\w-]*(?:token|secret|password|passwd|api[_-]?key|signature|authorization)[\w-]*)[\"']?\s*[=:]\s*[\"']?)"
-    r"[^\s\"'&,;)}\]]+",
-    re.IGNORECASE,
-)
+_PAIR_KEY = re.compile(r"(?<![\w-])([\w-]++)[\"']?\s*+[=:]\s*+[\"']?")
+"""A ``key=`` or ``"key": "`` (the key starts where a run of word characters starts)."""
+_PAIR_VALUE = re.compile(r"[^\s\"'&,;)}\]]++")
+_SECRET_KEY_NAME = re.compile(r"token|secret|password|passwd|api[_-]?key|signature|authorization", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:
     for value in revealed_values():
         if value in text:
             text = text.replace(value, REDACTED)
-    text = _SECRET_PAIR.sub(lambda match: match.group(1) + REDACTED, text)
-    return _SECRET_LOOKING.sub(REDACTED, text)
+    text = _cut(text, MAX_TEXT)
+    if "\n" not in text:
+        return _redact_line(_cut(text, MAX_LINE))
+    return _cut("\n".join(_redact_line(_cut(line, MAX_LINE)) for line in text.split("\n")), MAX_TEXT)
 
 
-def redact(value: Any) -> Any:
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit} more characters]"
+
+
+def _redact_line(line: str) -> str:
+    return _redact_pairs(_SECRET_LOOKING.sub(REDACTED, line))
+
+
+def _redact_pairs(line: str) -> str:
+    """Masks the value of each ``key=value`` pair whose key names a secret."""
+    pieces: list[str] = []
+    copied = position = 0
+    search = _PAIR_KEY.search
+    while (pair := search(line, position)) is not None:
+        position = pair.end()
+        if not _SECRET_KEY_NAME.search(pair.group(1)):
+            continue
+        value = _PAIR_VALUE.match(line, position)
+        if value is None:
+            continue
+        pieces += (line[copied:position], REDACTED)
+        copied = position = value.end()
+    return "".join(pieces) + line[copied:] if pieces else line
+
+
+def redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, bytes):
-        return redact_text(value.decode("utf-8", "replace"))
+        return redact_text(value[: MAX_TEXT * 4].decode("utf-8", "replace"))
     if isinstance(value, BaseException):
         return redact_text(f"{type(value).__name__}: {value}")
-    if isinstance(value, dict):
-        return {key: REDACTED if _SENSITIVE_KEYS.search(str(key)) else redact(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [redact(item) for item in value]
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return "[nested too deep]" if depth >= MAX_NESTING else _redact_container(value, depth + 1)
     return value
+
+
+def _redact_container(value: Any, depth: int) -> Any:
+    if isinstance(value, dict):
+        redacted = {
+            _key(key): REDACTED if _sensitive(str(key)) else redact(item, depth) for key, item in _first(value.items())
+        }
+        if len(value) > MAX_ITEMS:
+            redacted["..."] = f"{len(value) - MAX_ITEMS} more entries"
+        return redacted
+    items = [redact(item, depth) for item in _first(value)]
+    if len(value) > MAX_ITEMS:
+        items.append(f"...{len(value) - MAX_ITEMS} more items")
+    return items
+
+
+def _first(items: Iterable[T]) -> Iterator[T]:
+    return islice(items, MAX_ITEMS)
+
+
+def _sensitive(key: str) -> bool:
+    """A key naming a secret or PII, or too long to tell (its value is blanked either way)."""
+    return len(key) > MAX_KEY or _SENSITIVE_KEYS.search(key) is not None
+
+
+def _key(key: Any) -> Any:
+    return _cut(key, MAX_KEY) if isinstance(key, str) else key
 
 
 def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -68,7 +133,7 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     values the gateway wrote itself and marked verbatim)."""
     for key, value in list(event.items()):
         if not isinstance(value, VERBATIM):
-            event[key] = REDACTED if _SENSITIVE_KEYS.search(key) else redact(value)
+            event[key] = REDACTED if _sensitive(key) else redact(value)
     return event
 
 

@@ -332,8 +332,14 @@ class InboundAuthSettings(_Strict):
 
 
 class LimitsSettings(_Strict):
+    """Operation limits (docs/limits.md), measured in one linear pass over a document."""
+
     max_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
+    max_root_fields: int = Field(default=30, ge=1)
+    max_directives: int = Field(default=50, ge=1)
+    max_fields: int = Field(default=2000, ge=1, description="fields after fragment expansion")
+    max_cost: int = Field(default=500, ge=1, description="upstream requests an operation may cost")
     max_tokens: int = Field(default=5000, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 

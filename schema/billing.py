@@ -8,9 +8,10 @@ from decimal import Decimal
 import strawberry
 
 import resolvers.billing
-from clients.billing import BillingInvoice, BillingSubscription
+from clients.billing import INVOICES, SUBSCRIPTIONS, BillingInvoice, BillingSubscription
 from schema.cache import served
 from schema.common import GatewayInfo
+from schema.cost import reads
 from schema.fallbacks import with_fallback
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
@@ -54,27 +55,27 @@ class BillingAccount:
     async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
         return served(info, await resolvers.billing.subscription(info.context.loaders, self.customer_id))
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
     async def plan(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.plan if subscription else None
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
     async def status(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.status.upper() if subscription else None
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
     async def seats(self, info: GatewayInfo) -> int | None:
         subscription = await self._subscription(info)
         return subscription.seats if subscription else None
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
     async def current_period_end(self, info: GatewayInfo) -> datetime | None:
         subscription = await self._subscription(info)
         return datetime.fromtimestamp(subscription.current_period_end, UTC) if subscription else None
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(INVOICES, size="first"))
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
         wanted = status.lower() if status else None
         found = served(

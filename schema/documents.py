@@ -1,5 +1,6 @@
 """Document validation: the specification's rules (graphql-core's, plus Strawberry's for
-``@oneOf`` and ``Maybe``), the depth and alias limiters, and what the posture hides.
+``@oneOf`` and ``Maybe``) and what the posture hides. The operation limits (depth, aliases, cost,
+...) are measured before these rules run, in linear time (``schema.complexity``).
 
 ``document_validation`` is the one validation every operation goes through; the request path calls
 it through ``schema.operations.Documents``, which caches its verdict per document.
@@ -12,7 +13,6 @@ from typing import Protocol
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, specified_rules, validate
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -23,17 +23,13 @@ class DocumentValidation(Protocol):
     def __call__(self, document: DocumentNode) -> list[GraphQLError]: ...
 
 
-def document_validation(
-    schema: GraphQLSchema, *, max_depth: int, max_aliases: int, introspection: bool, suggestions: bool
-) -> DocumentValidation:
+def document_validation(schema: GraphQLSchema, *, introspection: bool, suggestions: bool) -> DocumentValidation:
     """``introspection: False`` refuses ``__schema`` and ``__type``; ``suggestions: False`` leaves
     "Did you mean ...?" out of the messages."""
     rules: list[type[ASTValidationRule]] = [
         *specified_rules,
         MaybeNullValidationRule,
         OneOfInputValidationRule,
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)

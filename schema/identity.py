@@ -13,10 +13,13 @@ import resolvers.identity
 import resolvers.projects
 import schema.billing as billing_types
 import schema.projects as project_types
-from clients.identity import IdentityOrg, IdentityUser
+from clients.billing import CUSTOMERS
+from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser
+from clients.projects import PROJECT_PAGES
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.cost import reads
 from schema.parts import parts_of
 from schema.selection import Selection, read_ahead, start_reads_ahead
 
@@ -54,7 +57,7 @@ class User:
             org_id=user.org_id,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(ORGS))
     async def organization(self, info: GatewayInfo) -> Organization | None:
         return await organization_by_key(info, self.org_id)
 
@@ -140,7 +143,7 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
     def from_model(cls, org: IdentityOrg) -> Organization:
         return cls(id=strawberry.ID(org.id), name=org.name, slug=org.slug)
 
-    @strawberry.field(metadata=read_ahead(_members_ahead))
+    @strawberry.field(metadata={**read_ahead(_members_ahead), **reads(MEMBERS, size="first")})
     async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
         page = served(info, await resolvers.identity.members(info.context.loaders, str(self.id), first, after))
         if page is None:
@@ -151,14 +154,14 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
             nodes=[_built(info, user) for user in page.data],
         )
 
-    @strawberry.field(metadata=read_ahead(_billing_ahead))
+    @strawberry.field(metadata={**read_ahead(_billing_ahead), **reads(CUSTOMERS)})
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
         customer = served(info, await resolvers.billing.customer(info.context.loaders, str(self.id)))
         return billing_types.BillingAccount(customer_id=customer.id) if customer else None
 
     @strawberry.field(
         description="Nullable: a projects outage must not take the organization down with it.",
-        metadata=read_ahead(_projects_ahead),
+        metadata={**read_ahead(_projects_ahead), **reads(PROJECT_PAGES, size="first")},
     )
     async def projects(
         self, info: GatewayInfo, first: int = 20, after: str | None = None

@@ -11,6 +11,7 @@ import resolvers.mutations
 from schema.authorization import InputRequiresScopes
 from schema.billing import Invoice
 from schema.common import GatewayInfo
+from schema.cost import writes
 from schema.identity import User
 from schema.projects import Issue
 
@@ -33,6 +34,7 @@ class Mutation:
         authenticated=True,
         requires_scopes=[["users:write"]],
         description="Optimistic concurrency: `ifMatch` is the `etag` last read; a stale one is CONFLICT.",
+        metadata=writes(),
     )
     async def update_user(self, info: GatewayInfo, id: strawberry.ID, input: UpdateUserInput, if_match: str) -> User:
         changes = {key: value for key, value in (("name", input.name), ("phone", input.phone)) if value is not None}
@@ -44,19 +46,20 @@ class Mutation:
         authenticated=True,
         requires_scopes=[["billing:write"]],
         description="Paying twice with one `idempotencyKey` pays once and answers the same.",
+        metadata=writes(),
     )
     async def pay_invoice(self, info: GatewayInfo, id: strawberry.ID, idempotency_key: str) -> Invoice:
         invoice = await resolvers.mutations.pay_invoice(info.context.upstreams, str(id), idempotency_key)
         await resolvers.mutations.forget(info.context.loaders, tags=(f"customer:{invoice.customer}",))
         return Invoice.from_model(invoice)
 
-    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]])
+    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]], metadata=writes())
     async def create_issue(self, info: GatewayInfo, project_id: strawberry.ID, title: str) -> Issue:
         issue = await resolvers.mutations.create_issue(info.context.upstreams, str(project_id), title)
         await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))
         return Issue.from_model(issue)
 
-    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]])
+    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]], metadata=writes())
     async def close_issue(self, info: GatewayInfo, id: strawberry.ID) -> Issue:
         issue = await resolvers.mutations.close_issue(info.context.upstreams, str(id))
         await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))

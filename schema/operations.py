@@ -2,20 +2,24 @@
 
 ``Documents`` keeps the verdict for each document text in a bounded LRU: the parsed document (or
 its syntax error) and its validation errors, every error already carrying its
-``extensions.code``. Picking the operation to run (``operationName``) is answered from the same
-entry. Documents that reach the schema outside the HTTP path (over a WebSocket) go through the
-same entries (``PreparedDocuments``).
+``extensions.code``. The operation limits (``schema.complexity``) are measured first: a document
+over them is refused without running the specification's rules. Picking the operation to run
+(``operationName``) is answered from the same entry. Documents that reach the schema outside the
+HTTP path (over a WebSocket) go through the same entries (``PreparedDocuments``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 
+from schema.complexity import Complexity
 from schema.documents import DocumentValidation
 
 DOCUMENT_CACHE_SIZE = 256
@@ -40,6 +44,8 @@ class PreparedDocument:
     """The document's operation when it holds exactly one."""
     count: int = 0
     """How many operations the document holds (named or not)."""
+    variable_cost: Mapping[int, OperationDefinitionNode] = field(default_factory=dict)
+    """Operations (by ``id``) whose cost is measured per request, with its variables."""
 
     def operation(self, name: str | None) -> OperationDefinitionNode | GraphQLError:
         """The operation ``name`` selects, or the request error explaining why there is none."""
@@ -73,10 +79,22 @@ def coded(error: GraphQLError, code: str) -> GraphQLError:
     )
 
 
+CostRecheck = Callable[[Mapping[str, Any]], GraphQLError | None]
+"""An operation's cost refusal for a request's coerced variables, if any."""
+
+
 class Documents:
-    def __init__(self, validate: DocumentValidation, *, max_tokens: int, size: int = DOCUMENT_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        validate: DocumentValidation,
+        *,
+        max_tokens: int,
+        complexity: Complexity | None = None,
+        size: int = DOCUMENT_CACHE_SIZE,
+    ) -> None:
         self.validate = validate
         self.max_tokens = max_tokens
+        self.complexity = complexity
         self.size = size
         self._prepared: OrderedDict[str, PreparedDocument] = OrderedDict()
 
@@ -95,11 +113,23 @@ class Documents:
             document = parse(text, max_tokens=self.max_tokens)
         except GraphQLError as error:
             return PreparedDocument(None, (coded(error, PARSE_FAILED),))
+        variable_cost: Mapping[int, OperationDefinitionNode] = {}
+        if self.complexity is not None:
+            measured = self.complexity.measure(document)
+            if measured.errors:
+                return PreparedDocument(document, measured.errors)
+            variable_cost = measured.variable
         errors = tuple(coded(error, VALIDATION_FAILED) for error in self.validate(document))
         operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
         named = {node.name.value: node for node in operations if node.name is not None}
         only = operations[0] if len(operations) == 1 else None
-        return PreparedDocument(document, errors, named, only, len(operations))
+        return PreparedDocument(document, errors, named, only, len(operations), variable_cost)
+
+    def cost_recheck(self, prepared: PreparedDocument, operation: OperationDefinitionNode) -> CostRecheck | None:
+        """What a request running ``operation`` must check once its variables are coerced."""
+        if self.complexity is None or prepared.document is None or id(operation) not in prepared.variable_cost:
+            return None
+        return partial(self.complexity.cost_error, prepared.document, operation)
 
 
 class PreparedDocuments(SchemaExtension):
@@ -119,8 +149,19 @@ class PreparedDocuments(SchemaExtension):
             prepared = self.documents.prepare(context.query)
             context.graphql_document = prepared.document
             context.parse_options["max_tokens"] = self.documents.max_tokens
-            self._errors = prepared.errors
+            self._errors = prepared.errors or self._cost_errors(prepared)
         yield
+
+    def _cost_errors(self, prepared: PreparedDocument) -> tuple[GraphQLError, ...]:
+        """A cost sized by variables, measured with the variables as sent (Strawberry coerces them
+        later: an integer or a list counts as it will once coerced)."""
+        context = self.execution_context
+        operation = prepared.operation(context.operation_name)
+        if isinstance(operation, GraphQLError):
+            return ()
+        recheck = self.documents.cost_recheck(prepared, operation)
+        too_costly = recheck(context.variables or {}) if recheck is not None else None
+        return () if too_costly is None else (too_costly,)
 
     def on_validate(self) -> Iterator[None]:
         self.execution_context.pre_execution_errors = list(self._errors)

@@ -11,10 +11,12 @@ import strawberry
 import resolvers.identity
 import resolvers.projects
 import schema.identity as identity_types
-from clients.projects import IssueNode, IssuePage, IssuesArgs, ProjectNode, ProjectPage
+from clients.identity import USERS
+from clients.projects import ISSUES, PROJECTS, IssueNode, IssuePage, IssuesArgs, ProjectNode, ProjectPage
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.cost import reads
 from schema.selection import Selection, pushdown, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -59,13 +61,13 @@ class Issue:
             project_id=issue.project_id,
         )
 
-    @strawberry.field(graphql_type=UserRef | None)
+    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
     def assignee(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         if self.assignee_id is None:
             return None
         return identity_types.user_now_or_later(info, self.assignee_id)
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(PROJECTS))
     async def project(self, info: GatewayInfo) -> Project | None:
         return await project_by_key(info, self.project_id)
 
@@ -124,12 +126,13 @@ class Project:
             owner_id=project.owner_id,
         )
 
-    @strawberry.field(graphql_type=UserRef | None)
+    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
     def owner(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         return identity_types.user_now_or_later(info, self.owner_id)
 
     @strawberry.field(
-        graphql_type=IssueConnection, metadata={**read_ahead(_issues_ahead), **pushdown(_issues_pushed_down)}
+        graphql_type=IssueConnection,
+        metadata={**read_ahead(_issues_ahead), **pushdown(_issues_pushed_down), **reads(ISSUES, size="first")},
     )
     def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None

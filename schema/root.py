@@ -15,10 +15,13 @@ from strawberry.types import ExecutionContext
 import resolvers.identity
 import resolvers.projects
 from clients import health
+from clients.identity import ORGS, USERS
+from clients.projects import PROJECTS
 from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
+from schema.cost import reads
 from schema.errors import ShapeErrors, shape_error
 from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
@@ -45,27 +48,29 @@ operational fields here."""
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The user the caller acts as, if the caller is bound to one.")
+    @strawberry.field(description="The user the caller acts as, if the caller is bound to one.", metadata=reads(USERS))
     async def viewer(self, info: GatewayInfo) -> User | None:
         user_id = info.context.caller.user_id
         if user_id is None:
             return None
         return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, user_id)))
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(ORGS))
     async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
         return await organization_by_key(info, str(id))
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(USERS))
     async def user(self, info: GatewayInfo, id: strawberry.ID) -> User | None:
         return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, str(id))))
 
-    @strawberry.field(description="Users in the order asked; null where an id is unknown.")
+    @strawberry.field(
+        description="Users in the order asked; null where an id is unknown.", metadata=reads(USERS, size="ids")
+    )
     async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[User | None]:
         found = await resolvers.identity.users(info.context.loaders, [str(user_id) for user_id in ids])
         return [user_or_none(served(info, user, index=index)) for index, user in enumerate(found)]
 
-    @strawberry.field
+    @strawberry.field(metadata=reads(PROJECTS))
     async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
         return await project_by_key(info, str(id))
 

@@ -11,10 +11,12 @@ import strawberry
 
 import resolvers.support
 import schema.identity as identity_types
-from clients.support import SupportTicket, TicketsPage
+from clients.identity import USERS
+from clients.support import TICKET_PAGES, SupportTicket, TicketsPage
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
+from schema.cost import reads
 from schema.parts import part_of
 from schema.selection import Selection, read_ahead
 
@@ -44,7 +46,7 @@ class Ticket:
             requester_id=ticket.requester_id,
         )
 
-    @strawberry.field(graphql_type=UserRef | None)
+    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
     def requester(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
         return identity_types.user_now_or_later(info, self.requester_id)
 
@@ -77,7 +79,7 @@ class OrganizationTickets:
     @strawberry.field(
         description="The organization's support tickets, oldest first. Nullable: a support outage must not "
         "take the organization down with it.",
-        metadata=read_ahead(_tickets_ahead),
+        metadata={**read_ahead(_tickets_ahead), **reads(TICKET_PAGES, size="first")},
     )
     async def tickets(self, info: GatewayInfo, first: int = 10, after: str | None = None) -> TicketConnection | None:
         page = await resolvers.support.tickets(info.context.loaders, str(self.id), first, after)

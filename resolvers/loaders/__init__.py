@@ -86,6 +86,11 @@ class Reads:
     def source(self, read: Read[Any, K, V]) -> Source[K, V]:
         return self._sources[read]
 
+    def max_batch_size(self, read: Read[Any, Any, Any]) -> int | None:
+        """Keys per upstream request of ``read`` (``None``: one request per key, or not served here)."""
+        source = self._sources.get(read)
+        return source.max_batch_size if source is not None else None
+
     def loaders(self, cache: RequestCache | None = None) -> Loaders:
         """A request's loaders; ``cache`` is ``engine.request()`` of the gateway's ``CacheEngine``, or ``None``."""
         return Loaders(self, cache)

@@ -64,9 +64,7 @@ async def test_a_mutation_over_get_is_refused_before_it_runs(client: Client, san
         {"query": ""},
     ],
 )
-async def test_a_malformed_get_is_a_coded_400(
-    client: Client, params: dict[str, Any]
-) -> None:
+async def test_a_malformed_get_is_a_coded_400(client: Client, params: dict[str, Any]) -> None:
     answer = await get(client, params)
 
     assert answer.status == 400

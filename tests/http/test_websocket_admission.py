@@ -17,14 +17,19 @@ PROTOCOL = "graphql-transport-ws"
 
 
 async def run_over_websocket(
-    url: str, http: aiohttp.ClientSession, query: str, headers: dict[str, str] | None = None
+    url: str,
+    http: aiohttp.ClientSession,
+    query: str,
+    headers: dict[str, str] | None = None,
+    variables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One operation over graphql-transport-ws: the first message answering it (or how the server
     closed the socket)."""
     async with http.ws_connect(f"{url}/graphql", protocols=(PROTOCOL,), headers=headers or {}) as socket:
         await socket.send_json({"type": "connection_init"})
         assert (await socket.receive_json(timeout=5))["type"] == "connection_ack"
-        await socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        payload = {"query": query} if variables is None else {"query": query, "variables": variables}
+        await socket.send_json({"id": "1", "type": "subscribe", "payload": payload})
         message = await socket.receive(timeout=5)
         if message.type is aiohttp.WSMsgType.CLOSE:
             return {"closed": message.data, "reason": message.extra}
@@ -82,3 +87,19 @@ async def test_operations_over_the_socket_are_validated_like_http_ones(
     assert "introspection has been disabled" in introspection["payload"][0]["message"]
     assert broken["closed"] == 4400, "graphql-transport-ws closes on a document that does not parse"
     assert broken["reason"].startswith("Syntax Error")
+
+
+async def test_a_cost_sized_by_variables_is_checked_over_the_socket_too(
+    gateway_server: GatewayServer, http: aiohttp.ClientSession
+) -> None:
+    query = """query Members($ids: [ID!]!, $first: Int!) {
+      users(ids: $ids) { organization { members(first: $first) { nodes { organization { name } } } } }
+    }"""
+    ids = [f"user-{i}" for i in range(1, 301)]
+    refused = await run_over_websocket(gateway_server.url, http, query, variables={"ids": ids, "first": 100})
+    allowed = await run_over_websocket(gateway_server.url, http, query, variables={"ids": ["user-1"], "first": 1})
+
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["limit"] == "cost"
+    assert allowed["type"] == "next"
+    assert len(allowed["payload"]["data"]["users"][0]["organization"]["members"]["nodes"]) == 1

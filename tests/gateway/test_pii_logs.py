@@ -1,0 +1,70 @@
+"""PII never reaches a log line through a request's variables: which fields are PII is derived from
+the schema, and a failed operation's log event carries its variables with those blanked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import parse
+from harness import ADMIN_HEADERS, Gateway
+from structlog.testing import capture_logs
+
+from mobius.logging import redact_event
+from schema.pii import BLANKED, PiiFields
+from schema.root import build_schema
+
+PHONE = "+1 555 0199 7788"
+PII = PiiFields(build_schema()._schema)
+
+
+def test_pii_fields_are_derived_from_the_schema() -> None:
+    assert {("User", "email"), ("User", "phone")} <= PII.outputs
+    assert PII.inputs["UpdateUserInput"] == frozenset({"phone"})
+
+
+def test_a_variable_passed_to_a_pii_field_and_pii_inside_an_input_are_blanked() -> None:
+    document = parse(
+        """mutation ($id: ID!, $contact: String, $change: UpdateUserInput!, $etag: String!) {
+          a: updateUser(id: $id, input: {phone: $contact}, ifMatch: $etag) { id }
+          b: updateUser(id: $id, input: $change, ifMatch: $etag) { id }
+        }"""
+    )
+    blanked = PII.blank(
+        document, {"id": "user-1", "contact": PHONE, "change": {"name": "Ada", "phone": PHONE}, "etag": "e"}
+    )
+    assert blanked == {"id": "user-1", "contact": BLANKED, "change": {"name": "Ada", "phone": BLANKED}, "etag": "e"}
+
+
+async def update(gateway: Gateway, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    with capture_logs() as logs:
+        answer = await gateway.query(query, variables, headers=ADMIN_HEADERS)
+    assert answer["errors"][0]["extensions"]["code"] == "CONFLICT"
+    failed = [event for event in logs if event["event"] == "operation_failed"]
+    assert len(failed) == 1
+    return failed[0]
+
+
+async def test_a_failed_request_logs_its_variables_without_the_phone(gateway: Gateway) -> None:
+    event = await update(
+        gateway,
+        """mutation ($id: ID!, $c: String, $etag: String!) {
+          updateUser(id: $id, input: {phone: $c}, ifMatch: $etag) { id }
+        }""",
+        {"id": "user-3", "c": PHONE, "etag": "stale-etag"},
+    )
+    assert event["variables"] == {"id": "user-3", "c": BLANKED, "etag": "stale-etag"}
+    assert event["error_codes"] == ["CONFLICT"]
+    rendered = repr(redact_event(None, "info", dict(event)))
+    assert PHONE not in rendered
+
+
+async def test_a_pii_field_inside_an_input_variable_is_blanked_in_the_log(gateway: Gateway) -> None:
+    event = await update(
+        gateway,
+        """mutation ($id: ID!, $x: UpdateUserInput!, $etag: String!) {
+          updateUser(id: $id, input: $x, ifMatch: $etag) { id }
+        }""",
+        {"id": "user-3", "x": {"name": "Ada", "phone": PHONE}, "etag": "stale-etag"},
+    )
+    assert event["variables"]["x"] == {"name": "Ada", "phone": BLANKED}
+    assert PHONE not in repr(event)
