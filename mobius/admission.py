@@ -4,7 +4,9 @@ runs. In order:
 1. ``OPTIONS`` is answered (a CORS preflight where ``http.cors`` allows it); any method but
    ``GET`` and ``POST`` is refused with 405 and ``Allow``.
 2. The response media type is negotiated from ``Accept`` (406 when nothing offered fits). A
-   ``GET`` without a document that prefers HTML gets GraphiQL, where it is on.
+   ``GET`` without a document that prefers HTML gets GraphiQL, where it is on. A request for
+   ``text/event-stream`` is answered as Server-Sent Events where subscriptions are on
+   (``mobius.subscriptions.sse``), without a deadline; a subscription asked for otherwise is 406.
 3. The CSRF rule, where on: a request must carry a preflight header (``http.csrf_headers``) or a
    ``Content-Type`` a browser cannot send cross-site without a preflight.
 4. The caller is identified (401 for a credential that names nobody) and the deadline read (400
@@ -37,6 +39,7 @@ from mobius.callers import CallerIdentity, UnknownCaller
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
 from mobius.media import (
+    EVENT_STREAM,
     GRAPHQL_RESPONSE,
     HTML,
     JSON,
@@ -95,6 +98,8 @@ class Admitted:
     """One operation, or a batch whose entries were admitted one by one."""
     headers: list[tuple[bytes, bytes]]
     """Added to the response (CORS)."""
+    stream: bool = False
+    """Answered as Server-Sent Events (``Accept: text/event-stream``): one operation, never a batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,8 @@ class AdmissionRules:
     csrf_headers: Sequence[str]
     batching: bool
     max_batch: int
+    event_stream: bool = False
+    """Offer ``text/event-stream`` (GraphQL over SSE, distinct connections)."""
 
 
 class Admission:
@@ -192,7 +199,8 @@ class Admission:
             params = _query_parameters(scope["query_string"], self.rules.max_body_bytes) if method == "GET" else None
             page = self.rules.graphiql and params is not None and not _names_a_document(params)
             accept = _text(values[_ACCEPT])
-            chosen = self.negotiator.choose(accept, OFFERED_WITH_PAGE if page else OFFERED)
+            offered = OFFERED_WITH_PAGE if page else OFFERED
+            chosen = self.negotiator.choose(accept, (*offered, EVENT_STREAM) if self.rules.event_stream else offered)
             if chosen is None:
                 raise refused(
                     "none of the media types in Accept can be served: ask for "
@@ -202,19 +210,25 @@ class Admission:
                 )
             if chosen == HTML:
                 return GraphiQLPage(cors)
-            media = RESPONSE_MEDIA[chosen]
+            stream = chosen == EVENT_STREAM
+            media = RESPONSE_MEDIA[GRAPHQL_RESPONSE if stream else chosen]  # a refusal is never a stream
             if self.rules.csrf_prevention:
                 self._check_csrf(values)
             caller = await self._caller(_text(values[_AUTHORIZATION]))
             budget_s = self.contexts.budget_s(_text(values[_DEADLINE]))
             if budget_s is None:
                 raise refused(f"{self.contexts.deadline.header} must be a positive number of milliseconds")
-            self.contexts.begin(budget_s)
+            if not stream:  # a stream lives as long as its subscription (as over a WebSocket)
+                self.contexts.begin(budget_s)
             if params is not None:
-                requests: Operation | list[Operation | RequestError] = await self._operation(params, "GET")
+                requests: Operation | list[Operation | RequestError] = await self._operation(
+                    params, "GET", stream=stream
+                )
             else:
-                requests = await self._posted(values, receive)
-            return Admitted(media, caller, requests, cors)
+                requests = await self._posted(values, receive, stream=stream)
+            if stream and not isinstance(requests, Operation):
+                raise refused("a batch cannot be answered as an event stream: send one request", "BATCHING_NOT_ENABLED")
+            return Admitted(media, caller, requests, cors, stream=stream)
         except RequestError as error:
             return Refused(error, media, cors)
 
@@ -252,7 +266,9 @@ class Admission:
             challenge = {"www_authenticate": unknown.www_authenticate} if unknown.status == 401 else {}
             raise refused(unknown.reason, unknown.code, unknown.status, **challenge) from None
 
-    async def _posted(self, values: list[bytes | None], receive: Receive) -> Operation | list[Operation | RequestError]:
+    async def _posted(
+        self, values: list[bytes | None], receive: Receive, *, stream: bool
+    ) -> Operation | list[Operation | RequestError]:
         content_type = values[_CONTENT_TYPE]
         if content_type != b"application/json":
             _check_json(_text(content_type))
@@ -262,7 +278,7 @@ class Admission:
         except orjson.JSONDecodeError:
             raise refused("the body is not JSON (in UTF-8)") from None
         if isinstance(data, dict):
-            return await self._operation(data, "POST")
+            return await self._operation(data, "POST", stream=stream)
         if not isinstance(data, list):
             raise refused("the body must be a JSON object: {query, variables, operationName, extensions}")
         if not self.rules.batching:
@@ -272,7 +288,7 @@ class Admission:
         entries: list[Operation | RequestError] = []
         for entry in data:
             try:
-                entries.append(await self._operation(entry, "POST"))
+                entries.append(await self._operation(entry, "POST", stream=stream))
             except RequestError as error:
                 entries.append(error)
         return entries
@@ -296,7 +312,7 @@ class Admission:
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _operation(self, data: Any, method: str) -> Operation:
+    async def _operation(self, data: Any, method: str, *, stream: bool = False) -> Operation:
         sent = _Parameters.of(data)
         query = sent.query
         if sent.document_id is not None or self.persisted.required:
@@ -311,7 +327,13 @@ class Admission:
         operation = prepared.operation(sent.operation_name)
         if isinstance(operation, GraphQLError):
             raise RequestError([operation])
-        if method == "GET" and operation.operation is not OperationType.QUERY:
+        if operation.operation is OperationType.SUBSCRIPTION and not stream:
+            raise refused(
+                "a subscription is answered as a stream: send it with Accept: text/event-stream, or over a WebSocket",
+                "NOT_ACCEPTABLE",
+                406,
+            )
+        if method == "GET" and operation.operation is OperationType.MUTATION:
             raise refused(
                 f"a {operation.operation.value} cannot be sent with GET: use POST",
                 "METHOD_NOT_ALLOWED",

@@ -30,6 +30,8 @@ from mobius.readiness import Readiness, require_readable
 from mobius.redis import check_topology, shared_rate_limit_store
 from mobius.runtime import tune_gc
 from mobius.settings import ConfigError, LimitsSettings, Posture, Settings
+from mobius.subscriptions.bus import build_bus
+from mobius.subscriptions.publish import PublishEvents
 from mobius.telemetry import build_telemetry
 from mobius.upstreams import build_upstreams
 from mobius.upstreams_admin import upstreams_admin_router
@@ -81,6 +83,7 @@ def admission_rules(settings: Settings, posture: Posture) -> AdmissionRules:
         csrf_headers=http.csrf_headers,
         batching=http.batching.enabled,
         max_batch=http.batching.max_operations,
+        event_stream=settings.subscriptions.enabled,
     )
 
 
@@ -123,6 +126,7 @@ def mount_graphql(
         schema=schema,
         contexts=contexts,
         static_prefix=GRAPHIQL_STATIC_PREFIX,
+        subscriptions=settings.subscriptions,
     )
 
 
@@ -156,7 +160,9 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     persisted = build_persisted(settings.graphql, cache.store if cache is not None else None)
     readiness = build_readiness(settings, persisted)
     operations = build_operations(settings, target, upstreams, cache, responses)
-    events = build_events(settings, target, engine, event_handlers)
+    bus = build_bus(settings.subscriptions, target) if settings.subscriptions.enabled else None
+    built_in = (PublishEvents(bus),) if bus is not None else ()  # after the cache invalidation, before the caller's
+    events = build_events(settings, target, engine, (*built_in, *event_handlers))
 
     contexts = RequestContexts(
         upstreams=upstreams,
@@ -168,6 +174,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         engine=engine,
         responses=responses,
         fleet=operations.fleet,
+        events=bus,
     )
 
     @asynccontextmanager
@@ -179,12 +186,16 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
             await cache.start()
         await callers.start()
         await operations.start()
+        if bus is not None:
+            await bus.start()
         await events.start()
         tune_gc(settings.runtime)
         try:
             yield
         finally:
             await events.close()
+            if bus is not None:
+                await bus.close()
             await operations.close()
             await callers.close()
             if cache is not None:
@@ -227,4 +238,5 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.responses = responses
     app.state.operations = operations
     app.state.events = events
+    app.state.bus = bus
     return app

@@ -15,6 +15,7 @@ from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.fleet import FleetView
 from resolvers.loaders import Reads
 from schema.context import Caller, GatewayContext
+from schema.feed import EventFeed
 
 
 def request_budget_s(header: str | None, settings: DeadlineSettings) -> float | None:
@@ -43,6 +44,7 @@ class RequestContexts:
     engine: CacheEngine | None = None
     responses: ResponseCache | None = None
     fleet: FleetView | None = None
+    events: EventFeed | None = None
 
     def budget_s(self, header: str | None) -> float | None:
         return request_budget_s(header, self.deadline)
@@ -67,4 +69,5 @@ class RequestContexts:
             cache=engine,
             responses=self.responses,
             fleet=self.fleet,
+            events=self.events,
         )

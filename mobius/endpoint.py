@@ -1,6 +1,7 @@
 """``/graphql`` in front of the rest of the app: every HTTP request and WebSocket handshake to it
 passes ``mobius.admission``; what is admitted over HTTP is answered by ``mobius.executor``, a
-WebSocket by Strawberry's graphql-transport-ws / graphql-ws handlers with the admitted caller.
+WebSocket by graphql-transport-ws / graphql-ws (``mobius.subscriptions.websocket``) with the
+admitted caller, a request for ``text/event-stream`` as Server-Sent Events (``mobius.subscriptions.sse``).
 Every other path goes on to the FastAPI app (health, admin, GraphiQL's files)."""
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from mobius.admission import Admission, Admitted, ClientGone, GraphiQLPage, Preflight, Refused
 from mobius.context import RequestContexts
@@ -18,17 +17,14 @@ from mobius.executor import Executor, errors_payload, refuse
 from mobius.graphiql import GRAPHIQL_CSP, render_graphiql_page
 from mobius.media import JSON, RESPONSE_MEDIA
 from mobius.request_errors import RequestError
-from schema.context import GatewayContext
+from mobius.settings import SubscriptionsSettings
+from mobius.subscriptions.sse import EventStreams
+from mobius.subscriptions.websocket import WebSocketView
 from schema.root import MobiusSchema
 
 log = structlog.get_logger("mobius.endpoint")
 
 INTERNAL_ERROR = b'{"errors":[{"message":"Internal error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
-
-
-class WebSocketView(GraphQL[GatewayContext, None]):
-    """Strawberry's WebSocket protocol handlers, and nothing else of its view: the handshake was
-    admitted (origin and caller) before it gets here."""
 
 
 class GraphQLEndpoint:
@@ -41,6 +37,7 @@ class GraphQLEndpoint:
         schema: MobiusSchema,
         contexts: RequestContexts,
         static_prefix: str,
+        subscriptions: SubscriptionsSettings,
         path: str = "/graphql",
     ) -> None:
         self.app = app
@@ -49,12 +46,8 @@ class GraphQLEndpoint:
         self.contexts = contexts
         self.path = path
         self.page = render_graphiql_page(static_prefix=static_prefix, graphql_path=path).encode()
-        self.websockets = WebSocketView(
-            schema,
-            graphql_ide=None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            allowed_origins=("*",),
-        )
+        self.websockets = WebSocketView(schema, callers=contexts.callers, settings=subscriptions)
+        self.streams = EventStreams(schema, contexts, heartbeat_s=subscriptions.heartbeat_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:
@@ -67,7 +60,9 @@ class GraphQLEndpoint:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             outcome = await self.admission.admit(scope, receive)
-            if isinstance(outcome, Admitted):
+            if isinstance(outcome, Admitted) and outcome.stream:
+                await self.streams.answer(outcome, receive, send)
+            elif isinstance(outcome, Admitted):
                 await self.executor.answer(outcome, send)
             elif isinstance(outcome, Refused):
                 await refuse(send, outcome)
@@ -88,7 +83,7 @@ class GraphQLEndpoint:
         except RequestError as refused:
             await _deny_handshake(scope, receive, send, refused)
             return
-        await self.websockets.run(WebSocket(scope, receive, send), context=self.contexts.new(caller))
+        await self.websockets.serve(WebSocket(scope, receive, send), self.contexts.new(caller))
 
 
 async def _send(

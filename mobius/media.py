@@ -13,6 +13,8 @@ from dataclasses import dataclass
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 HTML = "text/html"
+EVENT_STREAM = "text/event-stream"
+"""GraphQL over Server-Sent Events (``mobius.subscriptions.sse``), where subscriptions are on."""
 
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "multipart/form-data", "application/x-www-form-urlencoded"})
 """Content types a browser sends cross-site without a CORS preflight."""

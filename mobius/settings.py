@@ -581,6 +581,20 @@ class ExecutionSettings(_Strict):
     planned: bool = True
 
 
+class SubscriptionsSettings(_Strict):
+    """GraphQL subscriptions over WebSocket and Server-Sent Events (docs/subscriptions.md)."""
+
+    enabled: bool = True
+    buffer: int = Field(
+        default=256, ge=1, le=100_000, description="events queued per subscriber; past it the subscriber is dropped"
+    )
+    heartbeat_s: float = Field(default=15.0, gt=0, le=3600, description="ping (WebSocket) or comment (SSE) interval")
+    max_per_connection: int = Field(default=20, ge=1, le=1000, description="operations at once on one WebSocket")
+    connection_init_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="a WebSocket must send connection_init within this"
+    )
+
+
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
@@ -694,6 +708,7 @@ class Settings(BaseSettings):
     """How callers are identified: JWTs (``auth.jwt``), besides the static API keys of ``callers``."""
     runtime: RuntimeSettings = RuntimeSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    subscriptions: SubscriptionsSettings = SubscriptionsSettings()
     instance: InstanceSettings = InstanceSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     events: EventsSettings = EventsSettings()

@@ -23,6 +23,10 @@ class Forbidden(GatewayError):
     code = "FORBIDDEN"
 
 
+class SubscriptionsDisabled(GatewayError):
+    code = "SUBSCRIPTIONS_DISABLED"
+
+
 def check_page_size(first: int, *, name: str = "first", maximum: int = 100) -> int:
     if not 0 < first <= maximum:
         raise InvalidArgument(f"`{name}` must be between 1 and {maximum}, got {first}")

@@ -7,9 +7,10 @@ and ``@requiresScopes(scopes: [["a", "b"], ["c"]])`` (all scopes of one inner li
 says what giving it a (non-null) value needs with ``@inputRequiresScopes`` (same shape, composed
 into the supergraph with ``@composeDirective``; refused with ``FORBIDDEN``).
 
-``guard_schema`` runs once when the schema is built: the resolver of every field that carries a
-rule, or takes an input that does, is wrapped by a check of ``info.context.caller`` made before
-the resolver runs (so a refused mutation never reaches its upstream). Fields without a rule are
+``guard_schema`` runs once when the schema is built: the resolver (and a subscription's
+``subscribe``) of every field that carries a rule, or takes an input that does, is wrapped by a
+check of ``info.context.caller`` made before the resolver runs (so a refused mutation never
+reaches its upstream, a refused subscription never its feed). Fields without a rule are
 left as they are and pay nothing. A guarded field is marked (``is_guarded``) so that the planned
 executor never reads it without its resolver. A rule declared where it would not be enforced
 (on a type, a scalar, an enum) stops the build.
@@ -121,6 +122,8 @@ def guard_schema(schema: strawberry.Schema) -> None:
             )
             if rule is not None or input_rules:
                 field_def.resolve = _guarded(field_def.resolve or default_field_resolver, rule, input_rules)
+                if field_def.subscribe is not None:  # checked when a client subscribes, before any event
+                    field_def.subscribe = _guarded(field_def.subscribe, rule, input_rules)
                 field_def.extensions = {**(field_def.extensions or {}), _GUARD: (rule, input_rules)}
 
 

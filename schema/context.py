@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from clients.upstreams import Upstreams
 from resolvers.cache import CacheEngine, ResponseCache
 from resolvers.fleet import FleetView
 from resolvers.loaders import Loaders
+from schema.feed import EventFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class GatewayContext(BaseContext):
         cache: CacheEngine | None = None,
         responses: ResponseCache | None = None,
         fleet: FleetView | None = None,
+        events: EventFeed | None = None,
     ) -> None:
         super().__init__()
         self.loaders = loaders
@@ -51,6 +53,10 @@ class GatewayContext(BaseContext):
         self.responses = responses
         self.fleet = fleet
         """Every gateway process's reported state; ``None`` in contexts built without one (tests)."""
+        self.events = events
+        """The feed subscriptions read; ``None`` where subscriptions are off."""
+        self.on_overflow: Callable[[], None] | None = None
+        """What the transport does when one of its subscribers falls too far behind (close it)."""
         self.users: dict[str, Any] = {}
         """Users built for this response, by id (``schema.identity.user_now_or_later``)."""
 

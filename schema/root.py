@@ -22,7 +22,8 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import ReleaseAfterOperation
 from schema.cost import reads
-from schema.errors import ShapeErrors
+from schema.errors import ShapeErrors, shape_error
+from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
 from schema.fleet import Fleet, fleet_of
 from schema.health import UpstreamHealth
@@ -100,7 +101,10 @@ class MobiusSchema(strawberry.federation.Schema):
     ``use_documents`` is called, and the same error shaping, stale marks and release."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """No-op: errors are shaped, and the unexpected ones logged once, by ``shaped_errors``."""
+        """Shape the errors resolvers raised in place (``shaped_errors`` logs the unexpected ones
+        once): a subscription's, a refused subscribe's included, reach clients only through here.
+        Syntax and validation errors stay as they are: the WebSocket protocols close on some."""
+        errors[:] = [error if error.original_error is None else shape_error(error) for error in errors]
 
     def use_documents(self, documents: Documents) -> None:
         """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
@@ -116,6 +120,7 @@ def build_schema(*, planned: bool = True, operations: OperationTelemetry | None 
     schema = MobiusSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Organization, Project],
         federation_version="2.7",
         execution_context_class=GatewayExecutionContext if planned else None,

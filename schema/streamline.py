@@ -33,7 +33,8 @@ from strawberry.types.field import StrawberryField
 
 
 def streamline_resolvers(schema: strawberry.Schema) -> None:
-    """Replace the resolver of every field whose Strawberry wrapper would only rename and call."""
+    """Replace the resolver of every field whose Strawberry wrapper would only rename and call
+    (not a subscription's: its resolver is ``subscribe``, ``resolve`` passes each event on)."""
     if schema.exception_handlers:
         return
     for graphql_type in schema._schema.type_map.values():
@@ -41,7 +42,7 @@ def streamline_resolvers(schema: strawberry.Schema) -> None:
             continue
         for field_def in graphql_type.fields.values():
             definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(definition, StrawberryField):
+            if isinstance(definition, StrawberryField) and not definition.is_subscription:
                 lean = _lean_resolver(definition, field_def, schema.config)
                 if lean is not None:
                     field_def.resolve = lean

@@ -46,6 +46,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from mobius.events.runtime import build_events
     from mobius.events.worker import Worker
     from mobius.logging import configure_logging
+    from mobius.subscriptions.bus import build_bus
+    from mobius.subscriptions.publish import PublishEvents
 
     settings = load_settings(args.config)
     configure_logging(settings.server.log_format, settings.telemetry.logs)
@@ -54,11 +56,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         cache = build_cache(settings, configured_cache_types(settings), target)
+        bus = build_bus(settings.subscriptions, target) if settings.subscriptions.enabled else None
+        built_in = [PublishEvents(bus)] if bus is not None else []  # publishes only: no subscriber listens here
         events = build_events(
             settings,
             target,
             cache.engine if cache is not None else None,
-            [factory(settings) for factory in factories],
+            [*built_in, *(factory(settings) for factory in factories)],
             worker=False,
         )
         if cache is not None:
@@ -76,6 +80,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await worker.run()
         finally:
             await events.close()
+            if bus is not None:
+                await bus.close()
             if cache is not None:
                 await cache.close()
 
