@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,25 @@ def test_the_rate_limit_window_kind_is_set_per_upstream_and_checked(
     assert build_policy("identity", upstreams.identity).resilience.rate_limit.window == "sliding"
     monkeypatch.setenv("MOBIUS_UPSTREAMS__BILLING__RESILIENCE__RATE_LIMIT__WINDOW", "tumbling")
     assert "upstreams.billing.resilience.rate_limit.window" in config_error(write(tmp_path, CONFIG))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word; this loader refuses them."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[object, object]:
+    counts = Counter(str(loader.construct_object(key)) for key, _ in node.value)
+    repeated = sorted(key for key, count in counts.items() if count > 1)
+    if repeated:
+        raise yaml.constructor.ConstructorError(None, None, f"repeated keys {repeated}", node.start_mark)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+@pytest.mark.parametrize("name", ["mobius.example.yaml", "mobius.production.example.yaml"])
+def test_the_example_configurations_load_with_every_section_once(name: str) -> None:
+    path = Path(__file__).resolve().parents[2] / name
+    yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506  # a SafeLoader subclass
+    assert load_settings(path).upstreams is not None
