@@ -12,10 +12,10 @@ from pathlib import Path
 from bench import report
 from bench.implementations import ROOT, SandboxPorts
 from bench.results import aggregate
-from bench.run import METRICS_OFF, TRACED, Bench, Options, install_peers, log
+from bench.run import FLOOR_BYTES, FLOOR_IO, METRICS_OFF, TRACED, Bench, Options, install_peers, log
 from bench.workloads import workloads
 
-ALL_IMPLEMENTATIONS = ("mobius", "hive", "yoga")
+ALL_IMPLEMENTATIONS = ("mobius", "hive", "yoga", FLOOR_BYTES, FLOOR_IO)
 
 
 def _ints(text: str) -> list[int]:
@@ -28,15 +28,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per timed run (default 10)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per workload (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
-    parser.add_argument("--connections", type=int, default=10, help="concurrent clients (default 10)")
+    parser.add_argument(
+        "--connections", type=_ints, default=[1, 10], help="concurrent clients, e.g. 1,10 (default; 1: a lone user)"
+    )
     parser.add_argument("--workers", type=_ints, default=[1, 2], help="worker counts, e.g. 1,2 (default)")
     parser.add_argument("--latency", type=_ints, default=[0, 20], help="upstream latencies in ms (default 0,20)")
     parser.add_argument("--impl", default=",".join(ALL_IMPLEMENTATIONS), help="implementations (default all)")
     parser.add_argument("--workload", default=",".join(w.name for w in workloads()), help="workloads (default all)")
     parser.add_argument("--sandbox-ports", type=_ints, default=[18101, 18102, 18103])
     parser.add_argument(
-        "--port-base", type=int, default=18000, help="mobius :N, hive :N+1, yoga :N+2, cached :N+3, variants :N+4, :N+5"
+        "--port-base",
+        type=int,
+        default=18000,
+        help="mobius :N, hive :N+1, yoga :N+2, cached :N+3, telemetry variants :N+4, :N+5, floor-bytes :N+6, "
+        "floor-io :N+7, warm entity cache :N+8, in Redis :N+9",
     )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis of `dashboard-warm-redis`")
     parser.add_argument("--gc-threshold", type=int, default=None, help="Mobius runtime.gc_gen0_threshold")
     parser.add_argument("--no-gc-freeze", action="store_true", help="Mobius runtime.gc_freeze: false")
     parser.add_argument(
@@ -86,11 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "mobius-cache": base + 3,
             METRICS_OFF: base + 4,
             TRACED: base + 5,
+            FLOOR_BYTES: base + 6,
+            FLOOR_IO: base + 7,
+            "mobius-warm": base + 8,
+            "mobius-warm-redis": base + 9,
         },
         runtime=runtime,
         cache=cache,
         out_dir=args.out,
         telemetry_variants=not args.no_telemetry_variants,
+        redis_url=args.redis_url,
     )
     install_peers()
     bench = Bench(options)
