@@ -24,14 +24,16 @@ def _ints(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 1 round, 1 worker")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 3 s runs, 1 round, 1 worker unless --workers says otherwise"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per timed run (default 10)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per workload (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
     parser.add_argument(
         "--connections", type=_ints, default=[1, 10], help="concurrent clients, e.g. 1,10 (default; 1: a lone user)"
     )
-    parser.add_argument("--workers", type=_ints, default=[1, 2], help="worker counts, e.g. 1,2 (default)")
+    parser.add_argument("--workers", type=_ints, default=None, help="worker counts, e.g. 1,2 (default; 1 with --quick)")
     parser.add_argument("--latency", type=_ints, default=[0, 20], help="upstream latencies in ms (default 0,20)")
     parser.add_argument("--impl", default=",".join(ALL_IMPLEMENTATIONS), help="implementations (default all)")
     parser.add_argument("--workload", default=",".join(w.name for w in workloads()), help="workloads (default all)")
@@ -70,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.report.write_text(report.markdown(report.rows_from_json(payload), payload["meta"]), encoding="utf-8")
         return 0
     if args.quick:
-        args.duration, args.warmup, args.rounds, args.workers = 3.0, 1.0, 1, [1]
+        args.duration, args.warmup, args.rounds = 3.0, 1.0, 1
+    if args.workers is None:
+        args.workers = [1] if args.quick else [1, 2]
     cache = json.loads(args.cache_settings)
     runtime: dict[str, object] = {"gc_freeze": not args.no_gc_freeze}
     if args.gc_threshold is not None:
