@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -20,6 +21,10 @@ ALL_IMPLEMENTATIONS = ("mobius", "hive", "yoga", FLOOR_BYTES, FLOOR_IO)
 
 def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{value:.1f}" for value in load)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON for Mobius's `cache` settings in the warm-cache workload (default: the in-process store with "
         "the response cache; every other workload runs uncached)",
     )
+    parser.add_argument("--note", action="append", default=[], help="a line for the report's notes (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="logs, answers and results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--render", type=Path, default=None, help="only re-render --report from this results.json")
@@ -110,12 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     install_peers()
     bench = Bench(options)
-    notes: list[str] = []
+    notes: list[str] = list(args.note)
+    load_before = os.getloadavg()
     try:
         bench.run()
     except (RuntimeError, OSError) as exc:
         log(f"stopped early: {exc}")
         notes.append(f"run stopped early: {str(exc).splitlines()[0]}")
+    load_after = os.getloadavg()
+    notes.append(
+        f"load average (1, 5, 15 min) at the start {_load(load_before)}, at the end {_load(load_after)}, on "
+        f"{os.cpu_count()} cores: the benchmark's own processes plus whatever else ran on the machine"
+    )
     rows = aggregate(bench.measurements, bench.unavailable)
     meta = {
         "command": " ".join(["scripts/bench", shlex.join(sys.argv[1:] if argv is None else list(argv))]).strip(),

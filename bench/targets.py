@@ -148,19 +148,22 @@ def lone_user_section(rows: Sequence[Row]) -> list[str]:
         and row.case.connections == 1
         and row.case.latency_ms == LONE_USER_LATENCY_MS
         and row.case.workload in DASHBOARDS
+        and row.case.implementation != FLOOR_BYTES
     ]
     lines = [
         f"## p50 at 1 client, {LONE_USER_LATENCY_MS} ms upstreams",
         "",
         f"Target for Mobius's dashboard: 2 levels x {LONE_USER_LATENCY_MS} ms + 5 ms = {P50_TARGET_MS} ms "
-        "(autocannon reports whole milliseconds).",
+        "(autocannon reports whole milliseconds). floor-io makes the same upstream requests in the same 2 "
+        "levels with no gateway work: its p50 is what this machine and sandbox allow at all.",
         "",
         "| workload | workers | impl | p50 ms | p99 ms | against the target |",
         "|---|---|---|---|---|---|",
     ]
     for row in sorted(chosen, key=lambda r: (r.case.workload, r.case.workers, r.case.implementation)):
         p50 = row.figures["p50_ms"]
-        verdict = ("pass" if p50 <= P50_TARGET_MS else "**miss**") if row.case.implementation == OURS else ""
+        targeted = row.case.implementation == OURS and row.case.workload == "dashboard"
+        verdict = ("pass" if p50 <= P50_TARGET_MS else "**miss**") if targeted else ""
         name = f"**{OURS}**" if row.case.implementation == OURS else row.case.implementation
         p99 = row.figures["p99_ms"]
         lines.append(f"| {row.case.workload} | {row.case.workers} | {name} | {p50:.1f} | {p99:.1f} | {verdict} |")
