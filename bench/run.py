@@ -354,7 +354,7 @@ class Bench:
         workers: int,
         latency: int,
     ) -> Started | None:
-        self.auth[implementation.name] = implementation.auth
+        self.auth.setdefault(implementation.name, implementation.auth)
         log(f"starting {key} ({workers} worker(s)) on :{implementation.port}")
         process = self.spawn(f"{key}-w{workers}-l{latency}", launch.argv, launch)
         try:

@@ -30,10 +30,6 @@ class Workload:
     plan: DashboardPlan | None = None
     """A dashboard's page sizes: what `floor-io` asks the upstreams for."""
 
-    @property
-    def needs_cache(self) -> bool:
-        return bool(self.variant)
-
     def body(self) -> dict[str, Any]:
         return {"query": self.query, "variables": self.variables}
 
