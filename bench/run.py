@@ -117,7 +117,6 @@ def measure(
     sandboxes: Sequence[Process],
     *,
     connections: int,
-    workers: int,
 ) -> tuple[LoadResult, dict[str, float]]:
     upstream_before = upstream_requests(options.sandbox)
     sandbox_before = sum(usage_of(p.pid).cpu_s for p in sandboxes)
@@ -133,7 +132,7 @@ def measure(
         "p99_ms": load.p99_ms,
         "cpu_ms_per_request": (after.cpu_s - before.cpu_s) * 1000 / requests,
         "rss_mb": after.rss_bytes / 1e6,
-        "rss_mb_per_worker": after.rss_bytes / 1e6 / workers,
+        "rss_mb_per_worker": after.largest_rss_bytes / 1e6,
         "upstream_per_request_under_load": (upstream_after - upstream_before) / requests,
         "sandbox_cpu_ms_per_request": (sandbox_after - sandbox_before) * 1000 / requests,
     }
@@ -335,7 +334,7 @@ class Bench:
         workers, latency, connections = case.workers, case.latency_ms, case.connections
         load, figures = measure(
             entry.process, entry.implementation, workload, self.options, self.sandboxes,
-            connections=connections, workers=workers,
+            connections=connections,
         )  # fmt: skip
         log(f"{case.workload:20} {entry.implementation.name:11} w={workers} lat={latency:>2}ms c={connections:<3} "
             f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
