@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.floor import Credentials
 from bench.processes import HOST
 from clients.registry import registry
 from mobius.demo import sandbox_upstreams
@@ -154,3 +155,20 @@ def launch_hive(sandbox: SandboxPorts, token: str, supergraph: Path, port: int, 
         env=hive_env(sandbox, token),
         cwd=PEERS_DIR / "hive",
     )
+
+
+def floor_credentials() -> Credentials:
+    c = CREDENTIALS
+    return Credentials(
+        identity_client_id=c.identity.client_id,
+        identity_client_secret=c.identity.client_secret,
+        billing_api_key=c.billing.api_key,
+        billing_signing_secret=c.billing.signing_secret,
+        projects_token=c.projects.token,
+    )
+
+
+def launch_floor(kind: str, config: Path, port: int, workers: int) -> Launch:
+    """`floor-bytes` or `floor-io` (bench/floor.py), with the uvicorn settings of `mobius serve`."""
+    argv = [sys.executable, "-m", "bench.floor", kind, "--config", str(config), "--host", HOST, "--port", str(port)]
+    return Launch([*argv, "--workers", str(workers)], cwd=ROOT)

@@ -65,15 +65,21 @@ class Process:
         return "\n".join(text[-lines:])
 
 
-def post_json(url: str, body: Mapping[str, Any], *, timeout_s: float = 10.0) -> tuple[int, Any]:
+def post_raw(url: str, body: Mapping[str, Any], *, timeout_s: float = 10.0) -> tuple[int, bytes]:
+    """POST `body` as JSON (the bytes autocannon sends); the status and the answer's bytes."""
     request = urllib.request.Request(  # noqa: S310  (loopback only)
         url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
+            return response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        return exc.code, exc.read()
+
+
+def post_json(url: str, body: Mapping[str, Any], *, timeout_s: float = 10.0) -> tuple[int, Any]:
+    status, raw = post_raw(url, body, timeout_s=timeout_s)
+    return status, json.loads(raw or b"null")
 
 
 def get_json(url: str, *, timeout_s: float = 10.0) -> Any:

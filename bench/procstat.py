@@ -62,6 +62,8 @@ class TreeUsage:
     cpu_s: float
     rss_bytes: int
     processes: int
+    largest_rss_bytes: int = 0
+    """The RSS of the tree's largest process: a worker's, whatever supervises it."""
 
 
 def tree_usage(tree: Iterable[ProcStat]) -> TreeUsage:
@@ -70,6 +72,7 @@ def tree_usage(tree: Iterable[ProcStat]) -> TreeUsage:
         cpu_s=sum(stat.cpu_ticks for stat in members) / CLOCK_TICKS_PER_S,
         rss_bytes=sum(stat.rss_pages for stat in members) * PAGE_BYTES,
         processes=len(members),
+        largest_rss_bytes=max((stat.rss_pages for stat in members), default=0) * PAGE_BYTES,
     )
 
 

@@ -15,6 +15,7 @@ LOWER_IS_BETTER = (
     "p99_ms",
     "cpu_ms_per_request",
     "rss_mb",
+    "rss_mb_per_worker",
     "upstream_per_request",
     "upstream_per_request_under_load",
     "sandbox_cpu_ms_per_request",
@@ -59,10 +60,11 @@ class Case:
     implementation: str
     workers: int
     latency_ms: int
+    connections: int = 10
 
-    def group(self) -> tuple[str, int, int]:
+    def group(self) -> tuple[str, int, int, int]:
         """The cell implementations are compared within."""
-        return (self.workload, self.workers, self.latency_ms)
+        return (self.workload, self.workers, self.latency_ms, self.connections)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def best_peer(rows: Sequence[Row], figure: str) -> float | None:
 
 
 def with_ratios(rows: Sequence[Row]) -> list[Row]:
-    cells: dict[tuple[str, int, int], list[Row]] = {}
+    cells: dict[tuple[str, int, int, int], list[Row]] = {}
     for row in rows:
         cells.setdefault(row.case.group(), []).append(row)
     out: list[Row] = []
@@ -127,4 +129,7 @@ def with_ratios(rows: Sequence[Row]) -> list[Row]:
             if best:
                 ratios[figure] = value / best
         out.append(Row(row.case, row.figures, row.rounds, row.failures, row.note, ratios))
-    return sorted(out, key=lambda r: (r.case.workload, r.case.latency_ms, r.case.workers, r.case.implementation))
+    return sorted(
+        out,
+        key=lambda r: (r.case.workload, r.case.latency_ms, r.case.workers, r.case.connections, r.case.implementation),
+    )

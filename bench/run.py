@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import implementations as impl
+from bench.floor import Answer, FloorConfig
 from bench.otlp_sink import OtlpSink
-from bench.processes import HOST, Process, get_json, post_json, wait_until_answers
+from bench.processes import HOST, Process, get_json, post_json, post_raw, wait_until_answers
 from bench.procstat import usage_of
 from bench.results import Case, LoadResult, Measurement, parse_autocannon
-from bench.workloads import Workload, workloads
+from bench.workloads import ENTITY_CACHE, ENTITY_CACHE_REDIS, RESPONSE_CACHE, Workload, workloads
 from sandbox import default_registry
 
 PREFLIGHT_REQUESTS = 3
@@ -30,7 +31,7 @@ class Options:
     duration_s: float
     warmup_s: float
     rounds: int
-    connections: int
+    connections: list[int]
     workers: list[int]
     latencies_ms: list[int]
     implementations: list[str]
@@ -42,11 +43,24 @@ class Options:
     out_dir: Path
     telemetry_variants: bool = True
     """Also run the dashboard on Mobius with metrics off, and with every request traced."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """For `dashboard-warm-redis`; its keys get a prefix of their own per process."""
 
 
 METRICS_OFF = "mobius-metrics-off"
 TRACED = "mobius-traced"
 TELEMETRY_VARIANTS = (METRICS_OFF, TRACED)
+FLOOR_BYTES = "floor-bytes"
+FLOOR_IO = "floor-io"
+FLOORS = (FLOOR_BYTES, FLOOR_IO)
+VARIANT_PROCESSES = {
+    RESPONSE_CACHE: "mobius-cache",
+    ENTITY_CACHE: "mobius-warm",
+    ENTITY_CACHE_REDIS: "mobius-warm-redis",
+}
+"""The Mobius process each cache variant of a workload runs on."""
+READY_BODY = {"query": "{ __typename }"}
+"""What `wait_until_answers` sends: the floors answer it too."""
 
 
 def log(message: str) -> None:
@@ -101,11 +115,13 @@ def measure(
     workload: Workload,
     options: Options,
     sandboxes: Sequence[Process],
+    *,
+    connections: int,
 ) -> tuple[LoadResult, dict[str, float]]:
     upstream_before = upstream_requests(options.sandbox)
     sandbox_before = sum(usage_of(p.pid).cpu_s for p in sandboxes)
     before = usage_of(process.pid)
-    load = autocannon(implementation.url, workload, connections=options.connections, duration_s=options.duration_s)
+    load = autocannon(implementation.url, workload, connections=connections, duration_s=options.duration_s)
     after = usage_of(process.pid)
     sandbox_after = sum(usage_of(p.pid).cpu_s for p in sandboxes)
     upstream_after = upstream_requests(options.sandbox)
@@ -116,6 +132,7 @@ def measure(
         "p99_ms": load.p99_ms,
         "cpu_ms_per_request": (after.cpu_s - before.cpu_s) * 1000 / requests,
         "rss_mb": after.rss_bytes / 1e6,
+        "rss_mb_per_worker": after.largest_rss_bytes / 1e6,
         "upstream_per_request_under_load": (upstream_after - upstream_before) / requests,
         "sandbox_cpu_ms_per_request": (sandbox_after - sandbox_before) * 1000 / requests,
     }
@@ -141,6 +158,9 @@ class Bench:
         self.children: list[Process] = []
         self.sandboxes: list[Process] = []
         self.exact_upstream: dict[tuple[str, str], float] = {}
+        self.reference: dict[str, Any] = {}
+        """Mobius's answer (`data`) per workload, in the current cell."""
+        self.reference_bytes: dict[str, bytes] = {}
         self.token = ""
         self.sink: OtlpSink | None = None
 
@@ -194,11 +214,15 @@ class Bench:
             raise RuntimeError(f"mesh-compose failed:\n{done.stderr.decode(errors='replace')[-3000:]}")
         return output
 
-    def launches(self, workers: int, supergraph: Path | None) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
+    def launches(
+        self, workers: int, latency: int, supergraph: Path | None
+    ) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
         options = self.options
         sandbox = options.sandbox
         out: dict[str, tuple[impl.Implementation, impl.Launch]] = {}
         for name in options.implementations:
+            if name in FLOORS:
+                continue
             port = options.ports[name]
             if name == "mobius":
                 config = options.out_dir / f"mobius-{workers}.json"
@@ -224,14 +248,27 @@ class Bench:
                 )
         if options.telemetry_variants and "mobius" in options.implementations and "dashboard" in options.workloads:
             out.update(self.telemetry_launches(workers))
-        if "dashboard-cached" in options.workloads:
-            port = options.ports["mobius-cache"]
-            config = options.out_dir / f"mobius-cache-{workers}.json"
-            config.write_text(json.dumps(impl.mobius_config(sandbox, port, options.runtime, {"cache": options.cache})))
-            out["mobius-cache"] = (
-                impl.Implementation("mobius", port, "full, with `cache` settings"),
-                impl.launch_mobius(config, workers),
-            )
+        out.update(self.cache_launches(workers, latency))
+        return out
+
+    def cache_launches(self, workers: int, latency: int) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
+        """A Mobius process per cache variant the chosen workloads use: the `cache` settings of
+        `--cache-settings` (the response cache), the entity cache in-process, the entity cache in
+        Redis (a key prefix of its own)."""
+        options, out = self.options, {}
+        prefix = f"bench-{os.getpid()}-w{workers}-l{latency}:"
+        settings: dict[str, dict[str, Any]] = {
+            RESPONSE_CACHE: {"cache": options.cache},
+            ENTITY_CACHE: {"cache": {"enabled": True}},
+            ENTITY_CACHE_REDIS: {"cache": {"enabled": True}, "redis": {"url": options.redis_url, "key_prefix": prefix}},
+        }
+        variants = {w.variant for w in workloads() if w.variant and w.name in options.workloads}
+        for variant in sorted(variants):
+            key = VARIANT_PROCESSES[variant]
+            port = options.ports[key]
+            config = options.out_dir / f"{key}-{workers}.json"
+            config.write_text(json.dumps(impl.mobius_config(options.sandbox, port, options.runtime, settings[variant])))
+            out[key] = (impl.Implementation("mobius", port, f"full, {variant}"), impl.launch_mobius(config, workers))
         return out
 
     def telemetry_launches(self, workers: int) -> dict[str, tuple[impl.Implementation, impl.Launch]]:
@@ -265,80 +302,150 @@ class Bench:
     def cell(self, latency: int, workers: int, supergraph: Path | None) -> None:
         options = self.options
         chosen = [w for w in workloads() if w.name in options.workloads]
+        self.reference, self.reference_bytes = {}, {}
         started: list[Started] = []
-        for key, (implementation, launch) in self.launches(workers, supergraph).items():
-            self.auth[implementation.name] = implementation.auth
-            log(f"starting {key} ({workers} worker(s)) on :{implementation.port}")
-            process = self.spawn(f"{key}-w{workers}-l{latency}", launch.argv, launch)
-            try:
-                wait_until_answers(process, implementation.url)
-            except RuntimeError as exc:
-                log(str(exc))
-                for workload in chosen:
-                    self.unavailable[Case(workload.name, implementation.name, workers, latency)] = "did not start"
-                continue
-            if key in TELEMETRY_VARIANTS:
-                mine = [w for w in chosen if w.name == "dashboard"]
-            else:
-                mine = [w for w in chosen if w.needs_cache == (key == "mobius-cache")]
-            started.append(Started(implementation, process, mine))
+        for key, (implementation, launch) in self.launches(workers, latency, supergraph).items():
+            mine = workloads_of(key, chosen)
+            entry = self.start(key, implementation, launch, mine=mine, workers=workers, latency=latency)
+            if entry is not None:
+                started.append(entry)
         self.mark_uncached(chosen, workers, latency)
-        self.check_answers(started, chosen)
+        self.check_answers(started)
+        floors = self.start_floors(chosen, workers, latency)
+        self.check_answers(floors)
+        started += floors
         for entry in started:
             for workload in entry.workloads:
-                autocannon(entry.implementation.url, workload, connections=options.connections,
+                autocannon(entry.implementation.url, workload, connections=max(options.connections),
                            duration_s=options.warmup_s)  # fmt: skip
         for round_index in range(options.rounds):
             order = rotate(started, round_index)
             for workload in chosen:
-                for entry in order:
-                    if workload not in entry.workloads:
-                        continue
-                    case = Case(workload.name, entry.implementation.name, workers, latency)
-                    load, figures = measure(entry.process, entry.implementation, workload, options, self.sandboxes)
-                    log(f"{case.workload:16} {entry.implementation.name:6} w={workers} lat={latency:>2}ms "
-                        f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
-                        f"p50 {figures['p50_ms']:6.1f} ms  cpu {figures['cpu_ms_per_request']:6.2f} ms/req "
-                        f"up {figures['upstream_per_request_under_load']:.2f}")  # fmt: skip
-                    figures["upstream_per_request"] = self.exact_upstream[(entry.implementation.name, workload.name)]
-                    self.measurements.append(Measurement(case, round_index, figures, load.failures))
+                for connections in options.connections:
+                    for entry in order:
+                        if workload not in entry.workloads:
+                            continue
+                        case = Case(workload.name, entry.implementation.name, workers, latency, connections)
+                        self.measure_one(entry, workload, case, round_index)
         for entry in started:
             entry.process.stop()
 
-    def mark_uncached(self, chosen: list[Workload], workers: int, latency: int) -> None:
-        if not any(w.needs_cache for w in chosen):
-            return
-        for name in self.options.implementations:
-            case = Case("dashboard-cached", name, workers, latency)
-            if name != "mobius":
-                self.unavailable[case] = "not available: no response cache configured for this peer"
+    def measure_one(self, entry: Started, workload: Workload, case: Case, round_index: int) -> None:
+        workers, latency, connections = case.workers, case.latency_ms, case.connections
+        load, figures = measure(
+            entry.process, entry.implementation, workload, self.options, self.sandboxes,
+            connections=connections,
+        )  # fmt: skip
+        log(f"{case.workload:20} {entry.implementation.name:11} w={workers} lat={latency:>2}ms c={connections:<3} "
+            f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
+            f"p50 {figures['p50_ms']:6.1f} ms  cpu {figures['cpu_ms_per_request']:6.2f} ms/req "
+            f"up {figures['upstream_per_request_under_load']:.2f}")  # fmt: skip
+        figures["upstream_per_request"] = self.exact_upstream[(entry.implementation.name, workload.name)]
+        self.measurements.append(Measurement(case, round_index, figures, load.failures))
 
-    def check_answers(self, started: list[Started], chosen: list[Workload]) -> None:
+    def start(
+        self,
+        key: str,
+        implementation: impl.Implementation,
+        launch: impl.Launch,
+        *,
+        mine: list[Workload],
+        workers: int,
+        latency: int,
+    ) -> Started | None:
+        self.auth.setdefault(implementation.name, implementation.auth)
+        log(f"starting {key} ({workers} worker(s)) on :{implementation.port}")
+        process = self.spawn(f"{key}-w{workers}-l{latency}", launch.argv, launch)
+        try:
+            wait_until_answers(process, implementation.url)
+        except RuntimeError as exc:
+            log(str(exc))
+            for workload in mine:
+                for connections in self.options.connections:
+                    case = Case(workload.name, implementation.name, workers, latency, connections)
+                    self.unavailable[case] = "did not start"
+            return None
+        return Started(implementation, process, mine)
+
+    def start_floors(self, chosen: list[Workload], workers: int, latency: int) -> list[Started]:
+        """`floor-bytes` for every workload Mobius answered, `floor-io` for the cold dashboards; both
+        answer Mobius's own bytes."""
+        options = self.options
+        wanted = [name for name in FLOORS if name in options.implementations]
+        if not wanted:
+            return []
+        answers = {json.dumps(READY_BODY).encode(): Answer(b'{"data":{"__typename":"Query"}}', None)}
+        for workload in chosen:
+            body = json.dumps(workload.body()).encode()
+            if workload.name in self.reference_bytes and (body not in answers or workload.plan is not None):
+                # The cache variants send the cold dashboard's very body: its plan stays.
+                answers[body] = Answer(self.reference_bytes[workload.name], workload.plan)
+        config = FloorConfig(answers, options.sandbox.urls(), impl.floor_credentials())
+        path = options.out_dir / f"floor-w{workers}-l{latency}.json"
+        path.write_text(config.to_json(), encoding="utf-8")
+        started = []
+        for name in wanted:
+            if name == FLOOR_IO:
+                mine = [w for w in chosen if w.plan is not None and not w.variant and w.name in self.reference_bytes]
+                auth = "full: OAuth2 client credentials (one token), API key + HMAC, bearer"
+            else:
+                mine = [w for w in chosen if w.name in self.reference_bytes]
+                auth = "none (no upstream requests)"
+            implementation = impl.Implementation(name, options.ports[name], auth)
+            launch = impl.launch_floor(name.removeprefix("floor-"), path, implementation.port, workers)
+            entry = self.start(name, implementation, launch, mine=mine, workers=workers, latency=latency)
+            if entry is not None:
+                started.append(entry)
+        return started
+
+    def mark_uncached(self, chosen: list[Workload], workers: int, latency: int) -> None:
+        for workload in chosen:
+            if not workload.variant:
+                continue
+            for name in self.options.implementations:
+                for connections in self.options.connections if name in ("hive", "yoga") else ():
+                    case = Case(workload.name, name, workers, latency, connections)
+                    self.unavailable[case] = f"not available: Mobius's {workload.variant} only"
+
+    def check_answers(self, started: list[Started]) -> None:
         """Every implementation must answer every workload like Mobius does, with no errors."""
-        reference: dict[str, Any] = {}
         for entry in sorted(started, key=lambda s: s.implementation.name != "mobius"):
             for workload in entry.workloads:
                 post_json(entry.implementation.url, workload.body())  # tokens and connections first
                 before = upstream_requests(self.options.sandbox)
                 for _ in range(PREFLIGHT_REQUESTS):
-                    status, body = post_json(entry.implementation.url, workload.body())
+                    status, raw = post_raw(entry.implementation.url, workload.body())
                 spent = upstream_requests(self.options.sandbox) - before
                 self.exact_upstream[(entry.implementation.name, workload.name)] = spent / PREFLIGHT_REQUESTS
                 key = f"{entry.implementation.name}/{workload.name}"
+                body = json.loads(raw or b"null")
                 data = body.get("data") if isinstance(body, dict) else None
                 errors = body.get("errors") if isinstance(body, dict) else None
                 if status != 200 or errors:
                     self.preflight[key] = f"HTTP {status}, errors: {json.dumps(errors)[:300]}"
-                elif workload.name not in reference:
-                    reference[workload.name] = data
-                    self.preflight[key] = "reference"
-                elif data == reference[workload.name]:
+                elif workload.name not in self.reference:
+                    self.reference[workload.name] = data
+                    self.reference_bytes[workload.name] = raw
+                    self.preflight[key] = f"reference ({len(raw):,} bytes)"
+                elif data == self.reference[workload.name]:
                     self.preflight[key] = "same as Mobius"
                 else:
-                    self.preflight[key] = "DIFFERS from Mobius: " + first_difference(reference[workload.name], data)
+                    self.preflight[key] = "DIFFERS from Mobius: " + first_difference(
+                        self.reference[workload.name], data
+                    )
                 (self.options.out_dir / f"answer-{entry.implementation.name}-{workload.name}.json").write_text(
                     json.dumps(body, indent=1, sort_keys=True)
                 )
+
+
+def workloads_of(key: str, chosen: list[Workload]) -> list[Workload]:
+    """The workloads a started process serves: the dashboard on a telemetry variant, its own cache
+    variant's workloads on a cache variant, the uncached ones on everything else."""
+    if key in TELEMETRY_VARIANTS:
+        return [w for w in chosen if w.name == "dashboard"]
+    if key in VARIANT_PROCESSES.values():
+        return [w for w in chosen if w.variant and VARIANT_PROCESSES[w.variant] == key]
+    return [w for w in chosen if not w.variant]
 
 
 def first_difference(expected: Any, actual: Any, path: str = "data") -> str:

@@ -42,6 +42,7 @@ def test_descendants_collects_the_whole_tree_and_nothing_else() -> None:
     assert usage.cpu_s == 202 / CLOCK_TICKS_PER_S
     assert usage.rss_bytes == 31 * PAGE_BYTES
     assert usage.processes == 3
+    assert usage.largest_rss_bytes == 20 * PAGE_BYTES
 
 
 def test_descendants_of_a_gone_process_is_empty() -> None:

@@ -10,6 +10,7 @@ import pytest
 from bench.report import markdown, rows_from_json, telemetry_costs, write
 from bench.results import Case, Measurement, aggregate, parse_autocannon
 from bench.run import first_difference
+from bench.targets import summary
 
 
 def test_autocannon_report_counts_only_successful_requests() -> None:
@@ -119,3 +120,38 @@ def test_the_report_says_what_metrics_and_tracing_cost_on_the_dashboard() -> Non
         "against 5.00 ms without (+2.0%); 6.12 ms with every request traced to a loopback collector (+20.0%)"
     ]
     assert telemetry_costs(aggregate([measured("mobius", 5.1)], {})) == []
+
+
+def test_the_summary_reads_each_target_from_its_worst_cell_and_says_pass_or_miss() -> None:
+    def row(
+        workload: str, name: str, cpu: float, *, latency: int = 0, clients: int = 10, p50: float = 50
+    ) -> Measurement:
+        figures = {"cpu_ms_per_request": cpu, "p50_ms": p50, "p99_ms": p50, "rss_mb_per_worker": 120.0}
+        return Measurement(Case(workload, name, 1, latency, clients), 0, figures)
+
+    rows = aggregate(
+        [
+            row("dashboard", "mobius", 6.0),
+            row("dashboard", "yoga", 5.0),
+            row("dashboard", "floor-io", 2.0),
+            row("dashboard", "mobius", 4.0, clients=1),
+            row("dashboard", "yoga", 5.0, clients=1),
+            row("dashboard", "mobius", 7.0, latency=20, clients=1, p50=44),
+            row("dashboard-warm", "mobius", 1.5),
+        ],
+        {},
+    )
+    text = "\n".join(summary(rows))
+
+    assert (
+        "| dashboard CPU per request <= 1.0x the fair yoga peer | 1.20x | dashboard w=1 0 ms c=10 | 2 | **miss** |"
+        in text
+    )
+    assert "| dashboard CPU per request <= 2.0x floor-io | 3.00x | dashboard w=1 0 ms c=10 | 1 | **miss** |" in text
+    assert "| warm dashboard (entity cache in-process) <= 2.0 ms CPU | 1.50 ms |" in text
+    assert (
+        "| dashboard p50 at 1 client, 20 ms upstreams <= 45 ms | 44.00 ms | dashboard w=1 20 ms c=1 | 1 | pass |"
+        in text
+    )
+    assert "| RSS per worker <= 150 MB | 120.00 MB |" in text
+    assert "| dashboard | 1 | 0 | 1 | 4.00 | 5.00 | 0.80x |" in text

@@ -1,21 +1,26 @@
 // A hand-written graphql-yoga + DataLoader server of the Mobius schema subset the benchmark uses:
-// what a Node team would write by hand. Per-request loaders batch the keys of one tick; identity
-// uses OAuth2 client credentials, billing signs every request (HMAC), projects takes a bearer token.
+// what a strong Node team would write by hand, with Mobius's request plan (bench/README.md, "The
+// peers"). Per-request loaders batch the keys of one tick; `organization(id)` starts its members,
+// billing customer and projects reads with its own (read ahead); a projects page brings the issue
+// pages its selection asks for in the same GraphQL request (pushdown). Upstreams are called through
+// one keep-alive `node:http` agent. Identity uses OAuth2 client credentials, billing signs every
+// request (HMAC), projects takes a bearer token.
 //
 // Environment: PORT, WORKERS (cluster workers), IDENTITY_URL, BILLING_URL, PROJECTS_URL and the
 // sandbox credentials (defaults match `mobius sandbox`).
 import cluster from 'node:cluster';
 import { createHash, createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import DataLoader from 'dataloader';
+import { GraphQLIncludeDirective, GraphQLSkipDirective, getArgumentValues, getDirectiveValues } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
 
 const env = process.env;
 const PORT = Number(env.PORT ?? 4001);
 const WORKERS = Number(env.WORKERS ?? 1);
-const IDENTITY = env.IDENTITY_URL ?? 'http://127.0.0.1:8101';
-const BILLING = env.BILLING_URL ?? 'http://127.0.0.1:8102';
-const PROJECTS = env.PROJECTS_URL ?? 'http://127.0.0.1:8103';
+const IDENTITY = new URL(env.IDENTITY_URL ?? 'http://127.0.0.1:8101');
+const BILLING = new URL(env.BILLING_URL ?? 'http://127.0.0.1:8102');
+const PROJECTS = new URL(env.PROJECTS_URL ?? 'http://127.0.0.1:8103');
 const CLIENT_ID = env.IDENTITY_CLIENT_ID ?? 'mobius-gateway';
 const CLIENT_SECRET = env.IDENTITY_CLIENT_SECRET ?? 'sandbox-identity-secret';
 const BILLING_KEY = env.BILLING_API_KEY ?? 'sk_sandbox_mobius';
@@ -24,18 +29,38 @@ const PROJECTS_TOKEN = env.PROJECTS_TOKEN ?? 'sandbox-projects-token';
 
 class UpstreamError extends Error {}
 
+// --- one keep-alive agent for every upstream; bodies read whole and parsed once ---
+const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+
+function call(base, method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: base.hostname, port: base.port, method, path, headers, agent }, (res) => {
+      const parts = [];
+      res.on('data', (part) => parts.push(part));
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        resolve({ status: res.statusCode, ok: res.statusCode >= 200 && res.statusCode < 300, json: () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 // --- identity: OAuth2 client credentials, one token shared by all requests, refreshed on 401 ---
 let tokenPromise = null;
 function identityToken(refresh = false) {
   if (refresh || tokenPromise === null) {
     const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString('base64');
-    tokenPromise = fetch(`${IDENTITY}/oauth/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    }).then(async (r) => {
+    const body = 'grant_type=client_credentials';
+    tokenPromise = call(IDENTITY, 'POST', '/oauth/token', {
+      authorization: `Basic ${basic}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+    }, body).then((r) => {
       if (!r.ok) throw new UpstreamError(`identity token: ${r.status}`);
-      return (await r.json()).access_token;
+      return r.json().access_token;
     });
     tokenPromise.catch(() => { tokenPromise = null; });
   }
@@ -45,7 +70,7 @@ function identityToken(refresh = false) {
 async function identityGet(path) {
   for (let attempt = 0; attempt < 2; attempt++) {
     const token = await identityToken(attempt > 0);
-    const r = await fetch(IDENTITY + path, { headers: { authorization: `Bearer ${token}` } });
+    const r = await call(IDENTITY, 'GET', path, { authorization: `Bearer ${token}` });
     if (r.status === 401 && attempt === 0) continue;
     if (r.status === 404) return null;
     if (!r.ok) throw new UpstreamError(`identity: ${r.status}`);
@@ -59,28 +84,92 @@ const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 async function billingGet(path) {
   const t = Math.floor(Date.now() / 1000);
   const v1 = createHmac('sha256', BILLING_SECRET).update(`${t}.GET.${path}.${EMPTY_SHA256}`).digest('hex');
-  const r = await fetch(BILLING + path, {
-    headers: { authorization: `Bearer ${BILLING_KEY}`, 'mobius-signature': `t=${t},v1=${v1}` },
-  });
+  const r = await call(BILLING, 'GET', path, { authorization: `Bearer ${BILLING_KEY}`, 'mobius-signature': `t=${t},v1=${v1}` });
   if (!r.ok) throw new UpstreamError(`billing: ${r.status}`);
   return r.json();
 }
 
 // --- projects: GraphQL with a bearer token ---
 async function projectsQuery(query, variables) {
-  const r = await fetch(`${PROJECTS}/graphql`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${PROJECTS_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
+  const body = JSON.stringify({ query, variables });
+  const r = await call(PROJECTS, 'POST', '/graphql', {
+    authorization: `Bearer ${PROJECTS_TOKEN}`,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  }, body);
   if (!r.ok) throw new UpstreamError(`projects: ${r.status}`);
-  const body = await r.json();
-  if (!body.data) throw new UpstreamError('projects: no data');
-  return body.data;
+  const data = r.json().data;
+  if (!data) throw new UpstreamError('projects: no data');
+  return data;
+}
+
+// --- the client's selection: which sub-fields (through fragments, @skip/@include) a field asks for ---
+function included(node, variables) {
+  const skip = getDirectiveValues(GraphQLSkipDirective, node, variables);
+  if (skip?.if === true) return false;
+  const include = getDirectiveValues(GraphQLIncludeDirective, node, variables);
+  return include?.if !== false;
+}
+
+function subfields(fieldNodes, info, out = []) {
+  const visit = (selectionSet) => {
+    for (const node of selectionSet?.selections ?? []) {
+      if (!included(node, info.variableValues)) continue;
+      if (node.kind === 'Field') out.push(node);
+      else if (node.kind === 'InlineFragment') visit(node.selectionSet);
+      else if (node.kind === 'FragmentSpread') visit(info.fragments[node.name.value]?.selectionSet);
+    }
+  };
+  for (const node of fieldNodes) visit(node.selectionSet);
+  return out;
+}
+
+function argsOf(type, node, info) {
+  return getArgumentValues(type.getFields()[node.name.value], node, info.variableValues);
+}
+
+// The distinct issue pages asked below a projects field's `nodes`, as [first, after] pairs.
+function issuePages(projectsNodes, info) {
+  const project = info.schema.getType('Project');
+  const nodes = subfields(projectsNodes, info).filter((n) => n.name.value === 'nodes');
+  const pages = new Map();
+  for (const node of subfields(nodes, info)) {
+    if (node.name.value !== 'issues') continue;
+    const { first, after } = argsOf(project, node, info);
+    pages.set(JSON.stringify([first, after ?? null]), [first, after ?? null]);
+  }
+  return [...pages.values()];
+}
+
+function projectsKey(orgId, { first, after }, projectsNodes, info) {
+  return JSON.stringify([orgId, first, after ?? null, issuePages(projectsNodes, info)]);
+}
+
+// Starts the reads an organization's selection needs from nothing but its id, in the same tick as
+// the organization's own read, so they share its round trip.
+function readAhead(orgId, info, loaders) {
+  const organization = info.schema.getType('Organization');
+  const byResponseKey = new Map();
+  for (const node of subfields(info.fieldNodes, info)) {
+    const key = node.alias?.value ?? node.name.value;
+    byResponseKey.set(key, [...(byResponseKey.get(key) ?? []), node]);
+  }
+  for (const nodes of byResponseKey.values()) {
+    const name = nodes[0].name.value;
+    if (name === 'members') {
+      const { first, after } = argsOf(organization, nodes[0], info);
+      loaders.members.load(JSON.stringify([orgId, first, after ?? null])).catch(() => null);
+    } else if (name === 'billing') {
+      loaders.customers.load(orgId).catch(() => null);
+    } else if (name === 'projects') {
+      loaders.projectsByOrg.load(projectsKey(orgId, argsOf(organization, nodes[0], info), nodes, info)).catch(() => null);
+    }
+  }
 }
 
 const q = encodeURIComponent;
 const PAGE_INFO = 'pageInfo { hasNextPage endCursor }';
+const ISSUE_PAGE = `totalCount ${PAGE_INFO} nodes { id title state assigneeId }`;
 
 function chunks(keys, size) {
   const out = [];
@@ -116,27 +205,39 @@ function buildLoaders() {
     const [customer, first] = JSON.parse(key);
     return billingGet(`/v1/invoices?customer=${q(customer)}&limit=${first}`).then((p) => p.data, (e) => e);
   })));
-  const projectsByOrg = new DataLoader(async (keys) => {
-    const vars = {};
-    const fields = keys.map((key, i) => {
-      const [orgId, first, after] = JSON.parse(key);
-      Object.assign(vars, { [`o${i}`]: orgId, [`f${i}`]: first, [`a${i}`]: after ?? null });
-      return `k${i}: projects(orgId: $o${i}, first: $f${i}, after: $a${i}) { totalCount ${PAGE_INFO} nodes { id name orgId ownerId state } }`;
-    });
-    const decl = keys.map((_, i) => `$o${i}: ID!, $f${i}: Int, $a${i}: String`).join(', ');
-    const data = await projectsQuery(`query P(${decl}) { ${fields.join(' ')} }`, vars);
-    return keys.map((_, i) => data[`k${i}`]);
-  });
   const issues = new DataLoader(async (keys) => {
     const vars = {};
     const fields = keys.map((key, i) => {
       const [projectId, first, after] = JSON.parse(key);
-      Object.assign(vars, { [`p${i}`]: projectId, [`f${i}`]: first, [`a${i}`]: after ?? null });
-      return `k${i}: node(id: $p${i}) { ... on Project { issues(first: $f${i}, after: $a${i}) { totalCount ${PAGE_INFO} nodes { id title state assigneeId projectId } } } }`;
+      Object.assign(vars, { [`p${i}`]: projectId, [`f${i}`]: first, [`a${i}`]: after });
+      return `k${i}: node(id: $p${i}) { ... on Project { issues(first: $f${i}, after: $a${i}) { ${ISSUE_PAGE} } } }`;
     });
     const decl = keys.map((_, i) => `$p${i}: ID!, $f${i}: Int, $a${i}: String`).join(', ');
     const data = await projectsQuery(`query I(${decl}) { ${fields.join(' ')} }`, vars);
     return keys.map((_, i) => data[`k${i}`]?.issues ?? null);
+  });
+  // One aliased projects field per key, each with the issue pages its selection asks for nested
+  // inside; each project keeps its pages, so `Project.issues` answers them without waiting a tick
+  // (a primed DataLoader key would answer one batch later, after the owners' batch has left).
+  const projectsByOrg = new DataLoader(async (keys) => {
+    const vars = {};
+    const fields = keys.map((key, i) => {
+      const [orgId, first, after, pages] = JSON.parse(key);
+      Object.assign(vars, { [`o${i}`]: orgId, [`f${i}`]: first, [`a${i}`]: after });
+      const nested = pages.map(([issuesFirst, issuesAfter], j) =>
+        `i${j}: issues(first: ${JSON.stringify(issuesFirst)}, after: ${JSON.stringify(issuesAfter)}) { ${ISSUE_PAGE} }`);
+      return `k${i}: projects(orgId: $o${i}, first: $f${i}, after: $a${i}) { totalCount ${PAGE_INFO} nodes { id name ownerId state ${nested.join(' ')} } }`;
+    });
+    const decl = keys.map((_, i) => `$o${i}: ID!, $f${i}: Int, $a${i}: String`).join(', ');
+    const data = await projectsQuery(`query P(${decl}) { ${fields.join(' ')} }`, vars);
+    return keys.map((key, i) => {
+      const page = data[`k${i}`];
+      const pages = JSON.parse(key)[3];
+      for (const project of page?.nodes ?? []) {
+        project.issuePages = new Map(pages.map((args, j) => [JSON.stringify(args), project[`i${j}`]]));
+      }
+      return page;
+    });
   });
   return { users, orgs, members, customers, subscriptions, invoices, projectsByOrg, issues };
 }
@@ -170,11 +271,13 @@ const typeDefs = /* GraphQL */ `
 `;
 
 const ZERO_DECIMAL = new Set(['jpy', 'krw', 'vnd', 'clp']);
-const connection = (page) => page;
 
 const resolvers = {
   Query: {
-    organization: (_, { id }, { loaders }) => loaders.orgs.load(id),
+    organization: (_, { id }, { loaders }, info) => {
+      readAhead(id, info, loaders);
+      return loaders.orgs.load(id);
+    },
     user: (_, { id }, { loaders }) => loaders.users.load(id),
     users: (_, { ids }, { loaders }) => loaders.users.loadMany(ids).then((r) => r.map((u) => (u instanceof Error ? null : u))),
   },
@@ -196,7 +299,7 @@ const resolvers = {
       const customer = await loaders.customers.load(org.id);
       return customer ? { customerId: customer.id } : null;
     },
-    projects: (org, { first, after }, { loaders }) => loaders.projectsByOrg.load(JSON.stringify([org.id, first, after ?? null])).then(connection),
+    projects: (org, args, { loaders }, info) => loaders.projectsByOrg.load(projectsKey(org.id, args, info.fieldNodes, info)),
   },
   BillingAccount: {
     plan: (a, _, { loaders }) => loaders.subscriptions.load(a.customerId).then((s) => s?.plan ?? null),
@@ -215,7 +318,8 @@ const resolvers = {
   Project: {
     owner: (p, _, { loaders }) => loaders.users.load(p.ownerId),
     issues: async (p, { first, after }, { loaders }) => {
-      const page = await loaders.issues.load(JSON.stringify([p.id, first, after ?? null]));
+      const args = [first, after ?? null];
+      const page = p.issuePages?.get(JSON.stringify(args)) ?? await loaders.issues.load(JSON.stringify([p.id, ...args]));
       return page ?? { totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] };
     },
   },
