@@ -1,8 +1,9 @@
 """Which subscribers may share one execution per event: those whose results cannot differ.
 
-``sharing_key`` is the same for two subscriptions exactly when they have the same document,
-operation and variables and the same authorization outcome for every field the document
-selects: the caller's ``authenticated`` and those of its scopes that the selected fields' rules
+``sharing_key`` is the same for two subscriptions exactly when they have the same document
+(printed from its syntax tree, so spacing and comments do not matter), operation and variables
+and the same authorization outcome for every field the document selects: the caller's
+``authenticated`` and those of its scopes that the selected fields' rules
 (``schema.authorization``) mention. A document that is not a subscription, does not parse, or
 selects a field whose result depends on the caller beyond its rules (``CALLER_DEPENDENT``) gets
 no key: it is executed for its subscriber alone."""
@@ -24,6 +25,7 @@ from graphql import (
     get_named_type,
     get_operation_ast,
     parse,
+    print_ast,
     visit,
 )
 
@@ -70,7 +72,13 @@ def sharing_key(
     visit(document, TypeInfoVisitor(type_info, selected))
     if selected.caller_dependent:
         return None
-    return (query, operation_name, canonical, caller.authenticated, caller.scopes & frozenset(selected.scopes))
+    return (
+        print_ast(document),
+        operation_name,
+        canonical,
+        caller.authenticated,
+        caller.scopes & frozenset(selected.scopes),
+    )
 
 
 Start = Callable[[GatewayContext], Awaitable[AsyncGenerator[Any, None]]]
