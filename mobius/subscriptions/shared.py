@@ -10,6 +10,7 @@ ends when its last member leaves."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +23,7 @@ from strawberry.types.execution import ExecutionResult
 
 from mobius.context import RequestContexts
 from mobius.subscriptions.bus import DELIVERIES, DROPS
-from schema.context import GatewayContext
+from schema.context import Caller, GatewayContext
 from schema.sharing import SharingKey, Start
 
 log = structlog.get_logger("mobius.subscriptions")
@@ -99,7 +100,8 @@ class _Group:
         self.ended = False
         self.task: asyncio.Task[None] | None = None
 
-    async def run(self, context: GatewayContext, start: Start) -> None:
+    async def run(self, caller: Caller, start: Start) -> None:
+        context = self.owner.contexts.new(caller)
         context.on_overflow = self.overflow
         try:
             stream = await start(context)
@@ -157,7 +159,8 @@ class SharedStreams:
         if group is None:
             group = _Group(self, key)
             self._groups[key] = group
-            group.task = asyncio.create_task(group.run(self.contexts.new(context.caller), start))
+            # in a context of its own: no member's request record, log fields or deadline
+            group.task = asyncio.create_task(group.run(context.caller, start), context=contextvars.Context())
         member = _Member(group, self.buffer, context.on_overflow)
         group.members.add(member)
         return member.results()
