@@ -49,7 +49,7 @@ class GraphQLEndpoint:
         self.page = render_graphiql_page(static_prefix=static_prefix, graphql_path=path).encode()
         self.websockets = WebSocketView(schema, callers=contexts.callers, settings=subscriptions)
         self.streams = EventStreams(schema, contexts, heartbeat_s=subscriptions.heartbeat_s)
-        schema.shared = SharedStreams(contexts, buffer=subscriptions.buffer)
+        schema.shared = SharedStreams(contexts.new, buffer=subscriptions.buffer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:

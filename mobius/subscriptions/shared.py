@@ -21,7 +21,6 @@ import structlog
 from prometheus_client import Counter
 from strawberry.types.execution import ExecutionResult
 
-from mobius.context import RequestContexts
 from mobius.subscriptions.bus import DELIVERIES, DROPS
 from schema.context import Caller, GatewayContext
 from schema.sharing import SharingKey, Start
@@ -79,6 +78,7 @@ class _Member:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(_DROPPED)
+        log.info("subscriber_dropped", shared=True, buffer=self.buffer)
         if self.on_overflow is not None:
             self.on_overflow()
 
@@ -101,7 +101,7 @@ class _Group:
         self.task: asyncio.Task[None] | None = None
 
     async def run(self, caller: Caller, start: Start) -> None:
-        context = self.owner.contexts.new(caller)
+        context = self.owner.new_context(caller)
         context.on_overflow = self.overflow
         try:
             stream = await start(context)
@@ -149,8 +149,9 @@ class _Group:
 class SharedStreams:
     """This process's groups (``schema.sharing.SharedExecutions``)."""
 
-    def __init__(self, contexts: RequestContexts, *, buffer: int) -> None:
-        self.contexts = contexts
+    def __init__(self, new_context: Callable[[Caller], GatewayContext], *, buffer: int) -> None:
+        """``new_context``: a request context for a caller (``RequestContexts.new``)."""
+        self.new_context = new_context
         self.buffer = buffer
         self._groups: dict[SharingKey, _Group] = {}
 
