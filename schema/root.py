@@ -34,7 +34,7 @@ from schema.identity import Organization, User, organization_by_key, user_or_non
 from schema.mutations import Mutation
 from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
-from schema.sharing import SharedExecutions, sharing_key
+from schema.sharing import SharedExecutions, SharingKey, sharing_key
 from schema.streamline import streamline_resolvers
 from schema.telemetry import OperationHook, OperationTelemetry
 
@@ -113,7 +113,9 @@ class MobiusSchema(strawberry.federation.Schema):
     def use_documents(self, documents: Documents) -> None:
         """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
         self.extensions = (*self.extensions, partial(PreparedDocuments, documents))
+        self.documents = documents
 
+    documents: Documents | None = None
     shared: SharedExecutions | None = None
     """Where subscribers whose results cannot differ share one execution per event (``schema.sharing``)."""
 
@@ -137,15 +139,33 @@ class MobiusSchema(strawberry.federation.Schema):
             operation_extensions=operation_extensions,
             allowed_operation_types=allowed_operation_types,
         )
+        key = self._sharing_key(query, variable_values, context_value, root_value, operation_name, operation_extensions)
         allowed = allowed_operation_types is None or OperationType.SUBSCRIPTION in set(allowed_operation_types)
-        if self.shared is None or not allowed or query is None or root_value is not None or operation_extensions:
-            return await unshared(context_value=context_value)
-        if not isinstance(context_value, GatewayContext):
-            return await unshared(context_value=context_value)
-        key = sharing_key(self._schema, query, operation_name, variable_values, context_value.caller)
-        if key is None:
+        if key is None or self.shared is None or not allowed or not isinstance(context_value, GatewayContext):
             return await unshared(context_value=context_value)
         return self.shared.join(key, context_value, lambda context: unshared(context_value=context))
+
+    def _sharing_key(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        root_value: Any,
+        operation_name: str | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> SharingKey | None:
+        """A valid subscription's, when it may share (parsed through ``documents``, so capped and cached)."""
+        if self.shared is None or self.documents is None or query is None or root_value is not None:
+            return None
+        if operation_extensions or not isinstance(context, GatewayContext):
+            return None
+        prepared = self.documents.prepare(query)
+        if prepared.document is None or prepared.errors:
+            return None
+        operation = prepared.operation(operation_name)
+        if isinstance(operation, GraphQLError):
+            return None
+        return sharing_key(self._schema, prepared.document, operation, variables, context.caller)
 
 
 def build_schema(*, planned: bool = True, operations: OperationTelemetry | None = None) -> MobiusSchema:

@@ -4,7 +4,7 @@
 (printed from its syntax tree, so spacing and comments do not matter), operation and variables
 and the same authorization outcome for every field the document selects: the caller's
 ``authenticated`` and those of its scopes that the selected fields' rules
-(``schema.authorization``) mention. A document that is not a subscription, does not parse, or
+(``schema.authorization``) mention. An operation that is not a subscription, or a document that
 selects a field whose result depends on the caller beyond its rules (``CALLER_DEPENDENT``) gets
 no key: it is executed for its subscriber alone."""
 
@@ -15,16 +15,15 @@ from typing import Any, Protocol
 
 import orjson
 from graphql import (
+    DocumentNode,
     FieldNode,
-    GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
     get_named_type,
-    get_operation_ast,
-    parse,
     print_ast,
     visit,
 )
@@ -54,31 +53,25 @@ class _Selected(Visitor):
 
 def sharing_key(
     schema: GraphQLSchema,
-    query: str,
-    operation_name: str | None,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
     variables: Mapping[str, object] | None,
     caller: Caller,
 ) -> SharingKey | None:
-    try:
-        document = parse(query, no_location=True)
-        canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
-    except (GraphQLError, TypeError):
+    """``document`` parsed (within the token cap) and validated; ``operation`` the one asked for."""
+    if operation.operation is not OperationType.SUBSCRIPTION:
         return None
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+    try:
+        canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
         return None
     type_info = TypeInfo(schema)
     selected = _Selected(type_info)
     visit(document, TypeInfoVisitor(type_info, selected))
     if selected.caller_dependent:
         return None
-    return (
-        print_ast(document),
-        operation_name,
-        canonical,
-        caller.authenticated,
-        caller.scopes & frozenset(selected.scopes),
-    )
+    name = operation.name.value if operation.name is not None else None
+    return (print_ast(document), name, canonical, caller.authenticated, caller.scopes & frozenset(selected.scopes))
 
 
 Start = Callable[[GatewayContext], Awaitable[AsyncGenerator[Any, None]]]
