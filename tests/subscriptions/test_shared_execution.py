@@ -125,3 +125,27 @@ def test_the_sharing_key_tells_apart_only_what_can_change_a_result() -> None:
     assert key("subscription  Invoices($org: ID!) { invoiceEvents(orgId: $org) { id } }", admin) == key(
         "subscription Invoices($org: ID!) {\n  invoiceEvents(orgId: $org) {\n    id # a comment\n  }\n}", no_pii
     )
+
+
+async def test_a_refused_subscription_is_still_an_error_message_and_nothing_is_shared(
+    sandbox_server: SandboxServerInfo, sandbox: Sandbox, redis_url: str, redis_prefix: str, http: aiohttp.ClientSession
+) -> None:
+    without_billing = await sandbox.mint_token(sub="user-9", scopes=["tickets:read"])
+    with serving(sandbox_server, redis_url, redis_prefix, 1) as (server,):
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-transport-ws",)) as socket_:
+            await socket_.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {without_billing}"}}
+            )
+            assert (await socket_.receive_json(timeout=5))["type"] == "connection_ack"
+            for number in (1, 2):
+                query = {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}
+                await socket_.send_json({"id": f"s{number}", "type": "subscribe", "payload": query})
+                answer = await socket_.receive_json(timeout=5)
+                assert answer["type"] == "error"
+                assert answer["id"] == f"s{number}"
+                assert answer["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+        members = server.app.state.schema.shared.members()
+        listening = server.app.state.bus.fanout.listens(TOPIC)
+
+    assert members == 0
+    assert not listening
