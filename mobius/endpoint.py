@@ -18,6 +18,7 @@ from mobius.graphiql import GRAPHIQL_CSP, render_graphiql_page
 from mobius.media import JSON, RESPONSE_MEDIA
 from mobius.request_errors import RequestError
 from mobius.settings import SubscriptionsSettings
+from mobius.subscriptions.shared import SharedStreams
 from mobius.subscriptions.sse import EventStreams
 from mobius.subscriptions.websocket import WebSocketView
 from schema.root import MobiusSchema
@@ -48,6 +49,7 @@ class GraphQLEndpoint:
         self.page = render_graphiql_page(static_prefix=static_prefix, graphql_path=path).encode()
         self.websockets = WebSocketView(schema, callers=contexts.callers, settings=subscriptions)
         self.streams = EventStreams(schema, contexts, heartbeat_s=subscriptions.heartbeat_s)
+        schema.shared = SharedStreams(contexts.new, buffer=subscriptions.buffer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:

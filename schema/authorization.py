@@ -104,6 +104,22 @@ def is_guarded(field_def: GraphQLField) -> bool:
     return _GUARD in (field_def.extensions or {})
 
 
+def scopes_named(field_def: GraphQLField) -> frozenset[str]:
+    """Every scope the rules of the field and of its inputs mention: what of a caller's scopes
+    can change the field's authorization outcome."""
+    guard = (field_def.extensions or {}).get(_GUARD)
+    if guard is None:
+        return frozenset()
+    rule, input_rules = guard
+    rules = [input_rule.rule for input_rule in input_rules] + ([] if rule is None else [rule])
+    return frozenset(scope for each in rules for needed in each.scopes for scope in needed)
+
+
+CALLER_DEPENDENT = frozenset({"Query.viewer"})
+"""Fields whose resolver reads the caller beyond the rules above (their result differs per caller
+even where the rules agree)."""
+
+
 def guard_schema(schema: strawberry.Schema) -> None:
     """Wrap the resolver of every field with a rule on itself or on its inputs."""
     for graphql_type in schema._schema.type_map.values():

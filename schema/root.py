@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 import resolvers.identity
 import resolvers.projects
@@ -20,7 +23,7 @@ from clients.projects import PROJECTS
 from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
-from schema.context import ReleaseAfterOperation
+from schema.context import GatewayContext, ReleaseAfterOperation
 from schema.cost import reads
 from schema.errors import ShapeErrors, shape_error
 from schema.events import Subscription
@@ -31,6 +34,7 @@ from schema.identity import Organization, User, organization_by_key, user_or_non
 from schema.mutations import Mutation
 from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
+from schema.sharing import SharedExecutions, SharingKey, sharing_key
 from schema.streamline import streamline_resolvers
 from schema.telemetry import OperationHook, OperationTelemetry
 
@@ -109,6 +113,59 @@ class MobiusSchema(strawberry.federation.Schema):
     def use_documents(self, documents: Documents) -> None:
         """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
         self.extensions = (*self.extensions, partial(PreparedDocuments, documents))
+        self.documents = documents
+
+    documents: Documents | None = None
+    shared: SharedExecutions | None = None
+    """Where subscribers whose results cannot differ share one execution per event (``schema.sharing``)."""
+
+    async def stream(  # noqa: PLR0917  # Strawberry's signature
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """A subscription that may share its execution joins the one running (``shared``)."""
+        unshared = partial(
+            super().stream,
+            query,
+            variable_values,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types,
+        )
+        key = self._sharing_key(query, variable_values, context_value, root_value, operation_name, operation_extensions)
+        allowed = allowed_operation_types is None or OperationType.SUBSCRIPTION in set(allowed_operation_types)
+        if key is None or self.shared is None or not allowed or not isinstance(context_value, GatewayContext):
+            return await unshared(context_value=context_value)
+        return self.shared.join(key, context_value, lambda context: unshared(context_value=context))
+
+    def _sharing_key(  # noqa: PLR0917
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        root_value: Any,
+        operation_name: str | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> SharingKey | None:
+        """A valid subscription's, when it may share (parsed through ``documents``, so capped and cached)."""
+        if self.shared is None or self.documents is None or query is None or root_value is not None:
+            return None
+        if operation_extensions or not isinstance(context, GatewayContext):
+            return None
+        prepared = self.documents.prepare(query)
+        if prepared.document is None or prepared.errors:
+            return None
+        operation = prepared.operation(operation_name)
+        if isinstance(operation, GraphQLError):
+            return None
+        return sharing_key(self._schema, prepared.document, operation, variables, context.caller)
 
 
 def build_schema(*, planned: bool = True, operations: OperationTelemetry | None = None) -> MobiusSchema:

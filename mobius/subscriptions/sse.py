@@ -18,6 +18,7 @@ from strawberry.types.execution import ExecutionResult
 
 from mobius.admission import Admitted, Operation
 from mobius.context import RequestContexts
+from mobius.subscriptions.shared import SharedResult, payload_of
 from schema.root import MobiusSchema
 
 log = structlog.get_logger("mobius.subscriptions")
@@ -45,15 +46,12 @@ def next_event(payload: Mapping[str, object]) -> bytes:
     return b"event: next\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
-def _payload(result: object) -> dict[str, object]:
+def _event(result: object) -> bytes:
+    if isinstance(result, SharedResult):
+        return b"event: next\ndata: " + result.payload + b"\n\n"
     if not isinstance(result, ExecutionResult):
-        return {"errors": [{"message": "incremental delivery is not supported over this stream"}]}
-    payload: dict[str, object] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [error.formatted for error in result.errors]
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    return payload
+        return next_event({"errors": [{"message": "incremental delivery is not supported over this stream"}]})
+    return next_event(payload_of(result))
 
 
 class EventStreams:
@@ -84,7 +82,7 @@ class EventStreams:
             )
             try:
                 async for result in stream:
-                    await write(next_event(_payload(result)))
+                    await write(_event(result))
             finally:
                 await stream.aclose()
 

@@ -18,19 +18,23 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyConnectionInitMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UnsetType
 
 from mobius.callers import CallerIdentity, UnknownCaller
 from mobius.settings import SubscriptionsSettings
+from mobius.subscriptions.shared import SharedResult
 from schema.context import GatewayContext
 from schema.root import MobiusSchema
 
@@ -74,6 +78,27 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             self._heartbeat.cancel()
         await super().shutdown()
 
+    async def _send_result_stream(
+        self, operation: Operation[GatewayContext, None], result_source: StreamResult
+    ) -> None:
+        """As Strawberry's, but a shared result's payload, encoded once, is spliced into the frame."""
+        first = True
+        async for result in result_source:
+            if isinstance(result, SharedResult):
+                if operation.completed:
+                    return
+                frame = f'{{"id":{_json_text(operation.id)},"type":"next","payload":{result.text}}}'
+                await _send_text(self.websocket, frame)
+            elif first and isinstance(result, PreExecutionError):
+                await self._handle_pre_execution_error(operation, result)
+                return
+            elif not isinstance(result, ExecutionResult):
+                await self._reject_incremental_delivery(operation)
+                return
+            else:
+                await operation.send_next(result)
+            first = False
+
 
 class LegacyWsHandler(BaseGraphQLWSHandler[GatewayContext, None]):
     """graphql-ws (subscriptions-transport-ws): a refused credential closes with 4403, as in
@@ -92,6 +117,26 @@ class LegacyWsHandler(BaseGraphQLWSHandler[GatewayContext, None]):
         if isinstance(payload, dict):  # identified above: not again in on_ws_connect
             message = {**message, "payload": {k: v for k, v in payload.items() if k not in _AUTHORIZATION_KEYS}}
         await super().handle_connection_init(message)
+
+    async def send_data_message(self, execution_result: ExecutionResult, operation_id: str) -> None:
+        if isinstance(execution_result, SharedResult):
+            frame = f'{{"type":"data","id":{_json_text(operation_id)},"payload":{execution_result.text}}}'
+            await _send_text(self.websocket, frame)
+        else:
+            await super().send_data_message(execution_result, operation_id)
+
+
+def _json_text(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def _send_text(websocket: AsyncWebSocketAdapter, text: str) -> None:
+    """A frame already encoded, as the adapter's ``send_json`` sends one (TEXT)."""
+    assert isinstance(websocket, ASGIWebSocketAdapter)
+    try:
+        await websocket.ws.send_text(text)
+    except WebSocketDisconnect as gone:
+        raise WebSocketDisconnected from gone
 
 
 class WebSocketView(GraphQL[GatewayContext, None]):

@@ -79,10 +79,13 @@ def invoice_event(number: int, org_id: str = "org-1", status: str = "paid") -> E
 
 async def until_listening(server: GatewayServer, topic: str, subscribers: int = 1) -> None:
     """Wait until ``server`` has ``subscribers`` for ``topic`` (pub/sub delivers only to those
-    already listening)."""
+    already listening): on the bus, or sharing an execution that listens there."""
     fanout = server.app.state.bus.fanout
+    shared = server.app.state.schema.shared
     deadline = time.monotonic() + 10
-    while len(fanout._topics.get(topic, ())) < subscribers:
+    while (
+        not fanout.listens(topic) or len(fanout._topics[topic]) - len(shared._groups) + shared.members() < subscribers
+    ):
         assert time.monotonic() < deadline, f"nobody subscribed to {topic}"
         await asyncio.sleep(0.01)
 
