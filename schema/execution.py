@@ -236,7 +236,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                args = self._arguments_of(plan, step)
+                node = field_details_list[0].node
+                args = self._arguments_of(plan, step) if plan.has_args or node.arguments else {}
                 resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
                 result = resolve(source, info, **args)
             if self.is_awaitable(result):
@@ -257,16 +258,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if memo is not None and memo[1] is not None:
             return memo[1]
         details = step.field_details_list[0]
-        if not (plan.has_args or details.node.arguments):
-            args: dict[str, Any] = {}
-        else:
-            args = get_argument_values(
-                plan.field_def,
-                details.node,
-                self.variable_values,
-                details.fragment_variable_values,
-                self.hide_suggestions,
-            )
+        args = get_argument_values(
+            plan.field_def,
+            details.node,
+            self.variable_values,
+            details.fragment_variable_values,
+            self.hide_suggestions,
+        )
         if memo is None:
             shared = not any(isinstance(value, list | dict) for value in args.values())
             self._arguments[id(step)] = (step, args if shared else None)
