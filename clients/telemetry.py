@@ -298,10 +298,17 @@ class ResponseCacheInstruments:
             self._errors.inc()
 
 
+_batch_sizes: dict[tuple[str, str], Histogram] = {}
+"""``LOADER_BATCH_SIZE`` labelled once per (upstream, declared read): a bounded set."""
+
+
 def batch_size(upstream: str, read: str, keys: int) -> None:
     """One loader batch of ``keys`` keys for the declared ``read`` of ``upstream``."""
     if _switches.metrics:
-        LOADER_BATCH_SIZE.labels(upstream, read).observe(keys)
+        child = _batch_sizes.get((upstream, read))
+        if child is None:
+            child = _batch_sizes[(upstream, read)] = LOADER_BATCH_SIZE.labels(upstream, read)
+        child.observe(keys)
 
 
 tracer = trace.get_tracer("mobius")
