@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Literal, Protocol
 from urllib.parse import quote
 
@@ -28,13 +29,25 @@ class Auth(Protocol):
     def flow(self, request: OutgoingRequest) -> AuthFlow: ...
 
 
-@contextmanager
-def credential_errors(upstream: str) -> Iterator[None]:
+class _CredentialErrors:
+    """A class rather than a generator context manager: it wraps every upstream request."""
+
+    __slots__ = ("upstream",)
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, SecretUnavailable):
+            raise UpstreamAuthFailed("credential source unavailable", upstream=self.upstream) from None
+
+
+def credential_errors(upstream: str) -> AbstractContextManager[None]:
     """A secret source that cannot answer is an auth failure of that upstream (named, not shown)."""
-    try:
-        yield
-    except SecretUnavailable:
-        raise UpstreamAuthFailed("credential source unavailable", upstream=upstream) from None
+    return _CredentialErrors(upstream)
 
 
 class NoAuth:

@@ -24,8 +24,9 @@ cut it short), so they are never retried and never count as upstream failures.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -153,17 +154,29 @@ def error_for_status(
     )
 
 
-@contextmanager
-def map_transport_errors(upstream: str) -> Iterator[None]:
+class _TransportErrors:
+    """A class rather than a generator context manager: it wraps every upstream request."""
+
+    __slots__ = ("upstream",)
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None or isinstance(exc, UpstreamError):
+            return
+        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+            raise UpstreamTimeout("did not answer in time", upstream=self.upstream) from None
+        if isinstance(exc, aiohttp.ClientError):
+            raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=self.upstream) from None
+
+
+def map_transport_errors(upstream: str) -> AbstractContextManager[None]:
     """Transport failures as the most specific ``UpstreamError``; the upstream's own errors pass."""
-    try:
-        yield
-    except UpstreamError:
-        raise
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise UpstreamTimeout("did not answer in time", upstream=upstream) from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=upstream) from None
+    return _TransportErrors(upstream)
 
 
 def is_outage(status: int) -> bool:

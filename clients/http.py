@@ -4,11 +4,12 @@ answer teaches the pipeline), inside the upstream's resilience pipeline."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import aiohttp
 import orjson
@@ -36,10 +37,21 @@ class SessionBound(Protocol):
     def attach(self, session: aiohttp.ClientSession) -> None: ...
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~,-]*")
+"""Characters ``urlencode(..., safe=',')`` leaves as they are."""
+
+
 def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
+    """``path?query`` as ``urlencode(params, safe=',')`` writes it; names and values that need no
+    escaping (ids, numbers, comma-joined id lists) are taken as they are."""
     if not params:
         return path
-    return f"{path}?{urlencode(params, safe=',')}"
+    return f"{path}?{'&'.join(f'{_query_text(name)}={_query_text(value)}' for name, value in params.items())}"
+
+
+def _query_text(value: str | int) -> str:
+    text = value if type(value) is str else str(value)
+    return text if _PLAIN.fullmatch(text) else quote_plus(text, safe=",")
 
 
 def json_text(value: object) -> str:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
@@ -297,10 +298,17 @@ class ResponseCacheInstruments:
             self._errors.inc()
 
 
+_batch_sizes: dict[tuple[str, str], Histogram] = {}
+"""``LOADER_BATCH_SIZE`` labelled once per (upstream, declared read): a bounded set."""
+
+
 def batch_size(upstream: str, read: str, keys: int) -> None:
     """One loader batch of ``keys`` keys for the declared ``read`` of ``upstream``."""
     if _switches.metrics:
-        LOADER_BATCH_SIZE.labels(upstream, read).observe(keys)
+        child = _batch_sizes.get((upstream, read))
+        if child is None:
+            child = _batch_sizes[(upstream, read)] = LOADER_BATCH_SIZE.labels(upstream, read)
+        child.observe(keys)
 
 
 tracer = trace.get_tracer("mobius")
@@ -326,25 +334,28 @@ ANY_ROUTE = "*"
 @dataclass(slots=True)
 class AttemptState:
     """One attempt in flight: whose it is, and how many HTTP answers it got (an auth flow may
-    send a request again after a 401)."""
+    send a request again after a 401). Entered, it is the current attempt of its task."""
 
     instruments: UpstreamInstruments
     route: str
     answers: int = 0
+    _token: Token[AttemptState | None] | None = None
+
+    def __enter__(self) -> AttemptState:
+        self._token = _attempt.set(self)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._token is not None:
+            _attempt.reset(self._token)
 
 
 _attempt: ContextVar[AttemptState | None] = ContextVar("mobius_upstream_attempt", default=None)
 
 
-@contextmanager
-def attempting(instruments: UpstreamInstruments, route: str) -> Iterator[AttemptState]:
+def attempting(instruments: UpstreamInstruments, route: str) -> AttemptState:
     """Around one attempt: the transport's ``answered`` calls inside it (same task) count here."""
-    state = AttemptState(instruments, route)
-    token = _attempt.set(state)
-    try:
-        yield state
-    finally:
-        _attempt.reset(token)
+    return AttemptState(instruments, route)
 
 
 def answered(status: int, duration_s: float) -> None:

@@ -91,6 +91,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
         """By the identity of a field details list (kept alive with what was collected)."""
         self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
+        self._arguments: dict[int, tuple[Step, dict[str, Any] | None]] = {}
+        """A resolver step's coerced arguments, by the identity of the step (kept alive with them):
+        the same for every object the step runs on within a request (``issues(first: 10)`` of
+        each project is coerced once). None: some are lists or input objects, coerced afresh for
+        each object, since a resolver may change them."""
         self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         """Objects completed by leaves alone, by the identity of the object and of the steps (kept
         alive with their output): a user met again in the response is read once."""
@@ -230,19 +235,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if plan.read is not None:
                 result = plan.read(source, plan.attribute)
             else:
-                details = field_details_list[0]
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                args = (
-                    get_argument_values(
-                        plan.field_def,
-                        details.node,
-                        self.variable_values,
-                        details.fragment_variable_values,
-                        self.hide_suggestions,
-                    )
-                    if plan.has_args or details.node.arguments
-                    else {}
-                )
+                node = field_details_list[0].node
+                args = self._arguments_of(plan, step) if plan.has_args or node.arguments else {}
                 resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
                 result = resolve(source, info, **args)
             if self.is_awaitable(result):
@@ -254,6 +249,26 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
             return None
+
+    def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
+        """The step's arguments as graphql-core coerces them, once per request when they are all
+        scalars or enum values (a coercion error is not kept: each object's field reports it).
+        Resolvers get them as keywords, a dict of their own."""
+        memo = self._arguments.get(id(step))
+        if memo is not None and memo[1] is not None:
+            return memo[1]
+        details = step.field_details_list[0]
+        args = get_argument_values(
+            plan.field_def,
+            details.node,
+            self.variable_values,
+            details.fragment_variable_values,
+            self.hide_suggestions,
+        )
+        if memo is None:
+            shared = not any(isinstance(value, list | dict) for value in args.values())
+            self._arguments[id(step)] = (step, args if shared else None)
+        return args
 
     async def _complete_awaited(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Awaitable[Any]

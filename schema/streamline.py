@@ -30,6 +30,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
 
 
 def streamline_resolvers(schema: strawberry.Schema) -> None:
@@ -71,9 +72,9 @@ def _lean_resolver(
     if sorted(resolver.signature.parameters) != sorted(expected):
         return None
     method = resolver.wrapped_func
-    info_class = config.info_class
+    build_info = _info_builder(config.info_class)
     if info_parameter is not None and list(resolver.signature.parameters) == expected[:2] and not names:
-        return _with_info_only(method, info_class, field)
+        return _with_info_only(method, build_info, field)
     info_name = info_parameter.name if info_parameter is not None else None
 
     def resolve(source: Any, info: GraphQLResolveInfo[Any], **kwargs: Any) -> Any:
@@ -81,15 +82,38 @@ def _lean_resolver(
             names[name]: list(value) if name in lists and value is not None else value for name, value in kwargs.items()
         }
         if info_name is not None:
-            arguments[info_name] = info_class(_raw_info=info, _field=field)
+            arguments[info_name] = build_info(info, field)
         return method(source, **arguments)
 
     return resolve
 
 
-def _with_info_only(method: Callable[..., Any], info_class: type[Any], field: StrawberryField) -> GraphQLFieldResolver:
+InfoBuilder = Callable[[GraphQLResolveInfo[Any], StrawberryField], Info]
+
+
+def _info_builder(info_class: type[Info]) -> InfoBuilder:
+    """How the streamlined resolvers build the ``Info`` their method takes. Strawberry's own
+    ``Info`` (a dataclass of its raw info and field) is filled in without its generated
+    ``__init__``: the same object for a fraction of the calls; any other class is called as
+    Strawberry calls it."""
+    if info_class is not Info:
+        return lambda info, field: info_class(_raw_info=info, _field=field)
+    new = object.__new__
+
+    def build(info: GraphQLResolveInfo[Any], field: StrawberryField) -> Info:
+        built = new(Info)
+        built._raw_info = info
+        built._field = field
+        return built
+
+    return build
+
+
+def _with_info_only(
+    method: Callable[..., Any], build_info: InfoBuilder, field: StrawberryField
+) -> GraphQLFieldResolver:
     def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
-        return method(source, info_class(_raw_info=info, _field=field))
+        return method(source, build_info(info, field))
 
     return resolve
 

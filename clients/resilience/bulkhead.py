@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import TracebackType
 
 from clients.errors import BulkheadFull
 from clients.telemetry import UpstreamInstruments
@@ -37,13 +36,9 @@ class Bulkhead:
     def queued(self) -> int:
         return len(self._waiters)
 
-    @asynccontextmanager
-    async def slot(self, *, max_wait_s: float | None = None) -> AsyncIterator[None]:
-        await self._acquire(self.policy.max_wait_s if max_wait_s is None else min(max_wait_s, self.policy.max_wait_s))
-        try:
-            yield
-        finally:
-            self._release()
+    def slot(self, *, max_wait_s: float | None = None) -> _Slot:
+        """``async with`` it around a call: a slot now, after a wait in the queue, or ``BulkheadFull``."""
+        return _Slot(self, self.policy.max_wait_s if max_wait_s is None else min(max_wait_s, self.policy.max_wait_s))
 
     async def _acquire(self, max_wait_s: float) -> None:
         if self._active < self.policy.max_concurrent and not self._waiters:
@@ -77,3 +72,21 @@ class Bulkhead:
                 return
         self._active -= 1
         self._metrics.slot_freed()
+
+
+class _Slot:
+    """A class rather than an ``asynccontextmanager``: every attempt at an upstream takes a slot."""
+
+    __slots__ = ("_bulkhead", "_max_wait_s")
+
+    def __init__(self, bulkhead: Bulkhead, max_wait_s: float) -> None:
+        self._bulkhead = bulkhead
+        self._max_wait_s = max_wait_s
+
+    async def __aenter__(self) -> None:
+        await self._bulkhead._acquire(self._max_wait_s)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._bulkhead._release()

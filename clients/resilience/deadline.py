@@ -62,9 +62,13 @@ def require_budget(upstream: str) -> None:
 
 
 def bounded_timeout(timeout_s: float, *, upstream: str) -> tuple[float, bool]:
-    """``min(timeout_s, remaining budget)``, and whether the deadline is what bounds it."""
-    require_budget(upstream)
+    """``min(timeout_s, remaining budget)``, and whether the deadline is what bounds it; refused
+    like ``require_budget`` once the budget is spent."""
     left = remaining_s()
-    if left is not None and left < timeout_s:
+    if left is None:
+        return timeout_s, False
+    if left <= 0:
+        raise DeadlineExceeded("the request's deadline passed before the call could start", upstream=upstream)
+    if left < timeout_s:
         return left, True
     return timeout_s, False

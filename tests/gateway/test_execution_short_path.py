@@ -363,3 +363,52 @@ async def test_leaves_read_together_keep_the_range_checks_of_int_and_float() -> 
         None,
     ]
     assert [error["path"] for error in planned["errors"]] == [["measures", 1, "count"], ["measures", 2, "ratio"]]
+
+
+@strawberry.type
+class Books:
+    text: str
+
+
+@strawberry.type
+class Shelf:
+    id: strawberry.ID
+
+    @strawberry.field
+    def books(self, first: int, colour: Colour = Colour.RED, tags: list[str] | None = None) -> Books:
+        if tags is not None:
+            tags.append(self.id)  # each shelf must get a list of its own, as graphql-core gives it
+        return Books(text=f"{self.id}: {first} {colour.name} {tags}")
+
+
+@strawberry.type
+class Library:
+    @strawberry.field
+    def shelves(self) -> list[Shelf]:
+        return [Shelf(id=strawberry.ID(f"s{i}")) for i in range(3)]
+
+
+async def test_arguments_of_a_field_in_a_list_are_the_same_for_every_item_and_lists_stay_their_own() -> None:
+    query = """query Shelves($first: Int!) {
+      shelves {
+        a: books(first: $first) { text }
+        b: books(first: 2, colour: BLUE) { text }
+        c: books(first: 1, tags: ["t"]) { text }
+      }
+    }"""
+
+    async def run(**options: Any) -> dict[str, Any]:
+        schema = strawberry.Schema(query=Library, **options)
+        if options:
+            streamline_resolvers(schema)
+        result = await schema.execute(query, variable_values={"first": 5})
+        return {"data": result.data, "errors": [error.formatted for error in result.errors or []]}
+
+    stock = await run()
+    planned = await run(execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    assert planned["data"]["shelves"][2] == {
+        "a": {"text": "s2: 5 RED None"},
+        "b": {"text": "s2: 2 BLUE None"},
+        "c": {"text": "s2: 1 RED ['t', 's2']"},
+    }

@@ -12,6 +12,7 @@ release, make this file pass, then update ``WRITTEN_AGAINST`` and the pin togeth
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import tomllib
 from collections.abc import Coroutine
@@ -44,6 +45,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
 
 from schema.execution import GatewayExecutionContext, _path
 from schema.plans import CompositePlan, plan_field
@@ -390,6 +392,10 @@ def test_the_info_class_is_built_from_the_raw_info_and_the_field() -> None:
     assert info.field_name == "sized"
     assert info.path.as_list() == ["sized"]
     assert info.schema is SCHEMA
+    # schema/streamline.py fills Strawberry's Info in without its __init__: a dataclass of exactly these
+    assert [field.name for field in dataclasses.fields(Info)] == ["_raw_info", "_field"]
+    assert not hasattr(Info, "__post_init__")
+    assert vars(info) == {"_raw_info": raw, "_field": definition}
 
 
 def test_a_non_null_field_type_wraps_the_type_the_plans_unwrap() -> None:
