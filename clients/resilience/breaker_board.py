@@ -20,7 +20,6 @@ and ``...:results:<generation>``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,10 +28,10 @@ from typing import Any, Protocol, TypeVar
 import orjson
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from clients.redis_client import RedisClient, hash_tagged
+from clients.redis_pubsub import PubSubListener
 from clients.resilience.breaker import BreakerState, Forced, WindowStats
 
 log = structlog.get_logger("mobius.breaker")
@@ -128,13 +127,26 @@ class RedisBreakerBoard:
         self.op_timeout_s = op_timeout_s
         self.reconnect_s = reconnect_s
         self.wall = wall
-        self.listening = asyncio.Event()
+        self._listener = (
+            None
+            if subscriber is None
+            else PubSubListener(
+                subscriber,
+                channel=self.channel,
+                handle=self._dispatch,
+                lost_event="breaker_board_lost",
+                on_subscribed=self._catch_up,
+                reconnect_s=reconnect_s,
+                confirm_timeout_s=op_timeout_s * 4,
+                retry_on=(BoardUnavailable,),
+            )
+        )
+        self.listening = self._listener.listening if self._listener is not None else asyncio.Event()
         self._members: dict[str, BoardMember] = {}
         self._announce = client.register_script(_ANNOUNCE)
         self._take = client.register_script(_TAKE_PROBE)
         self._return = client.register_script(_RETURN_PROBE)
         self._report = client.register_script(_REPORT_PROBE)
-        self._task: asyncio.Task[None] | None = None
 
     def _key(self, upstream: str, part: str) -> str:
         return f"{self.prefix}{hash_tagged('breaker:' + upstream)}:{part}"
@@ -220,14 +232,12 @@ class RedisBreakerBoard:
         await self._call(lambda: self.client.publish(self.channel, orjson.dumps(message)))
 
     async def start(self) -> None:
-        if self.subscriber is not None:
-            self._task = asyncio.create_task(self._listen(self.subscriber))
+        if self._listener is not None:
+            self._listener.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._listener is not None:
+            await self._listener.stop()
         if self.subscriber is not None:
             await self.subscriber.aclose()
         await self.client.aclose()
@@ -240,31 +250,6 @@ class RedisBreakerBoard:
                 member.adopt(transition)
             forced = await self.forced(upstream)
             member.adopt_forced(forced or Forced(upstream, None, ""))
-
-    async def _listen(self, subscriber: Redis) -> None:
-        while True:
-            try:
-                async with subscriber.pubsub() as pubsub:
-                    await self._subscribe(pubsub)
-                    await self._catch_up()
-                    self.listening.set()
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                        if message is not None:
-                            self._dispatch(message)
-            except (RedisError, OSError, TimeoutError, BoardUnavailable) as exc:
-                if self.listening.is_set():
-                    log.warning("breaker_board_lost", error_type=type(exc).__name__)
-                self.listening.clear()
-                await asyncio.sleep(self.reconnect_s)
-
-    async def _subscribe(self, pubsub: PubSub) -> None:
-        async with asyncio.timeout(self.op_timeout_s * 4):
-            await pubsub.subscribe(self.channel)
-            while True:
-                confirmation = await pubsub.get_message(timeout=self.op_timeout_s * 4)
-                if confirmation is not None and confirmation.get("type") == "subscribe":
-                    return
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         try:

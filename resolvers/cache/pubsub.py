@@ -6,18 +6,13 @@ are missed, which the short L1 TTL bounds.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 import redis.asyncio as redis
-import structlog
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
-log = structlog.get_logger("mobius.cache")
+from clients.redis_pubsub import PubSubListener
 
 Evict = Callable[[Sequence[str], Sequence[str]], None]
 
@@ -41,48 +36,24 @@ class InvalidationListener:
         self.channel = channel
         self.evict = evict
         self.clear = clear
-        self.reconnect_s = reconnect_s
-        self.confirm_timeout_s = confirm_timeout_s
         self.origin = origin
-        self.subscribed = asyncio.Event()
         self.received = 0
-        self._task: asyncio.Task[None] | None = None
+        self._listener = PubSubListener(
+            client,
+            channel=channel,
+            handle=self._handle,
+            lost_event="cache_invalidation_subscriber_lost",
+            reconnect_s=reconnect_s,
+            confirm_timeout_s=confirm_timeout_s,
+        )
+        self.subscribed = self._listener.listening
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._listener.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._listener.stop()
         await self.client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with self.client.pubsub() as pubsub:
-                    await self._subscribe(pubsub)
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                        if message is not None:
-                            self._handle(message)
-            except (RedisError, OSError, TimeoutError) as exc:
-                if self.subscribed.is_set():
-                    log.warning("cache_invalidation_subscriber_lost", error_type=type(exc).__name__)
-                self.subscribed.clear()
-                await asyncio.sleep(self.reconnect_s)
-
-    async def _subscribe(self, pubsub: PubSub) -> None:
-        """Subscribe and wait for Redis to confirm, within ``confirm_timeout_s`` (a stalled server
-        must not leave the subscriber believing it listens)."""
-        async with asyncio.timeout(self.confirm_timeout_s):
-            await pubsub.subscribe(self.channel)
-            while True:
-                confirmation = await pubsub.get_message(timeout=self.confirm_timeout_s)
-                if confirmation is not None and confirmation.get("type") == "subscribe":
-                    break
-        self.subscribed.set()
 
     def _handle(self, message: dict[str, Any]) -> None:
         try:
