@@ -22,9 +22,8 @@ import orjson
 import redis.asyncio as redis
 import structlog
 from prometheus_client import Counter, Gauge
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
+from clients.redis_pubsub import PubSubListener
 from mobius.redis import RedisTarget, create_redis, create_subscriber
 from mobius.settings import SubscriptionsSettings
 from schema.feed import EventMessage
@@ -177,10 +176,17 @@ class RedisBus:
         self.subscriber = subscriber
         self.channel_prefix = f"{key_prefix}events:"
         self.fanout = Fanout(buffer)
-        self.reconnect_s = reconnect_s
         self.confirm_timeout_s = confirm_timeout_s
-        self.listening = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._listener = PubSubListener(
+            subscriber,
+            channel=_glob_escape(self.channel_prefix) + "*",
+            pattern=True,
+            handle=self._handle,
+            lost_event="subscription_bus_lost",
+            reconnect_s=reconnect_s,
+            confirm_timeout_s=confirm_timeout_s,
+        )
+        self.listening = self._listener.listening
 
     def channel(self, topic: str) -> str:
         return self.channel_prefix + topic
@@ -194,43 +200,16 @@ class RedisBus:
     async def start(self) -> None:
         """Start listening, and wait (briefly) until Redis confirms, so that an event published
         after start-up reaches this replica's subscribers."""
-        self._task = asyncio.create_task(self._run())
+        self._listener.start()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.confirm_timeout_s):
                 await self.listening.wait()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._listener.stop()
         self.fanout.close_all()
         await self.subscriber.aclose()
         await self.publisher.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with self.subscriber.pubsub() as pubsub:
-                    await self._subscribe(pubsub)
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                        if message is not None:
-                            self._handle(message)
-            except (RedisError, OSError, TimeoutError) as exc:
-                if self.listening.is_set():
-                    log.warning("subscription_bus_lost", error_type=type(exc).__name__)
-                self.listening.clear()
-                await asyncio.sleep(self.reconnect_s)
-
-    async def _subscribe(self, pubsub: PubSub) -> None:
-        async with asyncio.timeout(self.confirm_timeout_s):
-            await pubsub.psubscribe(_glob_escape(self.channel_prefix) + "*")
-            while True:
-                confirmation = await pubsub.get_message(timeout=self.confirm_timeout_s)
-                if confirmation is not None and confirmation.get("type") == "psubscribe":
-                    break
-        self.listening.set()
 
     def _handle(self, message: dict[str, Any]) -> None:
         channel, data = message.get("channel"), message.get("data")
