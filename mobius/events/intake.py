@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from clients.declaration import Webhook
 from clients.registry import registry
 from clients.secrets import SecretSource, SecretUnavailable
-from mobius.events.model import Event
+from mobius.events.model import Event, events_of
 from mobius.events.signatures import Rejected, verify
 from mobius.events.stream import EventStream
 from mobius.settings import EventsSettings, Settings
@@ -104,19 +104,7 @@ async def _events(intake: WebhookIntake, request: Request, *, now_s: float, tole
         changes = intake.webhook.parse(body)
     except ValueError as exc:
         raise Rejected(400, f"malformed body: {exc}") from None
-    return [
-        Event(
-            id=verified.delivery_id if len(changes) == 1 else f"{verified.delivery_id}:{index}",
-            source=intake.upstream,
-            type=change.type,
-            entity_type=change.entity_type,
-            entity_id=change.entity_id,
-            version=change.version,
-            occurred_at=change.occurred_at,
-            data=change.data,
-        )
-        for index, change in enumerate(changes)
-    ]
+    return events_of(changes, delivery_id=verified.delivery_id, source=intake.upstream)
 
 
 def webhooks_router(

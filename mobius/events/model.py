@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from clients.declaration import WebhookEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +25,21 @@ class Event:
     version: int
     occurred_at: float
     data: Mapping[str, object] = field(default_factory=dict)
+
+
+def events_of(changes: Sequence[WebhookEvent], *, delivery_id: str, source: str) -> list[Event]:
+    """The events of one delivery (a webhook or a broker message) that reports ``changes``: each takes
+    the delivery id, ``<id>:<n>`` when the delivery carries several, so that each has its own."""
+    return [
+        Event(
+            id=delivery_id if len(changes) == 1 else f"{delivery_id}:{index}",
+            source=source,
+            type=change.type,
+            entity_type=change.entity_type,
+            entity_id=change.entity_id,
+            version=change.version,
+            occurred_at=change.occurred_at,
+            data=change.data,
+        )
+        for index, change in enumerate(changes)
+    ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clients.declaration import WebhookEvent
-from mobius.events.model import Event
+from mobius.events.model import Event, events_of
 
 PoisonReason = Literal["oversize", "unparseable"]
 _MAX_ID_CHARS = 128
@@ -47,16 +47,4 @@ class MessageReader:
             raise PoisonMessage("unparseable", str(exc)) from None
         if not changes:
             raise PoisonMessage("unparseable", "the message reports no change")
-        return [
-            Event(
-                id=message_id if len(changes) == 1 else f"{message_id}:{index}",
-                source=self.source,
-                type=change.type,
-                entity_type=change.entity_type,
-                entity_id=change.entity_id,
-                version=change.version,
-                occurred_at=change.occurred_at,
-                data=change.data,
-            )
-            for index, change in enumerate(changes)
-        ]
+        return events_of(changes, delivery_id=message_id, source=self.source)
