@@ -204,17 +204,21 @@ def _any_sentinel_answers(sentinel: BlockingSentinel) -> bool:
 def create_redis(target: RedisTarget) -> RedisClient:
     """The client for the target's topology, with the configured timeouts."""
     if target.topology == "cluster":
-        settings = target.settings
-        url = redis_url(settings)
-        assert url is not None
-        return RedisCluster.from_url(
-            url,
-            socket_timeout=settings.socket_timeout_s,
-            socket_connect_timeout=settings.connect_timeout_s,
-            retry=Retry(NoBackoff(), 1),  # one more try after a node failed: the client learns the new layout
-            **(_tls_options(settings) if _uses_tls(url) else {}),
-        )
+        return _cluster(target, socket_timeout=target.settings.socket_timeout_s)
     return _one_server(target, socket_timeout=target.settings.socket_timeout_s)
+
+
+def _cluster(target: RedisTarget, *, socket_timeout: float) -> RedisCluster:
+    settings = target.settings
+    url = redis_url(settings)
+    assert url is not None
+    return RedisCluster.from_url(
+        url,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=settings.connect_timeout_s,
+        retry=Retry(NoBackoff(), 1),  # one more try after a node failed: the client learns the new layout
+        **(_tls_options(settings) if _uses_tls(url) else {}),
+    )
 
 
 def create_blocking_client(target: RedisTarget, *, read_timeout_s: float, max_connections: int = 100) -> RedisClient:
@@ -223,16 +227,7 @@ def create_blocking_client(target: RedisTarget, *, read_timeout_s: float, max_co
     On one server, a burst past ``max_connections`` queues for a connection (up to the read
     timeout) instead of failing."""
     if target.topology == "cluster":
-        settings = target.settings
-        url = redis_url(settings)
-        assert url is not None
-        return RedisCluster.from_url(
-            url,
-            socket_timeout=read_timeout_s,
-            socket_connect_timeout=settings.connect_timeout_s,
-            retry=Retry(NoBackoff(), 1),
-            **(_tls_options(settings) if _uses_tls(url) else {}),
-        )
+        return _cluster(target, socket_timeout=read_timeout_s)
     if target.topology == "server":
         settings = target.settings
         url = redis_url(settings)
