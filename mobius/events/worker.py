@@ -21,7 +21,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from mobius.events.codec import decode, entity_key
-from mobius.events.handlers import EventHandler
+from mobius.events.handlers import BatchEventHandler, EventHandler
 from mobius.events.model import Event
 from mobius.events.stream import EventStream, StreamEntry
 from mobius.telemetry.events import count_event, observe_backlog, observe_delay
@@ -66,7 +66,12 @@ class Worker:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.stream = stream
-        self.handlers = handlers
+        leading = 0
+        while leading < len(handlers) and isinstance(handlers[leading], BatchEventHandler):
+            leading += 1
+        self.batch_handlers: tuple[BatchEventHandler, ...] = tuple(handlers[:leading])  # type: ignore[arg-type]
+        """The leading handlers that take a batch at once; the rest run per event, in order."""
+        self.handlers = handlers[leading:]
         self.policy = policy
         self.consumer = consumer or consumer_name()
         self.clock = clock
@@ -125,9 +130,17 @@ class Worker:
             key = entity_key(event)
             groups.setdefault(key, []).append((entry, event))
             versions[key] = version
+        batch_error = await self._batch(
+            [
+                event
+                for (entry, event), version in zip(parsed, known, strict=True)
+                if (version is None or version < event.version) and entry.deliveries <= self.policy.max_deliveries
+            ]
+        )
         settled = _Settled()
         outcomes = await asyncio.gather(
-            *(self._in_order(group, versions[key], settled) for key, group in groups.items()), return_exceptions=True
+            *(self._in_order(group, versions[key], settled, batch_error) for key, group in groups.items()),
+            return_exceptions=True,
         )
         await self.stream.settle(settled.applied, settled.done)
         now = self.wall_clock()
@@ -138,8 +151,26 @@ class Worker:
             if isinstance(outcome, BaseException):
                 raise outcome
 
+    async def _batch(self, events: Sequence[Event]) -> str | None:
+        """Run the batch handlers over the events that may apply (an event found stale later in its
+        group only costs a needless invalidation); why they failed, or None."""
+        if not events:
+            return None
+        try:
+            for handler in self.batch_handlers:
+                await handler.handle_batch(events)
+        except Exception as exc:  # as for one event: raising means "retry later"
+            reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+            log.warning("event_batch_handler_failed", events=len(events), error=reason)
+            return reason
+        return None
+
     async def _in_order(
-        self, group: Sequence[tuple[StreamEntry, Event]], applied: int | None, settled: _Settled
+        self,
+        group: Sequence[tuple[StreamEntry, Event]],
+        applied: int | None,
+        settled: _Settled,
+        batch_error: str | None,
     ) -> None:
         for entry, event in group:
             if entry.deliveries > self.policy.max_deliveries:
@@ -149,11 +180,8 @@ class Worker:
                 settled.done.append(entry.entry_id)
                 count_event(event.source, "skipped_stale")
                 continue
-            try:
-                for handler in self.handlers:
-                    await handler.handle(event)
-            except Exception as exc:  # a handler raising means "retry later", whatever it raised
-                reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+            reason = batch_error or await self._apply(event)
+            if reason is not None:
                 log.warning(
                     "event_handler_failed",
                     event_id=event.id[:100],
@@ -170,6 +198,15 @@ class Worker:
             applied = event.version
             settled.applied.append(event)
             settled.done.append(entry.entry_id)
+
+    async def _apply(self, event: Event) -> str | None:
+        """Run the per-event handlers in order; why one failed, or None."""
+        try:
+            for handler in self.handlers:
+                await handler.handle(event)
+        except Exception as exc:  # a handler raising means "retry later", whatever it raised
+            return f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+        return None
 
     async def _observe(self) -> None:
         backlog = await self.stream.backlog()

@@ -3,6 +3,8 @@ and taking over a dead consumer's entries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clock import FakeClock
 from events_support import event, stream
 
@@ -130,3 +132,53 @@ async def test_a_failed_event_holds_back_the_later_events_of_its_entity(stream: 
     await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
     assert [one for one in recorder.applied if one.entity_id == "in-1"] == [first, second]
     assert other in recorder.applied
+
+
+class BatchRecorder:
+    """A batch handler (as cache invalidation is) that fails its first ``failures`` batches."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.batches: list[list[Event]] = []
+
+    async def handle(self, event: Event) -> None:
+        await self.handle_batch([event])
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("cache store away")
+        self.batches.append(list(events))
+
+
+async def test_a_batch_handler_takes_a_batch_at_once_before_the_per_event_handlers(
+    stream: EventStream, clock: FakeClock
+) -> None:
+    batch, recorder = BatchRecorder(), Recorder()
+    sent = [event("in-1", 1), event("in-2", 1), event("in-1", 2)]
+    for one in sent:
+        await stream.admit(one)
+    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    assert batch.batches == [sent]  # one call for the three
+    assert sorted(recorder.applied, key=sent.index) == sent
+    assert (await stream.backlog()).waiting == 0
+
+
+async def test_a_failing_batch_handler_retries_the_batch_then_dead_letters_it(
+    stream: EventStream, clock: FakeClock
+) -> None:
+    batch, recorder = BatchRecorder(failures=1), Recorder()
+    sent = [event("in-1", 1), event("in-2", 1)]
+    for one in sent:
+        await stream.admit(one)
+    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    assert [sorted(one.id for one in found) for found in batch.batches] == [sorted(one.id for one in sent)]
+    assert sorted(recorder.applied, key=sent.index) == sent  # applied once, after the retry
+
+    batch.failures = 100
+    await stream.admit(event("in-3", 1))
+    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    [dead] = await stream.dead_letters(count=10)
+    assert decode(dead.payload).entity_id == "in-3"
+    assert dead.reason == "RuntimeError: cache store away"
+    assert [one.entity_id for one in recorder.applied].count("in-3") == 0
