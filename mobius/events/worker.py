@@ -71,7 +71,8 @@ class Worker:
             leading += 1
         self.batch_handlers: tuple[BatchEventHandler, ...] = tuple(handlers[:leading])  # type: ignore[arg-type]
         """The leading handlers that take a batch at once; the rest run per event, in order."""
-        self.handlers = handlers[leading:]
+        self.handlers = handlers
+        self._per_event = handlers[leading:]
         self.policy = policy
         self.consumer = consumer or consumer_name()
         self.clock = clock
@@ -130,7 +131,7 @@ class Worker:
             key = entity_key(event)
             groups.setdefault(key, []).append((entry, event))
             versions[key] = version
-        batch_error = await self._batch(
+        batched = await self._batch(
             [
                 event
                 for (entry, event), version in zip(parsed, known, strict=True)
@@ -139,7 +140,10 @@ class Worker:
         )
         settled = _Settled()
         outcomes = await asyncio.gather(
-            *(self._in_order(group, versions[key], settled, batch_error) for key, group in groups.items()),
+            *(
+                self._in_order(group, versions[key], settled, self._per_event if batched else self.handlers)
+                for key, group in groups.items()
+            ),
             return_exceptions=True,
         )
         await self.stream.settle(settled.applied, settled.done)
@@ -151,26 +155,27 @@ class Worker:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def _batch(self, events: Sequence[Event]) -> str | None:
+    async def _batch(self, events: Sequence[Event]) -> bool:
         """Run the batch handlers over the events that may apply (an event found stale later in its
-        group only costs a needless invalidation); why they failed, or None."""
-        if not events:
-            return None
+        group only costs a needless invalidation). False when one failed: then every event runs all
+        handlers one by one, so one bad event fails alone."""
+        if not self.batch_handlers or not events:
+            return True
         try:
             for handler in self.batch_handlers:
                 await handler.handle_batch(events)
-        except Exception as exc:  # as for one event: raising means "retry later"
+        except Exception as exc:  # a handler raising means "retry later", whatever it raised
             reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
             log.warning("event_batch_handler_failed", events=len(events), error=reason)
-            return reason
-        return None
+            return False
+        return True
 
     async def _in_order(
         self,
         group: Sequence[tuple[StreamEntry, Event]],
         applied: int | None,
         settled: _Settled,
-        batch_error: str | None,
+        handlers: Sequence[EventHandler],
     ) -> None:
         for entry, event in group:
             if entry.deliveries > self.policy.max_deliveries:
@@ -180,7 +185,7 @@ class Worker:
                 settled.done.append(entry.entry_id)
                 count_event(event.source, "skipped_stale")
                 continue
-            reason = batch_error or await self._apply(event)
+            reason = await self._apply(event, handlers)
             if reason is not None:
                 log.warning(
                     "event_handler_failed",
@@ -199,10 +204,11 @@ class Worker:
             settled.applied.append(event)
             settled.done.append(entry.entry_id)
 
-    async def _apply(self, event: Event) -> str | None:
-        """Run the per-event handlers in order; why one failed, or None."""
+    @staticmethod
+    async def _apply(event: Event, handlers: Sequence[EventHandler]) -> str | None:
+        """Run ``handlers`` in order; why one failed, or None."""
         try:
-            for handler in self.handlers:
+            for handler in handlers:
                 await handler.handle(event)
         except Exception as exc:  # a handler raising means "retry later", whatever it raised
             return f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]

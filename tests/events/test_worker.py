@@ -135,19 +135,21 @@ async def test_a_failed_event_holds_back_the_later_events_of_its_entity(stream: 
 
 
 class BatchRecorder:
-    """A batch handler (as cache invalidation is) that fails its first ``failures`` batches."""
+    """A batch handler (as cache invalidation is) that fails on any event of a ``poison`` entity."""
 
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
+    def __init__(self, poison: frozenset[str] = frozenset()) -> None:
+        self.poison = poison
         self.batches: list[list[Event]] = []
+        self.single: list[Event] = []
 
     async def handle(self, event: Event) -> None:
-        await self.handle_batch([event])
+        if event.entity_id in self.poison:
+            raise RuntimeError("touches nothing known")
+        self.single.append(event)
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
-        if self.failures > 0:
-            self.failures -= 1
-            raise RuntimeError("cache store away")
+        if any(event.entity_id in self.poison for event in events):
+            raise RuntimeError("touches nothing known")
         self.batches.append(list(events))
 
 
@@ -160,25 +162,21 @@ async def test_a_batch_handler_takes_a_batch_at_once_before_the_per_event_handle
         await stream.admit(one)
     await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
     assert batch.batches == [sent]  # one call for the three
+    assert batch.single == []
     assert sorted(recorder.applied, key=sent.index) == sent
     assert (await stream.backlog()).waiting == 0
 
 
-async def test_a_failing_batch_handler_retries_the_batch_then_dead_letters_it(
-    stream: EventStream, clock: FakeClock
-) -> None:
-    batch, recorder = BatchRecorder(failures=1), Recorder()
-    sent = [event("in-1", 1), event("in-2", 1)]
-    for one in sent:
+async def test_one_bad_event_fails_alone_when_its_batch_fails(stream: EventStream, clock: FakeClock) -> None:
+    batch, recorder = BatchRecorder(poison=frozenset({"bad"})), Recorder()
+    good = [event("in-1", 1), event("in-2", 1)]
+    for one in [good[0], event("bad", 1), good[1]]:
         await stream.admit(one)
     await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
-    assert [sorted(one.id for one in found) for found in batch.batches] == [sorted(one.id for one in sent)]
-    assert sorted(recorder.applied, key=sent.index) == sent  # applied once, after the retry
-
-    batch.failures = 100
-    await stream.admit(event("in-3", 1))
-    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    assert sorted(batch.single, key=good.index) == good  # the batch failed: each event on its own
+    assert sorted(recorder.applied, key=good.index) == good
     [dead] = await stream.dead_letters(count=10)
-    assert decode(dead.payload).entity_id == "in-3"
-    assert dead.reason == "RuntimeError: cache store away"
-    assert [one.entity_id for one in recorder.applied].count("in-3") == 0
+    assert decode(dead.payload).entity_id == "bad"
+    assert dead.reason == "RuntimeError: touches nothing known"
+    backlog = await stream.backlog()
+    assert (backlog.waiting, backlog.pending) == (0, 0)
