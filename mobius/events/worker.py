@@ -131,13 +131,7 @@ class Worker:
             key = entity_key(event)
             groups.setdefault(key, []).append((entry, event))
             versions[key] = version
-        batched = await self._batch(
-            [
-                event
-                for (entry, event), version in zip(parsed, known, strict=True)
-                if (version is None or version < event.version) and entry.deliveries <= self.policy.max_deliveries
-            ]
-        )
+        batched = await self._batch(self._applicable(groups, versions))
         settled = _Settled()
         outcomes = await asyncio.gather(
             *(
@@ -155,10 +149,22 @@ class Worker:
             if isinstance(outcome, BaseException):
                 raise outcome
 
+    def _applicable(
+        self, groups: dict[str, list[tuple[StreamEntry, Event]]], versions: dict[str, int | None]
+    ) -> list[Event]:
+        """The events ``_in_order`` applies if every handler succeeds, each entity's in order."""
+        found = []
+        for key, group in groups.items():
+            applied = versions[key]
+            for entry, event in group:
+                if entry.deliveries <= self.policy.max_deliveries and (applied is None or applied < event.version):
+                    found.append(event)
+                    applied = event.version
+        return found
+
     async def _batch(self, events: Sequence[Event]) -> bool:
-        """Run the batch handlers over the events that may apply (an event found stale later in its
-        group only costs a needless invalidation). False when one failed: then every event runs all
-        handlers one by one, so one bad event fails alone."""
+        """Run the batch handlers once over ``events``. False when one failed: then every event
+        runs all handlers one by one, so one bad event fails alone."""
         if not self.batch_handlers or not events:
             return True
         try:
