@@ -135,8 +135,18 @@ class Bench:
                 time.sleep(0.1)
 
     def start_worker(self) -> None:
+        """Under one stable consumer name, as the crash benches promise: a restarted worker first
+        finishes what the killed one had taken (a new name would leave it to ``claim_idle_s``, and
+        a newer version of its entity applied meanwhile would supersede it)."""
         self.worker = self._spawn(
-            "worker", "--config", str(self.config), "--handler", "bench.events_harness:recorder", log="worker.log"
+            "worker",
+            "--config",
+            str(self.config),
+            "--handler",
+            "bench.events_harness:recorder",
+            "--consumer",
+            f"bench-{self.prefix.split(':')[1]}",
+            log="worker.log",
         )
 
     def kill_worker(self) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from mobius.events.model import Event
 
@@ -12,3 +13,14 @@ class EventHandler(Protocol):
     whose handlers did not all succeed is handled again. Raising means "retry later"."""
 
     async def handle(self, event: Event) -> None: ...
+
+
+@runtime_checkable
+class BatchEventHandler(Protocol):
+    """A handler whose effect is order-insensitive may take a batch's events at once (one round trip
+    instead of one per event). The worker calls ``handle_batch`` for the leading handlers that offer
+    it, once per batch, before the per-event handlers; raising fails every event of the batch."""
+
+    async def handle(self, event: Event) -> None: ...
+
+    async def handle_batch(self, events: Sequence[Event]) -> None: ...

@@ -4,7 +4,7 @@ shared store and, over pub/sub, in every replica's in-process level)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from clients.declaration import Touched
 from mobius.events.model import Event
@@ -23,9 +23,19 @@ class CacheInvalidation:
         self.touches = touches
 
     async def handle(self, event: Event) -> None:
+        await self.handle_batch((event,))
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """What all ``events`` touch, dropped in one invalidation (one pass over the store, one
+        pub/sub message): invalidation commutes, so a batch needs no per-event order."""
         if self.engine is None:
             return
-        touched = self.touches(event)
-        if not touched.entities and not touched.tags:
+        entities: dict[str, None] = {}
+        tags: dict[str, None] = {}
+        for event in events:
+            touched = self.touches(event)
+            entities.update(dict.fromkeys(touched.entities))
+            tags.update(dict.fromkeys(touched.tags))
+        if not entities and not tags:
             return
-        await self.engine.invalidate(entities=touched.entities, tags=touched.tags)
+        await self.engine.invalidate(entities=list(entities), tags=list(tags))

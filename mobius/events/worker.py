@@ -21,7 +21,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from mobius.events.codec import decode, entity_key
-from mobius.events.handlers import EventHandler
+from mobius.events.handlers import BatchEventHandler, EventHandler
 from mobius.events.model import Event
 from mobius.events.stream import EventStream, StreamEntry
 from mobius.telemetry.events import count_event, observe_backlog, observe_delay
@@ -66,7 +66,13 @@ class Worker:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.stream = stream
+        leading = 0
+        while leading < len(handlers) and isinstance(handlers[leading], BatchEventHandler):
+            leading += 1
+        self.batch_handlers: tuple[BatchEventHandler, ...] = tuple(handlers[:leading])  # type: ignore[arg-type]
+        """The leading handlers that take a batch at once; the rest run per event, in order."""
         self.handlers = handlers
+        self._per_event = handlers[leading:]
         self.policy = policy
         self.consumer = consumer or consumer_name()
         self.clock = clock
@@ -125,9 +131,14 @@ class Worker:
             key = entity_key(event)
             groups.setdefault(key, []).append((entry, event))
             versions[key] = version
+        batched = await self._batch(self._applicable(groups, versions))
         settled = _Settled()
         outcomes = await asyncio.gather(
-            *(self._in_order(group, versions[key], settled) for key, group in groups.items()), return_exceptions=True
+            *(
+                self._in_order(group, versions[key], settled, self._per_event if batched else self.handlers)
+                for key, group in groups.items()
+            ),
+            return_exceptions=True,
         )
         await self.stream.settle(settled.applied, settled.done)
         now = self.wall_clock()
@@ -138,8 +149,39 @@ class Worker:
             if isinstance(outcome, BaseException):
                 raise outcome
 
+    def _applicable(
+        self, groups: dict[str, list[tuple[StreamEntry, Event]]], versions: dict[str, int | None]
+    ) -> list[Event]:
+        """The events ``_in_order`` applies if every handler succeeds, each entity's in order."""
+        found = []
+        for key, group in groups.items():
+            applied = versions[key]
+            for entry, event in group:
+                if entry.deliveries <= self.policy.max_deliveries and (applied is None or applied < event.version):
+                    found.append(event)
+                    applied = event.version
+        return found
+
+    async def _batch(self, events: Sequence[Event]) -> bool:
+        """Run the batch handlers once over ``events``. False when one failed: then every event
+        runs all handlers one by one, so one bad event fails alone."""
+        if not self.batch_handlers or not events:
+            return True
+        try:
+            for handler in self.batch_handlers:
+                await handler.handle_batch(events)
+        except Exception as exc:  # a handler raising means "retry later", whatever it raised
+            reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+            log.warning("event_batch_handler_failed", events=len(events), error=reason)
+            return False
+        return True
+
     async def _in_order(
-        self, group: Sequence[tuple[StreamEntry, Event]], applied: int | None, settled: _Settled
+        self,
+        group: Sequence[tuple[StreamEntry, Event]],
+        applied: int | None,
+        settled: _Settled,
+        handlers: Sequence[EventHandler],
     ) -> None:
         for entry, event in group:
             if entry.deliveries > self.policy.max_deliveries:
@@ -149,11 +191,8 @@ class Worker:
                 settled.done.append(entry.entry_id)
                 count_event(event.source, "skipped_stale")
                 continue
-            try:
-                for handler in self.handlers:
-                    await handler.handle(event)
-            except Exception as exc:  # a handler raising means "retry later", whatever it raised
-                reason = f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+            reason = await self._apply(event, handlers)
+            if reason is not None:
                 log.warning(
                     "event_handler_failed",
                     event_id=event.id[:100],
@@ -170,6 +209,16 @@ class Worker:
             applied = event.version
             settled.applied.append(event)
             settled.done.append(entry.entry_id)
+
+    @staticmethod
+    async def _apply(event: Event, handlers: Sequence[EventHandler]) -> str | None:
+        """Run ``handlers`` in order; why one failed, or None."""
+        try:
+            for handler in handlers:
+                await handler.handle(event)
+        except Exception as exc:  # a handler raising means "retry later", whatever it raised
+            return f"{type(exc).__name__}: {exc}"[:_MAX_REASON_CHARS]
+        return None
 
     async def _observe(self) -> None:
         backlog = await self.stream.backlog()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -45,6 +45,10 @@ class Bus(Protocol):
     """Publish to a topic; subscribe to one (``schema.feed.EventFeed``)."""
 
     async def publish(self, topic: str, message: EventMessage) -> None: ...
+
+    async def publish_many(self, messages: Sequence[tuple[str, EventMessage]]) -> None:
+        """``publish`` of each (topic, message), in order, in one round trip."""
+        ...
 
     def subscribe(self, topic: str, *, on_overflow: Callable[[], None] | None = None) -> Subscriber: ...
 
@@ -148,6 +152,10 @@ class InProcessBus:
     async def publish(self, topic: str, message: EventMessage) -> None:
         self.fanout.deliver(topic, message)
 
+    async def publish_many(self, messages: Sequence[tuple[str, EventMessage]]) -> None:
+        for topic, message in messages:
+            self.fanout.deliver(topic, message)
+
     def subscribe(self, topic: str, *, on_overflow: Callable[[], None] | None = None) -> Subscriber:
         return self.fanout.add(topic, on_overflow)
 
@@ -193,6 +201,14 @@ class RedisBus:
 
     async def publish(self, topic: str, message: EventMessage) -> None:
         await self.publisher.publish(self.channel(topic), orjson.dumps(message))
+
+    async def publish_many(self, messages: Sequence[tuple[str, EventMessage]]) -> None:
+        if not messages:
+            return
+        pipe = self.publisher.pipeline(transaction=False)
+        for topic, message in messages:
+            pipe.publish(self.channel(topic), orjson.dumps(message))
+        await pipe.execute()
 
     def subscribe(self, topic: str, *, on_overflow: Callable[[], None] | None = None) -> Subscriber:
         return self.fanout.add(topic, on_overflow)

@@ -5,7 +5,7 @@ or without the id their topic needs, are not published."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -51,14 +51,22 @@ def message_of(event: Event) -> EventMessage:
 
 
 class PublishEvents:
-    """An event handler (``handle(event)``): publishes the event to its subscribers on every replica."""
+    """An event handler (``handle(event)``, or ``handle_batch``): publishes each event to its
+    subscribers on every replica."""
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
 
     async def handle(self, event: Event) -> None:
-        topic = topic_of(event)
-        if topic is None:
-            log.debug("event_not_published", entity_type=event.entity_type[:50], type=event.type[:50])
-            return
-        await self.bus.publish(topic, message_of(event))
+        await self.handle_batch((event,))
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """The events with a topic, in order (so per entity in version order), in one round trip."""
+        messages = []
+        for event in events:
+            topic = topic_of(event)
+            if topic is None:
+                log.debug("event_not_published", entity_type=event.entity_type[:50], type=event.type[:50])
+                continue
+            messages.append((topic, message_of(event)))
+        await self.bus.publish_many(messages)

@@ -29,7 +29,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -206,23 +206,27 @@ class RedisStore:
         if not fence_keys:
             return
         pipe = self.client.pipeline(transaction=False)
-        for fence_key in fence_keys:
-            pipe.set(fence_key, repr(at), px=max(1, int(fence_s * 1000)))
+        _queue_fences(pipe, fence_keys, at, fence_s)
         await pipe.execute()
 
     async def _invalidate(self, keys: Sequence[str], tags: Sequence[str], at: float, fence_s: float) -> list[str]:
+        """Per tag level one round trip: its fences (the keys' with the first level) are set before
+        its members are read, in the same pipeline; then the deletes, then the message."""
         doomed = set(keys)
         seen = set(tags)
         frontier = list(tags)
-        await self._fence_all([self._fence(key) for key in keys], at, fence_s)
+        fences = [self._fence(key) for key in keys]
         for _ in range(_MAX_TAG_DEPTH):
             if not frontier:
                 break
-            await self._fence_all([self._tag_fence(tag) for tag in frontier], at, fence_s)
+            fences.extend(self._tag_fence(tag) for tag in frontier)
             pipe = self.client.pipeline(transaction=False)
+            _queue_fences(pipe, fences, at, fence_s)
             for tag in frontier:
                 pipe.smembers(self._tag(tag))
-            members: list[set[bytes]] = await pipe.execute()
+            answers: list[Any] = await pipe.execute()
+            members: list[set[bytes]] = answers[len(fences) :]
+            fences = []
             children = []
             for member in (m.decode() for found in members for m in found):
                 if member.startswith(LINK_MARK):
@@ -231,6 +235,7 @@ class RedisStore:
                     doomed.add(member)
             frontier = [child for child in dict.fromkeys(children) if child not in seen]
             seen.update(frontier)
+        await self._fence_all(fences, at, fence_s)  # the keys', when no tag was named
         ordered = sorted(doomed)
         pipe = self.client.pipeline(transaction=False)
         for key in ordered:
@@ -294,3 +299,8 @@ class RedisStore:
 
     def health(self) -> StoreHealth:
         return "ok" if self._healthy and self.breaker.state is BreakerState.CLOSED else "degraded"
+
+
+def _queue_fences(pipe: Any, fence_keys: Iterable[str], at: float, fence_s: float) -> None:
+    for fence_key in fence_keys:
+        pipe.set(fence_key, repr(at), px=max(1, int(fence_s * 1000)))

@@ -73,3 +73,15 @@ async def test_dead_letters_are_listed_replayed_and_dropped(stream: EventStream)
     assert await stream.dead_letters(count=10) == []
     [again] = await stream.read("a", count=10, block_s=0.01)
     assert decode(again.payload) == first
+
+
+async def test_settling_a_large_batch_marks_every_version_and_acknowledges_every_entry(stream: EventStream) -> None:
+    sent = [event(f"in-{index}", 3) for index in range(1500)]
+    for one in sent:
+        await stream.admit(one)
+    entries = await stream.read("a", count=2000, block_s=0.01)
+    await stream.mark_applied(event("in-0", 9))
+    await stream.settle(sent, [entry.entry_id for entry in entries])
+    assert await stream.applied_versions([sent[0], sent[1], sent[-1]]) == [9, 3, 3]  # never lowered
+    backlog = await stream.backlog()
+    assert (backlog.waiting, backlog.pending) == (0, 0)

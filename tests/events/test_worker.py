@@ -3,6 +3,8 @@ and taking over a dead consumer's entries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clock import FakeClock
 from events_support import event, stream
 
@@ -130,3 +132,51 @@ async def test_a_failed_event_holds_back_the_later_events_of_its_entity(stream: 
     await drain(Worker(stream, [recorder], POLICY, clock=clock), clock)
     assert [one for one in recorder.applied if one.entity_id == "in-1"] == [first, second]
     assert other in recorder.applied
+
+
+class BatchRecorder:
+    """A batch handler (as cache invalidation is) that fails on any event of a ``poison`` entity."""
+
+    def __init__(self, poison: frozenset[str] = frozenset()) -> None:
+        self.poison = poison
+        self.batches: list[list[Event]] = []
+        self.single: list[Event] = []
+
+    async def handle(self, event: Event) -> None:
+        if event.entity_id in self.poison:
+            raise RuntimeError("touches nothing known")
+        self.single.append(event)
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        if any(event.entity_id in self.poison for event in events):
+            raise RuntimeError("touches nothing known")
+        self.batches.append(list(events))
+
+
+async def test_a_batch_handler_takes_a_batch_at_once_before_the_per_event_handlers(
+    stream: EventStream, clock: FakeClock
+) -> None:
+    batch, recorder = BatchRecorder(), Recorder()
+    sent = [event("in-1", 1), event("in-2", 1), event("in-1", 2)]
+    for one in [*sent, event("in-2", 0)]:  # the last is older than one before it: never applied
+        await stream.admit(one)
+    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    assert [sorted(found, key=sent.index) for found in batch.batches] == [sent]  # one call, in order per entity
+    assert batch.single == []
+    assert sorted(recorder.applied, key=sent.index) == sent
+    assert (await stream.backlog()).waiting == 0
+
+
+async def test_one_bad_event_fails_alone_when_its_batch_fails(stream: EventStream, clock: FakeClock) -> None:
+    batch, recorder = BatchRecorder(poison=frozenset({"bad"})), Recorder()
+    good = [event("in-1", 1), event("in-2", 1)]
+    for one in [good[0], event("bad", 1), good[1]]:
+        await stream.admit(one)
+    await drain(Worker(stream, [batch, recorder], POLICY, clock=clock), clock)
+    assert sorted(batch.single, key=good.index) == good  # the batch failed: each event on its own
+    assert sorted(recorder.applied, key=good.index) == good
+    [dead] = await stream.dead_letters(count=10)
+    assert decode(dead.payload).entity_id == "bad"
+    assert dead.reason == "RuntimeError: touches nothing known"
+    backlog = await stream.backlog()
+    assert (backlog.waiting, backlog.pending) == (0, 0)

@@ -42,6 +42,27 @@ end
 return 0
 """
 
+# KEYS: stream, then one version key per applied event. ARGV: group, ttl ms, then the applied
+# versions (one per version key), then the entry ids to acknowledge (unpacked 1,000 at a time, within
+# Lua's stack). All of it or nothing.
+_SETTLE = """
+local marks = #KEYS - 1
+for i = 1, marks do
+  local applied = tonumber(redis.call('GET', KEYS[i + 1]) or '-1')
+  if applied == nil or applied < tonumber(ARGV[i + 2]) then
+    redis.call('SET', KEYS[i + 1], ARGV[i + 2], 'PX', ARGV[2])
+  end
+end
+local first = marks + 3
+while first <= #ARGV do
+  local last = math.min(first + 999, #ARGV)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, first, last))
+  redis.call('XDEL', KEYS[1], unpack(ARGV, first, last))
+  first = last + 1
+end
+return 1
+"""
+
 # KEYS: stream, dead. ARGV: group, entry id, payload, reason, deliveries.
 _BURY = """
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -94,6 +115,7 @@ class RedisEventStream:
         self._admit = client.register_script(_ADMIT)
         self._mark = client.register_script(_MARK)
         self._bury = client.register_script(_BURY)
+        self._settle = client.register_script(_SETTLE)
         self._revive = client.register_script(_REVIVE)
         self._claim_cursor = "0-0"
 
@@ -212,15 +234,14 @@ class RedisEventStream:
         return [None if raw is None else int(raw) for raw in found]
 
     async def settle(self, applied: Sequence[Event], entry_ids: Sequence[str]) -> None:
+        """One script (loaded once, then called by its digest): the marks and the acknowledgements
+        land together or not at all."""
         if not applied and not entry_ids:
             return
-        pipe = self.client.pipeline(transaction=False)
-        for event in applied:
-            pipe.eval(_MARK, 1, self._version_key(event), event.version, self.version_ttl_ms)
-        if entry_ids:
-            pipe.xack(self.key, GROUP, *entry_ids)
-            pipe.xdel(self.key, *entry_ids)
-        await pipe.execute()
+        await self._settle(
+            keys=[self.key, *(self._version_key(event) for event in applied)],
+            args=[GROUP, self.version_ttl_ms, *(event.version for event in applied), *entry_ids],
+        )
 
     async def dead_letter(self, entry: StreamEntry, reason: str) -> None:
         await self._bury(
