@@ -9,19 +9,22 @@ import orjson
 from mobius.events.model import Event
 
 
+def as_message(event: Event) -> dict[str, object]:
+    """The event as JSON-ready fields: a stream entry's, and a subscription message's."""
+    return {
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "version": event.version,
+        "occurred_at": event.occurred_at,
+        "data": dict(event.data),
+    }
+
+
 def encode(event: Event) -> bytes:
-    return orjson.dumps(
-        {
-            "id": event.id,
-            "source": event.source,
-            "type": event.type,
-            "entity_type": event.entity_type,
-            "entity_id": event.entity_id,
-            "version": event.version,
-            "occurred_at": event.occurred_at,
-            "data": dict(event.data),
-        }
-    )
+    return orjson.dumps(as_message(event))
 
 
 def decode(raw: bytes | str) -> Event:

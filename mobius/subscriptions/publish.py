@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from mobius.events.codec import as_message
 from mobius.events.model import Event
 from mobius.subscriptions.bus import Bus
-from schema.feed import EventMessage, invoice_topic, issue_topic, ticket_topic
+from schema.feed import invoice_topic, issue_topic, ticket_topic
 
 log = structlog.get_logger("mobius.subscriptions")
 
@@ -37,19 +38,6 @@ def topic_of(event: Event) -> str | None:
     return topic(str(owner))
 
 
-def message_of(event: Event) -> EventMessage:
-    return {
-        "id": event.id,
-        "source": event.source,
-        "type": event.type,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "version": event.version,
-        "occurred_at": event.occurred_at,
-        "data": dict(event.data),
-    }
-
-
 class PublishEvents:
     """An event handler (``handle(event)``, or ``handle_batch``): publishes each event to its
     subscribers on every replica."""
@@ -68,5 +56,5 @@ class PublishEvents:
             if topic is None:
                 log.debug("event_not_published", entity_type=event.entity_type[:50], type=event.type[:50])
                 continue
-            messages.append((topic, message_of(event)))
+            messages.append((topic, as_message(event)))
         await self.bus.publish_many(messages)
