@@ -5,7 +5,6 @@ from __future__ import annotations
 from clients.registry import registry
 from mobius.events.sources.base import EventSource
 from mobius.events.sources.messages import MessageReader
-from mobius.events.sources.rabbitmq import RabbitMqConfig, RabbitMqSource
 from mobius.events.sources.reconnect import Backoff
 from mobius.settings import ConfigError, Settings
 from mobius.upstreams import secret_source
@@ -18,6 +17,8 @@ def configured_sources(settings: Settings) -> tuple[EventSource, ...]:
     broker = settings.events.broker
     if not broker.enabled or broker.url is None:
         return ()
+    from mobius.events.sources.rabbitmq import RabbitMqConfig, RabbitMqSource  # aio-pika only when used
+
     declared = registry()
     upstream = declared.upstream(BROKER_UPSTREAM)
     if upstream is None:
