@@ -242,7 +242,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = resolve(source, info, **args)
             if self.is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, path, result)
-            completed = self._complete(plan, field_details_list, path, result)
+            if plan.list_type is None and result is not None and result is not Undefined:
+                if isinstance(result, Exception):
+                    raise result
+                completed = self._complete_object(plan.object_type, field_details_list, path, result)
+            else:
+                completed = self._complete(plan, field_details_list, path, result)
             if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, path)
             return completed
@@ -310,7 +315,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        collected = self._collect(object_type, field_details_list)
+        known = self._collected.get(id(field_details_list))
+        collected = known[1] if known is not None else self._collect(object_type, field_details_list)
         steps = collected.steps
         if steps is None:
             return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
@@ -336,7 +342,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
         is_awaitable = self.is_awaitable
-        run = self._run_leaves if collected.leaves else self._run_steps
+        leaves = collected.leaves
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -353,7 +359,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         value = self._complete_awaited_item(plan, field_details_list, item_path, item)
                         awaitable_indices.append(index)
                     else:
-                        value = run(object_type, item, item_path, steps)
+                        value = _read_leaves(item, steps, is_awaitable) if leaves else None
+                        value = self._run_steps(object_type, item, item_path, steps) if value is None else value
                         if type(value) is not dict:
                             value = self._settle(value, item_type, field_details_list, item_path)
                             awaitable_indices.append(index)
@@ -368,12 +375,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_at(completed, awaitable_indices)
-
-    def _run_leaves(
-        self, parent_type: GraphQLObjectType, source: Any, path: Path | None, steps: Steps
-    ) -> AwaitableOrValue[dict[str, Any]]:
-        read = _read_leaves(source, steps, self.is_awaitable)
-        return read if read is not None else self._run_steps(parent_type, source, path, steps)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
