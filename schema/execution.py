@@ -61,6 +61,8 @@ class Step(NamedTuple):
     field_details_list: FieldDetailsList
     field_nodes: list[FieldNode]
     """What a resolver's info holds; shared by every object the step runs on."""
+    arguments: bool
+    """The field declares arguments or the query passes some: a resolver step coerces them."""
 
 
 Steps = tuple[Step, ...]
@@ -173,7 +175,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None
             elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
                 plan = None  # a list field with directives may be streamed
-            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list)))
+            arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
+            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
         planned = tuple(steps)
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
@@ -187,11 +190,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         type_name = parent_type.name
         try:
             for step in steps:
-                response_name, plan, field_details_list, _ = step
+                response_name, plan, field_details_list, _, _ = step
                 if type(plan) is LeafPlan:
                     value = plan.read(source, plan.attribute)
                     if type(value) is plan.exact:
                         results[response_name] = value
+                        continue
+                    if type(value) is plan.enum_class and (name := plan.enum_names.get(value)) is not None:
+                        results[response_name] = name
                         continue
                     value = plan.complete(value, is_awaitable)
                     if value is not NOT_PLAIN:
@@ -236,8 +242,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                node = field_details_list[0].node
-                args = self._arguments_of(plan, step) if plan.has_args or node.arguments else {}
+                args = self._arguments_of(plan, step) if step.arguments else {}
                 resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
                 result = resolve(source, info, **args)
             if self.is_awaitable(result):
