@@ -61,6 +61,8 @@ class Step(NamedTuple):
     field_details_list: FieldDetailsList
     field_nodes: list[FieldNode]
     """What a resolver's info holds; shared by every object the step runs on."""
+    arguments: bool
+    """The field declares arguments or the query passes some: a resolver step coerces them."""
 
 
 Steps = tuple[Step, ...]
@@ -173,7 +175,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None
             elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
                 plan = None  # a list field with directives may be streamed
-            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list)))
+            arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
+            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
         planned = tuple(steps)
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
@@ -187,11 +190,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         type_name = parent_type.name
         try:
             for step in steps:
-                response_name, plan, field_details_list, _ = step
+                response_name, plan, field_details_list, _, _ = step
                 if type(plan) is LeafPlan:
                     value = plan.read(source, plan.attribute)
                     if type(value) is plan.exact:
                         results[response_name] = value
+                        continue
+                    if type(value) is plan.enum_class and (name := plan.enum_names.get(value)) is not None:
+                        results[response_name] = name
                         continue
                     value = plan.complete(value, is_awaitable)
                     if value is not NOT_PLAIN:
@@ -236,13 +242,17 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                node = field_details_list[0].node
-                args = self._arguments_of(plan, step) if plan.has_args or node.arguments else {}
+                args = self._arguments_of(plan, step) if step.arguments else {}
                 resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
                 result = resolve(source, info, **args)
             if self.is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, path, result)
-            completed = self._complete(plan, field_details_list, path, result)
+            if plan.list_type is None and result is not None and result is not Undefined:
+                if isinstance(result, Exception):
+                    raise result
+                completed = self._complete_object(plan.object_type, field_details_list, path, result)
+            else:
+                completed = self._complete(plan, field_details_list, path, result)
             if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, path)
             return completed
@@ -310,7 +320,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _complete_object(
         self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        collected = self._collect(object_type, field_details_list)
+        known = self._collected.get(id(field_details_list))
+        collected = known[1] if known is not None else self._collect(object_type, field_details_list)
         steps = collected.steps
         if steps is None:
             return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
@@ -336,7 +347,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
         is_awaitable = self.is_awaitable
-        run = self._run_leaves if collected.leaves else self._run_steps
+        leaves = collected.leaves
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -353,7 +364,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         value = self._complete_awaited_item(plan, field_details_list, item_path, item)
                         awaitable_indices.append(index)
                     else:
-                        value = run(object_type, item, item_path, steps)
+                        value = _read_leaves(item, steps, is_awaitable) if leaves else None
+                        value = self._run_steps(object_type, item, item_path, steps) if value is None else value
                         if type(value) is not dict:
                             value = self._settle(value, item_type, field_details_list, item_path)
                             awaitable_indices.append(index)
@@ -368,12 +380,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_at(completed, awaitable_indices)
-
-    def _run_leaves(
-        self, parent_type: GraphQLObjectType, source: Any, path: Path | None, steps: Steps
-    ) -> AwaitableOrValue[dict[str, Any]]:
-        read = _read_leaves(source, steps, self.is_awaitable)
-        return read if read is not None else self._run_steps(parent_type, source, path, steps)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
