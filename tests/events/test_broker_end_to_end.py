@@ -1,5 +1,6 @@
 """The projects sandbox publishes its issue events to RabbitMQ, and a gateway consuming them shows
-the change on the next dashboard: sandbox -> broker -> stream -> worker -> cache invalidation."""
+the change on the next dashboard and to subscribers on every replica: sandbox -> broker -> stream
+-> worker -> cache invalidation and the subscription bus."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import orjson
 import pytest
 from broker_support import Broker
 from canary import CANARY_CREDENTIALS
-from harness import DASHBOARD_QUERY, Gateway, GatewayServer, gateway_settings
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
+from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, gateway_settings
 
 from clients.projects import parse_webhook
 from sandbox import SandboxServer, SandboxUrls
@@ -144,3 +147,61 @@ async def test_an_issue_closed_in_the_sandbox_shows_closed_on_the_next_dashboard
         after = await scrape(http, server.url)
         assert after[APPENDED] == before_metrics.get(APPENDED, 0.0) + 1
         assert after['mobius_broker_connected{source="projects-rabbitmq"}'] == 1.0
+
+
+ISSUE_EVENTS = "subscription Issues($project: ID!) { issueEvents(projectId: $project) { type issueId state } }"
+
+
+async def first_issue_event(url: str, project_id: str) -> dict[str, Any]:
+    transport = WebsocketsTransport(url=url.replace("http://", "ws://") + "/graphql", init_payload=ADMIN_HEADERS)
+    async with Client(transport=transport) as session:
+        async for result in session.subscribe(GraphQLRequest(ISSUE_EVENTS, variable_values={"project": project_id})):
+            event: dict[str, Any] = result["issueEvents"]
+            return event
+    raise AssertionError("the subscription ended without an event")
+
+
+async def test_an_issue_closed_through_the_broker_reaches_a_subscriber_on_another_replica(
+    broker: Broker, broker_sandbox: SandboxUrls, http: aiohttp.ClientSession, redis_config: dict[str, str]
+) -> None:
+    """Replica A consumes the broker; replica B shares only Redis with it. The issue closed in the
+    sandbox reaches B's subscriber, and B's next dashboard shows it closed, within 2 s."""
+    broker_settings = {
+        "enabled": True,
+        "url": broker.url,
+        "exchange": broker.exchange,
+        "queue": broker.queue,
+        "reconnect": {"initial_s": 0.05, "max_s": 0.5},
+    }
+    consuming = gateway_settings(
+        (broker_sandbox, CANARY_CREDENTIALS), redis=redis_config, events={"broker": broker_settings, "block_s": 0.05}
+    )
+    other = gateway_settings((broker_sandbox, CANARY_CREDENTIALS), redis=redis_config, events={"block_s": 0.05})
+    with GatewayServer(consuming) as a, GatewayServer(other) as b:
+        [source] = a.app.state.events.sources
+        deadline = time.monotonic() + WAIT_S
+        while not source.consuming.is_set():
+            assert time.monotonic() < deadline, "the gateway never consumed from the broker"
+            await asyncio.sleep(0.02)
+        on_b = Gateway(url=b.url, http=http)
+        dashboard = await on_b.query(DASHBOARD_QUERY, {"orgId": "org-1"}, headers=ADMIN_HEADERS)
+        project_id, issue_id = next(
+            (project["id"], issue["id"])
+            for project in dashboard["data"]["organization"]["projects"]["nodes"]
+            for issue in project["issues"]["nodes"]
+            if issue["state"] == "OPEN"
+        )
+        listening = asyncio.create_task(first_issue_event(b.url, project_id))
+        while not b.app.state.bus.fanout.listens(f"issue:{project_id}"):
+            assert time.monotonic() < deadline, "the subscriber never listened"
+            await asyncio.sleep(0.01)
+
+        started = time.monotonic()
+        await close_issue(http, broker_sandbox, issue_id)
+        event = await asyncio.wait_for(listening, 2)
+        shown = issue_states(await on_b.query(DASHBOARD_QUERY, {"orgId": "org-1"}, headers=ADMIN_HEADERS))
+        elapsed_s = time.monotonic() - started
+
+    assert event == {"type": "issue.closed", "issueId": issue_id, "state": "CLOSED"}
+    assert shown[issue_id] == "CLOSED"
+    assert elapsed_s < 2
