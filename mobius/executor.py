@@ -27,7 +27,7 @@ from typing import Any, TypeGuard, cast
 
 import orjson
 import structlog
-from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from graphql.execution.values import VariableValues
 from starlette.types import Send
 
@@ -39,7 +39,7 @@ from resolvers.cache import CacheableDocuments
 from schema.awaitable import is_awaitable
 from schema.cache import stale_extensions
 from schema.context import Caller, GatewayContext
-from schema.entities import ENTITIES, Representations
+from schema.entities import Representations
 from schema.errors import shaped_errors
 from schema.operations import coded
 from schema.pii import PiiFields
@@ -192,14 +192,7 @@ class Executor:
             too_costly = operation.cost_recheck(variables.coerced)
             if too_costly is not None:
                 return too_costly
-        if ENTITIES in operation.query:
-            fragments = {
-                node.name.value: node
-                for node in operation.document.definitions
-                if isinstance(node, FragmentDefinitionNode)
-            }
-            return self.representations.error(operation.operation, fragments, variables)
-        return None
+        return self.representations.operation_error(operation.query, operation.document, operation.operation, variables)
 
 
 def errors_payload(error: RequestError) -> dict[str, Any]:

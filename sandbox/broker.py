@@ -4,7 +4,8 @@ webhook and the delivery id as the AMQP message id.
 
 Publishing never blocks a mutation: a change is queued and one task publishes it with publisher
 confirms, reconnecting after a second when the broker is away (queued changes wait, up to
-``max_pending``; beyond that the oldest is dropped and counted). `GET /_sandbox/broker` shows it.
+``max_pending``; beyond that the oldest is dropped and counted). `GET /_sandbox/broker` shows it;
+`POST /_sandbox/reset` zeroes its counters.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import aio_pika
 from aiohttp import web
 
-from sandbox.upstream import json_response
+from sandbox.upstream import UPSTREAM_KEY, json_response
 
 RECENT_KEPT = 50
 _RECONNECT_S = 1.0
@@ -63,6 +64,13 @@ class BrokerPublisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def reset(self) -> None:
+        """Zero the counters and forget the recent messages; queued changes are still published."""
+        self.published = 0
+        self.dropped = 0
+        self.errors = 0
+        self._recent.clear()
 
     def stats(self) -> dict[str, object]:
         return {
@@ -119,8 +127,10 @@ BROKER_KEY: web.AppKey[BrokerPublisher] = web.AppKey("sandbox_broker")
 
 
 def attach_broker(app: web.Application, publisher: BrokerPublisher) -> None:
-    """Publish this upstream's events through ``publisher`` while the app runs; `/_sandbox/broker` shows it."""
+    """Publish this upstream's events through ``publisher`` while the app runs; `/_sandbox/broker` shows it
+    and `/_sandbox/reset` clears its counters."""
     app[BROKER_KEY] = publisher
+    app[UPSTREAM_KEY].reset_hooks.append(publisher.reset)
     app.on_startup.append(publisher.start)
     app.on_cleanup.append(publisher.stop)
     app.router.add_get("/_sandbox/broker", _broker_stats)

@@ -48,6 +48,8 @@ class Upstream:
     burst_left: int = 0
     keyrings: dict[str, RotatingSecret] = field(default_factory=dict)
     """The credentials this upstream accepts, by name, rotatable through `/_sandbox/rotate`."""
+    reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    """What else `/_sandbox/reset` clears: parts attached to the app after it was made (a broker publisher)."""
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +70,8 @@ class Upstream:
         for keyring in self.keyrings.values():
             keyring.reset()
         self.reset_state()
+        for hook in self.reset_hooks:
+            hook()
 
     def error(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
         return json_response(self.error_body(status, code, message), status=status, headers=headers)

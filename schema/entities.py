@@ -3,7 +3,8 @@
 A router sends at most ``MAX_REPRESENTATIONS`` objects per request, each naming an entity type in
 ``__typename`` and giving exactly that type's key fields (the arguments of its
 ``resolve_reference``), each a scalar of at most ``MAX_KEY_CHARS`` characters. Anything else is the
-client's mistake, answered as a ``BAD_USER_INPUT`` request error before any upstream is asked.
+client's mistake, answered as a ``BAD_USER_INPUT`` request error before any upstream is asked:
+over HTTP by ``mobius.executor``, over a WebSocket by ``schema.operations.PreparedDocuments``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -20,7 +22,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
-from graphql.execution.values import VariableValues, get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.utils.inspect import get_func_args
 
@@ -43,6 +45,27 @@ class Representations:
             if isinstance(definition, StrawberryObjectDefinition) and resolve_reference is not None:
                 arguments = get_func_args(resolve_reference)
                 self.keys[name] = frozenset(argument for argument in arguments if argument not in ("info", "cls"))
+
+    def operation_error(
+        self, query: str, document: DocumentNode, operation: OperationDefinitionNode, variables: VariableValues
+    ) -> GraphQLError | None:
+        """The request error of ``operation`` (of ``document``, whose text is ``query``), if any."""
+        if ENTITIES not in query:
+            return None
+        fragments = {node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)}
+        return self.error(operation, fragments, variables)
+
+    def raw_operation_error(
+        self, query: str, document: DocumentNode, operation: OperationDefinitionNode, raw: Mapping[str, Any]
+    ) -> GraphQLError | None:
+        """As ``operation_error``, with the variables as sent; variables that do not coerce are
+        left to the executor, which reports them."""
+        if ENTITIES not in query:
+            return None
+        variables = get_variable_values(self.schema, operation.variable_definitions or (), dict(raw))
+        if not isinstance(variables, VariableValues):
+            return None
+        return self.operation_error(query, document, operation, variables)
 
     def error(
         self,

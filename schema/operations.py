@@ -21,6 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.complexity import Complexity
 from schema.documents import DocumentValidation
+from schema.entities import Representations
 
 DOCUMENT_CACHE_SIZE = 256
 """Distinct document texts kept parsed and validated (per process)."""
@@ -134,11 +135,13 @@ class Documents:
 
 class PreparedDocuments(SchemaExtension):
     """Strawberry's parse and validation steps answered from ``Documents`` (for the operations
-    Strawberry runs itself: those sent over a WebSocket)."""
+    Strawberry runs itself: those sent over a WebSocket), and the checks of ``_entities``
+    representations the HTTP path makes."""
 
-    def __init__(self, documents: Documents) -> None:
+    def __init__(self, documents: Documents, representations: Representations) -> None:
         super().__init__()
         self.documents = documents
+        self.representations = representations
         self._errors: Sequence[GraphQLError] = ()
 
     def on_parse(self) -> Iterator[None]:
@@ -149,7 +152,7 @@ class PreparedDocuments(SchemaExtension):
             prepared = self.documents.prepare(context.query)
             context.graphql_document = prepared.document
             context.parse_options["max_tokens"] = self.documents.max_tokens
-            self._errors = prepared.errors or self._cost_errors(prepared)
+            self._errors = prepared.errors or self._cost_errors(prepared) or self._representation_errors(prepared)
         yield
 
     def _cost_errors(self, prepared: PreparedDocument) -> tuple[GraphQLError, ...]:
@@ -162,6 +165,16 @@ class PreparedDocuments(SchemaExtension):
         recheck = self.documents.cost_recheck(prepared, operation)
         too_costly = recheck(context.variables or {}) if recheck is not None else None
         return () if too_costly is None else (too_costly,)
+
+    def _representation_errors(self, prepared: PreparedDocument) -> tuple[GraphQLError, ...]:
+        context = self.execution_context
+        operation = prepared.operation(context.operation_name)
+        if isinstance(operation, GraphQLError) or prepared.document is None or not context.query:
+            return ()
+        error = self.representations.raw_operation_error(
+            context.query, prepared.document, operation, context.variables or {}
+        )
+        return () if error is None else (error,)
 
     def on_validate(self) -> Iterator[None]:
         self.execution_context.pre_execution_errors = list(self._errors)

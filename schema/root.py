@@ -25,6 +25,7 @@ from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
 from schema.context import GatewayContext, ReleaseAfterOperation
 from schema.cost import reads
+from schema.entities import Representations
 from schema.errors import ShapeErrors, shape_error
 from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
@@ -112,7 +113,7 @@ class MobiusSchema(strawberry.federation.Schema):
 
     def use_documents(self, documents: Documents) -> None:
         """Parse and validate through ``documents`` (their verdicts are shared with the HTTP path)."""
-        self.extensions = (*self.extensions, partial(PreparedDocuments, documents))
+        self.extensions = (*self.extensions, partial(PreparedDocuments, documents, Representations(self)))
         self.documents = documents
 
     documents: Documents | None = None

@@ -1,7 +1,7 @@
 """The image and compose rules, read from the files themselves (Docker need not be installed): no
 secret or caller token in the image, dependencies in a layer that survives source edits, a
-``.dockerignore``, compose wiring Redis and the sandbox with secrets as files, and a production
-configuration that loads and holds no secret."""
+``.dockerignore``, compose wiring Redis, RabbitMQ and the sandbox with secrets as files, and a
+production configuration that loads and holds no secret."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from mobius.cli import _refuse_inline_secrets
 from mobius.readiness import secret_references
-from mobius.settings import ConfigError, Posture, load_settings
+from mobius.settings import ConfigError, Posture, Settings, load_settings
 
 ROOT = Path(__file__).parents[2]
 PRODUCTION_CONFIG = ROOT / "mobius.production.example.yaml"
@@ -120,11 +121,18 @@ def test_a_secret_written_into_the_production_configuration_is_refused(tmp_path:
         _refuse_inline_secrets(load_settings(config))
 
 
-def test_compose_wires_redis_and_the_sandbox_and_passes_secrets_as_files() -> None:
+def compose_gateway_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The production configuration as the compose gateway loads it (its environment applied)."""
+    for name, value in compose()["services"]["gateway"]["environment"].items():
+        monkeypatch.setenv(name, str(value))
+    return load_settings(PRODUCTION_CONFIG)
+
+
+def test_compose_wires_redis_and_the_sandbox_and_passes_secrets_as_files(monkeypatch: pytest.MonkeyPatch) -> None:
     services = compose()["services"]
     gateway = services["gateway"]
     environment = gateway["environment"]
-    settings = load_settings(PRODUCTION_CONFIG)
+    settings = compose_gateway_settings(monkeypatch)
 
     assert settings.redis.url is not None
     assert settings.redis.url.env is not None
@@ -139,6 +147,42 @@ def test_compose_wires_redis_and_the_sandbox_and_passes_secrets_as_files() -> No
     assert set(gateway["secrets"]) == files
     for name in files:
         assert (ROOT / compose()["secrets"][name]["file"]).is_file()
+
+
+def test_compose_runs_rabbitmq_and_the_gateway_consumes_the_sandboxs_issue_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compose_file = compose()
+    services = compose_file["services"]
+    rabbitmq = services["rabbitmq"]
+    settings = compose_gateway_settings(monkeypatch)
+    broker = settings.events.broker
+
+    assert re.fullmatch(r"rabbitmq:[\d.]+-alpine", rabbitmq["image"]), "the official image, pinned, no management"
+    assert "ports" not in rabbitmq, "only the stack reaches the broker"
+    assert rabbitmq["healthcheck"]["test"][:2] == ["CMD", "rabbitmq-diagnostics"]
+    assert services["gateway"]["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
+
+    assert broker.enabled
+    assert broker.url is not None
+    assert broker.url.file == Path("/run/secrets/amqp_url")
+    assert "amqp_url" in services["gateway"]["secrets"]
+    assert "amqp_url" in services["sandbox"]["secrets"]
+    sandbox_command = " ".join(services["sandbox"]["entrypoint"])
+    assert '--broker-url "$$(cat /run/secrets/amqp_url)"' in sandbox_command
+    assert "--broker-exchange" not in sandbox_command, "the sandbox's default exchange is the gateway's"
+    assert broker.exchange == "projects.events"
+
+    [credentials] = rabbitmq["secrets"]
+    assert credentials["target"].startswith("/etc/rabbitmq/conf.d/")
+    conf_text = (ROOT / compose_file["secrets"][credentials["source"]]["file"]).read_text()
+    pairs = (line.partition("=") for line in conf_text.splitlines() if not line.startswith("#"))
+    conf = {key.strip(): value.strip() for key, _, value in pairs}
+    url = urlsplit((ROOT / compose_file["secrets"]["amqp_url"]["file"]).read_text().strip())
+    assert (url.scheme, url.hostname, url.port) == ("amqp", "rabbitmq", 5672)
+    assert (url.username, url.password) == (conf["default_user"], conf["default_pass"])
+    assert url.password is not None
+    assert url.password not in (ROOT / "compose.yaml").read_text(), "the password lives in secret files only"
 
 
 def test_compose_is_valid_for_docker_where_docker_compose_is_installed() -> None:

@@ -80,6 +80,26 @@ async def test_the_sandbox_publishes_an_issue_event_with_its_webhook_body(
     assert stats["recent"] == [{"routing_key": "projects.issue.closed", "message_id": message.message_id}]
 
 
+async def test_reset_clears_the_broker_publisher_counters(
+    broker_sandbox: SandboxUrls, watched: aio_pika.abc.AbstractQueue, http: aiohttp.ClientSession
+) -> None:
+    await close_issue(http, broker_sandbox, "issue-1")
+    deadline = time.monotonic() + WAIT_S
+    while (await broker_stats(http, broker_sandbox))["published"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    async with http.post(f"{broker_sandbox.projects}/_sandbox/reset") as response:
+        assert response.status == 200
+    stats = await broker_stats(http, broker_sandbox)
+    assert (stats["published"], stats["dropped"], stats["errors"], stats["recent"]) == (0, 0, 0, [])
+    await close_issue(http, broker_sandbox, "issue-1")  # open again after the reset; the publisher keeps working
+    while (stats := await broker_stats(http, broker_sandbox))["published"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    assert [entry["routing_key"] for entry in stats["recent"]] == ["projects.issue.closed"]
+    assert stats["published"] == 1
+
+
 async def broker_stats(http: aiohttp.ClientSession, urls: SandboxUrls) -> dict[str, Any]:
     async with http.get(f"{urls.projects}/_sandbox/broker") as response:
         stats: dict[str, Any] = await response.json()

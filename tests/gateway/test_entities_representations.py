@@ -1,11 +1,15 @@
 """Federation ``_entities``: malformed representations are the client's mistake (a coded request
-error, no upstream request), the count and key length are capped, well-formed ones resolve."""
+error, no upstream request), the count and key length are capped, well-formed ones resolve; the
+same over a WebSocket (graphql-transport-ws) as over HTTP."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportQueryError
+from gql.transport.websockets import WebsocketsTransport
 from harness import Gateway, Sandbox
 
 QUERY = "query Entities($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id name } } }"
@@ -77,3 +81,40 @@ async def test_well_formed_representations_resolve(gateway: Gateway) -> None:
     status, payload = await entities(gateway, [{"__typename": "User", "id": "user-1"}])
     assert status == 200
     assert payload["data"]["_entities"][0]["id"] == "user-1"
+
+
+async def entities_over_websocket(gateway: Gateway, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    transport = WebsocketsTransport(
+        url=gateway.url.replace("http://", "ws://") + "/graphql",
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],  # graphql-transport-ws runs queries too
+    )
+    async with Client(transport=transport) as session:
+        result: dict[str, Any] = await session.execute(GraphQLRequest(query, variable_values=variables))
+        return result
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (QUERY, {"reps": [{"__typename": "User", "id": f"user-{i}"} for i in range(101)]}),
+        (QUERY, {"reps": [{"__typename": "User", "id": "k" * 257}]}),
+        (QUERY, {"reps": [{"__typename": "User", "id": "user-1", "extra": 1}]}),
+        ('{ _entities(representations: [{__typename: "Nope", id: "user-1"}]) { __typename } }', {}),
+    ],
+    ids=["too-many", "key-too-long", "unknown-field", "literal-unknown-type"],
+)
+async def test_over_a_websocket_malformed_representations_are_bad_user_input_before_any_upstream_request(
+    gateway: Gateway, sandbox: Sandbox, query: str, variables: dict[str, Any]
+) -> None:
+    before = await sandbox.api_requests()
+    with pytest.raises(TransportQueryError) as refused:
+        await entities_over_websocket(gateway, query, variables)
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert refused.value.data is None
+    assert await sandbox.api_requests() == before
+
+
+async def test_over_a_websocket_well_formed_representations_resolve(gateway: Gateway) -> None:
+    result = await entities_over_websocket(gateway, QUERY, {"reps": [{"__typename": "User", "id": "user-1"}]})
+    assert result["_entities"][0]["id"] == "user-1"
