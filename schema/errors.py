@@ -8,7 +8,9 @@ from typing import Any
 
 import structlog
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from clients.errors import UpstreamError
 from resolvers.errors import GatewayError
@@ -16,6 +18,9 @@ from resolvers.errors import GatewayError
 log = structlog.get_logger("mobius.errors")
 
 INTERNAL_MESSAGE = "Internal error."
+CLIENT_MISTAKES = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
+"""What Strawberry refuses before execution for the request's own sake (a query sent where only
+subscriptions run, as over the legacy graphql-ws protocol; no operation, or an unknown one)."""
 
 
 def shape_error(error: GraphQLError) -> GraphQLError:
@@ -35,6 +40,8 @@ def shape_error(error: GraphQLError) -> GraphQLError:
         return _copy(error, f"{original.upstream}: {original.message}", extensions)
     if isinstance(original, GatewayError):
         return _copy(error, original.message, {"code": original.code})
+    if isinstance(original, CLIENT_MISTAKES):
+        return _copy(error, error.message, {"code": "BAD_REQUEST"})
     log.error(
         "resolver_failed",
         path=error.path,

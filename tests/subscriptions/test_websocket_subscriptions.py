@@ -201,3 +201,20 @@ async def test_a_slow_subscriber_is_closed_with_4413_and_the_others_keep_receivi
     assert code == 4413
     assert DROPS._value.get() == drops + 1
     assert still_listening == 1  # the fast subscriber
+
+
+async def test_a_query_over_the_legacy_protocol_is_a_coded_request_error_not_an_internal_one(
+    sandbox_server: SandboxServerInfo, redis_url: str, redis_prefix: str, http: aiohttp.ClientSession
+) -> None:
+    """The legacy protocol runs subscriptions only; a query sent over it is the client's mistake."""
+    with serving(sandbox_server, redis_url, redis_prefix, 1) as (server,):
+        async with http.ws_connect(f"{server.url}/graphql", protocols=("graphql-ws",)) as socket_:
+            await socket_.send_json({"type": "connection_init", "payload": {"authorization": BEARER}})
+            await socket_.receive_json(timeout=5)
+            await socket_.send_json({"id": "q1", "type": "start", "payload": {"query": "{ __typename }"}})
+            answer = await _next_data(socket_)
+
+    assert answer["type"] == "error"
+    assert answer["id"] == "q1"
+    assert answer["payload"]["extensions"] == {"code": "BAD_REQUEST"}
+    assert answer["payload"]["message"] == "queries are not allowed"
