@@ -382,26 +382,25 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
+        # The type of an item found not null, an error or awaitable: an item of the same type is
+        # none of those either (the checks look at its type), so the next ones skip them.
+        plain: type | None = None
         try:
             for index, item in enumerate(items):
                 item_path = _path((path, index, None))
                 try:
-                    if item is None or item is Undefined:
-                        if not plan.item_nullable:
-                            raise plan.null_error()
-                        value: Any = None
-                    elif isinstance(item, Exception):
-                        raise item
-                    elif is_awaitable(item):
-                        value = self._complete_awaited_item(plan, field_details_list, item_path, item)
+                    if type(item) is not plain:
+                        if item is None or item is Undefined or isinstance(item, Exception) or is_awaitable(item):
+                            value: Any = self._complete_odd_item(plan, field_details_list, item_path, item)
+                            if value is not None:
+                                awaitable_indices.append(index)
+                            completed.append(value)
+                            continue
+                        plain = type(item)
+                    value = _read_leaves(item, steps, is_awaitable) if leaves else None
+                    value = self._run_steps(object_type, item, item_path, steps, as_item) if value is None else value
+                    if type(value) is not dict:
                         awaitable_indices.append(index)
-                    else:
-                        value = _read_leaves(item, steps, is_awaitable) if leaves else None
-                        value = (
-                            self._run_steps(object_type, item, item_path, steps, as_item) if value is None else value
-                        )
-                        if type(value) is not dict:
-                            awaitable_indices.append(index)
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     value = None
@@ -413,6 +412,18 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_at(completed, awaitable_indices)
+
+    def _complete_odd_item(
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Any
+    ) -> Awaitable[Any] | None:
+        """A list item that is null, an error or awaitable: None, raised, or its completion."""
+        if item is None or item is Undefined:
+            if not plan.item_nullable:
+                raise plan.null_error()
+            return None
+        if isinstance(item, Exception):
+            raise item
+        return self._complete_awaited_item(plan, field_details_list, item_path, item)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
