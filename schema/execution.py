@@ -40,6 +40,7 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
+from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
@@ -383,7 +384,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
         # The type of an item found not null, an error or awaitable: an item of the same type is
-        # none of those either (the checks look at its type), so the next ones skip them.
+        # none of those either (the checks look at its type, as far as schema.awaitable's memo
+        # knows it), so the next ones skip them.
         plain: type | None = None
         try:
             for index, item in enumerate(items):
@@ -396,7 +398,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 awaitable_indices.append(index)
                             completed.append(value)
                             continue
-                        plain = type(item)
+                        plain = type(item) if known_not_awaitable(type(item)) else None
                     value = _read_leaves(item, steps, is_awaitable) if leaves else None
                     value = self._run_steps(object_type, item, item_path, steps, as_item) if value is None else value
                     if type(value) is not dict:
