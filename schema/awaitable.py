@@ -28,3 +28,8 @@ def is_awaitable(value: Any) -> bool:
     if kind is not GeneratorType and not hasattr(kind, "__getattr__") and len(_by_type) < _MAX_TYPES:
         _by_type[kind] = answer
     return answer
+
+
+def known_not_awaitable(kind: type) -> bool:
+    """Values of ``kind`` were found not awaitable by their type alone (no ``__getattr__``)."""
+    return _by_type.get(kind) is False

@@ -40,6 +40,7 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
+from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
@@ -79,6 +80,10 @@ class Collected(NamedTuple):
     """None when the selection defers fields: graphql-core's path then."""
     leaves: bool
     """Every step is a leaf plan: the output is a function of the object's attributes alone."""
+
+
+_Item = tuple[GraphQLOutputType, FieldDetailsList]
+"""A list's item type and field: where an item's error is handled."""
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -182,8 +187,15 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return planned
 
     def _run_steps(
-        self, parent_type: GraphQLObjectType, source: Any, path: Path | None, steps: Steps
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        steps: Steps,
+        item: _Item | None = None,
     ) -> AwaitableOrValue[dict[str, Any]]:
+        """``item``: the object is a list item whose pending fields are awaited and its errors
+        handled by one coroutine (``_settle_item``) rather than two."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -225,7 +237,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return _await_at(results, awaitable_fields)
+        return (
+            _await_at(results, awaitable_fields)
+            if item is None
+            else self._settle_item(results, awaitable_fields, item, path)  # type: ignore[arg-type]  # an item's path
+        )
 
     def _execute_composite(
         self,
@@ -306,6 +322,22 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
 
+    async def _settle_item(self, results: dict[str, Any], keys: list[str], item: _Item, path: Path) -> Any:
+        """A list item's object once its pending fields are in place (as ``_await_at`` puts them), or
+        its error handled as the item's."""
+        try:
+            if len(keys) == 1:
+                key = keys[0]
+                results[key] = await results[key]
+            else:
+                awaited = await step_together([results[key] for key in keys])
+                for key, value in zip(keys, awaited, strict=True):
+                    results[key] = value
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item[0], item[1], path)
+            return None
+        return results
+
     def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Any) -> Any:
         if isinstance(result, Exception):
             raise result
@@ -350,25 +382,27 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         leaves = collected.leaves
         completed: list[Any] = []
         awaitable_indices: list[int] = []
+        as_item: _Item = (item_type, field_details_list)
+        # The type of an item found not null, an error or awaitable: an item of the same type is
+        # none of those either (the checks look at its type, as far as schema.awaitable's memo
+        # knows it), so the next ones skip them.
+        plain: type | None = None
         try:
             for index, item in enumerate(items):
                 item_path = _path((path, index, None))
                 try:
-                    if item is None or item is Undefined:
-                        if not plan.item_nullable:
-                            raise plan.null_error()
-                        value: Any = None
-                    elif isinstance(item, Exception):
-                        raise item
-                    elif is_awaitable(item):
-                        value = self._complete_awaited_item(plan, field_details_list, item_path, item)
+                    if type(item) is not plain:
+                        if item is None or item is Undefined or isinstance(item, Exception) or is_awaitable(item):
+                            value: Any = self._complete_odd_item(plan, field_details_list, item_path, item)
+                            if value is not None:
+                                awaitable_indices.append(index)
+                            completed.append(value)
+                            continue
+                        plain = type(item) if known_not_awaitable(type(item)) else None
+                    value = _read_leaves(item, steps, is_awaitable) if leaves else None
+                    value = self._run_steps(object_type, item, item_path, steps, as_item) if value is None else value
+                    if type(value) is not dict:
                         awaitable_indices.append(index)
-                    else:
-                        value = _read_leaves(item, steps, is_awaitable) if leaves else None
-                        value = self._run_steps(object_type, item, item_path, steps) if value is None else value
-                        if type(value) is not dict:
-                            value = self._settle(value, item_type, field_details_list, item_path)
-                            awaitable_indices.append(index)
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     value = None
@@ -380,6 +414,18 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_indices:
             return completed
         return _await_at(completed, awaitable_indices)
+
+    def _complete_odd_item(
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Any
+    ) -> Awaitable[Any] | None:
+        """A list item that is null, an error or awaitable: None, raised, or its completion."""
+        if item is None or item is Undefined:
+            if not plan.item_nullable:
+                raise plan.null_error()
+            return None
+        if isinstance(item, Exception):
+            raise item
+        return self._complete_awaited_item(plan, field_details_list, item_path, item)
 
     async def _complete_awaited_item(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]

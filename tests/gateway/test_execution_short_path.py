@@ -412,3 +412,40 @@ async def test_arguments_of_a_field_in_a_list_are_the_same_for_every_item_and_li
         "b": {"text": "s2: 2 BLUE None"},
         "c": {"text": "s2: 1 RED ['t', 's2']"},
     }
+
+
+@strawberry.type
+class Crowd:
+    @strawberry.field
+    def people(self) -> list[Person | None]:
+        async def later() -> Person:
+            return Person(id=strawberry.ID("p-later"), name="later")
+
+        items: Any = [
+            Person(id=strawberry.ID("p0"), name="first"),
+            None,
+            ValueError("no such person"),
+            later(),
+            Person(id=strawberry.ID("p4"), name="last"),
+        ]
+        return items  # type: ignore[no-any-return]
+
+
+async def test_nulls_errors_and_pending_items_after_a_plain_one_are_still_completed_as_such() -> None:
+    answers = []
+    for options in ({}, {"execution_context_class": GatewayExecutionContext}):
+        schema = strawberry.Schema(query=Crowd, **options)  # type: ignore[arg-type]
+        result = await schema.execute("{ people { id name } }")
+        answers.append((result.data, [(error.message, error.path) for error in result.errors or []]))
+    assert answers[1] == answers[0]
+    data, errors = answers[1]
+    assert data == {
+        "people": [
+            {"id": "p0", "name": "first"},
+            None,
+            None,
+            {"id": "p-later", "name": "later"},
+            {"id": "p4", "name": "last"},
+        ]
+    }
+    assert errors == [("no such person", ["people", 2])]
