@@ -75,7 +75,6 @@ class RedisStandIn:
         finally:
             writer.close()
 
-
     def _count(self, size: int) -> None:
         self.sent += size
 
