@@ -11,14 +11,16 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clients.secrets import SecretSource, SecretUnavailable
-from mobius.auth.jwks import JwksFile, JwksUrl, KeySource, KeysUnavailable
-from mobius.auth.tokens import JwtVerifier, TokenRefused, looks_like_jwt
-from mobius.settings import JwtSettings, Settings
+from mobius.auth.errors import KeysUnavailable, TokenRefused
+from mobius.settings import Settings
 from mobius.upstreams import secret_source
 from schema.context import Caller
+
+if TYPE_CHECKING:
+    from mobius.auth.tokens import JwtVerifier
 
 ANONYMOUS = Caller()
 MAX_AUTHORIZATION_CHARS = 65_536
@@ -117,19 +119,15 @@ def build_callers(settings: Settings, *, clock: Callable[[], float] = time.monot
         for caller in settings.callers
     ]
     jwt_settings = settings.auth.jwt
-    verifier = None if jwt_settings is None else JwtVerifier(jwt_settings, key_source(jwt_settings, clock=clock))
-    return CallerRegistry(api_keys, verifier)
+    if jwt_settings is None:
+        return CallerRegistry(api_keys)
+    # PyJWT and cryptography cost a worker some 10 MB of RSS: loaded only where JWTs are accepted.
+    from mobius.auth.jwks import key_source  # noqa: PLC0415
+    from mobius.auth.tokens import JwtVerifier  # noqa: PLC0415
+
+    return CallerRegistry(api_keys, JwtVerifier(jwt_settings, key_source(jwt_settings, clock=clock)))
 
 
-def key_source(settings: JwtSettings, *, clock: Callable[[], float]) -> KeySource:
-    if settings.jwks_file is not None:
-        return JwksFile(settings.jwks_file, max_bytes=settings.jwks_max_bytes)
-    assert settings.jwks_url is not None  # one of the two, by validation
-    return JwksUrl(
-        settings.jwks_url,
-        cache_s=settings.jwks_cache_s,
-        min_refresh_interval_s=settings.jwks_refresh_min_interval_s,
-        timeout_s=settings.jwks_timeout_s,
-        max_bytes=settings.jwks_max_bytes,
-        clock=clock,
-    )
+def looks_like_jwt(token: str) -> bool:
+    """Three dot-separated parts (a compact JWS), as opposed to an opaque API key."""
+    return token.count(".") == 2

@@ -22,16 +22,15 @@ import structlog
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
+from mobius.auth.errors import KeysUnavailable
+from mobius.settings import JwtSettings
+
 log = structlog.get_logger("mobius.auth")
 
 SIGNING_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
 """Asymmetric key types only: a symmetric (``oct``) key in a public key set is never trusted."""
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KEYS = 100
-
-
-class KeysUnavailable(Exception):
-    """No signing keys could be had (the provider is unreachable and none were fetched before)."""
 
 
 class InvalidKeySet(ValueError):
@@ -275,3 +274,17 @@ class JwksFile:
 
     async def close(self) -> None:
         """Nothing is held open."""
+
+
+def key_source(settings: JwtSettings, *, clock: Callable[[], float]) -> KeySource:
+    if settings.jwks_file is not None:
+        return JwksFile(settings.jwks_file, max_bytes=settings.jwks_max_bytes)
+    assert settings.jwks_url is not None  # one of the two, by validation
+    return JwksUrl(
+        settings.jwks_url,
+        cache_s=settings.jwks_cache_s,
+        min_refresh_interval_s=settings.jwks_refresh_min_interval_s,
+        timeout_s=settings.jwks_timeout_s,
+        max_bytes=settings.jwks_max_bytes,
+        clock=clock,
+    )

@@ -35,6 +35,7 @@ from jwt.exceptions import (
     MissingRequiredClaimError,
 )
 
+from mobius.auth.errors import TokenRefused
 from mobius.auth.jwks import KeySet, KeySource
 from mobius.settings import JwtSettings
 from schema.context import Caller
@@ -51,19 +52,6 @@ _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (InvalidKeyError, "the token's signing key is not usable"),
 )
 """Most specific first; each reason is a fixed text (never token content), fit for a client."""
-
-
-class TokenRefused(Exception):
-    """The token is not one this gateway accepts; ``reason`` says why, for the caller."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def looks_like_jwt(token: str) -> bool:
-    """Three dot-separated parts (a compact JWS), as opposed to an opaque API key."""
-    return token.count(".") == 2
 
 
 class _Verified(NamedTuple):

@@ -13,10 +13,9 @@ the sampler ``OTEL_TRACES_SAMPLER`` and ``OTEL_TRACES_SAMPLER_ARG`` (default her
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -26,7 +25,16 @@ from clients import telemetry
 from mobius.settings import ConfigError
 
 DEFAULT_SERVICE_NAME = "mobius-gateway"
-_EXPORTERS = {"otlp": OTLPSpanExporter, "console": ConsoleSpanExporter}
+
+
+def _otlp_exporter() -> SpanExporter:
+    # The OTLP exporter and protobuf cost a worker some 4 MB of RSS: loaded only when asked for.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+
+    return OTLPSpanExporter()
+
+
+_EXPORTERS: dict[str, Callable[[], SpanExporter]] = {"otlp": _otlp_exporter, "console": ConsoleSpanExporter}
 
 _provider: TracerProvider | None = None
 

@@ -13,8 +13,9 @@ from clock import FakeClock
 from config_support import offline_upstreams
 from harness import Sandbox
 
+from mobius.auth.errors import TokenRefused
 from mobius.auth.jwks import InvalidKeySet, JwksFile, parse_key_set
-from mobius.auth.tokens import JwtVerifier, TokenRefused, scopes_of
+from mobius.auth.tokens import JwtVerifier, scopes_of
 from mobius.settings import ConfigError, JwtSettings, load_settings
 from sandbox import JWKS_PATH, SANDBOX_AUDIENCE, SANDBOX_ISSUER
 
