@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
+from clients.codec import ModelCodec
 from clients.declaration import EventFields, Read, Touched, Upstream, Vendor, Webhook, WebhookEvent, fan_out
 from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
@@ -58,10 +59,10 @@ class _List(BaseModel, Generic[T]):
     has_more: bool = False
 
 
-_CUSTOMERS = TypeAdapter(_List[BillingCustomer])
-_SUBSCRIPTIONS = TypeAdapter(_List[BillingSubscription])
-_INVOICES = TypeAdapter(_List[BillingInvoice])
-_INVOICE = TypeAdapter(BillingInvoice)
+_CUSTOMERS = ModelCodec(_List[BillingCustomer])
+_SUBSCRIPTIONS = ModelCodec(_List[BillingSubscription])
+_INVOICES = ModelCodec(_List[BillingInvoice])
+_INVOICE = ModelCodec(BillingInvoice)
 
 
 class BillingApi(Protocol):
@@ -130,7 +131,7 @@ async def _invoices(client: BillingApi, key: InvoicesKey) -> list[BillingInvoice
 
 CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(
     name="customers",
-    model=TypeAdapter(BillingCustomer),
+    codec=ModelCodec(BillingCustomer),
     fetch=fan_out(_customer),
     batch="fan_out",
     ttl_s=300.0,
@@ -140,7 +141,7 @@ CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(
 """An organization's billing customer, by the organization's id."""
 SUBSCRIPTIONS: Read[BillingApi, str, BillingSubscription] = Read(
     name="subscriptions",
-    model=TypeAdapter(BillingSubscription),
+    codec=ModelCodec(BillingSubscription),
     fetch=fan_out(_subscription),
     batch="fan_out",
     ttl_s=60.0,
@@ -148,7 +149,7 @@ SUBSCRIPTIONS: Read[BillingApi, str, BillingSubscription] = Read(
 )
 INVOICES: Read[BillingApi, InvoicesKey, list[BillingInvoice]] = Read(
     name="invoices",
-    model=TypeAdapter(list[BillingInvoice]),
+    codec=ModelCodec(list[BillingInvoice]),
     fetch=fan_out(_invoices),
     batch="fan_out",
     pagination="cursor",

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
+from clients.codec import ModelCodec
 from clients.declaration import (
     EventFields,
     Prime,
@@ -63,10 +64,10 @@ class MembersPage(BaseModel):
     next_cursor: str | None = None
 
 
-_USERS = TypeAdapter(_UserList)
-_ORGS = TypeAdapter(_OrgList)
-_USER = TypeAdapter(IdentityUser)
-_MEMBERS = TypeAdapter(MembersPage)
+_USERS = ModelCodec(_UserList)
+_ORGS = ModelCodec(_OrgList)
+_USER = ModelCodec(IdentityUser)
+_MEMBERS = ModelCodec(MembersPage)
 
 
 class IdentityClient:
@@ -117,7 +118,7 @@ async def _members_page(client: IdentityClient, key: MembersKey) -> MembersPage 
 
 USERS: Read[IdentityClient, str, IdentityUser] = Read(
     name="users",
-    model=TypeAdapter(IdentityUser),
+    codec=ModelCodec(IdentityUser),
     fetch=by_ids(IdentityClient.users_by_ids),
     batch="by_ids",
     ttl_s=60.0,
@@ -126,7 +127,7 @@ USERS: Read[IdentityClient, str, IdentityUser] = Read(
 )
 ORGS: Read[IdentityClient, str, IdentityOrg] = Read(
     name="orgs",
-    model=TypeAdapter(IdentityOrg),
+    codec=ModelCodec(IdentityOrg),
     fetch=by_ids(IdentityClient.orgs_by_ids),
     batch="by_ids",
     ttl_s=300.0,
@@ -135,7 +136,7 @@ ORGS: Read[IdentityClient, str, IdentityOrg] = Read(
 )
 MEMBERS: Read[IdentityClient, MembersKey, MembersPage] = Read(
     name="members",
-    model=TypeAdapter(MembersPage),
+    codec=ModelCodec(MembersPage),
     fetch=fan_out(_members_page),
     batch="fan_out",
     pagination="cursor",
