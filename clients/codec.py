@@ -97,12 +97,19 @@ class StructCodec(Generic[T]):
         self.version = _digest(msgspec.json.schema(kind))
 
     def decode(self, data: bytes) -> T:
+        """Bytes that are not JSON are ``json_invalid`` at the body, even where the decoder met a
+        mismatch before the point where the JSON breaks off."""
         try:
             return self._decoder.decode(data)
         except msgspec.ValidationError as exc:
-            raise _invalid_struct(exc) from None
+            invalid = _invalid_struct(exc)
         except msgspec.DecodeError:
             raise Invalid((), "json_invalid") from None
+        try:
+            msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            raise Invalid((), "json_invalid") from None
+        raise invalid
 
     def convert(self, value: object) -> T:
         try:

@@ -124,9 +124,9 @@ def test_keys_carry_upstream_version_scope_and_a_hash_tag_but_no_secret() -> Non
 
 
 async def test_an_entry_written_in_the_previous_wire_format_is_a_miss(clock: FakeClock, users: Upstream) -> None:
-    """Values were pydantic dumps (snake_case names) in format 1; such an entry is fetched again."""
+    """Values were pydantic dumps in format 1; such an entry is fetched again, even when it reads."""
     store = InProcessStore(clock=clock)
-    old = users.data["u-1"].model_dump(mode="json")
+    old = {"id": "u-1", "org_id": "org-1", "name": "Old", "updated_at": "2026-01-02T00:00:00Z", "etag": "e0"}
     raw = orjson.dumps([WIRE_FORMAT - 1, False, clock(), clock() + 60, clock() + 90, clock() + 360, old])
     await store.set_many([StoreWrite(key=USERS.key("u-1", "mobius-gateway"), data=raw, ttl_s=600.0)])
     engine = make_engine(clock, store)
