@@ -88,11 +88,13 @@ def invalid_model(exc: ValidationError) -> Invalid:
 
 
 class StructCodec(Generic[T]):
-    """A frozen ``msgspec.Struct`` (or a container of them)."""
+    """A frozen ``msgspec.Struct`` (or a container of them). Lax like pydantic's default mode: a
+    number in a string or a whole float is read as an int, ``"true"`` as a bool, a Unix time as a
+    datetime; nothing becomes a string that was not one."""
 
     def __init__(self, kind: type[T]) -> None:
         self.kind = kind
-        self._decoder = msgspec.json.Decoder(kind)
+        self._decoder = msgspec.json.Decoder(kind, strict=False)
         self._encoder = msgspec.json.Encoder()
         self.version = _digest(msgspec.json.schema(kind))
 
@@ -113,7 +115,7 @@ class StructCodec(Generic[T]):
 
     def convert(self, value: object) -> T:
         try:
-            return msgspec.convert(value, self.kind)
+            return msgspec.convert(value, self.kind, strict=False)
         except msgspec.ValidationError as exc:
             raise _invalid_struct(exc) from None
 
