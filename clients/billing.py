@@ -12,24 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+import msgspec
 
+from clients.codec import StructCodec
 from clients.declaration import EventFields, Read, Touched, Upstream, Vendor, Webhook, WebhookEvent, fan_out
 from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
-class BillingCustomer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class BillingCustomer(msgspec.Struct, frozen=True):
     id: str
     org_id: str
     name: str
 
 
-class BillingSubscription(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class BillingSubscription(msgspec.Struct, frozen=True):
     id: str
     customer: str
     plan: str
@@ -38,9 +35,7 @@ class BillingSubscription(BaseModel):
     current_period_end: int
 
 
-class BillingInvoice(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class BillingInvoice(msgspec.Struct, frozen=True):
     id: str
     number: str
     customer: str
@@ -53,15 +48,15 @@ class BillingInvoice(BaseModel):
 T = TypeVar("T")
 
 
-class _List(BaseModel, Generic[T]):
+class _List(msgspec.Struct, Generic[T], frozen=True):
     data: list[T]
     has_more: bool = False
 
 
-_CUSTOMERS = TypeAdapter(_List[BillingCustomer])
-_SUBSCRIPTIONS = TypeAdapter(_List[BillingSubscription])
-_INVOICES = TypeAdapter(_List[BillingInvoice])
-_INVOICE = TypeAdapter(BillingInvoice)
+_CUSTOMERS = StructCodec(_List[BillingCustomer])
+_SUBSCRIPTIONS = StructCodec(_List[BillingSubscription])
+_INVOICES = StructCodec(_List[BillingInvoice])
+_INVOICE = StructCodec(BillingInvoice)
 
 
 class BillingApi(Protocol):
@@ -130,7 +125,7 @@ async def _invoices(client: BillingApi, key: InvoicesKey) -> list[BillingInvoice
 
 CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(
     name="customers",
-    model=TypeAdapter(BillingCustomer),
+    codec=StructCodec(BillingCustomer),
     fetch=fan_out(_customer),
     batch="fan_out",
     ttl_s=300.0,
@@ -140,7 +135,7 @@ CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(
 """An organization's billing customer, by the organization's id."""
 SUBSCRIPTIONS: Read[BillingApi, str, BillingSubscription] = Read(
     name="subscriptions",
-    model=TypeAdapter(BillingSubscription),
+    codec=StructCodec(BillingSubscription),
     fetch=fan_out(_subscription),
     batch="fan_out",
     ttl_s=60.0,
@@ -148,7 +143,7 @@ SUBSCRIPTIONS: Read[BillingApi, str, BillingSubscription] = Read(
 )
 INVOICES: Read[BillingApi, InvoicesKey, list[BillingInvoice]] = Read(
     name="invoices",
-    model=TypeAdapter(list[BillingInvoice]),
+    codec=StructCodec(list[BillingInvoice]),
     fetch=fan_out(_invoices),
     batch="fan_out",
     pagination="cursor",

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 from typing import Protocol as TypingProtocol
 
-from pydantic import TypeAdapter
-
+from clients.codec import Codec
 from clients.errors import UpstreamError
 from clients.http import HttpUpstream
 from clients.policy import UpstreamPolicy
@@ -145,14 +144,15 @@ class Read(Generic[C, K, V]):
     """One batched read of an upstream slot.
 
     ``name`` names its loader, its cache type and its TTL setting (``cache.ttl_s.<name>``).
-    ``fetch`` answers a batch of keys under the DataLoader contract (one answer per key, in key
-    order); build it with ``by_ids``, ``merged`` or ``fan_out``. ``key_parts`` are what the cache
-    key is made of (a key may carry more, e.g. what a GraphQL upstream must bring along, that does
-    not change the cached value). ``entity`` makes entries addressable as ``<entity>:<id>``.
+    ``codec`` reads and writes its values (the cache's entries). ``fetch`` answers a batch of keys
+    under the DataLoader contract (one answer per key, in key order); build it with ``by_ids``,
+    ``merged`` or ``fan_out``. ``key_parts`` are what the cache key is made of (a key may carry
+    more, e.g. what a GraphQL upstream must bring along, that does not change the cached value).
+    ``entity`` makes entries addressable as ``<entity>:<id>``.
     """
 
     name: str
-    model: TypeAdapter[V]
+    codec: Codec[V]
     fetch: Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]
     batch: Batch
     ttl_s: float

@@ -1,6 +1,6 @@
 """The upstream error tree, and the one place where what an upstream did becomes one of its errors:
 transport failures (aiohttp, timeouts), HTTP statuses and error bodies, payloads that do not
-validate (pydantic), and GraphQL ``errors`` (whole-request outages and per-field failures).
+match their type (``clients.codec``), and GraphQL ``errors`` (whole-request outages and per-field failures).
 
     UpstreamError                       any failure of one upstream call
     ├── UpstreamUnavailable             the upstream could not answer (retryable by class)
@@ -33,6 +33,7 @@ import aiohttp
 import orjson
 from pydantic import ValidationError
 
+from clients.codec import Invalid, invalid_model
 from clients.messages import RawResponse
 from clients.resilience.ratelimit_headers import parse_retry_after
 
@@ -208,14 +209,14 @@ def _body_code(body: bytes) -> str | None:
 
 
 def invalid_response(
-    upstream: str, exc: ValidationError, *, what: str = "", where: str = ""
+    upstream: str, exc: Invalid | ValidationError, *, what: str = "", where: str = ""
 ) -> UpstreamInvalidResponse:
-    """A payload that did not validate, located (``what`` was asked, ``where`` in the answer, then the
-    first error's location); the value itself is never shown."""
-    first = exc.errors()[0]
-    location = ".".join(str(part) for part in (where, *first["loc"]) if part != "") or "body"
+    """A payload that did not match its type, located (``what`` was asked, ``where`` in the answer,
+    then where the type did not match); the value itself is never shown."""
+    invalid = invalid_model(exc) if isinstance(exc, ValidationError) else exc
+    location = ".".join(str(part) for part in (where, *invalid.location) if part != "") or "body"
     prefix = f"{what}: " if what else ""
-    return UpstreamInvalidResponse(f"{prefix}invalid response at {location}: {first['type']}", upstream=upstream)
+    return UpstreamInvalidResponse(f"{prefix}invalid response at {location}: {invalid.kind}", upstream=upstream)
 
 
 _STATUS_BY_GRAPHQL_CODE = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "CONFLICT": 409}

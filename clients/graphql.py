@@ -4,6 +4,11 @@ gql's ``Client`` and session run the documents; the transport under them is ours
 is gql's extension point for that): it posts each document through ``HttpUpstream.exchange``, so a
 GraphQL call gets the same auth flow, the same aiohttp session and the same error mapping as a
 REST call, and the HTTP status and headers of every answer are seen before the body is trusted.
+
+A query can name the type of its ``data`` (an ``Answer`` codec): a clean answer (data and no
+errors) is then decoded into it in one pass from the response bytes; any other answer (errors,
+or data that does not match the type) comes back as plain JSON, for the caller to tell which of
+its parts failed.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import msgspec
 import orjson
 from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
@@ -20,6 +26,7 @@ from gql.transport.async_transport import AsyncTransport
 from gql.transport.exceptions import TransportQueryError
 from graphql import DocumentNode, ExecutionResult, FieldNode, OperationDefinitionNode, OperationType, print_ast
 
+from clients.codec import Invalid, StructCodec
 from clients.errors import (
     RateLimited,
     UpstreamInvalidResponse,
@@ -30,12 +37,29 @@ from clients.errors import (
 from clients.http import HttpUpstream
 from clients.messages import OutgoingRequest
 
+D = TypeVar("D")
+
+
+class Answer(msgspec.Struct, Generic[D], frozen=True):
+    """A GraphQL result whose ``data`` has a known type."""
+
+    data: D | None = None
+    errors: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
+    extensions: dict[str, Any] | None = None
+
+
+AnswerCodec = StructCodec[Answer[Any]]
+
 
 @dataclass(frozen=True, slots=True)
 class GraphQLResult:
+    """``typed`` is the data decoded into the request's type (``data`` is then ``None``), when the
+    request named one and the answer was clean."""
+
     data: dict[str, Any] | None
     errors: list[dict[str, Any]]
     extensions: dict[str, Any] | None
+    typed: Any = None
 
 
 def is_mutation(document: DocumentNode) -> bool:
@@ -89,6 +113,30 @@ def graphql_route(document: DocumentNode) -> str:
     return route
 
 
+def read_result(body: bytes, *, upstream: str, answer: AnswerCodec | None = None) -> ExecutionResult:
+    """A GraphQL result from a response body: with ``answer``, a clean one's ``data`` is of its
+    data type; else plain JSON. ``UpstreamInvalidResponse`` for a body that is not a result."""
+    if answer is not None:
+        try:
+            typed = answer.decode(body)
+        except Invalid:
+            typed = None
+        if typed is not None and typed.data is not None and typed.errors is msgspec.UNSET:
+            return ExecutionResult(data=typed.data, extensions=typed.extensions)
+    try:
+        loaded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=upstream) from None
+    if not isinstance(loaded, dict) or ("data" not in loaded and "errors" not in loaded):
+        raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=upstream)
+    data, errors, extensions = loaded.get("data"), loaded.get("errors"), loaded.get("extensions")
+    if (data is not None and not isinstance(data, dict)) or (errors is not None and not isinstance(errors, list)):
+        raise UpstreamInvalidResponse("GraphQL result has an invalid shape", upstream=upstream)
+    if data is None and not errors:
+        raise UpstreamInvalidResponse("GraphQL result has neither data nor errors", upstream=upstream)
+    return ExecutionResult(data=data, errors=errors, extensions=extensions)
+
+
 class UpstreamTransport(AsyncTransport):
     """gql's transport over ``HttpUpstream``: one POST per document through the upstream's auth
     flow. A status that is not a success is the upstream's error; a body that is not a GraphQL
@@ -104,7 +152,13 @@ class UpstreamTransport(AsyncTransport):
     async def close(self) -> None:
         await self.http.close()
 
-    async def execute(self, request: GraphQLRequest, *, headers: Mapping[str, str] | None = None) -> ExecutionResult:
+    async def execute(
+        self,
+        request: GraphQLRequest,
+        *,
+        headers: Mapping[str, str] | None = None,
+        answer: AnswerCodec | None = None,
+    ) -> ExecutionResult:
         payload: dict[str, Any] = {"query": printed_query(request.document)}
         if request.variable_values:
             payload["variables"] = request.variable_values
@@ -117,21 +171,7 @@ class UpstreamTransport(AsyncTransport):
         response = await self.http.exchange(outgoing)
         if response.status >= 400:
             raise error_for_status(response.status, upstream=self.http.name)
-        return self._result(response.body)
-
-    def _result(self, body: bytes) -> ExecutionResult:
-        try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=self.http.name) from None
-        if not isinstance(answer, dict) or ("data" not in answer and "errors" not in answer):
-            raise UpstreamInvalidResponse("answer is not a GraphQL result", upstream=self.http.name)
-        data, errors, extensions = answer.get("data"), answer.get("errors"), answer.get("extensions")
-        if (data is not None and not isinstance(data, dict)) or (errors is not None and not isinstance(errors, list)):
-            raise UpstreamInvalidResponse("GraphQL result has an invalid shape", upstream=self.http.name)
-        if data is None and not errors:
-            raise UpstreamInvalidResponse("GraphQL result has neither data nor errors", upstream=self.http.name)
-        return ExecutionResult(data=data, errors=errors, extensions=extensions)
+        return read_result(response.body, upstream=self.http.name, answer=answer)
 
     def subscribe(self, request: GraphQLRequest) -> AsyncGenerator[ExecutionResult, None]:
         raise NotImplementedError("the gateway sends queries and mutations only")
@@ -168,7 +208,9 @@ class GraphQLUpstream:
         variables: dict[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        answer: AnswerCodec | None = None,
     ) -> GraphQLResult:
+        """``answer``: the type of a query's data (see the module's docstring)."""
         session = self._session
         if session is None:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
@@ -177,28 +219,37 @@ class GraphQLUpstream:
         shared = self.shared_reads
         if is_mutation(document):
             shared.wrote()
-            return await self._execute(session, request, headers, idempotent=idempotency_key is not None)
+            return await self._execute(session, request, headers, answer, idempotent=idempotency_key is not None)
         if shared.enabled and not headers:
-            key = (printed_query(document), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
-            return await shared.read(key, partial(self._execute, session, request, headers, idempotent=True))
-        return await self._execute(session, request, headers, idempotent=True)
+            key = (printed_query(document), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), id(answer))
+            return await shared.read(key, partial(self._execute, session, request, headers, answer, idempotent=True))
+        return await self._execute(session, request, headers, answer, idempotent=True)
 
     async def _execute(
-        self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str], *, idempotent: bool
+        self,
+        session: AsyncClientSession,
+        request: GraphQLRequest,
+        headers: dict[str, str],
+        answer: AnswerCodec | None,
+        *,
+        idempotent: bool,
     ) -> GraphQLResult:
         return await self.pipeline.call(
-            partial(self._attempt, session, request, headers),
+            partial(self._attempt, session, request, headers, answer),
             idempotent=idempotent,
             route=graphql_route(request.document),
         )
 
     async def _attempt(
-        self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str]
+        self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str], typed: AnswerCodec | None
     ) -> GraphQLResult:
         """One attempt; an outage reported inside a 200 is raised for the pipeline like an HTTP one."""
         try:
-            result = await session.execute(request, get_execution_result=True, headers=headers)
-            answer = GraphQLResult(data=result.data, errors=[], extensions=result.extensions)
+            result = await session.execute(request, get_execution_result=True, headers=headers, answer=typed)
+            if typed is not None and not isinstance(result.data, dict):
+                answer = GraphQLResult(data=None, errors=[], extensions=result.extensions, typed=result.data)
+            else:
+                answer = GraphQLResult(data=result.data, errors=[], extensions=result.extensions)
         except TransportQueryError as partial_answer:
             answer = GraphQLResult(
                 data=partial_answer.data,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+import msgspec
 
+from clients.codec import StructCodec
 from clients.declaration import (
     EventFields,
     Prime,
@@ -26,47 +27,41 @@ from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, read_body
 
 
-class IdentityUser(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class IdentityUser(msgspec.Struct, frozen=True):
     id: str
     org_id: str
     name: str
-    email: str | None = None
-    phone: str | None = None
     updated_at: datetime
     etag: str
+    email: str | None = None
+    phone: str | None = None
 
 
-class IdentityOrg(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class IdentityOrg(msgspec.Struct, frozen=True):
     id: str
     name: str
     slug: str | None = None
     member_count: int | None = None
 
 
-class _UserList(BaseModel):
+class _UserList(msgspec.Struct, frozen=True):
     data: list[IdentityUser]
 
 
-class _OrgList(BaseModel):
+class _OrgList(msgspec.Struct, frozen=True):
     data: list[IdentityOrg]
 
 
-class MembersPage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class MembersPage(msgspec.Struct, frozen=True):
     data: list[IdentityUser]
     total_count: int
     next_cursor: str | None = None
 
 
-_USERS = TypeAdapter(_UserList)
-_ORGS = TypeAdapter(_OrgList)
-_USER = TypeAdapter(IdentityUser)
-_MEMBERS = TypeAdapter(MembersPage)
+_USERS = StructCodec(_UserList)
+_ORGS = StructCodec(_OrgList)
+_USER = StructCodec(IdentityUser)
+_MEMBERS = StructCodec(MembersPage)
 
 
 class IdentityClient:
@@ -117,7 +112,7 @@ async def _members_page(client: IdentityClient, key: MembersKey) -> MembersPage 
 
 USERS: Read[IdentityClient, str, IdentityUser] = Read(
     name="users",
-    model=TypeAdapter(IdentityUser),
+    codec=StructCodec(IdentityUser),
     fetch=by_ids(IdentityClient.users_by_ids),
     batch="by_ids",
     ttl_s=60.0,
@@ -126,7 +121,7 @@ USERS: Read[IdentityClient, str, IdentityUser] = Read(
 )
 ORGS: Read[IdentityClient, str, IdentityOrg] = Read(
     name="orgs",
-    model=TypeAdapter(IdentityOrg),
+    codec=StructCodec(IdentityOrg),
     fetch=by_ids(IdentityClient.orgs_by_ids),
     batch="by_ids",
     ttl_s=300.0,
@@ -135,7 +130,7 @@ ORGS: Read[IdentityClient, str, IdentityOrg] = Read(
 )
 MEMBERS: Read[IdentityClient, MembersKey, MembersPage] = Read(
     name="members",
-    model=TypeAdapter(MembersPage),
+    codec=StructCodec(MembersPage),
     fetch=fan_out(_members_page),
     batch="fan_out",
     pagination="cursor",

@@ -8,9 +8,10 @@ into the normalised billing models (``upstreams.billing.vendor: ledger``).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
 from clients.billing import BILLING, BillingApi, BillingCustomer, BillingInvoice, BillingSubscription
+from clients.codec import ModelCodec
 from clients.declaration import Vendor
 from clients.rest import RestClient
 
@@ -71,10 +72,10 @@ class _Invoices(BaseModel):
     list: list[_Invoice]
 
 
-_CUSTOMERS = TypeAdapter(_Customers)
-_SUBSCRIPTIONS = TypeAdapter(_Subscriptions)
-_INVOICES = TypeAdapter(_Invoices)
-_PAID = TypeAdapter(_Invoice)
+_CUSTOMERS = ModelCodec(_Customers)
+_SUBSCRIPTIONS = ModelCodec(_Subscriptions)
+_INVOICES = ModelCodec(_Invoices)
+_PAID = ModelCodec(_Invoice)
 
 _SUBSCRIPTION_STATUS = {"in_trial": "trialing", "cancelled": "canceled", "non_renewing": "active", "future": "trialing"}
 _INVOICE_STATUS = {

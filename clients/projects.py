@@ -4,6 +4,11 @@ A projects page can carry its projects' issue pages in the same request (a neste
 selection per distinct argument set, aliased ``i0``, ``i1``, ...). The upstream's ``issues`` and
 ``nodes`` are non-null, so an error inside one project's issues nulls the whole answer: such a page
 is then read again without its issues, and the caller loads them on their own.
+
+The values are frozen msgspec Structs. A clean answer of the projects request (pages and nested
+issue pages) is decoded in one pass from the response bytes into a type built for the request's
+shape; an answer with errors, or one that does not match, is split key by key as plain JSON, so
+that each key gets its own error.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
 from graphql import DocumentNode, GraphQLSchema, build_schema
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from clients.codec import Invalid, StructCodec
 from clients.declaration import (
     EventFields,
     Fetched,
@@ -34,51 +40,47 @@ from clients.declaration import (
     merged,
 )
 from clients.errors import UpstreamError, UpstreamInvalidResponse, graphql_error, invalid_response
-from clients.graphql import GraphQLResult, GraphQLUpstream
+from clients.graphql import Answer, AnswerCodec, GraphQLResult, GraphQLUpstream
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
-class PageInfo(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    has_next_page: bool = Field(alias="hasNextPage")
-    end_cursor: str | None = Field(default=None, alias="endCursor")
+class PageInfo(msgspec.Struct, frozen=True, rename="camel"):
+    has_next_page: bool
+    end_cursor: str | None = None
 
 
-class ProjectNode(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
+class ProjectNode(msgspec.Struct, frozen=True, rename="camel"):
     id: str
     name: str
-    org_id: str = Field(alias="orgId")
-    owner_id: str = Field(alias="ownerId")
+    org_id: str
+    owner_id: str
     state: str
 
 
-class IssueNode(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
+class IssueNode(msgspec.Struct, frozen=True, rename="camel"):
     id: str
     title: str
     state: str
-    assignee_id: str | None = Field(default=None, alias="assigneeId")
-    project_id: str = Field(alias="projectId")
+    project_id: str
+    assignee_id: str | None = None
 
 
-class ProjectPage(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    total_count: int = Field(alias="totalCount")
-    page_info: PageInfo = Field(alias="pageInfo")
+class ProjectPage(msgspec.Struct, frozen=True, rename="camel"):
+    total_count: int
+    page_info: PageInfo
     nodes: list[ProjectNode]
 
 
-class IssuePage(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    total_count: int = Field(alias="totalCount")
-    page_info: PageInfo = Field(alias="pageInfo")
+class IssuePage(msgspec.Struct, frozen=True, rename="camel"):
+    total_count: int
+    page_info: PageInfo
     nodes: list[IssueNode]
+
+
+_PROJECT_NODE = StructCodec(ProjectNode)
+_ISSUE_NODE = StructCodec(IssueNode)
+_PROJECT_PAGE = StructCodec(ProjectPage)
+_ISSUE_PAGE = StructCodec(IssuePage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +140,14 @@ def _project_fields() -> tuple[DSLField, ...]:
     return (project.id, project.name, project.orgId, project.ownerId, project.state)
 
 
-def _issue_fields(*, with_project: bool = True) -> tuple[DSLField, ...]:
-    """Inside a project, an issue's ``projectId`` is that project's id: it is filled in, not asked."""
+def _issue_fields() -> tuple[DSLField, ...]:
     issue = _DS.Issue
-    fields = (issue.id, issue.title, issue.state, issue.assigneeId)
-    return (*fields, issue.projectId) if with_project else fields
+    return (issue.id, issue.title, issue.state, issue.assigneeId, issue.projectId)
 
 
-def _issue_connection(field: DSLField, *, with_project: bool = True) -> DSLField:
+def _issue_connection(field: DSLField) -> DSLField:
     connection = _DS.IssueConnection
-    nodes = connection.nodes.select(*_issue_fields(with_project=with_project))
+    nodes = connection.nodes.select(*_issue_fields())
     return field.select(connection.totalCount, _page_info(connection), nodes)
 
 
@@ -162,8 +162,7 @@ def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
             _issue_connection(
                 _DS.Project.issues.alias(f"i{j}").args(
                     first=getattr(var, f"f{i}_{j}"), after=getattr(var, f"a{i}_{j}"), state=getattr(var, f"s{i}_{j}")
-                ),
-                with_project=False,
+                )
             )
             for j in range(nested)
         ]
@@ -176,6 +175,33 @@ def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
     query = DSLQuery(*fields)
     query.variable_definitions = var
     return dsl_gql(MobiusProjects=query).document
+
+
+@lru_cache(maxsize=32)
+def _nested_page(nested: int) -> Any:
+    """A projects page whose projects carry ``nested`` issue pages (``i0``, ``i1``, ...)."""
+    project = msgspec.defstruct(
+        f"NestedProject{nested}",
+        [*((name, str) for name in ProjectNode.__struct_fields__), *((f"i{j}", IssuePage) for j in range(nested))],
+        frozen=True,
+        rename="camel",
+    )
+    return msgspec.defstruct(
+        f"NestedProjectPage{nested}",
+        [("total_count", int), ("page_info", PageInfo), ("nodes", list[project])],  # type: ignore[valid-type]  # built above
+        frozen=True,
+        rename="camel",
+    )
+
+
+@lru_cache(maxsize=128)
+def projects_answer(shape: tuple[int, ...]) -> AnswerCodec:
+    """The typed answer of the projects request for keys asking ``shape[i]`` nested issue pages:
+    one page per key, none of them null."""
+    data: Any = msgspec.defstruct(
+        "MobiusProjectsData", [(f"k{i}", _nested_page(nested)) for i, nested in enumerate(shape)], frozen=True
+    )
+    return StructCodec(Answer[data])
 
 
 @lru_cache(maxsize=128)
@@ -250,7 +276,7 @@ class ProjectsClient:
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
         result = await self.graphql.execute(_projects_document((0,) * len(keys)), variables)
-        answers = [self._keyed(result, f"k{i}", ProjectPage.model_validate) for i in range(len(keys))]
+        answers = [self._keyed(result, f"k{i}", _PROJECT_PAGE.convert) for i in range(len(keys))]
         lost = [key for key, answer in zip(keys, answers, strict=True) if answer is _LOST]
         reread = iter(await self._pages_or_error(lost) if lost else [])
         return [next(reread) if answer is _LOST else answer for answer in answers]
@@ -267,7 +293,9 @@ class ProjectsClient:
             for j, args in enumerate(key.issues):
                 variables.update({f"f{i}_{j}": args.first, f"a{i}_{j}": args.after, f"s{i}_{j}": args.state})
         shape = tuple(len(key.issues) for key in keys)
-        result = await self.graphql.execute(_projects_document(shape), variables)
+        result = await self.graphql.execute(_projects_document(shape), variables, answer=projects_answer(shape))
+        if result.typed is not None:
+            return [_with_issues(getattr(result.typed, f"k{i}"), key) for i, key in enumerate(keys)]
         answers = self.split_nested(result, keys)
         lost = [key for key, answer in zip(keys, answers, strict=True) if answer is None]
         reread = iter(await self._pages_or_error(lost) if lost else [])
@@ -304,7 +332,7 @@ class ProjectsClient:
             if value is None and nested_errors and not _errors_at(other_errors, alias):
                 answers.append(None)
                 continue
-            page = self._keyed(plain, alias, ProjectPage.model_validate)
+            page = self._keyed(plain, alias, _PROJECT_PAGE.convert)
             if page is _LOST:
                 answers.append(None)
             elif isinstance(page, ProjectPage):
@@ -332,7 +360,7 @@ class ProjectsClient:
                     continue
                 try:
                     found[args.key(project.id)] = self._validate(
-                        IssuePage.model_validate, _in_project(raw.get(field), project.id), f"{alias}.nodes.{n}.{field}"
+                        _ISSUE_PAGE.convert, raw.get(field), f"{alias}.nodes.{n}.{field}"
                     )
                 except UpstreamError as exc:
                     found[args.key(project.id)] = exc
@@ -353,7 +381,7 @@ class ProjectsClient:
         found: dict[str, ProjectNode] = {}
         for node in nodes:
             if node:
-                project = self._validate(ProjectNode.model_validate, node, "nodes")
+                project = self._validate(_PROJECT_NODE.convert, node, "nodes")
                 found[project.id] = project
         return found
 
@@ -368,7 +396,7 @@ class ProjectsClient:
     def _mutated(self, result: GraphQLResult, field: str) -> IssueNode:
         if result.errors:
             raise graphql_error(self.name, result.errors)
-        issue: IssueNode = self._validate(IssueNode.model_validate, self._data(result).get(field), field)
+        issue: IssueNode = self._validate(_ISSUE_NODE.convert, self._data(result).get(field), field)
         return issue
 
     def _data(self, result: GraphQLResult) -> dict[str, Any]:
@@ -397,7 +425,7 @@ class ProjectsClient:
     def _validate(self, parse_value: Callable[[Any], Any], value: Any, where: str) -> Any:
         try:
             return parse_value(value)
-        except ValidationError as exc:
+        except Invalid as exc:
             raise invalid_response(self.name, exc, where=where) from None
 
 
@@ -416,15 +444,18 @@ def _issues_location(path: Any) -> tuple[str, int, str] | None:
     return None
 
 
-def _in_project(page: Any, project_id: str) -> Any:
-    """A nested issue page with each issue's ``projectId`` filled in (see ``_NESTED_ISSUE_PAGE``);
-    anything that is not a page is left for validation to reject."""
-    nodes = page.get("nodes") if isinstance(page, dict) else None
-    if isinstance(nodes, list):
-        for node in nodes:
-            if isinstance(node, dict):
-                node["projectId"] = project_id
-    return page
+def _with_issues(nested: Any, key: ProjectsKey) -> ProjectsWithIssues:
+    """A page of ``_nested_page`` as the projects page and the issue pages it carries."""
+    projects = nested.nodes
+    page = ProjectPage(
+        nested.total_count,
+        nested.page_info,
+        [ProjectNode(p.id, p.name, p.org_id, p.owner_id, p.state) for p in projects],
+    )
+    issues: dict[IssuesKey, IssuePage | UpstreamError] = {
+        args.key(p.id): getattr(p, f"i{j}") for p in projects for j, args in enumerate(key.issues)
+    }
+    return ProjectsWithIssues(page, issues)
 
 
 def _without_issues(page: ProjectPage | UpstreamError) -> ProjectsWithIssues | UpstreamError:
@@ -439,10 +470,11 @@ def _issue_page(value: Any) -> IssuePage | None:
     if value is None:
         return None
     if not isinstance(value, dict) or "issues" not in value:
-        raise ValidationError.from_exception_data(
-            "IssuePage", [{"type": "missing", "loc": ("issues",), "input": value}]
-        )
-    return IssuePage.model_validate(value["issues"])
+        raise Invalid(("issues",), "missing")
+    try:
+        return _ISSUE_PAGE.convert(value["issues"])
+    except Invalid as exc:
+        raise Invalid(("issues", *exc.location), exc.kind) from None
 
 
 async def _issue_pages(client: ProjectsClient, keys: Sequence[IssuesKey]) -> Fetched[IssuesKey]:
@@ -463,7 +495,7 @@ async def _project_pages(client: ProjectsClient, keys: Sequence[ProjectsKey]) ->
 
 PROJECTS: Read[ProjectsClient, str, ProjectNode] = Read(
     name="projects",
-    model=TypeAdapter(ProjectNode),
+    codec=_PROJECT_NODE,
     fetch=by_ids(ProjectsClient.projects_by_ids),
     batch="by_ids",
     ttl_s=120.0,
@@ -473,7 +505,7 @@ PROJECTS: Read[ProjectsClient, str, ProjectNode] = Read(
 )
 ISSUES: Read[ProjectsClient, IssuesKey, IssuePage] = Read(
     name="issues",
-    model=TypeAdapter(IssuePage),
+    codec=_ISSUE_PAGE,
     fetch=merged(_issue_pages),
     batch="merged",
     pagination="cursor",
@@ -484,7 +516,7 @@ ISSUES: Read[ProjectsClient, IssuesKey, IssuePage] = Read(
 """Issue pages of a project."""
 PROJECT_PAGES: Read[ProjectsClient, ProjectsKey, ProjectPage] = Read(
     name="project_pages",
-    model=TypeAdapter(ProjectPage),
+    codec=_PROJECT_PAGE,
     fetch=merged(_project_pages),
     batch="merged",
     pagination="cursor",

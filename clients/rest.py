@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
-from pydantic import TypeAdapter, ValidationError
-
+from clients.codec import Codec, Invalid
 from clients.errors import error_for_response, invalid_response
 from clients.http import HttpUpstream
 from clients.messages import RawResponse
@@ -22,13 +21,13 @@ def fill_route(route: str, values: Mapping[str, str] | None) -> str:
     return route.format_map({name: quote(value, safe="") for name, value in values.items()})
 
 
-def parse_response(upstream: str, what: str, response: RawResponse, adapter: TypeAdapter[T]) -> T:
-    """Raise the error a failed response means, or validate its JSON body into ``T``."""
+def parse_response(upstream: str, what: str, response: RawResponse, codec: Codec[T]) -> T:
+    """Raise the error a failed response means, or decode its JSON body into ``T``."""
     if response.status >= 400:
         raise error_for_response(upstream, response)
     try:
-        return adapter.validate_json(response.body)
-    except ValidationError as exc:
+        return codec.decode(response.body)
+    except Invalid as exc:
         raise invalid_response(upstream, exc, what=what) from None
 
 
@@ -40,18 +39,18 @@ class RestClient:
     async def get(
         self,
         route: str,
-        adapter: TypeAdapter[T],
+        codec: Codec[T],
         *,
         path: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
     ) -> T:
-        return await self.call("GET", route, adapter, path=path, params=params)
+        return await self.call("GET", route, codec, path=path, params=params)
 
     async def call(
         self,
         method: str,
         route: str,
-        adapter: TypeAdapter[T],
+        codec: Codec[T],
         *,
         path: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
@@ -67,9 +66,9 @@ class RestClient:
             response = await self.http.send(
                 method, wire_path, route=declared, params=params, json_body=json_body, headers=headers
             )
-            return parse_response(self.name, declared, response, adapter)
+            return parse_response(self.name, declared, response, codec)
 
         shared = self.http.shared_reads
         if method == "GET" and json_body is None and not headers and shared.enabled:
-            return await shared.read((wire_path, tuple(sorted((params or {}).items())), id(adapter)), send)
+            return await shared.read((wire_path, tuple(sorted((params or {}).items())), id(codec)), send)
         return await send()

@@ -3,7 +3,7 @@
 Many clients asking for the same thing at once (a dashboard everyone opens at nine) would send
 the upstream the same read many times over; with sharing on, the first caller's call is awaited
 by the others, and its answer (or its error) is theirs too. Only reads are shared: a request is
-keyed by everything that makes its answer (method, path and query, body, and the adapter or
+keyed by everything that makes its answer (method, path and query, body, and the codec or
 document it is parsed with), never by who asked, so an upstream must answer it the same for every
 caller of the gateway (true of service credentials; not of per-user ones).
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from clients.codec import ModelCodec
 from clients.declaration import (
     EventFields,
     Prime,
@@ -67,8 +68,8 @@ class _Tickets(BaseModel):
     tickets: list[SupportTicket]
 
 
-_PAGE = TypeAdapter(TicketsPage)
-_TICKETS = TypeAdapter(_Tickets)
+_PAGE = ModelCodec(TicketsPage)
+_TICKETS = ModelCodec(_Tickets)
 
 
 class SupportClient:
@@ -108,7 +109,7 @@ async def _tickets_page(client: SupportClient, key: TicketsKey) -> TicketsPage |
 
 TICKETS: Read[SupportClient, str, SupportTicket] = Read(
     name="tickets",
-    model=TypeAdapter(SupportTicket),
+    codec=ModelCodec(SupportTicket),
     fetch=by_ids(SupportClient.tickets_by_ids),
     batch="by_ids",
     ttl_s=60.0,
@@ -117,7 +118,7 @@ TICKETS: Read[SupportClient, str, SupportTicket] = Read(
 )
 TICKET_PAGES: Read[SupportClient, TicketsKey, TicketsPage] = Read(
     name="ticket_pages",
-    model=TypeAdapter(TicketsPage),
+    codec=ModelCodec(TicketsPage),
     fetch=fan_out(_tickets_page),
     batch="fan_out",
     pagination="cursor",

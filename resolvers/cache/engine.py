@@ -333,7 +333,7 @@ class CacheEngine:
             fresh_until.append(entry.fresh_until)
             if not storable:
                 continue
-            data = encode(entry, ctype.adapter)
+            data = encode(entry, ctype.codec)
             tags = ctype.tags(key, result) if result is not None else ()
             links = ctype.links(key, result) if result is not None else ()
             local.append((cache_key, entry, len(data), tags))
@@ -390,7 +390,7 @@ class CacheEngine:
                 current.set_attributes(
                     {"mobius.cache.type": ctype.name, "mobius.cache.keys": len(raw), "mobius.cache.found": found}
                 )
-            return [None if data is None else decode(data, ctype.adapter) for data in raw]
+            return [None if data is None else decode(data, ctype.codec) for data in raw]
 
     async def _quietly(self, call: Awaitable[object], ctype: CacheType[Any, Any]) -> None:
         try:

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+
+from clients.codec import Codec, Invalid
 
 V = TypeVar("V")
 
-WIRE_FORMAT = 1
+WIRE_FORMAT = 2
+"""1: values as pydantic dumped them (snake_case names); 2: as their codec encodes them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,8 @@ class Entry(Generic[V]):
         return not self.negative and now < self.error_until
 
 
-def encode(entry: Entry[V], adapter: TypeAdapter[V]) -> bytes:
-    payload = None if entry.negative else orjson.Fragment(adapter.dump_json(entry.value))  # type: ignore[arg-type]  # a value entry holds a V
+def encode(entry: Entry[V], codec: Codec[V]) -> bytes:
+    payload = None if entry.negative else orjson.Fragment(codec.encode(entry.value))  # type: ignore[arg-type]  # a value entry holds a V
     return orjson.dumps(
         [
             WIRE_FORMAT,
@@ -54,14 +56,14 @@ def encode(entry: Entry[V], adapter: TypeAdapter[V]) -> bytes:
     )
 
 
-def decode(raw: bytes, adapter: TypeAdapter[V]) -> Entry[V] | None:
+def decode(raw: bytes, codec: Codec[V]) -> Entry[V] | None:
     """The entry, or ``None`` for anything unreadable (treated as a miss, never as an error)."""
     try:
         fields: Any = orjson.loads(raw)
         wire, negative, stored_at, fresh_until, stale_until, error_until, payload = fields
         if wire != WIRE_FORMAT:
             return None
-        value = None if negative else adapter.validate_python(payload)
+        value = None if negative else codec.convert(payload)
         return Entry(
             value=value,
             negative=bool(negative),
@@ -71,5 +73,5 @@ def decode(raw: bytes, adapter: TypeAdapter[V]) -> Entry[V] | None:
             error_until=float(error_until),
             size=len(raw),
         )
-    except (orjson.JSONDecodeError, ValueError, TypeError, ValidationError):
+    except (orjson.JSONDecodeError, ValueError, TypeError, Invalid):
         return None

@@ -7,8 +7,8 @@ Key layout (logical; the store adds its prefix)::
 The braces are a Redis Cluster hash tag: every version and scope of one entity lands on one slot.
 ``@<vendor>`` names the vendor serving the upstream when it is not the one named like it, so
 switching vendors never reads the other's entries.
-The model version is a digest of the cached type's JSON schema, so a model change never reads old
-shapes. The credential scope names *which* credential the upstream answered (e.g. an OAuth2 client
+The model version is the cached type's codec version (a digest of its shape), so a model change
+never reads old shapes. The credential scope names *which* credential the upstream answered (e.g. an OAuth2 client
 id), never the credential itself.
 
 Tags group entries for invalidation. Lower-case tags say what an entry belongs to (``org:org-1``,
@@ -20,15 +20,13 @@ would otherwise prime the old user again. A link makes one tag include another
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
-import orjson
-from pydantic import TypeAdapter
+from clients.codec import Codec
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -47,11 +45,6 @@ def key_part(value: object) -> str:
         return ""
     text = str(value)
     return text if _UNESCAPED(text) else quote(text, safe="-_.~@")
-
-
-def model_version(adapter: TypeAdapter[object]) -> str:
-    schema = orjson.dumps(adapter.json_schema(), option=orjson.OPT_SORT_KEYS)
-    return hashlib.blake2b(schema, digest_size=4).hexdigest()
 
 
 def _no_tags(_key: object, _value: object) -> Tags:
@@ -73,7 +66,7 @@ class CacheType(Generic[K, V]):
 
     name: str
     upstream: str
-    adapter: TypeAdapter[V]
+    codec: Codec[V]
     key_id: Callable[[K], str]
     entity: str | None = None
     tags: Callable[[K, V], Tags] = _no_tags
@@ -84,7 +77,7 @@ class CacheType(Generic[K, V]):
     """``c:<upstream>[@<vendor>]:<type>:<model version>:``, built once."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "version", model_version(self.adapter))  # type: ignore[arg-type]  # any adapter has a schema
+        object.__setattr__(self, "version", self.codec.version)
         source = self.upstream if self.vendor is None else f"{self.upstream}@{self.vendor}"
         object.__setattr__(self, "_prefix", f"c:{source}:{self.name}:{self.version}:")
 

@@ -36,7 +36,7 @@ def cache_type(read: Read[Any, K, V], *, upstream: str, vendor: str | None = Non
     return CacheType(
         name=read.name,
         upstream=upstream,
-        adapter=read.model,
+        codec=read.codec,
         key_id=lambda key: ":".join(key_part(part) for part in parts(key)),
         entity=read.entity,
         tags=read.tags,

@@ -6,12 +6,15 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+import orjson
 import pytest
 from cache_support import CACHE_TYPES, CUSTOMERS, INVOICES, ISSUES, MEMBERS, PROJECTS, SUBSCRIPTIONS, USERS, Upstream
 from clock import FakeClock
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from clients.billing import BillingCustomer, BillingInvoice, BillingSubscription
+from clients.codec import ModelCodec, StructCodec
 from clients.errors import CircuitOpen, RateLimited, UpstreamStatusError, UpstreamTimeout, UpstreamUnavailable
 from clients.identity import IdentityUser, MembersKey, MembersPage
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
@@ -25,9 +28,9 @@ from resolvers.cache import (
     StaleLog,
     UnknownEntity,
 )
-from resolvers.cache.entry import Entry, decode, encode
+from resolvers.cache.entry import WIRE_FORMAT, Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
-from resolvers.cache.types import model_version
+from resolvers.cache.store import StoreWrite
 
 TTLS = {ctype.name: 60.0 for ctype in CACHE_TYPES}
 
@@ -95,17 +98,17 @@ SAMPLES: list[tuple[CacheType[Any, Any], Any]] = [
 @pytest.mark.parametrize(("ctype", "value"), SAMPLES, ids=[ctype.name for ctype, _ in SAMPLES])
 def test_every_cached_shape_round_trips_exactly(ctype: CacheType[Any, Any], value: Any) -> None:
     entry = Entry(value=value, negative=False, stored_at=1.0, fresh_until=2.0, stale_until=3.0, error_until=4.0)
-    assert decode(encode(entry, ctype.adapter), ctype.adapter) == entry
+    assert decode(encode(entry, ctype.codec), ctype.codec) == entry
 
 
 def test_negative_entries_are_not_a_cached_none_and_garbage_is_a_miss() -> None:
     negative = Entry(value=None, negative=True, stored_at=1.0, fresh_until=2.0, stale_until=2.0, error_until=2.0)
-    decoded = decode(encode(negative, USERS.adapter), USERS.adapter)
+    decoded = decode(encode(negative, USERS.codec), USERS.codec)
     assert decoded is not None
     assert decoded.negative
     assert decoded.value is None
-    assert decode(b"not json", USERS.adapter) is None
-    assert decode(b"[99, false, 0, 0, 0, 0, null]", USERS.adapter) is None
+    assert decode(b"not json", USERS.codec) is None
+    assert decode(b"[99, false, 0, 0, 0, 0, null]", USERS.codec) is None
 
 
 def test_keys_carry_upstream_version_scope_and_a_hash_tag_but_no_secret() -> None:
@@ -117,7 +120,28 @@ def test_keys_carry_upstream_version_scope_and_a_hash_tag_but_no_secret() -> Non
         id: str
         display_name: str
 
-    assert model_version(TypeAdapter(Renamed)) != USERS.version
+    assert ModelCodec(Renamed).version != USERS.version
+
+
+async def test_an_entry_written_in_the_previous_wire_format_is_a_miss(clock: FakeClock, users: Upstream) -> None:
+    """Values were pydantic dumps in format 1; such an entry is fetched again, even when it reads."""
+    store = InProcessStore(clock=clock)
+    old = {"id": "u-1", "org_id": "org-1", "name": "Old", "updated_at": "2026-01-02T00:00:00Z", "etag": "e0"}
+    raw = orjson.dumps([WIRE_FORMAT - 1, False, clock(), clock() + 60, clock() + 90, clock() + 360, old])
+    await store.set_many([StoreWrite(key=USERS.key("u-1", "mobius-gateway"), data=raw, ttl_s=600.0)])
+    engine = make_engine(clock, store)
+
+    assert await engine.load_many(USERS, ["u-1"], users) == [users.data["u-1"]]
+    assert users.batches == [["u-1"]]
+    assert engine.stats["users"].errors == 0
+
+
+def test_a_struct_shape_change_changes_the_key_version() -> None:
+    class Renamed(msgspec.Struct, frozen=True, rename="camel"):
+        id: str
+        display_name: str
+
+    assert StructCodec(Renamed).version != PROJECTS.version
 
 
 async def test_only_misses_go_upstream_and_a_warm_batch_goes_nowhere(clock: FakeClock, users: Upstream) -> None:

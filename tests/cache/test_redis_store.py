@@ -148,8 +148,8 @@ async def test_tag_invalidation_follows_links_and_clear_keeps_to_its_prefix(
 ) -> None:
     ours = store_for(backend_target(redis_backend, backend_prefix + "a:"), clock)
     theirs = store_for(backend_target(redis_backend, backend_prefix + "b:"), clock)
-    customer = Upstream({"org-1": CUSTOMERS.adapter.validate_python({"id": "cus_1", "org_id": "org-1", "name": "A"})})
-    subscription = SUBSCRIPTIONS.adapter.validate_python(
+    customer = Upstream({"org-1": CUSTOMERS.codec.convert({"id": "cus_1", "org_id": "org-1", "name": "A"})})
+    subscription = SUBSCRIPTIONS.codec.convert(
         {"id": "s", "customer": "cus_1", "plan": "pro", "status": "active", "seats": 1, "current_period_end": 1}
     )
     subscriptions = Upstream({"cus_1": subscription})

@@ -84,7 +84,7 @@ def test_a_read_name_declared_twice_is_refused() -> None:
     async def nothing(_client: object, keys: Any) -> Fetched[Any]:
         return Fetched([None for _ in keys])
 
-    twice = Read(name="users", model=USERS.model, fetch=merged(nothing), batch="merged", ttl_s=1.0)
+    twice = Read(name="users", codec=USERS.codec, fetch=merged(nothing), batch="merged", ttl_s=1.0)
     other = Upstream(name="other", reads=(twice,))
     vendor = Vendor(name="other", serves=other, protocol="rest", auth=("none",), client=lambda http: http)
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from clients.errors import UpstreamInvalidResponse, UpstreamStatusError, graphql_outage
-from clients.graphql import GraphQLResult
+from clients.graphql import GraphQLResult, read_result
 from clients.projects import (
     ISSUES,
     PROJECT_PAGES,
@@ -17,6 +19,7 @@ from clients.projects import (
     ProjectPage,
     ProjectsKey,
     ProjectsWithIssues,
+    projects_answer,
 )
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
@@ -171,3 +174,37 @@ def test_an_outage_code_below_a_root_field_is_that_fields_error_not_an_outage(up
 
     assert graphql_outage("projects", result.data, result.errors) is None
     assert upstreams[PROJECTS_SLOT].split_nested(result, WANTED) == [None]
+
+
+def issue(n: int, project_id: str) -> dict[str, Any]:
+    return {"id": f"issue-{n}", "title": "T", "state": "OPEN", "assigneeId": None, "projectId": project_id}
+
+
+def test_a_clean_nested_answer_is_read_in_one_pass_as_the_plain_one_is_split(upstreams: Upstreams) -> None:
+    issues = {"totalCount": 2, "pageInfo": {"hasNextPage": True, "endCursor": "c"}, "nodes": [issue(1, "proj-0")]}
+    body = orjson.dumps({"data": {"k0": page_value(issues)}, "extensions": {"rateLimit": {"remaining": 9}}})
+
+    typed = read_result(body, upstream="projects", answer=projects_answer((1,)))
+    plain = read_result(body, upstream="projects")
+
+    assert not isinstance(typed.data, dict)
+    assert isinstance(plain.data, dict)
+    [split] = upstreams[PROJECTS_SLOT].split_nested(GraphQLResult(plain.data, [], None), WANTED)
+    assert isinstance(split, ProjectsWithIssues)
+    page = typed.data.k0
+    assert (page.total_count, [project.id for project in page.nodes]) == (1, ["proj-0"])
+    assert page.nodes[0].i0 == split.issues[IssuesArgs(3).key("proj-0")]
+
+
+def test_a_nested_answer_that_does_not_match_fails_its_key_as_before(upstreams: Upstreams) -> None:
+    """The one-pass read refuses it; split key by key, it is the same located error as ever."""
+    body = orjson.dumps({"data": {"k0": page_value({"nodes": []})}})
+
+    result = read_result(body, upstream="projects", answer=projects_answer((1,)))
+
+    assert isinstance(result.data, dict)
+    [answer] = upstreams[PROJECTS_SLOT].split_nested(GraphQLResult(result.data, [], None), WANTED)
+    assert isinstance(answer, ProjectsWithIssues)
+    failed = answer.issues[IssuesArgs(3).key("proj-0")]
+    assert isinstance(failed, UpstreamInvalidResponse)
+    assert failed.message == "invalid response at k0.nodes.0.i0.totalCount: missing"
