@@ -266,9 +266,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                args = self._arguments_of(plan, step) if step.arguments else {}
                 resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
-                result = resolve(source, info, **args)
+                result = (
+                    resolve(source, info, **self._arguments_of(plan, step)) if step.arguments else resolve(source, info)
+                )
             if self.is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, path, result)
             if plan.list_type is None and result is not None and result is not Undefined:
