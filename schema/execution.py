@@ -39,6 +39,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
+from strawberry.types.info import Info
 
 from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
@@ -53,6 +54,10 @@ _resolve_info = cast(
     "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
 )  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
+
+
+_new = object.__new__
+"""A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 
 class Step(NamedTuple):
@@ -266,10 +271,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
-                result = (
-                    resolve(source, info, **self._arguments_of(plan, step)) if step.arguments else resolve(source, info)
-                )
+                with_info = plan.with_info
+                if with_info is not None:
+                    strawberry_info = _new(Info)
+                    strawberry_info._raw_info = info
+                    strawberry_info._field = with_info[1]
+                    result = with_info[0](source, strawberry_info)
+                else:
+                    resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
+                    result = (
+                        resolve(source, info, **self._arguments_of(plan, step))
+                        if step.arguments
+                        else resolve(source, info)
+                    )
             if self.is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, path, result)
             if plan.list_type is None and result is not None and result is not Undefined:
