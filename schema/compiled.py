@@ -11,10 +11,10 @@ path, which reports it).
 
 The generated code depends on the shape of the leaves alone (each one's attribute and kind of
 value) and is kept per shape (at most ``MAX_SHAPES``). It holds no text from a request: response
-names (aliases), types and plans are values bound to the function; an attribute name (from the
-schema's definitions) is written as ``source.name`` only when it is a Python identifier, otherwise
-as a ``getattr`` with the name as a string literal. This module is plain Python (it calls
-``exec``).
+names (aliases), types, enum names and plans are values bound to the function; an attribute name
+(from the schema's definitions) is written as ``source.name`` only when it is an ASCII identifier
+and no keyword, otherwise as a ``getattr`` with the name as a string literal; the code sees no
+builtins but ``type``, ``int`` and ``getattr``. This module is plain Python (it calls ``exec``).
 """
 
 from __future__ import annotations

@@ -129,8 +129,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         each project is coerced once). None: some are lists or input objects, coerced afresh for
         each object, since a resolver may change them."""
         self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-        """Objects completed by leaves alone, by the identity of the object and of the steps (kept
-        alive with their output): a user met again in the response is read once."""
+        """Objects completed by leaves alone, by the identity of the object and of its selection
+        (kept alive with their output): a user met again in the response is read once."""
         self._info_tail = self._request_info()
 
     def _request_info(self) -> tuple[Any, ...]:
