@@ -7,7 +7,8 @@ during a request is turned once into a list of steps, each carrying the field's 
 (``schema.plans``), and kept across requests where the operation allows it
 (``schema.collected``); objects are executed by running those steps:
 
-- a plain leaf is read and taken as its output value, with no path, info or call chain;
+- a plain leaf is read and taken as its output value, with no path, info or call chain (the
+  leaves a selection starts with by one function generated for them, ``schema.compiled``);
 - an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
   resolve info) and completed straight into the steps of its own selection set.
 
@@ -39,9 +40,11 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
+from strawberry.types.info import Info
 
 from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
+from schema.compiled import LeafReader, leaf_reader
 from schema.lockstep import step_together
 from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
@@ -53,6 +56,10 @@ _resolve_info = cast(
     "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
 )  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
+
+
+_new = object.__new__
+"""A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 
 class Step(NamedTuple):
@@ -69,6 +76,23 @@ class Step(NamedTuple):
 Steps = tuple[Step, ...]
 
 
+class Selection(NamedTuple):
+    """A selection set's steps on one object type."""
+
+    steps: Steps
+    read: LeafReader | None
+    """Reads the leaf steps the selection starts with into the object's output, in one generated
+    function (``schema.compiled``); None when the first step is no leaf plan."""
+    rest: Steps
+    """The steps after those ``read`` reads."""
+
+
+def _selection(steps: Steps) -> Selection:
+    count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
+    leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
+    return Selection(steps, leaf_reader(leaves) if leaves else None, steps[count:])
+
+
 class Collected(NamedTuple):
     """A selection's collected fields on one object type, and their steps."""
 
@@ -76,10 +100,11 @@ class Collected(NamedTuple):
     nodes: tuple[FieldNode, ...]
     """The selection's field nodes; with ``object_type``, kept alive while the entry is shared."""
     grouped_field_set: GroupedFieldSet
-    steps: Steps | None
+    selection: Selection | None
     """None when the selection defers fields: graphql-core's path then."""
-    leaves: bool
-    """Every step is a leaf plan: the output is a function of the object's attributes alone."""
+    leaves: LeafReader | None
+    """When every step is a leaf plan (the output is a function of the object's attributes
+    alone): the selection's reader, which reads it all."""
 
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]
@@ -93,7 +118,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._planned = manager is None or not manager.middlewares
         """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
         self._plans = field_plans(self.schema)
-        self._steps: dict[int, tuple[GroupedFieldSet, Steps]] = {}
+        self._steps: dict[int, tuple[GroupedFieldSet, Selection]] = {}
         """By the identity of a grouped field set (kept alive with its steps)."""
         self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
         """By the identity of a field details list (kept alive with what was collected)."""
@@ -104,31 +129,39 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         each project is coerced once). None: some are lists or input objects, coerced afresh for
         each object, since a resolver may change them."""
         self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-        """Objects completed by leaves alone, by the identity of the object and of the steps (kept
-        alive with their output): a user met again in the response is read once."""
+        """Objects completed by leaves alone, by the identity of the object and of its selection
+        (kept alive with their output): a user met again in the response is read once."""
+        self._info_tail = self._request_info()
+
+    def _request_info(self) -> tuple[Any, ...]:
+        """What every resolve info of this execution holds after the field's own path."""
+        return (
+            self.schema,
+            self.fragment_definitions,
+            self.root_value,
+            self.operation,
+            self.variable_values.coerced,
+            self.context_value,
+            self.is_awaitable,
+            self.abort_signal,
+            self.async_helpers,
+            self.operation_extensions,
+        )
+
+    def build_per_event_executor(self, payload: Any) -> GatewayExecutionContext:
+        """graphql-core's copy for one subscription event, whose resolve infos hold that event as
+        their root value."""
+        executor = cast("GatewayExecutionContext", super().build_per_event_executor(payload))
+        executor._info_tail = executor._request_info()
+        return executor
 
     def build_resolve_info(
         self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
     ) -> GraphQLResolveInfo[Any]:
-        """Strawberry's own, field for field (a resolver is called some 250 times per dashboard)."""
+        """Strawberry's own, field for field (a resolver is called some 250 times per dashboard),
+        its request-wide part taken as one tuple."""
         return _resolve_info(
-            (
-                field_nodes[0].name.value,
-                field_nodes,
-                field_def.type,
-                parent_type,
-                path,
-                self.schema,
-                self.fragment_definitions,
-                self.root_value,
-                self.operation,
-                self.variable_values.coerced,
-                self.context_value,
-                self.is_awaitable,
-                self.abort_signal,
-                self.async_helpers,
-                self.operation_extensions,
-            )
+            (field_nodes[0].name.value, field_nodes, field_def.type, parent_type, path) + self._info_tail  # noqa: RUF005  # one tuple allocation fewer
         )
 
     def execute_fields(
@@ -155,15 +188,15 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         collected: Collected | None = shared.get(key) if shared is not None else None
         if collected is None:
             grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-            steps = None if defer_usages else self._steps_of(object_type, grouped_field_set)
-            leaves = steps is not None and all(type(step.plan) is LeafPlan for step in steps)
-            collected = Collected(object_type, nodes, grouped_field_set, steps, leaves)
+            selection = None if defer_usages else self._steps_of(object_type, grouped_field_set)
+            leaves = selection.read if selection is not None and not selection.rest else None
+            collected = Collected(object_type, nodes, grouped_field_set, selection, leaves)
             if shared is not None:
                 shared[key] = collected
         self._collected[id(field_details_list)] = (field_details_list, collected)
         return collected
 
-    def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Steps:
+    def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Selection:
         memo = self._steps.get(id(grouped_field_set))
         if memo is not None:
             return memo[1]
@@ -182,7 +215,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None  # a list field with directives may be streamed
             arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
             steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
-        planned = tuple(steps)
+        planned = _selection(tuple(steps))
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
 
@@ -191,13 +224,17 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         source: Any,
         path: Path | None,
-        steps: Steps,
+        selection: Selection,
         item: _Item | None = None,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """``item``: the object is a list item whose pending fields are awaited and its errors
-        handled by one coroutine (``_settle_item``) rather than two."""
-        results: dict[str, Any] = {}
+        handled by one coroutine (``_settle_item``) rather than two. The leaves the selection
+        starts with are read by its reader; when one is not plain, every step is run here."""
         is_awaitable = self.is_awaitable
+        read = selection.read
+        read_first = read(source, is_awaitable) if read is not None else None
+        results: dict[str, Any] = {} if read_first is None else read_first
+        steps = selection.steps if read_first is None else selection.rest
         awaitable_fields: list[str] = []
         type_name = parent_type.name
         try:
@@ -258,9 +295,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 result = plan.read(source, plan.attribute)
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
-                args = self._arguments_of(plan, step) if step.arguments else {}
-                resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
-                result = resolve(source, info, **args)
+                with_info = plan.with_info
+                if with_info is not None:
+                    strawberry_info = _new(Info)
+                    strawberry_info._raw_info = info
+                    strawberry_info._field = with_info[1]
+                    result = with_info[0](source, strawberry_info)
+                else:
+                    resolve: GraphQLFieldResolver = plan.resolve  # type: ignore[assignment]  # set for resolver plans
+                    result = (
+                        resolve(source, info, **self._arguments_of(plan, step))
+                        if step.arguments
+                        else resolve(source, info)
+                    )
             if self.is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, path, result)
             if plan.list_type is None and result is not None and result is not Undefined:
@@ -354,27 +401,28 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         known = self._collected.get(id(field_details_list))
         collected = known[1] if known is not None else self._collect(object_type, field_details_list)
-        steps = collected.steps
-        if steps is None:
+        selection = collected.selection
+        if selection is None:
             return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
-        if collected.leaves:
-            key = (id(result), id(steps))
+        leaves = collected.leaves
+        if leaves is not None:
+            key = (id(result), id(selection))
             memo = self._read.get(key)
             if memo is not None:
                 return memo[1]
-            read = _read_leaves(result, steps, self.is_awaitable)
+            read = leaves(result, self.is_awaitable)
             if read is not None:
                 self._read[key] = (result, read)
                 return read
-        return self._run_steps(object_type, result, path, steps)
+        return self._run_steps(object_type, result, path, selection)
 
     def _complete_list(
         self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, items: Any
     ) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
         collected = self._collect(object_type, field_details_list)
-        steps = collected.steps
-        if steps is None or not isinstance(items, list | tuple):
+        selection = collected.selection
+        if selection is None or not isinstance(items, list | tuple):
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
@@ -399,8 +447,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             completed.append(value)
                             continue
                         plain = type(item) if known_not_awaitable(type(item)) else None
-                    value = _read_leaves(item, steps, is_awaitable) if leaves else None
-                    value = self._run_steps(object_type, item, item_path, steps, as_item) if value is None else value
+                    value = leaves(item, is_awaitable) if leaves is not None else None
+                    if value is None:
+                        value = self._run_steps(object_type, item, item_path, selection, as_item)
                     if type(value) is not dict:
                         awaitable_indices.append(index)
                 except Exception as raw_error:
@@ -445,21 +494,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, plan.item_type, field_details_list, item_path)
             return None
         return completed
-
-
-def _read_leaves(source: Any, steps: Steps, is_awaitable: Callable[[Any], bool]) -> dict[str, Any] | None:
-    """An object whose steps are all leaf plans, read without a path or error handling; ``None``
-    when a value is not plain (``_run_steps`` then reads it again and lets graphql-core report it)."""
-    results: dict[str, Any] = {}
-    for step in steps:
-        plan: LeafPlan = step.plan  # type: ignore[assignment]  # only called for leaf steps
-        value = plan.read(source, plan.attribute)
-        if type(value) is not plan.exact:
-            value = plan.complete(value, is_awaitable)
-            if value is NOT_PLAIN:
-                return None
-        results[step.response_name] = value
-    return results
 
 
 Container = TypeVar("Container", dict[str, Any], list[Any])

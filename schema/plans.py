@@ -48,6 +48,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from schema.authorization import is_guarded
+from schema.streamline import InfoOnly, info_only
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -106,6 +107,9 @@ class CompositePlan(NamedTuple):
     attribute: str
     resolve: GraphQLFieldResolver | None
     """For a field with a resolver: what graphql-core would call."""
+    with_info: InfoOnly | None
+    """For a streamlined resolver of a method taking Strawberry's ``Info`` alone: that method and
+    its field, called without the resolver around them (``schema.streamline.info_only``)."""
     has_args: bool
     nullable: bool
     list_type: GraphQLList[Any] | None
@@ -209,6 +213,7 @@ def _composite_plan(
         read=definition.default_resolver if basic else None,
         attribute=definition.python_name,
         resolve=None if basic else field_def.resolve,
+        with_info=None if basic or field_def.resolve is None else info_only(field_def.resolve),
         has_args=bool(field_def.args),
         nullable=nullable,
         list_type=list_type,

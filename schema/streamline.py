@@ -10,6 +10,7 @@ which saves several calls per resolved ``owner``, ``assignee`` or ``issues``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +75,10 @@ def _lean_resolver(
     method = resolver.wrapped_func
     build_info = _info_builder(config.info_class)
     if info_parameter is not None and list(resolver.signature.parameters) == expected[:2] and not names:
-        return _with_info_only(method, build_info, field)
+        resolve_with_info = _with_info_only(method, build_info, field)
+        if config.info_class is Info:
+            _info_only[resolve_with_info] = (method, field)
+        return resolve_with_info
     info_name = info_parameter.name if info_parameter is not None else None
 
     def resolve(source: Any, info: GraphQLResolveInfo[Any], **kwargs: Any) -> Any:
@@ -107,6 +111,18 @@ def _info_builder(info_class: type[Info]) -> InfoBuilder:
         return built
 
     return build
+
+
+InfoOnly = tuple[Callable[[Any, Info], Any], StrawberryField]
+"""A method that takes Strawberry's own ``Info`` alone, and the field the ``Info`` is built for."""
+
+_info_only: weakref.WeakKeyDictionary[GraphQLFieldResolver, InfoOnly] = weakref.WeakKeyDictionary()
+
+
+def info_only(resolve: GraphQLFieldResolver) -> InfoOnly | None:
+    """What a streamlined resolver of a method taking only Strawberry's own ``Info`` calls (the
+    executor calls it with an ``Info`` it fills in as ``_info_builder``'s does); None for any other."""
+    return _info_only.get(resolve)
 
 
 def _with_info_only(

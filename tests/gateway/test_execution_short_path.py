@@ -12,6 +12,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
 from schema.execution import GatewayExecutionContext
 from schema.streamline import streamline_resolvers
@@ -449,3 +450,41 @@ async def test_nulls_errors_and_pending_items_after_a_plain_one_are_still_comple
         ]
     }
     assert errors == [("no such person", ["people", 2])]
+
+
+class OwnInfo(strawberry.Info[Any, Any]):
+    """A schema's own info class: its resolvers get an instance of it."""
+
+
+@strawberry.type
+class Seen:
+    text: str
+
+
+@strawberry.type
+class Seeing:
+    @strawberry.field
+    def seen(self, info: strawberry.Info) -> Seen:
+        return Seen(text=f"{type(info).__name__} {info.field_name} {info.path.as_list()} {info.context['who']}")
+
+    @strawberry.field
+    def many(self) -> list[Seeing]:
+        return [Seeing(), Seeing()]
+
+
+async def test_a_resolver_taking_only_info_gets_the_info_strawberry_would_build() -> None:
+    query = "{ seen { text } again: seen { text } many { seen { text } } }"
+    for config in (StrawberryConfig(), StrawberryConfig(info_class=OwnInfo)):
+        answers = []
+        for options in ({}, {"execution_context_class": GatewayExecutionContext}):
+            schema = strawberry.Schema(query=Seeing, config=config, **options)  # type: ignore[arg-type]
+            if options:
+                streamline_resolvers(schema)
+            result = await schema.execute(query, context_value={"who": "ada"})
+            answers.append((result.data, result.errors))
+        assert answers[1] == answers[0]
+        data = answers[1][0]
+        assert data is not None
+        name = config.info_class.__name__
+        assert data["again"] == {"text": f"{name} seen ['again'] ada"}
+        assert data["many"][1] == {"seen": {"text": f"{name} seen ['many', 1, 'seen'] ada"}}

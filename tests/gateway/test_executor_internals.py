@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import inspect
 import tomllib
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from enum import Enum
 from importlib.metadata import version
 from pathlib import Path as FilePath
@@ -113,6 +113,24 @@ ROOT = Query(
 )
 SCHEMA = strawberry.Schema(query=Query)
 DOCUMENT = "query Q($size: Int!) { leaves { name shade } maybe { name } sure { name } sized(size: $size) }"
+
+
+@strawberry.type
+class Tick:
+    number: int
+
+    @strawberry.field
+    def root_number(self, info: strawberry.Info) -> int:
+        """Read from the root value: each event is the root value of its own execution."""
+        return int(info.root_value.number)
+
+
+@strawberry.type
+class Ticking:
+    @strawberry.subscription
+    async def ticks(self) -> AsyncGenerator[Tick, None]:
+        for number in (1, 2, 3):
+            yield Tick(number=number)
 
 
 def graphql_schema() -> GraphQLSchema:
@@ -236,6 +254,16 @@ def test_the_gateways_resolve_info_is_strawberrys_field_for_field() -> None:
     )
     assert type(ours) is type(theirs)
     assert ours._asdict() == theirs._asdict()
+
+
+async def test_each_subscription_event_is_the_root_value_its_resolvers_see() -> None:
+    schema = strawberry.Schema(query=Query, subscription=Ticking, execution_context_class=GatewayExecutionContext)
+    stream = await schema.subscribe("subscription { ticks { number rootNumber } }")
+    assert isinstance(stream, AsyncIterator), stream
+    results = [result async for result in stream]
+    assert [(result.errors, result.data) for result in results] == [
+        (None, {"ticks": {"number": number, "rootNumber": number}}) for number in (1, 2, 3)
+    ]
 
 
 def test_handle_field_error_raises_for_a_non_null_field_and_collects_for_a_nullable_one() -> None:
