@@ -107,7 +107,7 @@ def test_cache_keys_name_a_vendor_other_than_the_default() -> None:
     assert other.key("u-1", "s").startswith("c:identity@acme:users:")
 
 
-def test_a_requests_loaders_are_created_on_first_use_only(upstreams: Upstreams) -> None:
+async def test_a_requests_loaders_are_created_on_first_use_only(upstreams: Upstreams) -> None:
     loaders = Loaders.build(upstreams)
 
     first = loaders[USERS]
