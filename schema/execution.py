@@ -87,7 +87,11 @@ _Item = tuple[GraphQLOutputType, FieldDetailsList]
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, copy_of: GatewayExecutionContext | None = None, **kwargs: Any) -> None:
+        """``copy_of``: a shallow copy of that executor instead (``__copy__``)."""
+        if copy_of is not None:
+            self._copy_from(copy_of)
+            return
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._planned = manager is None or not manager.middlewares
@@ -106,6 +110,23 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
         """Objects completed by leaves alone, by the identity of the object and of the steps (kept
         alive with their output): a user met again in the response is read once."""
+
+    def __copy__(self) -> GatewayExecutionContext:
+        """What ``copy.copy`` makes of a Python object (graphql-core copies the executor for each
+        subscription event and deferred group); compiled by mypyc, the class makes every instance
+        through ``__init__``, so it copies itself there."""
+        return GatewayExecutionContext(copy_of=self)
+
+    def _copy_from(self, other: GatewayExecutionContext) -> None:
+        for name, value in vars(other).items():  # graphql-core's and Strawberry's attributes
+            setattr(self, name, value)
+        self._planned = other._planned
+        self._plans = other._plans
+        self._steps = other._steps
+        self._collected = other._collected
+        self._shared = other._shared
+        self._arguments = other._arguments
+        self._read = other._read
 
     def build_resolve_info(
         self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
