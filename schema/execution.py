@@ -112,7 +112,11 @@ _Item = tuple[GraphQLOutputType, FieldDetailsList]
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, copy_of: GatewayExecutionContext | None = None, **kwargs: Any) -> None:
+        """``copy_of``: a shallow copy of that executor instead (``__copy__``)."""
+        if copy_of is not None:
+            self._copy_from(copy_of)
+            return
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._planned = manager is None or not manager.middlewares
@@ -154,6 +158,24 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         executor = cast("GatewayExecutionContext", super().build_per_event_executor(payload))
         executor._info_tail = executor._request_info()
         return executor
+
+    def __copy__(self) -> GatewayExecutionContext:
+        """What ``copy.copy`` makes of a Python object (graphql-core copies the executor for each
+        subscription event and deferred group); compiled by mypyc, the class makes every instance
+        through ``__init__``, so it copies itself there."""
+        return GatewayExecutionContext(copy_of=self)
+
+    def _copy_from(self, other: GatewayExecutionContext) -> None:
+        for name, value in vars(other).items():  # graphql-core's and Strawberry's attributes
+            setattr(self, name, value)
+        self._planned = other._planned
+        self._plans = other._plans
+        self._steps = other._steps
+        self._collected = other._collected
+        self._shared = other._shared
+        self._arguments = other._arguments
+        self._read = other._read
+        self._info_tail = other._info_tail
 
     def build_resolve_info(
         self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path

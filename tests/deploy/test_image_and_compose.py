@@ -80,6 +80,22 @@ def test_the_dependency_layer_installs_exactly_the_projects_dependencies(tmp_pat
     assert " ".join(listed) == " ".join(expected)
 
 
+def test_the_build_stage_compiles_the_executor_with_the_pinned_mypy(tmp_path: Path) -> None:
+    build = [arguments for stage, keyword, arguments in instructions() if stage == 0 and keyword == "RUN"]
+    command = next(arguments for arguments in build if "build-requirements" in arguments)
+    snippet = re.search(r'python -c "(.*?)"\s+>', command)
+    assert snippet is not None
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+
+    listed = subprocess.run(  # noqa: S603  (this interpreter, the Dockerfile's own snippet)
+        [sys.executable, "-c", snippet.group(1)], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert next(name for name in listed if name.startswith("mypy")).startswith("mypy=="), "an exact pin"
+    assert any("MOBIUS_BUILD_NATIVE=1" in arguments and "wheel" in arguments for arguments in build)
+    assert {"build", "**/*.so", "schema/native.json"} <= set((ROOT / ".dockerignore").read_text().split())
+
+
 def test_the_image_carries_no_secret_and_no_caller_token() -> None:
     runtime = [(keyword, arguments) for stage, keyword, arguments in instructions() if stage == 1]
     copied = [

@@ -16,6 +16,7 @@ import dataclasses
 import inspect
 import tomllib
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from copy import copy
 from enum import Enum
 from importlib.metadata import version
 from pathlib import Path as FilePath
@@ -264,6 +265,22 @@ async def test_each_subscription_event_is_the_root_value_its_resolvers_see() -> 
     assert [(result.errors, result.data) for result in results] == [
         (None, {"ticks": {"number": number, "rootNumber": number}}) for number in (1, 2, 3)
     ]
+
+
+def test_a_copy_of_the_gateways_executor_shares_every_attribute_compiled_or_not() -> None:
+    """graphql-core copies its executor (``copy``) for each subscription event and deferred group."""
+    executor = GatewayExecutionContext.build(
+        graphql_schema(), parse(DOCUMENT), root_value=ROOT, raw_variable_values={"size": 3}
+    )
+    assert isinstance(executor, GatewayExecutionContext), executor
+    # Compiled, the class's own attributes are not in vars(): mypyc lists them on the class.
+    own = [name for name in getattr(GatewayExecutionContext, "__mypyc_attrs__", ()) if name != "__dict__"]
+    copied = copy(executor)
+    assert type(copied) is GatewayExecutionContext
+    assert all(getattr(copied, name) is getattr(executor, name) for name in [*vars(executor), *own])
+    per_event = executor.build_per_event_executor({"sized": 1})
+    assert per_event.root_value == {"sized": 1}
+    assert per_event.collected_errors is not executor.collected_errors
 
 
 def test_handle_field_error_raises_for_a_non_null_field_and_collects_for_a_nullable_one() -> None:

@@ -1,0 +1,61 @@
+"""Builds the package; with ``MOBIUS_BUILD_NATIVE=1`` also compiles the executor's hot modules with mypyc.
+
+The modules are listed once, in ``pyproject.toml`` (``[tool.mobius.mypyc] modules``). A plain
+``pip install`` stays pure Python. After a native build, ``schema/native.json`` records the mypy
+version and the hash of each compiled module's source; ``schema._native`` uses the compiled
+modules only when all of them match the sources next to them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from hashlib import sha256
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).parent
+MANIFEST = Path("schema", "native.json")
+
+
+def native_modules() -> list[str]:
+    """The modules to compile, by dotted name, from ``pyproject.toml``."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        modules: list[str] = tomllib.load(file)["tool"]["mobius"]["mypyc"]["modules"]
+    return modules
+
+
+def source_of(module: str) -> Path:
+    return Path(*module.split(".")).with_suffix(".py")
+
+
+class BuildNative(build_ext):
+    """``build_ext`` that writes the manifest once every extension is built."""
+
+    def run(self) -> None:
+        super().run()
+        target = ROOT if self.inplace else Path(self.build_lib)
+        manifest = {
+            "mypy": version("mypy"),
+            "modules": {
+                module: sha256((ROOT / source_of(module)).read_bytes()).hexdigest() for module in native_modules()
+            },
+        }
+        (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def native_options() -> dict[str, Any]:
+    if os.environ.get("MOBIUS_BUILD_NATIVE") != "1":
+        return {}
+    from mypyc.build import mypycify  # noqa: PLC0415  # only a native build needs mypy
+
+    paths = [str(source_of(module)) for module in native_modules()]
+    return {"ext_modules": mypycify(paths, group_name="schema_native"), "cmdclass": {"build_ext": BuildNative}}
+
+
+setup(**native_options())

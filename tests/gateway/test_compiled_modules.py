@@ -1,0 +1,85 @@
+"""The executor's hot modules run compiled (mypyc) when they are built from their current sources,
+and from the sources otherwise: all of them, never a mix, and never a stale build of an edited file.
+
+Each case imports the modules in a fresh interpreter, as a worker does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mobius"]["mypyc"]["modules"]
+IMPORT = f"import importlib, json; print(json.dumps([importlib.import_module(m).__file__ for m in {MODULES!r}]))"
+WARNING = "compiled modules of schema not used"
+
+needs_build = pytest.mark.skipif(
+    not (ROOT / "schema" / "native.json").exists(), reason="not built: scripts/bootstrap compiles the modules"
+)
+
+
+def imported_files(root: Path, *, pure: bool = False) -> tuple[list[str], str]:
+    """Where each compiled module was imported from with ``root`` first on the path, and stderr."""
+    env = {name: value for name, value in os.environ.items() if name != "MOBIUS_PURE_PYTHON"}
+    env["PYTHONPATH"] = str(root)
+    if pure:
+        env["MOBIUS_PURE_PYTHON"] = "1"
+    done = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+        [sys.executable, "-c", IMPORT], cwd=root, capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    files: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return files, done.stderr
+
+
+def copy_of_build(tmp_path: Path) -> Path:
+    """The schema package with its build, and the build's shared library, in a directory of their own."""
+    shutil.copytree(ROOT / "schema", tmp_path / "schema", ignore=shutil.ignore_patterns("__pycache__"))
+    for library in ROOT.glob("*__mypyc*"):
+        shutil.copy(library, tmp_path)
+    return tmp_path
+
+
+def assert_sources(files: list[str], root: Path) -> None:
+    assert files == [str(root / f"{module.replace('.', '/')}.py") for module in MODULES]
+
+
+@needs_build
+def test_the_built_modules_are_imported_compiled() -> None:
+    files, stderr = imported_files(ROOT)
+    assert files == [str(ROOT / f"{module.replace('.', '/')}{EXTENSION_SUFFIXES[0]}") for module in MODULES]
+    assert WARNING not in stderr
+
+
+def test_pure_python_forces_the_sources() -> None:
+    files, stderr = imported_files(ROOT, pure=True)
+    assert_sources(files, ROOT)
+    assert WARNING not in stderr
+
+
+@needs_build
+def test_a_source_edited_after_the_build_runs_every_module_from_source(tmp_path: Path) -> None:
+    root = copy_of_build(tmp_path)
+    with (root / "schema" / "plans.py").open("a") as source:
+        source.write("\n")
+    files, stderr = imported_files(root)
+    assert_sources(files, root)
+    assert stderr.count(WARNING) == 1
+    assert "plans.py changed since it was compiled" in stderr
+
+
+@needs_build
+def test_a_missing_compiled_module_runs_every_module_from_source(tmp_path: Path) -> None:
+    root = copy_of_build(tmp_path)
+    (root / "schema" / f"lockstep{EXTENSION_SUFFIXES[0]}").unlink()
+    files, stderr = imported_files(root)
+    assert_sources(files, root)
+    assert stderr.count(WARNING) == 1
