@@ -55,7 +55,9 @@ def native_options() -> dict[str, Any]:
     from mypyc.build import mypycify  # noqa: PLC0415  # only a native build needs mypy
 
     paths = [str(source_of(module)) for module in native_modules()]
-    return {"ext_modules": mypycify(paths, group_name="schema_native"), "cmdclass": {"build_ext": BuildNative}}
+    # The group's shared library lives in the package (schema/native__mypyc...so), where the
+    # installed package finds it, not at the checkout's top level.
+    return {"ext_modules": mypycify(paths, group_name="schema.native"), "cmdclass": {"build_ext": BuildNative}}
 
 
 setup(**native_options())

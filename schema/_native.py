@@ -65,12 +65,13 @@ def select(package: str, directory: Path) -> None:
 
 
 def _built_modules(directory: Path) -> set[str]:
-    """Modules of the package with an extension module that Python would import instead of the source."""
+    """Modules of the package with an extension module that Python would import instead of the
+    source (not the build's shared library, ``native__mypyc``, which has no source)."""
     return {
-        path.name.removesuffix(suffix)
+        name
         for suffix in EXTENSION_SUFFIXES
         for path in directory.glob(f"*{suffix}")
-        if "." not in path.name.removesuffix(suffix)
+        if "." not in (name := path.name.removesuffix(suffix)) and not name.endswith("__mypyc")
     }
 
 
