@@ -53,7 +53,6 @@ def _digest(schema: object) -> str:
     return hashlib.blake2b(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS), digest_size=4).hexdigest()
 
 
-_AT = re.compile(r"(.*?)(?: - at `\$(.*)`)?", re.DOTALL)
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _MISSING = re.compile(r"Object missing required field `(.+)`")
 _EXPECTED = re.compile(r"Expected `([a-z]+)")
@@ -70,8 +69,8 @@ _KIND_BY_TYPE = {
 def _invalid_struct(exc: msgspec.ValidationError) -> Invalid:
     """msgspec's message (``Expected `int`, got `str` - at `$.nodes[0].id```) as an ``Invalid`` named
     like pydantic's error types."""
-    match = _AT.fullmatch(str(exc))
-    what, path = (match.group(1), match.group(2) or "") if match is not None else (str(exc), "")
+    what, at, path = str(exc).rpartition(" - at `$")
+    what, path = (what, path.removesuffix("`")) if at else (path, "")
     location: list[str | int] = [name or int(index) for name, index in _PATH_PART.findall(path)]
     missing = _MISSING.fullmatch(what)
     if missing is not None:
@@ -96,7 +95,10 @@ class StructCodec(Generic[T]):
         self.kind = kind
         self._decoder = msgspec.json.Decoder(kind, strict=False)
         self._encoder = msgspec.json.Encoder()
-        self.version = _digest(msgspec.json.schema(kind))
+
+    @cached_property
+    def version(self) -> str:
+        return _digest(msgspec.json.schema(self.kind))
 
     def decode(self, data: bytes) -> T:
         """Bytes that are not JSON are ``json_invalid`` at the body, even where the decoder met a

@@ -177,12 +177,19 @@ def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
     return dsl_gql(MobiusProjects=query).document
 
 
+_PROJECT_FIELDS = [
+    (field.name, field.type) if field.required else (field.name, field.type, field.default)
+    for field in msgspec.structs.fields(ProjectNode)
+]
+"""``ProjectNode``'s fields, as ``msgspec.defstruct`` takes them."""
+
+
 @lru_cache(maxsize=32)
 def _nested_page(nested: int) -> Any:
     """A projects page whose projects carry ``nested`` issue pages (``i0``, ``i1``, ...)."""
     project = msgspec.defstruct(
         f"NestedProject{nested}",
-        [*((name, str) for name in ProjectNode.__struct_fields__), *((f"i{j}", IssuePage) for j in range(nested))],
+        [*_PROJECT_FIELDS, *((f"i{j}", IssuePage) for j in range(nested))],
         frozen=True,
         rename="camel",
     )
@@ -450,7 +457,7 @@ def _with_issues(nested: Any, key: ProjectsKey) -> ProjectsWithIssues:
     page = ProjectPage(
         nested.total_count,
         nested.page_info,
-        [ProjectNode(p.id, p.name, p.org_id, p.owner_id, p.state) for p in projects],
+        [ProjectNode(*(getattr(p, name) for name in ProjectNode.__struct_fields__)) for p in projects],
     )
     issues: dict[IssuesKey, IssuePage | UpstreamError] = {
         args.key(p.id): getattr(p, f"i{j}") for p in projects for j, args in enumerate(key.issues)
