@@ -11,7 +11,7 @@ import strawberry
 
 import resolvers.support
 import schema.identity as identity_types
-from clients.identity import USERS
+from clients.identity import USERS, IdentityUser
 from clients.support import TICKET_PAGES, SupportTicket, TicketsPage
 from resolvers.loaders import Loaders
 from schema.cache import served
@@ -47,7 +47,7 @@ class Ticket:
         )
 
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
-    def requester(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
+    def requester(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         return identity_types.user_now_or_later(info, self.requester_id)
 
 
