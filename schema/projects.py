@@ -56,9 +56,11 @@ class Issue:
 
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
     def assignee(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
-        if self.assignee_id is None:
+        user_id = self.assignee_id
+        if user_id is None:
             return None
-        return identity_types.user_now_or_later(info, self.assignee_id)
+        user = info._raw_info.context.users.get(user_id)  # the response's memo first: no call on a hit
+        return identity_types.user_now_or_later(info, user_id) if user is None else user
 
     @strawberry.field(graphql_type=ProjectRef | None, metadata=reads(PROJECTS))
     async def project(self, info: GatewayInfo) -> ProjectNode | None:
@@ -116,7 +118,8 @@ class Project:
 
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
     def owner(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
-        return identity_types.user_now_or_later(info, self.owner_id)
+        user = info._raw_info.context.users.get(self.owner_id)  # the response's memo first: no call on a hit
+        return identity_types.user_now_or_later(info, self.owner_id) if user is None else user
 
     @strawberry.field(
         graphql_type=IssueConnection,
