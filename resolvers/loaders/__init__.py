@@ -130,12 +130,72 @@ def _found(answer: Answer) -> bool:
 
 
 class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
-    """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration)."""
+    """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration).
+
+    ``load`` and ``prime`` are aiodataloader's without what our keys never need (a cache-key
+    function, the switches for caching and batching): one dict probe for a key loaded before.
+    The batch is dispatched as aiodataloader dispatches it, two loop turns after its first key
+    (so keys loaded in those turns join it), and settled as it settles one: an answer per key in
+    key order, an ``Exception`` answer fails its key alone, a failed batch fails (and forgets)
+    every key of it.
+    """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
-        super().__init__(max_batch_size=source.max_batch_size)
+        super().__init__(max_batch_size=source.max_batch_size, loop=asyncio.get_running_loop())
         self.source = source
         self.loaders = loaders
+        self._keys: list[K] = []
+        self._futures: list[asyncio.Future[V | None]] = []
+
+    def load(self, key: K) -> asyncio.Future[V | None]:
+        future = self._cache.get(key)
+        if future is None:
+            if key is None:
+                raise TypeError("The loader.load() function must be called with a value, but got: None.")
+            future = self._cache[key] = self.loop.create_future()
+            self._keys.append(key)
+            self._futures.append(future)
+            if len(self._keys) == 1:
+                self.loop.call_soon(self.loop.call_soon, self._dispatch)
+        return future
+
+    def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
+        if key not in self._cache:
+            future = self._cache[key] = self.loop.create_future()
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+        return self
+
+    def _dispatch(self) -> None:
+        """The keys queued since the first one, in batches of at most ``max_batch_size``."""
+        keys, futures = self._keys, self._futures
+        self._keys, self._futures = [], []
+        size = self.max_batch_size
+        if size and size < len(keys):
+            for start in range(0, len(keys), size):
+                self.loop.create_task(self._settle(keys[start : start + size], futures[start : start + size]))
+        else:
+            self.loop.create_task(self._settle(keys, futures))
+
+    async def _settle(self, keys: list[K], futures: list[asyncio.Future[V | None]]) -> None:
+        try:
+            answers = await self.batch_load_fn(keys)
+            if len(answers) != len(keys):
+                raise TypeError(f"{len(answers)} answers to a batch of {len(keys)} keys in {self.source.read!r}")
+        except Exception as error:  # the batch failed: each of its keys fails with it
+            for key, future in zip(keys, futures, strict=True):
+                self._cache.pop(key, None)
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for future, answer in zip(futures, answers, strict=True):
+            if not future.done():
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[Answer]:
         """One batch: measured (its size) and traced (a span holding its cache read and upstream calls)."""
@@ -159,10 +219,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         )
         read = self.source.read
         if read.primes:
+            targets = [(prime, self.loaders[prime.read]) for prime in read.primes]
             for answer in answers:
                 if _found(answer):
-                    for prime in read.primes:
-                        target = self.loaders[prime.read]
+                    for prime, target in targets:
                         for key, value in prime.items(answer):
                             target.prime(key, value)
         if read.follows:
