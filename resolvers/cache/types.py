@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
+from mypy_extensions import mypyc_attr
+
 from clients.codec import Codec
 
 K = TypeVar("K", bound=Hashable)
@@ -54,6 +56,7 @@ def _no_links(_key: object, _value: object) -> Links:
     return ()
 
 
+@mypyc_attr(native_class=False)  # compiled, a generic dataclass must stay a Python class (mypyc/mypyc#827)
 @dataclass(frozen=True)
 class CacheType(Generic[K, V]):
     """One cached loader: its settings name (``users``), upstream, value shape and key parts.

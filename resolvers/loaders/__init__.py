@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
+from mypy_extensions import mypyc_attr
 
 from clients.declaration import Answer, Fetched, Read
 from clients.policy import UpstreamPolicy
@@ -52,6 +53,7 @@ def declared_cache_types() -> tuple[CacheType[Any, Any], ...]:
     )
 
 
+@mypyc_attr(native_class=False)  # compiled, a generic dataclass must stay a Python class (mypyc/mypyc#827)
 @dataclass(frozen=True, slots=True)
 class Source(Generic[K, V]):
     """A read as this gateway serves it: the client that answers it, its policy and cache type."""
