@@ -143,27 +143,34 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
-        super().__init__(max_batch_size=source.max_batch_size, loop=asyncio.get_running_loop())
+        memo: dict[K, asyncio.Future[V | None]] = {}
+        super().__init__(max_batch_size=source.max_batch_size, cache_map=memo, loop=asyncio.get_running_loop())
+        self._memo = memo
+        """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
         self.source = source
         self.loaders = loaders
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
 
     def load(self, key: K) -> asyncio.Future[V | None]:
-        future = self._cache.get(key)
+        memo = self._memo
+        future = memo.get(key)
         if future is None:
             if key is None:
                 raise TypeError("The loader.load() function must be called with a value, but got: None.")
-            future = self._cache[key] = self.loop.create_future()
-            self._keys.append(key)
+            loop = self.loop
+            future = memo[key] = loop.create_future()
+            keys = self._keys
+            keys.append(key)
             self._futures.append(future)
-            if len(self._keys) == 1:
-                self.loop.call_soon(self.loop.call_soon, self._dispatch)
+            if len(keys) == 1:
+                loop.call_soon(loop.call_soon, self._dispatch)
         return future
 
     def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
-        if key not in self._cache:
-            future = self._cache[key] = self.loop.create_future()
+        memo = self._memo
+        if key not in memo:
+            future = memo[key] = self.loop.create_future()
             if isinstance(value, Exception):
                 future.set_exception(value)
             else:
@@ -188,7 +195,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 raise TypeError(f"{len(answers)} answers to a batch of {len(keys)} keys in {self.source.read!r}")
         except Exception as error:  # the batch failed: each of its keys fails with it
             for key, future in zip(keys, futures, strict=True):
-                self._cache.pop(key, None)
+                self._memo.pop(key, None)
                 if not future.done():
                     future.set_exception(error)
             return
