@@ -1,8 +1,8 @@
-"""Builds the package; with ``MOBIUS_BUILD_NATIVE=1`` also compiles the executor's hot modules with mypyc.
+"""Builds the package; with ``MOBIUS_BUILD_NATIVE=1`` also compiles the hot modules with mypyc.
 
 The modules are listed once, in ``pyproject.toml`` (``[tool.mobius.mypyc] modules``). A plain
-``pip install`` stays pure Python. After a native build, ``schema/native.json`` records the mypy
-version and the hash of each compiled module's source; ``schema._native`` uses the compiled
+``pip install`` stays pure Python. After a native build, ``clients/native.json`` records the mypy
+version and the hash of each compiled module's source; ``clients._native`` uses the compiled
 modules only when all of them match the sources next to them.
 """
 
@@ -20,7 +20,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).parent
-MANIFEST = Path("schema", "native.json")
+MANIFEST = Path("clients", "native.json")
 
 
 def native_modules() -> list[str]:
@@ -31,7 +31,8 @@ def native_modules() -> list[str]:
 
 
 def source_of(module: str) -> Path:
-    return Path(*module.split(".")).with_suffix(".py")
+    path = Path(*module.split("."))
+    return path / "__init__.py" if (ROOT / path).is_dir() else path.with_suffix(".py")
 
 
 class BuildNative(build_ext):
@@ -55,9 +56,9 @@ def native_options() -> dict[str, Any]:
     from mypyc.build import mypycify  # noqa: PLC0415  # only a native build needs mypy
 
     paths = [str(source_of(module)) for module in native_modules()]
-    # The group's shared library lives in the package (schema/native__mypyc...so), where the
-    # installed package finds it, not at the checkout's top level.
-    return {"ext_modules": mypycify(paths, group_name="schema.native"), "cmdclass": {"build_ext": BuildNative}}
+    # The group's shared library lives in a package (clients/native__mypyc...so, beside the guard in
+    # the lowest layer), where the installed package finds it, not at the checkout's top level.
+    return {"ext_modules": mypycify(paths, group_name="clients.native"), "cmdclass": {"build_ext": BuildNative}}
 
 
 setup(**native_options())

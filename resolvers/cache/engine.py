@@ -118,7 +118,7 @@ class CacheEngine:
         now = self.clock()
         stats = self.stats[ctype.name]
         scope = self.scopes.get(ctype.upstream, "")
-        cache_keys = [ctype.key(key, scope) for key in keys]
+        cache_keys = ctype.keys(keys, scope)
         results: dict[int, Result] = {}
         pending = []
         l1 = self.l1
@@ -311,7 +311,9 @@ class CacheEngine:
         """Write values fetched as part of another answer (users of a members page), whose fetch
         started no earlier than ``since``."""
         scope = self.scopes.get(ctype.upstream, "")
-        await self._write(ctype, [(key, ctype.key(key, scope), value) for key, value in items], since=since)
+        cache_keys = ctype.keys([key for key, _value in items], scope)
+        answers = [(key, cache_key, value) for (key, value), cache_key in zip(items, cache_keys, strict=True)]
+        await self._write(ctype, answers, since=since)
 
     async def _write(
         self, ctype: CacheType[K, V], answers: Iterable[tuple[K, str, Result]], *, since: float

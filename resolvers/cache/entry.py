@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
+from mypy_extensions import mypyc_attr
 
 from clients.codec import Codec, Invalid
 
@@ -19,6 +20,7 @@ WIRE_FORMAT = 2
 """1: values as pydantic dumped them (snake_case names); 2: as their codec encodes them."""
 
 
+@mypyc_attr(native_class=False)  # compiled, a generic dataclass must stay a Python class (mypyc/mypyc#827)
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[V]):
     """``negative`` marks a cached not-found answer (distinct from a miss: no entry at all)."""

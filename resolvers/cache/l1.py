@@ -10,7 +10,7 @@ from resolvers.cache.entry import Entry
 from resolvers.cache.policy import L1Policy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Slot:
     entry: Entry[object]
     size: int

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StaleInfo:
     upstream: str
     age_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StaleMark:
     path: tuple[str | int, ...]
     upstream: str

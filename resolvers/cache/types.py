@@ -20,11 +20,12 @@ would otherwise prime the old user again. A link makes one tag include another
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import quote
+
+from mypy_extensions import mypyc_attr
 
 from clients.codec import Codec
 
@@ -35,16 +36,16 @@ Tags = tuple[str, ...]
 Links = tuple[tuple[str, str], ...]
 
 
-_UNESCAPED = re.compile(r"[A-Za-z0-9_.~@-]*").fullmatch
-"""What ``quote(..., safe="-_.~@")`` leaves as it is: such a part (most ids) skips it."""
+_UNESCAPED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~@-"
+"""What ``quote(..., safe="-_.~@")`` leaves as it is: a part made of these alone (most ids) skips it."""
 
 
 def key_part(value: object) -> str:
     """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty."""
     if value is None:
         return ""
-    text = str(value)
-    return text if _UNESCAPED(text) else quote(text, safe="-_.~@")
+    text = value if type(value) is str else str(value)
+    return quote(text, safe="-_.~@") if text.strip(_UNESCAPED) else text
 
 
 def _no_tags(_key: object, _value: object) -> Tags:
@@ -55,6 +56,7 @@ def _no_links(_key: object, _value: object) -> Links:
     return ()
 
 
+@mypyc_attr(native_class=False)  # compiled, a generic dataclass must stay a Python class (mypyc/mypyc#827)
 @dataclass(frozen=True)
 class CacheType(Generic[K, V]):
     """One cached loader: its settings name (``users``), upstream, value shape and key parts.
@@ -83,6 +85,12 @@ class CacheType(Generic[K, V]):
 
     def key(self, key: K, scope: str) -> str:
         return self.key_for_id(self.key_id(key), scope)
+
+    def keys(self, keys: Iterable[K], scope: str) -> list[str]:
+        """``key`` of each of ``keys``, the part they share built once."""
+        head = f"{self._prefix}{key_part(scope)}:{{{self.entity or self.name}:"
+        key_id = self.key_id
+        return [f"{head}{key_id(key)}}}" for key in keys]
 
     def answer_tags(self, key: K, value: V | None) -> Tags:
         """What an answer built from this entry is tagged with: the entity itself (``User:u-42``,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
+from mypy_extensions import mypyc_attr
 
 from clients.declaration import Answer, Fetched, Read
 from clients.policy import UpstreamPolicy
@@ -37,7 +38,7 @@ def cache_type(read: Read[Any, K, V], *, upstream: str, vendor: str | None = Non
         name=read.name,
         upstream=upstream,
         codec=read.codec,
-        key_id=lambda key: ":".join(key_part(part) for part in parts(key)),
+        key_id=lambda key: ":".join([key_part(part) for part in parts(key)]),
         entity=read.entity,
         tags=read.tags,
         links=read.links,
@@ -52,6 +53,7 @@ def declared_cache_types() -> tuple[CacheType[Any, Any], ...]:
     )
 
 
+@mypyc_attr(native_class=False)  # compiled, a generic dataclass must stay a Python class (mypyc/mypyc#827)
 @dataclass(frozen=True, slots=True)
 class Source(Generic[K, V]):
     """A read as this gateway serves it: the client that answers it, its policy and cache type."""
@@ -130,12 +132,79 @@ def _found(answer: Answer) -> bool:
 
 
 class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
-    """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration)."""
+    """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration).
+
+    ``load`` and ``prime`` are aiodataloader's without what our keys never need (a cache-key
+    function, the switches for caching and batching): one dict probe for a key loaded before.
+    The batch is dispatched as aiodataloader dispatches it, two loop turns after its first key
+    (so keys loaded in those turns join it), and settled as it settles one: an answer per key in
+    key order, an ``Exception`` answer fails its key alone, a failed batch fails (and forgets)
+    every key of it.
+    """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
-        super().__init__(max_batch_size=source.max_batch_size)
+        memo: dict[K, asyncio.Future[V | None]] = {}
+        super().__init__(max_batch_size=source.max_batch_size, cache_map=memo, loop=asyncio.get_running_loop())
+        self._memo = memo
+        """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
         self.source = source
         self.loaders = loaders
+        self._keys: list[K] = []
+        self._futures: list[asyncio.Future[V | None]] = []
+
+    def load(self, key: K) -> asyncio.Future[V | None]:
+        memo = self._memo
+        future = memo.get(key)
+        if future is None:
+            if key is None:
+                raise TypeError("The loader.load() function must be called with a value, but got: None.")
+            loop = self.loop
+            future = memo[key] = loop.create_future()
+            keys = self._keys
+            keys.append(key)
+            self._futures.append(future)
+            if len(keys) == 1:
+                loop.call_soon(loop.call_soon, self._dispatch)
+        return future
+
+    def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
+        memo = self._memo
+        if key not in memo:
+            future = memo[key] = self.loop.create_future()
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+        return self
+
+    def _dispatch(self) -> None:
+        """The keys queued since the first one, in batches of at most ``max_batch_size``."""
+        keys, futures = self._keys, self._futures
+        self._keys, self._futures = [], []
+        size = self.max_batch_size
+        if size and size < len(keys):
+            for start in range(0, len(keys), size):
+                self.loop.create_task(self._settle(keys[start : start + size], futures[start : start + size]))
+        else:
+            self.loop.create_task(self._settle(keys, futures))
+
+    async def _settle(self, keys: list[K], futures: list[asyncio.Future[V | None]]) -> None:
+        try:
+            answers = await self.batch_load_fn(keys)
+            if len(answers) != len(keys):
+                raise TypeError(f"{len(answers)} answers to a batch of {len(keys)} keys in {self.source.read!r}")
+        except Exception as error:  # the batch failed: each of its keys fails with it
+            for key, future in zip(keys, futures, strict=True):
+                self._memo.pop(key, None)
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for future, answer in zip(futures, answers, strict=True):
+            if not future.done():
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[Answer]:
         """One batch: measured (its size) and traced (a span holding its cache read and upstream calls)."""
@@ -159,10 +228,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         )
         read = self.source.read
         if read.primes:
+            targets = [(prime, self.loaders[prime.read]) for prime in read.primes]
             for answer in answers:
                 if _found(answer):
-                    for prime in read.primes:
-                        target = self.loaders[prime.read]
+                    for prime, target in targets:
                         for key, value in prime.items(answer):
                             target.prime(key, value)
         if read.follows:

@@ -93,7 +93,7 @@ def test_the_build_stage_compiles_the_executor_with_the_pinned_mypy(tmp_path: Pa
 
     assert next(name for name in listed if name.startswith("mypy")).startswith("mypy=="), "an exact pin"
     assert any("MOBIUS_BUILD_NATIVE=1" in arguments and "wheel" in arguments for arguments in build)
-    assert {"build", "**/*.so", "schema/native.json"} <= set((ROOT / ".dockerignore").read_text().split())
+    assert {"build", "**/*.so", "clients/native.json"} <= set((ROOT / ".dockerignore").read_text().split())
 
 
 def test_the_image_carries_no_secret_and_no_caller_token() -> None:

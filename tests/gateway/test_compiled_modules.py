@@ -1,5 +1,6 @@
-"""The executor's hot modules run compiled (mypyc) when they are built from their current sources,
-and from the sources otherwise: all of them, never a mix, and never a stale build of an edited file.
+"""The hot modules listed in pyproject.toml (the executor's, the loaders', ...) run compiled (mypyc)
+when they are built from their current sources, and from the sources otherwise: all of them, never a
+mix, and never a stale build of an edited file.
 
 Each case imports the modules in a fresh interpreter, as a worker does."""
 
@@ -16,13 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from clients._native import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mobius"]["mypyc"]["modules"]
 IMPORT = f"import importlib, json; print(json.dumps([importlib.import_module(m).__file__ for m in {MODULES!r}]))"
-WARNING = "compiled modules of schema not used"
+WARNING = "compiled modules not used"
 
 needs_build = pytest.mark.skipif(
-    not (ROOT / "schema" / "native.json").exists(), reason="not built: scripts/bootstrap compiles the modules"
+    not (ROOT / "clients" / "native.json").exists(), reason="not built: scripts/bootstrap compiles the modules"
 )
 
 
@@ -41,21 +44,33 @@ def imported_files(root: Path, *, pure: bool = False) -> tuple[list[str], str]:
 
 
 def copy_of_build(tmp_path: Path) -> Path:
-    """The schema package with its build (the build's shared library included) in a directory of its own."""
-    shutil.copytree(ROOT / "schema", tmp_path / "schema", ignore=shutil.ignore_patterns("__pycache__"))
+    """The gateway's packages with their build (the build's shared library included) in a directory of their own."""
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+def source_of(root: Path, module: str) -> Path:
+    path = root.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def assert_compiled(files: list[str]) -> None:
     """By file name: a module that another compiled module imports first gets a ``__file__`` below
     a doubled package directory from mypyc's shared library (``schema/schema/lockstep...so``)."""
     assert [Path(file).name for file in files] == [
-        f"{module.rpartition('.')[2]}{EXTENSION_SUFFIXES[0]}" for module in MODULES
+        source_of(ROOT, module).with_suffix(EXTENSION_SUFFIXES[0]).name for module in MODULES
     ]
 
 
 def assert_sources(files: list[str], root: Path) -> None:
-    assert files == [str(root / f"{module.replace('.', '/')}.py") for module in MODULES]
+    assert files == [str(source_of(root, module)) for module in MODULES]
+
+
+def test_every_compiled_module_is_in_a_package_that_runs_the_guard_first() -> None:
+    assert {module.partition(".")[0] for module in MODULES} <= set(PACKAGES)
+    for package in PACKAGES:
+        assert "select()" in (ROOT / package / "__init__.py").read_text(), package
 
 
 @needs_build
