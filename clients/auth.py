@@ -30,7 +30,8 @@ class Auth(Protocol):
 
 
 class _CredentialErrors:
-    """A class rather than a generator context manager: it wraps every upstream request."""
+    """A class rather than a generator context manager: it wraps every upstream request (it keeps
+    no state per use, so one may be entered again and again)."""
 
     __slots__ = ("upstream",)
 

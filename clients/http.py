@@ -113,6 +113,8 @@ class HttpUpstream:
         self._base = policy.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
         self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
+        self._credential_errors = credential_errors(policy.name)
+        self._transport_errors = map_transport_errors(policy.name)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -168,7 +170,7 @@ class HttpUpstream:
         replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
         back to the caller to interpret."""
         flow = self._auth.flow(request)
-        with credential_errors(self.name):
+        with self._credential_errors:
             outgoing = await anext(flow)
             while True:
                 response = await self._send_once(outgoing)
@@ -185,7 +187,7 @@ class HttpUpstream:
         url = URL(self._base + request.path_qs, encoded=True)
         inject(request.headers)
         sent = time.perf_counter()
-        with map_transport_errors(self.name):
+        with self._transport_errors:
             async with self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
             ) as response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import quote
@@ -14,11 +15,18 @@ from clients.messages import RawResponse
 T = TypeVar("T")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+"""Characters ``quote(..., safe="")`` leaves as they are."""
+
+
 def fill_route(route: str, values: Mapping[str, str] | None) -> str:
-    """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded."""
+    """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded
+    (a value that needs no escaping, such as an id, is taken as it is)."""
     if not values:
         return route
-    return route.format_map({name: quote(value, safe="") for name, value in values.items()})
+    return route.format_map(
+        {name: value if _PLAIN.fullmatch(value) else quote(value, safe="") for name, value in values.items()}
+    )
 
 
 def parse_response(upstream: str, what: str, response: RawResponse, codec: Codec[T]) -> T:
