@@ -42,7 +42,7 @@ class _CredentialErrors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if isinstance(exc, SecretUnavailable):
+        if exc is not None and isinstance(exc, SecretUnavailable):
             raise UpstreamAuthFailed("credential source unavailable", upstream=self.upstream) from None
 
 
