@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
@@ -158,8 +158,9 @@ class HttpUpstream:
             self.shared_reads.wrote()
         return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent, route=route)
 
-    async def _attempt(self, template: OutgoingRequest) -> RawResponse:
-        return await self.exchange(
+    def _attempt(self, template: OutgoingRequest) -> Awaitable[RawResponse]:
+        """``exchange`` of a fresh copy of ``template`` (the exchange's own coroutine, none more)."""
+        return self.exchange(
             OutgoingRequest(
                 method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
             )
