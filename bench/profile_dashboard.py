@@ -48,7 +48,7 @@ BODY = orjson.dumps({"query": QUERY, "variables": {"orgId": "org-1"}})
 Message = MutableMapping[str, Any]
 
 
-def _run_sandbox(conn: Any) -> None:
+def sandbox_process(conn: Any) -> None:
     with SandboxServer(credentials=DEFAULT_CREDENTIALS) as urls:
         conn.send(dict(urls.items()))
         conn.recv()
@@ -150,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    sandbox = ctx.Process(target=_run_sandbox, args=(child,), daemon=True)
+    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
     sandbox.start()
     urls = SandboxUrls(**parent.recv())
     gc.collect()

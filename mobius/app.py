@@ -1,5 +1,5 @@
-"""The app factory: ``/graphql`` (one admission step, one executor entry), health, cache admin,
-GraphiQL's files."""
+"""The app factory: ``/graphql`` (one admission step, one executor entry, in front of FastAPI:
+``mobius.asgi``), health, cache admin, GraphiQL's files."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from clients.upstreams import Upstreams
 from mobius.admission import Admission, AdmissionRules
+from mobius.asgi import GatewayApp
 from mobius.cache_admin import cache_admin_router
 from mobius.cache_setup import build_cache, build_response_cache, response_version
 from mobius.callers import build_callers
@@ -96,8 +97,7 @@ def build_readiness(settings: Settings, persisted: PersistedDocuments) -> Readin
     return readiness
 
 
-def mount_graphql(
-    app: FastAPI,
+def graphql_endpoint(
     settings: Settings,
     posture: Posture,
     *,
@@ -106,7 +106,7 @@ def mount_graphql(
     documents: Documents,
     persisted: PersistedDocuments,
     operations: OperationTelemetry,
-) -> None:
+) -> GraphQLEndpoint:
     """``/graphql``: its one admission step and its one executor entry."""
     admission = Admission(
         rules=admission_rules(settings, posture),
@@ -119,8 +119,7 @@ def mount_graphql(
     executor = Executor(
         schema=schema, contexts=contexts, cacheable=cacheable, suggestions=posture.suggestions, operations=operations
     )
-    app.add_middleware(
-        GraphQLEndpoint,
+    return GraphQLEndpoint(
         admission=admission,
         executor=executor,
         schema=schema,
@@ -137,7 +136,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     clock: Callable[[], float] = time.monotonic,
     cache_clock: Callable[[], float] | None = None,
     event_handlers: Sequence[EventHandler] = (),
-) -> FastAPI:
+) -> GatewayApp:
     """``clock`` measures request deadlines (pass the same one the upstreams' pipelines use) and
     times the JWKS cache; ``cache_clock`` (wall-clock seconds) judges cache freshness;
     ``event_handlers`` run on every event after the built-in cache invalidation."""
@@ -205,7 +204,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
                 await quota_store.close()
             telemetry.stop()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Mobius Gateway",
         lifespan=lifespan,
         docs_url=None,
@@ -213,8 +212,7 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         openapi_url=None,
     )
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)  # the other routes' bodies
-    mount_graphql(
-        app,
+    endpoint = graphql_endpoint(
         settings,
         posture,
         schema=schema,
@@ -223,8 +221,9 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         persisted=persisted,
         operations=telemetry.operations,
     )
+    app.graphql = telemetry.observe(endpoint, paths={app.graphql_path: app.graphql_path})
     # added last: outside everything else
-    telemetry.mount(app, paths={"/graphql": "/graphql", "/webhooks/": "/webhooks/{upstream}"})
+    telemetry.mount(app, paths={"/webhooks/": "/webhooks/{upstream}"})
     app.include_router(cache_admin_router(engine, callers))
     app.include_router(upstreams_admin_router(upstreams, operations.board, callers))
     app.include_router(webhooks_router(declared_intakes(settings), events.stream, settings.events))

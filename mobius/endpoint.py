@@ -2,13 +2,14 @@
 passes ``mobius.admission``; what is admitted over HTTP is answered by ``mobius.executor``, a
 WebSocket by graphql-transport-ws / graphql-ws (``mobius.subscriptions.websocket``) with the
 admitted caller, a request for ``text/event-stream`` as Server-Sent Events (``mobius.subscriptions.sse``).
-Every other path goes on to the FastAPI app (health, admin, GraphiQL's files)."""
+The app serves it in front of FastAPI (``mobius.asgi``): every other path is FastAPI's (health,
+admin, GraphiQL's files)."""
 
 from __future__ import annotations
 
 import orjson
 import structlog
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from mobius.admission import Admission, Admitted, ClientGone, GraphiQLPage, Preflight, Refused
@@ -31,7 +32,6 @@ INTERNAL_ERROR = b'{"errors":[{"message":"Internal error.","extensions":{"code":
 class GraphQLEndpoint:
     def __init__(
         self,
-        app: ASGIApp,
         *,
         admission: Admission,
         executor: Executor,
@@ -41,23 +41,20 @@ class GraphQLEndpoint:
         subscriptions: SubscriptionsSettings,
         path: str = "/graphql",
     ) -> None:
-        self.app = app
+        """``path`` is where the app serves it (GraphiQL's page sends its requests there)."""
         self.admission = admission
         self.executor = executor
         self.contexts = contexts
-        self.path = path
         self.page = render_graphiql_page(static_prefix=static_prefix, graphql_path=path).encode()
         self.websockets = WebSocketView(schema, callers=contexts.callers, settings=subscriptions)
         self.streams = EventStreams(schema, contexts, heartbeat_s=subscriptions.heartbeat_s)
         schema.shared = SharedStreams(contexts.new, buffer=subscriptions.buffer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
+        if scope["type"] == "http":
             await self._http(scope, receive, send)
-        elif scope["type"] == "websocket" and scope["path"] == self.path:
-            await self._websocket(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await self._websocket(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -4,17 +4,19 @@ The executor reads a leaf step by step: take the step apart, call its reader, ch
 type, store it. For the leaf steps at the start of a selection (``id name`` of every user, ``id
 title state`` of every issue) one generated function does the same in one go: it reads each
 attribute, keeps a value that is already its own output (a ``str`` for ``String``/``ID``, a
-``bool``, a 32-bit ``int``, a member of the enum, by its name) and hands any other value to the
-leaf plan's ``complete``, as the step loop does; it returns the object's output so far, or
-``None`` when a value is not plain (the executor then reads the object again on its general
-path, which reports it).
+``bool``, a 32-bit ``int``, a member of the enum or one of its values as a ``str``, by its name:
+the upstream's values are the schema's objects, and hold an enum field as its value) and hands
+any other value to the leaf plan's ``complete``, as the step loop does; it returns the object's
+output so far, or ``None`` when a value is not plain (the executor then reads the object again
+on its general path, which reports it).
 
 The generated code depends on the shape of the leaves alone (each one's attribute and kind of
 value) and is kept per shape (at most ``MAX_SHAPES``). It holds no text from a request: response
 names (aliases), types, enum names and plans are values bound to the function; an attribute name
 (from the schema's definitions) is written as ``source.name`` only when it is an ASCII identifier
 and no keyword, otherwise as a ``getattr`` with the name as a string literal; the code sees no
-builtins but ``type``, ``int`` and ``getattr``. This module is plain Python (it calls ``exec``).
+builtins but ``type``, ``int``, ``str`` and ``getattr``. This module is plain Python (it calls
+``exec``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from graphql import GraphQLEnumType, Undefined
 
 from schema.plans import NOT_PLAIN, LeafPlan
 
@@ -38,7 +42,7 @@ _factories: dict[_Shape, Callable[..., LeafReader]] = {}
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
-_BUILTINS = {"type": type, "int": int, "getattr": getattr}
+_BUILTINS = {"type": type, "int": int, "str": str, "getattr": getattr}
 """All the generated code may name besides what it is bound to."""
 
 
@@ -58,8 +62,20 @@ def leaf_reader(leaves: Sequence[tuple[str, LeafPlan]]) -> LeafReader:
         if kind == "exact":
             bound.append(plan.exact)
         elif kind == "enum":
-            bound += [plan.enum_class, plan.enum_names]
+            bound += [plan.enum_class, plan.enum_names, _names_by_text(plan.leaf_type)]
     return factory(*bound)
+
+
+def _names_by_text(enum_type: Any) -> dict[str, str]:
+    """The GraphQL name the enum type answers for each of its values that is a ``str`` (the first
+    name of a value, as graphql-core's own look-up keeps it)."""
+    names: dict[str, str] = {}
+    if isinstance(enum_type, GraphQLEnumType):
+        for name, enum_value in enum_type.values.items():
+            value = name if enum_value.value is None or enum_value.value is Undefined else enum_value.value
+            if isinstance(value, str):
+                names.setdefault(value, name)
+    return names
 
 
 def _kind(plan: LeafPlan) -> str:
@@ -89,7 +105,7 @@ def _generate(shape: _Shape) -> Callable[..., LeafReader]:
         if kind == "exact":
             parameters.append(f"t{index}")
         elif kind == "enum":
-            parameters += [f"t{index}", f"n{index}"]
+            parameters += [f"t{index}", f"n{index}", f"s{index}"]
         body += [f"v{index} = {read}", *_completion(kind, index)]
     output = ", ".join(f"k{index}: v{index}" for index in range(len(shape)))
     source = "\n".join(
@@ -118,7 +134,9 @@ def _completion(kind: str, index: int) -> list[str]:
         return [complete, *give_up]
     if kind == "enum":
         return [
-            f"if type({value}) is t{index}:",
+            f"if type({value}) is str:",
+            f"    {value} = s{index}.get({value}, not_plain)",
+            f"elif type({value}) is t{index}:",
             f"    {value} = n{index}.get({value}, not_plain)",
             "else:",
             f"    {complete}",

@@ -58,7 +58,7 @@ class GatewayContext(BaseContext):
         self.on_overflow: Callable[[], None] | None = None
         """What the transport does when one of its subscribers falls too far behind (close it)."""
         self.users: dict[str, Any] = {}
-        """Users built for this response, by id (``schema.identity.user_now_or_later``)."""
+        """Users met in this response, by id (``schema.identity.user_now_or_later``)."""
 
     @property
     def instance(self) -> str:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 import strawberry
 
 import resolvers.billing
+from clients.identity import IdentityOrg
+from clients.projects import ProjectNode
 from resolvers.errors import InvalidArgument, SubscriptionsDisabled
 from schema.billing import Invoice
 from schema.common import GatewayInfo
@@ -88,8 +90,8 @@ class InvoiceEvent(ChangeEvent):
         found = await resolvers.billing.invoices(loaders, customer.id, INVOICES_SCANNED, None)
         return next((Invoice.from_model(invoice) for invoice in found if invoice.id == self.invoice_id), None)
 
-    @strawberry.field
-    async def organization(self, info: GatewayInfo) -> Organization | None:
+    @strawberry.field(graphql_type=Organization | None)
+    async def organization(self, info: GatewayInfo) -> IdentityOrg | None:
         return await organization_by_key(info, str(self.org_id))
 
 
@@ -109,8 +111,8 @@ class IssueEvent(ChangeEvent):
             state=state.upper() if state else None,
         )
 
-    @strawberry.field
-    async def project(self, info: GatewayInfo) -> Project | None:
+    @strawberry.field(graphql_type=Project | None)
+    async def project(self, info: GatewayInfo) -> ProjectNode | None:
         return await project_by_key(info, str(self.project_id))
 
 
@@ -129,8 +131,8 @@ class TicketEvent(ChangeEvent):
             status=_data_text(message, "status"),
         )
 
-    @strawberry.field
-    async def organization(self, info: GatewayInfo) -> Organization | None:
+    @strawberry.field(graphql_type=Organization | None)
+    async def organization(self, info: GatewayInfo) -> IdentityOrg | None:
         return await organization_by_key(info, str(self.org_id))
 
 

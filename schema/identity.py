@@ -1,4 +1,11 @@
-"""Users and organizations."""
+"""Users and organizations.
+
+The objects of ``User`` and ``Organization`` are the identity upstream's values themselves
+(``IdentityUser``, ``IdentityOrg``: the GraphQL fields are their attributes), not copies: the
+classes below declare the schema, and the fields with resolvers take such a value as ``self``.
+Only federation's ``_entities`` builds an instance of these classes (``entity``): Strawberry tells
+the members of its union apart by their class.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ import schema.billing as billing_types
 import schema.projects as project_types
 from clients.billing import CUSTOMERS
 from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser
-from clients.projects import PROJECT_PAGES
+from clients.projects import PROJECT_PAGES, ProjectPage
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
@@ -26,6 +33,8 @@ from schema.selection import Selection, read_ahead, start_reads_ahead
 if TYPE_CHECKING:
     from schema.billing import BillingAccount
     from schema.projects import ProjectConnection
+
+OrganizationRef = Annotated["Organization", strawberry.lazy("schema.identity")]
 
 PII_READ = [["pii:read"]]
 """``requires_scopes`` of PII fields (``schema.authorization`` enforces it); writing them needs ``pii:write``."""
@@ -46,7 +55,8 @@ class User:
     org_id: strawberry.Private[str]
 
     @classmethod
-    def from_model(cls, user: IdentityUser) -> User:
+    def entity(cls, user: IdentityUser) -> User:
+        """An instance of this class, for federation's ``_entities``."""
         return cls(
             id=strawberry.ID(user.id),
             name=user.name,
@@ -57,53 +67,48 @@ class User:
             org_id=user.org_id,
         )
 
-    @strawberry.field(metadata=reads(ORGS))
-    async def organization(self, info: GatewayInfo) -> Organization | None:
+    @strawberry.field(graphql_type=OrganizationRef | None, metadata=reads(ORGS))
+    async def organization(self, info: GatewayInfo) -> IdentityOrg | None:
         return await organization_by_key(info, self.org_id)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> User | None:
         user = served(info, await resolvers.identity.user(info.context.loaders, str(id)))
-        return cls.from_model(user) if user else None
+        return cls.entity(user) if user else None
 
 
-def user_or_none(user: IdentityUser | None) -> User | None:
-    return User.from_model(user) if user else None
-
-
-def user_now_or_later(info: GatewayInfo, user_id: str) -> User | Awaitable[User | None] | None:
+def user_now_or_later(info: GatewayInfo, user_id: str) -> IdentityUser | Awaitable[IdentityUser | None] | None:
     """A user for a field, synchronously when the loader already holds it (a members page primed it).
 
     graphql-core turns every awaitable item of a list into a task; answering the primed users of a
     list of issues or projects at once saves a task and a coroutine per item. A user met again in
-    the same response (the assignee of many issues) is the object built the first time.
+    the same response (the assignee of many issues) is found in the response's own memo first,
+    without asking the loader again (the fields that name a user look there before they call this).
     """
-    context = info.context
-    built: User | None = context.users.get(user_id)
-    if built is not None:
-        return built
+    context = info._raw_info.context
+    user: IdentityUser | None = context.users.get(user_id)
+    if user is not None:
+        return user
     found = resolvers.identity.user_future(context.loaders, user_id)
     if found.done() and not found.cancelled() and found.exception() is None:
         model = found.result()
-        return None if model is None else _built(info, model)
+        return None if model is None else _kept(info, model)
     return _user_later(info, found)
 
 
-async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) -> User | None:
+async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) -> IdentityUser | None:
     model = await found
-    return None if model is None else _built(info, model)
+    return None if model is None else _kept(info, model)
 
 
-def _built(info: GatewayInfo, model: IdentityUser) -> User:
-    """The user's schema object, kept for the rest of the response unless it was served stale
-    (each place a stale value appears is marked on its own)."""
-    context = info.context
+def _kept(info: GatewayInfo, user: IdentityUser) -> IdentityUser:
+    """``user``, kept in the response's memo unless it was served stale (each place a stale value
+    appears is marked on its own)."""
+    context = info._raw_info.context
     cache = context.loaders.cache
-    if cache is not None and cache.stale.lookup(model) is not None:
-        return User.from_model(served(info, model))
-    user = context.users.get(model.id)
-    if user is None:  # else another field waiting on the same user built it first
-        user = context.users[model.id] = User.from_model(model)
+    if cache is not None and cache.stale.lookup(user) is not None:
+        return served(info, user)
+    context.users[user.id] = user
     return user
 
 
@@ -111,16 +116,15 @@ def _built(info: GatewayInfo, model: IdentityUser) -> User:
 class UserConnection:
     total_count: int
     page_info: PageInfo
-    nodes: list[User]
+    nodes: list[IdentityUser] = strawberry.field(graphql_type=list[User])
 
 
-async def organization_by_key(info: GatewayInfo, org_id: str) -> Organization | None:
+async def organization_by_key(info: GatewayInfo, org_id: str) -> IdentityOrg | None:
     """An organization resolved by its key: the reads its selection declares ``read_ahead`` go out
     beside its own."""
     loaders = info.context.loaders
     start_reads_ahead(loaders, org_id, info._raw_info, "Organization")
-    org = served(info, await resolvers.identity.organization(loaders, org_id))
-    return Organization.from_model(org) if org else None
+    return served(info, await resolvers.identity.organization(loaders, org_id))
 
 
 def _members_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], _: Selection) -> object:
@@ -143,36 +147,37 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
     slug: str | None
 
     @classmethod
-    def from_model(cls, org: IdentityOrg) -> Organization:
+    def entity(cls, org: IdentityOrg) -> Organization:
+        """An instance of this class, for federation's ``_entities``."""
         return cls(id=strawberry.ID(org.id), name=org.name, slug=org.slug)
 
     @strawberry.field(metadata={**read_ahead(_members_ahead), **reads(MEMBERS, size="first")})
     async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
-        page = served(info, await resolvers.identity.members(info.context.loaders, str(self.id), first, after))
+        page = served(info, await resolvers.identity.members(info.context.loaders, self.id, first, after))
         if page is None:
             return UserConnection(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
         return UserConnection(
             total_count=page.total_count,
             page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-            nodes=[_built(info, user) for user in page.data],
+            nodes=[_kept(info, user) for user in page.data],
         )
 
     @strawberry.field(metadata={**read_ahead(_billing_ahead), **reads(CUSTOMERS)})
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
-        customer = served(info, await resolvers.billing.customer(info.context.loaders, str(self.id)))
+        customer = served(info, await resolvers.billing.customer(info.context.loaders, self.id))
         return billing_types.BillingAccount(customer_id=customer.id) if customer else None
 
     @strawberry.field(
+        graphql_type=Annotated["ProjectConnection", strawberry.lazy("schema.projects")] | None,
         description="Nullable: a projects outage must not take the organization down with it.",
         metadata={**read_ahead(_projects_ahead), **reads(PROJECT_PAGES, size="first")},
     )
-    async def projects(
-        self, info: GatewayInfo, first: int = 20, after: str | None = None
-    ) -> Annotated[ProjectConnection, strawberry.lazy("schema.projects")] | None:
+    async def projects(self, info: GatewayInfo, first: int = 20, after: str | None = None) -> ProjectPage:
         issues = Selection.of(info._raw_info).pushed_down("nodes")
-        found = resolvers.projects.projects_of_org(info.context.loaders, str(self.id), first, after, issues)
-        return project_types.ProjectConnection.from_page(served(info, await found))
+        found = resolvers.projects.projects_of_org(info.context.loaders, self.id, first, after, issues)
+        return project_types.project_page(served(info, await found))
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
-        return await organization_by_key(info, str(id))
+        org = await organization_by_key(info, str(id))
+        return cls.entity(org) if org else None

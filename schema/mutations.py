@@ -8,6 +8,8 @@ from __future__ import annotations
 import strawberry
 
 import resolvers.mutations
+from clients.identity import IdentityUser
+from clients.projects import IssueNode
 from schema.authorization import InputRequiresScopes
 from schema.billing import Invoice
 from schema.common import GatewayInfo
@@ -35,12 +37,15 @@ class Mutation:
         requires_scopes=[["users:write"]],
         description="Optimistic concurrency: `ifMatch` is the `etag` last read; a stale one is CONFLICT.",
         metadata=writes(),
+        graphql_type=User,
     )
-    async def update_user(self, info: GatewayInfo, id: strawberry.ID, input: UpdateUserInput, if_match: str) -> User:
+    async def update_user(
+        self, info: GatewayInfo, id: strawberry.ID, input: UpdateUserInput, if_match: str
+    ) -> IdentityUser:
         changes = {key: value for key, value in (("name", input.name), ("phone", input.phone)) if value is not None}
         user = await resolvers.mutations.update_user(info.context.upstreams, str(id), changes, if_match)
         await resolvers.mutations.remember_user(info.context.loaders, user)
-        return User.from_model(user)
+        return user
 
     @strawberry.federation.mutation(
         authenticated=True,
@@ -53,14 +58,18 @@ class Mutation:
         await resolvers.mutations.forget(info.context.loaders, tags=(f"customer:{invoice.customer}",))
         return Invoice.from_model(invoice)
 
-    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]], metadata=writes())
-    async def create_issue(self, info: GatewayInfo, project_id: strawberry.ID, title: str) -> Issue:
+    @strawberry.federation.mutation(
+        authenticated=True, requires_scopes=[["issues:write"]], metadata=writes(), graphql_type=Issue
+    )
+    async def create_issue(self, info: GatewayInfo, project_id: strawberry.ID, title: str) -> IssueNode:
         issue = await resolvers.mutations.create_issue(info.context.upstreams, str(project_id), title)
         await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))
-        return Issue.from_model(issue)
+        return issue
 
-    @strawberry.federation.mutation(authenticated=True, requires_scopes=[["issues:write"]], metadata=writes())
-    async def close_issue(self, info: GatewayInfo, id: strawberry.ID) -> Issue:
+    @strawberry.federation.mutation(
+        authenticated=True, requires_scopes=[["issues:write"]], metadata=writes(), graphql_type=Issue
+    )
+    async def close_issue(self, info: GatewayInfo, id: strawberry.ID) -> IssueNode:
         issue = await resolvers.mutations.close_issue(info.context.upstreams, str(id))
         await resolvers.mutations.forget(info.context.loaders, tags=(f"project:{issue.project_id}",))
-        return Issue.from_model(issue)
+        return issue

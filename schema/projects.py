@@ -1,4 +1,11 @@
-"""Projects and issues."""
+"""Projects and issues.
+
+The objects of these types are the projects upstream's values themselves (``IssueNode``,
+``IssuePage``, ``ProjectNode``, ``ProjectPage``: the GraphQL fields are their attributes, a state
+its enum's value), not copies: the classes below declare the schema, and the fields with resolvers
+take such a value as ``self``. Only federation's ``_entities`` builds an instance of a class here
+(``Project.entity``): Strawberry tells the members of its union apart by their class.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +18,12 @@ import strawberry
 import resolvers.identity
 import resolvers.projects
 import schema.identity as identity_types
-from clients.identity import USERS
-from clients.projects import ISSUES, PROJECTS, IssueNode, IssuePage, IssuesArgs, ProjectNode, ProjectPage
+from clients.identity import USERS, IdentityUser
+from clients.projects import ISSUES, PROJECTS, IssuePage, IssuesArgs, PageInfo, ProjectNode, ProjectPage
 from resolvers.loaders import Loaders
 from schema.cache import served
-from schema.common import GatewayInfo, PageInfo
+from schema.common import GatewayInfo
+from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
 from schema.selection import Selection, pushdown, read_ahead, start_reads_ahead
 
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
     from schema.identity import User
 
 UserRef = Annotated["User", strawberry.lazy("schema.identity")]
+ProjectRef = Annotated["Project", strawberry.lazy("schema.projects")]
 
 
 @strawberry.enum
@@ -37,12 +46,6 @@ class IssueState(Enum):
     CLOSED = "CLOSED"
 
 
-_ISSUE_STATES = {state.value: state for state in IssueState}
-_PROJECT_STATES = {state.value: state for state in ProjectState}
-"""Members by value: a dict lookup where ``IssueState(value)`` costs an enum call per issue; an
-unknown value still fails as the enum call would."""
-
-
 @strawberry.type
 class Issue:
     id: strawberry.ID
@@ -51,50 +54,36 @@ class Issue:
     assignee_id: strawberry.Private[str | None]
     project_id: strawberry.Private[str]
 
-    @classmethod
-    def from_model(cls, issue: IssueNode) -> Issue:
-        return cls(
-            id=strawberry.ID(issue.id),
-            title=issue.title,
-            state=_ISSUE_STATES.get(issue.state) or IssueState(issue.state),
-            assignee_id=issue.assignee_id,
-            project_id=issue.project_id,
-        )
-
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
-    def assignee(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
-        if self.assignee_id is None:
+    def assignee(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
+        user_id = self.assignee_id
+        if user_id is None:
             return None
-        return identity_types.user_now_or_later(info, self.assignee_id)
+        user = info._raw_info.context.users.get(user_id)  # the response's memo first: no call on a hit
+        return identity_types.user_now_or_later(info, user_id) if user is None else user
 
-    @strawberry.field(metadata=reads(PROJECTS))
-    async def project(self, info: GatewayInfo) -> Project | None:
+    @strawberry.field(graphql_type=ProjectRef | None, metadata=reads(PROJECTS))
+    async def project(self, info: GatewayInfo) -> ProjectNode | None:
         return await project_by_key(info, self.project_id)
 
 
 @strawberry.type
 class IssueConnection:
     total_count: int
-    page_info: PageInfo
+    page_info: PageInfoType
     nodes: list[Issue]
 
-    @classmethod
-    def from_page(cls, page: IssuePage | None) -> IssueConnection:
-        if page is None:
-            return cls(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
-        return cls(
-            total_count=page.total_count,
-            page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),
-            nodes=[Issue.from_model(issue) for issue in page.nodes],
-        )
+
+def issue_page(page: IssuePage | None) -> IssuePage:
+    """An ``IssueConnection``: the page itself, or an empty one."""
+    return IssuePage(total_count=0, page_info=PageInfo(has_next_page=False), nodes=[]) if page is None else page
 
 
-async def project_by_key(info: GatewayInfo, project_id: str) -> Project | None:
+async def project_by_key(info: GatewayInfo, project_id: str) -> ProjectNode | None:
     """A project resolved by its key: the reads its selection declares ``read_ahead`` go out beside its own."""
     loaders = info.context.loaders
     start_reads_ahead(loaders, project_id, info._raw_info, "Project")
-    project = served(info, await resolvers.projects.project(loaders, project_id))
-    return Project.from_model(project) if project else None
+    return served(info, await resolvers.projects.project(loaders, project_id))
 
 
 def _state(args: Mapping[str, Any]) -> str | None:
@@ -118,17 +107,19 @@ class Project:
     owner_id: strawberry.Private[str]
 
     @classmethod
-    def from_model(cls, project: ProjectNode) -> Project:
+    def entity(cls, project: ProjectNode) -> Project:
+        """An instance of this class, for federation's ``_entities``."""
         return cls(
             id=strawberry.ID(project.id),
             name=project.name,
-            state=_PROJECT_STATES.get(project.state) or ProjectState(project.state),
+            state=ProjectState(project.state),
             owner_id=project.owner_id,
         )
 
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
-    def owner(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
-        return identity_types.user_now_or_later(info, self.owner_id)
+    def owner(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
+        user = info._raw_info.context.users.get(self.owner_id)  # the response's memo first: no call on a hit
+        return identity_types.user_now_or_later(info, self.owner_id) if user is None else user
 
     @strawberry.field(
         graphql_type=IssueConnection,
@@ -136,40 +127,36 @@ class Project:
     )
     def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None
-    ) -> IssueConnection | Awaitable[IssueConnection]:
+    ) -> IssuePage | Awaitable[IssuePage]:
         """At once when the loader already holds the page (the projects request brought it).
 
         Then the assignees of every project's issues are asked for in the same tick as the
         owners, and go upstream in one identity batch with them.
         """
         found = resolvers.projects.issues_future(
-            info.context.loaders, str(self.id), first, after, state.value if state else None
+            info.context.loaders, self.id, first, after, state.value if state else None
         )
         if found.done() and not found.cancelled():
-            return IssueConnection.from_page(served(info, found.result()))
+            return issue_page(served(info, found.result()))
         return _issues_later(info, found)
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Project | None:
-        return await project_by_key(info, str(id))
+        project = await project_by_key(info, str(id))
+        return cls.entity(project) if project else None
 
 
-async def _issues_later(info: GatewayInfo, found: Awaitable[IssuePage | None]) -> IssueConnection:
-    return IssueConnection.from_page(served(info, await found))
+async def _issues_later(info: GatewayInfo, found: Awaitable[IssuePage | None]) -> IssuePage:
+    return issue_page(served(info, await found))
 
 
 @strawberry.type
 class ProjectConnection:
     total_count: int
-    page_info: PageInfo
+    page_info: PageInfoType
     nodes: list[Project]
 
-    @classmethod
-    def from_page(cls, page: ProjectPage | None) -> ProjectConnection:
-        if page is None:
-            return cls(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
-        return cls(
-            total_count=page.total_count,
-            page_info=PageInfo(has_next_page=page.page_info.has_next_page, end_cursor=page.page_info.end_cursor),
-            nodes=[Project.from_model(project) for project in page.nodes],
-        )
+
+def project_page(page: ProjectPage | None) -> ProjectPage:
+    """A ``ProjectConnection``: the page itself, or an empty one."""
+    return ProjectPage(total_count=0, page_info=PageInfo(has_next_page=False), nodes=[]) if page is None else page

@@ -18,8 +18,8 @@ from strawberry.types.graphql import OperationType
 import resolvers.identity
 import resolvers.projects
 from clients import health
-from clients.identity import ORGS, USERS
-from clients.projects import PROJECTS
+from clients.identity import ORGS, USERS, IdentityOrg, IdentityUser
+from clients.projects import PROJECTS, ProjectNode
 from schema.authorization import guard_schema
 from schema.cache import CacheStats, StaleMarks, cache_stats, served
 from schema.common import GatewayInfo
@@ -31,7 +31,7 @@ from schema.events import Subscription
 from schema.execution import GatewayExecutionContext
 from schema.fleet import Fleet, fleet_of
 from schema.health import UpstreamHealth
-from schema.identity import Organization, User, organization_by_key, user_or_none
+from schema.identity import Organization, User, organization_by_key
 from schema.mutations import Mutation
 from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
@@ -53,30 +53,36 @@ operational fields here."""
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The user the caller acts as, if the caller is bound to one.", metadata=reads(USERS))
-    async def viewer(self, info: GatewayInfo) -> User | None:
+    @strawberry.field(
+        graphql_type=User | None,
+        description="The user the caller acts as, if the caller is bound to one.",
+        metadata=reads(USERS),
+    )
+    async def viewer(self, info: GatewayInfo) -> IdentityUser | None:
         user_id = info.context.caller.user_id
         if user_id is None:
             return None
-        return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, user_id)))
+        return served(info, await resolvers.identity.user(info.context.loaders, user_id))
 
-    @strawberry.field(metadata=reads(ORGS))
-    async def organization(self, info: GatewayInfo, id: strawberry.ID) -> Organization | None:
+    @strawberry.field(graphql_type=Organization | None, metadata=reads(ORGS))
+    async def organization(self, info: GatewayInfo, id: strawberry.ID) -> IdentityOrg | None:
         return await organization_by_key(info, str(id))
 
-    @strawberry.field(metadata=reads(USERS))
-    async def user(self, info: GatewayInfo, id: strawberry.ID) -> User | None:
-        return user_or_none(served(info, await resolvers.identity.user(info.context.loaders, str(id))))
+    @strawberry.field(graphql_type=User | None, metadata=reads(USERS))
+    async def user(self, info: GatewayInfo, id: strawberry.ID) -> IdentityUser | None:
+        return served(info, await resolvers.identity.user(info.context.loaders, str(id)))
 
     @strawberry.field(
-        description="Users in the order asked; null where an id is unknown.", metadata=reads(USERS, size="ids")
+        graphql_type=list[User | None],
+        description="Users in the order asked; null where an id is unknown.",
+        metadata=reads(USERS, size="ids"),
     )
-    async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[User | None]:
+    async def users(self, info: GatewayInfo, ids: list[strawberry.ID]) -> list[IdentityUser | None]:
         found = await resolvers.identity.users(info.context.loaders, [str(user_id) for user_id in ids])
-        return [user_or_none(served(info, user, index=index)) for index, user in enumerate(found)]
+        return [served(info, user, index=index) for index, user in enumerate(found)]
 
-    @strawberry.field(metadata=reads(PROJECTS))
-    async def project(self, info: GatewayInfo, id: strawberry.ID) -> Project | None:
+    @strawberry.field(graphql_type=Project | None, metadata=reads(PROJECTS))
+    async def project(self, info: GatewayInfo, id: strawberry.ID) -> ProjectNode | None:
         return await project_by_key(info, str(id))
 
     @strawberry.field(

@@ -11,7 +11,7 @@ import strawberry
 
 import resolvers.support
 import schema.identity as identity_types
-from clients.identity import USERS
+from clients.identity import USERS, IdentityUser
 from clients.support import TICKET_PAGES, SupportTicket, TicketsPage
 from resolvers.loaders import Loaders
 from schema.cache import served
@@ -28,6 +28,9 @@ UserRef = Annotated["User", strawberry.lazy("schema.identity")]
 
 @strawberry.type(description="A support ticket of an organization, from the support upstream.")
 class Ticket:
+    """Its objects are the support upstream's values themselves (``SupportTicket``: the GraphQL
+    fields are their attributes), not copies."""
+
     id: strawberry.ID
     subject: str
     status: str = strawberry.field(description="The helpdesk's status word, e.g. open, pending, solved.")
@@ -35,26 +38,16 @@ class Ticket:
     created_at: datetime
     requester_id: strawberry.Private[str]
 
-    @classmethod
-    def from_model(cls, ticket: SupportTicket) -> Ticket:
-        return cls(
-            id=strawberry.ID(ticket.id),
-            subject=ticket.subject,
-            status=ticket.status,
-            priority=ticket.priority,
-            created_at=ticket.created_at,
-            requester_id=ticket.requester_id,
-        )
-
     @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
-    def requester(self, info: GatewayInfo) -> User | Awaitable[User | None] | None:
-        return identity_types.user_now_or_later(info, self.requester_id)
+    def requester(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
+        user = info._raw_info.context.users.get(self.requester_id)  # the response's memo first: no call on a hit
+        return identity_types.user_now_or_later(info, self.requester_id) if user is None else user
 
 
 @strawberry.type
 class TicketConnection:
     page_info: PageInfo
-    nodes: list[Ticket]
+    nodes: list[SupportTicket] = strawberry.field(graphql_type=list[Ticket])
 
     @classmethod
     def from_page(cls, page: TicketsPage | None) -> TicketConnection:
@@ -63,7 +56,7 @@ class TicketConnection:
         meta = page.meta
         return cls(
             page_info=PageInfo(has_next_page=meta.has_more, end_cursor=meta.after_cursor),
-            nodes=[Ticket.from_model(ticket) for ticket in page.tickets],
+            nodes=page.tickets,
         )
 
 

@@ -56,6 +56,9 @@ class Operation:
 class OperationTelemetry:
     def __init__(self, *, names_limit: int = 200) -> None:
         self.names = BoundedValues(names_limit)
+        self._counted: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+        """The metrics' children by label values, looked up once (``labels`` checks and locks on every
+        call); bounded as the names are, times the few types and outcomes."""
 
     @contextmanager
     def observe(self, query: str | None) -> Iterator[Operation]:
@@ -86,8 +89,9 @@ class OperationTelemetry:
         outcome = "ok" if not errors else "partial" if data_present else "error"
         label = ANONYMOUS if operation.name is None else self.names(operation.name)
         if metrics_on():
-            OPERATIONS.labels(label, operation.type, outcome).inc()
-            OPERATION_DURATION.labels(label, operation.type).observe(time.perf_counter() - operation.started)
+            count, duration = self._children(label, operation.type, outcome)
+            count.inc()
+            duration.observe(time.perf_counter() - operation.started)
             for code in codes:
                 ERRORS.labels(ERROR_CODES(code)).inc()
         record = current_record()
@@ -105,6 +109,13 @@ class OperationTelemetry:
                 current.set_attribute("mobius.error_codes", sorted(set(codes)))
             if outcome == "error":
                 current.set_status(Status(StatusCode.ERROR))
+
+    def _children(self, label: str, kind: str, outcome: str) -> tuple[Counter, Histogram]:
+        key = (label, kind, outcome)
+        children = self._counted.get(key)
+        if children is None:
+            children = self._counted[key] = (OPERATIONS.labels(*key), OPERATION_DURATION.labels(label, kind))
+        return children
 
 
 def refused_errors(errors: Sequence[GraphQLError]) -> None:

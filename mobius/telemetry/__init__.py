@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from clients import telemetry
 from mobius.settings import TelemetrySettings
@@ -34,6 +35,10 @@ class Telemetry:
         app.add_middleware(RequestTelemetry, paths=paths, log_requests=self.settings.logs.requests)
         if self.settings.metrics.enabled:
             app.add_route(self.settings.metrics.path, metrics_endpoint, methods=["GET"], include_in_schema=False)
+
+    def observe(self, app: ASGIApp, *, paths: Mapping[str, str]) -> ASGIApp:
+        """``app`` with its requests to ``paths`` observed (see ``RequestTelemetry``)."""
+        return RequestTelemetry(app, paths=paths, log_requests=self.settings.logs.requests)
 
     def start(self) -> None:
         """At the server's start: install the tracer provider the environment asks for."""

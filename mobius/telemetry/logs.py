@@ -4,8 +4,11 @@ logger (and the loggers below it: ``mobius`` covers ``mobius.breaker``) and leav
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -56,18 +59,18 @@ class LevelByName:
         self.levels = dict(levels)
         self.lowest = min([default, *levels.values()])
         """What structlog's own filter lets through: the lowest level of any logger."""
-        self._resolved: dict[str, int] = {}
+        self._resolved: dict[str, tuple[int, Verbatim]] = {}
 
     def __call__(self, logger: Any, method_name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        """Drop the event, or pass it on with its logger's name (``logger``)."""
+        """Drop the event, or pass it on with its logger's name (``logger``, verbatim: a name in our code)."""
         name = getattr(logger, "name", "")
-        threshold = self._resolved.get(name)
-        if threshold is None:
-            threshold = self._resolved[name] = self._threshold(name)
-        if _METHODS.get(method_name, logging.INFO) < threshold:
+        resolved = self._resolved.get(name)
+        if resolved is None:
+            resolved = self._resolved[name] = (self._threshold(name), Verbatim(name))
+        if _METHODS.get(method_name, logging.INFO) < resolved[0]:
             raise structlog.DropEvent
         if name:
-            event.setdefault("logger", name)
+            event.setdefault("logger", resolved[1])
         return event
 
     def _threshold(self, name: str) -> int:
@@ -85,3 +88,41 @@ def level_filter(settings: LogSettings) -> LevelByName:
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     return LevelByName(_LEVELS[settings.level], levels)
+
+
+class IsoTimeStamper:
+    """A processor adding ``timestamp`` as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes
+    it (``2026-01-31T12:34:56.789012Z``, no fraction at a whole second), formatting the date and
+    time of day once per second."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+        """The last second stamped and its text, replaced as one value (loggers in threads share it)."""
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        second, micros = divmod(time.time_ns() // 1000, 1_000_000)
+        stamped, text = self._second
+        if second != stamped:
+            text = datetime.fromtimestamp(second, UTC).isoformat()[:-6]  # without "+00:00"
+            self._second = (second, text)
+        event["timestamp"] = f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+        return event
+
+
+class JsonLines:
+    """A renderer writing what structlog's ``JSONRenderer()`` writes, through one encoder made
+    once instead of one per event (``json.dumps`` with a ``default`` builds a new one each time)."""
+
+    def __init__(self) -> None:
+        self._encode = json.JSONEncoder(default=_unencodable).encode
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> str:
+        return self._encode(event)
+
+
+def _unencodable(value: Any) -> Any:
+    """As structlog's renderer has it: the value's ``__structlog__()``, else its ``repr``."""
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)

@@ -47,6 +47,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD"})
 
 log = structlog.get_logger("mobius.requests")
+_EVENT = Verbatim("request")
 
 
 class RequestTelemetry:
@@ -59,6 +60,10 @@ class RequestTelemetry:
         self.paths = {path: label for path, label in paths.items() if not path.endswith("/")}
         self.prefixes = {path: label for path, label in paths.items() if path.endswith("/")}
         self.log_requests = log_requests
+        self._in_flight: dict[str, Gauge] = {}
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        """The metrics' children by label values, looked up once (``labels`` checks and locks on every
+        call); bounded: the labels are the configured paths', five methods and the statuses sent."""
 
     def _label(self, scope: Scope) -> str | None:
         if scope["type"] != "http":
@@ -88,8 +93,11 @@ class RequestTelemetry:
             await send(message)
 
         token = otel_context.attach(propagate.extract(_carrier(headers))) if tracing_on() else None
-        in_flight = HTTP_IN_FLIGHT.labels(path) if metrics_on() else None
-        if in_flight is not None:
+        in_flight = None
+        if metrics_on():
+            in_flight = self._in_flight.get(path)
+            if in_flight is None:
+                in_flight = self._in_flight[path] = HTTP_IN_FLIGHT.labels(path)
             in_flight.inc()
         try:
             with recording() as record:
@@ -99,8 +107,9 @@ class RequestTelemetry:
                     duration_s = time.perf_counter() - started
                     if in_flight is not None:
                         in_flight.dec()
-                        HTTP_REQUESTS.labels(path, method, str(status)).inc()
-                        HTTP_DURATION.labels(path, method).observe(duration_s)
+                        count, duration = self._answered_metrics(path, method, status)
+                        count.inc()
+                        duration.observe(duration_s)
                     if self.log_requests:
                         _log(
                             record,
@@ -113,6 +122,14 @@ class RequestTelemetry:
         finally:
             if token is not None:
                 otel_context.detach(token)
+
+    def _answered_metrics(self, path: str, method: str, status: int) -> tuple[Counter, Histogram]:
+        key = (path, method, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = (HTTP_REQUESTS.labels(path, method, str(status)), HTTP_DURATION.labels(path, method))
+            self._answered[key] = children
+        return children
 
 
 def _log(
@@ -141,17 +158,18 @@ def _log(
             for call in record.upstream_calls
         ),
     }
-    log.info("request", **event)
+    log.info(_EVENT, **event)
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    """The caller's id (logged redacted, like any text a client sent), else a new one (verbatim)."""
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
             given = value.decode("latin-1")
             if len(given) <= 128 and _REQUEST_ID.fullmatch(given):
                 return given
             break
-    return uuid.uuid4().hex
+    return Verbatim(uuid.uuid4().hex)
 
 
 def _trace_id(record: RequestRecord, headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -1,6 +1,7 @@
 """The leaves a selection starts with are read by a generated function (``schema.compiled``); the
-answers are graphql-core's: any alias, a value that is not plain at any position, a schema's own
-default resolver, many selections of the same shape and more shapes than are kept."""
+answers are graphql-core's: any alias, a value that is not plain at any position, an enum held as
+its value, a schema's own default resolver, many selections of the same shape and more shapes than
+are kept."""
 
 from __future__ import annotations
 
@@ -88,6 +89,22 @@ async def test_leaves_read_first_answer_what_graphql_core_answers_for_plain_and_
         "['readings', 3, 'level']",
         "['readings', 4, 'ratio']",
     ]
+
+
+@strawberry.type
+class Words:
+    @strawberry.field
+    def readings(self) -> list[Reading | None]:
+        """The level as an upstream value holds it: its enum's value, not a member."""
+        return [reading(index, level=word) for index, word in enumerate(["low", "high", "HIGH", "medium"])]
+
+
+async def test_an_enum_value_held_as_its_value_answers_its_name_as_graphql_core_does() -> None:
+    stock, planned = await both("{ readings { id level } }", Words)
+    assert planned == stock
+    data, errors = planned
+    assert [row and row["level"] for row in data["readings"]] == ["LOW", "HIGH", None, None]
+    assert [path for path, _ in errors] == ["['readings', 2, 'level']", "['readings', 3, 'level']"]
 
 
 async def test_aliases_are_answered_as_given_whatever_they_spell() -> None:

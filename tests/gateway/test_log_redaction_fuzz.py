@@ -7,7 +7,16 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mobius.logging import MAX_LINE, MAX_TEXT, REDACTED, redact, redact_text
+from mobius.logging import (
+    _SECRET_LOOKING,
+    MAX_LINE,
+    MAX_TEXT,
+    REDACTED,
+    _redact_line,
+    _redact_pairs,
+    redact,
+    redact_text,
+)
 
 SECRET = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789", min_size=12, max_size=40)
 NOISE = st.text(
@@ -46,6 +55,20 @@ def test_a_jwt_anywhere_is_masked(before: str, secret: str) -> None:
 @given(text=st.text(max_size=20_000))
 def test_any_text_is_redacted_to_a_bounded_length(text: str) -> None:
     assert len(redact_text(text)) <= BOUND + (len(text) // MAX_LINE + 1) * 40
+
+
+PLAIN_PIECES = st.sampled_from(
+    ["Bearer", "basic", "sk", "SK", "v1", "eyJ", "eyJhbGci", "token", "-", "0" * 16, "deadbeef"]
+)
+PLAIN_WORDS = st.lists(PLAIN_PIECES | st.text(alphabet="abcdefxyzABCDEFXYZ0123456789-"), max_size=12).map(
+    lambda pieces: "".join(pieces)[:39]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=PLAIN_WORDS)
+def test_a_plain_word_skipped_by_the_redactor_is_one_no_pattern_changes(word: str) -> None:
+    assert _redact_line(word) == word == _redact_pairs(_SECRET_LOOKING.sub(REDACTED, word))
 
 
 WORST_CASES = {

@@ -181,8 +181,12 @@ async def test_a_process_that_stops_reporting_drops_out_of_the_fleet_view(
             create_redis(target), prefix=backend_prefix, instance=instance, report=report, report_s=report_s
         )
 
-    crashed, here = fleet_of("crashed:1", 0.05), fleet_of("here:2", 60.0)
+    # A report lives 3 x report_s: long enough that a loaded machine reads it before it expires
+    # (a cluster client's first command also discovers the cluster), short enough to wait out.
+    crashed, here = fleet_of("crashed:1", 0.5), fleet_of("here:2", 60.0)
     try:
+        await here.reports()  # both clients connected before the clock starts
+        await crashed.reports()
         await crashed.publish()  # reported once, then never again (and never said goodbye)
         assert [report.instance for report in await here.reports()] == ["here:2", "crashed:1"]
 
