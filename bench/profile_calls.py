@@ -34,7 +34,7 @@ import uvloop
 from graphql import parse, print_ast
 from yarl import URL
 
-from bench.profile_dashboard import _callgrind, _run_sandbox
+from bench.profile_dashboard import _callgrind, sandbox_process
 from clients.billing import BILLING
 from clients.identity import IDENTITY
 from clients.projects import PROJECTS_SLOT
@@ -178,7 +178,7 @@ def main() -> None:
         parser.error("--only takes letters of ibp")
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    sandbox = ctx.Process(target=_run_sandbox, args=(child,), daemon=True)
+    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
     sandbox.start()
     urls = SandboxUrls(**parent.recv())
     gc.collect()
