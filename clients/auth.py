@@ -30,7 +30,8 @@ class Auth(Protocol):
 
 
 class _CredentialErrors:
-    """A class rather than a generator context manager: it wraps every upstream request."""
+    """A class rather than a generator context manager: it wraps every upstream request (it keeps
+    no state per use, so one may be entered again and again)."""
 
     __slots__ = ("upstream",)
 
@@ -41,7 +42,7 @@ class _CredentialErrors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if isinstance(exc, SecretUnavailable):
+        if exc is not None and isinstance(exc, SecretUnavailable):
             raise UpstreamAuthFailed("credential source unavailable", upstream=self.upstream) from None
 
 

@@ -9,6 +9,7 @@ customer, so reads fan out (bounded).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -111,16 +112,16 @@ class InvoicesKey:
     status: str | None = None
 
 
-async def _customer(client: BillingApi, org_id: str) -> BillingCustomer | None:
-    return await client.customer_for_org(org_id)
+def _customer(client: BillingApi, org_id: str) -> Awaitable[BillingCustomer | None]:
+    return client.customer_for_org(org_id)
 
 
-async def _subscription(client: BillingApi, customer_id: str) -> BillingSubscription | None:
-    return await client.subscription_for_customer(customer_id)
+def _subscription(client: BillingApi, customer_id: str) -> Awaitable[BillingSubscription | None]:
+    return client.subscription_for_customer(customer_id)
 
 
-async def _invoices(client: BillingApi, key: InvoicesKey) -> list[BillingInvoice]:
-    return await client.invoices(key.customer_id, limit=key.first, status=key.status)
+def _invoices(client: BillingApi, key: InvoicesKey) -> Awaitable[list[BillingInvoice]]:
+    return client.invoices(key.customer_id, limit=key.first, status=key.status)
 
 
 CUSTOMERS: Read[BillingApi, str, BillingCustomer] = Read(

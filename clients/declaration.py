@@ -211,7 +211,10 @@ def fan_out(
 
     async def fetch(client: C, keys: Sequence[K], policy: UpstreamPolicy) -> Fetched[K]:
         if len(keys) == 1:
-            return Fetched([await settle(client, keys[0])])
+            try:
+                return Fetched([await fetch_one(client, keys[0])])
+            except UpstreamError as exc:
+                return Fetched([exc])
         gate = asyncio.Semaphore(policy.max_fanout)
 
         async def one(key: K) -> Answer:

@@ -156,7 +156,8 @@ def error_for_status(
 
 
 class _TransportErrors:
-    """A class rather than a generator context manager: it wraps every upstream request."""
+    """A class rather than a generator context manager: it wraps every upstream request (it keeps
+    no state per use, so one may be entered again and again)."""
 
     __slots__ = ("upstream",)
 

@@ -13,7 +13,7 @@ its parts failed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -225,7 +225,7 @@ class GraphQLUpstream:
             return await shared.read(key, partial(self._execute, session, request, headers, answer, idempotent=True))
         return await self._execute(session, request, headers, answer, idempotent=True)
 
-    async def _execute(
+    def _execute(
         self,
         session: AsyncClientSession,
         request: GraphQLRequest,
@@ -233,8 +233,9 @@ class GraphQLUpstream:
         answer: AnswerCodec | None,
         *,
         idempotent: bool,
-    ) -> GraphQLResult:
-        return await self.pipeline.call(
+    ) -> Awaitable[GraphQLResult]:
+        """The pipeline's call (its coroutine, none more)."""
+        return self.pipeline.call(
             partial(self._attempt, session, request, headers, answer),
             idempotent=idempotent,
             route=graphql_route(request.document),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
@@ -113,6 +113,8 @@ class HttpUpstream:
         self._base = policy.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
         self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
+        self._credential_errors = credential_errors(policy.name)
+        self._transport_errors = map_transport_errors(policy.name)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -156,8 +158,9 @@ class HttpUpstream:
             self.shared_reads.wrote()
         return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent, route=route)
 
-    async def _attempt(self, template: OutgoingRequest) -> RawResponse:
-        return await self.exchange(
+    def _attempt(self, template: OutgoingRequest) -> Awaitable[RawResponse]:
+        """``exchange`` of a fresh copy of ``template`` (the exchange's own coroutine, none more)."""
+        return self.exchange(
             OutgoingRequest(
                 method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
             )
@@ -168,7 +171,7 @@ class HttpUpstream:
         replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
         back to the caller to interpret."""
         flow = self._auth.flow(request)
-        with credential_errors(self.name):
+        with self._credential_errors:
             outgoing = await anext(flow)
             while True:
                 response = await self._send_once(outgoing)
@@ -185,7 +188,7 @@ class HttpUpstream:
         url = URL(self._base + request.path_qs, encoded=True)
         inject(request.headers)
         sent = time.perf_counter()
-        with map_transport_errors(self.name):
+        with self._transport_errors:
             async with self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
             ) as response:

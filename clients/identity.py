@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -106,8 +106,8 @@ class MembersKey:
     after: str | None = None
 
 
-async def _members_page(client: IdentityClient, key: MembersKey) -> MembersPage | None:
-    return await client.members(key.org_id, limit=key.first, cursor=key.after)
+def _members_page(client: IdentityClient, key: MembersKey) -> Awaitable[MembersPage | None]:
+    return client.members(key.org_id, limit=key.first, cursor=key.after)
 
 
 USERS: Read[IdentityClient, str, IdentityUser] = Read(

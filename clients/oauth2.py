@@ -121,7 +121,7 @@ class OAuth2ClientCredentials:
         self._session = session
 
     async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        token = await self._current_token()
+        token = self._fresh_token() or await self._current_token()
         request.headers["Authorization"] = f"Bearer {token.value}"
         response = yield request
         if response.status == 401:
@@ -133,6 +133,11 @@ class OAuth2ClientCredentials:
     def _drop(self, failed: AccessToken) -> None:
         if self._token is failed:
             self._token = None
+
+    def _fresh_token(self) -> AccessToken | None:
+        """The token held, if it is not yet due for a refresh."""
+        token = self._token
+        return token if token is not None and self._clock() < token.refresh_at else None
 
     async def _current_token(self) -> AccessToken:
         token = self._token

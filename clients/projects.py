@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -451,16 +452,17 @@ def _issues_location(path: Any) -> tuple[str, int, str] | None:
     return None
 
 
+_node_fields = attrgetter(*ProjectNode.__struct_fields__)
+"""A nested project's own fields, in ``ProjectNode``'s order (its issue pages come after them)."""
+
+
 def _with_issues(nested: Any, key: ProjectsKey) -> ProjectsWithIssues:
     """A page of ``_nested_page`` as the projects page and the issue pages it carries."""
     projects = nested.nodes
-    page = ProjectPage(
-        nested.total_count,
-        nested.page_info,
-        [ProjectNode(*(getattr(p, name) for name in ProjectNode.__struct_fields__)) for p in projects],
-    )
+    page = ProjectPage(nested.total_count, nested.page_info, [ProjectNode(*_node_fields(p)) for p in projects])
+    nested_pages = [(f"i{j}", args) for j, args in enumerate(key.issues)]
     issues: dict[IssuesKey, IssuePage | UpstreamError] = {
-        args.key(p.id): getattr(p, f"i{j}") for p in projects for j, args in enumerate(key.issues)
+        args.key(p.id): getattr(p, alias) for p in projects for alias, args in nested_pages
     }
     return ProjectsWithIssues(page, issues)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -14,11 +15,18 @@ from clients.messages import RawResponse
 T = TypeVar("T")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+"""Characters ``quote(..., safe="")`` leaves as they are."""
+
+
 def fill_route(route: str, values: Mapping[str, str] | None) -> str:
-    """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded."""
+    """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded
+    (a value that needs no escaping, such as an id, is taken as it is)."""
     if not values:
         return route
-    return route.format_map({name: quote(value, safe="") for name, value in values.items()})
+    return route.format_map(
+        {name: value if _PLAIN.fullmatch(value) else quote(value, safe="") for name, value in values.items()}
+    )
 
 
 def parse_response(upstream: str, what: str, response: RawResponse, codec: Codec[T]) -> T:
@@ -36,15 +44,16 @@ class RestClient:
         self.http = http
         self.name = http.name
 
-    async def get(
+    def get(
         self,
         route: str,
         codec: Codec[T],
         *,
         path: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
-    ) -> T:
-        return await self.call("GET", route, codec, path=path, params=params)
+    ) -> Awaitable[T]:
+        """``call`` with ``GET`` (its coroutine, none more)."""
+        return self.call("GET", route, codec, path=path, params=params)
 
     async def call(
         self,
@@ -61,14 +70,15 @@ class RestClient:
         fills its placeholders, each value percent-encoded as one segment."""
         wire_path = fill_route(route, path)
         declared = f"{method} {route}"
-
-        async def send() -> T:
-            response = await self.http.send(
-                method, wire_path, route=declared, params=params, json_body=json_body, headers=headers
-            )
-            return parse_response(self.name, declared, response, codec)
-
         shared = self.http.shared_reads
         if method == "GET" and json_body is None and not headers and shared.enabled:
+
+            async def send() -> T:
+                response = await self.http.send(method, wire_path, route=declared, params=params)
+                return parse_response(self.name, declared, response, codec)
+
             return await shared.read((wire_path, tuple(sorted((params or {}).items())), id(codec)), send)
-        return await send()
+        response = await self.http.send(
+            method, wire_path, route=declared, params=params, json_body=json_body, headers=headers
+        )
+        return parse_response(self.name, declared, response, codec)

@@ -20,6 +20,7 @@ Algorithm = Literal["sha256", "sha512"]
 DEFAULT_PARTS: tuple[CanonicalPart, ...] = ("timestamp", "method", "path", "body_sha256")
 DEFAULT_FORMAT = "t={timestamp},v1={signature}"
 FORMAT_FIELDS = frozenset({"timestamp", "signature"})
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 def format_fields(template: str) -> set[str]:
@@ -43,17 +44,16 @@ class SignatureScheme:
     resync_after_s: float = 30.0
 
     def canonical(self, timestamp: int, request: OutgoingRequest) -> bytes:
-        values = {
-            "timestamp": str(timestamp),
-            "method": request.method.upper(),
-            "path": request.path_qs,
-            "body_sha256": hashlib.sha256(request.body).hexdigest(),
-            "content_type": _header(request, "Content-Type"),
-        }
-        return self.separator.join(values[part] for part in self.parts).encode()
+        parts = self.parts
+        values = {"timestamp": str(timestamp), "method": request.method.upper(), "path": request.path_qs}
+        if "body_sha256" in parts:
+            values["body_sha256"] = hashlib.sha256(request.body).hexdigest() if request.body else _EMPTY_SHA256
+        if "content_type" in parts:
+            values["content_type"] = _header(request, "Content-Type")
+        return self.separator.join([values[part] for part in parts]).encode()
 
     def signature(self, secret: str, timestamp: int, request: OutgoingRequest) -> str:
-        return hmac.new(secret.encode(), self.canonical(timestamp, request), self.algorithm).hexdigest()
+        return hmac.digest(secret.encode(), self.canonical(timestamp, request), self.algorithm).hex()
 
     def header_value(self, secret: str, timestamp: int, request: OutgoingRequest) -> str:
         return self.header_format.format(timestamp=timestamp, signature=self.signature(secret, timestamp, request))

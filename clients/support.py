@@ -8,7 +8,7 @@ identity user.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -103,8 +103,8 @@ class TicketsKey:
     after: str | None = None
 
 
-async def _tickets_page(client: SupportClient, key: TicketsKey) -> TicketsPage | None:
-    return await client.tickets_page(key.org_id, size=key.first, after=key.after)
+def _tickets_page(client: SupportClient, key: TicketsKey) -> Awaitable[TicketsPage | None]:
+    return client.tickets_page(key.org_id, size=key.first, after=key.after)
 
 
 TICKETS: Read[SupportClient, str, SupportTicket] = Read(

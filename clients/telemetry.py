@@ -177,8 +177,11 @@ def tracing_on() -> bool:
     return _switches.tracing
 
 
+_STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+
 def status_class(status: int) -> str:
-    return f"{status // 100}xx" if 100 <= status < 600 else OTHER
+    return _STATUS_CLASSES[status // 100 - 1] if 100 <= status < 600 else OTHER
 
 
 class UpstreamInstruments:
@@ -312,12 +315,14 @@ def batch_size(upstream: str, read: str, keys: int) -> None:
 
 
 tracer = trace.get_tracer("mobius")
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+"""What ``span`` gives while tracing is off (it keeps no state, so one serves every call)."""
 
 
 def span(name: str, *, kind: SpanKind = SpanKind.INTERNAL) -> AbstractContextManager[Span | None]:
     """A child span of the current one while tracing is on; otherwise nothing is started."""
     if not _switches.tracing:
-        return nullcontext()
+        return _NO_SPAN
     return tracer.start_as_current_span(name, kind=kind, record_exception=False, set_status_on_exception=False)
 
 

@@ -226,6 +226,8 @@ class CircuitBreaker:
 
     def acquire(self) -> Permit:
         """Leave to call now, or ``CircuitOpen`` with how long to stay away."""
+        if self.forced is None and self._state is BreakerState.CLOSED:
+            return Permit(self, self._generation, probe=False)
         forced = self.forced_state
         if forced is BreakerState.OPEN:
             assert self.forced is not None

@@ -40,11 +40,24 @@ class Bulkhead:
         """``async with`` it around a call: a slot now, after a wait in the queue, or ``BulkheadFull``."""
         return _Slot(self, self.policy.max_wait_s if max_wait_s is None else min(max_wait_s, self.policy.max_wait_s))
 
-    async def _acquire(self, max_wait_s: float) -> None:
+    def take(self) -> bool:
+        """A slot at once if one is free and nobody is queued (then ``release`` it); else False."""
         if self._active < self.policy.max_concurrent and not self._waiters:
             self._active += 1
             self._metrics.slot_taken()
-            return
+            return True
+        return False
+
+    async def wait(self, *, max_wait_s: float) -> None:
+        """After ``take`` said no: a slot after a wait in the queue (then ``release`` it), or
+        ``BulkheadFull``. ``max_wait_s`` is further bounded by the policy's."""
+        await self._queue(min(max_wait_s, self.policy.max_wait_s))
+
+    async def _acquire(self, max_wait_s: float) -> None:
+        if not self.take():
+            await self._queue(max_wait_s)
+
+    async def _queue(self, max_wait_s: float) -> None:
         if len(self._waiters) >= self.policy.max_queue or max_wait_s <= 0:
             self._metrics.bulkhead_rejected()
             raise BulkheadFull(f"{self._active} calls in flight and the queue is full", upstream=self.upstream)
@@ -54,7 +67,7 @@ class Bulkhead:
             await asyncio.wait_for(asyncio.shield(waiter), max_wait_s)
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
-                self._release()  # the slot was handed over just as we gave up: pass it on
+                self.release()  # the slot was handed over just as we gave up: pass it on
             else:
                 waiter.cancel()
                 if waiter in self._waiters:
@@ -64,7 +77,8 @@ class Bulkhead:
                 raise BulkheadFull("no slot became free in time", upstream=self.upstream) from None
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Give back a slot taken by ``take`` or ``wait``: to the next in the queue, if any."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -89,4 +103,4 @@ class _Slot:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._bulkhead._release()
+        self._bulkhead.release()

@@ -9,7 +9,6 @@ retried and never count as upstream failures.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
 from clients.resilience.ratelimit_headers import RateLimitInfo
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
 from clients.resilience.retry import Backoff, RetryBudget, RetryPolicy, is_retryable
+from clients.resilience.timeout import AttemptTimeout
 from clients.telemetry import (
     ANY_ROUTE,
     UpstreamCall,
@@ -130,9 +130,9 @@ class Pipeline:
         """The monotonic clock the breaker's transitions are timed by."""
         return self._time.monotonic()
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo:
+    def observe(self, status: int, headers: Mapping[str, str]) -> Awaitable[RateLimitInfo]:
         """Attempts report every response's status and headers, so the limiter learns."""
-        return await self.limiter.observe(status, headers)
+        return self.limiter.observe(status, headers)
 
     async def call(self, attempt: Attempt[T], *, idempotent: bool, route: str = ANY_ROUTE) -> T:
         """``route`` is what the call asks of the upstream as declared (``GET /v1/users/{id}``),
@@ -172,8 +172,8 @@ class Pipeline:
 
     async def _call(self, attempt: Attempt[T], *, idempotent: bool, route: str, tries: list[int]) -> T:
         """``tries`` counts the attempts made, for the caller's record."""
-        self.budget.deposit()
-        self._metrics.retry_budget(self.budget.tokens)
+        if self.budget.deposit():
+            self._metrics.retry_budget(self.budget.tokens)
         retries = 0
         while True:
             tries[0] += 1
@@ -205,8 +205,13 @@ class Pipeline:
         deadline.require_budget(self.upstream)
         await self.limiter.acquire()
         timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
-        async with self.bulkhead.slot(max_wait_s=timeout_s):
-            timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
+        bulkhead = self.bulkhead
+        queued = not bulkhead.take()
+        if queued:
+            await bulkhead.wait(max_wait_s=timeout_s)
+        try:
+            if queued:
+                timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
             permit = await self.breaker.admit()
             with attempting(self._metrics, route) as state:
                 sent = time.perf_counter()
@@ -216,11 +221,13 @@ class Pipeline:
                     if not error.local and not state.answers:  # sent, and no answer came back
                         self._metrics.request(route, "error", time.perf_counter() - sent)
                     raise
+        finally:
+            bulkhead.release()
 
     async def _attempt(self, attempt: Attempt[T], permit: Permit, timeout_s: float, *, by_deadline: bool) -> T:
         started = self._time.monotonic()
         try:
-            async with asyncio.timeout(timeout_s):
+            with AttemptTimeout(timeout_s):
                 result = await attempt()
         except TimeoutError:
             if by_deadline:

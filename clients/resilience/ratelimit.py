@@ -19,7 +19,7 @@ import structlog
 from clients.errors import RateLimitedLocally
 from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
-from clients.resilience.ratelimit_headers import Quota, RateLimitInfo, parse_rate_limit
+from clients.resilience.ratelimit_headers import NOTHING, Quota, RateLimitInfo, parse_rate_limit
 from clients.resilience.ratelimit_store import Limit, RateLimitStore, WindowKind
 from clients.telemetry import UpstreamInstruments
 
@@ -127,7 +127,7 @@ class RateLimiter:
         """Learn from one response's headers (every response, success or not)."""
         now = self._clock()
         info = parse_rate_limit(headers, wall_now=now)
-        if not self.policy.learn:
+        if not self.policy.learn or (info is NOTHING and status != 429):
             return info
         if info.remaining is not None:
             self._remaining = info.remaining

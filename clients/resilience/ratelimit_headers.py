@@ -70,7 +70,26 @@ def reset_delay_s(value: float, *, wall_now: float) -> float:
     return max(0.0, value)
 
 
+NOTHING = RateLimitInfo()
+"""What a response without any of the headers below says."""
+_HEADERS = (
+    "RateLimit",
+    "RateLimit-Remaining",
+    "X-RateLimit-Remaining",
+    "RateLimit-Reset",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "RateLimit-Policy",
+)
+
+
 def parse_rate_limit(headers: Mapping[str, str], *, wall_now: float) -> RateLimitInfo:
+    """``NOTHING`` (the same object) when the response carries none of the headers read here."""
+    for name in _HEADERS:
+        if name in headers:
+            break
+    else:
+        return NOTHING
     remaining, reset = _ietf(headers.get("RateLimit"))
     if remaining is None:
         remaining = _int(headers.get("RateLimit-Remaining") or headers.get("X-RateLimit-Remaining"))

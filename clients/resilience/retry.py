@@ -45,8 +45,11 @@ class RetryBudget:
     def tokens(self) -> float:
         return self._tokens
 
-    def deposit(self) -> None:
-        self._tokens = min(self._max, self._tokens + self._ratio)
+    def deposit(self) -> bool:
+        """Add one call's share; True when that changed the tokens (false once the bucket is full)."""
+        before = self._tokens
+        self._tokens = min(self._max, before + self._ratio)
+        return self._tokens != before
 
     def try_spend(self) -> bool:
         if self._tokens < 1:
