@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import cProfile
-import gc
 import hashlib
 import hmac
-import multiprocessing
-import pstats
 import sys
 import time
 from typing import Any
@@ -34,7 +30,7 @@ import uvloop
 from graphql import parse, print_ast
 from yarl import URL
 
-from bench.profile_dashboard import _callgrind, sandbox_process
+from bench.profiling import sandbox_running, timed
 from clients.billing import BILLING
 from clients.identity import IDENTITY
 from clients.projects import PROJECTS_SLOT
@@ -143,23 +139,13 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
                 await straight.run(rounds, args.only)
 
         await run(args.warmup)
-        if args.callgrind:
-            _callgrind("on")
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler is not None:
-            profiler.enable()
-        started = time.process_time()
-        await run(args.n)
-        spent = time.process_time() - started
-        if profiler is not None:
-            profiler.disable()
-        if args.callgrind:
-            _callgrind("off")
+        with timed(profile=args.profile, with_callgrind=args.callgrind) as measured:
+            await run(args.n)
     calls = args.n * len(set(args.only))
-    print(f"{args.kind}: {calls} calls, {spent / calls * 1e6:.1f} us CPU each (process time)", file=sys.stderr)
-    if profiler is not None:
-        stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats(args.sort).print_stats(args.top)
+    print(
+        f"{args.kind}: {calls} calls, {measured.spent_s / calls * 1e6:.1f} us CPU each (process time)", file=sys.stderr
+    )
+    measured.print_profile(args.sort, args.top)
 
 
 def main() -> None:
@@ -176,17 +162,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.only or set(args.only) - set("ibp"):
         parser.error("--only takes letters of ibp")
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
-    sandbox.start()
-    urls = SandboxUrls(**parent.recv())
-    gc.collect()
-    try:
+    with sandbox_running() as urls:
         uvloop.run(_main(args, urls))
-    finally:
-        parent.send("stop")
-        sandbox.join(timeout=10)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,7 @@ requests, so start-up and warm-up are not counted; divide the reported ``Collect
 from __future__ import annotations
 
 import argparse
-import cProfile
-import gc
-import multiprocessing
-import os
-import pstats
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -34,32 +26,19 @@ from typing import Any
 import orjson
 import uvloop
 
+from bench.profiling import sandbox_running, timed
 from mobius.app import create_app
 from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
 from mobius.logging import configure_logging
 from mobius.runtime import tune_gc
 from resolvers.loaders import declared_cache_types
-from sandbox import SandboxServer, SandboxUrls
+from sandbox import SandboxUrls
 from sandbox.server import DEFAULT_CREDENTIALS
 
 QUERY = (Path(__file__).parent / "queries" / "dashboard.graphql").read_text()
 _HOUR_S = 3600.0
 BODY = orjson.dumps({"query": QUERY, "variables": {"orgId": "org-1"}})
 Message = MutableMapping[str, Any]
-
-
-def sandbox_process(conn: Any) -> None:
-    with SandboxServer(credentials=DEFAULT_CREDENTIALS) as urls:
-        conn.send(dict(urls.items()))
-        conn.recv()
-
-
-def _callgrind(switch: str) -> None:
-    """Switch callgrind's instrumentation of this process on or off."""
-    control = shutil.which("callgrind_control")
-    if control is None:
-        raise SystemExit("--callgrind: callgrind_control is not installed (valgrind)")
-    subprocess.run([control, "-i", switch, str(os.getpid())], check=True, capture_output=True)  # noqa: S603  (our own pid)
 
 
 def _scope() -> dict[str, Any]:
@@ -118,23 +97,12 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
         for _ in range(args.warmup):
             await _request(app)
         tune_gc(settings.runtime)
-        if args.callgrind:
-            _callgrind("on")
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler is not None:
-            profiler.enable()
-        started = time.process_time()
-        for _ in range(args.n):
-            await _request(app)
-        spent = time.process_time() - started
-        if profiler is not None:
-            profiler.disable()
-        if args.callgrind:
-            _callgrind("off")
-    print(f"{args.mode}: {args.n} dashboards, {spent / args.n * 1000:.3f} ms CPU each (process time)", file=sys.stderr)
-    if profiler is not None:
-        stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats(args.sort).print_stats(args.top)
+        with timed(profile=args.profile, with_callgrind=args.callgrind) as run:
+            for _ in range(args.n):
+                await _request(app)
+    per_dashboard_ms = run.spent_s / args.n * 1000
+    print(f"{args.mode}: {args.n} dashboards, {per_dashboard_ms:.3f} ms CPU each (process time)", file=sys.stderr)
+    run.print_profile(args.sort, args.top)
 
 
 def main() -> None:
@@ -148,17 +116,8 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the timed part")
     parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
     args = parser.parse_args()
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
-    sandbox.start()
-    urls = SandboxUrls(**parent.recv())
-    gc.collect()
-    try:
+    with sandbox_running() as urls:
         uvloop.run(_main(args, urls))
-    finally:
-        parent.send("stop")
-        sandbox.join(timeout=10)
 
 
 if __name__ == "__main__":

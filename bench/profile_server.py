@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -38,7 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.profile_dashboard import QUERY, sandbox_process
+from bench.profile_dashboard import QUERY
+from bench.profiling import callgrind, sandbox_running
 from mobius.demo import DEMO_CALLER_SCOPES, DEMO_CALLER_TOKEN, sandbox_identity_provider, sandbox_upstreams
 from resolvers.loaders import declared_cache_types
 from sandbox import SandboxUrls
@@ -121,13 +121,6 @@ def _cpu_s(pid: int) -> tuple[float, float]:
     return int(fields[11]) * tick_s, int(fields[12]) * tick_s
 
 
-def _callgrind(switch: str, pid: int) -> None:
-    control = shutil.which("callgrind_control")
-    if control is None:
-        raise SystemExit("--callgrind: callgrind_control is not installed (valgrind)")
-    subprocess.run([control, "-i", switch, str(pid)], check=True, capture_output=True)  # noqa: S603  (our own child)
-
-
 def _server_argv(args: argparse.Namespace, config: Path) -> list[str]:
     argv = [sys.executable, "-m", "mobius.cli", "serve", "--config", str(config)]
     if not args.callgrind:
@@ -155,14 +148,14 @@ def measure(args: argparse.Namespace, urls: SandboxUrls, workdir: Path) -> str:
             client.send()
         time.sleep(_SETTLE_S)
         if args.callgrind:
-            _callgrind("on", server.pid)
+            callgrind("on", server.pid)
         before = _cpu_s(server.pid)
         for _ in range(args.n):
             client.send()
         time.sleep(_SETTLE_S)
         after = _cpu_s(server.pid)
         if args.callgrind:
-            _callgrind("off", server.pid)
+            callgrind("off", server.pid)
         client.connection.close()
     finally:
         server.send_signal(signal.SIGINT)
@@ -189,17 +182,8 @@ def main() -> None:
     parser.add_argument("--out", default="callgrind.profile_server.out", help="callgrind's output file")
     parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
     args = parser.parse_args()
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
-    sandbox.start()
-    urls = SandboxUrls(**parent.recv())
-    try:
-        with tempfile.TemporaryDirectory(prefix="profile-server-") as workdir:
-            print(measure(args, urls, Path(workdir)), file=sys.stderr)
-    finally:
-        parent.send("stop")
-        sandbox.join(timeout=10)
+    with sandbox_running() as urls, tempfile.TemporaryDirectory(prefix="profile-server-") as workdir:
+        print(measure(args, urls, Path(workdir)), file=sys.stderr)
 
 
 if __name__ == "__main__":

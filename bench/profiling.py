@@ -1,0 +1,86 @@
+"""What the in-process profilers share: the sandbox in a child process and the timed part.
+
+``bench.profile_dashboard``, ``bench.profile_calls`` and ``bench.profile_server`` each run the
+sandbox upstreams in a child process (so what the measured process spends is its own) and time a
+stretch of work with process time, optionally under cProfile and with callgrind's collection
+switched on around it only.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gc
+import multiprocessing
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox import SandboxServer, SandboxUrls
+from sandbox.server import DEFAULT_CREDENTIALS
+
+
+def sandbox_process(conn: Any) -> None:
+    with SandboxServer(credentials=DEFAULT_CREDENTIALS) as urls:
+        conn.send(dict(urls.items()))
+        conn.recv()
+
+
+@contextmanager
+def sandbox_running() -> Iterator[SandboxUrls]:
+    """The sandbox upstreams in a child process, stopped on the way out."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    sandbox = ctx.Process(target=sandbox_process, args=(child,), daemon=True)
+    sandbox.start()
+    urls = SandboxUrls(**parent.recv())
+    gc.collect()
+    try:
+        yield urls
+    finally:
+        parent.send("stop")
+        sandbox.join(timeout=10)
+
+
+def callgrind(switch: str, pid: int | None = None) -> None:
+    """Switch callgrind's instrumentation of this process (or of our child ``pid``) on or off."""
+    control = shutil.which("callgrind_control")
+    if control is None:
+        raise SystemExit("--callgrind: callgrind_control is not installed (valgrind)")
+    target = str(os.getpid() if pid is None else pid)
+    subprocess.run([control, "-i", switch, target], check=True, capture_output=True)  # noqa: S603  (our own pid or child's)
+
+
+@dataclass
+class Timed:
+    """The process time a ``timed`` block took, and its cProfile when one was asked for."""
+
+    spent_s: float = 0.0
+    profiler: cProfile.Profile | None = None
+
+    def print_profile(self, sort: str, top: int) -> None:
+        if self.profiler is not None:
+            pstats.Stats(self.profiler, stream=sys.stderr).sort_stats(sort).print_stats(top)
+
+
+@contextmanager
+def timed(*, profile: bool, with_callgrind: bool) -> Iterator[Timed]:
+    """Process time over the block, under cProfile if ``profile``, callgrind collecting only inside it."""
+    result = Timed(profiler=cProfile.Profile() if profile else None)
+    if with_callgrind:
+        callgrind("on")
+    if result.profiler is not None:
+        result.profiler.enable()
+    started = time.process_time()
+    yield result
+    result.spent_s = time.process_time() - started
+    if result.profiler is not None:
+        result.profiler.disable()
+    if with_callgrind:
+        callgrind("off")
