@@ -7,6 +7,7 @@ configuration fails loudly instead of silently injecting nothing.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -91,3 +92,40 @@ class FixedWindowLimiter:
         """The `RateLimit-Policy` value, e.g. `10;w=1`."""
         window = int(self.window_s) if float(self.window_s).is_integer() else self.window_s
         return f"{self.limit};w={window}"
+
+
+PACER_WINDOW = 16
+"""How many of a route's latest requests `LatencyPacer` takes its estimate from."""
+
+
+@dataclass(slots=True)
+class LatencyPacer:
+    """Makes an API answer take the configured latency, the sandbox's own time included.
+
+    The latency fault stands for the upstream's response time. The sandbox waits before running the
+    handler (so a client that gives up meanwhile never reaches it), and what comes after the wait
+    (the timer's lateness, the handler's work: several milliseconds for a large GraphQL selection)
+    would come on top of the configured figure. Per route, once it has seen `PACER_WINDOW` requests,
+    the pacer shortens the wait by the smallest such excess among the route's last `PACER_WINDOW`:
+    the smallest, so that a slow moment (a busy machine, a first request) never makes the next
+    answers early.
+    """
+
+    excess_s: dict[str, deque[float]] = field(default_factory=dict)
+
+    def wait_s(self, route: str, latency_s: float) -> float:
+        """How long to wait before running the handler of `route` for an answer in `latency_s`."""
+        recent = self.excess_s.get(route)
+        if recent is None or len(recent) < PACER_WINDOW:
+            return latency_s
+        return max(0.0, latency_s - min(recent))
+
+    def record(self, route: str, excess_s: float) -> None:
+        """`excess_s`: the time from the start of the wait to the handler's answer, minus the wait."""
+        recent = self.excess_s.get(route)
+        if recent is None:
+            recent = self.excess_s[route] = deque(maxlen=PACER_WINDOW)
+        recent.append(max(0.0, excess_s))
+
+    def reset(self) -> None:
+        self.excess_s.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -36,8 +37,10 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
         headers = _rate_limit_headers(upstream, decision)
         headers["Retry-After"] = str(decision.reset_s)
         return upstream.error(429, "rate_limited", "Too many requests (sandbox fault).", headers)
-    if faults.latency_ms:
-        await asyncio.sleep(faults.latency_ms / 1000)
+    started = time.perf_counter()
+    wait_s = upstream.pacer.wait_s(route, faults.latency_ms / 1000) if faults.latency_ms else 0.0
+    if wait_s:
+        await asyncio.sleep(wait_s)
     if faults.hang:
         await asyncio.Event().wait()  # cancelled when the client goes away or the server stops
     if faults.reset_connection:
@@ -48,6 +51,8 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
         return web.Response(body=MALFORMED_BODY, content_type="application/json")
 
     response = await handler(request)
+    if faults.latency_ms:
+        upstream.pacer.record(route, time.perf_counter() - started - wait_s)
     if decision is not None:
         response.headers.update(_rate_limit_headers(upstream, decision))
     return response

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.faults import FaultSet, FixedWindowLimiter
+from sandbox.faults import FaultSet, FixedWindowLimiter, LatencyPacer
 from sandbox.keyring import RotatingSecret
 from sandbox.stats import RequestCounter
 
@@ -45,6 +45,7 @@ class Upstream:
     counter: RequestCounter = field(default_factory=RequestCounter)
     faults: FaultSet = field(default_factory=FaultSet)
     limiter: FixedWindowLimiter | None = None
+    pacer: LatencyPacer = field(default_factory=LatencyPacer)
     burst_left: int = 0
     keyrings: dict[str, RotatingSecret] = field(default_factory=dict)
     """The credentials this upstream accepts, by name, rotatable through `/_sandbox/rotate`."""
@@ -66,6 +67,7 @@ class Upstream:
     def reset(self) -> None:
         self.counter.reset()
         self.set_faults(FaultSet())
+        self.pacer.reset()
         self.rng = random.Random(self.fault_seed)
         for keyring in self.keyrings.values():
             keyring.reset()
