@@ -5,7 +5,7 @@ The sandbox upstreams run in a child process, so what this process spends is the
 cache on (response cache off), primed by one dashboard, so no upstream I/O at all (its TTLs, and
 the L1's, are an hour, so nothing expires during a slow run).
 
-    .venv/bin/python -m bench.profile_dashboard --mode cold -n 200 >/dev/null # CPU ms per dashboard
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 200 >/dev/null # CPU and wall ms per dashboard
     .venv/bin/python -m bench.profile_dashboard --mode warm -n 200 --profile >/dev/null # plus a cProfile top list
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python -m bench.profile_dashboard \
         --mode warm -n 100 --callgrind                                       # instructions
@@ -100,8 +100,7 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
         with timed(profile=args.profile, with_callgrind=args.callgrind) as run:
             for _ in range(args.n):
                 await _request(app)
-    per_dashboard_ms = run.spent_s / args.n * 1000
-    print(f"{args.mode}: {args.n} dashboards, {per_dashboard_ms:.3f} ms CPU each (process time)", file=sys.stderr)
+    print(f"{args.mode}: {args.n} dashboards, {run.summary(args.n, 'dashboard')}", file=sys.stderr)
     run.print_profile(args.sort, args.top)
 
 

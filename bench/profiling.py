@@ -13,6 +13,7 @@ import gc
 import multiprocessing
 import os
 import pstats
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,25 @@ class Timed:
     """The process time a ``timed`` block took, and its cProfile when one was asked for."""
 
     spent_s: float = 0.0
+    """Process time (user and system)."""
+    user_s: float = 0.0
+    system_s: float = 0.0
+    wall_s: float = 0.0
+    waits: int = 0
+    """Voluntary context switches: how often the process slept (on the event loop, waiting for I/O)."""
+    preempted: int = 0
+    """Involuntary context switches: how often the kernel took the CPU away (other work on the machine)."""
     profiler: cProfile.Profile | None = None
+
+    def summary(self, count: int, what: str) -> str:
+        """Per ``what`` (``count`` of them): process time, its user and system parts, wall time and
+        context switches."""
+        per = 1000 / count
+        return (
+            f"{self.spent_s * per:.3f} ms CPU each (process time; user {self.user_s * per:.3f} ms, "
+            f"system {self.system_s * per:.3f} ms), {self.wall_s * per:.3f} ms wall; per {what} "
+            f"{self.waits / count:.1f} waits, {self.preempted / count:.1f} preemptions"
+        )
 
     def print_profile(self, sort: str, top: int) -> None:
         if self.profiler is not None:
@@ -77,9 +96,17 @@ def timed(*, profile: bool, with_callgrind: bool) -> Iterator[Timed]:
         callgrind("on")
     if result.profiler is not None:
         result.profiler.enable()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.perf_counter()
     started = time.process_time()
     yield result
     result.spent_s = time.process_time() - started
+    result.wall_s = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    result.user_s = after.ru_utime - before.ru_utime
+    result.system_s = after.ru_stime - before.ru_stime
+    result.waits = after.ru_nvcsw - before.ru_nvcsw
+    result.preempted = after.ru_nivcsw - before.ru_nivcsw
     if result.profiler is not None:
         result.profiler.disable()
     if with_callgrind:
