@@ -10,7 +10,6 @@ customer, so reads fan out (bounded).
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 import msgspec
@@ -105,8 +104,7 @@ class BillingClient:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class InvoicesKey:
+class InvoicesKey(msgspec.Struct, frozen=True):
     customer_id: str
     first: int
     status: str | None = None

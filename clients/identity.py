@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -99,8 +98,7 @@ class IdentityClient:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MembersKey:
+class MembersKey(msgspec.Struct, frozen=True):
     org_id: str
     first: int
     after: str | None = None

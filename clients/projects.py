@@ -84,16 +84,14 @@ _PROJECT_PAGE = StructCodec(ProjectPage)
 _ISSUE_PAGE = StructCodec(IssuePage)
 
 
-@dataclass(frozen=True, slots=True)
-class IssuesKey:
+class IssuesKey(msgspec.Struct, frozen=True):
     project_id: str
     first: int
     after: str | None = None
     state: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class IssuesArgs:
+class IssuesArgs(msgspec.Struct, frozen=True):
     """The arguments of one ``issues`` page, for every project of a projects page."""
 
     first: int
@@ -104,8 +102,7 @@ class IssuesArgs:
         return IssuesKey(project_id, self.first, self.after, self.state)
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectsKey:
+class ProjectsKey(msgspec.Struct, frozen=True):
     """A page of an organization's projects, and the issue pages the client's selection asks of
     each of its projects (pushed down into the same upstream request)."""
 

@@ -9,10 +9,10 @@ identity user.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from clients.codec import ModelCodec
@@ -96,8 +96,7 @@ class SupportClient:
         return {ticket.id: ticket for ticket in found.tickets}
 
 
-@dataclass(frozen=True, slots=True)
-class TicketsKey:
+class TicketsKey(msgspec.Struct, frozen=True):
     org_id: str
     first: int
     after: str | None = None

@@ -315,6 +315,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             if plan.read is not None:
                 result = plan.read(source, plan.attribute)
+            elif plan.memo is not None and (found := self._in_memo(plan.memo, source)) is not None:
+                result = found
             else:
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 with_info = plan.with_info
@@ -344,6 +346,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
             return None
+
+    def _in_memo(self, memo: tuple[str, str], source: Any) -> Any:
+        """What the context's memo holds for the source's key (a ``from_memo`` field's answer), or None."""
+        key = getattr(source, memo[1])
+        found: dict[Any, Any] = getattr(self.context_value, memo[0])
+        return None if key is None else found.get(key)
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all

@@ -83,7 +83,8 @@ def user_now_or_later(info: GatewayInfo, user_id: str) -> IdentityUser | Awaitab
     graphql-core turns every awaitable item of a list into a task; answering the primed users of a
     list of issues or projects at once saves a task and a coroutine per item. A user met again in
     the same response (the assignee of many issues) is found in the response's own memo first,
-    without asking the loader again (the fields that name a user look there before they call this).
+    without asking the loader again (the planned executor looks there before it calls the fields
+    that name a user: they are declared ``from_memo("users", ...)``).
     """
     context = info._raw_info.context
     user: IdentityUser | None = context.users.get(user_id)

@@ -14,6 +14,11 @@ involved:
 Anything else (abstract types, nested lists, introspection, fields under exception handlers) has
 no plan and is left to graphql-core. A field with an authorization rule (``schema.authorization``)
 is never read without its resolver, which checks the caller.
+
+A resolver may declare that it answers what a memo of the request's context holds for the source
+(``from_memo``: the user an ``assignee_id`` names, once the response has met that user); its plan
+then lets the executor take a value found there without calling the resolver, which is called,
+with its resolve info, only when the memo holds nothing for the key.
 """
 
 from __future__ import annotations
@@ -52,8 +57,16 @@ from schema.streamline import InfoOnly, info_only
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
+MEMO = "mobius.memo"
+
 NOT_PLAIN: Any = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
+
+
+def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
+    """Field metadata: what the dict ``memo`` of the request's context holds under the source's
+    attribute ``key`` (when it holds anything: not ``None``) is what the field's resolver answers."""
+    return {MEMO: (memo, key)}
 
 
 class LeafPlan(NamedTuple):
@@ -110,6 +123,9 @@ class CompositePlan(NamedTuple):
     with_info: InfoOnly | None
     """For a streamlined resolver of a method taking Strawberry's ``Info`` alone: that method and
     its field, called without the resolver around them (``schema.streamline.info_only``)."""
+    memo: tuple[str, str] | None
+    """For a resolver declared ``from_memo`` (and not guarded, without extensions): the context's
+    memo and the source's attribute its key is in."""
     has_args: bool
     nullable: bool
     list_type: GraphQLList[Any] | None
@@ -186,6 +202,16 @@ def _enum_names(enum_type: GraphQLEnumType, enum_class: Any) -> dict[Any, str]:
     return names
 
 
+def _memo(field_def: GraphQLField, definition: StrawberryField) -> tuple[str, str] | None:
+    """The field's ``from_memo`` declaration, where nothing but its resolver would run on a hit
+    (no authorization rule, no field extension)."""
+    declared = definition.metadata.get(MEMO)
+    if declared is None or is_guarded(field_def) or definition.extensions:
+        return None
+    memo, key = declared
+    return memo, key
+
+
 def _composite_plan(
     field_def: GraphQLField,
     definition: StrawberryField,
@@ -214,6 +240,7 @@ def _composite_plan(
         attribute=definition.python_name,
         resolve=None if basic else field_def.resolve,
         with_info=None if basic or field_def.resolve is None else info_only(field_def.resolve),
+        memo=None if basic else _memo(field_def, definition),
         has_args=bool(field_def.args),
         nullable=nullable,
         list_type=list_type,

@@ -25,6 +25,7 @@ from schema.cache import served
 from schema.common import GatewayInfo
 from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
+from schema.plans import from_memo
 from schema.selection import Selection, pushdown, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -54,13 +55,10 @@ class Issue:
     assignee_id: strawberry.Private[str | None]
     project_id: strawberry.Private[str]
 
-    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
+    @strawberry.field(graphql_type=UserRef | None, metadata={**reads(USERS), **from_memo("users", "assignee_id")})
     def assignee(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         user_id = self.assignee_id
-        if user_id is None:
-            return None
-        user = info._raw_info.context.users.get(user_id)  # the response's memo first: no call on a hit
-        return identity_types.user_now_or_later(info, user_id) if user is None else user
+        return None if user_id is None else identity_types.user_now_or_later(info, user_id)
 
     @strawberry.field(graphql_type=ProjectRef | None, metadata=reads(PROJECTS))
     async def project(self, info: GatewayInfo) -> ProjectNode | None:
@@ -116,10 +114,9 @@ class Project:
             owner_id=project.owner_id,
         )
 
-    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
+    @strawberry.field(graphql_type=UserRef | None, metadata={**reads(USERS), **from_memo("users", "owner_id")})
     def owner(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
-        user = info._raw_info.context.users.get(self.owner_id)  # the response's memo first: no call on a hit
-        return identity_types.user_now_or_later(info, self.owner_id) if user is None else user
+        return identity_types.user_now_or_later(info, self.owner_id)
 
     @strawberry.field(
         graphql_type=IssueConnection,

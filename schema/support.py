@@ -18,6 +18,7 @@ from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 from schema.cost import reads
 from schema.parts import part_of
+from schema.plans import from_memo
 from schema.selection import Selection, read_ahead
 
 if TYPE_CHECKING:
@@ -38,10 +39,9 @@ class Ticket:
     created_at: datetime
     requester_id: strawberry.Private[str]
 
-    @strawberry.field(graphql_type=UserRef | None, metadata=reads(USERS))
+    @strawberry.field(graphql_type=UserRef | None, metadata={**reads(USERS), **from_memo("users", "requester_id")})
     def requester(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
-        user = info._raw_info.context.users.get(self.requester_id)  # the response's memo first: no call on a hit
-        return identity_types.user_now_or_later(info, self.requester_id) if user is None else user
+        return identity_types.user_now_or_later(info, self.requester_id)
 
 
 @strawberry.type

@@ -41,10 +41,15 @@ _UNESCAPED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~@
 
 
 def key_part(value: object) -> str:
-    """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty."""
+    """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty.
+
+    A part of ASCII letters, digits and ``-`` (most ids) is taken as it is at once; any other is
+    checked against all of ``_UNESCAPED`` (``str.strip`` of a set that long is the slower test)."""
     if value is None:
         return ""
     text = value if type(value) is str else str(value)
+    if text.isascii() and text.replace("-", "0").isalnum():
+        return text
     return quote(text, safe="-_.~@") if text.strip(_UNESCAPED) else text
 
 

@@ -4,8 +4,9 @@ its error nulls the whole answer)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from clients.errors import UpstreamStatusError
 from clients.projects import PROJECTS_SLOT, IssuesArgs, ProjectPage, ProjectsKey, ProjectsWithIssues

@@ -3,10 +3,10 @@ and how one nested answer is split into pages, issue pages and per-key errors.""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import orjson
+from msgspec.structs import replace
 
 from clients.errors import UpstreamInvalidResponse, UpstreamStatusError, graphql_outage
 from clients.graphql import GraphQLResult, read_result

@@ -2,7 +2,8 @@
 info`` resolvers answer exactly what Strawberry and graphql-core answer: same data, same errors at
 the same paths (null in a non-null field or item, a value the enum refuses, a resolver that
 raises, sync or async), the same null propagation, and an extension that hooks field resolution
-still sees every field. Abstract types, fragments and directives with variables are covered too."""
+still sees every field. Abstract types, fragments and directives with variables are covered too,
+and a resolver declared ``from_memo``: its memo's value where it holds one, the resolver otherwise."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.execution import GatewayExecutionContext
+from schema.plans import from_memo
 from schema.streamline import streamline_resolvers
 
 
@@ -488,3 +490,96 @@ async def test_a_resolver_taking_only_info_gets_the_info_strawberry_would_build(
         name = config.info_class.__name__
         assert data["again"] == {"text": f"{name} seen ['again'] ada"}
         assert data["many"][1] == {"seen": {"text": f"{name} seen ['many', 1, 'seen'] ada"}}
+
+
+@strawberry.type
+class Member:
+    id: strawberry.ID
+    name: str
+
+
+class PeopleContext:
+    """A context with a memo of people by id, as the gateway's keeps the users a response has met."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, Member] = {}
+        self.resolved: list[str | None] = []
+
+
+class Shouting(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        person = next_(source, info, **kwargs)
+        return None if person is None else Member(id=person.id, name=person.name.upper())
+
+
+def person_for(info: strawberry.Info, person_id: str | None) -> Member | None:
+    """What a ``from_memo`` resolver does: the memo's person, or one met now and kept there."""
+    context = info.context
+    context.resolved.append(person_id)
+    if person_id is None:
+        return None
+    return context.people.setdefault(person_id, Member(id=strawberry.ID(person_id), name=f"person {person_id}"))
+
+
+@strawberry.type
+class Task:
+    title: str
+    owner_id: strawberry.Private[str | None]
+
+    @strawberry.field(metadata=from_memo("people", "owner_id"))
+    def owner(self, info: strawberry.Info) -> Member | None:
+        return person_for(info, self.owner_id)
+
+    @strawberry.field(metadata=from_memo("people", "owner_id"), extensions=[Shouting()])
+    def loud_owner(self, info: strawberry.Info) -> Member | None:
+        return person_for(info, self.owner_id)
+
+
+@strawberry.type
+class Tasks:
+    @strawberry.field
+    def tasks(self) -> list[Task]:
+        return [Task(title=f"t{index}", owner_id=owner) for index, owner in enumerate(["a", "b", "a", None, "a"])]
+
+
+async def test_a_field_declared_from_memo_answers_the_memos_value_without_its_resolver() -> None:
+    answers = []
+    for options in ({}, {"execution_context_class": GatewayExecutionContext}):
+        schema = strawberry.Schema(query=Tasks, **options)  # type: ignore[arg-type]
+        if options:
+            streamline_resolvers(schema)
+        context = PeopleContext()
+        context.people["b"] = Member(id=strawberry.ID("b"), name="known b")
+        result = await schema.execute("{ tasks { title owner { id name } } }", context_value=context)
+        answers.append((result.data, result.errors, context.resolved))
+    (stock, stock_errors, stock_resolved), (planned, planned_errors, planned_resolved) = answers
+    assert planned == stock
+    assert planned_errors is None
+    assert stock_errors is None
+    assert [task["owner"] for task in planned["tasks"]] == [
+        {"id": "a", "name": "person a"},
+        {"id": "b", "name": "known b"},
+        {"id": "a", "name": "person a"},
+        None,
+        {"id": "a", "name": "person a"},
+    ]
+    assert stock_resolved == ["a", "b", "a", None, "a"]
+    assert planned_resolved == ["a", None]  # the first "a" is kept in the memo; no key: the resolver answers
+
+
+async def test_a_field_with_an_extension_calls_its_resolver_even_when_declared_from_memo() -> None:
+    schema = strawberry.Schema(query=Tasks, execution_context_class=GatewayExecutionContext)
+    streamline_resolvers(schema)
+    context = PeopleContext()
+    context.people["b"] = Member(id=strawberry.ID("b"), name="known b")
+    result = await schema.execute("{ tasks { loudOwner { name } } }", context_value=context)
+    assert result.errors is None
+    assert result.data is not None
+    assert [task["loudOwner"] for task in result.data["tasks"]] == [
+        {"name": "PERSON A"},
+        {"name": "KNOWN B"},
+        {"name": "PERSON A"},
+        None,
+        {"name": "PERSON A"},
+    ]
+    assert context.resolved == ["a", "b", "a", None, "a"]
