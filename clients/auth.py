@@ -1,20 +1,22 @@
-"""Auth as a flow around one request (the httpx model): the flow yields the request to send,
-receives the response, and may yield once more (e.g. after refreshing a token on 401).
+"""Auth around one request: ``apply`` puts the current credentials on it before it is sent, and
+after a 401 ``refused`` may put fresh ones on it for one replay (e.g. a rotated secret).
 
-A flow runs once per attempt: a retry passes the same request through ``flow`` again, which
-re-applies the current credentials and re-signs with a fresh timestamp.
+``apply`` is a plain call, since it is made for every request: it answers from memory. Only a
+scheme that must fetch its credentials first (an OAuth2 token not yet held or due for a refresh)
+answers ``None``, and the transport then awaits ``prepare``. Each attempt applies afresh: a
+retry re-applies the current credentials and re-signs with a fresh timestamp.
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from clients.errors import UpstreamAuthFailed
@@ -22,11 +24,24 @@ from clients.messages import OutgoingRequest, RawResponse
 from clients.secrets import SecretSource, SecretUnavailable, rotated
 from clients.signing import SignatureScheme
 
-AuthFlow = AsyncGenerator[OutgoingRequest, RawResponse]
+U = TypeVar("U")
 
 
-class Auth(Protocol):
-    def flow(self, request: OutgoingRequest) -> AuthFlow: ...
+class Auth(Protocol[U]):
+    """``U`` is what a scheme used on a request (a key, a token), for ``refused`` to compare."""
+
+    def apply(self, request: OutgoingRequest) -> U | None:
+        """Put the current credentials on ``request``; ``None`` when they must be fetched first."""
+        ...
+
+    async def prepare(self, request: OutgoingRequest) -> U:
+        """``apply``, after fetching what it lacked."""
+        ...
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: U) -> bool:
+        """After a 401 to ``request`` sent with ``used``: True when ``request`` now carries fresh
+        credentials and is worth sending once more."""
+        ...
 
 
 class _CredentialErrors:
@@ -52,8 +67,14 @@ def credential_errors(upstream: str) -> AbstractContextManager[None]:
 
 
 class NoAuth:
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        yield request
+    def apply(self, request: OutgoingRequest) -> bool:
+        return True
+
+    async def prepare(self, request: OutgoingRequest) -> bool:
+        return True
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: bool) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return "NoAuth()"
@@ -103,12 +124,14 @@ class HeaderAuth:
             request.headers[self._header] = self._prefix + value
         return value
 
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        used = self.apply(request)
-        response = yield request
-        if response.status == 401 and await rotated([self._secret], [used]):
+    async def prepare(self, request: OutgoingRequest) -> str:
+        return self.apply(request)
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: str) -> bool:
+        if await rotated([self._secret], [used]):
             self.apply(request)
-            yield request
+            return True
+        return False
 
     def __repr__(self) -> str:
         where = f"query {self._query_param!r}" if self._placement == "query" else f"header {self._header!r}"
@@ -130,12 +153,14 @@ class BasicAuth:
         request.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         return used
 
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        used = self.apply(request)
-        response = yield request
-        if response.status == 401 and await rotated([self._username, self._password], used):
+    async def prepare(self, request: OutgoingRequest) -> list[str]:
+        return self.apply(request)
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: list[str]) -> bool:
+        if await rotated([self._username, self._password], used):
             self.apply(request)
-            yield request
+            return True
+        return False
 
     def __repr__(self) -> str:
         return f"BasicAuth({self._username!r}, {self._password!r})"
@@ -172,7 +197,7 @@ class HmacSignedAuth:
         self._clock = clock
         self.clock_offset_s = 0.0
 
-    def sign(self, request: OutgoingRequest) -> tuple[str, str, int]:
+    def apply(self, request: OutgoingRequest) -> tuple[str, str, int]:
         """Apply the credential and sign; returns (key used, secret used, timestamp signed)."""
         key = self._credential.apply(request)
         secret = self._signing_secret.reveal()
@@ -180,15 +205,16 @@ class HmacSignedAuth:
         request.headers[self._scheme.header] = self._scheme.header_value(secret, timestamp, request)
         return key, secret, timestamp
 
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        key, secret, timestamp = self.sign(request)
-        response = yield request
-        if response.status != 401:
-            return
+    async def prepare(self, request: OutgoingRequest) -> tuple[str, str, int]:
+        return self.apply(request)
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: tuple[str, str, int]) -> bool:
+        key, secret, timestamp = used
         changed = await rotated([self._credential.source, self._signing_secret], [key, secret])
         if self._resync(response, timestamp) or changed:
-            self.sign(request)
-            yield request
+            self.apply(request)
+            return True
+        return False
 
     def _resync(self, response: RawResponse, signed_at: int) -> bool:
         """Learn the upstream's clock from the ``Date`` of a refusal; True if the offset changed."""

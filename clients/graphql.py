@@ -1,9 +1,9 @@
-"""A GraphQL upstream through gql's public client API, on the upstream's own HTTP path.
+"""A GraphQL upstream on the upstream's own HTTP path.
 
-gql's ``Client`` and session run the documents; the transport under them is ours (``AsyncTransport``
-is gql's extension point for that): it posts each document through ``HttpUpstream.exchange``, so a
-GraphQL call gets the same auth flow, the same aiohttp session and the same error mapping as a
-REST call, and the HTTP status and headers of every answer are seen before the body is trusted.
+Each document is posted through ``HttpUpstream.exchange``, so a GraphQL call gets the same auth,
+the same aiohttp session and the same error mapping as a REST call, and the HTTP status and
+headers of every answer are seen before the body is trusted; the pipeline's attempt timeout
+bounds it.
 
 A query can name the type of its ``data`` (an ``Answer`` codec): a clean answer (data and no
 errors) is then decoded into it in one pass from the response bytes; any other answer (errors,
@@ -13,17 +13,13 @@ its parts failed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Mapping
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 import msgspec
 import orjson
-from gql import Client, GraphQLRequest
-from gql.client import AsyncClientSession
-from gql.transport.async_transport import AsyncTransport
-from gql.transport.exceptions import TransportQueryError
 from graphql import DocumentNode, ExecutionResult, FieldNode, OperationDefinitionNode, OperationType, print_ast
 
 from clients.codec import Invalid, StructCodec
@@ -137,48 +133,12 @@ def read_result(body: bytes, *, upstream: str, answer: AnswerCodec | None = None
     return ExecutionResult(data=data, errors=errors, extensions=extensions)
 
 
-class UpstreamTransport(AsyncTransport):
-    """gql's transport over ``HttpUpstream``: one POST per document through the upstream's auth
-    flow. A status that is not a success is the upstream's error; a body that is not a GraphQL
-    result is ``UpstreamInvalidResponse``. The session's lifetime is the ``HttpUpstream``'s."""
-
-    def __init__(self, http: HttpUpstream, path: str) -> None:
-        self.http = http
-        self.path = path
-
-    async def connect(self) -> None:
-        await self.http.start()
-
-    async def close(self) -> None:
-        await self.http.close()
-
-    async def execute(
-        self,
-        request: GraphQLRequest,
-        *,
-        headers: Mapping[str, str] | None = None,
-        answer: AnswerCodec | None = None,
-    ) -> ExecutionResult:
-        payload: dict[str, Any] = {"query": printed_query(request.document)}
-        if request.variable_values:
-            payload["variables"] = request.variable_values
-        outgoing = OutgoingRequest(
-            method="POST",
-            path_qs=self.path,
-            body=orjson.dumps(payload),
-            headers={"Accept": "application/json", "Content-Type": "application/json", **(headers or {})},
-        )
-        response = await self.http.exchange(outgoing)
-        if response.status >= 400:
-            raise error_for_status(response.status, upstream=self.http.name)
-        return read_result(response.body, upstream=self.http.name, answer=answer)
-
-    def subscribe(self, request: GraphQLRequest) -> AsyncGenerator[ExecutionResult, None]:
-        raise NotImplementedError("the gateway sends queries and mutations only")
-
-
 class GraphQLUpstream:
-    """Queries are retried; a mutation only when it is sent with an idempotency key."""
+    """Queries are retried; a mutation only when it is sent with an idempotency key.
+
+    Each attempt posts the document through ``HttpUpstream.exchange``: a status that is not a
+    success is the upstream's error; a body that is not a GraphQL result is
+    ``UpstreamInvalidResponse``. Its session's lifetime is the ``HttpUpstream``'s."""
 
     def __init__(self, http: HttpUpstream, *, path: str = "/graphql") -> None:
         self.http = http
@@ -186,21 +146,17 @@ class GraphQLUpstream:
         self.name = http.name
         self.pipeline = http.pipeline
         self.shared_reads = http.shared_reads
-        self._client = Client(transport=UpstreamTransport(http, path), execute_timeout=None)
-        self._session: AsyncClientSession | None = None
+        self.path = path
 
     @property
     def started(self) -> bool:
-        return self._session is not None
+        return self.http.started
 
     async def start(self) -> None:
-        if self._session is None:
-            self._session = await self._client.connect_async()
+        await self.http.start()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._client.close_async()
-            self._session = None
+        await self.http.close()
 
     async def execute(
         self,
@@ -211,24 +167,22 @@ class GraphQLUpstream:
         answer: AnswerCodec | None = None,
     ) -> GraphQLResult:
         """``answer``: the type of a query's data (see the module's docstring)."""
-        session = self._session
-        if session is None:
+        if not self.http.started:
             raise UpstreamUnavailable("client is not started", upstream=self.name)
-        request = GraphQLRequest(document, variable_values=variables)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         shared = self.shared_reads
         if is_mutation(document):
             shared.wrote()
-            return await self._execute(session, request, headers, answer, idempotent=idempotency_key is not None)
+            return await self._execute(document, variables, headers, answer, idempotent=idempotency_key is not None)
         if shared.enabled and not headers:
             key = (printed_query(document), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), id(answer))
-            return await shared.read(key, partial(self._execute, session, request, headers, answer, idempotent=True))
-        return await self._execute(session, request, headers, answer, idempotent=True)
+            return await shared.read(key, partial(self._execute, document, variables, headers, answer, idempotent=True))
+        return await self._execute(document, variables, headers, answer, idempotent=True)
 
     def _execute(
         self,
-        session: AsyncClientSession,
-        request: GraphQLRequest,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
         headers: dict[str, str],
         answer: AnswerCodec | None,
         *,
@@ -236,30 +190,42 @@ class GraphQLUpstream:
     ) -> Awaitable[GraphQLResult]:
         """The pipeline's call (its coroutine, none more)."""
         return self.pipeline.call(
-            partial(self._attempt, session, request, headers, answer),
+            partial(self._attempt, document, variables, headers, answer),
             idempotent=idempotent,
-            route=graphql_route(request.document),
+            route=graphql_route(document),
         )
 
     async def _attempt(
-        self, session: AsyncClientSession, request: GraphQLRequest, headers: dict[str, str], typed: AnswerCodec | None
+        self,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        headers: dict[str, str],
+        typed: AnswerCodec | None,
     ) -> GraphQLResult:
         """One attempt; an outage reported inside a 200 is raised for the pipeline like an HTTP one."""
-        try:
-            result = await session.execute(request, get_execution_result=True, headers=headers, answer=typed)
-            if typed is not None and not isinstance(result.data, dict):
-                answer = GraphQLResult(data=None, errors=[], extensions=result.extensions, typed=result.data)
-            else:
-                answer = GraphQLResult(data=result.data, errors=[], extensions=result.extensions)
-        except TransportQueryError as partial_answer:
+        payload: dict[str, Any] = {"query": printed_query(document)}
+        if variables:
+            payload["variables"] = variables
+        outgoing = OutgoingRequest(
+            method="POST",
+            path_qs=self.path,
+            body=orjson.dumps(payload),
+            headers={"Accept": "application/json", "Content-Type": "application/json", **headers},
+        )
+        response = await self.http.exchange(outgoing)
+        if response.status >= 400:
+            raise error_for_status(response.status, upstream=self.name)
+        result = read_result(response.body, upstream=self.name, answer=typed)
+        if result.errors:
             answer = GraphQLResult(
-                data=partial_answer.data,
-                errors=[
-                    error if isinstance(error, dict) else {"message": str(error)}
-                    for error in partial_answer.errors or []
-                ],
-                extensions=partial_answer.extensions if isinstance(partial_answer.extensions, dict) else None,
+                data=result.data,
+                errors=[error if isinstance(error, dict) else {"message": str(error)} for error in result.errors],
+                extensions=result.extensions if isinstance(result.extensions, dict) else None,
             )
+        elif typed is not None and not isinstance(result.data, dict):
+            answer = GraphQLResult(data=None, errors=[], extensions=result.extensions, typed=result.data)
+        else:
+            answer = GraphQLResult(data=result.data, errors=[], extensions=result.extensions)
         self._note_rate_limit(answer)
         outage = graphql_outage(self.name, answer.data, answer.errors)
         if outage is not None:

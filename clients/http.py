@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Awaitable, Mapping
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -58,7 +58,7 @@ def json_text(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def open_session(policy: UpstreamPolicy, auth: Auth) -> aiohttp.ClientSession:
+def open_session(policy: UpstreamPolicy, auth: Auth[Any]) -> aiohttp.ClientSession:
     """The upstream's one long-lived session, shared with its auth scheme."""
     session = _build_session(policy)
     if isinstance(auth, SessionBound):
@@ -101,7 +101,7 @@ class HttpUpstream:
     def __init__(
         self,
         policy: UpstreamPolicy,
-        auth: Auth,
+        auth: Auth[Any],
         *,
         rate_limit_store: RateLimitStore | None = None,
         time: TimeSource | None = None,
@@ -167,18 +167,17 @@ class HttpUpstream:
         )
 
     async def exchange(self, request: OutgoingRequest) -> RawResponse:
-        """One attempt: the auth flow around sending ``request`` (sign, send, on 401 maybe refresh and
+        """One attempt: the auth around sending ``request`` (sign, send, on 401 maybe refresh and
         replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
         back to the caller to interpret."""
-        flow = self._auth.flow(request)
+        auth = self._auth
         with self._credential_errors:
-            outgoing = await anext(flow)
-            while True:
-                response = await self._send_once(outgoing)
-                try:
-                    outgoing = await flow.asend(response)
-                except StopAsyncIteration:
-                    break
+            used = auth.apply(request)
+            if used is None:
+                used = await auth.prepare(request)
+            response = await self._send_once(request)
+            if response.status == 401 and await auth.refused(request, response, used):
+                response = await self._send_once(request)
         info = await self.pipeline.observe(response.status, response.headers)
         if is_outage(response.status):
             raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)

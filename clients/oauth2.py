@@ -22,7 +22,6 @@ import aiohttp
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from clients.auth import AuthFlow
 from clients.errors import (
     TokenEndpointUnavailable,
     UpstreamAuthFailed,
@@ -31,7 +30,7 @@ from clients.errors import (
     error_for_status,
     map_transport_errors,
 )
-from clients.messages import OutgoingRequest
+from clients.messages import OutgoingRequest, RawResponse
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_headers import parse_retry_after
 from clients.secrets import SecretSource, SecretUnavailable, rotated
@@ -120,24 +119,28 @@ class OAuth2ClientCredentials:
         """Use the upstream's long-lived session (and so its timeouts) for token requests."""
         self._session = session
 
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        token = self._fresh_token() or await self._current_token()
+    def apply(self, request: OutgoingRequest) -> AccessToken | None:
+        """The token held, if it is not yet due for a refresh; else ``None`` (``prepare`` gets one)."""
+        token = self._token
+        if token is None or self._clock() >= token.refresh_at:
+            return None
         request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
-        if response.status == 401:
-            self._drop(token)
-            token = await self._current_token()
-            request.headers["Authorization"] = f"Bearer {token.value}"
-            yield request
+        return token
+
+    async def prepare(self, request: OutgoingRequest) -> AccessToken:
+        token = await self._current_token()
+        request.headers["Authorization"] = f"Bearer {token.value}"
+        return token
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: AccessToken) -> bool:
+        """A 401 drops the token that failed; the request is sent once more with the next one."""
+        self._drop(used)
+        await self.prepare(request)
+        return True
 
     def _drop(self, failed: AccessToken) -> None:
         if self._token is failed:
             self._token = None
-
-    def _fresh_token(self) -> AccessToken | None:
-        """The token held, if it is not yet due for a refresh."""
-        token = self._token
-        return token if token is not None and self._clock() < token.refresh_at else None
 
     async def _current_token(self) -> AccessToken:
         token = self._token

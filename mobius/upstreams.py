@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from time import monotonic
+from typing import Any
 
 from clients.auth import Auth, BasicAuth, HeaderAuth, HmacSignedAuth, NoAuth
 from clients.http import HttpUpstream, build_pipeline
@@ -102,7 +103,7 @@ def build_auth(
     *,
     clock: Callable[[], float] = monotonic,
     token_guard: Pipeline | None = None,
-) -> Auth:
+) -> Auth[Any]:
     """The auth flow for one upstream; ``clock`` (monotonic seconds) times token refreshes and
     ``token_guard`` is the token endpoint's own resilience pipeline."""
     if isinstance(auth, HeaderAuthSettings):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from clients.auth import AuthFlow, HeaderAuth, HmacSignedAuth, hmac_signature
+from clients.auth import HeaderAuth, HmacSignedAuth, hmac_signature
 from clients.billing import BILLING, BillingClient
 from clients.errors import UpstreamAuthFailed
 from clients.http import HttpUpstream
@@ -32,23 +32,32 @@ class Sent:
     headers: dict[str, str]
 
 
+Used = tuple[str, str, int]
+
+
 @dataclass
 class RecordingAuth:
-    """Wraps an auth flow and keeps a copy of every request it lets out."""
+    """Wraps an auth and keeps a copy of every request it lets out."""
 
     inner: HmacSignedAuth
     sent: list[Sent] = field(default_factory=list)
 
-    async def flow(self, request: OutgoingRequest) -> AuthFlow:
-        flow = self.inner.flow(request)
-        outgoing = await anext(flow)
-        while True:
-            self.sent.append(Sent(outgoing.method, outgoing.path_qs, outgoing.body, dict(outgoing.headers)))
-            response = yield outgoing
-            try:
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return
+    def _record(self, request: OutgoingRequest) -> None:
+        self.sent.append(Sent(request.method, request.path_qs, request.body, dict(request.headers)))
+
+    def apply(self, request: OutgoingRequest) -> Used:
+        used = self.inner.apply(request)
+        self._record(request)
+        return used
+
+    async def prepare(self, request: OutgoingRequest) -> Used:
+        return self.apply(request)
+
+    async def refused(self, request: OutgoingRequest, response: RawResponse, used: Used) -> bool:
+        replay = await self.inner.refused(request, response, used)
+        if replay:
+            self._record(request)
+        return replay
 
 
 def scripted_clock(*values: float) -> Iterator[float]:
@@ -177,10 +186,10 @@ async def test_a_stale_timestamp_without_a_date_to_learn_from_is_refused(sandbox
         StaticSecret(sandbox.credentials.billing.signing_secret),
         clock=lambda: time.time() - 3600,
     )
-    flow = signed.flow(OutgoingRequest(method="GET", path_qs="/v1/customers?org_id=org-1"))
-    await anext(flow)
-    with pytest.raises(StopAsyncIteration):
-        await flow.asend(RawResponse(status=401, headers={}, body=b""))
+    request = OutgoingRequest(method="GET", path_qs="/v1/customers?org_id=org-1")
+    used = signed.apply(request)
+
+    assert not await signed.refused(request, RawResponse(status=401, headers={}, body=b""), used)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from graphql import parse
 
+from clients.auth import NoAuth
 from clients.billing import BILLING
 from clients.errors import (
     RateLimited,
@@ -19,7 +21,10 @@ from clients.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from clients.graphql import GraphQLUpstream
+from clients.http import HttpUpstream
 from clients.identity import IDENTITY
+from clients.policy import UpstreamPolicy
 from clients.projects import PROJECTS_SLOT, ProjectsKey
 from clients.upstreams import Upstreams
 from sandbox import SandboxUrls
@@ -195,3 +200,16 @@ async def test_a_rate_limited_graphql_call_raises_rate_limited_with_retry_after(
         await call("projects", no_waiting_upstreams)
 
     assert caught.value.retry_after_s is not None
+
+
+async def test_a_graphql_document_before_start_is_unavailable_and_never_sent(sandbox: Any) -> None:
+    http = HttpUpstream(UpstreamPolicy(name="projects", base_url=sandbox.urls.projects), NoAuth())
+    graphql = GraphQLUpstream(http)
+    before = await route_count(sandbox, "projects", "POST /graphql")
+
+    with pytest.raises(UpstreamUnavailable, match="not started"):
+        await graphql.execute(parse("{ __typename }"))
+
+    assert not graphql.started
+    assert http.pipeline.last_error is None, "it reached the resilience pipeline"
+    assert await route_count(sandbox, "projects", "POST /graphql") == before
