@@ -3,6 +3,7 @@ and how one nested answer is split into pages, issue pages and per-key errors.""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -23,15 +24,22 @@ from clients.projects import (
 )
 from clients.upstreams import Upstreams
 from resolvers.loaders import Loaders
-from sandbox.seed import fresh_seed
+from sandbox.models import ProjectsData
+from sandbox.seed import fresh_projects
 from tests.clients.support import route_count
 
 GRAPHQL = "POST /graphql"
 ORG_1 = ProjectsKey(org_id="org-1", first=20)
 
 
+@functools.cache
+def seeded_projects() -> ProjectsData:
+    """The seeded projects, copied once for the module: the helpers below only read them."""
+    return fresh_projects()
+
+
 def seeded_issues(project_id: str, args: IssuesArgs) -> list[str]:
-    projects = fresh_seed().projects
+    projects = seeded_projects()
     ids = projects.issues_by_project[project_id]
     return [i for i in ids if args.state is None or projects.issues[i].state == args.state][: args.first]
 

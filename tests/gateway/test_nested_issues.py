@@ -7,12 +7,14 @@ cost of the last request shows whether the upstream document asked for issues, a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
 from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, Sandbox, upstream_requests
 
-from sandbox.seed import fresh_seed
+from sandbox.models import ProjectsData
+from sandbox.seed import fresh_projects
 
 BUDGET = 5000
 REMAINING = "{ upstreams { name rateLimitRemaining } }"
@@ -46,14 +48,20 @@ async def counted(gateway: Gateway, sandbox: Sandbox, query: str, variables: dic
     return result, {upstream: after[upstream] - before[upstream] for upstream in after}
 
 
+@functools.cache
+def seeded_projects() -> ProjectsData:
+    """The seeded projects, copied once for the module: the helpers below only read them."""
+    return fresh_projects()
+
+
 def seeded_issue_ids(project_id: str, first: int, state: str | None = None) -> list[str]:
-    projects = fresh_seed().projects
+    projects = seeded_projects()
     ids = projects.issues_by_project[project_id]
     return [i for i in ids if state is None or projects.issues[i].state == state][:first]
 
 
 def org_projects(first: int) -> list[str]:
-    return fresh_seed().projects.projects_by_org["org-1"][:first]
+    return seeded_projects().projects_by_org["org-1"][:first]
 
 
 async def test_the_dashboard_gets_its_issues_from_the_projects_request(ready: Gateway, sandbox: Sandbox) -> None:
