@@ -30,7 +30,7 @@ import uvloop
 from graphql import parse, print_ast
 from yarl import URL
 
-from bench.profiling import sandbox_running, timed
+from bench.profiling import add_timing_options, sandbox_running, timed
 from clients.billing import BILLING
 from clients.identity import IDENTITY
 from clients.projects import PROJECTS_SLOT
@@ -154,11 +154,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=100, help="timed rounds")
     parser.add_argument("--only", default="ibp", help="the calls of a round: i (identity), b (billing), p (projects)")
     parser.add_argument("--warmup", type=int, default=20, help="rounds before timing")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile top list")
-    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
-    parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the timed part")
-    parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
+    add_timing_options(parser)
     args = parser.parse_args()
     if not args.only or set(args.only) - set("ibp"):
         parser.error("--only takes letters of ibp")

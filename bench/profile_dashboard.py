@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import uvloop
 
-from bench.profiling import sandbox_running, timed
+from bench.profiling import add_timing_options, sandbox_running, timed
 from mobius.app import create_app
 from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
 from mobius.logging import configure_logging
@@ -109,11 +109,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("cold", "warm"), default="cold")
     parser.add_argument("-n", type=int, default=200, help="timed dashboards")
     parser.add_argument("--warmup", type=int, default=20, help="dashboards before timing (the first primes the cache)")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile top list")
-    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
-    parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the timed part")
-    parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
+    add_timing_options(parser)
     args = parser.parse_args()
     with sandbox_running() as urls:
         uvloop.run(_main(args, urls))

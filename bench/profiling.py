@@ -8,6 +8,7 @@ switched on around it only.
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import gc
 import multiprocessing
@@ -86,6 +87,15 @@ class Timed:
     def print_profile(self, sort: str, top: int) -> None:
         if self.profiler is not None:
             pstats.Stats(self.profiler, stream=sys.stderr).sort_stats(sort).print_stats(top)
+
+
+def add_timing_options(parser: argparse.ArgumentParser) -> None:
+    """The options of an in-process profiler's timed part: cProfile, callgrind, metrics off."""
+    parser.add_argument("--profile", action="store_true", help="print a cProfile top list")
+    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--callgrind", action="store_true", help="toggle callgrind collection around the timed part")
+    parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
 
 
 @contextmanager
