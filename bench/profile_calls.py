@@ -3,10 +3,10 @@
 The cold dashboard's figure mixes our work per upstream call with the executor's and with decoding;
 this isolates the clients. Each round makes up to three calls against the sandbox (in a child
 process): identity's members page (OAuth2 bearer), billing's customer of an org (API key and HMAC
-signature) and a small projects query (bearer; GraphQL through gql). ``ours`` makes them through
-the gateway's clients (resilience pipeline, auth flows, metrics, decoding); ``straight`` sends the
-same requests with the same headers through the same aiohttp sessions and reads the bodies,
-nothing more. The difference is our work per call.
+signature) and a small projects query (bearer; the GraphQL document posted by our own exchange).
+``ours`` makes them through the gateway's clients (resilience pipeline, auth flows, metrics,
+decoding); ``straight`` sends the same requests with the same headers through the same aiohttp
+sessions and reads the bodies, nothing more. The difference is our work per call.
 
     .venv/bin/python -m bench.profile_calls ours -n 1000 --profile >/dev/null   # a cProfile top list
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python -m bench.profile_calls ours \\

@@ -16,8 +16,10 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote
+
+import aiohttp
 
 from clients.errors import UpstreamAuthFailed
 from clients.messages import OutgoingRequest, RawResponse
@@ -42,6 +44,14 @@ class Auth(Protocol[U]):
         """After a 401 to ``request`` sent with ``used``: True when ``request`` now carries fresh
         credentials and is worth sending once more."""
         ...
+
+
+@runtime_checkable
+class SessionBound(Protocol):
+    """An auth scheme that makes requests of its own (e.g. to a token endpoint). Declared here,
+    in a module that is not compiled, because ``isinstance`` needs a protocol of plain Python."""
+
+    def attach(self, session: aiohttp.ClientSession) -> None: ...
 
 
 class _CredentialErrors:

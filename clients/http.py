@@ -8,14 +8,14 @@ import re
 import time
 from collections.abc import Awaitable, Mapping
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import quote_plus
 
 import aiohttp
 import orjson
 from yarl import URL
 
-from clients.auth import Auth, credential_errors
+from clients.auth import Auth, SessionBound, credential_errors
 from clients.errors import UpstreamUnavailable, error_for_status, is_outage, map_transport_errors
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
@@ -28,13 +28,6 @@ from clients.telemetry import ANY_ROUTE, answered, inject
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@runtime_checkable
-class SessionBound(Protocol):
-    """An auth scheme that makes requests of its own (e.g. to a token endpoint)."""
-
-    def attach(self, session: aiohttp.ClientSession) -> None: ...
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.~,-]*")

@@ -16,11 +16,13 @@ exporter; while it is off no span is started and no header injected. Under ``mob
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Protocol, cast
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
@@ -184,6 +186,35 @@ def status_class(status: int) -> str:
     return _STATUS_CLASSES[status // 100 - 1] if 100 <= status < 600 else OTHER
 
 
+class _Value(Protocol):
+    """What prometheus-client keeps one sample's number in (a float under a lock, or a slot of the
+    multiprocess mode's files): ``Counter.inc``, ``Gauge.inc`` and ``Histogram.observe`` end in its
+    ``inc``."""
+
+    def inc(self, amount: float) -> None: ...
+
+
+def _value(child: Counter | Gauge) -> _Value:
+    """The value behind a labelled counter or gauge. The public ``inc`` and ``dec`` check on every
+    call that the metric is a labelled child and not a parent (three Python calls before the
+    value's own); the instruments a call updates are children by construction, so they go to it."""
+    return cast(_Value, child._value)  # prometheus-client's own, see the docstring
+
+
+class _RequestValues:
+    """One (route, status class)'s request counter and duration histogram, as the values a call
+    updates: the count, the duration's sum and the bucket it falls in (``Histogram.observe``'s
+    bucket: the first whose bound is at least the duration; ``UPSTREAM_DURATION``'s bounds are
+    ``LATENCY_BUCKETS_S``, then +Inf)."""
+
+    __slots__ = ("count", "duration_buckets", "duration_sum")
+
+    def __init__(self, requests: Counter, duration: Histogram) -> None:
+        self.count = _value(requests)
+        self.duration_sum = cast(_Value, duration._sum)  # prometheus-client's own, as in ``_value``
+        self.duration_buckets = cast(list[_Value], duration._buckets)
+
+
 class UpstreamInstruments:
     """One upstream's instruments, labelled once; with metrics off every call returns at once."""
 
@@ -197,19 +228,20 @@ class UpstreamInstruments:
         self._wait_seconds = RATE_LIMIT_WAIT_SECONDS.labels(upstream)
         self._rate_limited = RATE_LIMIT_REJECTIONS.labels(upstream)
         self._states = {state: BREAKER_STATE.labels(upstream, state) for state in BREAKER_STATES}
-        self._routes: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+        self._in_flight_value = _value(self._in_flight)
+        self._routes: dict[tuple[str, str], _RequestValues] = {}
 
     def request(self, route: str, status: str, duration_s: float) -> None:
         if not self.on:
             return
-        children = self._routes.get((route, status))
-        if children is None:
-            children = self._routes[(route, status)] = (
-                UPSTREAM_REQUESTS.labels(self.upstream, route, status),
-                UPSTREAM_DURATION.labels(self.upstream, route),
+        values = self._routes.get((route, status))
+        if values is None:
+            values = self._routes[(route, status)] = _RequestValues(
+                UPSTREAM_REQUESTS.labels(self.upstream, route, status), UPSTREAM_DURATION.labels(self.upstream, route)
             )
-        children[0].inc()
-        children[1].observe(duration_s)
+        values.count.inc(1)
+        values.duration_sum.inc(duration_s)
+        values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)].inc(1)
 
     def failure(self, route: str, code: str) -> None:
         if self.on:
@@ -235,11 +267,11 @@ class UpstreamInstruments:
 
     def slot_taken(self) -> None:
         if self.on:
-            self._in_flight.inc()
+            self._in_flight_value.inc(1)
 
     def slot_freed(self) -> None:
         if self.on:
-            self._in_flight.dec()
+            self._in_flight_value.inc(-1)
 
     def bulkhead_rejected(self) -> None:
         if self.on:

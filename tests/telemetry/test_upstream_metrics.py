@@ -14,7 +14,7 @@ from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.retry import RetryPolicy
-from clients.telemetry import BoundedValues
+from clients.telemetry import BoundedValues, UpstreamInstruments
 from tests.clients.resilience_support import FakeTime
 
 
@@ -173,3 +173,24 @@ def test_a_forced_state_is_the_state_shown() -> None:
     pipe.breaker.force(None, by="ops")
     assert sample("mobius_upstream_breaker_state", upstream=upstream, state="closed") == 1
     assert sample("mobius_upstream_breaker_state", upstream=upstream, state="open") == 0
+
+
+def test_each_answer_counts_once_in_its_status_class_and_its_duration_bucket() -> None:
+    upstream = fresh_name()
+    instruments = UpstreamInstruments(upstream)
+    route = "GET /v1/things/{id}"
+    for duration_s in (0.003, 0.05, 0.07, 20.0):
+        instruments.request(route, "2xx", duration_s)
+    instruments.request(route, "5xx", 0.01)
+
+    def bucket(le: str) -> float:
+        return sample("mobius_upstream_request_duration_seconds_bucket", upstream=upstream, route=route, le=le)
+
+    assert sample("mobius_upstream_requests_total", upstream=upstream, route=route, status_class="2xx") == 4
+    assert sample("mobius_upstream_requests_total", upstream=upstream, route=route, status_class="5xx") == 1
+    # cumulative buckets, as prometheus-client's own observe fills them: a bound holds what is at most it
+    assert [bucket(le) for le in ("0.005", "0.01", "0.025", "0.05", "0.1", "10.0", "+Inf")] == [1, 2, 2, 3, 4, 4, 5]
+    assert sample("mobius_upstream_request_duration_seconds_count", upstream=upstream, route=route) == 5
+    assert sample("mobius_upstream_request_duration_seconds_sum", upstream=upstream, route=route) == pytest.approx(
+        20.133
+    )
