@@ -27,6 +27,13 @@ from sandbox import SandboxCredentials, SandboxServer, SandboxUrls, default_regi
 DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.graphql").read_text()
 """The reference dashboard, shared with the benchmark."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
+CLIENT_KEEPALIVE_S = 15.0
+"""How long the tests' HTTP client reuses an idle connection (aiohttp's default, stated)."""
+SERVER_KEEPALIVE_S = 75
+"""How long a test gateway keeps an idle connection open: longer than the client reuses one, so the
+client never sends a request on a connection the server is closing (uvicorn's default of 5 s made a
+test whose client idled about 5 s -- a busy machine -- fail with "Server disconnected" or "Cannot
+write to closing transport")."""
 
 
 def upstream_requests(**counts: int) -> dict[str, int]:
@@ -52,7 +59,13 @@ class GatewayServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings, **app_options)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            loop="asyncio",
+            timeout_keep_alive=SERVER_KEEPALIVE_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -148,7 +161,8 @@ def sandbox_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+    connector = aiohttp.TCPConnector(keepalive_timeout=CLIENT_KEEPALIVE_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         yield session
 
 
