@@ -34,6 +34,12 @@ SERVER_KEEPALIVE_S = 75
 client never sends a request on a connection the server is closing (uvicorn's default of 5 s made a
 test whose client idled about 5 s -- a busy machine -- fail with "Server disconnected" or "Cannot
 write to closing transport")."""
+SHUTDOWN_GRACE_S = 1
+"""How long a test gateway that is stopping waits for requests still in flight before it cancels
+them. A test stops its gateways once it has its answers; what is left in flight then is a stream
+whose client is gone (its close waits on the test's event loop, which the stop blocks) or a call
+held by a fault, and the default (wait for them, for ever) held each such stop for the 10 s the
+join allows, leaving the gateway's thread running."""
 
 
 def upstream_requests(**counts: int) -> dict[str, int]:
@@ -66,6 +72,7 @@ class GatewayServer:
             lifespan="on",
             loop="asyncio",
             timeout_keep_alive=SERVER_KEEPALIVE_S,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -82,6 +89,8 @@ class GatewayServer:
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            raise RuntimeError("gateway did not stop")
 
 
 @dataclass
