@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": report.machine(),
         "versions": report.versions(),
         "auth": bench.auth,
-        "preflight": bench.preflight,
+        "preflight": bench.preflight.verdicts,
         "notes": [*notes, *report.telemetry_costs(rows)],
     }
     report.write(rows, meta, args.report, options.out_dir / "results.json")

@@ -14,16 +14,13 @@ from typing import Any
 
 from bench import implementations as impl
 from bench.floor import Answer, FloorConfig
+from bench.load import autocannon, measure, set_latency, wait_for_sandbox
 from bench.otlp_sink import OtlpSink
-from bench.processes import HOST, Process, get_json, post_json, post_raw, wait_until_answers
-from bench.procstat import usage_of
-from bench.results import Case, LoadResult, Measurement, parse_autocannon
+from bench.preflight import Preflight
+from bench.processes import HOST, Process, wait_until_answers
+from bench.results import Case, Measurement
 from bench.workloads import ENTITY_CACHE, ENTITY_CACHE_REDIS, RESPONSE_CACHE, Workload, workloads
 from sandbox import default_registry
-
-PREFLIGHT_REQUESTS = 3
-"""Sequential requests per implementation and workload: their upstream count is exact (no load tail)."""
-OAUTH_ROUTE = "POST /oauth/token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,68 +74,6 @@ def install_peers() -> None:
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=impl.PEERS_DIR, check=True)  # noqa: S607
 
 
-def upstream_requests(sandbox: impl.SandboxPorts) -> int:
-    """API requests so far over the three upstreams; token requests (one per worker process) excluded."""
-    total = 0
-    for name in sandbox.names():
-        stats = get_json(f"{sandbox.url(name)}/_sandbox/stats")
-        total += int(stats["requests"]) - int(stats["routes"].get(OAUTH_ROUTE, 0))
-    return total
-
-
-def set_latency(sandbox: impl.SandboxPorts, latency_ms: int) -> None:
-    for name in sandbox.names():
-        status, body = post_json(f"{sandbox.url(name)}/_sandbox/faults", {"latency_ms": latency_ms})
-        if status != 200:
-            raise RuntimeError(f"sandbox {name} refused the latency fault: {body}")
-
-
-def autocannon(url: str, workload: Workload, *, connections: int, duration_s: float) -> LoadResult:
-    argv = [
-        "node",
-        str(impl.PEERS_DIR / "node_modules" / "autocannon" / "autocannon.js"),
-        "--json",
-        "-c", str(connections),
-        "-d", str(duration_s),
-        "-m", "POST",
-        "-H", "content-type=application/json",
-        "-b", json.dumps(workload.body()),
-        url,
-    ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, check=True, timeout=duration_s + 60)  # noqa: S603
-    return parse_autocannon(json.loads(done.stdout))
-
-
-def measure(
-    process: Process,
-    implementation: impl.Implementation,
-    workload: Workload,
-    options: Options,
-    sandboxes: Sequence[Process],
-    *,
-    connections: int,
-) -> tuple[LoadResult, dict[str, float]]:
-    upstream_before = upstream_requests(options.sandbox)
-    sandbox_before = sum(usage_of(p.pid).cpu_s for p in sandboxes)
-    before = usage_of(process.pid)
-    load = autocannon(implementation.url, workload, connections=connections, duration_s=options.duration_s)
-    after = usage_of(process.pid)
-    sandbox_after = sum(usage_of(p.pid).cpu_s for p in sandboxes)
-    upstream_after = upstream_requests(options.sandbox)
-    requests = max(load.requests, 1)
-    figures = {
-        "requests_per_s": load.requests_per_s,
-        "p50_ms": load.p50_ms,
-        "p99_ms": load.p99_ms,
-        "cpu_ms_per_request": (after.cpu_s - before.cpu_s) * 1000 / requests,
-        "rss_mb": after.rss_bytes / 1e6,
-        "rss_mb_per_worker": after.largest_rss_bytes / 1e6,
-        "upstream_per_request_under_load": (upstream_after - upstream_before) / requests,
-        "sandbox_cpu_ms_per_request": (sandbox_after - sandbox_before) * 1000 / requests,
-    }
-    return load, figures
-
-
 @dataclass
 class Started:
     implementation: impl.Implementation
@@ -153,14 +88,10 @@ class Bench:
         self.options = options
         self.measurements: list[Measurement] = []
         self.unavailable: dict[Case, str] = {}
-        self.preflight: dict[str, str] = {}
+        self.preflight = Preflight(options.sandbox, options.out_dir)
         self.auth: dict[str, str] = {}
         self.children: list[Process] = []
         self.sandboxes: list[Process] = []
-        self.exact_upstream: dict[tuple[str, str], float] = {}
-        self.reference: dict[str, Any] = {}
-        """Mobius's answer (`data`) per workload, in the current cell."""
-        self.reference_bytes: dict[str, bytes] = {}
         self.token = ""
         self.sink: OtlpSink | None = None
 
@@ -302,7 +233,7 @@ class Bench:
     def cell(self, latency: int, workers: int, supergraph: Path | None) -> None:
         options = self.options
         chosen = [w for w in workloads() if w.name in options.workloads]
-        self.reference, self.reference_bytes = {}, {}
+        self.preflight.new_cell()
         started: list[Started] = []
         for key, (implementation, launch) in self.launches(workers, latency, supergraph).items():
             mine = workloads_of(key, chosen)
@@ -333,14 +264,14 @@ class Bench:
     def measure_one(self, entry: Started, workload: Workload, case: Case, round_index: int) -> None:
         workers, latency, connections = case.workers, case.latency_ms, case.connections
         load, figures = measure(
-            entry.process, entry.implementation, workload, self.options, self.sandboxes,
-            connections=connections,
+            entry.process, entry.implementation, workload, self.options.sandbox, self.sandboxes,
+            connections=connections, duration_s=self.options.duration_s,
         )  # fmt: skip
         log(f"{case.workload:20} {entry.implementation.name:11} w={workers} lat={latency:>2}ms c={connections:<3} "
             f"r{round_index + 1}: {figures['requests_per_s']:7.0f} req/s "
             f"p50 {figures['p50_ms']:6.1f} ms  cpu {figures['cpu_ms_per_request']:6.2f} ms/req "
             f"up {figures['upstream_per_request_under_load']:.2f}")  # fmt: skip
-        figures["upstream_per_request"] = self.exact_upstream[(entry.implementation.name, workload.name)]
+        figures["upstream_per_request"] = self.preflight.exact_upstream[(entry.implementation.name, workload.name)]
         self.measurements.append(Measurement(case, round_index, figures, load.failures))
 
     def start(
@@ -370,26 +301,26 @@ class Bench:
     def start_floors(self, chosen: list[Workload], workers: int, latency: int) -> list[Started]:
         """`floor-bytes` for every workload Mobius answered, `floor-io` for the cold dashboards; both
         answer Mobius's own bytes."""
-        options = self.options
+        options, answered = self.options, self.preflight.reference_bytes
         wanted = [name for name in FLOORS if name in options.implementations]
         if not wanted:
             return []
         answers = {json.dumps(READY_BODY).encode(): Answer(b'{"data":{"__typename":"Query"}}', None)}
         for workload in chosen:
             body = json.dumps(workload.body()).encode()
-            if workload.name in self.reference_bytes and (body not in answers or workload.plan is not None):
+            if workload.name in answered and (body not in answers or workload.plan is not None):
                 # The cache variants send the cold dashboard's very body: its plan stays.
-                answers[body] = Answer(self.reference_bytes[workload.name], workload.plan)
+                answers[body] = Answer(answered[workload.name], workload.plan)
         config = FloorConfig(answers, options.sandbox.urls(), impl.floor_credentials())
         path = options.out_dir / f"floor-w{workers}-l{latency}.json"
         path.write_text(config.to_json(), encoding="utf-8")
         started = []
         for name in wanted:
             if name == FLOOR_IO:
-                mine = [w for w in chosen if w.plan is not None and not w.variant and w.name in self.reference_bytes]
+                mine = [w for w in chosen if w.plan is not None and not w.variant and w.name in answered]
                 auth = "full: OAuth2 client credentials (one token), API key + HMAC, bearer"
             else:
-                mine = [w for w in chosen if w.name in self.reference_bytes]
+                mine = [w for w in chosen if w.name in answered]
                 auth = "none (no upstream requests)"
             implementation = impl.Implementation(name, options.ports[name], auth)
             launch = impl.launch_floor(name.removeprefix("floor-"), path, implementation.port, workers)
@@ -408,34 +339,11 @@ class Bench:
                     self.unavailable[case] = f"not available: Mobius's {workload.variant} only"
 
     def check_answers(self, started: list[Started]) -> None:
-        """Every implementation must answer every workload like Mobius does, with no errors."""
+        """Every implementation must answer every workload like Mobius does, with no errors; Mobius
+        answers first (its answers are the reference)."""
         for entry in sorted(started, key=lambda s: s.implementation.name != "mobius"):
             for workload in entry.workloads:
-                post_json(entry.implementation.url, workload.body())  # tokens and connections first
-                before = upstream_requests(self.options.sandbox)
-                for _ in range(PREFLIGHT_REQUESTS):
-                    status, raw = post_raw(entry.implementation.url, workload.body())
-                spent = upstream_requests(self.options.sandbox) - before
-                self.exact_upstream[(entry.implementation.name, workload.name)] = spent / PREFLIGHT_REQUESTS
-                key = f"{entry.implementation.name}/{workload.name}"
-                body = json.loads(raw or b"null")
-                data = body.get("data") if isinstance(body, dict) else None
-                errors = body.get("errors") if isinstance(body, dict) else None
-                if status != 200 or errors:
-                    self.preflight[key] = f"HTTP {status}, errors: {json.dumps(errors)[:300]}"
-                elif workload.name not in self.reference:
-                    self.reference[workload.name] = data
-                    self.reference_bytes[workload.name] = raw
-                    self.preflight[key] = f"reference ({len(raw):,} bytes)"
-                elif data == self.reference[workload.name]:
-                    self.preflight[key] = "same as Mobius"
-                else:
-                    self.preflight[key] = "DIFFERS from Mobius: " + first_difference(
-                        self.reference[workload.name], data
-                    )
-                (self.options.out_dir / f"answer-{entry.implementation.name}-{workload.name}.json").write_text(
-                    json.dumps(body, indent=1, sort_keys=True)
-                )
+                self.preflight.check(entry.implementation.name, entry.implementation.url, workload)
 
 
 def workloads_of(key: str, chosen: list[Workload]) -> list[Workload]:
@@ -448,38 +356,8 @@ def workloads_of(key: str, chosen: list[Workload]) -> list[Workload]:
     return [w for w in chosen if not w.variant]
 
 
-def first_difference(expected: Any, actual: Any, path: str = "data") -> str:
-    """Where two JSON values first differ, for the preflight report."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        for key in sorted(set(expected) | set(actual)):
-            if expected.get(key) != actual.get(key):
-                return first_difference(expected.get(key), actual.get(key), f"{path}.{key}")
-    if isinstance(expected, list) and isinstance(actual, list):
-        if len(expected) != len(actual):
-            return f"{path}: {len(expected)} items vs {len(actual)}"
-        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
-            if left != right:
-                return first_difference(left, right, f"{path}[{index}]")
-    return f"{path}: {json.dumps(expected)[:80]} vs {json.dumps(actual)[:80]}"
-
-
 def rotate(items: list[Started], shift: int) -> list[Started]:
     if not items:
         return items
     shift %= len(items)
     return items[shift:] + items[:shift]
-
-
-def wait_for_sandbox(processes: Sequence[Process], ports: impl.SandboxPorts, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for process in processes:
-            if not process.alive():
-                raise RuntimeError(f"the sandbox exited:\n{process.tail()}")
-        try:
-            upstream_requests(ports)
-        except OSError:
-            time.sleep(0.2)
-            continue
-        return
-    raise RuntimeError(f"the sandbox did not start:\n{process.tail()}")

@@ -13,7 +13,7 @@ runs. In order:
    for a bad header); the deadline starts now.
 5. The GraphQL request is read: a ``POST`` body (415 unless JSON in UTF-8, 413 past
    ``limits.max_body_bytes``, 400 unless a JSON object, or an array where batching is on), a
-   ``GET`` query string (414 past the same limit).
+   ``GET`` query string (414 past the same limit); its parameters are read by ``mobius.graphql_request``.
 6. Each GraphQL request is checked: its parameters' types (400), its persisted document resolved
    (automatic persisted queries or trusted documents), its document parsed and validated (one
    verdict per text, ``schema.operations``), its operation picked by ``operationName``, and a
@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType
@@ -38,6 +37,7 @@ from starlette.types import Receive, Scope
 from mobius.callers import CallerIdentity, UnknownCaller
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
+from mobius.graphql_request import Parameters, check_json, names_a_document, query_parameters, too_large
 from mobius.media import (
     EVENT_STREAM,
     GRAPHQL_RESPONSE,
@@ -47,10 +47,9 @@ from mobius.media import (
     SIMPLE_CONTENT_TYPES,
     Negotiator,
     ResponseMedia,
-    is_utf8,
     parse_media_type,
 )
-from mobius.persisted import PersistedDocuments, document_id, persisted_query_id
+from mobius.persisted import PersistedDocuments
 from mobius.request_errors import RequestError, refused
 from schema.context import Caller
 from schema.operations import CostRecheck, Documents
@@ -60,7 +59,6 @@ Headers = Sequence[tuple[bytes, bytes]]
 OFFERED = (GRAPHQL_RESPONSE, JSON)
 OFFERED_WITH_PAGE = (HTML, GRAPHQL_RESPONSE, JSON)
 ALLOW = "GET, POST, OPTIONS"
-MAX_GET_PARAMETERS = 16
 
 # Where ``Admission._scan`` puts the first value of each header admission reads.
 _CONTENT_TYPE = 0
@@ -196,8 +194,8 @@ class Admission:
                     405,
                     allow=ALLOW,
                 )
-            params = _query_parameters(scope["query_string"], self.rules.max_body_bytes) if method == "GET" else None
-            page = self.rules.graphiql and params is not None and not _names_a_document(params)
+            params = query_parameters(scope["query_string"], self.rules.max_body_bytes) if method == "GET" else None
+            page = self.rules.graphiql and params is not None and not names_a_document(params)
             accept = _text(values[_ACCEPT])
             offered = OFFERED_WITH_PAGE if page else OFFERED
             chosen = self.negotiator.choose(accept, (*offered, EVENT_STREAM) if self.rules.event_stream else offered)
@@ -271,7 +269,7 @@ class Admission:
     ) -> Operation | list[Operation | RequestError]:
         content_type = values[_CONTENT_TYPE]
         if content_type != b"application/json":
-            _check_json(_text(content_type))
+            check_json(_text(content_type))
         body = await self._body(values[_LENGTH], receive)
         try:
             data = orjson.loads(body)
@@ -296,7 +294,7 @@ class Admission:
     async def _body(self, length: bytes | None, receive: Receive) -> bytes:
         limit = self.rules.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         chunks = []
         size = 0
         more = True
@@ -307,13 +305,13 @@ class Admission:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise _too_large(limit)
+                raise too_large(limit)
             chunks.append(chunk)
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _operation(self, data: Any, method: str, *, stream: bool = False) -> Operation:
-        sent = _Parameters.of(data)
+        sent = Parameters.of(data)
         query = sent.query
         if sent.document_id is not None or self.persisted.required:
             query = await self.persisted.text(query, sent.document_id)
@@ -351,91 +349,5 @@ class Admission:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Parameters:
-    """A GraphQL request's parameters, of the types GraphQL over HTTP gives them (empty strings and
-    ``null`` as absent), and the persisted document it names, if any."""
-
-    query: str | None
-    operation_name: str | None
-    variables: dict[str, Any] | None
-    extensions: dict[str, Any] | None
-    document_id: str | None
-
-    @classmethod
-    def of(cls, data: Any) -> _Parameters:
-        if not isinstance(data, dict):
-            raise refused("each request must be a JSON object: {query, variables, operationName, extensions}")
-        query, operation_name = data.get("query"), data.get("operationName")
-        variables, extensions = data.get("variables"), data.get("extensions")
-        for name, value, kind, described in (
-            ("query", query, str, "a string"),
-            ("operationName", operation_name, str, "a string"),
-            ("variables", variables, dict, "an object"),
-            ("extensions", extensions, dict, "an object"),
-        ):
-            if value is not None and not isinstance(value, kind):
-                raise refused(f"`{name}` must be {described}")
-        named = data.get("documentId")
-        reference = None if named is None else document_id(named)
-        persisted = persisted_query_id(extensions) if extensions else None
-        if persisted is not None and reference is not None and persisted != reference:
-            raise refused("`documentId` and extensions.persistedQuery name different documents")
-        return cls(query or None, operation_name or None, variables, extensions, reference or persisted)
-
-
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
-
-
-def _check_json(content_type: str | None) -> None:
-    if content_type is None:
-        raise refused("a POST needs Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE", 415)
-    media_type = parse_media_type(content_type)
-    if media_type.essence != "application/json":
-        raise refused(
-            f"Content-Type {media_type.essence[:80]!r} is not supported: send application/json",
-            "UNSUPPORTED_MEDIA_TYPE",
-            415,
-        )
-    if not is_utf8(media_type):
-        raise refused("JSON bodies must be UTF-8", "UNSUPPORTED_MEDIA_TYPE", 415)
-
-
-def _too_large(limit: int) -> RequestError:
-    return refused(f"the request body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE", 413)
-
-
-_GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
-_JSON_PARAMETERS = frozenset({"variables", "extensions"})
-
-
-def _query_parameters(query_string: bytes, limit: int) -> dict[str, Any]:
-    """A GET's GraphQL request parameters (``variables`` and ``extensions`` as JSON); an empty
-    value is an absent one, other parameters are ignored."""
-    if len(query_string) > limit:
-        raise refused(f"the query string is longer than {limit} bytes: use POST", "URI_TOO_LONG", 414)
-    try:
-        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_GET_PARAMETERS)
-    except ValueError:
-        raise refused(f"at most {MAX_GET_PARAMETERS} query parameters") from None
-    params: dict[str, Any] = {}
-    for name, value in pairs:
-        if name not in _GET_PARAMETERS:
-            continue
-        if name in params:
-            raise refused(f"`{name}` is given more than once")
-        if not value:
-            params[name] = None
-        elif name in _JSON_PARAMETERS:
-            try:
-                params[name] = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise refused(f"`{name}` must be JSON") from None
-        else:
-            params[name] = value
-    return params
-
-
-def _names_a_document(params: dict[str, Any]) -> bool:
-    return any(params.get(name) is not None for name in ("query", "documentId", "extensions"))

@@ -27,6 +27,19 @@ from sandbox import SandboxCredentials, SandboxServer, SandboxUrls, default_regi
 DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.graphql").read_text()
 """The reference dashboard, shared with the benchmark."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
+CLIENT_KEEPALIVE_S = 15.0
+"""How long the tests' HTTP client reuses an idle connection (aiohttp's default, stated)."""
+SERVER_KEEPALIVE_S = 75
+"""How long a test gateway keeps an idle connection open: longer than the client reuses one, so the
+client never sends a request on a connection the server is closing (uvicorn's default of 5 s made a
+test whose client idled about 5 s -- a busy machine -- fail with "Server disconnected" or "Cannot
+write to closing transport")."""
+SHUTDOWN_GRACE_S = 1
+"""How long a test gateway that is stopping waits for requests still in flight before it cancels
+them. A test stops its gateways once it has its answers; what is left in flight then is a stream
+whose client is gone (its close waits on the test's event loop, which the stop blocks) or a call
+held by a fault, and the default (wait for them, for ever) held each such stop for the 10 s the
+join allows, leaving the gateway's thread running."""
 
 
 def upstream_requests(**counts: int) -> dict[str, int]:
@@ -52,7 +65,14 @@ class GatewayServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings, **app_options)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            loop="asyncio",
+            timeout_keep_alive=SERVER_KEEPALIVE_S,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -69,6 +89,8 @@ class GatewayServer:
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            raise RuntimeError("gateway did not stop")
 
 
 @dataclass
@@ -148,7 +170,8 @@ def sandbox_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+    connector = aiohttp.TCPConnector(keepalive_timeout=CLIENT_KEEPALIVE_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         yield session
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.preflight import first_difference
 from bench.report import markdown, rows_from_json, telemetry_costs, write
 from bench.results import Case, Measurement, aggregate, parse_autocannon
-from bench.run import first_difference
 from bench.targets import summary
 
 

@@ -62,6 +62,15 @@ def _merge(target: dict[str, Any], change: dict[str, Any]) -> None:
             target[key] = value
 
 
+UNHURRIED: dict[str, Any] = {
+    "timeouts": {"connect_s": 60.0, "read_s": 60.0, "total_s": 120.0},
+    "resilience": {"bulkhead": {"max_wait_s": 60.0}},
+}
+"""An upstream's changes for a test of a burst that is not about timing: the defaults (1 s to
+connect, 0.5 s in the bulkhead's queue) are outage limits that a busy CI machine can reach with
+the sandbox healthy, so a burst of 200 calls gets limits only a dead sandbox reaches."""
+
+
 async def started_with(urls: SandboxUrls, credentials: SandboxCredentials, **changes: dict[str, Any]) -> Upstreams:
     upstreams = build_upstreams(settings_with(urls, credentials, **changes))
     await upstreams.start()

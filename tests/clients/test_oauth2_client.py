@@ -20,7 +20,7 @@ from clients.secrets import StaticSecret
 from clients.upstreams import Upstreams
 from sandbox import SandboxCredentials, SandboxServer, SandboxUrls
 from sandbox.identity import IdentityCredentials
-from tests.clients.support import FakeClock, route_count, started
+from tests.clients.support import UNHURRIED, FakeClock, route_count, started, started_with
 
 TOKEN = "POST /oauth/token"
 USERS = "GET /v1/users"
@@ -68,10 +68,12 @@ async def revoke_tokens(sandbox: Any) -> None:
         assert response.status == 200
 
 
-async def test_two_hundred_concurrent_calls_on_a_cold_cache_fetch_exactly_one_token(
-    sandbox: Any, upstreams: Upstreams
-) -> None:
-    results = await asyncio.gather(*(upstreams[IDENTITY].users_by_ids([f"user-{n % 50 + 1}"]) for n in range(200)))
+async def test_two_hundred_concurrent_calls_on_a_cold_cache_fetch_exactly_one_token(sandbox: Any) -> None:
+    upstreams = await started_with(sandbox.urls, sandbox.credentials, identity=UNHURRIED)
+    try:
+        results = await asyncio.gather(*(upstreams[IDENTITY].users_by_ids([f"user-{n % 50 + 1}"]) for n in range(200)))
+    finally:
+        await upstreams.close()
 
     assert all(len(found) == 1 for found in results)
     assert await route_count(sandbox, "identity", TOKEN) == 1

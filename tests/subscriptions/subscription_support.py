@@ -64,13 +64,19 @@ def serving(
         yield [stack.enter_context(GatewayServer(settings)) for _ in range(count)]
 
 
-def invoice_event(number: int, org_id: str = "org-1", status: str = "paid") -> Event:
+LARGE_ID_BYTES = 4096
+"""An invoice id for the slow-subscriber tests: an event of some 8 KB instead of 200 bytes."""
+
+
+def invoice_event(number: int, org_id: str = "org-1", status: str = "paid", *, id_bytes: int = 0) -> Event:
+    """Invoice ``in-<number>``'s event; ``id_bytes`` pads the invoice's id to that length (large events
+    fill a stalled subscriber's socket buffers in a few hundred events, not some fifteen thousand)."""
     return Event(
         id=f"evt-{number}",
         source="billing",
         type=f"invoice.{status}",
         entity_type="invoice",
-        entity_id=f"in-{number}",
+        entity_id=f"in-{number}".ljust(id_bytes, "0"),
         version=number,
         occurred_at=1_700_000_000.0 + number,
         data={"org_id": org_id, "status": status},

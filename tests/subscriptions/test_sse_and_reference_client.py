@@ -16,6 +16,7 @@ import pytest
 from subscription_support import (
     BEARER,
     INVOICE_EVENTS,
+    LARGE_ID_BYTES,
     SandboxServerInfo,
     invoice_event,
     publisher,
@@ -185,7 +186,7 @@ async def test_a_slow_sse_subscriber_gets_a_last_error_event_and_complete(
                 assert published < 200_000, "the stalled subscriber was never dropped"
                 for _ in range(128):
                     published += 1
-                    await publish.handle(invoice_event(published))
+                    await publish.handle(invoice_event(published, id_bytes=LARGE_ID_BYTES))
                 await asyncio.sleep(0.03)
         tail = await asyncio.to_thread(read_to_end, slow)
 

@@ -16,6 +16,7 @@ from gql.transport.websockets import WebsocketsTransport
 from subscription_support import (
     BEARER,
     INVOICE_EVENTS,
+    LARGE_ID_BYTES,
     SandboxServerInfo,
     close_code,
     invoice_event,
@@ -191,7 +192,7 @@ async def test_a_slow_subscriber_is_closed_with_4413_and_the_others_keep_receivi
                 assert published < 200_000, "the stalled subscriber was never dropped"
                 for _ in range(128):
                     published += 1
-                    await publish.handle(invoice_event(published))
+                    await publish.handle(invoice_event(published, id_bytes=LARGE_ID_BYTES))
                 await asyncio.sleep(0.03)
             await publish.handle(invoice_event(published + 1))
         code = await asyncio.to_thread(close_code, slow)
