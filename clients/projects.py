@@ -8,7 +8,9 @@ is then read again without its issues, and the caller loads them on their own.
 The values are frozen msgspec Structs. A clean answer of the projects request (pages and nested
 issue pages) is decoded in one pass from the response bytes into a type built for the request's
 shape; an answer with errors, or one that does not match, is split key by key as plain JSON, so
-that each key gets its own error.
+that each key gets its own error. The Structs that hold only scalars (nodes, page infos, keys) are
+``gc=False``: no reference cycle can run through them, so the cyclic collector neither tracks nor
+traverses the hundreds of them an answer brings (and each is 16 bytes smaller).
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ from clients.graphql import Answer, AnswerCodec, GraphQLResult, GraphQLUpstream
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
-class PageInfo(msgspec.Struct, frozen=True, rename="camel"):
+class PageInfo(msgspec.Struct, frozen=True, rename="camel", gc=False):
     has_next_page: bool
     end_cursor: str | None = None
 
 
-class ProjectNode(msgspec.Struct, frozen=True, rename="camel"):
+class ProjectNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
     id: str
     name: str
     org_id: str
@@ -58,7 +60,7 @@ class ProjectNode(msgspec.Struct, frozen=True, rename="camel"):
     state: str
 
 
-class IssueNode(msgspec.Struct, frozen=True, rename="camel"):
+class IssueNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
     id: str
     title: str
     state: str
@@ -84,14 +86,14 @@ _PROJECT_PAGE = StructCodec(ProjectPage)
 _ISSUE_PAGE = StructCodec(IssuePage)
 
 
-class IssuesKey(msgspec.Struct, frozen=True):
+class IssuesKey(msgspec.Struct, frozen=True, gc=False):
     project_id: str
     first: int
     after: str | None = None
     state: str | None = None
 
 
-class IssuesArgs(msgspec.Struct, frozen=True):
+class IssuesArgs(msgspec.Struct, frozen=True, gc=False):
     """The arguments of one ``issues`` page, for every project of a projects page."""
 
     first: int
@@ -102,7 +104,7 @@ class IssuesArgs(msgspec.Struct, frozen=True):
         return IssuesKey(project_id, self.first, self.after, self.state)
 
 
-class ProjectsKey(msgspec.Struct, frozen=True):
+class ProjectsKey(msgspec.Struct, frozen=True, gc=False):
     """A page of an organization's projects, and the issue pages the client's selection asks of
     each of its projects (pushed down into the same upstream request)."""
 
