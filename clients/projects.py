@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,8 +140,10 @@ def _project_fields() -> tuple[DSLField, ...]:
 
 
 def _issue_fields() -> tuple[DSLField, ...]:
+    """In ``IssueNode``'s order: the upstream answers in the selection's order, and msgspec matches
+    each key at once when it is the field it expects next."""
     issue = _DS.Issue
-    return (issue.id, issue.title, issue.state, issue.assigneeId, issue.projectId)
+    return (issue.id, issue.title, issue.state, issue.projectId, issue.assigneeId)
 
 
 def _issue_connection(field: DSLField) -> DSLField:
@@ -451,18 +452,19 @@ def _issues_location(path: Any) -> tuple[str, int, str] | None:
     return None
 
 
-_node_fields = attrgetter(*ProjectNode.__struct_fields__)
-"""A nested project's own fields, in ``ProjectNode``'s order (its issue pages come after them)."""
-
-
 def _with_issues(nested: Any, key: ProjectsKey) -> ProjectsWithIssues:
     """A page of ``_nested_page`` as the projects page and the issue pages it carries."""
     projects = nested.nodes
-    page = ProjectPage(nested.total_count, nested.page_info, [ProjectNode(*_node_fields(p)) for p in projects])
-    nested_pages = [(f"i{j}", args) for j, args in enumerate(key.issues)]
-    issues: dict[IssuesKey, IssuePage | UpstreamError] = {
-        args.key(p.id): getattr(p, alias) for p in projects for alias, args in nested_pages
-    }
+    page = ProjectPage(
+        nested.total_count,
+        nested.page_info,
+        [ProjectNode(p.id, p.name, p.org_id, p.owner_id, p.state) for p in projects],
+    )
+    issues: dict[IssuesKey, IssuePage | UpstreamError] = {}
+    for j, args in enumerate(key.issues):
+        alias, first, after, state = f"i{j}", args.first, args.after, args.state
+        for p in projects:
+            issues[IssuesKey(p.id, first, after, state)] = getattr(p, alias)
     return ProjectsWithIssues(page, issues)
 
 
