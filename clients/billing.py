@@ -4,7 +4,8 @@ The slot's reads return the gateway's normalised models (``BillingCustomer``, ``
 ``BillingInvoice``) from any client that implements ``BillingApi``; ``upstreams.billing.vendor``
 picks the vendor. The vendor declared here, ``billing``, is a Stripe-like REST API (API key plus
 HMAC-signed requests) whose payloads are those models. It has no batch read: every list is per
-customer, so reads fan out (bounded).
+customer, so reads fan out (bounded). The models and the invoices key hold only scalars, so they are
+``gc=False`` msgspec Structs (see ``clients.projects``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
-class BillingCustomer(msgspec.Struct, frozen=True):
+class BillingCustomer(msgspec.Struct, frozen=True, gc=False):
     id: str
     org_id: str
     name: str
 
 
-class BillingSubscription(msgspec.Struct, frozen=True):
+class BillingSubscription(msgspec.Struct, frozen=True, gc=False):
     id: str
     customer: str
     plan: str
@@ -35,7 +36,7 @@ class BillingSubscription(msgspec.Struct, frozen=True):
     current_period_end: int
 
 
-class BillingInvoice(msgspec.Struct, frozen=True):
+class BillingInvoice(msgspec.Struct, frozen=True, gc=False):
     id: str
     number: str
     customer: str
@@ -104,7 +105,7 @@ class BillingClient:
         )
 
 
-class InvoicesKey(msgspec.Struct, frozen=True):
+class InvoicesKey(msgspec.Struct, frozen=True, gc=False):
     customer_id: str
     first: int
     status: str | None = None

@@ -1,4 +1,7 @@
-"""identity: users and organizations (REST, OAuth2 client credentials)."""
+"""identity: users and organizations (REST, OAuth2 client credentials).
+
+Users, organizations and page keys hold only scalars, so they are ``gc=False`` msgspec Structs
+(see ``clients.projects``)."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, read_body
 
 
-class IdentityUser(msgspec.Struct, frozen=True):
+class IdentityUser(msgspec.Struct, frozen=True, gc=False):
     id: str
     org_id: str
     name: str
@@ -36,7 +39,7 @@ class IdentityUser(msgspec.Struct, frozen=True):
     phone: str | None = None
 
 
-class IdentityOrg(msgspec.Struct, frozen=True):
+class IdentityOrg(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: str
     slug: str | None = None
@@ -98,7 +101,7 @@ class IdentityClient:
         )
 
 
-class MembersKey(msgspec.Struct, frozen=True):
+class MembersKey(msgspec.Struct, frozen=True, gc=False):
     org_id: str
     first: int
     after: str | None = None

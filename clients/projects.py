@@ -8,7 +8,9 @@ is then read again without its issues, and the caller loads them on their own.
 The values are frozen msgspec Structs. A clean answer of the projects request (pages and nested
 issue pages) is decoded in one pass from the response bytes into a type built for the request's
 shape; an answer with errors, or one that does not match, is split key by key as plain JSON, so
-that each key gets its own error.
+that each key gets its own error. The Structs that hold only scalars (nodes, page infos, keys) are
+``gc=False``: no reference cycle can run through them, so the cyclic collector neither tracks nor
+traverses the hundreds of them an answer brings (and each is 16 bytes smaller).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,12 +46,12 @@ from clients.graphql import Answer, AnswerCodec, GraphQLResult, GraphQLUpstream
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
 
-class PageInfo(msgspec.Struct, frozen=True, rename="camel"):
+class PageInfo(msgspec.Struct, frozen=True, rename="camel", gc=False):
     has_next_page: bool
     end_cursor: str | None = None
 
 
-class ProjectNode(msgspec.Struct, frozen=True, rename="camel"):
+class ProjectNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
     id: str
     name: str
     org_id: str
@@ -58,7 +59,7 @@ class ProjectNode(msgspec.Struct, frozen=True, rename="camel"):
     state: str
 
 
-class IssueNode(msgspec.Struct, frozen=True, rename="camel"):
+class IssueNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
     id: str
     title: str
     state: str
@@ -84,14 +85,14 @@ _PROJECT_PAGE = StructCodec(ProjectPage)
 _ISSUE_PAGE = StructCodec(IssuePage)
 
 
-class IssuesKey(msgspec.Struct, frozen=True):
+class IssuesKey(msgspec.Struct, frozen=True, gc=False):
     project_id: str
     first: int
     after: str | None = None
     state: str | None = None
 
 
-class IssuesArgs(msgspec.Struct, frozen=True):
+class IssuesArgs(msgspec.Struct, frozen=True, gc=False):
     """The arguments of one ``issues`` page, for every project of a projects page."""
 
     first: int
@@ -102,7 +103,7 @@ class IssuesArgs(msgspec.Struct, frozen=True):
         return IssuesKey(project_id, self.first, self.after, self.state)
 
 
-class ProjectsKey(msgspec.Struct, frozen=True):
+class ProjectsKey(msgspec.Struct, frozen=True, gc=False):
     """A page of an organization's projects, and the issue pages the client's selection asks of
     each of its projects (pushed down into the same upstream request)."""
 
@@ -139,8 +140,10 @@ def _project_fields() -> tuple[DSLField, ...]:
 
 
 def _issue_fields() -> tuple[DSLField, ...]:
+    """In ``IssueNode``'s order: the upstream answers in the selection's order, and msgspec matches
+    each key at once when it is the field it expects next."""
     issue = _DS.Issue
-    return (issue.id, issue.title, issue.state, issue.assigneeId, issue.projectId)
+    return (issue.id, issue.title, issue.state, issue.projectId, issue.assigneeId)
 
 
 def _issue_connection(field: DSLField) -> DSLField:
@@ -449,18 +452,19 @@ def _issues_location(path: Any) -> tuple[str, int, str] | None:
     return None
 
 
-_node_fields = attrgetter(*ProjectNode.__struct_fields__)
-"""A nested project's own fields, in ``ProjectNode``'s order (its issue pages come after them)."""
-
-
 def _with_issues(nested: Any, key: ProjectsKey) -> ProjectsWithIssues:
     """A page of ``_nested_page`` as the projects page and the issue pages it carries."""
     projects = nested.nodes
-    page = ProjectPage(nested.total_count, nested.page_info, [ProjectNode(*_node_fields(p)) for p in projects])
-    nested_pages = [(f"i{j}", args) for j, args in enumerate(key.issues)]
-    issues: dict[IssuesKey, IssuePage | UpstreamError] = {
-        args.key(p.id): getattr(p, alias) for p in projects for alias, args in nested_pages
-    }
+    page = ProjectPage(
+        nested.total_count,
+        nested.page_info,
+        [ProjectNode(p.id, p.name, p.org_id, p.owner_id, p.state) for p in projects],
+    )
+    issues: dict[IssuesKey, IssuePage | UpstreamError] = {}
+    for j, args in enumerate(key.issues):
+        alias, first, after, state = f"i{j}", args.first, args.after, args.state
+        for p in projects:
+            issues[IssuesKey(p.id, first, after, state)] = getattr(p, alias)
     return ProjectsWithIssues(page, issues)
 
 
