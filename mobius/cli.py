@@ -22,19 +22,10 @@ def _run_gateway(settings: Settings) -> None:
 
     from mobius.app import create_app
     from mobius.logging import configure_logging
+    from mobius.serving import uvicorn_options
 
     configure_logging(settings.server.log_format, settings.telemetry.logs)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=settings.server.drain_s,
-    )
+    config = uvicorn.Config(create_app(settings), **uvicorn_options(settings))
     uvicorn.Server(config).run()
 
 

@@ -28,19 +28,23 @@ def run_workers(settings: Settings, *, config: Path | None, overrides: dict[str,
         {"config": None if config is None else str(config), "overrides": overrides}
     )
     with shared_metrics_dir(settings.telemetry.metrics.multiprocess_dir):
-        uvicorn.run(
-            f"{__name__}:worker_app",
-            factory=True,
-            host=settings.server.host,
-            port=settings.server.port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=settings.server.drain_s,
-        )
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the gateway, one process or many."""
+    server = settings.server
+    return {
+        "host": server.host,
+        "port": server.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": server.drain_s,
+        "timeout_keep_alive": server.keep_alive_s,
+    }
 
 
 def worker_app() -> FastAPI:

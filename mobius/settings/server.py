@@ -19,6 +19,12 @@ class ServerSettings(Strict):
     drain_s: int = Field(
         default=20, ge=1, description="on SIGTERM, seconds requests in flight may take before the process exits"
     )
+    keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        description="seconds an idle client connection stays open; longer than a balancer's idle limit (nginx 60 s)"
+        " so the balancer closes first and never sends a request on a connection being closed",
+    )
 
 
 class InstanceSettings(Strict):

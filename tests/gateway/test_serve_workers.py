@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -18,10 +19,34 @@ from bench.procstat import descendants, snapshot
 from mobius.demo import sandbox_upstreams
 from sandbox import SandboxCredentials, SandboxUrls
 
+KEEP_ALIVE_S = 1
+
 
 def config_for(urls: SandboxUrls, credentials: SandboxCredentials) -> dict[str, object]:
-    """``drain_s`` short: a SIGTERMed server may wait that long for requests in flight (none here)."""
-    return {"server": {"graphiql": False, "drain_s": 2}, "upstreams": sandbox_upstreams(urls, credentials)}
+    """``drain_s`` short: a SIGTERMed server may wait that long for requests in flight (none here);
+    ``keep_alive_s`` under uvicorn's own 5 s, so that the test sees the setting take effect."""
+    return {
+        "server": {"graphiql": False, "drain_s": 2, "keep_alive_s": KEEP_ALIVE_S},
+        "upstreams": sandbox_upstreams(urls, credentials),
+    }
+
+
+def closed_when_idle(port: int, idle_s: float) -> bool:
+    """Whether the server closes a kept-alive connection that stayed idle ``idle_s`` after an answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/health/live")
+        connection.getresponse().read()
+        time.sleep(idle_s)
+        sock = connection.sock
+        assert sock is not None
+        sock.settimeout(0.5)
+        try:
+            return sock.recv(1) == b""
+        except TimeoutError:
+            return False
+    finally:
+        connection.close()
 
 
 def ask(url: str, query: str) -> Any:
@@ -52,6 +77,7 @@ def test_two_workers_serve_the_schema_on_one_port(
         assert answered == {"data": {"user": {"id": "user-1"}}}
         workers = [stat for stat in descendants(server.pid, snapshot()) if stat.ppid == server.pid]
         assert len(workers) >= 2
+        assert closed_when_idle(port, idle_s=KEEP_ALIVE_S + 1.5)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)
