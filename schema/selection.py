@@ -146,28 +146,28 @@ class Selection:
     def declared(self, kind: str) -> Iterator[tuple[Any, Mapping[str, Any], Selection]]:
         """Each selected field (per response key) that declares ``kind``: its declaration, its
         coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
-        plan = _plan(self.nodes, self.type, kind, self.walk.schema, self.walk.fragments)
-        for item in plan:
-            nodes = tuple(node for node, conditions in item.nodes if all(_included(c, self.walk) for c in conditions))
-            if not nodes:
-                continue
-            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], self.walk)
+        walk = self.walk
+        for item in _plan(self.nodes, self.type, kind, walk.schema, walk.fragments):
+            nodes = item.fixed
+            if nodes is None:
+                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
+                if not nodes:
+                    continue
+            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], walk)
             if arguments is None:
                 continue
-            named = get_named_type(item.field.type)
-            selection_type = named if isinstance(named, GraphQLObjectType) else self.type
-            yield item.declared, arguments, Selection(nodes, selection_type, self.walk)
+            yield item.declared, arguments, Selection(nodes, item.type or self.type, walk)
 
     def descents(self) -> Iterator[tuple[str, Selection]]:
         """The selected fields without a resolver (read as the parent's attribute) below which a
         field declares ``read_from``: the attribute and the field's selection, per response key."""
         walk = self.walk
         for item in _plan(self.nodes, self.type, _DESCENT, walk.schema, walk.fragments):
-            nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
-            if nodes:
-                named = get_named_type(item.field.type)
-                assert isinstance(named, GraphQLObjectType)
-                yield item.declared, Selection(nodes, named, walk)
+            nodes = item.fixed
+            if nodes is None:
+                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
+            if nodes and item.type is not None:
+                yield item.declared, Selection(nodes, item.type, walk)
 
     def pushed_down(self, through: str) -> tuple[Any, ...]:
         """What the fields selected below ``through`` (a connection's ``nodes``) that declare
@@ -292,6 +292,10 @@ class _Item:
     """Each node of the response key with the conditions that depend on variables (literal ones were applied)."""
     arguments: Mapping[str, Any] | None
     """Coerced once when literal; else per request."""
+    fixed: tuple[FieldNode, ...] | None
+    """The nodes, when no condition depends on variables; else ``None`` (filtered per request)."""
+    type: GraphQLObjectType | None
+    """The field's object type (``None``: not an object type)."""
 
 
 _PLANS_MAX = 512
@@ -326,7 +330,10 @@ def _plan(
         arguments = _arguments(field, first, None) if literal else None
         if literal and arguments is None:
             continue
-        items.append(_Item(field, _declared(field, kind), tuple(entries), arguments))
+        fixed = None if any(conditions for _, conditions in entries) else tuple(node for node, _ in entries)
+        named = get_named_type(field.type)
+        object_type = named if isinstance(named, GraphQLObjectType) else None
+        items.append(_Item(field, _declared(field, kind), tuple(entries), arguments, fixed, object_type))
     if len(_plans) >= _PLANS_MAX:
         _plans.clear()
     _plans[key] = (nodes, tuple(items))  # the nodes are held so that their ids are not reused meanwhile
