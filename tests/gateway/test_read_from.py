@@ -139,3 +139,19 @@ async def test_an_unknown_organization_reads_nothing_from_its_empty_answers(gate
     assert {name: after[name] - before[name] for name in after} == upstream_requests(
         identity=2, billing=1, projects=1
     ), "the organization and what was read ahead beside it, nothing from their answers"
+
+
+async def test_users_read_from_a_projects_page_wait_for_a_slower_members_page(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    """The members page primes the users it lists: the owners and assignees are asked for after it,
+    in one batch, and the answer is the one an unhurried members page gives."""
+    await gateway.query('{ user(id: "user-1") { id } }')
+    before = await sandbox.api_requests()
+    await sandbox.faults("identity", latency_ms=500, routes=["GET /v1/orgs/{id}/members"])
+
+    result = await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"})
+
+    after = await sandbox.api_requests()
+    assert {name: after[name] - before[name] for name in after} == upstream_requests(identity=3, billing=3, projects=1)
+    assert result == await answer_unheld(gateway, sandbox, DASHBOARD_QUERY, {"orgId": "org-1"})
