@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from clients.identity import MEMBERS, ORGS, USERS, IdentityOrg, IdentityUser, MembersKey, MembersPage
 from resolvers.errors import InvalidArgument, check_page_size
@@ -18,6 +19,12 @@ async def user(loaders: Loaders, user_id: str) -> IdentityUser | None:
 def user_future(loaders: Loaders, user_id: str) -> asyncio.Future[IdentityUser | None]:
     """The loader's future for a user: already done when the user was primed or loaded earlier."""
     return loaders[USERS].load(user_id)
+
+
+def users_ahead(loaders: Loaders, user_ids: Iterable[str | None]) -> None:
+    """Load the users a query will ask for by id (owners, assignees) ahead of its fields, once the
+    members pages this request reads have primed theirs."""
+    loaders.load_ahead(USERS, dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
 
 
 async def users(loaders: Loaders, user_ids: list[str]) -> list[IdentityUser | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from clients.projects import (
     ISSUES,
@@ -44,3 +44,13 @@ def issues_future(
     """The loader's future for an issues page: already done when a projects request brought it."""
     check_page_size(first)
     return loaders[ISSUES].load(IssuesKey(project_id, first, after, state))
+
+
+def issues_ahead(
+    loaders: Loaders, project_ids: Iterable[str], first: int, after: str | None, state: str | None
+) -> list[asyncio.Future[IssuePage | None]]:
+    """The projects' issue pages as ``issues_future`` asks for them (done when the projects request
+    brought them)."""
+    check_page_size(first)
+    loader = loaders[ISSUES]
+    return [loader.load(IssuesKey(project_id, first, after, state)) for project_id in project_ids]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
 import resolvers.billing
 from clients.billing import INVOICES, SUBSCRIPTIONS, BillingInvoice, BillingSubscription
+from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo
 from schema.cost import reads
 from schema.fallbacks import with_fallback
+from schema.selection import Selection, read_from
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
 
@@ -48,6 +53,24 @@ class Invoice:
         )
 
 
+def _subscriptions_from(
+    loaders: Loaders, accounts: Sequence[BillingAccount], _args: Mapping[str, Any], _: Selection
+) -> Sequence[asyncio.Future[Any]]:
+    return resolvers.billing.subscriptions_ahead(loaders, [account.customer_id for account in accounts])
+
+
+def _invoices_from(
+    loaders: Loaders, accounts: Sequence[BillingAccount], args: Mapping[str, Any], _: Selection
+) -> Sequence[asyncio.Future[Any]]:
+    status = args.get("status")
+    customer_ids = [account.customer_id for account in accounts]
+    return resolvers.billing.invoices_ahead(loaders, customer_ids, args["first"], status.lower() if status else None)
+
+
+SUBSCRIPTION = {**reads(SUBSCRIPTIONS), **read_from(_subscriptions_from)}
+"""The metadata of a field read from the account's subscription: started from the customer's answer."""
+
+
 @strawberry.type(description="Plan and invoices of an organization, from the billing upstream.")
 class BillingAccount:
     customer_id: strawberry.Private[str]
@@ -55,27 +78,27 @@ class BillingAccount:
     async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
         return served(info, await resolvers.billing.subscription(info.context.loaders, self.customer_id))
 
-    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
+    @strawberry.field(metadata=SUBSCRIPTION)
     async def plan(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.plan if subscription else None
 
-    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
+    @strawberry.field(metadata=SUBSCRIPTION)
     async def status(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.status.upper() if subscription else None
 
-    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
+    @strawberry.field(metadata=SUBSCRIPTION)
     async def seats(self, info: GatewayInfo) -> int | None:
         subscription = await self._subscription(info)
         return subscription.seats if subscription else None
 
-    @strawberry.field(metadata=reads(SUBSCRIPTIONS))
+    @strawberry.field(metadata=SUBSCRIPTION)
     async def current_period_end(self, info: GatewayInfo) -> datetime | None:
         subscription = await self._subscription(info)
         return datetime.fromtimestamp(subscription.current_period_end, UTC) if subscription else None
 
-    @strawberry.field(metadata=reads(INVOICES, size="first"))
+    @strawberry.field(metadata={**reads(INVOICES, size="first"), **read_from(_invoices_from)})
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
         wanted = status.lower() if status else None
         found = served(

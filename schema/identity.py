@@ -20,7 +20,7 @@ import resolvers.identity
 import resolvers.projects
 import schema.billing as billing_types
 import schema.projects as project_types
-from clients.billing import CUSTOMERS
+from clients.billing import CUSTOMERS, BillingCustomer
 from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser
 from clients.projects import PROJECT_PAGES, ProjectPage
 from resolvers.loaders import Loaders
@@ -136,6 +136,14 @@ def _billing_ahead(loaders: Loaders, org_id: str, _args: Mapping[str, Any], _: S
     return resolvers.billing.customer(loaders, org_id)
 
 
+def _account(customer: BillingCustomer) -> BillingAccount:
+    return billing_types.BillingAccount(customer_id=customer.id)
+
+
+def _project_page(page: ProjectPage) -> ProjectPage:
+    return project_types.project_page(page)
+
+
 def _projects_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], selection: Selection) -> object:
     issues = selection.pushed_down("nodes")
     return resolvers.projects.projects_of_org(loaders, org_id, args["first"], args.get("after"), issues)
@@ -163,15 +171,15 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
             nodes=[_kept(info, user) for user in page.data],
         )
 
-    @strawberry.field(metadata={**read_ahead(_billing_ahead), **reads(CUSTOMERS)})
+    @strawberry.field(metadata={**read_ahead(_billing_ahead, then=_account), **reads(CUSTOMERS)})
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
         customer = served(info, await resolvers.billing.customer(info.context.loaders, self.id))
-        return billing_types.BillingAccount(customer_id=customer.id) if customer else None
+        return _account(customer) if customer else None
 
     @strawberry.field(
         graphql_type=Annotated["ProjectConnection", strawberry.lazy("schema.projects")] | None,
         description="Nullable: a projects outage must not take the organization down with it.",
-        metadata={**read_ahead(_projects_ahead), **reads(PROJECT_PAGES, size="first")},
+        metadata={**read_ahead(_projects_ahead, then=_project_page), **reads(PROJECT_PAGES, size="first")},
     )
     async def projects(self, info: GatewayInfo, first: int = 20, after: str | None = None) -> ProjectPage:
         issues = Selection.of(info._raw_info).pushed_down("nodes")

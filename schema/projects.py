@@ -9,7 +9,8 @@ take such a value as ``self``. Only federation's ``_entities`` builds an instanc
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,14 +20,14 @@ import resolvers.identity
 import resolvers.projects
 import schema.identity as identity_types
 from clients.identity import USERS, IdentityUser
-from clients.projects import ISSUES, PROJECTS, IssuePage, IssuesArgs, PageInfo, ProjectNode, ProjectPage
+from clients.projects import ISSUES, PROJECTS, IssueNode, IssuePage, IssuesArgs, PageInfo, ProjectNode, ProjectPage
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo
 from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
 from schema.plans import from_memo
-from schema.selection import Selection, pushdown, read_ahead, start_reads_ahead
+from schema.selection import Selection, pushdown, read_ahead, read_from, start_reads_ahead
 
 if TYPE_CHECKING:
     from schema.identity import User
@@ -47,6 +48,13 @@ class IssueState(Enum):
     CLOSED = "CLOSED"
 
 
+def _assignees_from(
+    loaders: Loaders, issues: Sequence[IssueNode], _args: Mapping[str, Any], _: Selection
+) -> Sequence[asyncio.Future[Any]]:
+    resolvers.identity.users_ahead(loaders, [issue.assignee_id for issue in issues])
+    return ()
+
+
 @strawberry.type
 class Issue:
     id: strawberry.ID
@@ -55,7 +63,10 @@ class Issue:
     assignee_id: strawberry.Private[str | None]
     project_id: strawberry.Private[str]
 
-    @strawberry.field(graphql_type=UserRef | None, metadata={**reads(USERS), **from_memo("users", "assignee_id")})
+    @strawberry.field(
+        graphql_type=UserRef | None,
+        metadata={**reads(USERS), **from_memo("users", "assignee_id"), **read_from(_assignees_from)},
+    )
     def assignee(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         user_id = self.assignee_id
         return None if user_id is None else identity_types.user_now_or_later(info, user_id)
@@ -93,6 +104,20 @@ def _issues_ahead(loaders: Loaders, project_id: str, args: Mapping[str, Any], _:
     return resolvers.projects.issues_future(loaders, project_id, args["first"], args.get("after"), _state(args))
 
 
+def _issues_from(
+    loaders: Loaders, projects: Sequence[ProjectNode], args: Mapping[str, Any], _: Selection
+) -> Sequence[asyncio.Future[Any]]:
+    project_ids = [project.id for project in projects]
+    return resolvers.projects.issues_ahead(loaders, project_ids, args["first"], args.get("after"), _state(args))
+
+
+def _owners_from(
+    loaders: Loaders, projects: Sequence[ProjectNode], _args: Mapping[str, Any], _: Selection
+) -> Sequence[asyncio.Future[Any]]:
+    resolvers.identity.users_ahead(loaders, [project.owner_id for project in projects])
+    return ()
+
+
 def _issues_pushed_down(args: Mapping[str, Any]) -> IssuesArgs:
     return resolvers.projects.issues_args(args["first"], args.get("after"), _state(args))
 
@@ -114,13 +139,21 @@ class Project:
             owner_id=project.owner_id,
         )
 
-    @strawberry.field(graphql_type=UserRef | None, metadata={**reads(USERS), **from_memo("users", "owner_id")})
+    @strawberry.field(
+        graphql_type=UserRef | None,
+        metadata={**reads(USERS), **from_memo("users", "owner_id"), **read_from(_owners_from)},
+    )
     def owner(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         return identity_types.user_now_or_later(info, self.owner_id)
 
     @strawberry.field(
         graphql_type=IssueConnection,
-        metadata={**read_ahead(_issues_ahead), **pushdown(_issues_pushed_down), **reads(ISSUES, size="first")},
+        metadata={
+            **read_ahead(_issues_ahead),
+            **read_from(_issues_from, then=issue_page),
+            **pushdown(_issues_pushed_down),
+            **reads(ISSUES, size="first"),
+        },
     )
     def issues(
         self, info: GatewayInfo, first: int = 10, after: str | None = None, state: IssueState | None = None

@@ -4,6 +4,13 @@ speed-ups a field can declare (as Strawberry field metadata):
 - ``read_ahead(start)``: the field's read needs only its parent's key and its own arguments, so it
   is started together with the read of any parent resolved by key (``organization(id:)``,
   ``project(id:)``, federation ``_entities``, ``User.organization``...): one round trip saved.
+- ``read_from(start)``: the field's read needs only what its parent's value holds (a foreign key)
+  and its own arguments, so it is started as soon as the read that brought its parents is
+  answered, for all of them at once, before the fields waiting for that answer resume: the next
+  level goes upstream without waiting for the executor to complete the answer's subtree. A read
+  started ahead (or from an answer) says what its answer is as the field's value with ``then``,
+  and the selection below it is walked from there: through fields without a resolver (a
+  connection's ``nodes``), into the answers of fields that declare ``then`` themselves.
 - ``pushdown(build)``: the field can travel inside its parent's upstream request (a GraphQL
   upstream's nested selection); the parent's read carries what ``build`` makes of its arguments.
 
@@ -17,7 +24,8 @@ evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import asyncio
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,21 +50,52 @@ from strawberry.types.nodes import get_variable_values
 
 from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
+from schema.authorization import is_guarded
 from schema.collected import has_variable
 
 Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
 Start = Callable[[Loaders, str, Mapping[str, Any], "Selection"], object]
+StartFrom = Callable[[Loaders, Sequence[Any], Mapping[str, Any], "Selection"], Sequence["asyncio.Future[Any]"]]
+Then = Callable[[Any], object]
 Build = Callable[[Mapping[str, Any]], object]
 
 READ_AHEAD = "mobius.read_ahead"
+READ_FROM = "mobius.read_from"
 PUSHDOWN = "mobius.pushdown"
 
 
-def read_ahead(start: Start) -> dict[str, Start]:
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """A ``read_ahead`` declaration."""
+
+    start: Start
+    then: Then | None
+
+
+@dataclass(frozen=True, slots=True)
+class From:
+    """A ``read_from`` declaration."""
+
+    start: StartFrom
+    then: Then | None
+
+
+def read_ahead(start: Start, *, then: Then | None = None) -> dict[str, Ahead]:
     """Field metadata: start this field's read from its parent's key, its arguments and its own
     selection (``start(loaders, parent_key, arguments, selection)``, which may raise
-    ``InvalidArgument`` for arguments the field will refuse)."""
-    return {READ_AHEAD: start}
+    ``InvalidArgument`` for arguments the field will refuse). ``then(answer)`` is the read's
+    (found) answer as the field's value: the reads its selection declares ``read_from`` start from
+    it as soon as it is in (``None``: nothing to start from)."""
+    return {READ_AHEAD: Ahead(start, then)}
+
+
+def read_from(start: StartFrom, *, then: Then | None = None) -> dict[str, From]:
+    """Field metadata: start this field's read, for every parent an answer brought, from those
+    parents' values (``start(loaders, parents, arguments, selection)``: the futures of what it
+    started, in any order; ``InvalidArgument`` for arguments the field will refuse). ``then`` as
+    for ``read_ahead``, for the answers of those futures. A field with an authorization rule
+    never declares it: no read is started for a field before its rule is checked."""
+    return {READ_FROM: From(start, then)}
 
 
 def pushdown(build: Build) -> dict[str, Build]:
@@ -107,17 +146,28 @@ class Selection:
     def declared(self, kind: str) -> Iterator[tuple[Any, Mapping[str, Any], Selection]]:
         """Each selected field (per response key) that declares ``kind``: its declaration, its
         coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
-        plan = _plan(self.nodes, self.type, kind, self.walk.schema, self.walk.fragments)
-        for item in plan:
-            nodes = tuple(node for node, conditions in item.nodes if all(_included(c, self.walk) for c in conditions))
-            if not nodes:
-                continue
-            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], self.walk)
+        walk = self.walk
+        for item in _plan(self.nodes, self.type, kind, walk.schema, walk.fragments):
+            nodes = item.fixed
+            if nodes is None:
+                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
+                if not nodes:
+                    continue
+            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], walk)
             if arguments is None:
                 continue
-            named = get_named_type(item.field.type)
-            selection_type = named if isinstance(named, GraphQLObjectType) else self.type
-            yield item.declared, arguments, Selection(nodes, selection_type, self.walk)
+            yield item.declared, arguments, Selection(nodes, item.type or self.type, walk)
+
+    def descents(self) -> Iterator[tuple[str, Selection]]:
+        """The selected fields without a resolver (read as the parent's attribute) below which a
+        field declares ``read_from``: the attribute and the field's selection, per response key."""
+        walk = self.walk
+        for item in _plan(self.nodes, self.type, _DESCENT, walk.schema, walk.fragments):
+            nodes = item.fixed
+            if nodes is None:
+                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
+            if nodes and item.type is not None:
+                yield item.declared, Selection(nodes, item.type, walk)
 
     def pushed_down(self, through: str) -> tuple[Any, ...]:
         """What the fields selected below ``through`` (a connection's ``nodes``) that declare
@@ -146,14 +196,86 @@ def start_reads_ahead(loaders: Loaders, parent_key: str, info: GraphQLResolveInf
     nodes = tuple(info.field_nodes)
     if not _plan(nodes, parent, READ_AHEAD, info.schema, info.fragments):
         return
-    for start, arguments, below in Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD):
+    declared = list(Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD))
+    declared.sort(key=_levels_below, reverse=True)
+    ahead: Ahead
+    for ahead, arguments, below in declared:
         try:
-            started = start(loaders, parent_key, arguments, below)
+            started = ahead.start(loaders, parent_key, arguments, below)
         except InvalidArgument:
             continue
         add_done_callback = getattr(started, "add_done_callback", None)
         if add_done_callback is not None:
             add_done_callback(_retrieve)
+        if ahead.then is not None and isinstance(started, asyncio.Future) and _reaches(below.type):
+            loaders.then(started, _Continue(loaders, ahead.then, below))
+
+
+def _levels_below(declared: tuple[Ahead, Mapping[str, Any], Selection]) -> int:
+    """How many levels of reads a read ahead's answer leads to, as its type declares them: the
+    read with the longest chain behind it is started (and goes upstream) first."""
+    ahead, _, below = declared
+    return 0 if ahead.then is None else _levels(below.type)
+
+
+def start_reads_from(loaders: Loaders, parents: Sequence[Any], selection: Selection) -> None:
+    """Start the reads that ``selection`` (made of the parents' type) declares ``read_from``, for
+    all ``parents`` at once, and go on below: through its fields without a resolver, and into the
+    answers of the fields that declare ``then`` (at once for those already in, else when all are)."""
+    if not parents or loaders.released:
+        return
+    declared: From
+    for declared, arguments, below in selection.declared(READ_FROM):
+        try:
+            started = declared.start(loaders, parents, arguments, below)
+        except InvalidArgument:
+            continue
+        if declared.then is not None and started and _reaches(below.type):
+            _when_answered(loaders, started, declared.then, below)
+    for attribute, below in selection.descents():
+        values: list[Any] = []
+        for parent in parents:
+            value = getattr(parent, attribute)
+            if isinstance(value, list):
+                values.extend(value)
+            elif value is not None:
+                values.append(value)
+        start_reads_from(loaders, values, below)
+
+
+@dataclass(frozen=True, slots=True)
+class _Continue:
+    """What a read's answer leads to: the reads its field's selection declares, from its value."""
+
+    loaders: Loaders
+    then: Then
+    selection: Selection
+
+    def __call__(self, answer: Any) -> None:
+        value = self.then(answer)
+        if value is not None:
+            start_reads_from(self.loaders, [value], self.selection)
+
+
+def _when_answered(loaders: Loaders, futures: Sequence[asyncio.Future[Any]], then: Then, below: Selection) -> None:
+    if all(future.done() for future in futures):
+        start_reads_from(loaders, _values(futures, then), below)
+        return
+    gathered = asyncio.gather(*futures, return_exceptions=True)
+    gathered.add_done_callback(lambda _: start_reads_from(loaders, _values(futures, then), below))
+
+
+def _values(futures: Sequence[asyncio.Future[Any]], then: Then) -> list[Any]:
+    """The field values of the found answers (a failed or missing one is its field's to report)."""
+    values = []
+    for future in futures:
+        if future.cancelled() or future.exception() is not None:
+            continue
+        answer = future.result()
+        value = None if answer is None else then(answer)
+        if value is not None:
+            values.append(value)
+    return values
 
 
 def _retrieve(future: Any) -> None:
@@ -170,6 +292,10 @@ class _Item:
     """Each node of the response key with the conditions that depend on variables (literal ones were applied)."""
     arguments: Mapping[str, Any] | None
     """Coerced once when literal; else per request."""
+    fixed: tuple[FieldNode, ...] | None
+    """The nodes, when no condition depends on variables; else ``None`` (filtered per request)."""
+    type: GraphQLObjectType | None
+    """The field's object type (``None``: not an object type)."""
 
 
 _PLANS_MAX = 512
@@ -190,7 +316,7 @@ def _plan(
     by_key: dict[str, list[tuple[FieldNode, tuple[Conditional, ...]]]] = {}
     for node, conditions in _walk_nodes(nodes, None, fragments, _On(schema, parent.name)):
         field = parent.fields.get(node.name.value)
-        if field is None or kind not in _metadata(field):
+        if field is None or _declared(field, kind) is None:
             continue
         if not all(_included(c, None) for c in conditions if not _uses_variables(c)):
             continue
@@ -204,11 +330,78 @@ def _plan(
         arguments = _arguments(field, first, None) if literal else None
         if literal and arguments is None:
             continue
-        items.append(_Item(field, _metadata(field)[kind], tuple(entries), arguments))
+        fixed = None if any(conditions for _, conditions in entries) else tuple(node for node, _ in entries)
+        named = get_named_type(field.type)
+        object_type = named if isinstance(named, GraphQLObjectType) else None
+        items.append(_Item(field, _declared(field, kind), tuple(entries), arguments, fixed, object_type))
     if len(_plans) >= _PLANS_MAX:
         _plans.clear()
     _plans[key] = (nodes, tuple(items))  # the nodes are held so that their ids are not reused meanwhile
     return tuple(items)
+
+
+_DESCENT = "descent"
+"""The ``_plan`` kind of the fields ``start_reads_from`` walks through (``Selection.descents``)."""
+
+
+def _declared(field: GraphQLField, kind: str) -> Any:
+    """What ``field`` declares of ``kind`` (``None``: nothing). For ``_DESCENT``: the attribute a
+    field without a resolver is read from, when a field below it declares ``read_from``. A field
+    with an authorization rule is neither read from nor walked through."""
+    if kind == _DESCENT:
+        return None if is_guarded(field) else _descent(field)
+    if kind == READ_FROM and is_guarded(field):
+        return None
+    return _metadata(field).get(kind)
+
+
+def _descent(field: GraphQLField) -> str | None:
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is None or getattr(definition, "base_resolver", None) is not None:
+        return None
+    named = get_named_type(field.type)
+    if not isinstance(named, GraphQLObjectType) or not _reaches(named):
+        return None
+    attribute: str = definition.python_name
+    return attribute
+
+
+_reach: dict[GraphQLObjectType, bool] = {}
+
+
+def _reaches(type_: GraphQLObjectType) -> bool:
+    """Whether a field of ``type_``, or below its fields without a resolver, declares ``read_from``
+    (once per type; a type met again on the way counts as not reaching)."""
+    found = _reach.get(type_)
+    if found is None:
+        _reach[type_] = False
+        found = _reach[type_] = any(
+            not is_guarded(field) and (READ_FROM in _metadata(field) or _descent(field) is not None)
+            for field in type_.fields.values()
+        )
+    return found
+
+
+_level: dict[GraphQLObjectType, int] = {}
+
+
+def _levels(type_: GraphQLObjectType) -> int:
+    """The longest chain of ``read_from`` reads declared from ``type_`` down (once per type; a type
+    met again on the way counts as none)."""
+    found = _level.get(type_)
+    if found is None:
+        _level[type_] = 0
+        deepest = 0
+        for field in type_.fields.values():
+            named = get_named_type(field.type)
+            below = _levels(named) if isinstance(named, GraphQLObjectType) else 0
+            declared = None if is_guarded(field) else _metadata(field).get(READ_FROM)
+            if isinstance(declared, From):
+                deepest = max(deepest, 1 + (below if declared.then is not None else 0))
+            elif _descent(field) is not None:
+                deepest = max(deepest, below)
+        found = _level[type_] = deepest
+    return found
 
 
 def _metadata(field: GraphQLField) -> Mapping[Any, Any]:

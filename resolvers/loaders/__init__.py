@@ -7,12 +7,17 @@ neighbours) and goes through the cache when there is one: cached keys are answer
 the misses reach the upstream (one batch). What a read declares is applied here for every read:
 values prime the sibling reads they carry, answers of other reads that came in the same request
 are primed (and cached), and the keys a value is handed out with are loaded first.
+
+A request can also ask to hear of an answer before it is handed out (``Loaders.then``): what the
+query will read next from it (the users a projects page names) is then loaded, and goes upstream,
+before any field waiting for that answer resumes (``schema.selection``, ``read_from``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Sequence
+import logging
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +34,8 @@ from resolvers.cache.types import key_part
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+log = logging.getLogger("mobius.loaders")
 
 
 def cache_type(read: Read[Any, K, V], *, upstream: str, vendor: str | None = None) -> CacheType[K, V]:
@@ -74,12 +81,16 @@ class Reads:
     def __init__(self, upstreams: Upstreams) -> None:
         self.upstreams = upstreams
         self._sources: dict[Read[Any, Any, Any], Source[Any, Any]] = {}
+        self._primed_by: dict[Read[Any, Any, Any], tuple[Read[Any, Any, Any], ...]] = {}
+        """By read: the reads whose values prime it (the members page, for users)."""
         for connected in upstreams.connected:
             name, vendor = connected.upstream.name, connected.vendor.name
             for read in connected.upstream.reads:
                 client, policy = upstreams.serving(read)
                 ctype = cache_type(read, upstream=name, vendor=None if vendor == name else vendor)
                 self._sources[read] = Source(read, client, policy, ctype)
+                for prime in read.primes:
+                    self._primed_by[prime.read] = (*self._primed_by.get(prime.read, ()), read)
 
     @property
     def cache_types(self) -> tuple[CacheType[Any, Any], ...]:
@@ -87,6 +98,10 @@ class Reads:
 
     def source(self, read: Read[Any, K, V]) -> Source[K, V]:
         return self._sources[read]
+
+    def primed_by(self, read: Read[Any, Any, Any]) -> tuple[Read[Any, Any, Any], ...]:
+        """The reads whose values prime ``read``."""
+        return self._primed_by.get(read, ())
 
     def max_batch_size(self, read: Read[Any, Any, Any]) -> int | None:
         """Keys per upstream request of ``read`` (``None``: one request per key, or not served here)."""
@@ -98,16 +113,22 @@ class Reads:
         return Loaders(self, cache)
 
 
+Then = Callable[[Answer], None]
+"""Told a found answer before its future resolves (``Loaders.then``)."""
+
+
 class Loaders:
     """A request's loaders, by read, each created on first use."""
 
-    __slots__ = ("_built", "cache", "reads")
+    __slots__ = ("_built", "_released", "_then", "cache", "reads")
 
     def __init__(self, reads: Reads, cache: RequestCache | None = None) -> None:
         self.reads = reads
         self.cache = cache
         self._built: dict[Read[Any, Any, Any], ReadLoader[Any, Any]] = {}
         """By read: a read hashes by identity, so this is one dict probe per ``loaders[READ]``."""
+        self._then: dict[asyncio.Future[Any], list[Then]] = {}
+        self._released = False
 
     @classmethod
     def build(cls, upstreams: Upstreams, cache: RequestCache | None = None) -> Loaders:
@@ -120,11 +141,74 @@ class Loaders:
             loader = self._built[read] = ReadLoader(self.reads.source(read), self)
         return loader
 
+    @property
+    def released(self) -> bool:
+        """Whether the request is answered (nothing more is loaded ahead for it)."""
+        return self._released
+
     def release(self) -> None:
         """Forget every loaded value, once the request is answered (``schema.context``)."""
+        self._released = True
         for loader in self._built.values():
             loader.clear_all()
         self._built.clear()
+        self._then.clear()
+
+    def then(self, future: asyncio.Future[Any], told: Then) -> None:
+        """``told(answer)`` when the batch answering ``future`` (a loader's) has a found answer for
+        it, before the future resolves: what ``told`` loads goes upstream before anything waiting
+        for the answer resumes. At once if the future is done; never for a missing or failed key."""
+        if future.done():
+            if not future.cancelled() and future.exception() is None and future.result() is not None:
+                told(future.result())
+            return
+        self._then.setdefault(future, []).append(told)
+
+    def load_ahead(self, read: Read[Any, K, Any], keys: Iterable[K]) -> None:
+        """Load ``keys`` of ``read`` for fields that will ask for them, once the batches of this
+        request that prime ``read`` (a members page, for users) are answered, so that a key they
+        bring is not asked for again. Nothing after the request is answered."""
+        if self._released:
+            return
+        waiting = [
+            future
+            for primer in self.reads.primed_by(read)
+            if (loader := self._built.get(primer)) is not None
+            for future in loader.unsettled()
+        ]
+        if not waiting:
+            target = self[read]
+            for key in keys:
+                target.load(key)
+            return
+        wanted = list(keys)
+        asyncio.gather(*waiting, return_exceptions=True).add_done_callback(lambda _: self._load_deferred(read, wanted))
+
+    def _load_deferred(self, read: Read[Any, K, Any], keys: list[K]) -> None:
+        if not self._released:
+            target = self[read]
+            for key in keys:
+                target.load(key)
+
+    async def _told(self, futures: Sequence[asyncio.Future[Any]], answers: Sequence[Answer]) -> None:
+        """Tell ``then`` of a batch's answers, then wait until what that loaded is dispatched. A
+        ``then`` that fails is logged and costs nothing but its reads ahead: the fields read as
+        they would without it."""
+        then = self._then
+        told = False
+        for future, answer in zip(futures, answers, strict=True):
+            waiting = then.pop(future, None)
+            if waiting is not None and _found(answer):
+                for each in waiting:
+                    try:
+                        each(answer)
+                    except Exception:
+                        log.exception("reading ahead from an answer failed")
+                told = True
+        if told:
+            for loader in list(self._built.values()):
+                if loader.queued():
+                    await loader.dispatched()
 
 
 def _found(answer: Answer) -> bool:
@@ -151,6 +235,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         self.loaders = loaders
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
+        self._dispatched: asyncio.Future[None] | None = None
 
     def load(self, key: K) -> asyncio.Future[V | None]:
         memo = self._memo
@@ -177,6 +262,20 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 future.set_result(value)
         return self
 
+    def queued(self) -> bool:
+        """Whether keys wait for the next dispatch."""
+        return bool(self._keys)
+
+    def dispatched(self) -> asyncio.Future[None]:
+        """Resolves once the keys queued now are dispatched (their batches' tasks created)."""
+        if self._dispatched is None:
+            self._dispatched = self.loop.create_future()
+        return self._dispatched
+
+    def unsettled(self) -> list[asyncio.Future[V | None]]:
+        """The futures of keys loaded and not answered yet."""
+        return [future for future in self._memo.values() if not future.done()]
+
     def _dispatch(self) -> None:
         """The keys queued since the first one, in batches of at most ``max_batch_size``."""
         keys, futures = self._keys, self._futures
@@ -187,6 +286,9 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 self.loop.create_task(self._settle(keys[start : start + size], futures[start : start + size]))
         else:
             self.loop.create_task(self._settle(keys, futures))
+        dispatched, self._dispatched = self._dispatched, None
+        if dispatched is not None:
+            dispatched.set_result(None)
 
     async def _settle(self, keys: list[K], futures: list[asyncio.Future[V | None]]) -> None:
         try:
@@ -196,9 +298,12 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         except Exception as error:  # the batch failed: each of its keys fails with it
             for key, future in zip(keys, futures, strict=True):
                 self._memo.pop(key, None)
+                self.loaders._then.pop(future, None)
                 if not future.done():
                     future.set_exception(error)
             return
+        if self.loaders._then:
+            await self.loaders._told(futures, answers)
         for future, answer in zip(futures, answers, strict=True):
             if not future.done():
                 if isinstance(answer, Exception):
