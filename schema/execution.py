@@ -22,8 +22,9 @@ would not.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -77,7 +78,8 @@ _new = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 
-class Step(NamedTuple):
+@dataclass(frozen=True)
+class Step:
     response_name: str
     plan: FieldPlan | None
     """None: graphql-core's ``execute_field``."""
@@ -91,7 +93,8 @@ class Step(NamedTuple):
 Steps = tuple[Step, ...]
 
 
-class Selection(NamedTuple):
+@dataclass(frozen=True)
+class Selection:
     """A selection set's steps on one object type."""
 
     steps: Steps
@@ -108,7 +111,8 @@ def _selection(steps: Steps) -> Selection:
     return Selection(steps, leaf_reader(leaves) if leaves else None, steps[count:])
 
 
-class Collected(NamedTuple):
+@dataclass(frozen=True)
+class Collected:
     """A selection's collected fields on one object type, and their steps."""
 
     object_type: GraphQLObjectType
@@ -277,7 +281,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         type_name = parent_type.name
         try:
             for step in steps:
-                response_name, plan, field_details_list, _, _ = step
+                response_name = step.response_name
+                plan = step.plan
+                field_details_list = step.field_details_list
                 if type(plan) is LeafPlan:
                     value = plan.read(source, plan.attribute)
                     if type(value) is plan.exact:
