@@ -22,8 +22,9 @@ would not.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -51,6 +52,21 @@ from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_pl
 _path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
 
+At = tuple[Any, ...]
+"""Where a field or list item is: its ``Path``, or the same three values (``prev``, ``key``,
+``typename``) as a plain tuple whose ``prev`` may be plain too, made into a ``Path`` (``_located``)
+only where one is needed: a resolver's info, an error to locate, graphql-core's own path. A leaf
+read, or an object read by its leaves alone, needs none. (Not ``tuple[Any, str | int, str | None]``:
+compiled, a fixed-length tuple is unboxed, and a ``Path`` passed as one would lose its class.)"""
+
+
+def _located(at: At) -> Path:
+    """The ``Path`` of ``at``, equal to the one graphql-core builds for that position."""
+    if type(at) is Path:
+        return at
+    prev = at[0]
+    return _path((prev if prev is None or type(prev) is Path else _located(prev), at[1], at[2]))
+
 
 _resolve_info = cast(
     "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
@@ -62,7 +78,8 @@ _new = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 
-class Step(NamedTuple):
+@dataclass(frozen=True)
+class Step:
     response_name: str
     plan: FieldPlan | None
     """None: graphql-core's ``execute_field``."""
@@ -76,7 +93,8 @@ class Step(NamedTuple):
 Steps = tuple[Step, ...]
 
 
-class Selection(NamedTuple):
+@dataclass(frozen=True)
+class Selection:
     """A selection set's steps on one object type."""
 
     steps: Steps
@@ -93,7 +111,8 @@ def _selection(steps: Steps) -> Selection:
     return Selection(steps, leaf_reader(leaves) if leaves else None, steps[count:])
 
 
-class Collected(NamedTuple):
+@dataclass(frozen=True)
+class Collected:
     """A selection's collected fields on one object type, and their steps."""
 
     object_type: GraphQLObjectType
@@ -245,13 +264,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self,
         parent_type: GraphQLObjectType,
         source: Any,
-        path: Path | None,
+        path: At | None,
         selection: Selection,
         item: _Item | None = None,
     ) -> AwaitableOrValue[dict[str, Any]]:
         """``item``: the object is a list item whose pending fields are awaited and its errors
         handled by one coroutine (``_settle_item``) rather than two. The leaves the selection
-        starts with are read by its reader; when one is not plain, every step is run here."""
+        starts with are read by its reader; when one is not plain, every step is run here.
+        A step makes ``path`` a ``Path`` only where it needs its own."""
         is_awaitable = self.is_awaitable
         read = selection.read
         read_first = read(source, is_awaitable) if read is not None else None
@@ -261,7 +281,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         type_name = parent_type.name
         try:
             for step in steps:
-                response_name, plan, field_details_list, _, _ = step
+                response_name = step.response_name
+                plan = step.plan
+                field_details_list = step.field_details_list
                 if type(plan) is LeafPlan:
                     value = plan.read(source, plan.attribute)
                     if type(value) is plan.exact:
@@ -275,15 +297,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = value
                         continue
                     result = self.execute_field(
-                        parent_type, source, field_details_list, _path((path, response_name, type_name)), None
+                        parent_type, source, field_details_list, _located((path, response_name, type_name)), None
                     )
                 elif type(plan) is CompositePlan:
-                    result = self._execute_composite(
-                        plan, step, parent_type, source, _path((path, response_name, type_name))
-                    )
+                    result = self._execute_composite(plan, step, parent_type, source, (path, response_name, type_name))
                 else:
                     result = self.execute_field(
-                        parent_type, source, field_details_list, _path((path, response_name, type_name)), None
+                        parent_type, source, field_details_list, _located((path, response_name, type_name)), None
                     )
                     if result is Undefined:
                         continue
@@ -308,9 +328,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         step: Step,
         parent_type: GraphQLObjectType,
         source: Any,
-        path: Path,
+        at: At,
     ) -> AwaitableOrValue[Any]:
-        """graphql-core's ``execute_field`` for an object or a list of objects, without its detours."""
+        """graphql-core's ``execute_field`` for an object or a list of objects, without its detours;
+        its ``Path`` made only where one is needed."""
         field_details_list = step.field_details_list
         try:
             if plan.read is not None:
@@ -318,6 +339,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             elif plan.memo is not None and (found := self._in_memo(plan.memo, source)) is not None:
                 result = found
             else:
+                at = path = _located(at)
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 with_info = plan.with_info
                 if with_info is not None:
@@ -333,18 +355,18 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         else resolve(source, info)
                     )
             if self.is_awaitable(result):
-                return self._complete_awaited(plan, field_details_list, path, result)
+                return self._complete_awaited(plan, field_details_list, _located(at), result)
             if plan.list_type is None and result is not None and result is not Undefined:
                 if isinstance(result, Exception):
                     raise result
-                completed = self._complete_object(plan.object_type, field_details_list, path, result)
+                completed = self._complete_object(plan.object_type, field_details_list, at, result)
             else:
-                completed = self._complete(plan, field_details_list, path, result)
+                completed = self._complete(plan, field_details_list, at, result)
             if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
-                return self._settle(completed, plan.return_type, field_details_list, path)
+                return self._settle(completed, plan.return_type, field_details_list, _located(at))
             return completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, _located(at))
             return None
 
     def _in_memo(self, memo: tuple[str, str], source: Any) -> Any:
@@ -399,7 +421,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
 
-    async def _settle_item(self, results: dict[str, Any], keys: list[str], item: _Item, path: Path) -> Any:
+    async def _settle_item(self, results: dict[str, Any], keys: list[str], item: _Item, at: At) -> Any:
         """A list item's object once its pending fields are in place (as ``_await_at`` puts them), or
         its error handled as the item's."""
         try:
@@ -411,11 +433,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 for key, value in zip(keys, awaited, strict=True):
                     results[key] = value
         except Exception as raw_error:
-            self.handle_field_error(raw_error, item[0], item[1], path)
+            self.handle_field_error(raw_error, item[0], item[1], _located(at))
             return None
         return results
 
-    def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Any) -> Any:
+    def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, result: Any) -> Any:
         if isinstance(result, Exception):
             raise result
         if result is None or result is Undefined:
@@ -423,17 +445,17 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             raise plan.null_error()
         if plan.list_type is not None:
-            return self._complete_list(plan, field_details_list, path, result)
-        return self._complete_object(plan.object_type, field_details_list, path, result)
+            return self._complete_list(plan, field_details_list, at, result)
+        return self._complete_object(plan.object_type, field_details_list, at, result)
 
     def _complete_object(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, path: Path, result: Any
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, at: At, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
         known = self._collected.get(id(field_details_list))
         collected = known[1] if known is not None else self._collect(object_type, field_details_list)
         selection = collected.selection
         if selection is None:
-            return self.collect_and_execute_subfields(object_type, field_details_list, path, result, None)
+            return self.collect_and_execute_subfields(object_type, field_details_list, _located(at), result, None)
         leaves = collected.leaves
         if leaves is not None:
             key = (id(result), id(selection))
@@ -444,20 +466,23 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if read is not None:
                 self._read[key] = (result, read)
                 return read
-        return self._run_steps(object_type, result, path, selection)
+        return self._run_steps(object_type, result, at, selection)
 
     def _complete_list(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, items: Any
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, items: Any
     ) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
         collected = self._collect(object_type, field_details_list)
         selection = collected.selection
         if selection is None or not isinstance(items, list | tuple):
+            path = _located(at)
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
         is_awaitable = self.is_awaitable
         leaves = collected.leaves
+        # Items read by their leaves alone need no path; the others share this list's.
+        at = at if leaves is not None else _located(at)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
@@ -467,11 +492,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plain: type | None = None
         try:
             for index, item in enumerate(items):
-                item_path = _path((path, index, None))
+                item_at = (at, index, None)
                 try:
                     if type(item) is not plain:
                         if item is None or item is Undefined or isinstance(item, Exception) or is_awaitable(item):
-                            value: Any = self._complete_odd_item(plan, field_details_list, item_path, item)
+                            value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
                             if value is not None:
                                 awaitable_indices.append(index)
                             completed.append(value)
@@ -479,11 +504,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         plain = type(item) if known_not_awaitable(type(item)) else None
                     value = leaves(item, is_awaitable) if leaves is not None else None
                     if value is None:
-                        value = self._run_steps(object_type, item, item_path, selection, as_item)
+                        value = self._run_steps(object_type, item, item_at, selection, as_item)
                     if type(value) is not dict:
                         awaitable_indices.append(index)
                 except Exception as raw_error:
-                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    self.handle_field_error(raw_error, item_type, field_details_list, _located(item_at))
                     value = None
                 completed.append(value)
         except Exception:
@@ -495,7 +520,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _await_at(completed, awaitable_indices)
 
     def _complete_odd_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Any
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Any
     ) -> Awaitable[Any] | None:
         """A list item that is null, an error or awaitable: None, raised, or its completion."""
         if item is None or item is Undefined:
@@ -504,10 +529,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if isinstance(item, Exception):
             raise item
-        return self._complete_awaited_item(plan, field_details_list, item_path, item)
+        return self._complete_awaited_item(plan, field_details_list, item_at, item)
 
     async def _complete_awaited_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_path: Path, item: Awaitable[Any]
+        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Awaitable[Any]
     ) -> Any:
         try:
             resolved = await (item if self.abort_signal is None else self.with_abort_signal(item))
@@ -517,11 +542,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             if isinstance(resolved, Exception):
                 raise resolved
-            completed = self._complete_object(plan.object_type, field_details_list, item_path, resolved)
+            completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
             if type(completed) is not dict and self.is_awaitable(completed):
                 return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.item_type, field_details_list, item_path)
+            self.handle_field_error(raw_error, plan.item_type, field_details_list, _located(item_at))
             return None
         return completed
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     GraphQLBoolean,
@@ -69,7 +70,8 @@ def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
     return {MEMO: (memo, key)}
 
 
-class LeafPlan(NamedTuple):
+@dataclass(frozen=True)
+class LeafPlan:
     read: Callable[[Any, str], Any]
     """Strawberry's default resolver (``getattr`` unless configured otherwise)."""
     attribute: str
@@ -110,7 +112,8 @@ def _in_range(value: Any) -> bool:
     return True
 
 
-class CompositePlan(NamedTuple):
+@dataclass(frozen=True)
+class CompositePlan:
     field_def: GraphQLField
     return_type: GraphQLOutputType
     parent_type: GraphQLObjectType

@@ -39,6 +39,11 @@ Links = tuple[tuple[str, str], ...]
 _UNESCAPED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~@-"
 """What ``quote(..., safe="-_.~@")`` leaves as it is: a part made of these alone (most ids) skips it."""
 
+_KNOWN_KEYS = 1024
+"""Cache keys a type remembers per credential scope (``CacheType.keys``); past that it starts afresh."""
+_KNOWN_SCOPES = 16
+"""Credential scopes it remembers keys for, likewise."""
+
 
 def key_part(value: object) -> str:
     """One component of a key: separators and hash-tag braces are escaped, ``None`` is empty.
@@ -82,20 +87,40 @@ class CacheType(Generic[K, V]):
     version: str = field(init=False)
     _prefix: str = field(init=False, repr=False, compare=False)
     """``c:<upstream>[@<vendor>]:<type>:<model version>:``, built once."""
+    _known: dict[str, dict[K, str]] = field(init=False, repr=False, compare=False)
+    """Cache keys built by ``keys``, by scope and key."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", self.codec.version)
         source = self.upstream if self.vendor is None else f"{self.upstream}@{self.vendor}"
         object.__setattr__(self, "_prefix", f"c:{source}:{self.name}:{self.version}:")
+        object.__setattr__(self, "_known", {})
 
     def key(self, key: K, scope: str) -> str:
         return self.key_for_id(self.key_id(key), scope)
 
     def keys(self, keys: Iterable[K], scope: str) -> list[str]:
-        """``key`` of each of ``keys``, the part they share built once."""
-        head = f"{self._prefix}{key_part(scope)}:{{{self.entity or self.name}:"
-        key_id = self.key_id
-        return [f"{head}{key_id(key)}}}" for key in keys]
+        """``key`` of each of ``keys``: as built for an earlier batch (the same keys come back request
+        after request; up to ``_KNOWN_KEYS`` of them per scope), or built now with the part they
+        share built once."""
+        known = self._known.get(scope)
+        if known is None:
+            if len(self._known) >= _KNOWN_SCOPES:
+                self._known.clear()
+            known = self._known[scope] = {}
+        head: str | None = None
+        built: list[str] = []
+        for key in keys:
+            cache_key = known.get(key)
+            if cache_key is None:
+                if head is None:
+                    head = f"{self._prefix}{key_part(scope)}:{{{self.entity or self.name}:"
+                cache_key = f"{head}{self.key_id(key)}}}"
+                if len(known) >= _KNOWN_KEYS:
+                    known.clear()
+                known[key] = cache_key
+            built.append(cache_key)
+        return built
 
     def answer_tags(self, key: K, value: V | None) -> Tags:
         """What an answer built from this entry is tagged with: the entity itself (``User:u-42``,

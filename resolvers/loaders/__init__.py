@@ -227,8 +227,13 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
+        # What the base's own methods (``load_many``, ``clear``, ``clear_all``) read, set without its
+        # ``__init__``, which would check the batch function with ``inspect`` for every loader built.
         memo: dict[K, asyncio.Future[V | None]] = {}
-        super().__init__(max_batch_size=source.max_batch_size, cache_map=memo, loop=asyncio.get_running_loop())
+        self.loop = asyncio.get_running_loop()
+        self.max_batch_size = source.max_batch_size
+        self._cache = memo  # type: ignore[assignment]  # the base types its keys with a type variable of its own
+        self._queue = []
         self._memo = memo
         """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
         self.source = source
@@ -236,6 +241,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
         self._dispatched: asyncio.Future[None] | None = None
+
+    def get_cache_key(self, key: K) -> K:
+        """A key is its own cache key (the base's ``clear`` asks)."""
+        return key
 
     def load(self, key: K) -> asyncio.Future[V | None]:
         memo = self._memo

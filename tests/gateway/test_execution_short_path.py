@@ -583,3 +583,78 @@ async def test_a_field_with_an_extension_calls_its_resolver_even_when_declared_f
         {"name": "PERSON A"},
     ]
     assert context.resolved == ["a", "b", "a", None, "a"]
+
+
+@strawberry.type
+class Badge:
+    label: str
+
+
+@strawberry.type
+class Duty:
+    title: str
+    badges: list[Badge | None]
+    owner_id: strawberry.Private[str | None]
+
+    @strawberry.field(metadata=from_memo("people", "owner_id"))
+    def owner(self, info: strawberry.Info) -> Member | None:
+        return person_for(info, self.owner_id)
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return str(info.path.as_list())
+
+
+@strawberry.type
+class Team:
+    name: str
+    duties: list[Duty | None]
+
+
+@strawberry.type
+class Roster:
+    @strawberry.field
+    def teams(self) -> list[Team]:
+        broken: Any = None
+        return [
+            Team(name="ops", duties=[Duty(title="d0", badges=[Badge(label="x")], owner_id="a")]),
+            Team(
+                name="dev",
+                duties=[
+                    Duty(title="d1", badges=[Badge(label="y"), Badge(label=broken)], owner_id="b"),
+                    Duty(title=broken, badges=[], owner_id="c"),
+                ],
+            ),
+        ]
+
+
+async def test_errors_and_resolver_paths_deep_in_lists_are_located_as_graphql_core_locates_them() -> None:
+    """Leaves read without a path (list items, objects from the memo) that turn out not to be
+    plain, and resolvers below them, get the paths graphql-core gives them."""
+    query = "{ teams { name duties { title where badges { label } owner { id name } } } }"
+    answers = []
+    for options in ({}, {"execution_context_class": GatewayExecutionContext}):
+        schema = strawberry.Schema(query=Roster, **options)  # type: ignore[arg-type]
+        if options:
+            streamline_resolvers(schema)
+        context = PeopleContext()
+        nameless: Any = None
+        context.people["b"] = Member(id=strawberry.ID("b"), name=nameless)
+        result = await schema.execute(query, context_value=context)
+        errors = sorted((error.formatted for error in result.errors or []), key=lambda error: str(error["path"]))
+        answers.append((result.data, errors))
+    assert answers[1] == answers[0]
+    data, errors = answers[1]
+    assert [error["path"] for error in errors] == [
+        ["teams", 1, "duties", 0, "badges", 1, "label"],
+        ["teams", 1, "duties", 0, "owner", "name"],
+        ["teams", 1, "duties", 1, "title"],
+    ]
+    assert data is not None
+    ops, dev = data["teams"]
+    assert ops["duties"][0]["where"] == "['teams', 0, 'duties', 0, 'where']"
+    assert ops["duties"][0]["owner"] == {"id": "a", "name": "person a"}
+    assert dev["duties"][0]["badges"] == [{"label": "y"}, None]
+    assert dev["duties"][0]["owner"] is None
+    assert dev["duties"][0]["where"] == "['teams', 1, 'duties', 0, 'where']"
+    assert dev["duties"][1] is None
