@@ -39,9 +39,9 @@ Links = tuple[tuple[str, str], ...]
 _UNESCAPED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~@-"
 """What ``quote(..., safe="-_.~@")`` leaves as it is: a part made of these alone (most ids) skips it."""
 
-_KNOWN_KEYS = 1024
+_KNOWN_KEYS = 256
 """Cache keys a type remembers per credential scope (``CacheType.keys``); past that it starts afresh."""
-_KNOWN_SCOPES = 16
+_KNOWN_SCOPES = 8
 """Credential scopes it remembers keys for, likewise."""
 
 
