@@ -148,11 +148,9 @@ class Selection:
         coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
         walk = self.walk
         for item in _plan(self.nodes, self.type, kind, walk.schema, walk.fragments):
-            nodes = item.fixed
-            if nodes is None:
-                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
-                if not nodes:
-                    continue
+            nodes = item.selected(walk)
+            if not nodes:
+                continue
             arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], walk)
             if arguments is None:
                 continue
@@ -163,9 +161,7 @@ class Selection:
         field declares ``read_from``: the attribute and the field's selection, per response key."""
         walk = self.walk
         for item in _plan(self.nodes, self.type, _DESCENT, walk.schema, walk.fragments):
-            nodes = item.fixed
-            if nodes is None:
-                nodes = tuple(node for node, conditions in item.nodes if all(_included(c, walk) for c in conditions))
+            nodes = item.selected(walk)
             if nodes and item.type is not None:
                 yield item.declared, Selection(nodes, item.type, walk)
 
@@ -296,6 +292,12 @@ class _Item:
     """The nodes, when no condition depends on variables; else ``None`` (filtered per request)."""
     type: GraphQLObjectType | None
     """The field's object type (``None``: not an object type)."""
+
+    def selected(self, walk: Walk) -> tuple[FieldNode, ...]:
+        """The nodes this request selects (its variables applied to the conditions)."""
+        if self.fixed is not None:
+            return self.fixed
+        return tuple(node for node, conditions in self.nodes if all(_included(c, walk) for c in conditions))
 
 
 _PLANS_MAX = 512

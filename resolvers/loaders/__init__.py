@@ -177,14 +177,12 @@ class Loaders:
             for future in loader.unsettled()
         ]
         if not waiting:
-            target = self[read]
-            for key in keys:
-                target.load(key)
+            self._load(read, keys)
             return
         wanted = list(keys)
-        asyncio.gather(*waiting, return_exceptions=True).add_done_callback(lambda _: self._load_deferred(read, wanted))
+        asyncio.gather(*waiting, return_exceptions=True).add_done_callback(lambda _: self._load(read, wanted))
 
-    def _load_deferred(self, read: Read[Any, K, Any], keys: list[K]) -> None:
+    def _load(self, read: Read[Any, K, Any], keys: Iterable[K]) -> None:
         if not self._released:
             target = self[read]
             for key in keys:
