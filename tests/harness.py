@@ -28,12 +28,10 @@ DASHBOARD_QUERY = (Path(__file__).parents[1] / "bench" / "queries" / "dashboard.
 """The reference dashboard, shared with the benchmark."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {CANARY_CALLER_TOKEN}"}
 CLIENT_KEEPALIVE_S = 15.0
-"""How long the tests' HTTP client reuses an idle connection (aiohttp's default, stated)."""
-SERVER_KEEPALIVE_S = 75
-"""How long a test gateway keeps an idle connection open: longer than the client reuses one, so the
-client never sends a request on a connection the server is closing (uvicorn's default of 5 s made a
-test whose client idled about 5 s -- a busy machine -- fail with "Server disconnected" or "Cannot
-write to closing transport")."""
+"""How long the tests' HTTP client reuses an idle connection (aiohttp's default, stated): shorter
+than a gateway keeps one open (``server.keep_alive_s``, 75 s), so the client never sends a request
+on a connection the server is closing (uvicorn's own 5 s made a test whose client idled about 5 s
+-- a busy machine -- fail with "Server disconnected" or "Cannot write to closing transport")."""
 SHUTDOWN_GRACE_S = 1
 """How long a test gateway that is stopping waits for requests still in flight before it cancels
 them. A test stops its gateways once it has its answers; what is left in flight then is a stream
@@ -71,7 +69,7 @@ class GatewayServer:
             log_level="warning",
             lifespan="on",
             loop="asyncio",
-            timeout_keep_alive=SERVER_KEEPALIVE_S,
+            timeout_keep_alive=settings.server.keep_alive_s,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         self._server = uvicorn.Server(config)
