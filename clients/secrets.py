@@ -95,6 +95,9 @@ class FileSecret:
     changed: one ``stat`` is a microsecond-scale local syscall, far below the cost of the request
     it authenticates, and it notices an atomic symlink swap (Kubernetes) or a rewrite at once.
     A rewrite that keeps inode, size and a coarse mtime is caught by ``refresh`` after a 401.
+    A file that reads empty is being rewritten in place (truncated, not yet written: ``echo key >
+    file``): the value read before stays in use and the file is read again at the next use; with
+    no value read before, the secret is unavailable.
     """
 
     __slots__ = ("_path", "_stamp", "_value")
@@ -120,9 +123,14 @@ class FileSecret:
 
     def _read(self, stamp: tuple[int, int, int]) -> None:
         try:
-            self._value = remember(self._path.read_text(encoding="utf-8").strip())
+            value = self._path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise SecretUnavailable(f"secret file {str(self._path)!r} cannot be read ({type(exc).__name__})") from None
+        if not value:
+            if not self._value:
+                raise SecretUnavailable(f"secret file {str(self._path)!r} is empty")
+            return
+        self._value = remember(value)
         self._stamp = stamp
 
     def __repr__(self) -> str:

@@ -75,6 +75,27 @@ def test_file_secret_picks_up_a_later_rotation_to_a_value_of_the_same_length(tmp
     assert secret.reveal() == "key-bbbb"
 
 
+def test_file_secret_keeps_its_value_while_the_file_is_rewritten_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "api_key"
+    path.write_text("first-value", encoding="utf-8")
+    secret = FileSecret(path)
+    assert secret.reveal() == "first-value"
+
+    path.write_text("", encoding="utf-8")  # truncated, the new value not yet written
+    assert secret.reveal() == "first-value"
+
+    path.write_text("second-value", encoding="utf-8")
+    assert secret.reveal() == "second-value"
+
+
+def test_an_empty_file_secret_with_no_value_before_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "api_key"
+    path.write_text("\n", encoding="utf-8")
+
+    with pytest.raises(SecretUnavailable, match="empty"):
+        FileSecret(path).reveal()
+
+
 def test_file_secret_reports_a_missing_file_by_path(tmp_path: Path) -> None:
     with pytest.raises(SecretUnavailable, match="absent"):
         FileSecret(tmp_path / "absent").reveal()
