@@ -9,6 +9,7 @@ once per slot with the keys of that slot. On one server every key shares the one
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,15 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 RedisClient = Redis | RedisCluster
+
+
+def cancel_requested() -> bool:
+    """Whether the running task has been asked to stop. A cancellation that lands inside a Redis
+    command can be consumed on its way out (the command returns, the task stays "cancelling"), so
+    a loop that runs until it is cancelled checks this before it waits again, or a stop that
+    cancels it and awaits it waits for ever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def get_many(client: RedisClient, keys: Sequence[str]) -> list[Any]:

@@ -24,7 +24,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from clients.health import RecentTransition, UpstreamHealth
-from clients.redis_client import RedisClient, get_many
+from clients.redis_client import RedisClient, cancel_requested, get_many
 from clients.resilience.breaker import BreakerState
 from resolvers.cache import CacheEngine, ResponseCache, ResponseStats
 
@@ -181,7 +181,7 @@ class RedisFleet:
                 await self.client.zrem(self._index, self._instance)
 
     async def _run(self) -> None:
-        while True:
+        while not cancel_requested():
             try:
                 await self.publish()
             except (RedisError, OSError, TimeoutError) as exc:
