@@ -18,9 +18,18 @@ STOP_WITHIN_S = 5.0
 
 class StopDuringCommand:
     """Runs ``stop`` (which cancels the loop's task) from inside the sending of the first Redis
-    command named ``command``: the send finishes in the same turn as the cancellation arrives."""
+    command named ``command``: the send finishes in the same turn as the cancellation arrives. With
+    ``then_fail`` the connection is dropped as well, so the command ends in a ``ConnectionError``
+    (the loop's error path)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, command: str, stop: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        command: str,
+        stop: Callable[[], Awaitable[None]],
+        *,
+        then_fail: bool = False,
+    ) -> None:
         self.stop = stop
         self.needle = f"\r\n{command}\r\n".encode()
         self.stopping: asyncio.Task[None] | None = None
@@ -31,6 +40,8 @@ class StopDuringCommand:
             chunks = list(packed)
             await send(connection, chunks)
             if self.stopping is None and self.needle in b"".join(chunks).upper():
+                if then_fail:
+                    await connection.disconnect(nowait=True)
                 self.stopping = asyncio.create_task(self._stop())
                 self.sent.set()
 

@@ -89,7 +89,6 @@ class Worker:
                 await self.step()
             except (RedisError, OSError) as exc:
                 log.warning("events_worker_store_error", error=type(exc).__name__)
-                raise_consumed_cancel()
                 await asyncio.sleep(_ERROR_PAUSE_S)
             raise_consumed_cancel()
 

@@ -58,3 +58,28 @@ async def test_a_listener_stops_when_its_catch_up_consumed_the_stop(
         assert not listener.listening.is_set()
     finally:
         await subscriber.aclose()
+
+
+async def test_a_listener_stops_when_its_failed_catch_up_consumed_the_stop(
+    monkeypatch: pytest.MonkeyPatch, client: redis.Redis, redis_url: str, redis_prefix: str
+) -> None:
+    subscriber = redis.Redis.from_url(redis_url)
+
+    async def catch_up() -> None:
+        await client.get(f"{redis_prefix}missed")
+
+    # It would subscribe again a minute later: a listener that missed its stop waits that minute first.
+    listener = PubSubListener(
+        subscriber,
+        channel=f"{redis_prefix}channel",
+        handle=lambda _: None,
+        lost_event="lost",
+        on_subscribed=catch_up,
+        reconnect_s=60.0,
+    )
+    stopper = StopDuringCommand(monkeypatch, "GET", listener.stop, then_fail=True)
+    listener.start()
+    try:
+        await stopper.stopped()
+    finally:
+        await subscriber.aclose()

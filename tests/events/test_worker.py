@@ -187,8 +187,9 @@ async def test_one_bad_event_fails_alone_when_its_batch_fails(stream: EventStrea
     assert (backlog.waiting, backlog.pending) == (0, 0)
 
 
+@pytest.mark.parametrize("then_fail", [False, True], ids=["read", "failed-read"])
 async def test_the_worker_stops_when_its_read_consumed_the_stop(
-    monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str, then_fail: bool
 ) -> None:
     client = redis.Redis.from_url(redis_url, socket_timeout=5.0)  # sends under a timeout, as the gateway's
     redis_stream = RedisEventStream(client, prefix=redis_prefix, replay_ttl_s=900, version_ttl_s=3600)
@@ -200,7 +201,7 @@ async def test_the_worker_stops_when_its_read_consumed_the_stop(
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    stopper = StopDuringCommand(monkeypatch, "XREADGROUP", stop)
+    stopper = StopDuringCommand(monkeypatch, "XREADGROUP", stop, then_fail=then_fail)
     try:
         await stopper.stopped()
     finally:
