@@ -21,12 +21,21 @@ RedisClient = Redis | RedisCluster
 
 
 def cancel_requested() -> bool:
-    """Whether the running task has been asked to stop. A cancellation that lands inside a Redis
-    command can be consumed on its way out (the command returns, the task stays "cancelling"), so
-    a loop that runs until it is cancelled checks this before it waits again, or a stop that
-    cancels it and awaits it waits for ever."""
+    """Whether the running task has been asked to stop. On Python 3.11 a cancellation that lands
+    while a Redis command is being sent is consumed: redis-py sends under ``asyncio.wait_for`` (the
+    client's ``socket_timeout``), and 3.11's ``wait_for`` returns the result instead of raising when
+    its sending task finished in the same turn (CPython gh-86296, fixed in 3.12). The command
+    returns, the task stays "cancelling" and runs on."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def raise_consumed_cancel() -> None:
+    """Raise the ``CancelledError`` a Redis command consumed (see ``cancel_requested``). A loop that
+    runs until it is cancelled calls it after its commands, before it waits again: otherwise a stop
+    that cancels the loop and awaits it waits for that wait, or for ever."""
+    if cancel_requested():
+        raise asyncio.CancelledError
 
 
 async def get_many(client: RedisClient, keys: Sequence[str]) -> list[Any]:

@@ -21,6 +21,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from clients.redis_client import raise_consumed_cancel
+
 log = structlog.get_logger("mobius.redis")
 
 Handle = Callable[[dict[str, Any]], None]
@@ -72,15 +74,18 @@ class PubSubListener:
                     await self._subscribe(pubsub)
                     if self.on_subscribed is not None:
                         await self.on_subscribed()
+                    raise_consumed_cancel()
                     self.listening.set()
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        raise_consumed_cancel()
                         if message is not None:
                             self.handle(message)
             except self.retry_on as exc:
                 if self.listening.is_set():
                     log.warning(self.lost_event, error_type=type(exc).__name__)
                 self.listening.clear()
+                raise_consumed_cancel()
                 await asyncio.sleep(self.reconnect_s)
 
     async def _subscribe(self, pubsub: PubSub) -> None:

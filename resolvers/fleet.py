@@ -24,7 +24,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from clients.health import RecentTransition, UpstreamHealth
-from clients.redis_client import RedisClient, cancel_requested, get_many
+from clients.redis_client import RedisClient, get_many, raise_consumed_cancel
 from clients.resilience.breaker import BreakerState
 from resolvers.cache import CacheEngine, ResponseCache, ResponseStats
 
@@ -181,11 +181,12 @@ class RedisFleet:
                 await self.client.zrem(self._index, self._instance)
 
     async def _run(self) -> None:
-        while not cancel_requested():
+        while True:
             try:
                 await self.publish()
             except (RedisError, OSError, TimeoutError) as exc:
                 log.info("fleet_report_failed", error_type=type(exc).__name__)
+            raise_consumed_cancel()
             await asyncio.sleep(self.report_s)
 
     async def publish(self) -> None:

@@ -69,6 +69,11 @@ def build_stream(settings: EventsSettings, target: RedisTarget | None) -> EventS
     )
 
 
+def _op_timeout_s(target: RedisTarget) -> float:
+    """As long as one of the cache's or the fleet's Redis commands may take."""
+    return target.settings.connect_timeout_s + target.settings.socket_timeout_s
+
+
 class Events:
     """``stream`` is the ``EventSink`` sources append to; ``handlers`` may be appended to until
     ``start``: the worker applies them in order."""
@@ -81,8 +86,12 @@ class Events:
         *,
         worker: bool,
         sources: Sequence[EventSource] = (),
+        start_timeout_s: float | None = None,
     ) -> None:
+        """``start_timeout_s`` bounds the stream's start (one command on Redis): a Redis that does
+        not answer holds the process's start-up no longer than its other stores' commands do."""
         self.stream = stream
+        self.start_timeout_s = start_timeout_s
         self.sources = tuple(sources)
         """Broker consumers feeding the stream; they run while the worker does."""
         self.handlers: list[EventHandler] = list(handlers)
@@ -94,8 +103,9 @@ class Events:
 
     async def start(self) -> None:
         try:
-            await self.stream.start()
-        except (RedisError, OSError) as exc:  # the worker makes the group once Redis answers
+            async with asyncio.timeout(self.start_timeout_s):
+                await self.stream.start()
+        except (RedisError, OSError, TimeoutError) as exc:  # the worker makes the group once Redis answers
             log.warning("events_stream_unavailable_at_start", error=type(exc).__name__)
         if self.run_worker:
             self.worker = Worker(self.stream, self.handlers, self.policy)
@@ -144,4 +154,5 @@ def build_events(
         worker_policy(events),
         worker=events.worker if worker is None else worker,
         sources=configured_sources(settings),
+        start_timeout_s=None if target is None else _op_timeout_s(target),
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import structlog
 from redis.exceptions import RedisError
 
+from clients.redis_client import raise_consumed_cancel
 from mobius.events.codec import decode, entity_key
 from mobius.events.handlers import BatchEventHandler, EventHandler
 from mobius.events.model import Event
@@ -89,6 +90,7 @@ class Worker:
             except (RedisError, OSError) as exc:
                 log.warning("events_worker_store_error", error=type(exc).__name__)
                 await asyncio.sleep(_ERROR_PAUSE_S)
+            raise_consumed_cancel()
 
     async def step(self) -> int:
         """One round; how many entries it took. The first rounds finish what this consumer's name

@@ -21,6 +21,7 @@ import structlog
 from prometheus_client import Counter
 from strawberry.types.execution import ExecutionResult
 
+from clients.redis_client import raise_consumed_cancel
 from mobius.subscriptions.bus import DELIVERIES, DROPS
 from schema.context import Caller, GatewayContext
 from schema.sharing import SharingKey, Start
@@ -107,6 +108,7 @@ class _Group:
             stream = await start(context)
             try:
                 async for result in stream:
+                    raise_consumed_cancel()  # its last member left while a Redis command ran
                     self.share(result)
             finally:
                 await stream.aclose()

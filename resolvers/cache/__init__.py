@@ -4,7 +4,8 @@ invalidations between replicas, and the one invalidation entry point. ``mobius.c
 builds it from settings; ``mobius.cache_admin`` serves invalidation over HTTP."""
 
 from resolvers.cache.cacheable import CacheableDocuments
-from resolvers.cache.engine import CacheEngine, LocalLevel, UnknownEntity
+from resolvers.cache.engine import CacheEngine
+from resolvers.cache.engine_invalidation import LocalLevel, UnknownEntity
 from resolvers.cache.invalidation import InvalidationRequest, invalidate
 from resolvers.cache.memory import InProcessStore
 from resolvers.cache.policy import CachePolicy, L1Policy, LockPolicy

@@ -8,7 +8,7 @@ is served instead of the error and recorded in the request's ``StaleLog``. Concu
 key in this process share one upstream fetch (singleflight); a short store lock keeps replicas from
 stampeding a hot key. A value whose fetch overlapped an invalidation of its key or tags, on any
 replica, is served but not stored (the store's fences). Errors are never cached; a store failure is a
-miss, never an error.
+miss, never an error. Invalidation, the other half of the engine, is ``engine_invalidation``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
 from clients.errors import UpstreamUnavailable
 from clients.telemetry import span
+from resolvers.cache.engine_invalidation import EngineInvalidation, LocalLevel
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import CachePolicy
@@ -32,7 +33,7 @@ from resolvers.cache.request import RequestCache
 from resolvers.cache.stale import StaleInfo, StaleLog
 from resolvers.cache.stats import CacheStats, TypeStats
 from resolvers.cache.store import CacheStore, CacheUnavailable, StoreHealth, StoreWrite
-from resolvers.cache.types import CacheType, key_part, parse_entity
+from resolvers.cache.types import CacheType
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -55,11 +56,7 @@ class _Outcome:
     stale: StaleInfo | None = None
 
 
-class UnknownEntity(ValueError):
-    """An invalidation named an entity type that no cached type is keyed by."""
-
-
-class CacheEngine:
+class CacheEngine(EngineInvalidation):
     """One per gateway process, shared by all requests (built in the app, closed in its lifespan)."""
 
     def __init__(
@@ -91,18 +88,9 @@ class CacheEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._local_levels: list[LocalLevel] = []
 
-    @property
-    def entities(self) -> tuple[str, ...]:
-        return tuple(sorted(self._entities))
-
     def request(self, *, provenance: bool = False) -> RequestCache:
         """The engine for one request; with ``provenance`` its loads are recorded for the response cache."""
         return RequestCache(self, Provenance(started=self.clock()) if provenance else None)
-
-    def add_local_level(self, level: LocalLevel) -> None:
-        """Another in-process level (the response cache) to evict with the L1: on invalidations made
-        here and on those other replicas publish."""
-        self._local_levels.append(level)
 
     def health(self) -> StoreHealth:
         return self.store.health()
@@ -400,56 +388,9 @@ class CacheEngine:
         except CacheUnavailable:
             self.stats[ctype.name].count_error()
 
-    def entity_keys(self, ref: str) -> list[str]:
-        entity, entity_id = parse_entity(ref)
-        types = self._entities.get(entity)
-        if not types:
-            raise UnknownEntity(f"no cached type is keyed by {entity!r}; known: {', '.join(self.entities)}")
-        return [t.key_for_id(key_part(entity_id), self.scopes.get(t.upstream, "")) for t in types]
-
-    async def invalidate(self, *, entities: Sequence[str] = (), tags: Sequence[str] = ()) -> int:
-        """Drop entities (``User:u-42``: the entry and the lists that embed it) and tags
-        (``org:org-1``: everything of org-1) here, in the shared store and in other replicas' L1.
-        Raises ``CacheUnavailable`` when the shared store cannot be reached."""
-        keys = [key for ref in entities for key in self.entity_keys(ref)]
-        all_tags = [*tags, *entities]
-        self.evict_local(keys, all_tags)
-        deleted = await self.store.invalidate(keys, all_tags, at=self.clock(), fence_s=self.policy.fence_s)
-        self.evict_local(deleted, ())
-        log.info("cache_invalidated", entities=list(entities), tags=list(tags), deleted=len(deleted))
-        return len(deleted)
-
-    async def invalidate_all(self) -> int:
-        """Drop every entry of this gateway (its key prefix only), everywhere."""
-        self.clear_local()
-        deleted = await self.store.clear(at=self.clock(), fence_s=self.policy.fence_s)
-        log.info("cache_cleared", deleted=deleted)
-        return deleted
-
-    def evict_local(self, keys: Iterable[str], tags: Iterable[str]) -> None:
-        keys, tags = list(keys), list(tags)
-        if self.l1 is not None:
-            self.l1.evict(keys, tags)
-        for level in self._local_levels:
-            level.evict(keys, tags)
-
-    def clear_local(self) -> None:
-        if self.l1 is not None:
-            self.l1.clear()
-        for level in self._local_levels:
-            level.clear()
-
 
 def _record(provenance: Provenance, ctype: CacheType[K, V], key: K, outcome: _Outcome) -> None:
     if isinstance(outcome.result, BaseException) or outcome.stale is not None:
         provenance.spoil()
     else:
         provenance.record(ctype.answer_tags(key, outcome.result), outcome.fresh_until)
-
-
-class LocalLevel(Protocol):
-    """An in-process cache level evicted together with the engine's L1."""
-
-    def evict(self, keys: Sequence[str], tags: Sequence[str]) -> None: ...
-
-    def clear(self) -> None: ...

@@ -11,8 +11,10 @@ from pathlib import Path
 import aio_pika
 import orjson
 import pytest
+import redis.asyncio as redis
 import structlog
 from broker_support import Broker
+from cancel_support import StopDuringCommand
 
 from clients.projects import parse_webhook
 from clients.secrets import FileSecret, StaticSecret
@@ -267,3 +269,35 @@ async def test_a_consumer_stopped_during_append_leaves_the_message_in_the_queue(
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert await queue_depths(broker) == (1, 0)  # back for the next consumer
+
+
+class RedisSink:
+    """An append is one Redis command, sent under a timeout as the stream's are."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    async def append(self, event: Event) -> None:
+        await self.client.rpush(self.key, event.id)
+
+
+async def test_a_consumer_stops_when_its_append_consumed_the_stop(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url, socket_timeout=5.0)
+    source = RabbitMqSource(config(broker))
+    task = asyncio.create_task(source.run(RedisSink(client, f"{redis_prefix}appended")))
+
+    async def stop() -> None:  # as ``Events.close``
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stopper = StopDuringCommand(monkeypatch, "RPUSH", stop)
+    try:
+        await asyncio.wait_for(source.consuming.wait(), WAIT_S)
+        await publish(broker, ("appended", issue_body()))
+        await stopper.stopped()
+    finally:
+        await client.aclose()

@@ -3,14 +3,19 @@ and taking over a dead consumer's entries."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 
+import pytest
+import redis.asyncio as redis
+from cancel_support import StopDuringCommand
 from clock import FakeClock
 from events_support import event, stream
 
 from mobius.events.codec import decode
 from mobius.events.model import Event
-from mobius.events.stream import EventStream
+from mobius.events.stream import EventStream, RedisEventStream
 from mobius.events.worker import Worker, WorkerPolicy
 
 __all__ = ["stream"]
@@ -180,3 +185,24 @@ async def test_one_bad_event_fails_alone_when_its_batch_fails(stream: EventStrea
     assert dead.reason == "RuntimeError: touches nothing known"
     backlog = await stream.backlog()
     assert (backlog.waiting, backlog.pending) == (0, 0)
+
+
+@pytest.mark.parametrize("then_fail", [False, True], ids=["read", "failed-read"])
+async def test_the_worker_stops_when_its_read_consumed_the_stop(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str, then_fail: bool
+) -> None:
+    client = redis.Redis.from_url(redis_url, socket_timeout=5.0)  # sends under a timeout, as the gateway's
+    redis_stream = RedisEventStream(client, prefix=redis_prefix, replay_ttl_s=900, version_ttl_s=3600)
+    await redis_stream.start()
+    task = asyncio.create_task(Worker(redis_stream, [Recorder()], POLICY).run())
+
+    async def stop() -> None:  # as ``Events.close``
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stopper = StopDuringCommand(monkeypatch, "XREADGROUP", stop, then_fail=then_fail)
+    try:
+        await stopper.stopped()
+    finally:
+        await redis_stream.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -53,17 +54,19 @@ async def test_a_token_without_the_pii_scope_reads_no_pii(gateway: Gateway, sand
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [
-        ({"exp": int(time.time()) - 600}, "expired"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
-        ({"aud": "another-api"}, "audience"),
-        ({"iss": "https://impostor.example"}, "issuer"),
+        # times from when the test runs: read at collection, a `nbf` 600 s ahead had passed by the
+        # time a loaded suite reached the test
+        (lambda now: {"exp": now - 600}, "expired"),
+        (lambda now: {"nbf": now + 600}, "not valid yet"),
+        (lambda now: {"aud": "another-api"}, "audience"),
+        (lambda now: {"iss": "https://impostor.example"}, "issuer"),
     ],
     ids=["expired", "not-yet-valid", "wrong-audience", "wrong-issuer"],
 )
 async def test_a_token_outside_its_validity_or_for_someone_else_is_401(
-    gateway: Gateway, sandbox: Sandbox, claims: dict[str, Any], reason: str
+    gateway: Gateway, sandbox: Sandbox, claims: Callable[[int], dict[str, Any]], reason: str
 ) -> None:
-    refusal = await _refusal(gateway, await sandbox.mint_token(claims=claims))
+    refusal = await _refusal(gateway, await sandbox.mint_token(claims=claims(int(time.time()))))
 
     assert refusal.status == 401
     assert 'error="invalid_token"' in refusal.www_authenticate

@@ -5,10 +5,14 @@ bus subscriber overflows, and the execution ended when its last member leaves.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+import redis.asyncio as redis
+from cancel_support import StopDuringCommand
 from strawberry.types.execution import ExecutionResult
 
 from mobius.subscriptions.bus import InProcessBus
@@ -144,3 +148,48 @@ async def test_the_execution_ends_when_its_last_member_leaves() -> None:
     await until_listening(bus)
     await bus.publish(TOPIC, {"id": "evt-2"})
     assert await asyncio.wait_for(latest, 5) == [b'{"data":{"id":"evt-2"}}']
+
+
+class ResolvedOnRedis(Shared):
+    """Each result needs a Redis command first, as a field read through the cache does."""
+
+    def __init__(self, bus: InProcessBus, client: redis.Redis, key: str) -> None:
+        super().__init__(bus, 100)
+        self.client = client
+        self.key = key
+
+    async def _results(self, context: GatewayContext) -> AsyncGenerator[Any, None]:
+        stream = self.bus.subscribe(TOPIC, on_overflow=context.on_overflow)
+        try:
+            async for message in stream:
+                await self.client.get(self.key)
+                yield ExecutionResult(data={"id": message["id"]}, errors=None)
+        finally:
+            stream.close()
+
+
+async def test_the_execution_ends_when_its_last_member_left_during_a_redis_command(
+    monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url, socket_timeout=5.0)  # sends under a timeout, as the gateway's
+    bus = InProcessBus(buffer=100)
+    shared = ResolvedOnRedis(bus, client, f"{redis_prefix}entity")
+    reading = asyncio.create_task(taken(shared.member(), 1))
+    await until_listening(bus)
+    execution = shared._groups[KEY].task
+    assert execution is not None
+
+    async def leave() -> None:  # the subscriber goes: its transport cancels its reader
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        with contextlib.suppress(asyncio.CancelledError):
+            await execution
+
+    stopper = StopDuringCommand(monkeypatch, "GET", leave)
+    try:
+        await bus.publish(TOPIC, {"id": "evt-1"})
+        await stopper.stopped()
+        assert not bus.fanout.listens(TOPIC)
+    finally:
+        await client.aclose()

@@ -27,6 +27,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import AMQPChannelError
 
+from clients.redis_client import raise_consumed_cancel
 from clients.secrets import SecretSource
 from mobius.events.sources.base import EventSink
 from mobius.events.sources.messages import MessageReader, PoisonMessage
@@ -147,6 +148,7 @@ class RabbitMqSource:
                 log.info("broker_consuming", source=self.name, queue=self.config.queue)
                 async for message in messages:
                     await self._handle(message, sink)
+                    raise_consumed_cancel()  # the sink's Redis command may have consumed a stop
         raise ConnectionLost("the broker closed the consumer's channel")
 
     async def _handle(self, message: AbstractIncomingMessage, sink: EventSink) -> None:
