@@ -47,7 +47,7 @@ from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
 from schema.compiled import LeafReader, leaf_reader
 from schema.lockstep import step_together
-from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
+from schema.plans import LATER, NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
 
 _path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
@@ -125,6 +125,9 @@ class Collected:
     """When every step is a leaf plan (the output is a function of the object's attributes
     alone): the selection's reader, which reads it all."""
 
+
+_NO_ARGUMENTS: dict[str, Any] = {}
+"""The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]
 """A list's item type and field: where an item's error is handled."""
@@ -336,7 +339,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             if plan.read is not None:
                 result = plan.read(source, plan.attribute)
-            elif plan.memo is not None and (found := self._in_memo(plan.memo, source)) is not None:
+            elif (plan.memo is not None or plan.now is not None) and (
+                found := self._answered(plan, step, source)
+            ) is not LATER:
                 result = found
             else:
                 at = path = _located(at)
@@ -369,11 +374,22 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, plan.return_type, field_details_list, _located(at))
             return None
 
-    def _in_memo(self, memo: tuple[str, str], source: Any) -> Any:
-        """What the context's memo holds for the source's key (a ``from_memo`` field's answer), or None."""
-        key = getattr(source, memo[1])
-        found: dict[Any, Any] = getattr(self.context_value, memo[0])
-        return None if key is None else found.get(key)
+    def _answered(self, plan: CompositePlan, step: Step, source: Any) -> Any:
+        """What the field answers without its resolver: what the context's memo holds for the
+        source's key (``from_memo``), else what its ``answered_now`` function answers; ``LATER``
+        where neither answers (its resolver then does)."""
+        memo = plan.memo
+        if memo is not None:
+            key = getattr(source, memo[1])
+            if key is not None:
+                memoized: dict[Any, Any] = getattr(self.context_value, memo[0])
+                found = memoized.get(key)
+                if found is not None:
+                    return found
+        now = plan.now
+        if now is None:
+            return LATER
+        return now(source, self.context_value, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all

@@ -18,7 +18,10 @@ is never read without its resolver, which checks the caller.
 A resolver may declare that it answers what a memo of the request's context holds for the source
 (``from_memo``: the user an ``assignee_id`` names, once the response has met that user); its plan
 then lets the executor take a value found there without calling the resolver, which is called,
-with its resolve info, only when the memo holds nothing for the key.
+with its resolve info, only when the memo holds nothing for the key. Likewise a resolver may
+declare a function that answers the field without a resolve info where its value is ready
+(``answered_now``: a user or an issues page the request's loader holds, fresh); it answers
+``LATER`` where the value is not (pending, failed, served stale), and the resolver is called.
 """
 
 from __future__ import annotations
@@ -59,6 +62,13 @@ from schema.streamline import InfoOnly, info_only
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 MEMO = "mobius.memo"
+NOW = "mobius.now"
+
+Now = Callable[[Any, Any, Mapping[str, Any]], Any]
+"""``(source, context, arguments)``: what the field's resolver would answer, or ``LATER``."""
+
+LATER: Any = object()
+"""What an ``answered_now`` function answers where only the field's resolver may answer."""
 
 NOT_PLAIN: Any = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
@@ -68,6 +78,13 @@ def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
     """Field metadata: what the dict ``memo`` of the request's context holds under the source's
     attribute ``key`` (when it holds anything: not ``None``) is what the field's resolver answers."""
     return {MEMO: (memo, key)}
+
+
+def answered_now(now: Now) -> dict[str, Now]:
+    """Field metadata: ``now(source, context, arguments)`` answers what the field's resolver would
+    (the arguments as graphql-core coerces them, defaults included) where that needs no resolve
+    info, and ``LATER`` anywhere else; it raises what the resolver would raise for the arguments."""
+    return {NOW: now}
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,8 @@ class CompositePlan:
     memo: tuple[str, str] | None
     """For a resolver declared ``from_memo`` (and not guarded, without extensions): the context's
     memo and the source's attribute its key is in."""
+    now: Now | None
+    """For a resolver declared ``answered_now`` (and not guarded, without extensions): that function."""
     has_args: bool
     nullable: bool
     list_type: GraphQLList[Any] | None
@@ -215,6 +234,14 @@ def _memo(field_def: GraphQLField, definition: StrawberryField) -> tuple[str, st
     return memo, key
 
 
+def _now(field_def: GraphQLField, definition: StrawberryField) -> Now | None:
+    """The field's ``answered_now`` function, where nothing but its resolver would run (as ``_memo``)."""
+    declared: Now | None = definition.metadata.get(NOW)
+    if declared is None or is_guarded(field_def) or definition.extensions:
+        return None
+    return declared
+
+
 def _composite_plan(
     field_def: GraphQLField,
     definition: StrawberryField,
@@ -244,6 +271,7 @@ def _composite_plan(
         resolve=None if basic else field_def.resolve,
         with_info=None if basic or field_def.resolve is None else info_only(field_def.resolve),
         memo=None if basic else _memo(field_def, definition),
+        now=None if basic else _now(field_def, definition),
         has_args=bool(field_def.args),
         nullable=nullable,
         list_type=list_type,
