@@ -8,7 +8,7 @@ during a request is turned once into a list of steps, each carrying the field's 
 (``schema.collected``); objects are executed by running those steps:
 
 - a plain leaf is read and taken as its output value, with no path, info or call chain (the
-  leaves a selection starts with by one function generated for them, ``schema.compiled``);
+  leaves a selection starts with in one go, ``schema.plans.read_leaves``);
 - an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
   resolve info) and completed straight into the steps of its own selection set.
 
@@ -45,9 +45,18 @@ from strawberry.types.info import Info
 
 from schema.awaitable import known_not_awaitable
 from schema.collected import shared_collections
-from schema.compiled import LeafReader, leaf_reader
 from schema.lockstep import step_together
-from schema.plans import LATER, NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
+from schema.plans import (
+    LATER,
+    NOT_PLAIN,
+    CompositePlan,
+    FieldPlan,
+    LeafPlan,
+    Leaves,
+    field_plans,
+    plan_field,
+    read_leaves,
+)
 
 _path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
@@ -98,9 +107,9 @@ class Selection:
     """A selection set's steps on one object type."""
 
     steps: Steps
-    read: LeafReader | None
-    """Reads the leaf steps the selection starts with into the object's output, in one generated
-    function (``schema.compiled``); None when the first step is no leaf plan."""
+    read: Leaves | None
+    """The leaf steps the selection starts with, read into the object's output in one go
+    (``schema.plans.read_leaves``); None when the first step is no leaf plan."""
     rest: Steps
     """The steps after those ``read`` reads."""
 
@@ -108,7 +117,7 @@ class Selection:
 def _selection(steps: Steps) -> Selection:
     count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
     leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
-    return Selection(steps, leaf_reader(leaves) if leaves else None, steps[count:])
+    return Selection(steps, tuple(leaves) if leaves else None, steps[count:])
 
 
 @dataclass(frozen=True)
@@ -121,9 +130,9 @@ class Collected:
     grouped_field_set: GroupedFieldSet
     selection: Selection | None
     """None when the selection defers fields: graphql-core's path then."""
-    leaves: LeafReader | None
+    leaves: Leaves | None
     """When every step is a leaf plan (the output is a function of the object's attributes
-    alone): the selection's reader, which reads it all."""
+    alone): the selection's leaves, which are all of it."""
 
 
 _NO_ARGUMENTS: dict[str, Any] = {}
@@ -273,11 +282,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         """``item``: the object is a list item whose pending fields are awaited and its errors
         handled by one coroutine (``_settle_item``) rather than two. The leaves the selection
-        starts with are read by its reader; when one is not plain, every step is run here.
+        starts with are read in one go; when one is not plain, every step is run here.
         A step makes ``path`` a ``Path`` only where it needs its own."""
         is_awaitable = self.is_awaitable
         read = selection.read
-        read_first = read(source, is_awaitable) if read is not None else None
+        read_first = read_leaves(read, source, is_awaitable) if read is not None else None
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
         awaitable_fields: list[str] = []
@@ -478,7 +487,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             memo = self._read.get(key)
             if memo is not None:
                 return memo[1]
-            read = leaves(result, self.is_awaitable)
+            read = read_leaves(leaves, result, self.is_awaitable)
             if read is not None:
                 self._read[key] = (result, read)
                 return read
@@ -518,7 +527,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             completed.append(value)
                             continue
                         plain = type(item) if known_not_awaitable(type(item)) else None
-                    value = leaves(item, is_awaitable) if leaves is not None else None
+                    value = read_leaves(leaves, item, is_awaitable) if leaves is not None else None
                     if value is None:
                         value = self._run_steps(object_type, item, item_at, selection, as_item)
                     if type(value) is not dict:

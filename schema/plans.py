@@ -101,6 +101,12 @@ class LeafPlan:
     """For a Strawberry enum: each member of ``enum_class`` by its GraphQL name."""
     exact: type | None
     """``plain`` where any value of that type is output as it is (``str``, ``bool``: no range)."""
+    by_getattr: bool
+    """``read`` is ``getattr``."""
+    enum_texts: dict[str, str]
+    """For a Strawberry enum: the GraphQL name of each of its values that is a ``str`` (an upstream
+    value holds an enum field as its value: ``"OPEN"``), the first name of a value as graphql-core's
+    own look-up keeps it."""
 
     def complete(self, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
         """The output value, ``None`` where null is allowed, or ``NOT_PLAIN``."""
@@ -208,9 +214,61 @@ def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable
         enum_class = leaf_type.wrapped_cls  # type: ignore[attr-defined]  # Strawberry's enum type
         enum_names = _enum_names(leaf_type, enum_class)
     exact = plain if plain is str or plain is bool else None
+    read = definition.default_resolver
     return LeafPlan(
-        definition.default_resolver, definition.python_name, leaf_type, nullable, plain, enum_class, enum_names, exact
+        read,
+        definition.python_name,
+        leaf_type,
+        nullable,
+        plain,
+        enum_class,
+        enum_names,
+        exact,
+        read is getattr,
+        _names_by_text(leaf_type) if enum_class is not None else {},
     )
+
+
+def _names_by_text(enum_type: GraphQLLeafType) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if isinstance(enum_type, GraphQLEnumType):
+        for name, enum_value in enum_type.values.items():
+            value = name if enum_value.value is None or enum_value.value is Undefined else enum_value.value
+            if isinstance(value, str):
+                names.setdefault(value, name)
+    return names
+
+
+Leaves = tuple[tuple[str, LeafPlan], ...]
+"""Leaf steps: each one's response name and plan."""
+
+
+def read_leaves(leaves: Leaves, source: Any, is_awaitable: Callable[[Any], bool]) -> dict[str, Any] | None:
+    """The output of ``leaves`` read from ``source`` in one go, or None when a value is not plain
+    (the executor then reads the object on its general path, which reports it): a value that is
+    its own output (a ``str`` for ``String``/``ID``, a ``bool``, a 32-bit ``int``, a member of the
+    enum or one of its values as a ``str``, by its name) is kept, any other is completed by its
+    plan's ``complete``, as the step loop does."""
+    results: dict[str, Any] = {}
+    for response_name, plan in leaves:
+        value = getattr(source, plan.attribute) if plan.by_getattr else plan.read(source, plan.attribute)
+        kind = type(value)
+        if kind is plan.exact:
+            results[response_name] = value
+            continue
+        if plan.enum_class is not None:
+            if kind is str:
+                value = plan.enum_texts.get(value, NOT_PLAIN)
+            elif kind is plan.enum_class:
+                value = plan.enum_names.get(value, NOT_PLAIN)
+            else:
+                value = plan.complete(value, is_awaitable)
+        elif not (kind is int and plan.plain is int and _INT_MIN <= value <= _INT_MAX):
+            value = plan.complete(value, is_awaitable)
+        if value is NOT_PLAIN:
+            return None
+        results[response_name] = value
+    return results
 
 
 def _enum_names(enum_type: GraphQLEnumType, enum_class: Any) -> dict[Any, str]:
