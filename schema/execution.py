@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -43,7 +43,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 from strawberry.types.info import Info
 
-from schema.awaitable import known_not_awaitable
+from schema.awaitable import is_awaitable, known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import (
@@ -167,6 +167,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """Objects completed by leaves alone, by the identity of the object and of its selection
         (kept alive with their output): a user met again in the response is read once."""
         self._info_tail = self._request_info()
+        self._awaitable: Callable[[Any], bool] = self.is_awaitable
+        self._by_type = self.is_awaitable is is_awaitable
+        """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
+        directly, not through the attribute graphql-core keeps it in."""
 
     def _request_info(self) -> tuple[Any, ...]:
         """What every resolve info of this execution holds after the field's own path."""
@@ -207,6 +211,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._arguments = other._arguments
         self._read = other._read
         self._info_tail = other._info_tail
+        self._awaitable = other._awaitable
+        self._by_type = other._by_type
+
+    def _is_awaitable(self, value: Any) -> TypeGuard[Awaitable[Any]]:
+        return is_awaitable(value) if self._by_type else self._awaitable(value)
 
     def build_resolve_info(
         self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
@@ -284,9 +293,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         handled by one coroutine (``_settle_item``) rather than two. The leaves the selection
         starts with are read in one go; when one is not plain, every step is run here.
         A step makes ``path`` a ``Path`` only where it needs its own."""
-        is_awaitable = self.is_awaitable
+        awaitable = self._awaitable
+        by_type = self._by_type
         read = selection.read
-        read_first = read_leaves(read, source, is_awaitable) if read is not None else None
+        read_first = read_leaves(read, source, awaitable) if read is not None else None
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
         awaitable_fields: list[str] = []
@@ -304,7 +314,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if type(value) is plan.enum_class and (name := plan.enum_names.get(value)) is not None:
                         results[response_name] = name
                         continue
-                    value = plan.complete(value, is_awaitable)
+                    value = plan.complete(value, awaitable)
                     if value is not NOT_PLAIN:
                         results[response_name] = value
                         continue
@@ -320,7 +330,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if result is Undefined:
                         continue
                 results[response_name] = result
-                if type(result) is not dict and result is not None and is_awaitable(result):
+                if (
+                    type(result) is not dict
+                    and result is not None
+                    and (is_awaitable(result) if by_type else awaitable(result))
+                ):
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
@@ -368,7 +382,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if step.arguments
                         else resolve(source, info)
                     )
-            if self.is_awaitable(result):
+            if self._is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, _located(at), result)
             if plan.list_type is None and result is not None and result is not Undefined:
                 if isinstance(result, Exception):
@@ -376,7 +390,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 completed = self._complete_object(plan.object_type, field_details_list, at, result)
             else:
                 completed = self._complete(plan, field_details_list, at, result)
-            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+            if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, _located(at))
             return completed
         except Exception as raw_error:
@@ -426,7 +440,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             resolved = await (result if self.abort_signal is None else self.with_abort_signal(result))
             completed = self._complete(plan, field_details_list, path, resolved)
-            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+            if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 completed = await completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
@@ -487,7 +501,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             memo = self._read.get(key)
             if memo is not None:
                 return memo[1]
-            read = read_leaves(leaves, result, self.is_awaitable)
+            read = read_leaves(leaves, result, self._awaitable)
             if read is not None:
                 self._read[key] = (result, read)
                 return read
@@ -504,7 +518,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
-        is_awaitable = self.is_awaitable
+        awaitable = self._awaitable
+        by_type = self._by_type
         leaves = collected.leaves
         # Items read by their leaves alone need no path; the others share this list's.
         at = at if leaves is not None else _located(at)
@@ -520,14 +535,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 item_at = (at, index, None)
                 try:
                     if type(item) is not plain:
-                        if item is None or item is Undefined or isinstance(item, Exception) or is_awaitable(item):
+                        if (
+                            item is None
+                            or item is Undefined
+                            or isinstance(item, Exception)
+                            or (is_awaitable(item) if by_type else awaitable(item))
+                        ):
                             value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
                             if value is not None:
                                 awaitable_indices.append(index)
                             completed.append(value)
                             continue
                         plain = type(item) if known_not_awaitable(type(item)) else None
-                    value = read_leaves(leaves, item, is_awaitable) if leaves is not None else None
+                    value = read_leaves(leaves, item, awaitable) if leaves is not None else None
                     if value is None:
                         value = self._run_steps(object_type, item, item_at, selection, as_item)
                     if type(value) is not dict:
@@ -568,7 +588,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(resolved, Exception):
                 raise resolved
             completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
-            if type(completed) is not dict and self.is_awaitable(completed):
+            if type(completed) is not dict and self._is_awaitable(completed):
                 return await completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.item_type, field_details_list, _located(item_at))
