@@ -112,12 +112,14 @@ class Selection:
     (``schema.plans.read_leaves``); None when the first step is no leaf plan."""
     rest: Steps
     """The steps after those ``read`` reads."""
+    type_name: str
+    """The name of the object type the steps run on."""
 
 
-def _selection(steps: Steps) -> Selection:
+def _selection(steps: Steps, type_name: str) -> Selection:
     count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
     leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
-    return Selection(steps, tuple(leaves) if leaves else None, steps[count:])
+    return Selection(steps, tuple(leaves) if leaves else None, steps[count:], type_name)
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None  # a list field with directives may be streamed
             arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
             steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
-        planned = _selection(tuple(steps))
+        planned = _selection(tuple(steps), parent_type.name)
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
 
@@ -300,7 +302,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
         awaitable_fields: list[str] = []
-        type_name = parent_type.name
+        type_name = selection.type_name
         try:
             for step in steps:
                 response_name = step.response_name
