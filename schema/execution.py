@@ -169,6 +169,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """Objects completed by leaves alone, by the identity of the object and of its selection
         (kept alive with their output): a user met again in the response is read once."""
         self._info_tail = self._request_info()
+        self._context: Any = self.context_value
+        """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and
+        ``answered_now`` fields read it per object)."""
         self._awaitable: Callable[[Any], bool] = self.is_awaitable
         self._by_type = self.is_awaitable is is_awaitable
         """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
@@ -213,6 +216,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._arguments = other._arguments
         self._read = other._read
         self._info_tail = other._info_tail
+        self._context = other._context
         self._awaitable = other._awaitable
         self._by_type = other._by_type
 
@@ -407,14 +411,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if memo is not None:
             key = getattr(source, memo[1])
             if key is not None:
-                memoized: dict[Any, Any] = getattr(self.context_value, memo[0])
+                memoized: dict[Any, Any] = getattr(self._context, memo[0])
                 found = memoized.get(key)
                 if found is not None:
                     return found
         now = plan.now
         if now is None:
             return LATER
-        return now(source, self.context_value, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
+        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all
