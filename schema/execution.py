@@ -8,7 +8,7 @@ during a request is turned once into a list of steps, each carrying the field's 
 (``schema.collected``); objects are executed by running those steps:
 
 - a plain leaf is read and taken as its output value, with no path, info or call chain (the
-  leaves a selection starts with by one function generated for them, ``schema.compiled``);
+  leaves a selection starts with in one go, ``schema.plans.read_leaves``);
 - an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
   resolve info) and completed straight into the steps of its own selection set.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -43,11 +43,20 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 from strawberry.types.info import Info
 
-from schema.awaitable import known_not_awaitable
+from schema.awaitable import is_awaitable, known_not_awaitable
 from schema.collected import shared_collections
-from schema.compiled import LeafReader, leaf_reader
 from schema.lockstep import step_together
-from schema.plans import NOT_PLAIN, CompositePlan, FieldPlan, LeafPlan, field_plans, plan_field
+from schema.plans import (
+    LATER,
+    NOT_PLAIN,
+    CompositePlan,
+    FieldPlan,
+    LeafPlan,
+    Leaves,
+    field_plans,
+    plan_field,
+    read_leaves,
+)
 
 _path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
@@ -98,17 +107,19 @@ class Selection:
     """A selection set's steps on one object type."""
 
     steps: Steps
-    read: LeafReader | None
-    """Reads the leaf steps the selection starts with into the object's output, in one generated
-    function (``schema.compiled``); None when the first step is no leaf plan."""
+    read: Leaves | None
+    """The leaf steps the selection starts with, read into the object's output in one go
+    (``schema.plans.read_leaves``); None when the first step is no leaf plan."""
     rest: Steps
     """The steps after those ``read`` reads."""
+    type_name: str
+    """The name of the object type the steps run on."""
 
 
-def _selection(steps: Steps) -> Selection:
+def _selection(steps: Steps, type_name: str) -> Selection:
     count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
     leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
-    return Selection(steps, leaf_reader(leaves) if leaves else None, steps[count:])
+    return Selection(steps, tuple(leaves) if leaves else None, steps[count:], type_name)
 
 
 @dataclass(frozen=True)
@@ -121,10 +132,13 @@ class Collected:
     grouped_field_set: GroupedFieldSet
     selection: Selection | None
     """None when the selection defers fields: graphql-core's path then."""
-    leaves: LeafReader | None
+    leaves: Leaves | None
     """When every step is a leaf plan (the output is a function of the object's attributes
-    alone): the selection's reader, which reads it all."""
+    alone): the selection's leaves, which are all of it."""
 
+
+_NO_ARGUMENTS: dict[str, Any] = {}
+"""The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]
 """A list's item type and field: where an item's error is handled."""
@@ -155,6 +169,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """Objects completed by leaves alone, by the identity of the object and of its selection
         (kept alive with their output): a user met again in the response is read once."""
         self._info_tail = self._request_info()
+        self._context: Any = self.context_value
+        """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and
+        ``answered_now`` fields read it per object)."""
+        self._awaitable: Callable[[Any], bool] = self.is_awaitable
+        self._by_type = self.is_awaitable is is_awaitable
+        """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
+        directly, not through the attribute graphql-core keeps it in."""
 
     def _request_info(self) -> tuple[Any, ...]:
         """What every resolve info of this execution holds after the field's own path."""
@@ -195,6 +216,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._arguments = other._arguments
         self._read = other._read
         self._info_tail = other._info_tail
+        self._context = other._context
+        self._awaitable = other._awaitable
+        self._by_type = other._by_type
+
+    def _is_awaitable(self, value: Any) -> TypeGuard[Awaitable[Any]]:
+        return is_awaitable(value) if self._by_type else self._awaitable(value)
 
     def build_resolve_info(
         self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
@@ -256,7 +283,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = None  # a list field with directives may be streamed
             arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
             steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
-        planned = _selection(tuple(steps))
+        planned = _selection(tuple(steps), parent_type.name)
         self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
 
@@ -270,15 +297,16 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         """``item``: the object is a list item whose pending fields are awaited and its errors
         handled by one coroutine (``_settle_item``) rather than two. The leaves the selection
-        starts with are read by its reader; when one is not plain, every step is run here.
+        starts with are read in one go; when one is not plain, every step is run here.
         A step makes ``path`` a ``Path`` only where it needs its own."""
-        is_awaitable = self.is_awaitable
+        awaitable = self._awaitable
+        by_type = self._by_type
         read = selection.read
-        read_first = read(source, is_awaitable) if read is not None else None
+        read_first = read_leaves(read, source, awaitable) if read is not None else None
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
         awaitable_fields: list[str] = []
-        type_name = parent_type.name
+        type_name = selection.type_name
         try:
             for step in steps:
                 response_name = step.response_name
@@ -292,7 +320,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if type(value) is plan.enum_class and (name := plan.enum_names.get(value)) is not None:
                         results[response_name] = name
                         continue
-                    value = plan.complete(value, is_awaitable)
+                    value = plan.complete(value, awaitable)
                     if value is not NOT_PLAIN:
                         results[response_name] = value
                         continue
@@ -308,7 +336,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if result is Undefined:
                         continue
                 results[response_name] = result
-                if type(result) is not dict and result is not None and is_awaitable(result):
+                if (
+                    type(result) is not dict
+                    and result is not None
+                    and (is_awaitable(result) if by_type else awaitable(result))
+                ):
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
@@ -336,7 +368,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             if plan.read is not None:
                 result = plan.read(source, plan.attribute)
-            elif plan.memo is not None and (found := self._in_memo(plan.memo, source)) is not None:
+            elif (plan.memo is not None or plan.now is not None) and (
+                found := self._answered(plan, step, source)
+            ) is not LATER:
                 result = found
             else:
                 at = path = _located(at)
@@ -354,7 +388,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if step.arguments
                         else resolve(source, info)
                     )
-            if self.is_awaitable(result):
+            if self._is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, _located(at), result)
             if plan.list_type is None and result is not None and result is not Undefined:
                 if isinstance(result, Exception):
@@ -362,18 +396,29 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 completed = self._complete_object(plan.object_type, field_details_list, at, result)
             else:
                 completed = self._complete(plan, field_details_list, at, result)
-            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+            if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, _located(at))
             return completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, _located(at))
             return None
 
-    def _in_memo(self, memo: tuple[str, str], source: Any) -> Any:
-        """What the context's memo holds for the source's key (a ``from_memo`` field's answer), or None."""
-        key = getattr(source, memo[1])
-        found: dict[Any, Any] = getattr(self.context_value, memo[0])
-        return None if key is None else found.get(key)
+    def _answered(self, plan: CompositePlan, step: Step, source: Any) -> Any:
+        """What the field answers without its resolver: what the context's memo holds for the
+        source's key (``from_memo``), else what its ``answered_now`` function answers; ``LATER``
+        where neither answers (its resolver then does)."""
+        memo = plan.memo
+        if memo is not None:
+            key = getattr(source, memo[1])
+            if key is not None:
+                memoized: dict[Any, Any] = getattr(self._context, memo[0])
+                found = memoized.get(key)
+                if found is not None:
+                    return found
+        now = plan.now
+        if now is None:
+            return LATER
+        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all
@@ -401,7 +446,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             resolved = await (result if self.abort_signal is None else self.with_abort_signal(result))
             completed = self._complete(plan, field_details_list, path, resolved)
-            if type(completed) is not dict and completed is not None and self.is_awaitable(completed):
+            if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 completed = await completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
@@ -462,7 +507,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             memo = self._read.get(key)
             if memo is not None:
                 return memo[1]
-            read = leaves(result, self.is_awaitable)
+            read = read_leaves(leaves, result, self._awaitable)
             if read is not None:
                 self._read[key] = (result, read)
                 return read
@@ -479,7 +524,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
-        is_awaitable = self.is_awaitable
+        awaitable = self._awaitable
+        by_type = self._by_type
         leaves = collected.leaves
         # Items read by their leaves alone need no path; the others share this list's.
         at = at if leaves is not None else _located(at)
@@ -495,14 +541,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 item_at = (at, index, None)
                 try:
                     if type(item) is not plain:
-                        if item is None or item is Undefined or isinstance(item, Exception) or is_awaitable(item):
+                        if (
+                            item is None
+                            or item is Undefined
+                            or isinstance(item, Exception)
+                            or (is_awaitable(item) if by_type else awaitable(item))
+                        ):
                             value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
                             if value is not None:
                                 awaitable_indices.append(index)
                             completed.append(value)
                             continue
                         plain = type(item) if known_not_awaitable(type(item)) else None
-                    value = leaves(item, is_awaitable) if leaves is not None else None
+                    value = read_leaves(leaves, item, awaitable) if leaves is not None else None
                     if value is None:
                         value = self._run_steps(object_type, item, item_at, selection, as_item)
                     if type(value) is not dict:
@@ -543,7 +594,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(resolved, Exception):
                 raise resolved
             completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
-            if type(completed) is not dict and self.is_awaitable(completed):
+            if type(completed) is not dict and self._is_awaitable(completed):
                 return await completed
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.item_type, field_details_list, _located(item_at))

@@ -18,7 +18,10 @@ is never read without its resolver, which checks the caller.
 A resolver may declare that it answers what a memo of the request's context holds for the source
 (``from_memo``: the user an ``assignee_id`` names, once the response has met that user); its plan
 then lets the executor take a value found there without calling the resolver, which is called,
-with its resolve info, only when the memo holds nothing for the key.
+with its resolve info, only when the memo holds nothing for the key. Likewise a resolver may
+declare a function that answers the field without a resolve info where its value is ready
+(``answered_now``: a user or an issues page the request's loader holds, fresh); it answers
+``LATER`` where the value is not (pending, failed, served stale), and the resolver is called.
 """
 
 from __future__ import annotations
@@ -59,6 +62,13 @@ from schema.streamline import InfoOnly, info_only
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 MEMO = "mobius.memo"
+NOW = "mobius.now"
+
+Now = Callable[[Any, Any, Mapping[str, Any]], Any]
+"""``(source, context, arguments)``: what the field's resolver would answer, or ``LATER``."""
+
+LATER: Any = object()
+"""What an ``answered_now`` function answers where only the field's resolver may answer."""
 
 NOT_PLAIN: Any = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
@@ -68,6 +78,13 @@ def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
     """Field metadata: what the dict ``memo`` of the request's context holds under the source's
     attribute ``key`` (when it holds anything: not ``None``) is what the field's resolver answers."""
     return {MEMO: (memo, key)}
+
+
+def answered_now(now: Now) -> dict[str, Now]:
+    """Field metadata: ``now(source, context, arguments)`` answers what the field's resolver would
+    (the arguments as graphql-core coerces them, defaults included) where that needs no resolve
+    info, and ``LATER`` anywhere else; it raises what the resolver would raise for the arguments."""
+    return {NOW: now}
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,12 @@ class LeafPlan:
     """For a Strawberry enum: each member of ``enum_class`` by its GraphQL name."""
     exact: type | None
     """``plain`` where any value of that type is output as it is (``str``, ``bool``: no range)."""
+    by_getattr: bool
+    """``read`` is ``getattr``."""
+    enum_texts: dict[str, str]
+    """For a Strawberry enum: the GraphQL name of each of its values that is a ``str`` (an upstream
+    value holds an enum field as its value: ``"OPEN"``), the first name of a value as graphql-core's
+    own look-up keeps it."""
 
     def complete(self, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
         """The output value, ``None`` where null is allowed, or ``NOT_PLAIN``."""
@@ -129,6 +152,8 @@ class CompositePlan:
     memo: tuple[str, str] | None
     """For a resolver declared ``from_memo`` (and not guarded, without extensions): the context's
     memo and the source's attribute its key is in."""
+    now: Now | None
+    """For a resolver declared ``answered_now`` (and not guarded, without extensions): that function."""
     has_args: bool
     nullable: bool
     list_type: GraphQLList[Any] | None
@@ -189,9 +214,61 @@ def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable
         enum_class = leaf_type.wrapped_cls  # type: ignore[attr-defined]  # Strawberry's enum type
         enum_names = _enum_names(leaf_type, enum_class)
     exact = plain if plain is str or plain is bool else None
+    read = definition.default_resolver
     return LeafPlan(
-        definition.default_resolver, definition.python_name, leaf_type, nullable, plain, enum_class, enum_names, exact
+        read,
+        definition.python_name,
+        leaf_type,
+        nullable,
+        plain,
+        enum_class,
+        enum_names,
+        exact,
+        read is getattr,
+        _names_by_text(leaf_type) if enum_class is not None else {},
     )
+
+
+def _names_by_text(enum_type: GraphQLLeafType) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if isinstance(enum_type, GraphQLEnumType):
+        for name, enum_value in enum_type.values.items():
+            value = name if enum_value.value is None or enum_value.value is Undefined else enum_value.value
+            if isinstance(value, str):
+                names.setdefault(value, name)
+    return names
+
+
+Leaves = tuple[tuple[str, LeafPlan], ...]
+"""Leaf steps: each one's response name and plan."""
+
+
+def read_leaves(leaves: Leaves, source: Any, is_awaitable: Callable[[Any], bool]) -> dict[str, Any] | None:
+    """The output of ``leaves`` read from ``source`` in one go, or None when a value is not plain
+    (the executor then reads the object on its general path, which reports it): a value that is
+    its own output (a ``str`` for ``String``/``ID``, a ``bool``, a 32-bit ``int``, a member of the
+    enum or one of its values as a ``str``, by its name) is kept, any other is completed by its
+    plan's ``complete``, as the step loop does."""
+    results: dict[str, Any] = {}
+    for response_name, plan in leaves:
+        value = getattr(source, plan.attribute) if plan.by_getattr else plan.read(source, plan.attribute)
+        kind = type(value)
+        if kind is plan.exact:
+            results[response_name] = value
+            continue
+        if plan.enum_class is not None:
+            if kind is str:
+                value = plan.enum_texts.get(value, NOT_PLAIN)
+            elif kind is plan.enum_class:
+                value = plan.enum_names.get(value, NOT_PLAIN)
+            else:
+                value = plan.complete(value, is_awaitable)
+        elif not (kind is int and plan.plain is int and _INT_MIN <= value <= _INT_MAX):
+            value = plan.complete(value, is_awaitable)
+        if value is NOT_PLAIN:
+            return None
+        results[response_name] = value
+    return results
 
 
 def _enum_names(enum_type: GraphQLEnumType, enum_class: Any) -> dict[Any, str]:
@@ -213,6 +290,14 @@ def _memo(field_def: GraphQLField, definition: StrawberryField) -> tuple[str, st
         return None
     memo, key = declared
     return memo, key
+
+
+def _now(field_def: GraphQLField, definition: StrawberryField) -> Now | None:
+    """The field's ``answered_now`` function, where nothing but its resolver would run (as ``_memo``)."""
+    declared: Now | None = definition.metadata.get(NOW)
+    if declared is None or is_guarded(field_def) or definition.extensions:
+        return None
+    return declared
 
 
 def _composite_plan(
@@ -244,6 +329,7 @@ def _composite_plan(
         resolve=None if basic else field_def.resolve,
         with_info=None if basic or field_def.resolve is None else info_only(field_def.resolve),
         memo=None if basic else _memo(field_def, definition),
+        now=None if basic else _now(field_def, definition),
         has_args=bool(field_def.args),
         nullable=nullable,
         list_type=list_type,

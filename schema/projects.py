@@ -26,7 +26,7 @@ from schema.cache import served
 from schema.common import GatewayInfo
 from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
-from schema.plans import from_memo
+from schema.plans import LATER, answered_now, from_memo
 from schema.selection import Selection, pushdown, read_ahead, read_from, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -55,6 +55,10 @@ def _assignees_from(
     return ()
 
 
+def _assignee_now(issue: IssueNode, context: Any, _args: Mapping[str, Any]) -> Any:
+    return identity_types.user_now(context, issue.assignee_id)
+
+
 @strawberry.type
 class Issue:
     id: strawberry.ID
@@ -65,7 +69,12 @@ class Issue:
 
     @strawberry.field(
         graphql_type=UserRef | None,
-        metadata={**reads(USERS), **from_memo("users", "assignee_id"), **read_from(_assignees_from)},
+        metadata={
+            **reads(USERS),
+            **from_memo("users", "assignee_id"),
+            **answered_now(_assignee_now),
+            **read_from(_assignees_from),
+        },
     )
     def assignee(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         user_id = self.assignee_id
@@ -118,6 +127,23 @@ def _owners_from(
     return ()
 
 
+def _owner_now(project: ProjectNode, context: Any, _args: Mapping[str, Any]) -> Any:
+    return identity_types.user_now(context, project.owner_id)
+
+
+def _issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> Any:
+    """What ``Project.issues`` answers where the loader holds the page, fresh; else ``LATER``."""
+    loaders = context.loaders
+    found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), _state(args))
+    if not found.done() or found.cancelled() or found.exception() is not None:
+        return LATER
+    page: IssuePage | None = found.result()
+    cache = loaders.cache
+    if page is not None and cache is not None and cache.stale.lookup(page) is not None:
+        return LATER
+    return issue_page(page)
+
+
 def _issues_pushed_down(args: Mapping[str, Any]) -> IssuesArgs:
     return resolvers.projects.issues_args(args["first"], args.get("after"), _state(args))
 
@@ -141,7 +167,12 @@ class Project:
 
     @strawberry.field(
         graphql_type=UserRef | None,
-        metadata={**reads(USERS), **from_memo("users", "owner_id"), **read_from(_owners_from)},
+        metadata={
+            **reads(USERS),
+            **from_memo("users", "owner_id"),
+            **answered_now(_owner_now),
+            **read_from(_owners_from),
+        },
     )
     def owner(self, info: GatewayInfo) -> IdentityUser | Awaitable[IdentityUser | None] | None:
         return identity_types.user_now_or_later(info, self.owner_id)
@@ -152,6 +183,7 @@ class Project:
             **read_ahead(_issues_ahead),
             **read_from(_issues_from, then=issue_page),
             **pushdown(_issues_pushed_down),
+            **answered_now(_issues_now),
             **reads(ISSUES, size="first"),
         },
     )

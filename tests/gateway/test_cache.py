@@ -398,3 +398,25 @@ async def test_with_billings_breaker_open_stale_billing_is_served_without_asking
     marks = {tuple(mark["path"]): mark for mark in stale["extensions"]["stale"]}
     assert marks[("organization", "billing")]["upstream"] == "billing"
     assert marks[("organization", "billing")]["ageSeconds"] >= 400
+
+
+async def test_users_served_stale_are_still_marked_where_owners_and_assignees_name_them(
+    cached_gateway: Gateway, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    fresh = await dashboard(cached_gateway)
+    clock.advance(100)  # users: 60 s fresh + 30 s stale-while-revalidate have passed
+    await sandbox.faults("identity", error_rate=1.0, status=503)
+
+    stale = await dashboard(cached_gateway)
+
+    assert stale["data"] == fresh["data"]
+    marks = {tuple(mark["path"]) for mark in stale["extensions"]["stale"]}
+    user_id = assignee_outside_the_members_page()
+    named = [
+        ("organization", "projects", "nodes", project, "issues", "nodes", issue, "assignee")
+        for project, node in enumerate(fresh["data"]["organization"]["projects"]["nodes"])
+        for issue, each in enumerate(node["issues"]["nodes"])
+        if each["assignee"] is not None and each["assignee"]["id"] == user_id
+    ]
+    assert named
+    assert set(named) <= marks

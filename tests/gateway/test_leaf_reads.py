@@ -1,7 +1,6 @@
-"""The leaves a selection starts with are read by a generated function (``schema.compiled``); the
+"""The leaves a selection starts with are read in one go (``schema.plans.read_leaves``); the
 answers are graphql-core's: any alias, a value that is not plain at any position, an enum held as
-its value, a schema's own default resolver, many selections of the same shape and more shapes than
-are kept."""
+its value, a schema's own default resolver, selections of the same shape and of every shape."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from typing import Any
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from schema import compiled
 from schema.execution import GatewayExecutionContext
 
 
@@ -152,24 +150,14 @@ async def test_a_schema_that_reads_its_fields_its_own_way_is_read_that_way() -> 
     assert planned[0] == {"rows": [{"key": "a", "size": 1}, {"key": "b", "size": 2}]}
 
 
-async def test_more_shapes_than_are_kept_are_still_read() -> None:
+async def test_leaves_are_read_in_any_order_and_number() -> None:
     fields = ["id", "label", "count", "ratio", "level", "on"]
     shapes = [
         [fields[(start + offset) % len(fields)] for offset in range(length)]
         for start in range(len(fields))
         for length in range(1, len(fields) + 1)
     ]
-    kept = dict(compiled._factories)
-    compiled._factories.clear()
-    compiled._factories.update(
-        {(("kept", str(index)),): compiled._generate(()) for index in range(compiled.MAX_SHAPES)}
-    )
-    try:
-        for shape in shapes:
-            stock, planned = await both("{ readings { " + " ".join(shape) + " } }")
-            assert planned == stock
-            assert list(planned[0]["readings"][0]) == shape
-        assert len(compiled._factories) == compiled.MAX_SHAPES
-    finally:
-        compiled._factories.clear()
-        compiled._factories.update(kept)
+    for shape in shapes:
+        stock, planned = await both("{ readings { " + " ".join(shape) + " } }")
+        assert planned == stock
+        assert list(planned[0]["readings"][0]) == shape
