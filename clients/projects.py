@@ -5,26 +5,17 @@ selection per distinct argument set, aliased ``i0``, ``i1``, ...). The upstream'
 ``nodes`` are non-null, so an error inside one project's issues nulls the whole answer: such a page
 is then read again without its issues, and the caller loads them on their own.
 
-The values are frozen msgspec Structs. A clean answer of the projects request (pages and nested
-issue pages) is decoded in one pass from the response bytes into a type built for the request's
-shape; an answer with errors, or one that does not match, is split key by key as plain JSON, so
-that each key gets its own error. The Structs that hold only scalars (nodes, page infos, keys) are
-``gc=False``: no reference cycle can run through them, so the cyclic collector neither tracks nor
-traverses the hundreds of them an answer brings (and each is 16 bytes smaller).
+A clean answer of the projects request (pages and nested issue pages) is decoded in one pass from
+the response bytes into a type built for the request's shape (``clients.projects_documents``); an
+answer with errors, or one that does not match, is split key by key as plain JSON, so that each key
+gets its own error. The values are ``clients.projects_values``' Structs (importable from here too).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
-
-import msgspec
-from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
-from graphql import DocumentNode, GraphQLSchema, build_schema
 
 from clients.codec import Invalid, StructCodec
 from clients.declaration import (
@@ -42,224 +33,59 @@ from clients.declaration import (
     merged,
 )
 from clients.errors import UpstreamError, UpstreamInvalidResponse, graphql_error, invalid_response
-from clients.graphql import Answer, AnswerCodec, GraphQLResult, GraphQLUpstream
+from clients.graphql import GraphQLResult, GraphQLUpstream
+from clients.projects_documents import (
+    CLOSE_ISSUE,
+    CREATE_ISSUE,
+    NODES_DOCUMENT,
+    UPSTREAM_SCHEMA,
+    issues_document,
+    projects_answer,
+    projects_document,
+)
+from clients.projects_values import (
+    IssueNode,
+    IssuePage,
+    IssuesArgs,
+    IssuesKey,
+    PageInfo,
+    ProjectNode,
+    ProjectPage,
+    ProjectsKey,
+    ProjectsWithIssues,
+)
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
-
-class PageInfo(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    has_next_page: bool
-    end_cursor: str | None = None
-
-
-class ProjectNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    id: str
-    name: str
-    org_id: str
-    owner_id: str
-    state: str
-
-
-class IssueNode(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    id: str
-    title: str
-    state: str
-    project_id: str
-    assignee_id: str | None = None
-
-
-class ProjectPage(msgspec.Struct, frozen=True, rename="camel"):
-    total_count: int
-    page_info: PageInfo
-    nodes: list[ProjectNode]
-
-
-class IssuePage(msgspec.Struct, frozen=True, rename="camel"):
-    total_count: int
-    page_info: PageInfo
-    nodes: list[IssueNode]
-
+__all__ = [
+    "ISSUES",
+    "PROJECTS",
+    "PROJECTS_API",
+    "PROJECTS_SLOT",
+    "PROJECT_PAGES",
+    "UPSTREAM_SCHEMA",
+    "IssueChange",
+    "IssueNode",
+    "IssuePage",
+    "IssuesArgs",
+    "IssuesKey",
+    "PageInfo",
+    "ProjectNode",
+    "ProjectPage",
+    "ProjectsClient",
+    "ProjectsKey",
+    "ProjectsWebhook",
+    "ProjectsWithIssues",
+    "parse_webhook",
+    "projects_answer",
+    "webhook_touches",
+]
 
 _PROJECT_NODE = StructCodec(ProjectNode)
 _ISSUE_NODE = StructCodec(IssueNode)
 _PROJECT_PAGE = StructCodec(ProjectPage)
 _ISSUE_PAGE = StructCodec(IssuePage)
 
-
-class IssuesKey(msgspec.Struct, frozen=True, gc=False):
-    project_id: str
-    first: int
-    after: str | None = None
-    state: str | None = None
-
-
-class IssuesArgs(msgspec.Struct, frozen=True, gc=False):
-    """The arguments of one ``issues`` page, for every project of a projects page."""
-
-    first: int
-    after: str | None = None
-    state: str | None = None
-
-    def key(self, project_id: str) -> IssuesKey:
-        return IssuesKey(project_id, self.first, self.after, self.state)
-
-
-class ProjectsKey(msgspec.Struct, frozen=True, gc=False):
-    """A page of an organization's projects, and the issue pages the client's selection asks of
-    each of its projects (pushed down into the same upstream request)."""
-
-    org_id: str
-    first: int
-    after: str | None = None
-    issues: tuple[IssuesArgs, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectsWithIssues:
-    """A projects page and the issue pages fetched inside it (each a page or its own error);
-    ``issues`` is empty when none were asked for or they had to be left out."""
-
-    page: ProjectPage
-    issues: dict[IssuesKey, IssuePage | UpstreamError]
-
-
 _ISSUES_ALIAS = re.compile(r"i[0-9]+")
-
-UPSTREAM_SCHEMA: GraphQLSchema = build_schema(Path(__file__).with_name("projects.graphql").read_text())
-"""What the gateway relies on of the upstream's schema; every document below is built from it."""
-_DS = DSLSchema(UPSTREAM_SCHEMA)
-
-
-def _page_info(connection: Any) -> DSLField:
-    field: DSLField = connection.pageInfo.select(_DS.PageInfo.hasNextPage, _DS.PageInfo.endCursor)
-    return field
-
-
-def _project_fields() -> tuple[DSLField, ...]:
-    project = _DS.Project
-    return (project.id, project.name, project.orgId, project.ownerId, project.state)
-
-
-def _issue_fields() -> tuple[DSLField, ...]:
-    """In ``IssueNode``'s order: the upstream answers in the selection's order, and msgspec matches
-    each key at once when it is the field it expects next."""
-    issue = _DS.Issue
-    return (issue.id, issue.title, issue.state, issue.projectId, issue.assigneeId)
-
-
-def _issue_connection(field: DSLField) -> DSLField:
-    connection = _DS.IssueConnection
-    nodes = connection.nodes.select(*_issue_fields())
-    return field.select(connection.totalCount, _page_info(connection), nodes)
-
-
-@lru_cache(maxsize=128)
-def _projects_document(shape: tuple[int, ...]) -> DocumentNode:
-    """One aliased ``projects`` field per key (``k<i>``); ``shape[i]`` nested ``issues`` selections
-    (``i<j>``) in key i's projects."""
-    var = DSLVariableDefinitions()
-    fields = []
-    for i, nested in enumerate(shape):
-        issues = [
-            _issue_connection(
-                _DS.Project.issues.alias(f"i{j}").args(
-                    first=getattr(var, f"f{i}_{j}"), after=getattr(var, f"a{i}_{j}"), state=getattr(var, f"s{i}_{j}")
-                )
-            )
-            for j in range(nested)
-        ]
-        connection = _DS.ProjectConnection
-        page = _DS.Query.projects.alias(f"k{i}").args(
-            orgId=getattr(var, f"o{i}"), first=getattr(var, f"f{i}"), after=getattr(var, f"a{i}")
-        )
-        nodes = connection.nodes.select(*_project_fields(), *issues)
-        fields.append(page.select(connection.totalCount, _page_info(connection), nodes))
-    query = DSLQuery(*fields)
-    query.variable_definitions = var
-    return dsl_gql(MobiusProjects=query).document
-
-
-_PROJECT_FIELDS = [
-    (field.name, field.type) if field.required else (field.name, field.type, field.default)
-    for field in msgspec.structs.fields(ProjectNode)
-]
-"""``ProjectNode``'s fields, as ``msgspec.defstruct`` takes them."""
-
-
-@lru_cache(maxsize=32)
-def _nested_page(nested: int) -> Any:
-    """A projects page whose projects carry ``nested`` issue pages (``i0``, ``i1``, ...)."""
-    project = msgspec.defstruct(
-        f"NestedProject{nested}",
-        [*_PROJECT_FIELDS, *((f"i{j}", IssuePage) for j in range(nested))],
-        frozen=True,
-        rename="camel",
-    )
-    return msgspec.defstruct(
-        f"NestedProjectPage{nested}",
-        [("total_count", int), ("page_info", PageInfo), ("nodes", list[project])],  # type: ignore[valid-type]  # built above
-        frozen=True,
-        rename="camel",
-    )
-
-
-@lru_cache(maxsize=128)
-def projects_answer(shape: tuple[int, ...]) -> AnswerCodec:
-    """The typed answer of the projects request for keys asking ``shape[i]`` nested issue pages:
-    one page per key, none of them null."""
-    data: Any = msgspec.defstruct(
-        "MobiusProjectsData", [(f"k{i}", _nested_page(nested)) for i, nested in enumerate(shape)], frozen=True
-    )
-    return StructCodec(Answer[data])
-
-
-@lru_cache(maxsize=128)
-def _issues_document(count: int) -> DocumentNode:
-    var = DSLVariableDefinitions()
-    fields = [
-        _DS.Query.node.alias(f"k{i}")
-        .args(id=getattr(var, f"p{i}"))
-        .select(
-            DSLInlineFragment()
-            .on(_DS.Project)
-            .select(
-                _issue_connection(
-                    _DS.Project.issues.args(
-                        first=getattr(var, f"f{i}"), after=getattr(var, f"a{i}"), state=getattr(var, f"s{i}")
-                    )
-                )
-            )
-        )
-        for i in range(count)
-    ]
-    query = DSLQuery(*fields)
-    query.variable_definitions = var
-    return dsl_gql(MobiusIssues=query).document
-
-
-def _nodes_document() -> DocumentNode:
-    var = DSLVariableDefinitions()
-    query = DSLQuery(
-        _DS.Query.nodes.args(ids=var.ids).select(DSLInlineFragment().on(_DS.Project).select(*_project_fields()))
-    )
-    query.variable_definitions = var
-    return dsl_gql(MobiusProjectNodes=query).document
-
-
-def _issue_mutation(name: str, **arguments: str) -> DocumentNode:
-    var = DSLVariableDefinitions()
-    field: DSLField = getattr(_DS.Mutation, name)
-    mutation = DSLMutation(
-        field.args(**{argument: getattr(var, variable) for argument, variable in arguments.items()}).select(
-            *_issue_fields()
-        )
-    )
-    mutation.variable_definitions = var
-    return dsl_gql(**{f"Mobius{name[0].upper()}{name[1:]}": mutation}).document
-
-
-_NODES_DOCUMENT = _nodes_document()
-_CREATE_ISSUE = _issue_mutation("createIssue", projectId="projectId", title="title")
-_CLOSE_ISSUE = _issue_mutation("closeIssue", id="id")
 
 _LOST = object()
 """A key whose answer the upstream dropped for another key's error (a non-null root nulls all data)."""
@@ -283,7 +109,7 @@ class ProjectsClient:
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"o{i}": key.org_id, f"f{i}": key.first, f"a{i}": key.after})
-        result = await self.graphql.execute(_projects_document((0,) * len(keys)), variables)
+        result = await self.graphql.execute(projects_document((0,) * len(keys)), variables)
         answers = [self._keyed(result, f"k{i}", _PROJECT_PAGE.convert) for i in range(len(keys))]
         lost = [key for key, answer in zip(keys, answers, strict=True) if answer is _LOST]
         reread = iter(await self._pages_or_error(lost) if lost else [])
@@ -301,7 +127,7 @@ class ProjectsClient:
             for j, args in enumerate(key.issues):
                 variables.update({f"f{i}_{j}": args.first, f"a{i}_{j}": args.after, f"s{i}_{j}": args.state})
         shape = tuple(len(key.issues) for key in keys)
-        result = await self.graphql.execute(_projects_document(shape), variables, answer=projects_answer(shape))
+        result = await self.graphql.execute(projects_document(shape), variables, answer=projects_answer(shape))
         if result.typed is not None:
             return [_with_issues(getattr(result.typed, f"k{i}"), key) for i, key in enumerate(keys)]
         answers = self.split_nested(result, keys)
@@ -378,11 +204,11 @@ class ProjectsClient:
         variables: dict[str, Any] = {}
         for i, key in enumerate(keys):
             variables.update({f"p{i}": key.project_id, f"f{i}": key.first, f"a{i}": key.after, f"s{i}": key.state})
-        result = await self.graphql.execute(_issues_document(len(keys)), variables)
+        result = await self.graphql.execute(issues_document(len(keys)), variables)
         return [self._keyed(result, f"k{i}", _issue_page) for i in range(len(keys))]
 
     async def projects_by_ids(self, ids: Sequence[str]) -> dict[str, ProjectNode]:
-        result = await self.graphql.execute(_NODES_DOCUMENT, {"ids": list(ids)})
+        result = await self.graphql.execute(NODES_DOCUMENT, {"ids": list(ids)})
         nodes = self._data(result).get("nodes")
         if not isinstance(nodes, list):
             raise UpstreamInvalidResponse("nodes: expected a list", upstream=self.name)
@@ -394,11 +220,11 @@ class ProjectsClient:
         return found
 
     async def create_issue(self, project_id: str, title: str) -> IssueNode:
-        result = await self.graphql.execute(_CREATE_ISSUE, {"projectId": project_id, "title": title})
+        result = await self.graphql.execute(CREATE_ISSUE, {"projectId": project_id, "title": title})
         return self._mutated(result, "createIssue")
 
     async def close_issue(self, issue_id: str) -> IssueNode:
-        result = await self.graphql.execute(_CLOSE_ISSUE, {"id": issue_id})
+        result = await self.graphql.execute(CLOSE_ISSUE, {"id": issue_id})
         return self._mutated(result, "closeIssue")
 
     def _mutated(self, result: GraphQLResult, field: str) -> IssueNode:

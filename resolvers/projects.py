@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from clients.identity import MEMBERS, USERS
 from clients.projects import (
     ISSUES,
     PROJECT_PAGES,
@@ -31,6 +33,32 @@ def projects_of_org(
     of each of its projects, fetched in the same upstream request when the page is."""
     check_page_size(first)
     return loaders[PROJECT_PAGES].load(ProjectsKey(org_id, first, after, tuple(issues)))
+
+
+async def projects_page(
+    loaders: Loaders, org_id: str, first: int, after: str | None, issues: Sequence[IssuesArgs] = ()
+) -> ProjectPage | None:
+    """``projects_of_org``'s page, handed out once the users of this request read ahead so far (the
+    owners and assignees its answer names, ``schema.selection.start_reads_from``) are answered too.
+
+    The response waits for those users in any case; completed after them, the page's owner and
+    assignee fields are answered at once from the loader and the response's memo, where completed
+    before, each one not in a members page waited for the users' batch on its own (a coroutine and
+    a wake-up per field)."""
+    page = await projects_of_org(loaders, org_id, first, after, issues)
+    await _users_answered(loaders)
+    return page
+
+
+async def _users_answered(loaders: Loaders) -> None:
+    """Until none of the request's users or members pages is waiting for its answer (a failed one
+    is its fields' to report). Users read ahead behind a members page are loaded once the page is
+    answered (``Loaders.load_ahead``), so the loaders are looked at again after each wait."""
+    while True:
+        waiting: list[asyncio.Future[Any]] = [*loaders[MEMBERS].unsettled(), *loaders[USERS].unsettled()]
+        if not waiting:
+            return
+        await asyncio.gather(*waiting, return_exceptions=True)
 
 
 def issues_args(first: int, after: str | None, state: str | None) -> IssuesArgs:

@@ -205,8 +205,8 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
     )
     async def projects(self, info: GatewayInfo, first: int = 20, after: str | None = None) -> ProjectPage:
         issues = Selection.of(info._raw_info).pushed_down("nodes")
-        found = resolvers.projects.projects_of_org(info.context.loaders, self.id, first, after, issues)
-        return project_types.project_page(served(info, await found))
+        found = await resolvers.projects.projects_page(info.context.loaders, self.id, first, after, issues)
+        return project_types.project_page(served(info, found))
 
     @classmethod
     async def resolve_reference(cls, info: GatewayInfo, id: strawberry.ID) -> Organization | None:

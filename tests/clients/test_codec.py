@@ -10,7 +10,7 @@ import pytest
 
 import clients.billing
 import clients.identity
-import clients.projects
+import clients.projects_values
 from clients.billing import BillingInvoice
 from clients.codec import Codec, Invalid, ModelCodec, StructCodec
 from clients.identity import IdentityUser
@@ -57,7 +57,7 @@ SCALARS = (
 
 def _untracked_structs() -> list[type[msgspec.Struct]]:
     found: dict[str, type[msgspec.Struct]] = {}
-    for module in (clients.billing, clients.identity, clients.projects):
+    for module in (clients.billing, clients.identity, clients.projects_values):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, msgspec.Struct) and not value.__struct_config__.gc:
                 found[f"{module.__name__}.{value.__name__}"] = value

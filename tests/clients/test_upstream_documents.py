@@ -6,18 +6,18 @@ from __future__ import annotations
 import pytest
 from graphql import DocumentNode, GraphQLSchema, print_ast, validate
 
-from clients import projects
+from clients import projects_documents as documents
 from sandbox.projects_schema import build_projects_schema
 
 DOCUMENTS = {
-    "one page": projects._projects_document((0,)),
-    "pages with nested issue pages": projects._projects_document((0, 2, 1)),
-    "issue pages": projects._issues_document(3),
-    "project nodes": projects._NODES_DOCUMENT,
-    "create issue": projects._CREATE_ISSUE,
-    "close issue": projects._CLOSE_ISSUE,
+    "one page": documents.projects_document((0,)),
+    "pages with nested issue pages": documents.projects_document((0, 2, 1)),
+    "issue pages": documents.issues_document(3),
+    "project nodes": documents.NODES_DOCUMENT,
+    "create issue": documents.CREATE_ISSUE,
+    "close issue": documents.CLOSE_ISSUE,
 }
-SCHEMAS = {"shipped": projects.UPSTREAM_SCHEMA, "upstream": build_projects_schema()}
+SCHEMAS = {"shipped": documents.UPSTREAM_SCHEMA, "upstream": build_projects_schema()}
 
 
 @pytest.mark.parametrize("document", DOCUMENTS.values(), ids=DOCUMENTS.keys())
@@ -29,7 +29,7 @@ def test_every_upstream_document_is_valid_against_the_shipped_and_the_real_schem
 
 
 def test_each_key_of_a_merged_page_request_has_its_own_alias_and_variables() -> None:
-    text = print_ast(projects._projects_document((0, 1)))
+    text = print_ast(documents.projects_document((0, 1)))
 
     assert "k0: projects(orgId: $o0, first: $f0, after: $a0)" in text
     assert "k1: projects(orgId: $o1, first: $f1, after: $a1)" in text
