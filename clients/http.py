@@ -4,7 +4,6 @@ answer teaches the pipeline), inside the upstream's resilience pipeline."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Mapping
 from functools import partial
@@ -30,8 +29,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.~,-]*")
-"""Characters ``urlencode(..., safe=',')`` leaves as they are."""
+_PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
+"""Characters ``urlencode(..., safe=',')`` leaves as they are: a text made of them alone strips to
+nothing (one call of C, cheaper than a regular expression's match)."""
 
 
 def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
@@ -44,7 +44,7 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
 
 def _query_text(value: str | int) -> str:
     text = value if type(value) is str else str(value)
-    return text if _PLAIN.fullmatch(text) else quote_plus(text, safe=",")
+    return text if not text.strip(_PLAIN) else quote_plus(text, safe=",")
 
 
 def json_text(value: object) -> str:
