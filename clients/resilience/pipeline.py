@@ -203,7 +203,8 @@ class Pipeline:
 
     async def _once(self, attempt: Attempt[T], route: str) -> T:
         deadline.require_budget(self.upstream)
-        await self.limiter.acquire()
+        if not self.limiter.admit_now():
+            await self.limiter.acquire()
         timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         bulkhead = self.bulkhead
         queued = not bulkhead.take()

@@ -435,3 +435,40 @@ async def test_an_unreachable_redis_falls_back_to_this_replicas_own_limits_then_
         assert attempts == ["redis", "redis"], "and tried again after the interval"
     finally:
         await store.close()
+
+
+async def test_what_admits_at_once_admits_and_refuses_as_acquire_does(store_for: StoreFor) -> None:
+    """The pipeline asks ``admit_now`` first and awaits ``acquire`` only when it says no."""
+    time = exact_time()
+    limit = limiter(time, store_for(time), limit=2, window_s=1.0)
+
+    admitted_at_once = [limit.admit_now() or await admitted(limit, 1) == 1 for _ in range(3)]
+    assert admitted_at_once == [True, True, False]
+    assert limit.remaining == 0
+    assert not limit.admit_now(), "a refusal counts nothing"
+    time.advance(1.0)
+    assert limit.admit_now() or await admitted(limit, 1) == 1
+
+
+async def test_a_block_is_not_admitted_at_once(store_for: StoreFor) -> None:
+    time = FakeTime()
+    limit = limiter(time, store_for(time))
+    await limit.observe(429, {"Retry-After": "3"})
+
+    assert not limit.admit_now()
+    assert await retry_after(limit) == pytest.approx(3)
+
+
+async def test_on_redis_only_a_fresh_copy_of_the_block_admits_at_once(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = FakeTime()
+    store = RedisRateLimitStore(redis_client, key_prefix=redis_prefix, sync_s=0.25, clock=time.monotonic)
+    replica = limiter(time, store)
+
+    assert not replica.admit_now(), "the block was never read: a round trip first"
+    await replica.acquire()
+    assert replica.admit_now()
+    time.advance(0.25)
+    assert not replica.admit_now(), "the copy is stale"
+    assert not limiter(time, store, limit=5).admit_now(), "a counted call runs the script"
