@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from typing import Protocol, cast
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.values import MutexValue
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200)
@@ -265,13 +266,25 @@ class UpstreamInstruments:
             BREAKER_TRANSITIONS.labels(self.upstream, from_state, to_state).inc()
             self.breaker_state(to_state)
 
+    def in_flight(self, count: Callable[[], int]) -> bool:
+        """Show ``count`` (a bulkhead's calls in flight) as the in-flight gauge; True when the
+        bulkhead must move the gauge itself with each slot (``slot_taken``, ``slot_freed``).
+
+        In one process the gauge reads ``count`` when it is scraped, so a call moves nothing (it
+        moved the value twice, each a locked update). Under multiprocess mode a scrape reads the
+        workers' files, not this process's objects, so each slot moves the value in the file."""
+        if not self.on:
+            return False
+        if isinstance(self._in_flight_value, MutexValue):
+            self._in_flight.set_function(count)
+            return False
+        return True
+
     def slot_taken(self) -> None:
-        if self.on:
-            self._in_flight_value.inc(1)
+        self._in_flight_value.inc(1)
 
     def slot_freed(self) -> None:
-        if self.on:
-            self._in_flight_value.inc(-1)
+        self._in_flight_value.inc(-1)
 
     def bulkhead_rejected(self) -> None:
         if self.on:
