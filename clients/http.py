@@ -128,7 +128,7 @@ class HttpUpstream:
             await self._session.close()
             self._session = None
 
-    async def send(
+    def send(
         self,
         method: str,
         path: str,
@@ -137,8 +137,9 @@ class HttpUpstream:
         params: Mapping[str, str | int] | None = None,
         json_body: object | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> RawResponse:
-        """``route`` names the call in metrics, traces and logs: the declared template, never ``path``."""
+    ) -> Awaitable[RawResponse]:
+        """The pipeline's call (its coroutine, none more). ``route`` names the call in metrics,
+        traces and logs: the declared template, never ``path``."""
         body = b"" if json_body is None else orjson.dumps(json_body)
         request = OutgoingRequest(method=method.upper(), path_qs=build_path(path, params), body=body)
         request.headers["Accept"] = "application/json"
@@ -149,15 +150,11 @@ class HttpUpstream:
         idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
         if request.method not in _READS:
             self.shared_reads.wrote()
-        return await self.pipeline.call(partial(self._attempt, request), idempotent=idempotent, route=route)
+        return self.pipeline.call(partial(self._attempt, request), idempotent=idempotent, route=route)
 
     def _attempt(self, template: OutgoingRequest) -> Awaitable[RawResponse]:
         """``exchange`` of a fresh copy of ``template`` (the exchange's own coroutine, none more)."""
-        return self.exchange(
-            OutgoingRequest(
-                method=template.method, path_qs=template.path_qs, body=template.body, headers=dict(template.headers)
-            )
-        )
+        return self.exchange(OutgoingRequest(template.method, template.path_qs, template.body, dict(template.headers)))
 
     async def exchange(self, request: OutgoingRequest) -> RawResponse:
         """One attempt: the auth around sending ``request`` (sign, send, on 401 maybe refresh and
