@@ -195,6 +195,18 @@ class _Value(Protocol):
     def inc(self, amount: float) -> None: ...
 
 
+def _add(value: _Value, amount: float) -> None:
+    """``value.inc(amount)``. One process's ``MutexValue`` is updated here, under its own lock:
+    its ``inc`` is a Python frame around these two lines, and most of what an answer's three
+    updates cost (prometheus-client's own attributes, as in ``_value``). A multiprocess value
+    (a slot of the worker's file) through its ``inc``."""
+    if isinstance(value, MutexValue):
+        with value._lock:
+            value._value += amount
+    else:
+        value.inc(amount)
+
+
 def _value(child: Counter | Gauge) -> _Value:
     """The value behind a labelled counter or gauge. The public ``inc`` and ``dec`` check on every
     call that the metric is a labelled child and not a parent (three Python calls before the
@@ -240,9 +252,9 @@ class UpstreamInstruments:
             values = self._routes[(route, status)] = _RequestValues(
                 UPSTREAM_REQUESTS.labels(self.upstream, route, status), UPSTREAM_DURATION.labels(self.upstream, route)
             )
-        values.count.inc(1)
-        values.duration_sum.inc(duration_s)
-        values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)].inc(1)
+        _add(values.count, 1)
+        _add(values.duration_sum, duration_s)
+        _add(values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)], 1)
 
     def failure(self, route: str, code: str) -> None:
         if self.on:
