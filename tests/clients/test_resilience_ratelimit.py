@@ -14,6 +14,7 @@ from email.utils import formatdate
 
 import pytest
 import redis.asyncio as redis
+from multidict import CIMultiDict, CIMultiDictProxy
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
@@ -21,7 +22,7 @@ from redis.crc import key_slot
 from clients.errors import RateLimitedLocally
 from clients.resilience.deadline import deadline_scope
 from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
-from clients.resilience.ratelimit_headers import Quota, parse_rate_limit, parse_retry_after
+from clients.resilience.ratelimit_headers import NOTHING, Quota, parse_rate_limit, parse_retry_after
 from clients.resilience.ratelimit_store import (
     MemoryRateLimitStore,
     RateLimitStore,
@@ -59,6 +60,18 @@ def test_x_ratelimit_reset_is_read_as_delay_or_epoch(reset: str, expected_s: flo
     info = parse_rate_limit({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}, wall_now=NOW)
     assert info.remaining == 0
     assert info.reset_s == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize("name", ["X-RateLimit-Remaining", "x-ratelimit-remaining", "X-RATELIMIT-REMAINING"])
+def test_rate_limit_headers_are_read_whatever_their_case(name: str) -> None:
+    headers = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), (name, "7")]))
+    assert parse_rate_limit(headers, wall_now=NOW).remaining == 7
+
+
+def test_a_response_without_rate_limit_headers_says_nothing() -> None:
+    headers = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), ("Date", "x"), ("Server", "y")]))
+    assert parse_rate_limit(headers, wall_now=NOW) is NOTHING
+    assert parse_rate_limit({}, wall_now=NOW) is NOTHING
 
 
 def test_retry_after_as_seconds_or_http_date() -> None:
