@@ -34,6 +34,11 @@ _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
 nothing (one call of C, cheaper than a regular expression's match)."""
 
 
+_URLS_MAX = 1024
+"""URLs kept per upstream (a call's path and query repeat: an org, a user, a page size); all are
+dropped when the bound is reached."""
+
+
 def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
     """``path?query`` as ``urlencode(params, safe=',')`` writes it; names and values that need no
     escaping (ids, numbers, comma-joined id lists) are taken as they are."""
@@ -105,6 +110,7 @@ class HttpUpstream:
         self._auth = auth
         self._base = policy.base_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
         self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
         self._credential_errors = credential_errors(policy.name)
         self._transport_errors = map_transport_errors(policy.name)
@@ -173,8 +179,18 @@ class HttpUpstream:
             raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)
         return response
 
+    def _url(self, path_qs: str) -> URL:
+        """The URL of ``path_qs``, built once: parsing it, and what aiohttp then reads of it (host,
+        port, origin: kept on the URL), is done again for every request otherwise."""
+        url = self._urls.get(path_qs)
+        if url is None:
+            if len(self._urls) >= _URLS_MAX:
+                self._urls.clear()
+            url = self._urls[path_qs] = URL(self._base + path_qs, encoded=True)
+        return url
+
     async def _send_once(self, request: OutgoingRequest) -> RawResponse:
-        url = URL(self._base + request.path_qs, encoded=True)
+        url = self._url(request.path_qs)
         inject(request.headers)
         sent = time.perf_counter()
         with self._transport_errors:
