@@ -24,7 +24,7 @@ import aiohttp
 from clients.errors import UpstreamAuthFailed
 from clients.messages import OutgoingRequest, RawResponse
 from clients.secrets import SecretSource, SecretUnavailable, rotated
-from clients.signing import SignatureScheme
+from clients.signing import SignatureScheme, Signer
 
 U = TypeVar("U")
 
@@ -204,6 +204,7 @@ class HmacSignedAuth:
         self._credential = credential
         self._signing_secret = signing_secret
         self._scheme = scheme
+        self._signer: Signer | None = None
         self._clock = clock
         self.clock_offset_s = 0.0
 
@@ -212,7 +213,10 @@ class HmacSignedAuth:
         key = self._credential.apply(request)
         secret = self._signing_secret.reveal()
         timestamp = int(self._clock() + self.clock_offset_s)
-        request.headers[self._scheme.header] = self._scheme.header_value(secret, timestamp, request)
+        signer = self._signer
+        if signer is None or signer.secret != secret:
+            signer = self._signer = self._scheme.signer(secret)
+        request.headers[self._scheme.header] = signer.header_value(timestamp, request)
         return key, secret, timestamp
 
     async def prepare(self, request: OutgoingRequest) -> tuple[str, str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
@@ -15,8 +14,8 @@ from clients.messages import RawResponse
 T = TypeVar("T")
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
-"""Characters ``quote(..., safe="")`` leaves as they are."""
+_PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
+"""Characters ``quote(..., safe="")`` leaves as they are (a text made of them alone strips to nothing)."""
 
 
 def fill_route(route: str, values: Mapping[str, str] | None) -> str:
@@ -25,7 +24,7 @@ def fill_route(route: str, values: Mapping[str, str] | None) -> str:
     if not values:
         return route
     return route.format_map(
-        {name: value if _PLAIN.fullmatch(value) else quote(value, safe="") for name, value in values.items()}
+        {name: value if not value.strip(_PLAIN) else quote(value, safe="") for name, value in values.items()}
     )
 
 

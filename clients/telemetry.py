@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from typing import Protocol, cast
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.values import MutexValue
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200)
@@ -194,6 +195,18 @@ class _Value(Protocol):
     def inc(self, amount: float) -> None: ...
 
 
+def _add(value: _Value, amount: float) -> None:
+    """``value.inc(amount)``. One process's ``MutexValue`` is updated here, under its own lock:
+    its ``inc`` is a Python frame around these two lines, and most of what an answer's three
+    updates cost (prometheus-client's own attributes, as in ``_value``). A multiprocess value
+    (a slot of the worker's file) through its ``inc``."""
+    if isinstance(value, MutexValue):
+        with value._lock:
+            value._value += amount
+    else:
+        value.inc(amount)
+
+
 def _value(child: Counter | Gauge) -> _Value:
     """The value behind a labelled counter or gauge. The public ``inc`` and ``dec`` check on every
     call that the metric is a labelled child and not a parent (three Python calls before the
@@ -239,9 +252,9 @@ class UpstreamInstruments:
             values = self._routes[(route, status)] = _RequestValues(
                 UPSTREAM_REQUESTS.labels(self.upstream, route, status), UPSTREAM_DURATION.labels(self.upstream, route)
             )
-        values.count.inc(1)
-        values.duration_sum.inc(duration_s)
-        values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)].inc(1)
+        _add(values.count, 1)
+        _add(values.duration_sum, duration_s)
+        _add(values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)], 1)
 
     def failure(self, route: str, code: str) -> None:
         if self.on:
@@ -265,13 +278,25 @@ class UpstreamInstruments:
             BREAKER_TRANSITIONS.labels(self.upstream, from_state, to_state).inc()
             self.breaker_state(to_state)
 
+    def in_flight(self, count: Callable[[], int]) -> bool:
+        """Show ``count`` (a bulkhead's calls in flight) as the in-flight gauge; True when the
+        bulkhead must move the gauge itself with each slot (``slot_taken``, ``slot_freed``).
+
+        In one process the gauge reads ``count`` when it is scraped, so a call moves nothing (it
+        moved the value twice, each a locked update). Under multiprocess mode a scrape reads the
+        workers' files, not this process's objects, so each slot moves the value in the file."""
+        if not self.on:
+            return False
+        if isinstance(self._in_flight_value, MutexValue):
+            self._in_flight.set_function(count)
+            return False
+        return True
+
     def slot_taken(self) -> None:
-        if self.on:
-            self._in_flight_value.inc(1)
+        self._in_flight_value.inc(1)
 
     def slot_freed(self) -> None:
-        if self.on:
-            self._in_flight_value.inc(-1)
+        self._in_flight_value.inc(-1)
 
     def bulkhead_rejected(self) -> None:
         if self.on:

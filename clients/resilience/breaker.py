@@ -103,8 +103,9 @@ class _CountWindow:
         self._failures += failed
         self._slow += slow
 
-    def stats(self, now: float) -> WindowStats:
-        return WindowStats(calls=len(self._outcomes), failures=self._failures, slow=self._slow)
+    def counts(self, now: float) -> tuple[int, int, int]:
+        """Calls, failures and slow calls in the window."""
+        return len(self._outcomes), self._failures, self._slow
 
 
 class _TimeWindow:
@@ -124,12 +125,13 @@ class _TimeWindow:
         bucket[2] += failed
         bucket[3] += slow
 
-    def stats(self, now: float) -> WindowStats:
+    def counts(self, now: float) -> tuple[int, int, int]:
+        """Calls, failures and slow calls in the window."""
         self._prune(int(now))
-        return WindowStats(
-            calls=sum(b[1] for b in self._buckets),
-            failures=sum(b[2] for b in self._buckets),
-            slow=sum(b[3] for b in self._buckets),
+        return (
+            sum(b[1] for b in self._buckets),
+            sum(b[2] for b in self._buckets),
+            sum(b[3] for b in self._buckets),
         )
 
     def _prune(self, second: int) -> None:
@@ -222,7 +224,8 @@ class CircuitBreaker:
         """The closed-state window (frozen while open), or the probes' results while half-open."""
         if self.state is BreakerState.HALF_OPEN:
             return _stats_of(self._probe_results)
-        return self._window.stats(self._clock())
+        calls, failures, slow = self._window.counts(self._clock())
+        return WindowStats(calls=calls, failures=failures, slow=slow)
 
     def acquire(self) -> Permit:
         """Leave to call now, or ``CircuitOpen`` with how long to stay away."""
@@ -270,9 +273,12 @@ class CircuitBreaker:
         if self._state is BreakerState.CLOSED:
             now = self._clock()
             self._window.record(failed, slow, now)
-            stats = self._window.stats(now)
-            if stats.calls >= self._minimum_calls() and self._tripped(stats):
-                self._transition(BreakerState.OPEN, "thresholds reached", stats)
+            # The window's counts, and its stats only for a transition (every call goes through here).
+            calls, failures, slows = self._window.counts(now)
+            if calls >= self._minimum_calls() and self._rates_reached(calls, failures, slows):
+                self._transition(
+                    BreakerState.OPEN, "thresholds reached", WindowStats(calls=calls, failures=failures, slow=slows)
+                )
         elif self._state is BreakerState.HALF_OPEN and permit.probe:
             self._probe_results.append((failed, slow))
             if len(self._probe_results) >= self.policy.half_open_probes:
@@ -288,9 +294,17 @@ class CircuitBreaker:
         return self.policy.minimum_calls
 
     def _tripped(self, stats: WindowStats) -> bool:
-        failure_rate = stats.failure_rate or 0.0
-        slow_rate = stats.slow_call_rate or 0.0
-        return failure_rate >= self.policy.failure_rate_threshold or slow_rate >= self.policy.slow_call_rate_threshold
+        return self._rates_reached(stats.calls, stats.failures, stats.slow)
+
+    def _rates_reached(self, calls: int, failures: int, slow: int) -> bool:
+        """The failure rate or the slow-call rate of ``calls`` at its threshold (none of no calls)."""
+        if not calls:
+            return False
+        policy = self.policy
+        return (
+            100.0 * failures / calls >= policy.failure_rate_threshold
+            or 100.0 * slow / calls >= policy.slow_call_rate_threshold
+        )
 
     def _transition(self, to: BreakerState, reason: str, stats: WindowStats) -> None:
         transition = Transition(

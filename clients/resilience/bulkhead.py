@@ -27,6 +27,7 @@ class Bulkhead:
         self._active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._metrics = UpstreamInstruments(upstream)
+        self._counted = self._metrics.in_flight(lambda: self._active)
 
     @property
     def in_flight(self) -> int:
@@ -44,7 +45,8 @@ class Bulkhead:
         """A slot at once if one is free and nobody is queued (then ``release`` it); else False."""
         if self._active < self.policy.max_concurrent and not self._waiters:
             self._active += 1
-            self._metrics.slot_taken()
+            if self._counted:
+                self._metrics.slot_taken()
             return True
         return False
 
@@ -85,7 +87,8 @@ class Bulkhead:
                 waiter.set_result(None)  # the slot moves to the waiter; ``_active`` is unchanged
                 return
         self._active -= 1
-        self._metrics.slot_freed()
+        if self._counted:
+            self._metrics.slot_freed()
 
 
 class _Slot:

@@ -26,7 +26,7 @@ from clients.errors import (
     UpstreamTimeout,
 )
 from clients.resilience import deadline
-from clients.resilience.breaker import BreakerPolicy, CircuitBreaker, Permit
+from clients.resilience.breaker import BreakerPolicy, CircuitBreaker
 from clients.resilience.breaker_board import RedisBreakerBoard
 from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.clock import TimeSource
@@ -38,6 +38,7 @@ from clients.resilience.retry import Backoff, RetryBudget, RetryPolicy, is_retry
 from clients.resilience.timeout import AttemptTimeout
 from clients.telemetry import (
     ANY_ROUTE,
+    AttemptState,
     UpstreamCall,
     UpstreamInstruments,
     add_event,
@@ -202,8 +203,11 @@ class Pipeline:
         return delay
 
     async def _once(self, attempt: Attempt[T], route: str) -> T:
+        """One attempt through the limiter, the bulkhead and the breaker, under its own timeout
+        (one coroutine: every layer is passed through again each time the attempt resumes)."""
         deadline.require_budget(self.upstream)
-        await self.limiter.acquire()
+        if not self.limiter.admit_now():
+            await self.limiter.acquire()
         timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         bulkhead = self.bulkhead
         queued = not bulkhead.take()
@@ -215,39 +219,43 @@ class Pipeline:
             permit = await self.breaker.admit()
             with attempting(self._metrics, route) as state:
                 sent = time.perf_counter()
+                started = self._time.monotonic()
                 try:
-                    return await self._attempt(attempt, permit, timeout_s, by_deadline=by_deadline)
+                    with AttemptTimeout(timeout_s):
+                        result = await attempt()
+                except TimeoutError:
+                    timed_out: UpstreamError
+                    if by_deadline:
+                        permit.release()
+                        timed_out = DeadlineExceeded(
+                            f"the request's deadline ended the call after {timeout_s:.3g} s", upstream=self.upstream
+                        )
+                    else:
+                        permit.failure(self._time.monotonic() - started)
+                        timed_out = UpstreamTimeout(
+                            f"no answer within the {timeout_s:.3g} s timeout", upstream=self.upstream
+                        )
+                    self._unanswered(timed_out, state, route, sent)
+                    raise timed_out from None
                 except UpstreamError as error:
-                    if not error.local and not state.answers:  # sent, and no answer came back
-                        self._metrics.request(route, "error", time.perf_counter() - sent)
+                    verdict = _counts_as_failure(error)
+                    if verdict is None:
+                        permit.release()
+                    elif verdict:
+                        permit.failure(self._time.monotonic() - started)
+                    else:
+                        permit.success(self._time.monotonic() - started)
+                    self._unanswered(error, state, route, sent)
                     raise
+                except BaseException:
+                    permit.release()
+                    raise
+                permit.success(self._time.monotonic() - started)
+                return result
         finally:
             bulkhead.release()
 
-    async def _attempt(self, attempt: Attempt[T], permit: Permit, timeout_s: float, *, by_deadline: bool) -> T:
-        started = self._time.monotonic()
-        try:
-            with AttemptTimeout(timeout_s):
-                result = await attempt()
-        except TimeoutError:
-            if by_deadline:
-                permit.release()
-                raise DeadlineExceeded(
-                    f"the request's deadline ended the call after {timeout_s:.3g} s", upstream=self.upstream
-                ) from None
-            permit.failure(self._time.monotonic() - started)
-            raise UpstreamTimeout(f"no answer within the {timeout_s:.3g} s timeout", upstream=self.upstream) from None
-        except UpstreamError as error:
-            verdict = _counts_as_failure(error)
-            if verdict is None:
-                permit.release()
-            elif verdict:
-                permit.failure(self._time.monotonic() - started)
-            else:
-                permit.success(self._time.monotonic() - started)
-            raise
-        except BaseException:
-            permit.release()
-            raise
-        permit.success(self._time.monotonic() - started)
-        return result
+    def _unanswered(self, error: UpstreamError, state: AttemptState, route: str, sent: float) -> None:
+        """Count an attempt that was sent and got no answer back (our own refusals were not sent)."""
+        if not error.local and not state.answers:
+            self._metrics.request(route, "error", time.perf_counter() - sent)

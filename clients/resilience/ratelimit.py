@@ -90,6 +90,18 @@ class RateLimiter:
             self._remaining = self._remaining_until = None
         return self._remaining
 
+    def admit_now(self) -> bool:
+        """True when a call may go out now, as the store says at once (the usual case: no limit
+        spent, and no I/O to ask); False: ``acquire`` decides, waiting or refusing."""
+        now = self._clock()
+        limit = self._limit(now)
+        admission = self._store.take_now(self.key, now=now, limit=limit)
+        if admission is None or not admission.allowed:
+            return False
+        if admission.remaining is not None and limit is self._static:
+            self._remaining, self._remaining_until = admission.remaining, None
+        return True
+
     async def acquire(self) -> None:
         """Return when a call may go out; else ``RateLimitedLocally`` saying when to come back."""
         for _ in range(_MAX_WAITS + 1):

@@ -83,12 +83,15 @@ _HEADERS = (
 )
 
 
+_NAMES = frozenset(name.lower() for name in _HEADERS)
+
+
 def parse_rate_limit(headers: Mapping[str, str], *, wall_now: float) -> RateLimitInfo:
-    """``NOTHING`` (the same object) when the response carries none of the headers read here."""
-    for name in _HEADERS:
-        if name in headers:
-            break
-    else:
+    """``NOTHING`` (the same object) when the response carries none of the headers read here.
+
+    Whether it does is read from the few names the response has, lowered, where asking it for
+    each of ours made a case-insensitive lookup of seven names in every response."""
+    if _NAMES.isdisjoint([name.lower() for name in headers]):
         return NOTHING
     remaining, reset = _ietf(headers.get("RateLimit"))
     if remaining is None:

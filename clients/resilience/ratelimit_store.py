@@ -64,6 +64,10 @@ class RateLimitStore(Protocol):
         """Admit one call unless the key is blocked or ``limit`` is spent."""
         ...
 
+    def take_now(self, key: str, *, now: float, limit: Limit | None) -> Admission | None:
+        """``take`` when this process can answer at once (no I/O); None: ``take`` must be awaited."""
+        ...
+
     async def block(self, key: str, *, now: float, until: float) -> None:
         """Admit nothing on ``key`` before ``until`` (a later block wins)."""
         ...
@@ -96,6 +100,10 @@ class MemoryRateLimitStore:
         self._keys: dict[str, _KeyState] = {}
 
     async def take(self, key: str, *, now: float, limit: Limit | None) -> Admission:
+        return self.take_now(key, now=now, limit=limit)
+
+    def take_now(self, key: str, *, now: float, limit: Limit | None) -> Admission:
+        """Always at once: the state is this process's."""
         state = self._keys.get(key)
         if state is None:
             if limit is None:
@@ -319,6 +327,15 @@ class RedisRateLimitStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    def take_now(self, key: str, *, now: float, limit: Limit | None) -> Admission | None:
+        """At once with no limit in force and a fresh copy of the key's block (else None)."""
+        if self._use_local():
+            return self._local.take_now(key, now=now, limit=limit)
+        view = self._views.get(key)
+        if limit is not None or view is None or self._clock() >= view.fresh_until:
+            return None
+        return refused(view.blocked_until - now) if view.blocked_until > now else ADMITTED
 
     async def take(self, key: str, *, now: float, limit: Limit | None) -> Admission:
         if self._use_local():

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import clients.http
 from clients.auth import HeaderAuth, HmacSignedAuth, hmac_signature
 from clients.billing import BILLING, BillingClient
 from clients.errors import UpstreamAuthFailed
@@ -230,3 +231,23 @@ async def test_a_lower_case_method_is_signed_as_it_is_sent(sandbox: Any) -> None
         await http.close()
 
     assert response.status == 200
+
+
+async def test_requests_reach_their_own_paths_across_the_bound_of_kept_urls(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clients.http, "_URLS_MAX", 2)
+    _, _, http = billing_parts(sandbox, clock=time.time)
+    orgs = ("org-1", "org-2", "org-1", "org-3", "org-1")
+    await http.start()
+    try:
+        responses = [await http.send("GET", "/v1/customers", params={"org_id": org}) for org in orgs]
+    finally:
+        await http.close()
+
+    assert [response.status for response in responses] == [200] * 5
+    bodies = [response.body for response in responses]
+    assert bodies[0] == bodies[2] == bodies[4]
+    assert b"org-1" in bodies[0]
+    assert bodies[1] != bodies[0]
+    assert len(http._urls) <= 2, "the URLs kept were dropped at the bound"

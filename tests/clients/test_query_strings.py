@@ -1,13 +1,17 @@
 """Query strings of upstream calls: written as ``urlencode(params, safe=',')`` writes them, with
-plain names and values (ids, numbers, comma-joined id lists) taken as they are."""
+plain names and values (ids, numbers, comma-joined id lists) taken as they are; route values as
+``quote(value, safe='')`` writes them."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clients.http import build_path
+from clients.rest import fill_route
 
 
 @pytest.mark.parametrize(
@@ -27,3 +31,13 @@ def test_query_strings_are_the_ones_urlencode_writes(params: dict[str, str | int
 def test_a_call_without_parameters_has_no_query_string() -> None:
     assert build_path("/v1/orgs/org-1", None) == "/v1/orgs/org-1"
     assert build_path("/v1/orgs/org-1", {}) == "/v1/orgs/org-1"
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=12) | st.integers(), max_size=4))
+def test_any_names_and_values_are_written_as_urlencode_writes_them(params: dict[str, str | int]) -> None:
+    assert build_path("/v1/users", params) == (f"/v1/users?{urlencode(params, safe=',')}" if params else "/v1/users")
+
+
+@given(st.text(max_size=12))
+def test_a_route_value_is_one_segment_as_quote_writes_it(value: str) -> None:
+    assert fill_route("/v1/orgs/{org_id}/members", {"org_id": value}) == f"/v1/orgs/{quote(value, safe='')}/members"

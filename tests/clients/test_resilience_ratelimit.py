@@ -14,6 +14,7 @@ from email.utils import formatdate
 
 import pytest
 import redis.asyncio as redis
+from multidict import CIMultiDict, CIMultiDictProxy
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
@@ -21,7 +22,7 @@ from redis.crc import key_slot
 from clients.errors import RateLimitedLocally
 from clients.resilience.deadline import deadline_scope
 from clients.resilience.ratelimit import RateLimiter, RateLimitPolicy
-from clients.resilience.ratelimit_headers import Quota, parse_rate_limit, parse_retry_after
+from clients.resilience.ratelimit_headers import NOTHING, Quota, parse_rate_limit, parse_retry_after
 from clients.resilience.ratelimit_store import (
     MemoryRateLimitStore,
     RateLimitStore,
@@ -59,6 +60,18 @@ def test_x_ratelimit_reset_is_read_as_delay_or_epoch(reset: str, expected_s: flo
     info = parse_rate_limit({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}, wall_now=NOW)
     assert info.remaining == 0
     assert info.reset_s == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize("name", ["X-RateLimit-Remaining", "x-ratelimit-remaining", "X-RATELIMIT-REMAINING"])
+def test_rate_limit_headers_are_read_whatever_their_case(name: str) -> None:
+    headers = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), (name, "7")]))
+    assert parse_rate_limit(headers, wall_now=NOW).remaining == 7
+
+
+def test_a_response_without_rate_limit_headers_says_nothing() -> None:
+    headers = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), ("Date", "x"), ("Server", "y")]))
+    assert parse_rate_limit(headers, wall_now=NOW) is NOTHING
+    assert parse_rate_limit({}, wall_now=NOW) is NOTHING
 
 
 def test_retry_after_as_seconds_or_http_date() -> None:
@@ -435,3 +448,40 @@ async def test_an_unreachable_redis_falls_back_to_this_replicas_own_limits_then_
         assert attempts == ["redis", "redis"], "and tried again after the interval"
     finally:
         await store.close()
+
+
+async def test_what_admits_at_once_admits_and_refuses_as_acquire_does(store_for: StoreFor) -> None:
+    """The pipeline asks ``admit_now`` first and awaits ``acquire`` only when it says no."""
+    time = exact_time()
+    limit = limiter(time, store_for(time), limit=2, window_s=1.0)
+
+    admitted_at_once = [limit.admit_now() or await admitted(limit, 1) == 1 for _ in range(3)]
+    assert admitted_at_once == [True, True, False]
+    assert limit.remaining == 0
+    assert not limit.admit_now(), "a refusal counts nothing"
+    time.advance(1.0)
+    assert limit.admit_now() or await admitted(limit, 1) == 1
+
+
+async def test_a_block_is_not_admitted_at_once(store_for: StoreFor) -> None:
+    time = FakeTime()
+    limit = limiter(time, store_for(time))
+    await limit.observe(429, {"Retry-After": "3"})
+
+    assert not limit.admit_now()
+    assert await retry_after(limit) == pytest.approx(3)
+
+
+async def test_on_redis_only_a_fresh_copy_of_the_block_admits_at_once(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    time = FakeTime()
+    store = RedisRateLimitStore(redis_client, key_prefix=redis_prefix, sync_s=0.25, clock=time.monotonic)
+    replica = limiter(time, store)
+
+    assert not replica.admit_now(), "the block was never read: a round trip first"
+    await replica.acquire()
+    assert replica.admit_now()
+    time.advance(0.25)
+    assert not replica.admit_now(), "the copy is stale"
+    assert not limiter(time, store, limit=5).admit_now(), "a counted call runs the script"

@@ -127,6 +127,53 @@ def test_a_custom_scheme_signs_the_configured_parts_with_the_configured_algorith
     assert scheme.header_value("k", 1_700_000_000, request) == f"hmac-sha512 ts=1700000000 sig={expected}"
 
 
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512"])
+@pytest.mark.parametrize("secret", ["", "k", "s" * 200, "clé"])
+@pytest.mark.parametrize("body", [b"", b'{"a":1}'])
+def test_a_signer_keyed_once_signs_as_hmac_does_with_its_secret(
+    algorithm: Literal["sha256", "sha512"], secret: str, body: bytes
+) -> None:
+    request = OutgoingRequest(method="post", path_qs="/v1/a?b=1", body=body, headers={"Content-Type": "text/x"})
+    for scheme in (
+        SignatureScheme(algorithm=algorithm),
+        SignatureScheme(algorithm=algorithm, parts=("content_type", "body_sha256", "method"), separator="|"),
+    ):
+        signer = scheme.signer(secret)
+        for timestamp in (1_700_000_000, 1_700_000_001):
+            expected = hmac.digest(secret.encode(), scheme.canonical(timestamp, request), algorithm).hex()
+            assert signer.signature(timestamp, request) == expected
+            assert signer.header_value(timestamp, request) == scheme.header_format.format(
+                timestamp=timestamp, signature=expected
+            )
+
+
+class _Rotated:
+    """A secret source whose value the test replaces."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def reveal(self) -> str:
+        return self.value
+
+    async def refresh(self) -> None:
+        return None
+
+
+def test_the_flow_signs_with_the_signing_secret_it_reads_now() -> None:
+    signing_secret = _Rotated("first")
+    auth = HmacSignedAuth(HeaderAuth(StaticSecret("key")), signing_secret, clock=lambda: 1_700_000_000)
+    request = OutgoingRequest(method="GET", path_qs=PATH)
+    auth.apply(request)
+    signing_secret.value = "second"
+    again = OutgoingRequest(method="GET", path_qs=PATH)
+    auth.apply(again)
+
+    scheme = SignatureScheme()
+    assert request.headers["Mobius-Signature"] == scheme.header_value("first", 1_700_000_000, request)
+    assert again.headers["Mobius-Signature"] == scheme.header_value("second", 1_700_000_000, again)
+
+
 async def test_a_refusal_dated_within_the_resync_threshold_does_not_move_the_clock(sandbox: Any) -> None:
     clock = FakeClock(start=1_700_000_000)
     auth = signer(sandbox, clock)

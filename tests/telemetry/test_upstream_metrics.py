@@ -14,7 +14,7 @@ from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.retry import RetryPolicy
-from clients.telemetry import BoundedValues, UpstreamInstruments
+from clients.telemetry import BULKHEAD_IN_FLIGHT, BoundedValues, UpstreamInstruments
 from tests.clients.resilience_support import FakeTime
 
 
@@ -127,6 +127,43 @@ async def test_bulkhead_shows_calls_in_flight_and_counts_rejections() -> None:
     release.set()
     await holder
     assert sample("mobius_upstream_bulkhead_in_flight", upstream=upstream) == 0
+
+
+class _FileValue:
+    """What multiprocess mode keeps a sample in (a slot of a worker's file; not a MutexValue)."""
+
+    def __init__(self) -> None:
+        self.moves: list[float] = []
+
+    def inc(self, amount: float) -> None:
+        self.moves.append(amount)
+
+    def get(self) -> float:
+        return sum(self.moves)
+
+
+def test_under_multiprocess_mode_each_slot_moves_the_in_flight_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    upstream = fresh_name()
+    value = _FileValue()
+    monkeypatch.setattr(BULKHEAD_IN_FLIGHT.labels(upstream), "_value", value)
+    bulkhead = Bulkhead(upstream=upstream, policy=BulkheadPolicy(max_concurrent=2))
+
+    assert bulkhead.take()
+    assert bulkhead.take()
+    assert value.moves == [1, 1]
+    bulkhead.release()
+    bulkhead.release()
+    assert value.moves == [1, 1, -1, -1]
+
+
+def test_in_one_process_the_in_flight_gauge_reads_the_bulkhead_when_scraped() -> None:
+    upstream = fresh_name()
+    bulkhead = Bulkhead(upstream=upstream, policy=BulkheadPolicy(max_concurrent=2))
+    assert bulkhead.take()
+    assert bulkhead.take()
+    assert sample("mobius_upstream_bulkhead_in_flight", upstream=upstream) == 2
+    bulkhead.release()
+    assert sample("mobius_upstream_bulkhead_in_flight", upstream=upstream) == 1
 
 
 async def test_rate_limit_waits_and_rejections_are_counted() -> None:
