@@ -144,7 +144,7 @@ def _log(
         "caller": record.caller,
         "operation_name": record.operation_name,
         "operation_type": None if record.operation_type is None else Verbatim(record.operation_type),
-        "operation_hash": None if record.query is None else Verbatim(hashlib.sha256(record.query.encode()).hexdigest()),
+        "operation_hash": None if record.query is None else operation_hash(record.query),
         "cache": None if record.cache is None else Verbatim(record.cache),
         "error_codes": sorted(record.error_codes),
         "upstream_calls": VerbatimRows(
@@ -159,6 +159,21 @@ def _log(
         ),
     }
     log.info(_EVENT, **event)
+
+
+_HASHES: dict[str, Verbatim] = {}
+HASHES_KEPT = 256
+"""Operation hashes remembered by document text (the texts a gateway sees repeat); started afresh when full."""
+
+
+def operation_hash(query: str) -> Verbatim:
+    """The SHA-256 of the document's text, in hex."""
+    digest = _HASHES.get(query)
+    if digest is None:
+        if len(_HASHES) >= HASHES_KEPT:
+            _HASHES.clear()
+        digest = _HASHES[query] = Verbatim(hashlib.sha256(query.encode()).hexdigest())
+    return digest
 
 
 def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
