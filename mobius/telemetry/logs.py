@@ -11,6 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 from mobius.settings import LogSettings
@@ -110,14 +111,27 @@ class IsoTimeStamper:
 
 
 class JsonLines:
-    """A renderer writing what structlog's ``JSONRenderer()`` writes, through one encoder made
-    once instead of one per event (``json.dumps`` with a ``default`` builds a new one each time)."""
+    """A renderer writing an event as one line of JSON (what structlog's ``JSONRenderer()`` writes,
+    without the blanks after separators and with text in UTF-8) with orjson; an event orjson
+    cannot encode (an integer past 64 bits, a key that is not text) goes through the standard
+    library's encoder, made once, as ``JSONRenderer()`` writes it."""
 
     def __init__(self) -> None:
         self._encode = json.JSONEncoder(default=_unencodable).encode
 
     def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> str:
-        return self._encode(event)
+        try:
+            return orjson.dumps(event, default=_orjson_default).decode()
+        except orjson.JSONEncodeError:
+            return self._encode(event)
+
+
+def _orjson_default(value: Any) -> Any:
+    """What orjson does not encode itself: a tuple's subclass as a list (as ``json`` writes it),
+    anything else as ``JSONRenderer()`` has it."""
+    if isinstance(value, tuple):
+        return list(value)
+    return _unencodable(value)
 
 
 def _unencodable(value: Any) -> Any:
