@@ -174,7 +174,6 @@ def configure_logging(log_format: Literal["json", "console"] = "json", logs: Log
     structlog.configure(
         processors=[
             by_name,
-            structlog.contextvars.merge_contextvars,
             structlog.processors.format_exc_info,
             redact_event,  # before the level and time are added: nothing to redact in those
             structlog.processors.add_log_level,
