@@ -151,8 +151,12 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     """A structlog processor: sensitive keys are blanked, secret-looking strings masked (except the
     values the gateway wrote itself and marked verbatim)."""
     for key, value in list(event.items()):
-        if not isinstance(value, VERBATIM):
-            event[key] = REDACTED if _sensitive(key) else redact(value)
+        if isinstance(value, VERBATIM):
+            continue
+        if _sensitive(key):
+            event[key] = REDACTED
+        elif type(value) not in _PLAIN:
+            event[key] = redact(value)
     return event
 
 
