@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
@@ -45,6 +46,17 @@ class NamedLogger(structlog.PrintLogger):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+    def msg(self, message: str) -> None:
+        """The line and its newline in one write to the ``sys.stdout`` of the moment (``print`` writes
+        them apart where stdout is unbuffered, as ``PYTHONUNBUFFERED`` has it in the image)."""
+        out = sys.stdout
+        with self._lock:
+            out.write(message + "\n")
+            out.flush()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 def named_logger(*args: Any) -> NamedLogger:

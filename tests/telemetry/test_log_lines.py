@@ -1,12 +1,16 @@
-"""The JSON lines renderer: orjson for what it encodes, the standard library's encoder for the rest."""
+"""The JSON lines renderer (orjson for what it encodes, the standard library's encoder for the rest)
+and the logger that writes each line."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import orjson
+import pytest
 
-from mobius.telemetry.logs import JsonLines, Verbatim, VerbatimRows
+from mobius.telemetry.logs import JsonLines, Verbatim, VerbatimRows, named_logger
 
 
 class Named:
@@ -45,3 +49,24 @@ def test_what_orjson_cannot_encode_is_written_by_the_standard_librarys_encoder()
     line = JsonLines()(None, "info", dict(event))
     assert line == json.dumps(event)
     assert json.loads(line) == {"event": "x", "big": 2**70, "3": "a key that is not text"}
+
+
+class Recorded(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_each_event_is_written_to_the_stdout_of_the_moment_with_its_newline_in_one_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = Recorded()
+    monkeypatch.setattr(sys, "stdout", out)
+    logger = named_logger("mobius.requests")
+    logger.info('{"event":"request"}')
+    logger.warning('{"event":"slow"}')
+    assert out.writes == ['{"event":"request"}\n', '{"event":"slow"}\n']
