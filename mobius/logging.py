@@ -151,8 +151,12 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     """A structlog processor: sensitive keys are blanked, secret-looking strings masked (except the
     values the gateway wrote itself and marked verbatim)."""
     for key, value in list(event.items()):
-        if not isinstance(value, VERBATIM):
-            event[key] = REDACTED if _sensitive(key) else redact(value)
+        if isinstance(value, VERBATIM):
+            continue
+        if _sensitive(key):
+            event[key] = REDACTED
+        elif type(value) not in _PLAIN:
+            event[key] = redact(value)
     return event
 
 
@@ -174,7 +178,6 @@ def configure_logging(log_format: Literal["json", "console"] = "json", logs: Log
     structlog.configure(
         processors=[
             by_name,
-            structlog.contextvars.merge_contextvars,
             structlog.processors.format_exc_info,
             redact_event,  # before the level and time are added: nothing to redact in those
             structlog.processors.add_log_level,

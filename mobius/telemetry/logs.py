@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 
 from mobius.settings import LogSettings
@@ -44,6 +46,17 @@ class NamedLogger(structlog.PrintLogger):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+    def msg(self, message: str) -> None:
+        """The line and its newline in one write to the ``sys.stdout`` of the moment (``print`` writes
+        them apart where stdout is unbuffered, as ``PYTHONUNBUFFERED`` has it in the image)."""
+        out = sys.stdout
+        with self._lock:
+            out.write(message + "\n")
+            out.flush()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 def named_logger(*args: Any) -> NamedLogger:
@@ -110,14 +123,27 @@ class IsoTimeStamper:
 
 
 class JsonLines:
-    """A renderer writing what structlog's ``JSONRenderer()`` writes, through one encoder made
-    once instead of one per event (``json.dumps`` with a ``default`` builds a new one each time)."""
+    """A renderer writing an event as one line of JSON (what structlog's ``JSONRenderer()`` writes,
+    without the blanks after separators and with text in UTF-8) with orjson; an event orjson
+    cannot encode (an integer past 64 bits, a key that is not text) goes through the standard
+    library's encoder, made once, as ``JSONRenderer()`` writes it."""
 
     def __init__(self) -> None:
         self._encode = json.JSONEncoder(default=_unencodable).encode
 
     def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> str:
-        return self._encode(event)
+        try:
+            return orjson.dumps(event, default=_orjson_default).decode()
+        except orjson.JSONEncodeError:
+            return self._encode(event)
+
+
+def _orjson_default(value: Any) -> Any:
+    """What orjson does not encode itself: a tuple's subclass as a list (as ``json`` writes it),
+    anything else as ``JSONRenderer()`` has it."""
+    if isinstance(value, tuple):
+        return list(value)
+    return _unencodable(value)
 
 
 def _unencodable(value: Any) -> Any:

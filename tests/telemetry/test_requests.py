@@ -20,6 +20,7 @@ from clients import telemetry
 from mobius.logging import redact_event
 from mobius.settings import LogSettings
 from mobius.telemetry.logs import level_filter, named_logger
+from mobius.telemetry.requests import _HASHES, HASHES_KEPT, new_request_id, operation_hash
 from sandbox import SandboxCredentials, SandboxUrls
 
 
@@ -154,3 +155,19 @@ async def test_what_the_client_chose_goes_through_redaction_in_the_request_event
     assert event["operation_name"] == "[redacted]"
     assert isinstance(event["operation_hash"], str)
     assert len(event["operation_hash"]) == 64
+
+
+def test_a_new_request_id_is_a_random_version_4_uuid_in_hex() -> None:
+    ids = {new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for request_id in ids:
+        assert uuid.UUID(hex=request_id).hex == request_id
+        assert uuid.UUID(hex=request_id).version == 4
+        assert uuid.UUID(hex=request_id).variant == uuid.RFC_4122
+
+
+def test_operation_hashes_are_the_texts_sha256_remembered_up_to_a_bound() -> None:
+    texts = [f"query Q{index} {{ __typename }}" for index in range(HASHES_KEPT + 10)]
+    for text in [*texts, *texts[:5]]:
+        assert operation_hash(text) == hashlib.sha256(text.encode()).hexdigest()
+    assert len(_HASHES) <= HASHES_KEPT
