@@ -101,10 +101,12 @@ async def test_the_previous_secret_and_several_signatures_are_accepted_during_ro
     assert (await post(http, server, "billing", body, both))[0] == 202
 
 
-@pytest.mark.parametrize("skew_s", [-301, 301])
+@pytest.mark.parametrize("skew_s", [-360, 360])
 async def test_a_timestamp_outside_the_tolerance_is_refused(
     server: GatewayServer, http: aiohttp.ClientSession, redis_config: dict[str, Any], skew_s: int
 ) -> None:
+    """A minute past the 300 s tolerance either way: ``now()`` drops the fraction of a second, and a
+    loaded machine may take seconds to deliver, so a skew of 301 s could arrive inside it."""
     body = invoice_body()
     headers = sign_standard(BILLING_SECRET, "msg-stale", now() + skew_s, body)
     status, answer = await post(http, server, "billing", body, headers)
