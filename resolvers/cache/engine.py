@@ -107,7 +107,7 @@ class CacheEngine(EngineInvalidation):
         stats = self.stats[ctype.name]
         scope = self.scopes.get(ctype.upstream, "")
         cache_keys = ctype.keys(keys, scope)
-        results: dict[int, Result] = {}
+        results: list[Result] = [None] * len(keys)
         pending = []
         l1 = self.l1
         for index, cache_key in enumerate(cache_keys):
@@ -130,7 +130,7 @@ class CacheEngine(EngineInvalidation):
                     stale_log.record(outcome.result, outcome.stale)
                 if provenance is not None:
                     _record(provenance, ctype, keys[index], outcome)
-        return [results[index] for index in range(len(keys))]
+        return results
 
     async def _singleflight(
         self, ctype: CacheType[K, V], keys: list[K], cache_keys: list[str], fetch: Fetch[K]

@@ -31,7 +31,7 @@ class L1Cache:
         slot = self._slots.get(key)
         if slot is None:
             return None
-        if now >= slot.expires_at or not slot.entry.is_fresh(now):
+        if now >= slot.expires_at:  # ``put`` keeps it within the entry's freshness
             self._drop(key)
             return None
         self._slots.move_to_end(key)

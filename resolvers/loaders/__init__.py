@@ -150,7 +150,7 @@ class Loaders:
         """Forget every loaded value, once the request is answered (``schema.context``)."""
         self._released = True
         for loader in self._built.values():
-            loader.clear_all()
+            loader.forget()
         self._built.clear()
         self._then.clear()
 
@@ -269,6 +269,17 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 future.set_result(value)
         return self
 
+    def _prime_found(self, key: K, value: V) -> None:
+        """``prime`` of a found value (one a value carries): never an exception to fail its key with."""
+        memo = self._memo
+        if key not in memo:
+            future = memo[key] = self.loop.create_future()
+            future.set_result(value)
+
+    def forget(self) -> None:
+        """The base's ``clear_all`` without its call through the base: every loaded value dropped."""
+        self._memo.clear()
+
     def queued(self) -> bool:
         """Whether keys wait for the next dispatch."""
         return bool(self._keys)
@@ -345,7 +356,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 if _found(answer):
                     for prime, target in targets:
                         for key, value in prime.items(answer):
-                            target.prime(key, value)
+                            target._prime_found(key, value)
         if read.follows:
             await self._follow(keys, answers)
         return answers

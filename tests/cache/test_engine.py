@@ -303,6 +303,19 @@ def test_l1_is_bounded_by_entries_and_bytes(clock: FakeClock) -> None:
     assert l1.get("big", clock()) is None
 
 
+def test_l1_answers_an_entry_no_longer_than_it_is_fresh(clock: FakeClock) -> None:
+    l1 = L1Cache(L1Policy(ttl_s=5.0))
+    entry: Entry[object] = Entry(
+        value=1, negative=False, stored_at=0, fresh_until=clock() + 2, stale_until=clock() + 9, error_until=clock() + 9
+    )
+    l1.put("k", entry, 50, (), clock())
+    clock.advance(1.5)
+    assert l1.get("k", clock()) is entry
+    clock.advance(0.5)
+    assert l1.get("k", clock()) is None  # stale before the L1's own TTL is up
+    assert len(l1) == 0
+
+
 async def test_l1_answers_fresh_entries_within_its_own_short_ttl(clock: FakeClock, users: Upstream) -> None:
     store = InProcessStore(clock=clock)
     engine = make_engine(clock, store, l1=L1Policy(ttl_s=5.0))

@@ -181,3 +181,31 @@ async def test_billing_fan_out_gives_each_key_its_own_outcome(sandbox: Any, upst
     invoices = await loaders[INVOICES].load(InvoicesKey(customer_id=customer.id, first=3))
     assert all(invoice.customer == customer.id for invoice in invoices)
     assert not isinstance(invoices, UpstreamError)
+
+
+async def test_a_members_page_does_not_replace_a_user_loaded_before_it(sandbox: Any, upstreams: Upstreams) -> None:
+    loaders = Loaders.build(upstreams)
+    page = await loaders[MEMBERS].load(MembersKey(org_id="org-1", first=10))
+    assert page is not None
+    assert page.data
+    first = page.data[0].id
+    fresh = Loaders.build(upstreams)
+    loaded = fresh[USERS].load(first)
+
+    await fresh[MEMBERS].load(MembersKey(org_id="org-1", first=10))
+
+    assert fresh[USERS].load(first) is loaded
+
+
+async def test_release_forgets_every_loaded_value(sandbox: Any, upstreams: Upstreams) -> None:
+    loaders = Loaders.build(upstreams)
+    users = loaders[USERS]
+    await users.load("user-3")
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 1
+
+    loaders.release()
+
+    assert loaders.released
+    assert users.unsettled() == []
+    await users.load("user-3")  # a loader held past the release has no value left: it goes upstream again
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 2
