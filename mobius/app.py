@@ -245,4 +245,5 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.operations = operations
     app.state.events = events
     app.state.bus = bus
+    app.state.streams = endpoint.streams
     return app

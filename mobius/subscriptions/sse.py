@@ -126,7 +126,7 @@ class EventStreams:
                     await task
         if gone.done() and not gone.cancelled():
             return
-        if closing.done() and not closing.cancelled():
+        if closing.done():
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if dropped.is_set():

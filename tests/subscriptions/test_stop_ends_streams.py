@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+import aiohttp
 import pytest
 from canary import CANARY_CALLER_TOKEN
-from harness import free_port
-from subscription_support import BEARER, INVOICE_EVENTS, SandboxServerInfo
+from harness import GatewayServer, free_port, gateway_settings
+from subscription_support import BEARER, INVOICE_EVENTS, SandboxServerInfo, until_listening
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -136,6 +137,25 @@ def test_stopped_workers_end_their_streams_and_exit(
     port = free_port()
     processes.append(started(["serve", "--config", str(config), "--port", str(port), "--workers", "2"]))
     stop_with_open_streams(processes[0], port, BEARER)
+
+
+async def test_streams_open_when_closed_and_opened_after_end_without_complete(
+    sandbox_server: SandboxServerInfo,
+) -> None:
+    body = {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}
+    headers = {"accept": "text/event-stream", "authorization": BEARER}
+    with GatewayServer(gateway_settings(sandbox_server)) as server:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=STOPPED_WITHIN_S)) as http:
+            async with http.post(f"{server.url}/graphql", json=body, headers=headers) as open_before:
+                assert open_before.status == 200
+                await until_listening(server, "invoice:org-1")
+                server.loop.call_soon_threadsafe(server.app.state.streams.close)
+                before = await open_before.read()
+            async with http.post(f"{server.url}/graphql", json=body, headers=headers) as opened_after:
+                assert opened_after.status == 200
+                after = await opened_after.read()
+
+    assert (before, after) == (b"", b"")
 
 
 @pytest.fixture

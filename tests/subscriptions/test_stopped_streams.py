@@ -35,13 +35,13 @@ RELEASED_WITHIN_S = 5.0
 
 
 class RedisWatch:
-    """In the gateway's thread: its loop, the connections its pools lent (by command), and a stop
-    run once from inside the sending of the first ``command`` after ``arm``, ``turns`` loop turns
-    before the send returns."""
+    """In the gateway's thread: the connections its pools lent (by command), and a stop run once
+    from inside the sending of the first ``command`` after ``arm``, ``turns`` loop turns before the
+    send returns."""
 
-    def __init__(self, thread: threading.Thread, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.thread = thread
-        self.loop: asyncio.AbstractEventLoop | None = None
+    def __init__(self, server: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.server = server
+        self.thread = server._thread
         self.lent: dict[AbstractConnection, str] = {}
         self.command = b""
         self.turns = 0
@@ -63,7 +63,6 @@ class RedisWatch:
             await send(connection, chunks)
             if threading.current_thread() is not self.thread:
                 return
-            self.loop = asyncio.get_running_loop()
             command = b"".join(chunks).split(b"\r\n", 3)[2].upper()
             if connection in self.lent:
                 self.lent[connection] = command.decode()
@@ -89,12 +88,11 @@ class RedisWatch:
 
     def tasks(self) -> int:
         """Tasks running on the gateway's loop."""
-        assert self.loop is not None
 
         async def count() -> int:
             return len(asyncio.all_tasks()) - 1
 
-        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=5)
+        return asyncio.run_coroutine_threadsafe(count(), self.server.loop).result(timeout=5)
 
 
 class ClientStop:
@@ -136,13 +134,8 @@ def server(sandbox_server: SandboxServerInfo, redis: tuple[str, str]) -> Iterato
 
 
 @pytest.fixture
-async def watch(server: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> RedisWatch:
-    watch = RedisWatch(server._thread, monkeypatch)
-    deadline = time.monotonic() + RELEASED_WITHIN_S
-    while watch.loop is None:  # the events worker reads its stream every 0.2 s
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
-    return watch
+def watch(server: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> RedisWatch:
+    return RedisWatch(server, monkeypatch)
 
 
 async def until(what: str, done: Callable[[], bool]) -> None:
