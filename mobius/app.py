@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +20,7 @@ from mobius.cache_setup import build_cache, build_response_cache, response_versi
 from mobius.callers import build_callers
 from mobius.context import RequestContexts
 from mobius.cors import CorsPolicy
+from mobius.draining import on_stop_signal
 from mobius.endpoint import GraphQLEndpoint
 from mobius.events.handlers import EventHandler
 from mobius.events.intake import declared_intakes, webhooks_router
@@ -176,6 +179,16 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         events=bus,
     )
 
+    endpoint = graphql_endpoint(
+        settings,
+        posture,
+        schema=schema,
+        contexts=contexts,
+        documents=documents,
+        persisted=persisted,
+        operations=telemetry.operations,
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         telemetry.start()
@@ -189,8 +202,11 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
             await bus.start()
         await events.start()
         tune_gc(settings.runtime)
+        loop = asyncio.get_running_loop()
         try:
-            yield
+            # uvicorn waits for open requests on SIGTERM: its open event streams end first
+            with on_stop_signal(partial(loop.call_soon_threadsafe, endpoint.streams.close)):
+                yield
         finally:
             await events.close()
             if bus is not None:
@@ -212,15 +228,6 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         openapi_url=None,
     )
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)  # the other routes' bodies
-    endpoint = graphql_endpoint(
-        settings,
-        posture,
-        schema=schema,
-        contexts=contexts,
-        documents=documents,
-        persisted=persisted,
-        operations=telemetry.operations,
-    )
     app.graphql = telemetry.observe(endpoint, paths={app.graphql_path: app.graphql_path})
     # added last: outside everything else
     telemetry.mount(app, paths={"/webhooks/": "/webhooks/{upstream}"})
@@ -238,4 +245,5 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
     app.state.operations = operations
     app.state.events = events
     app.state.bus = bus
+    app.state.streams = endpoint.streams
     return app

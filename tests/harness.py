@@ -6,6 +6,7 @@ runs under uvicorn in its own thread, so tests talk HTTP to both exactly as user
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -83,6 +84,11 @@ class GatewayServer:
                 raise RuntimeError("gateway did not start")
             time.sleep(0.01)
         return self
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the gateway runs on (a test calls into the app through it)."""
+        return self._server.servers[0].get_loop()
 
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True

@@ -1,15 +1,17 @@
 """GraphQL over Server-Sent Events, distinct-connections mode: a request admitted with
 ``Accept: text/event-stream`` is answered ``200 text/event-stream`` with one ``event: next`` per
 result and a final ``event: complete``; a comment line every ``heartbeat_s`` keeps proxies from
-closing a quiet stream. The stream ends when the operation does, when the client goes away, or
-when its subscriber falls more than ``subscriptions.buffer`` events behind (a last ``next``
-carries a ``SUBSCRIBER_TOO_SLOW`` error)."""
+closing a quiet stream. The stream ends when the operation does, when the client goes away, when
+its subscriber falls more than ``subscriptions.buffer`` events behind (a last ``next`` carries a
+``SUBSCRIBER_TOO_SLOW`` error), or when the server stops (``EventStreams.close``: the stream ends
+without ``complete``, so the client may reconnect to another replica)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 import structlog
@@ -59,6 +61,15 @@ class EventStreams:
         self.schema = schema
         self.contexts = contexts
         self.heartbeat_s = heartbeat_s
+        self._closed = False
+        self._closing: set[asyncio.Future[None]] = set()
+
+    def close(self) -> None:
+        """End every open stream, and any opened from now on, without a ``complete`` event."""
+        self._closed = True
+        for closing in self._closing:
+            if not closing.done():
+                closing.set_result(None)
 
     async def answer(self, admitted: Admitted, receive: Receive, send: Send) -> None:
         operation = admitted.requests
@@ -92,6 +103,10 @@ class EventStreams:
                 await write(HEARTBEAT)
 
         await send({"type": "http.response.start", "status": 200, "headers": [*HEADERS, *admitted.headers]})
+        closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            closing.set_result(None)
+        self._closing.add(closing)
         tasks = [
             asyncio.create_task(results()),
             asyncio.create_task(_disconnected(receive)),
@@ -99,15 +114,20 @@ class EventStreams:
             asyncio.create_task(heartbeat()),
         ]
         producing, gone = tasks[0], tasks[1]
+        waited: list[asyncio.Future[Any]] = [*tasks, closing]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._closing.discard(closing)
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if gone.done() and not gone.cancelled():
+            return
+        if closing.done():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if dropped.is_set():
             await write(next_event(TOO_SLOW))
