@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -203,9 +202,15 @@ def create_app(  # noqa: PLR0915  # the app factory wires every part, once, in o
         await events.start()
         tune_gc(settings.runtime)
         loop = asyncio.get_running_loop()
+
+        def end_streams() -> None:
+            # a second SIGINT makes uvicorn skip this shutdown: the loop may be closed by then
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(endpoint.streams.close)
+
         try:
             # uvicorn waits for open requests on SIGTERM: its open event streams end first
-            with on_stop_signal(partial(loop.call_soon_threadsafe, endpoint.streams.close)):
+            with on_stop_signal(end_streams):
                 yield
         finally:
             await events.close()
