@@ -83,11 +83,9 @@ class ProjectsApi:
         if key_id is None:
             return self.upstream.error(401, "unauthenticated", "Bad credentials.", {"WWW-Authenticate": "Bearer"})
         raw = await request.read()
-        known = self.answers.get(raw)
-        if known is None:
-            known = self._execute(raw, request.app.get(BROKER_KEY))
-            if isinstance(known, web.Response):
-                return known
+        known = self.answers.get(raw) or self._execute(raw, request.app.get(BROKER_KEY))
+        if isinstance(known, web.Response):
+            return known
         answer, cost = known
         self.remaining = max(0, self.remaining - cost)
         extensions = orjson.dumps({"rateLimit": {"cost": cost, "remaining": self.remaining}})
