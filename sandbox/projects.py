@@ -18,10 +18,12 @@ from sandbox.models import JSON, Issue, ProjectsData
 from sandbox.projects_schema import SCHEMA, ProjectsContext
 from sandbox.registry import SandboxUpstream
 from sandbox.seed import fresh_projects
-from sandbox.upstream import Clock, Upstream, json_response
+from sandbox.upstream import Clock, Upstream
 from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 RATE_LIMIT_BUDGET = 5000
+ANSWERS_KEPT = 256
+"""Answers remembered by request body (the texts a client sends repeat); started afresh when full."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,12 +48,17 @@ class ProjectsApi:
         self.clock = clock
         self.webhooks = WebhookSender("projects", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
         self.versions: dict[str, int] = {}
+        self.answers: dict[bytes, tuple[bytes, int]] = {}
+        """By the exact request body: the JSON answer without its closing brace and extensions, and
+        its cost. An answer depends only on the body and the data, so it is kept until the data
+        changes (a mutation that changed something, a reset)."""
         self.upstream = Upstream(
             error_body=projects_error, reset_state=self.reset, clock=clock, keyrings={"token": self.token}
         )
 
     def reset(self) -> None:
         self.data = fresh_projects()
+        self.answers.clear()
         self.remaining = RATE_LIMIT_BUDGET
         self.webhooks.reset()
 
@@ -75,7 +82,19 @@ class ProjectsApi:
         self.token.record(key_id)
         if key_id is None:
             return self.upstream.error(401, "unauthenticated", "Bad credentials.", {"WWW-Authenticate": "Bearer"})
-        body = await _graphql_body(request)
+        raw = await request.read()
+        known = self.answers.get(raw) or self._execute(raw, request.app.get(BROKER_KEY))
+        if isinstance(known, web.Response):
+            return known
+        answer, cost = known
+        self.remaining = max(0, self.remaining - cost)
+        extensions = orjson.dumps({"rateLimit": {"cost": cost, "remaining": self.remaining}})
+        body = b"".join((answer, b',"extensions":', extensions, b"}"))
+        return web.Response(body=body, content_type="application/json")
+
+    def _execute(self, raw: bytes, broker: BrokerPublisher | None) -> tuple[bytes, int] | web.Response:
+        """Runs the request's operation: its answer (what `answers` keeps) and cost, or a refusal."""
+        body = _graphql_body(raw)
         if isinstance(body, str):
             return self.upstream.error(400, "bad_request", body)
         context = ProjectsContext(data=self.data)
@@ -87,18 +106,21 @@ class ProjectsApi:
             operation_name=body.get("operationName"),
         )
         for action, issue in context.changes:
-            self._announce(action, issue, request.app.get(BROKER_KEY))
-        cost = 1 + context.connections
-        self.remaining = max(0, self.remaining - cost)
-        payload: dict[str, Any] = dict(result.formatted)
-        payload["extensions"] = {"rateLimit": {"cost": cost, "remaining": self.remaining}}
-        return json_response(payload)
+            self._announce(action, issue, broker)
+        known = orjson.dumps(result.formatted)[:-1], 1 + context.connections
+        if context.changes:
+            self.answers.clear()
+        else:
+            if len(self.answers) >= ANSWERS_KEPT:
+                self.answers.clear()
+            self.answers[raw] = known
+        return known
 
 
-async def _graphql_body(request: web.Request) -> JSON | str:
+def _graphql_body(raw: bytes) -> JSON | str:
     """The parsed `{query, variables, operationName}` body, or why it is not one."""
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return "Body must be JSON: {query, variables, operationName}."
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):

@@ -85,6 +85,29 @@ async def test_create_and_close_issue(fresh_sandbox: SandboxUrls, projects_query
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_a_repeated_query_answers_the_current_data(
+    fresh_sandbox: SandboxUrls, projects_query: Query, http: aiohttp.ClientSession
+) -> None:
+    """The same body answers the same until a mutation or a reset changes the data; each answer
+    is charged."""
+    count = '{ node(id: "proj-3") { ... on Project { issues(state: OPEN) { totalCount } } } }'
+    before = await projects_query(count)
+    assert await projects_query(count) == {**before, "extensions": {"rateLimit": {"cost": 2, "remaining": 4996}}}
+    opened = before["data"]["node"]["issues"]["totalCount"]
+    created = await projects_query('mutation { createIssue(projectId: "proj-3", title: "Cached?") { id } }')
+    assert (await projects_query(count))["data"]["node"]["issues"]["totalCount"] == opened + 1
+    close = "mutation($id: ID!) { closeIssue(id: $id) { state } }"
+    await projects_query(close, {"id": created["data"]["createIssue"]["id"]})
+    assert (await projects_query(count))["data"] == before["data"]
+    refused = await projects_query("{ nope }")
+    assert await projects_query("{ nope }") == {**refused, "extensions": {"rateLimit": {"cost": 1, "remaining": 4988}}}
+    await projects_query('mutation { createIssue(projectId: "proj-3", title: "Again") { id } }')
+    assert (await projects_query(count))["data"]["node"]["issues"]["totalCount"] == opened + 1
+    async with http.post(f"{fresh_sandbox.projects}/_sandbox/reset") as response:
+        assert response.status == 200
+    assert (await projects_query(count))["data"] == before["data"]
+
+
 async def test_rate_limit_budget_decrements_and_resets(fresh_sandbox: SandboxUrls, projects_query: Query) -> None:
     first = await projects_query('{ node(id: "proj-1") { id } }')
     second = await projects_query('{ node(id: "proj-1") { id } }')
