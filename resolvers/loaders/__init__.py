@@ -180,7 +180,7 @@ class Loaders:
             self._load(read, keys)
             return
         wanted = list(keys)
-        asyncio.gather(*waiting, return_exceptions=True).add_done_callback(lambda _: self._load(read, wanted))
+        when_done(waiting, lambda: self._load(read, wanted))
 
     def _load(self, read: Read[Any, K, Any], keys: Iterable[K]) -> None:
         if not self._released:
@@ -211,6 +211,47 @@ class Loaders:
 
 def _found(answer: Answer) -> bool:
     return answer is not None and not isinstance(answer, BaseException)
+
+
+class _Countdown:
+    """The done callback of each future ``when_done`` waits for: ``callback`` once the last is done."""
+
+    __slots__ = ("callback", "remaining")
+
+    def __init__(self, remaining: int, callback: Callable[[], None]) -> None:
+        self.remaining = remaining
+        self.callback = callback
+
+    def __call__(self, future: asyncio.Future[Any]) -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved: a failure is for whoever awaits it, not logged as lost
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.callback()
+
+
+def when_done(futures: Sequence[asyncio.Future[Any]], callback: Callable[[], None]) -> None:
+    """``callback()`` once every one of ``futures`` is done, whether with a result, an exception
+    or cancelled (at once if none is pending); what ``asyncio.gather(*futures,
+    return_exceptions=True)`` with a done callback does, without its future and list of results."""
+    pending = []
+    for future in futures:
+        if not future.done():
+            pending.append(future)
+        elif not future.cancelled():
+            future.exception()
+    if not pending:
+        callback()
+        return
+    countdown = _Countdown(len(pending), callback)
+    for future in pending:
+        future.add_done_callback(countdown)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    """``waiter`` resolved, unless it is done already (cancelled with the task awaiting it)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
@@ -406,4 +447,6 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             if not (future := self.loaders[follow.read].load(follow_key)).done()
         ]
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            followed = self.loop.create_future()
+            when_done(pending, lambda: _resolve(followed))
+            await followed
