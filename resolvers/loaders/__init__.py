@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from asyncio import Future
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -180,7 +181,7 @@ class Loaders:
             self._load(read, keys)
             return
         wanted = list(keys)
-        asyncio.gather(*waiting, return_exceptions=True).add_done_callback(lambda _: self._load(read, wanted))
+        when_done(waiting, lambda: self._load(read, wanted))
 
     def _load(self, read: Read[Any, K, Any], keys: Iterable[K]) -> None:
         if not self._released:
@@ -213,6 +214,47 @@ def _found(answer: Answer) -> bool:
     return answer is not None and not isinstance(answer, BaseException)
 
 
+class _Countdown:
+    """The done callback of each future ``when_done`` waits for: ``callback`` once the last is done."""
+
+    __slots__ = ("callback", "remaining")
+
+    def __init__(self, remaining: int, callback: Callable[[], None]) -> None:
+        self.remaining = remaining
+        self.callback = callback
+
+    def __call__(self, future: asyncio.Future[Any]) -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved: a failure is for whoever awaits it, not logged as lost
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.callback()
+
+
+def when_done(futures: Sequence[asyncio.Future[Any]], callback: Callable[[], None]) -> None:
+    """``callback()`` once every one of ``futures`` is done, whether with a result, an exception
+    or cancelled (at once if none is pending); what ``asyncio.gather(*futures,
+    return_exceptions=True)`` with a done callback does, without its future and list of results."""
+    pending = []
+    for future in futures:
+        if not future.done():
+            pending.append(future)
+        elif not future.cancelled():
+            future.exception()
+    if not pending:
+        callback()
+        return
+    countdown = _Countdown(len(pending), callback)
+    for future in pending:
+        future.add_done_callback(countdown)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    """``waiter`` resolved, unless it is done already (cancelled with the task awaiting it)."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     """The loader of one read for one request (``<Entity>By<Key>`` of the read's declaration).
 
@@ -222,6 +264,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     (so keys loaded in those turns join it), and settled as it settles one: an answer per key in
     key order, an ``Exception`` answer fails its key alone, a failed batch fails (and forgets)
     every key of it.
+
+    Its futures are made as ``Future()`` (of the running loop, the loop it is built in), not with
+    ``loop.create_future()``: uvloop's passes the loop as a keyword, whose dict costs more than
+    the rest of making the future.
     """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
@@ -250,19 +296,19 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         if future is None:
             if key is None:
                 raise TypeError("The loader.load() function must be called with a value, but got: None.")
-            loop = self.loop
-            future = memo[key] = loop.create_future()
+            future = memo[key] = Future()
             keys = self._keys
             keys.append(key)
             self._futures.append(future)
             if len(keys) == 1:
+                loop = self.loop
                 loop.call_soon(loop.call_soon, self._dispatch)
         return future
 
     def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
         memo = self._memo
         if key not in memo:
-            future = memo[key] = self.loop.create_future()
+            future = memo[key] = Future()
             if isinstance(value, Exception):
                 future.set_exception(value)
             else:
@@ -273,7 +319,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         """``prime`` of a found value (one a value carries): never an exception to fail its key with."""
         memo = self._memo
         if key not in memo:
-            future = memo[key] = self.loop.create_future()
+            future = memo[key] = Future()
             future.set_result(value)
 
     def forget(self) -> None:
@@ -287,7 +333,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     def dispatched(self) -> asyncio.Future[None]:
         """Resolves once the keys queued now are dispatched (their batches' tasks created)."""
         if self._dispatched is None:
-            self._dispatched = self.loop.create_future()
+            self._dispatched = Future()
         return self._dispatched
 
     def unsettled(self) -> list[asyncio.Future[V | None]]:
@@ -406,4 +452,6 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             if not (future := self.loaders[follow.read].load(follow_key)).done()
         ]
         if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+            followed: Future[None] = Future()
+            when_done(pending, lambda: _resolve(followed))
+            await followed
