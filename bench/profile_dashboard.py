@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+import urllib.request
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -81,7 +83,21 @@ async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
     return body
 
 
+def _set_latency(urls: SandboxUrls, latency_ms: int) -> None:
+    for name in urls:
+        request = urllib.request.Request(  # noqa: S310  (the sandbox's own loopback URL)
+            f"{urls[name]}/_sandbox/faults",
+            data=orjson.dumps({"latency_ms": latency_ms}),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            answer.read()
+
+
 async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
+    if args.latency_ms:
+        _set_latency(urls, args.latency_ms)
     cache: dict[str, Any] = {"enabled": args.mode == "warm", "response": {"enabled": False}}
     if args.mode == "warm":
         # Nothing expires while measuring: under callgrind the dashboards run some 50 times slower,
@@ -97,10 +113,17 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
         for _ in range(args.warmup):
             await _request(app)
         tune_gc(settings.runtime)
+        walls: list[float] = []
         with timed(profile=args.profile, with_callgrind=args.callgrind) as run:
             for _ in range(args.n):
+                started = time.perf_counter()
                 await _request(app)
+                walls.append(time.perf_counter() - started)
     print(f"{args.mode}: {args.n} dashboards, {run.summary(args.n, 'dashboard')}", file=sys.stderr)
+    if args.latency_ms:
+        walls.sort()
+        p50, p90 = walls[len(walls) // 2] * 1000, walls[len(walls) * 9 // 10] * 1000
+        print(f"upstreams {args.latency_ms} ms late: wall p50 {p50:.2f} ms, p90 {p90:.2f} ms", file=sys.stderr)
     run.print_profile(args.sort, args.top)
 
 
@@ -109,6 +132,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("cold", "warm"), default="cold")
     parser.add_argument("-n", type=int, default=200, help="timed dashboards")
     parser.add_argument("--warmup", type=int, default=20, help="dashboards before timing (the first primes the cache)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="every upstream answers this much late")
     add_timing_options(parser)
     args = parser.parse_args()
     with sandbox_running() as urls:
