@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeGuard, TypeVar, cast
+from typing import Any, Final, TypeGuard, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -58,7 +58,7 @@ from schema.plans import (
     read_leaves,
 )
 
-_path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
+_path: Final[Callable[[tuple[Path | None, str | int, str | None]], Path]] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
 
 At = tuple[Any, ...]
@@ -77,13 +77,13 @@ def _located(at: At) -> Path:
     return _path((prev if prev is None or type(prev) is Path else _located(prev), at[1], at[2]))
 
 
-_resolve_info = cast(
+_resolve_info: Final = cast(
     "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
 )  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
 
 
-_new = object.__new__
+_new: Final = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 
@@ -137,7 +137,7 @@ class Collected:
     alone): the selection's leaves, which are all of it."""
 
 
-_NO_ARGUMENTS: dict[str, Any] = {}
+_NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]

@@ -30,7 +30,7 @@ import math
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
     GraphQLBoolean,
@@ -59,18 +59,19 @@ from strawberry.types.field import StrawberryField
 from schema.authorization import is_guarded
 from schema.streamline import InfoOnly, info_only
 
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
 
-MEMO = "mobius.memo"
-NOW = "mobius.now"
+MEMO: Final = "mobius.memo"
+NOW: Final = "mobius.now"
 
 Now = Callable[[Any, Any, Mapping[str, Any]], Any]
 """``(source, context, arguments)``: what the field's resolver would answer, or ``LATER``."""
 
-LATER: Any = object()
+LATER: Final[Any] = object()
 """What an ``answered_now`` function answers where only the field's resolver may answer."""
 
-NOT_PLAIN: Any = object()
+NOT_PLAIN: Final[Any] = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
 
 
@@ -169,7 +170,7 @@ class CompositePlan:
 
 FieldPlan = LeafPlan | CompositePlan
 
-_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]] = weakref.WeakKeyDictionary()
+_plans: Final[weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]]] = weakref.WeakKeyDictionary()
 
 
 def field_plans(schema: GraphQLSchema) -> dict[tuple[str, str], FieldPlan | None]:
