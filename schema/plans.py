@@ -170,7 +170,9 @@ class CompositePlan:
 
 FieldPlan = LeafPlan | CompositePlan
 
-_plans: Final[weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]]] = weakref.WeakKeyDictionary()
+_plans: Final[weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def field_plans(schema: GraphQLSchema) -> dict[tuple[str, str], FieldPlan | None]:
