@@ -33,7 +33,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
@@ -47,8 +46,10 @@ from schema.awaitable import is_awaitable, known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import (
+    ERROR,
     LATER,
     NOT_PLAIN,
+    UNDEFINED,
     CompositePlan,
     FieldPlan,
     LeafPlan,
@@ -71,10 +72,10 @@ compiled, a fixed-length tuple is unboxed, and a ``Path`` passed as one would lo
 
 def _located(at: At) -> Path:
     """The ``Path`` of ``at``, equal to the one graphql-core builds for that position."""
-    if type(at) is Path:
+    if type(at) is _PATH:
         return at
     prev = at[0]
-    return _path((prev if prev is None or type(prev) is Path else _located(prev), at[1], at[2]))
+    return _path((prev if prev is None or type(prev) is _PATH else _located(prev), at[1], at[2]))
 
 
 _resolve_info: Final = cast(
@@ -85,6 +86,11 @@ _resolve_info: Final = cast(
 
 _new: Final = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
+
+_INFO: Final = Info
+_PATH: Final = Path
+"""Imported classes as constants: compiled, an imported name is looked up in the module's globals
+at each use, a ``Final`` one is read natively."""
 
 
 @dataclass(frozen=True)
@@ -333,7 +339,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     result = self.execute_field(
                         parent_type, source, field_details_list, _located((path, response_name, type_name)), None
                     )
-                    if result is Undefined:
+                    if result is UNDEFINED:
                         continue
                 results[response_name] = result
                 if (
@@ -377,7 +383,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 with_info = plan.with_info
                 if with_info is not None:
-                    strawberry_info = _new(Info)
+                    strawberry_info = _new(_INFO)
                     strawberry_info._raw_info = info
                     strawberry_info._field = with_info[1]
                     result = with_info[0](source, strawberry_info)
@@ -390,8 +396,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
             if self._is_awaitable(result):
                 return self._complete_awaited(plan, field_details_list, _located(at), result)
-            if plan.list_type is None and result is not None and result is not Undefined:
-                if isinstance(result, Exception):
+            if plan.list_type is None and result is not None and result is not UNDEFINED:
+                if isinstance(result, ERROR):
                     raise result
                 completed = self._complete_object(plan.object_type, field_details_list, at, result)
             else:
@@ -483,9 +489,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
     def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, result: Any) -> Any:
-        if isinstance(result, Exception):
+        if isinstance(result, ERROR):
             raise result
-        if result is None or result is Undefined:
+        if result is None or result is UNDEFINED:
             if plan.nullable:
                 return None
             raise plan.null_error()
@@ -543,8 +549,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if type(item) is not plain:
                         if (
                             item is None
-                            or item is Undefined
-                            or isinstance(item, Exception)
+                            or item is UNDEFINED
+                            or isinstance(item, ERROR)
                             or (is_awaitable(item) if by_type else awaitable(item))
                         ):
                             value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
@@ -574,11 +580,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Any
     ) -> Awaitable[Any] | None:
         """A list item that is null, an error or awaitable: None, raised, or its completion."""
-        if item is None or item is Undefined:
+        if item is None or item is UNDEFINED:
             if not plan.item_nullable:
                 raise plan.null_error()
             return None
-        if isinstance(item, Exception):
+        if isinstance(item, ERROR):
             raise item
         return self._complete_awaited_item(plan, field_details_list, item_at, item)
 
@@ -587,11 +593,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         try:
             resolved = await (item if self.abort_signal is None else self.with_abort_signal(item))
-            if resolved is None or resolved is Undefined:
+            if resolved is None or resolved is UNDEFINED:
                 if not plan.item_nullable:
                     raise plan.null_error()
                 return None
-            if isinstance(resolved, Exception):
+            if isinstance(resolved, ERROR):
                 raise resolved
             completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
             if type(completed) is not dict and self._is_awaitable(completed):

@@ -74,6 +74,12 @@ LATER: Final[Any] = object()
 NOT_PLAIN: Final[Any] = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
 
+UNDEFINED: Final[Any] = Undefined
+ERROR: Final[type[Exception]] = Exception
+"""graphql-core's ``Undefined`` and ``Exception`` as constants: compiled, an imported name (or a
+builtin) is looked up in the module's globals (or the builtins module) at each use, a ``Final``
+one is read natively."""
+
 
 def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
     """Field metadata: what the dict ``memo`` of the request's context holds under the source's
@@ -118,13 +124,13 @@ class LeafPlan:
             return value if _in_range(value) else NOT_PLAIN
         if kind is self.enum_class:
             return self.enum_names.get(value, NOT_PLAIN)
-        if isinstance(value, Exception) or is_awaitable(value):
+        if isinstance(value, ERROR) or is_awaitable(value):
             return NOT_PLAIN
         try:
             coerced = self.leaf_type.coerce_output_value(value)
         except Exception:  # graphql-core reports it on its own path
             return NOT_PLAIN
-        return NOT_PLAIN if coerced is None or coerced is Undefined else coerced
+        return NOT_PLAIN if coerced is None or coerced is UNDEFINED else coerced
 
 
 def _in_range(value: Any) -> bool:
