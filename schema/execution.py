@@ -93,7 +93,7 @@ _PATH: Final = Path
 at each use, a ``Final`` one is read natively."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Step:
     response_name: str
     plan: FieldPlan | None
@@ -103,6 +103,10 @@ class Step:
     """What a resolver's info holds; shared by every object the step runs on."""
     arguments: bool
     """The field declares arguments or the query passes some: a resolver step coerces them."""
+    subselection: Collected | None = None
+    """For a composite plan, once met: its selection's collected fields on the plan's object type
+    (``_subselection``). A step is shared exactly as far as that is: across the requests of an
+    operation whose collection does not depend on the request, else within one request."""
 
 
 Steps = tuple[Step, ...]
@@ -163,8 +167,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans = field_plans(self.schema)
         self._steps: dict[int, tuple[GroupedFieldSet, Selection]] = {}
         """By the identity of a grouped field set (kept alive with its steps)."""
-        self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
-        """By the identity of a field details list (kept alive with what was collected)."""
         self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
         self._arguments: dict[int, tuple[Step, dict[str, Any] | None]] = {}
         """A resolver step's coerced arguments, by the identity of the step (kept alive with them):
@@ -217,7 +219,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._planned = other._planned
         self._plans = other._plans
         self._steps = other._steps
-        self._collected = other._collected
         self._shared = other._shared
         self._arguments = other._arguments
         self._read = other._read
@@ -252,10 +253,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _collect(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Collected:
         """graphql-core's ``collect_subfields``, shared across requests where that is safe
-        (``schema.collected``)."""
-        memo = self._collected.get(id(field_details_list))
-        if memo is not None:
-            return memo[1]
+        (``schema.collected``); asked once per step (``_subselection``)."""
         nodes = tuple(details.node for details in field_details_list)
         shared = self._shared
         key = (id(object_type), *map(id, nodes))
@@ -267,7 +265,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             collected = Collected(object_type, nodes, grouped_field_set, selection, leaves)
             if shared is not None:
                 shared[key] = collected
-        self._collected[id(field_details_list)] = (field_details_list, collected)
         return collected
 
     def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Selection:
@@ -395,13 +392,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         else resolve(source, info)
                     )
             if self._is_awaitable(result):
-                return self._complete_awaited(plan, field_details_list, _located(at), result)
+                return self._complete_awaited(plan, step, _located(at), result)
             if plan.list_type is None and result is not None and result is not UNDEFINED:
                 if isinstance(result, ERROR):
                     raise result
-                completed = self._complete_object(plan.object_type, field_details_list, at, result)
+                completed = self._complete_object(self._subselection(plan, step), field_details_list, at, result)
             else:
-                completed = self._complete(plan, field_details_list, at, result)
+                completed = self._complete(plan, step, at, result)
             if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, _located(at))
             return completed
@@ -446,12 +443,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self._arguments[id(step)] = (step, args if shared else None)
         return args
 
-    async def _complete_awaited(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Awaitable[Any]
-    ) -> Any:
+    async def _complete_awaited(self, plan: CompositePlan, step: Step, path: Path, result: Awaitable[Any]) -> Any:
+        field_details_list = step.field_details_list
         try:
             resolved = await (result if self.abort_signal is None else self.with_abort_signal(result))
-            completed = self._complete(plan, field_details_list, path, resolved)
+            completed = self._complete(plan, step, path, resolved)
             if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 completed = await completed
         except Exception as raw_error:
@@ -488,7 +484,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         return results
 
-    def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, result: Any) -> Any:
+    def _complete(self, plan: CompositePlan, step: Step, at: At, result: Any) -> Any:
         if isinstance(result, ERROR):
             raise result
         if result is None or result is UNDEFINED:
@@ -496,17 +492,24 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             raise plan.null_error()
         if plan.list_type is not None:
-            return self._complete_list(plan, field_details_list, at, result)
-        return self._complete_object(plan.object_type, field_details_list, at, result)
+            return self._complete_list(plan, step, at, result)
+        return self._complete_object(self._subselection(plan, step), step.field_details_list, at, result)
+
+    def _subselection(self, plan: CompositePlan, step: Step) -> Collected:
+        """The collected fields of a composite step's selection, kept on the step."""
+        collected = step.subselection
+        if collected is None:
+            collected = step.subselection = self._collect(plan.object_type, step.field_details_list)
+        return collected
 
     def _complete_object(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, at: At, result: Any
+        self, collected: Collected, field_details_list: FieldDetailsList, at: At, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        known = self._collected.get(id(field_details_list))
-        collected = known[1] if known is not None else self._collect(object_type, field_details_list)
         selection = collected.selection
         if selection is None:
-            return self.collect_and_execute_subfields(object_type, field_details_list, _located(at), result, None)
+            return self.collect_and_execute_subfields(
+                collected.object_type, field_details_list, _located(at), result, None
+            )
         leaves = collected.leaves
         if leaves is not None:
             key = (id(result), id(selection))
@@ -517,13 +520,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if read is not None:
                 self._read[key] = (result, read)
                 return read
-        return self._run_steps(object_type, result, at, selection)
+        return self._run_steps(collected.object_type, result, at, selection)
 
-    def _complete_list(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, items: Any
-    ) -> AwaitableOrValue[list[Any]]:
+    def _complete_list(self, plan: CompositePlan, step: Step, at: At, items: Any) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
-        collected = self._collect(object_type, field_details_list)
+        field_details_list = step.field_details_list
+        collected = self._subselection(plan, step)
         selection = collected.selection
         if selection is None or not isinstance(items, list | tuple):
             path = _located(at)
@@ -553,7 +555,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             or isinstance(item, ERROR)
                             or (is_awaitable(item) if by_type else awaitable(item))
                         ):
-                            value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
+                            value: Any = self._complete_odd_item(plan, collected, field_details_list, item_at, item)
                             if value is not None:
                                 awaitable_indices.append(index)
                             completed.append(value)
@@ -577,7 +579,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _await_at(completed, awaitable_indices)
 
     def _complete_odd_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Any
+        self, plan: CompositePlan, collected: Collected, field_details_list: FieldDetailsList, item_at: At, item: Any
     ) -> Awaitable[Any] | None:
         """A list item that is null, an error or awaitable: None, raised, or its completion."""
         if item is None or item is UNDEFINED:
@@ -586,10 +588,15 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if isinstance(item, ERROR):
             raise item
-        return self._complete_awaited_item(plan, field_details_list, item_at, item)
+        return self._complete_awaited_item(plan, collected, field_details_list, item_at, item)
 
     async def _complete_awaited_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Awaitable[Any]
+        self,
+        plan: CompositePlan,
+        collected: Collected,
+        field_details_list: FieldDetailsList,
+        item_at: At,
+        item: Awaitable[Any],
     ) -> Any:
         try:
             resolved = await (item if self.abort_signal is None else self.with_abort_signal(item))
@@ -599,7 +606,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             if isinstance(resolved, ERROR):
                 raise resolved
-            completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
+            completed = self._complete_object(collected, field_details_list, item_at, resolved)
             if type(completed) is not dict and self._is_awaitable(completed):
                 return await completed
         except Exception as raw_error:
