@@ -89,8 +89,9 @@ _new: Final = object.__new__
 
 _INFO: Final = Info
 _PATH: Final = Path
-"""Imported classes as constants: compiled, an imported name is looked up in the module's globals
-at each use, a ``Final`` one is read natively."""
+_SUBCLASS: Final = issubclass
+"""Imported classes and a builtin as constants: compiled, an imported name (or a builtin) is looked
+up in the module's globals (or the builtins module) at each use, a ``Final`` one is read natively."""
 
 
 @dataclass(eq=False)
@@ -394,7 +395,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self._is_awaitable(result):
                 return self._complete_awaited(plan, step, _located(at), result)
             if plan.list_type is None and result is not None and result is not UNDEFINED:
-                if isinstance(result, ERROR):
+                if _SUBCLASS(type(result), ERROR):
                     raise result
                 completed = self._complete_object(self._subselection(plan, step), field_details_list, at, result)
             else:
@@ -485,7 +486,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return results
 
     def _complete(self, plan: CompositePlan, step: Step, at: At, result: Any) -> Any:
-        if isinstance(result, ERROR):
+        if _SUBCLASS(type(result), ERROR):
             raise result
         if result is None or result is UNDEFINED:
             if plan.nullable:
@@ -527,7 +528,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_details_list = step.field_details_list
         collected = self._subselection(plan, step)
         selection = collected.selection
-        if selection is None or not isinstance(items, list | tuple):
+        if selection is None or not isinstance(items, (list, tuple)):
             path = _located(at)
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
@@ -552,7 +553,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if (
                             item is None
                             or item is UNDEFINED
-                            or isinstance(item, ERROR)
+                            or _SUBCLASS(type(item), ERROR)
                             or (is_awaitable(item) if by_type else awaitable(item))
                         ):
                             value: Any = self._complete_odd_item(plan, collected, field_details_list, item_at, item)

@@ -78,7 +78,8 @@ UNDEFINED: Final[Any] = Undefined
 ERROR: Final[type[Exception]] = Exception
 """graphql-core's ``Undefined`` and ``Exception`` as constants: compiled, an imported name (or a
 builtin) is looked up in the module's globals (or the builtins module) at each use, a ``Final``
-one is read natively."""
+one is read natively. The executor tells an error by its type (``issubclass(type(value), ERROR)``):
+``isinstance`` also looks up the ``__class__`` attribute of every value that is not one."""
 
 
 def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
