@@ -64,10 +64,11 @@ _path: Final[Callable[[tuple[Path | None, str | int, str | None]], Path]] = part
 
 At = tuple[Any, ...]
 """Where a field or list item is: its ``Path``, or the same three values (``prev``, ``key``,
-``typename``) as a plain tuple whose ``prev`` may be plain too, made into a ``Path`` (``_located``)
-only where one is needed: a resolver's info, an error to locate, graphql-core's own path. A leaf
-read, or an object read by its leaves alone, needs none. (Not ``tuple[Any, str | int, str | None]``:
-compiled, a fixed-length tuple is unboxed, and a ``Path`` passed as one would lose its class.)"""
+``typename``) as a plain tuple whose ``prev`` may be plain too (or a list's ``_ListAt``), made into
+a ``Path`` (``_located``) only where one is needed: a resolver's info, an error to locate,
+graphql-core's own path. A leaf read, or an object read by its leaves alone, needs none. (Not
+``tuple[Any, str | int, str | None]``: compiled, a fixed-length tuple is unboxed, and a ``Path``
+passed as one would lose its class.)"""
 
 
 def _located(at: At) -> Path:
@@ -75,7 +76,24 @@ def _located(at: At) -> Path:
     if type(at) is _PATH:
         return at
     prev = at[0]
-    return _path((prev if prev is None or type(prev) is _PATH else _located(prev), at[1], at[2]))
+    if prev is not None and type(prev) is not _PATH:
+        prev = prev.located() if type(prev) is _ListAt else _located(prev)
+    return _path((prev, at[1], at[2]))
+
+
+class _ListAt:
+    """Where a list is, as its items' ``prev``: made a ``Path`` once, when the first item that needs
+    one asks (most need none), rather than for every list or again for every item."""
+
+    def __init__(self, at: At) -> None:
+        self.at = at
+        self.path: Path | None = None
+
+    def located(self) -> Path:
+        path = self.path
+        if path is None:
+            path = self.path = _located(self.at)
+        return path
 
 
 _resolve_info: Final = cast(
@@ -536,8 +554,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable = self._awaitable
         by_type = self._by_type
         leaves = collected.leaves
-        # Items read by their leaves alone need no path; the others share this list's.
-        at = at if leaves is not None else _located(at)
+        list_at = _ListAt(at)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
@@ -547,7 +564,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plain: type | None = None
         try:
             for index, item in enumerate(items):
-                item_at = (at, index, None)
+                item_at = (list_at, index, None)
                 try:
                     if type(item) is not plain:
                         if (
