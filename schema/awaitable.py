@@ -9,14 +9,14 @@ attribute look-ups themselves (``__getattr__``) are asked every time, as before.
 from __future__ import annotations
 
 from types import GeneratorType
-from typing import Any
+from typing import Any, Final
 
 from strawberry.execution import optimized_is_awaitable
 
-_MAX_TYPES = 1024
+_MAX_TYPES: Final = 1024
 """A bound on the memo; past it, new types are asked every time."""
 
-_by_type: dict[type, bool] = {}
+_by_type: Final[dict[type, bool]] = {}
 
 
 def is_awaitable(value: Any) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
     FragmentDefinitionNode,
@@ -28,12 +28,12 @@ from graphql import (
     VariableNode,
 )
 
-MAX_OPERATIONS = 256
+MAX_OPERATIONS: Final = 256
 
 Collections = dict[tuple[int, ...], Any]
 """By (object type identity, field node identities): what was collected, with the nodes."""
 
-_operations: OrderedDict[int, tuple[OperationDefinitionNode, Collections | None]] = OrderedDict()
+_operations: Final[OrderedDict[int, tuple[OperationDefinitionNode, Collections | None]]] = OrderedDict()
 
 
 def shared_collections(

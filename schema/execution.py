@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeGuard, TypeVar, cast
+from typing import Any, Final, TypeGuard, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -33,7 +33,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    Undefined,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
@@ -47,8 +46,10 @@ from schema.awaitable import is_awaitable, known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
 from schema.plans import (
+    ERROR,
     LATER,
     NOT_PLAIN,
+    UNDEFINED,
     CompositePlan,
     FieldPlan,
     LeafPlan,
@@ -58,36 +59,60 @@ from schema.plans import (
     read_leaves,
 )
 
-_path: Callable[[tuple[Path | None, str | int, str | None]], Path] = partial(tuple.__new__, Path)
+_path: Final[Callable[[tuple[Path | None, str | int, str | None]], Path]] = partial(tuple.__new__, Path)
 """``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
 
 At = tuple[Any, ...]
 """Where a field or list item is: its ``Path``, or the same three values (``prev``, ``key``,
-``typename``) as a plain tuple whose ``prev`` may be plain too, made into a ``Path`` (``_located``)
-only where one is needed: a resolver's info, an error to locate, graphql-core's own path. A leaf
-read, or an object read by its leaves alone, needs none. (Not ``tuple[Any, str | int, str | None]``:
-compiled, a fixed-length tuple is unboxed, and a ``Path`` passed as one would lose its class.)"""
+``typename``) as a plain tuple whose ``prev`` may be plain too (or a list's ``_ListAt``), made into
+a ``Path`` (``_located``) only where one is needed: a resolver's info, an error to locate,
+graphql-core's own path. A leaf read, or an object read by its leaves alone, needs none. (Not
+``tuple[Any, str | int, str | None]``: compiled, a fixed-length tuple is unboxed, and a ``Path``
+passed as one would lose its class.)"""
 
 
 def _located(at: At) -> Path:
     """The ``Path`` of ``at``, equal to the one graphql-core builds for that position."""
-    if type(at) is Path:
+    if type(at) is _PATH:
         return at
     prev = at[0]
-    return _path((prev if prev is None or type(prev) is Path else _located(prev), at[1], at[2]))
+    if prev is not None and type(prev) is not _PATH:
+        prev = prev.located() if type(prev) is _ListAt else _located(prev)
+    return _path((prev, at[1], at[2]))
 
 
-_resolve_info = cast(
+class _ListAt:
+    """Where a list is, as its items' ``prev``: made a ``Path`` once, when the first item that needs
+    one asks (most need none), rather than for every list or again for every item."""
+
+    def __init__(self, at: At) -> None:
+        self.at = at
+        self.path: Path | None = None
+
+    def located(self) -> Path:
+        path = self.path
+        if path is None:
+            path = self.path = _located(self.at)
+        return path
+
+
+_resolve_info: Final = cast(
     "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
 )  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
 
 
-_new = object.__new__
+_new: Final = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
+_INFO: Final = Info
+_PATH: Final = Path
+_SUBCLASS: Final = issubclass
+"""Imported classes and a builtin as constants: compiled, an imported name (or a builtin) is looked
+up in the module's globals (or the builtins module) at each use, a ``Final`` one is read natively."""
 
-@dataclass(frozen=True)
+
+@dataclass(eq=False)
 class Step:
     response_name: str
     plan: FieldPlan | None
@@ -97,6 +122,10 @@ class Step:
     """What a resolver's info holds; shared by every object the step runs on."""
     arguments: bool
     """The field declares arguments or the query passes some: a resolver step coerces them."""
+    subselection: Collected | None = None
+    """For a composite plan, once met: its selection's collected fields on the plan's object type
+    (``_subselection``). A step is shared exactly as far as that is: across the requests of an
+    operation whose collection does not depend on the request, else within one request."""
 
 
 Steps = tuple[Step, ...]
@@ -137,7 +166,7 @@ class Collected:
     alone): the selection's leaves, which are all of it."""
 
 
-_NO_ARGUMENTS: dict[str, Any] = {}
+_NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]
@@ -157,8 +186,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans = field_plans(self.schema)
         self._steps: dict[int, tuple[GroupedFieldSet, Selection]] = {}
         """By the identity of a grouped field set (kept alive with its steps)."""
-        self._collected: dict[int, tuple[FieldDetailsList, Collected]] = {}
-        """By the identity of a field details list (kept alive with what was collected)."""
         self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
         self._arguments: dict[int, tuple[Step, dict[str, Any] | None]] = {}
         """A resolver step's coerced arguments, by the identity of the step (kept alive with them):
@@ -211,7 +238,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._planned = other._planned
         self._plans = other._plans
         self._steps = other._steps
-        self._collected = other._collected
         self._shared = other._shared
         self._arguments = other._arguments
         self._read = other._read
@@ -246,10 +272,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _collect(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Collected:
         """graphql-core's ``collect_subfields``, shared across requests where that is safe
-        (``schema.collected``)."""
-        memo = self._collected.get(id(field_details_list))
-        if memo is not None:
-            return memo[1]
+        (``schema.collected``); asked once per step (``_subselection``)."""
         nodes = tuple(details.node for details in field_details_list)
         shared = self._shared
         key = (id(object_type), *map(id, nodes))
@@ -261,7 +284,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             collected = Collected(object_type, nodes, grouped_field_set, selection, leaves)
             if shared is not None:
                 shared[key] = collected
-        self._collected[id(field_details_list)] = (field_details_list, collected)
         return collected
 
     def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Selection:
@@ -333,7 +355,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     result = self.execute_field(
                         parent_type, source, field_details_list, _located((path, response_name, type_name)), None
                     )
-                    if result is Undefined:
+                    if result is UNDEFINED:
                         continue
                 results[response_name] = result
                 if (
@@ -377,7 +399,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 with_info = plan.with_info
                 if with_info is not None:
-                    strawberry_info = _new(Info)
+                    strawberry_info = _new(_INFO)
                     strawberry_info._raw_info = info
                     strawberry_info._field = with_info[1]
                     result = with_info[0](source, strawberry_info)
@@ -389,13 +411,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         else resolve(source, info)
                     )
             if self._is_awaitable(result):
-                return self._complete_awaited(plan, field_details_list, _located(at), result)
-            if plan.list_type is None and result is not None and result is not Undefined:
-                if isinstance(result, Exception):
+                return self._complete_awaited(plan, step, _located(at), result)
+            if plan.list_type is None and result is not None and result is not UNDEFINED:
+                if _SUBCLASS(type(result), ERROR):
                     raise result
-                completed = self._complete_object(plan.object_type, field_details_list, at, result)
+                completed = self._complete_object(self._subselection(plan, step), field_details_list, at, result)
             else:
-                completed = self._complete(plan, field_details_list, at, result)
+                completed = self._complete(plan, step, at, result)
             if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 return self._settle(completed, plan.return_type, field_details_list, _located(at))
             return completed
@@ -440,12 +462,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self._arguments[id(step)] = (step, args if shared else None)
         return args
 
-    async def _complete_awaited(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, path: Path, result: Awaitable[Any]
-    ) -> Any:
+    async def _complete_awaited(self, plan: CompositePlan, step: Step, path: Path, result: Awaitable[Any]) -> Any:
+        field_details_list = step.field_details_list
         try:
             resolved = await (result if self.abort_signal is None else self.with_abort_signal(result))
-            completed = self._complete(plan, field_details_list, path, resolved)
+            completed = self._complete(plan, step, path, resolved)
             if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
                 completed = await completed
         except Exception as raw_error:
@@ -482,25 +503,32 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         return results
 
-    def _complete(self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, result: Any) -> Any:
-        if isinstance(result, Exception):
+    def _complete(self, plan: CompositePlan, step: Step, at: At, result: Any) -> Any:
+        if _SUBCLASS(type(result), ERROR):
             raise result
-        if result is None or result is Undefined:
+        if result is None or result is UNDEFINED:
             if plan.nullable:
                 return None
             raise plan.null_error()
         if plan.list_type is not None:
-            return self._complete_list(plan, field_details_list, at, result)
-        return self._complete_object(plan.object_type, field_details_list, at, result)
+            return self._complete_list(plan, step, at, result)
+        return self._complete_object(self._subselection(plan, step), step.field_details_list, at, result)
+
+    def _subselection(self, plan: CompositePlan, step: Step) -> Collected:
+        """The collected fields of a composite step's selection, kept on the step."""
+        collected = step.subselection
+        if collected is None:
+            collected = step.subselection = self._collect(plan.object_type, step.field_details_list)
+        return collected
 
     def _complete_object(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, at: At, result: Any
+        self, collected: Collected, field_details_list: FieldDetailsList, at: At, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
-        known = self._collected.get(id(field_details_list))
-        collected = known[1] if known is not None else self._collect(object_type, field_details_list)
         selection = collected.selection
         if selection is None:
-            return self.collect_and_execute_subfields(object_type, field_details_list, _located(at), result, None)
+            return self.collect_and_execute_subfields(
+                collected.object_type, field_details_list, _located(at), result, None
+            )
         leaves = collected.leaves
         if leaves is not None:
             key = (id(result), id(selection))
@@ -511,15 +539,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if read is not None:
                 self._read[key] = (result, read)
                 return read
-        return self._run_steps(object_type, result, at, selection)
+        return self._run_steps(collected.object_type, result, at, selection)
 
-    def _complete_list(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, at: At, items: Any
-    ) -> AwaitableOrValue[list[Any]]:
+    def _complete_list(self, plan: CompositePlan, step: Step, at: At, items: Any) -> AwaitableOrValue[list[Any]]:
         object_type = plan.object_type
-        collected = self._collect(object_type, field_details_list)
+        field_details_list = step.field_details_list
+        collected = self._subselection(plan, step)
         selection = collected.selection
-        if selection is None or not isinstance(items, list | tuple):
+        if selection is None or not isinstance(items, (list, tuple)):
             path = _located(at)
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
@@ -527,8 +554,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable = self._awaitable
         by_type = self._by_type
         leaves = collected.leaves
-        # Items read by their leaves alone need no path; the others share this list's.
-        at = at if leaves is not None else _located(at)
+        list_at = _ListAt(at)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
@@ -538,16 +564,16 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plain: type | None = None
         try:
             for index, item in enumerate(items):
-                item_at = (at, index, None)
+                item_at = (list_at, index, None)
                 try:
                     if type(item) is not plain:
                         if (
                             item is None
-                            or item is Undefined
-                            or isinstance(item, Exception)
+                            or item is UNDEFINED
+                            or _SUBCLASS(type(item), ERROR)
                             or (is_awaitable(item) if by_type else awaitable(item))
                         ):
-                            value: Any = self._complete_odd_item(plan, field_details_list, item_at, item)
+                            value: Any = self._complete_odd_item(plan, collected, field_details_list, item_at, item)
                             if value is not None:
                                 awaitable_indices.append(index)
                             completed.append(value)
@@ -571,29 +597,34 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _await_at(completed, awaitable_indices)
 
     def _complete_odd_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Any
+        self, plan: CompositePlan, collected: Collected, field_details_list: FieldDetailsList, item_at: At, item: Any
     ) -> Awaitable[Any] | None:
         """A list item that is null, an error or awaitable: None, raised, or its completion."""
-        if item is None or item is Undefined:
+        if item is None or item is UNDEFINED:
             if not plan.item_nullable:
                 raise plan.null_error()
             return None
-        if isinstance(item, Exception):
+        if isinstance(item, ERROR):
             raise item
-        return self._complete_awaited_item(plan, field_details_list, item_at, item)
+        return self._complete_awaited_item(plan, collected, field_details_list, item_at, item)
 
     async def _complete_awaited_item(
-        self, plan: CompositePlan, field_details_list: FieldDetailsList, item_at: At, item: Awaitable[Any]
+        self,
+        plan: CompositePlan,
+        collected: Collected,
+        field_details_list: FieldDetailsList,
+        item_at: At,
+        item: Awaitable[Any],
     ) -> Any:
         try:
             resolved = await (item if self.abort_signal is None else self.with_abort_signal(item))
-            if resolved is None or resolved is Undefined:
+            if resolved is None or resolved is UNDEFINED:
                 if not plan.item_nullable:
                     raise plan.null_error()
                 return None
-            if isinstance(resolved, Exception):
+            if isinstance(resolved, ERROR):
                 raise resolved
-            completed = self._complete_object(plan.object_type, field_details_list, item_at, resolved)
+            completed = self._complete_object(collected, field_details_list, item_at, resolved)
             if type(completed) is not dict and self._is_awaitable(completed):
                 return await completed
         except Exception as raw_error:

@@ -28,7 +28,6 @@ from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 from schema.cost import reads
 from schema.parts import parts_of
-from schema.plans import LATER
 from schema.selection import Selection, read_ahead, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -96,27 +95,6 @@ def user_now_or_later(info: GatewayInfo, user_id: str) -> IdentityUser | Awaitab
         model = found.result()
         return None if model is None else _kept(info, model)
     return _user_later(info, found)
-
-
-def user_now(context: Any, user_id: str | None) -> Any:
-    """What ``user_now_or_later`` answers where that needs no resolve info (``schema.plans``,
-    ``answered_now``; the planned executor asks once the response's memo has missed): ``None`` for
-    no id or a user not found, the user when the loader holds it, fresh (kept in the memo as
-    ``_kept`` keeps it); ``LATER`` while it is pending, when it failed or was served stale (the
-    field's resolver then reports or marks it at its own path)."""
-    if user_id is None:
-        return None
-    found = resolvers.identity.user_future(context.loaders, user_id)
-    if not found.done() or found.cancelled() or found.exception() is not None:
-        return LATER
-    model: IdentityUser | None = found.result()
-    if model is None:
-        return None
-    cache = context.loaders.cache
-    if cache is not None and cache.stale.lookup(model) is not None:
-        return LATER
-    context.users[model.id] = model
-    return model
 
 
 async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) -> IdentityUser | None:

@@ -30,7 +30,7 @@ import math
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from graphql import (
     GraphQLBoolean,
@@ -59,19 +59,27 @@ from strawberry.types.field import StrawberryField
 from schema.authorization import is_guarded
 from schema.streamline import InfoOnly, info_only
 
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
 
-MEMO = "mobius.memo"
-NOW = "mobius.now"
+MEMO: Final = "mobius.memo"
+NOW: Final = "mobius.now"
 
 Now = Callable[[Any, Any, Mapping[str, Any]], Any]
 """``(source, context, arguments)``: what the field's resolver would answer, or ``LATER``."""
 
-LATER: Any = object()
+LATER: Final[Any] = object()
 """What an ``answered_now`` function answers where only the field's resolver may answer."""
 
-NOT_PLAIN: Any = object()
+NOT_PLAIN: Final[Any] = object()
 """A leaf value the plan does not vouch for: graphql-core must complete (and report) it."""
+
+UNDEFINED: Final[Any] = Undefined
+ERROR: Final[type[Exception]] = Exception
+"""graphql-core's ``Undefined`` and ``Exception`` as constants: compiled, an imported name (or a
+builtin) is looked up in the module's globals (or the builtins module) at each use, a ``Final``
+one is read natively. The executor tells an error by its type (``issubclass(type(value), ERROR)``):
+``isinstance`` also looks up the ``__class__`` attribute of every value that is not one."""
 
 
 def from_memo(memo: str, key: str) -> dict[str, tuple[str, str]]:
@@ -117,13 +125,13 @@ class LeafPlan:
             return value if _in_range(value) else NOT_PLAIN
         if kind is self.enum_class:
             return self.enum_names.get(value, NOT_PLAIN)
-        if isinstance(value, Exception) or is_awaitable(value):
+        if isinstance(value, ERROR) or is_awaitable(value):
             return NOT_PLAIN
         try:
             coerced = self.leaf_type.coerce_output_value(value)
         except Exception:  # graphql-core reports it on its own path
             return NOT_PLAIN
-        return NOT_PLAIN if coerced is None or coerced is Undefined else coerced
+        return NOT_PLAIN if coerced is None or coerced is UNDEFINED else coerced
 
 
 def _in_range(value: Any) -> bool:
@@ -169,7 +177,9 @@ class CompositePlan:
 
 FieldPlan = LeafPlan | CompositePlan
 
-_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]] = weakref.WeakKeyDictionary()
+_plans: Final[weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], FieldPlan | None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def field_plans(schema: GraphQLSchema) -> dict[tuple[str, str], FieldPlan | None]:

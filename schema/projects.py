@@ -22,11 +22,13 @@ import schema.identity as identity_types
 from clients.identity import USERS, IdentityUser
 from clients.projects import ISSUES, PROJECTS, IssueNode, IssuePage, IssuesArgs, PageInfo, ProjectNode, ProjectPage
 from resolvers.loaders import Loaders
+from schema import ready
 from schema.cache import served
 from schema.common import GatewayInfo
 from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
-from schema.plans import LATER, answered_now, from_memo
+from schema.plans import answered_now, from_memo
+from schema.ready import issue_page, issue_state
 from schema.selection import Selection, pushdown, read_ahead, read_from, start_reads_ahead
 
 if TYPE_CHECKING:
@@ -55,10 +57,6 @@ def _assignees_from(
     return ()
 
 
-def _assignee_now(issue: IssueNode, context: Any, _args: Mapping[str, Any]) -> Any:
-    return identity_types.user_now(context, issue.assignee_id)
-
-
 @strawberry.type
 class Issue:
     id: strawberry.ID
@@ -72,7 +70,7 @@ class Issue:
         metadata={
             **reads(USERS),
             **from_memo("users", "assignee_id"),
-            **answered_now(_assignee_now),
+            **answered_now(ready.assignee_now),
             **read_from(_assignees_from),
         },
     )
@@ -92,11 +90,6 @@ class IssueConnection:
     nodes: list[Issue]
 
 
-def issue_page(page: IssuePage | None) -> IssuePage:
-    """An ``IssueConnection``: the page itself, or an empty one."""
-    return IssuePage(total_count=0, page_info=PageInfo(has_next_page=False), nodes=[]) if page is None else page
-
-
 async def project_by_key(info: GatewayInfo, project_id: str) -> ProjectNode | None:
     """A project resolved by its key: the reads its selection declares ``read_ahead`` go out beside its own."""
     loaders = info.context.loaders
@@ -104,20 +97,15 @@ async def project_by_key(info: GatewayInfo, project_id: str) -> ProjectNode | No
     return served(info, await resolvers.projects.project(loaders, project_id))
 
 
-def _state(args: Mapping[str, Any]) -> str | None:
-    state = args.get("state")  # a member of the Python enum behind ``IssueState``
-    return state.value if isinstance(state, IssueState) else None
-
-
 def _issues_ahead(loaders: Loaders, project_id: str, args: Mapping[str, Any], _: Selection) -> object:
-    return resolvers.projects.issues_future(loaders, project_id, args["first"], args.get("after"), _state(args))
+    return resolvers.projects.issues_future(loaders, project_id, args["first"], args.get("after"), issue_state(args))
 
 
 def _issues_from(
     loaders: Loaders, projects: Sequence[ProjectNode], args: Mapping[str, Any], _: Selection
 ) -> Sequence[asyncio.Future[Any]]:
     project_ids = [project.id for project in projects]
-    return resolvers.projects.issues_ahead(loaders, project_ids, args["first"], args.get("after"), _state(args))
+    return resolvers.projects.issues_ahead(loaders, project_ids, args["first"], args.get("after"), issue_state(args))
 
 
 def _owners_from(
@@ -127,25 +115,8 @@ def _owners_from(
     return ()
 
 
-def _owner_now(project: ProjectNode, context: Any, _args: Mapping[str, Any]) -> Any:
-    return identity_types.user_now(context, project.owner_id)
-
-
-def _issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> Any:
-    """What ``Project.issues`` answers where the loader holds the page, fresh; else ``LATER``."""
-    loaders = context.loaders
-    found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), _state(args))
-    if not found.done() or found.cancelled() or found.exception() is not None:
-        return LATER
-    page: IssuePage | None = found.result()
-    cache = loaders.cache
-    if page is not None and cache is not None and cache.stale.lookup(page) is not None:
-        return LATER
-    return issue_page(page)
-
-
 def _issues_pushed_down(args: Mapping[str, Any]) -> IssuesArgs:
-    return resolvers.projects.issues_args(args["first"], args.get("after"), _state(args))
+    return resolvers.projects.issues_args(args["first"], args.get("after"), issue_state(args))
 
 
 @strawberry.federation.type(keys=["id"])
@@ -170,7 +141,7 @@ class Project:
         metadata={
             **reads(USERS),
             **from_memo("users", "owner_id"),
-            **answered_now(_owner_now),
+            **answered_now(ready.owner_now),
             **read_from(_owners_from),
         },
     )
@@ -183,7 +154,7 @@ class Project:
             **read_ahead(_issues_ahead),
             **read_from(_issues_from, then=issue_page),
             **pushdown(_issues_pushed_down),
-            **answered_now(_issues_now),
+            **answered_now(ready.issues_now),
             **reads(ISSUES, size="first"),
         },
     )

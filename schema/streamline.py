@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from graphql import (
@@ -116,7 +116,7 @@ def _info_builder(info_class: type[Info]) -> InfoBuilder:
 InfoOnly = tuple[Callable[[Any, Info], Any], StrawberryField]
 """A method that takes Strawberry's own ``Info`` alone, and the field the ``Info`` is built for."""
 
-_info_only: weakref.WeakKeyDictionary[GraphQLFieldResolver, InfoOnly] = weakref.WeakKeyDictionary()
+_info_only: Final[weakref.WeakKeyDictionary[GraphQLFieldResolver, InfoOnly]] = weakref.WeakKeyDictionary()
 
 
 def info_only(resolve: GraphQLFieldResolver) -> InfoOnly | None:

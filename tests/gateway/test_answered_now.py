@@ -20,8 +20,8 @@ from resolvers.cache.request import RequestCache
 from resolvers.cache.stale import StaleInfo
 from resolvers.loaders import Loaders
 from schema.execution import GatewayExecutionContext
-from schema.identity import user_now
 from schema.plans import LATER, answered_now
+from schema.ready import user_now
 from schema.streamline import streamline_resolvers
 from tests.clients.support import started
 

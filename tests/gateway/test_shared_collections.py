@@ -33,6 +33,30 @@ async def test_directive_variables_still_decide_per_request(gateway: Gateway) ->
     assert len(again["data"]["organization"]["members"]["nodes"]) == 3
 
 
+NESTED = """
+query Owners($withName: Boolean!) {
+  organization(id: "org-1") {
+    projects(first: 2) { nodes { owner { id name @include(if: $withName) } issues(first: 1) { nodes { id } } } }
+  }
+}
+"""
+
+
+async def test_a_nested_selection_follows_each_request_s_variables(gateway: Gateway) -> None:
+    """The owner of each project (an object in a list item) is completed with the selection this
+    request collects, not the one an earlier request of the same document collected."""
+    named = await gateway.query(NESTED, {"withName": True})
+    unnamed = await gateway.query(NESTED, {"withName": False})
+    named_again = await gateway.query(NESTED, {"withName": True})
+
+    owners = [project["owner"] for project in named["data"]["organization"]["projects"]["nodes"]]
+    assert len(owners) == 2
+    assert all(set(owner) == {"id", "name"} for owner in owners)
+    bare = [project["owner"] for project in unnamed["data"]["organization"]["projects"]["nodes"]]
+    assert bare == [{"id": owner["id"]} for owner in owners]
+    assert named_again == named
+
+
 async def test_a_shared_selection_answers_each_request_from_its_own_data(gateway: Gateway) -> None:
     query = 'query One($id: ID!) { user(id: $id) { id name } org: organization(id: "org-1") { id } }'
     first = await gateway.query(query, {"id": "user-1"})

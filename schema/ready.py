@@ -1,0 +1,76 @@
+"""The ``answered_now`` functions of the schema's fields (``schema.plans``).
+
+The planned executor calls them per object (the owner of every project, the assignee of every
+issue, every project's issues page). They live here, compiled with the executor (pyproject
+``[tool.mobius.mypyc]``), so those calls stay native; the fields declare them in their types'
+modules (``schema.projects``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import resolvers.identity
+import resolvers.projects
+from clients.identity import IdentityUser
+from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
+from schema.plans import LATER
+
+
+def user_now(context: Any, user_id: str | None) -> Any:
+    """What ``schema.identity.user_now_or_later`` answers where that needs no resolve info (the
+    planned executor asks once the response's memo has missed): ``None`` for no id or a user not
+    found, the user when the loader holds it, fresh (kept in the response's memo as the resolver
+    keeps it); ``LATER`` while it is pending, when it failed or was served stale (the field's
+    resolver then reports or marks it at its own path)."""
+    if user_id is None:
+        return None
+    loaders = context.loaders
+    found = resolvers.identity.user_future(loaders, user_id)
+    if not found.done() or found.cancelled() or found.exception() is not None:
+        return LATER
+    model: IdentityUser | None = found.result()
+    if model is None:
+        return None
+    cache = loaders.cache
+    if cache is not None and cache.stale.lookup(model) is not None:
+        return LATER
+    context.users[model.id] = model
+    return model
+
+
+def assignee_now(issue: IssueNode, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``Issue.assignee`` where it is ready (``user_now``)."""
+    return user_now(context, issue.assignee_id)
+
+
+def owner_now(project: ProjectNode, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``Project.owner`` where it is ready (``user_now``)."""
+    return user_now(context, project.owner_id)
+
+
+def issue_state(args: Mapping[str, Any]) -> str | None:
+    """The upstream's value of an issues field's ``state`` argument (graphql-core coerces it to a
+    member of the Python enum behind ``IssueState``), or None."""
+    state = args.get("state")
+    return state.value if isinstance(state, Enum) else None
+
+
+def issue_page(page: IssuePage | None) -> IssuePage:
+    """An ``IssueConnection``: the page itself, or an empty one."""
+    return IssuePage(total_count=0, page_info=PageInfo(has_next_page=False), nodes=[]) if page is None else page
+
+
+def issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> Any:
+    """``Project.issues`` where the loader holds the page, fresh; else ``LATER``."""
+    loaders = context.loaders
+    found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), issue_state(args))
+    if not found.done() or found.cancelled() or found.exception() is not None:
+        return LATER
+    page: IssuePage | None = found.result()
+    cache = loaders.cache
+    if page is not None and cache is not None and cache.stale.lookup(page) is not None:
+        return LATER
+    return issue_page(page)
