@@ -78,3 +78,14 @@ async def test_users_read_ahead_are_loaded_once_each_without_the_missing_ones(
 
     assert len(waiting) == 2
     assert [user.id for user in await asyncio.gather(*waiting) if user] == ["user-3", "user-7"]
+
+
+async def test_the_page_waits_for_every_batch_of_the_users_read_ahead(sandbox: Any, upstreams: Upstreams) -> None:
+    await sandbox.faults("identity", latency_ms=200, routes=["GET /v1/users"])
+    loaders = Loaders.build(upstreams)
+    loaders.load_ahead(USERS, [f"user-{n}" for n in range(1, 251)])  # three batches of at most 100
+
+    page = await projects_page(loaders, "org-1", 5, None)
+
+    assert isinstance(page, ProjectPage)
+    assert loaders[USERS].unsettled() == []
