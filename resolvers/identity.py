@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import cast
 
 from clients.identity import MEMBERS, ORGS, USERS, IdentityOrg, IdentityUser, MembersKey, MembersPage
 from resolvers.errors import InvalidArgument, check_page_size
@@ -23,8 +24,11 @@ def user_future(loaders: Loaders, user_id: str) -> asyncio.Future[IdentityUser |
 
 def users_ahead(loaders: Loaders, user_ids: Iterable[str | None]) -> None:
     """Load the users a query will ask for by id (owners, assignees) ahead of its fields, once the
-    members pages this request reads have primed theirs."""
-    loaders.load_ahead(USERS, dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
+    members pages this request reads have primed theirs. Each id once, in the order first met,
+    ``None`` (no owner, no assignee) left out: taken in one call of C, not through a generator."""
+    wanted: dict[str | None, None] = dict.fromkeys(user_ids)
+    wanted.pop(None, None)
+    loaders.load_ahead(USERS, cast(dict[str, None], wanted))
 
 
 async def users(loaders: Loaders, user_ids: list[str]) -> list[IdentityUser | None]:

@@ -53,12 +53,15 @@ async def projects_page(
 async def _users_answered(loaders: Loaders) -> None:
     """Until none of the request's users or members pages is waiting for its answer (a failed one
     is its fields' to report). Users read ahead behind a members page are loaded once the page is
-    answered (``Loaders.load_ahead``), so the loaders are looked at again after each wait."""
+    answered (``Loaders.load_ahead``), so the loaders are looked at again after each wait. One
+    future is waited for at a time: the keys of a batch are answered together, so the next look
+    finds the rest of its batch answered (``gather`` put a callback on each of a hundred users)."""
+    members, users = loaders[MEMBERS], loaders[USERS]
     while True:
-        waiting: list[asyncio.Future[Any]] = [*loaders[MEMBERS].unsettled(), *loaders[USERS].unsettled()]
+        waiting: list[asyncio.Future[Any]] = members.unsettled() or users.unsettled()
         if not waiting:
             return
-        await asyncio.gather(*waiting, return_exceptions=True)
+        await asyncio.wait((waiting[0],))
 
 
 def issues_args(first: int, after: str | None, state: str | None) -> IssuesArgs:

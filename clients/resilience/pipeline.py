@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, Status, StatusCode
 
 from clients.errors import (
     DeadlineExceeded,
@@ -43,8 +43,8 @@ from clients.telemetry import (
     UpstreamInstruments,
     add_event,
     attempting,
+    call_span,
     current_record,
-    span,
 )
 
 T = TypeVar("T")
@@ -140,7 +140,7 @@ class Pipeline:
         never a raw path: it labels the call's metrics, span and log entries."""
         started = time.perf_counter()
         tries = [0]
-        with span(f"{self.upstream} {route}", kind=SpanKind.CLIENT) as current:
+        with call_span(self.upstream, route) as current:
             try:
                 result = await self._call(attempt, idempotent=idempotent, route=route, tries=tries)
             except UpstreamError as error:

@@ -1,15 +1,18 @@
 """resolvers.projects.projects_page: an organization's projects page is handed out once the users
 read ahead in the same request are answered (its owner and assignee fields then answer at once),
-whether they come straight or behind a members page, and whether they are found or fail."""
+whether they come straight or behind a members page, and whether they are found or fail; the users
+read ahead are each loaded once."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from clients.errors import UpstreamUnavailable
 from clients.identity import IDENTITY, MEMBERS, USERS, MembersKey
 from clients.projects import ProjectPage
 from clients.upstreams import Upstreams
+from resolvers.identity import users_ahead
 from resolvers.loaders import Loaders
 from resolvers.projects import projects_page
 
@@ -60,6 +63,29 @@ async def test_a_page_without_users_read_ahead_comes_at_once(sandbox: Any, upstr
     loaders = Loaders.build(upstreams)
 
     page = await projects_page(loaders, "org-1", 3, None)
+
+    assert isinstance(page, ProjectPage)
+    assert loaders[USERS].unsettled() == []
+
+
+async def test_users_read_ahead_are_loaded_once_each_without_the_missing_ones(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    loaders = Loaders.build(upstreams)
+    users_ahead(loaders, ["user-3", None, "user-7", "user-3", None])  # owners and assignees, some unassigned
+
+    waiting = loaders[USERS].unsettled()
+
+    assert len(waiting) == 2
+    assert [user.id for user in await asyncio.gather(*waiting) if user] == ["user-3", "user-7"]
+
+
+async def test_the_page_waits_for_every_batch_of_the_users_read_ahead(sandbox: Any, upstreams: Upstreams) -> None:
+    await sandbox.faults("identity", latency_ms=200, routes=["GET /v1/users"])
+    loaders = Loaders.build(upstreams)
+    loaders.load_ahead(USERS, [f"user-{n}" for n in range(1, 251)])  # three batches of at most 100
+
+    page = await projects_page(loaders, "org-1", 5, None)
 
     assert isinstance(page, ProjectPage)
     assert loaders[USERS].unsettled() == []
