@@ -33,11 +33,12 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
 """Characters ``urlencode(..., safe=',')`` leaves as they are: a short text made of them alone strips
 to nothing (one call of C, cheaper than a regular expression's match)."""
-_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.~,\-]*")
+_PLAIN_TEXT = re.compile(f"[{re.escape(_PLAIN)}]*")
 """The same characters for a longer text (a comma-joined id list): ``strip`` looks each character up
 in ``_PLAIN`` one by one, the expression's character set in a table (a 300-character id list:
 about 7 times cheaper)."""
 _SHORT = 16
+"""Up to this length a text is checked by ``strip``, past it by ``_PLAIN_TEXT``."""
 
 
 _URLS_MAX = 1024
