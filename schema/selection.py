@@ -49,7 +49,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_di
 from strawberry.types.nodes import get_variable_values
 
 from resolvers.errors import InvalidArgument
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, when_done
 from schema.authorization import is_guarded
 from schema.collected import has_variable
 
@@ -254,11 +254,7 @@ class _Continue:
 
 
 def _when_answered(loaders: Loaders, futures: Sequence[asyncio.Future[Any]], then: Then, below: Selection) -> None:
-    if all(future.done() for future in futures):
-        start_reads_from(loaders, _values(futures, then), below)
-        return
-    gathered = asyncio.gather(*futures, return_exceptions=True)
-    gathered.add_done_callback(lambda _: start_reads_from(loaders, _values(futures, then), below))
+    when_done(futures, lambda: start_reads_from(loaders, _values(futures, then), below))
 
 
 def _values(futures: Sequence[asyncio.Future[Any]], then: Then) -> list[Any]:
