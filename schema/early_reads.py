@@ -27,7 +27,7 @@ def start_reads_ahead(loaders: Loaders, parent_key: str, info: GraphQLResolveInf
     parent = info.schema.get_type(type_name)
     assert isinstance(parent, GraphQLObjectType)
     nodes = tuple(info.field_nodes)
-    if not declares(nodes, parent, READ_AHEAD, info.schema, info.fragments):
+    if not declares(nodes, parent, READ_AHEAD, info):
         return
     declared = list(Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD))
     declared.sort(key=_levels_below, reverse=True)

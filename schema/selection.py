@@ -217,16 +217,10 @@ def _plan(
     return tuple(items)
 
 
-def declares(
-    nodes: tuple[FieldNode, ...],
-    parent: GraphQLObjectType,
-    kind: str,
-    schema: GraphQLSchema,
-    fragments: Mapping[str, FragmentDefinitionNode],
-) -> bool:
-    """Whether a field selected below ``nodes`` (made of ``parent``) declares ``kind`` (one cached
-    look-up once the selection has been met)."""
-    return bool(_plan(nodes, parent, kind, schema, fragments))
+def declares(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str, info: GraphQLResolveInfo[Any]) -> bool:
+    """Whether a field selected below ``nodes`` (the field nodes of ``info``, made of ``parent``)
+    declares ``kind`` (one cached look-up once the selection has been met)."""
+    return bool(_plan(nodes, parent, kind, info.schema, info.fragments))
 
 
 _DESCENT = "descent"
