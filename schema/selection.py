@@ -224,7 +224,7 @@ def declares(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str,
 
 
 _DESCENT = "descent"
-"""The ``_plan`` kind of the fields ``start_reads_from`` walks through (``Selection.descents``)."""
+"""The ``_plan`` kind of the fields ``schema.early_reads.start_reads_from`` walks through (``Selection.descents``)."""
 
 
 def _declared(field: GraphQLField, kind: str) -> Any:
