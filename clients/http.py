@@ -16,6 +16,7 @@ import orjson
 from yarl import URL
 
 from clients.auth import Auth, SessionBound, credential_errors
+from clients.call_records import ANY_ROUTE, answered
 from clients.errors import UpstreamUnavailable, error_for_status, is_outage, map_transport_errors
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
@@ -23,7 +24,7 @@ from clients.resilience.clock import TimeSource
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_store import RateLimitStore
 from clients.shared_reads import SharedReads
-from clients.telemetry import ANY_ROUTE, answered, inject
+from clients.spans import inject
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""

@@ -22,6 +22,7 @@ import aiohttp
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from clients.call_records import answered
 from clients.errors import (
     TokenEndpointUnavailable,
     UpstreamAuthFailed,
@@ -30,11 +31,12 @@ from clients.errors import (
     error_for_status,
     map_transport_errors,
 )
+from clients.instruments import UpstreamInstruments
 from clients.messages import OutgoingRequest, RawResponse
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_headers import parse_retry_after
 from clients.secrets import SecretSource, SecretUnavailable, rotated
-from clients.telemetry import UpstreamInstruments, answered, inject
+from clients.spans import inject
 
 
 def encode_basic(client_id: str, client_secret: str) -> str:

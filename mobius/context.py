@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from clients.call_records import current_record
 from clients.resilience.deadline import start_deadline
-from clients.telemetry import current_record
 from clients.upstreams import Upstreams
 from mobius.callers import CallerIdentity
 from mobius.settings import DeadlineSettings

@@ -39,7 +39,7 @@ async def projects_page(
     loaders: Loaders, org_id: str, first: int, after: str | None, issues: Sequence[IssuesArgs] = ()
 ) -> ProjectPage | None:
     """``projects_of_org``'s page, handed out once the users of this request read ahead so far (the
-    owners and assignees its answer names, ``schema.selection.start_reads_from``) are answered too.
+    owners and assignees its answer names, ``schema.early_reads.start_reads_from``) are answered too.
 
     The response waits for those users in any case; completed after them, the page's owner and
     assignee fields are answered at once from the loader and the response's memo, where completed

@@ -3,9 +3,10 @@
 graphql-core treats every field alike: a response path, a resolve-info object, the arguments,
 the resolver, then ``complete_value`` down through non-null, list and object completion. For a
 large response that generic machinery is most of the gateway's CPU. Here each selection set met
-during a request is turned once into a list of steps, each carrying the field's plan
-(``schema.plans``), and kept across requests where the operation allows it
-(``schema.collected``); objects are executed by running those steps:
+during a request is turned once into a list of steps (``schema.steps``), each carrying the field's
+plan (``schema.plans``), and kept across requests where the operation allows it
+(``schema.collected``; what one execution keeps is ``schema.execution_state``); objects are
+executed by running those steps:
 
 - a plain leaf is read and taken as its output value, with no path, info or call chain (the
   leaves a selection starts with in one go, ``schema.plans.read_leaves``);
@@ -21,242 +22,42 @@ would not.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from functools import partial
-from typing import Any, Final, TypeGuard, TypeVar, cast
+from collections.abc import Awaitable
+from typing import Any, Final
 
-from graphql import (
-    FieldNode,
-    GraphQLField,
-    GraphQLFieldResolver,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLResolveInfo,
-)
+from graphql import GraphQLFieldResolver, GraphQLObjectType, GraphQLOutputType
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import AwaitableOrValue, Path
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 from strawberry.types.info import Info
 
 from schema.awaitable import is_awaitable, known_not_awaitable
-from schema.collected import shared_collections
-from schema.lockstep import step_together
-from schema.plans import (
-    ERROR,
-    LATER,
-    NOT_PLAIN,
-    UNDEFINED,
-    CompositePlan,
-    FieldPlan,
-    LeafPlan,
-    Leaves,
-    field_plans,
-    plan_field,
-    read_leaves,
-)
-
-_path: Final[Callable[[tuple[Path | None, str | int, str | None]], Path]] = partial(tuple.__new__, Path)
-"""``Path(prev, key, typename)`` without the Python-level ``__new__`` a NamedTuple generates."""
-
-At = tuple[Any, ...]
-"""Where a field or list item is: its ``Path``, or the same three values (``prev``, ``key``,
-``typename``) as a plain tuple whose ``prev`` may be plain too (or a list's ``_ListAt``), made into
-a ``Path`` (``_located``) only where one is needed: a resolver's info, an error to locate,
-graphql-core's own path. A leaf read, or an object read by its leaves alone, needs none. (Not
-``tuple[Any, str | int, str | None]``: compiled, a fixed-length tuple is unboxed, and a ``Path``
-passed as one would lose its class.)"""
-
-
-def _located(at: At) -> Path:
-    """The ``Path`` of ``at``, equal to the one graphql-core builds for that position."""
-    if type(at) is _PATH:
-        return at
-    prev = at[0]
-    if prev is not None and type(prev) is not _PATH:
-        prev = prev.located() if type(prev) is _ListAt else _located(prev)
-    return _path((prev, at[1], at[2]))
-
-
-class _ListAt:
-    """Where a list is, as its items' ``prev``: made a ``Path`` once, when the first item that needs
-    one asks (most need none), rather than for every list or again for every item."""
-
-    def __init__(self, at: At) -> None:
-        self.at = at
-        self.path: Path | None = None
-
-    def located(self) -> Path:
-        path = self.path
-        if path is None:
-            path = self.path = _located(self.at)
-        return path
-
-
-_resolve_info: Final = cast(
-    "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
-)  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
-"""Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
-
+from schema.execution_state import PlannedExecutionState
+from schema.lockstep import await_at, step_together
+from schema.plans import ERROR, LATER, NOT_PLAIN, UNDEFINED, CompositePlan, LeafPlan, read_leaves
+from schema.positions import At, ListAt, located
+from schema.steps import Collected, Selection, Step
 
 _new: Final = object.__new__
 """A Strawberry ``Info`` without its dataclass ``__init__`` (``schema.streamline._info_builder``)."""
 
 _INFO: Final = Info
-_PATH: Final = Path
 _SUBCLASS: Final = issubclass
-"""Imported classes and a builtin as constants: compiled, an imported name (or a builtin) is looked
+"""An imported class and a builtin as constants: compiled, an imported name (or a builtin) is looked
 up in the module's globals (or the builtins module) at each use, a ``Final`` one is read natively."""
-
-
-@dataclass(eq=False)
-class Step:
-    response_name: str
-    plan: FieldPlan | None
-    """None: graphql-core's ``execute_field``."""
-    field_details_list: FieldDetailsList
-    field_nodes: list[FieldNode]
-    """What a resolver's info holds; shared by every object the step runs on."""
-    arguments: bool
-    """The field declares arguments or the query passes some: a resolver step coerces them."""
-    subselection: Collected | None = None
-    """For a composite plan, once met: its selection's collected fields on the plan's object type
-    (``_subselection``). A step is shared exactly as far as that is: across the requests of an
-    operation whose collection does not depend on the request, else within one request."""
-
-
-Steps = tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A selection set's steps on one object type."""
-
-    steps: Steps
-    read: Leaves | None
-    """The leaf steps the selection starts with, read into the object's output in one go
-    (``schema.plans.read_leaves``); None when the first step is no leaf plan."""
-    rest: Steps
-    """The steps after those ``read`` reads."""
-    type_name: str
-    """The name of the object type the steps run on."""
-
-
-def _selection(steps: Steps, type_name: str) -> Selection:
-    count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
-    leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
-    return Selection(steps, tuple(leaves) if leaves else None, steps[count:], type_name)
-
-
-@dataclass(frozen=True)
-class Collected:
-    """A selection's collected fields on one object type, and their steps."""
-
-    object_type: GraphQLObjectType
-    nodes: tuple[FieldNode, ...]
-    """The selection's field nodes; with ``object_type``, kept alive while the entry is shared."""
-    grouped_field_set: GroupedFieldSet
-    selection: Selection | None
-    """None when the selection defers fields: graphql-core's path then."""
-    leaves: Leaves | None
-    """When every step is a leaf plan (the output is a function of the object's attributes
-    alone): the selection's leaves, which are all of it."""
-
-
-_NO_ARGUMENTS: Final[dict[str, Any]] = {}
-"""The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 _Item = tuple[GraphQLOutputType, FieldDetailsList]
 """A list's item type and field: where an item's error is handled."""
 
 
-class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args: Any, copy_of: GatewayExecutionContext | None = None, **kwargs: Any) -> None:
-        """``copy_of``: a shallow copy of that executor instead (``__copy__``)."""
-        if copy_of is not None:
-            self._copy_from(copy_of)
-            return
-        super().__init__(*args, **kwargs)
-        manager = self.middleware_manager
-        self._planned = manager is None or not manager.middlewares
-        """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
-        self._plans = field_plans(self.schema)
-        self._steps: dict[int, tuple[GroupedFieldSet, Selection]] = {}
-        """By the identity of a grouped field set (kept alive with its steps)."""
-        self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
-        self._arguments: dict[int, tuple[Step, dict[str, Any] | None]] = {}
-        """A resolver step's coerced arguments, by the identity of the step (kept alive with them):
-        the same for every object the step runs on within a request (``issues(first: 10)`` of
-        each project is coerced once). None: some are lists or input objects, coerced afresh for
-        each object, since a resolver may change them."""
-        self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-        """Objects completed by leaves alone, by the identity of the object and of its selection
-        (kept alive with their output): a user met again in the response is read once."""
-        self._info_tail = self._request_info()
-        self._context: Any = self.context_value
-        """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and
-        ``answered_now`` fields read it per object)."""
-        self._awaitable: Callable[[Any], bool] = self.is_awaitable
-        self._by_type = self.is_awaitable is is_awaitable
-        """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
-        directly, not through the attribute graphql-core keeps it in."""
-
-    def _request_info(self) -> tuple[Any, ...]:
-        """What every resolve info of this execution holds after the field's own path."""
-        return (
-            self.schema,
-            self.fragment_definitions,
-            self.root_value,
-            self.operation,
-            self.variable_values.coerced,
-            self.context_value,
-            self.is_awaitable,
-            self.abort_signal,
-            self.async_helpers,
-            self.operation_extensions,
-        )
-
-    def build_per_event_executor(self, payload: Any) -> GatewayExecutionContext:
-        """graphql-core's copy for one subscription event, whose resolve infos hold that event as
-        their root value."""
-        executor = cast("GatewayExecutionContext", super().build_per_event_executor(payload))
-        executor._info_tail = executor._request_info()
-        return executor
+class GatewayExecutionContext(PlannedExecutionState):
+    """graphql-core's executor, running the planned steps of each object it completes."""
 
     def __copy__(self) -> GatewayExecutionContext:
         """What ``copy.copy`` makes of a Python object (graphql-core copies the executor for each
         subscription event and deferred group); compiled by mypyc, the class makes every instance
         through ``__init__``, so it copies itself there."""
         return GatewayExecutionContext(copy_of=self)
-
-    def _copy_from(self, other: GatewayExecutionContext) -> None:
-        for name, value in vars(other).items():  # graphql-core's and Strawberry's attributes
-            setattr(self, name, value)
-        self._planned = other._planned
-        self._plans = other._plans
-        self._steps = other._steps
-        self._shared = other._shared
-        self._arguments = other._arguments
-        self._read = other._read
-        self._info_tail = other._info_tail
-        self._context = other._context
-        self._awaitable = other._awaitable
-        self._by_type = other._by_type
-
-    def _is_awaitable(self, value: Any) -> TypeGuard[Awaitable[Any]]:
-        return is_awaitable(value) if self._by_type else self._awaitable(value)
-
-    def build_resolve_info(
-        self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
-    ) -> GraphQLResolveInfo[Any]:
-        """Strawberry's own, field for field (a resolver is called some 250 times per dashboard),
-        its request-wide part taken as one tuple."""
-        return _resolve_info(
-            (field_nodes[0].name.value, field_nodes, field_def.type, parent_type, path) + self._info_tail  # noqa: RUF005  # one tuple allocation fewer
-        )
 
     def execute_fields(
         self,
@@ -269,45 +70,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not self._planned or position_context is not None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         return self._run_steps(parent_type, source_value, path, self._steps_of(parent_type, grouped_field_set))
-
-    def _collect(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Collected:
-        """graphql-core's ``collect_subfields``, shared across requests where that is safe
-        (``schema.collected``); asked once per step (``_subselection``)."""
-        nodes = tuple(details.node for details in field_details_list)
-        shared = self._shared
-        key = (id(object_type), *map(id, nodes))
-        collected: Collected | None = shared.get(key) if shared is not None else None
-        if collected is None:
-            grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-            selection = None if defer_usages else self._steps_of(object_type, grouped_field_set)
-            leaves = selection.read if selection is not None and not selection.rest else None
-            collected = Collected(object_type, nodes, grouped_field_set, selection, leaves)
-            if shared is not None:
-                shared[key] = collected
-        return collected
-
-    def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Selection:
-        memo = self._steps.get(id(grouped_field_set))
-        if memo is not None:
-            return memo[1]
-        plans = self._plans
-        steps: list[Step] = []
-        for response_name, field_details_list in grouped_field_set.items():
-            node = field_details_list[0].node
-            key = (parent_type.name, node.name.value)
-            if key in plans:
-                plan = plans[key]
-            else:
-                plan = plans[key] = plan_field(self.schema, parent_type, key[1])
-            if isinstance(plan, LeafPlan) and node.arguments:
-                plan = None
-            elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
-                plan = None  # a list field with directives may be streamed
-            arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
-            steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
-        planned = _selection(tuple(steps), parent_type.name)
-        self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
-        return planned
 
     def _run_steps(
         self,
@@ -347,13 +109,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = value
                         continue
                     result = self.execute_field(
-                        parent_type, source, field_details_list, _located((path, response_name, type_name)), None
+                        parent_type, source, field_details_list, located((path, response_name, type_name)), None
                     )
                 elif type(plan) is CompositePlan:
                     result = self._execute_composite(plan, step, parent_type, source, (path, response_name, type_name))
                 else:
                     result = self.execute_field(
-                        parent_type, source, field_details_list, _located((path, response_name, type_name)), None
+                        parent_type, source, field_details_list, located((path, response_name, type_name)), None
                     )
                     if result is UNDEFINED:
                         continue
@@ -371,7 +133,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return (
-            _await_at(results, awaitable_fields)
+            await_at(results, awaitable_fields)
             if item is None
             else self._settle_item(results, awaitable_fields, item, path)  # type: ignore[arg-type]  # an item's path
         )
@@ -395,7 +157,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             ) is not LATER:
                 result = found
             else:
-                at = path = _located(at)
+                at = path = located(at)
                 info = self.build_resolve_info(plan.field_def, step.field_nodes, parent_type, path)
                 with_info = plan.with_info
                 if with_info is not None:
@@ -411,7 +173,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         else resolve(source, info)
                     )
             if self._is_awaitable(result):
-                return self._complete_awaited(plan, step, _located(at), result)
+                return self._complete_awaited(plan, step, located(at), result)
             if plan.list_type is None and result is not None and result is not UNDEFINED:
                 if _SUBCLASS(type(result), ERROR):
                     raise result
@@ -419,48 +181,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             else:
                 completed = self._complete(plan, step, at, result)
             if type(completed) is not dict and completed is not None and self._is_awaitable(completed):
-                return self._settle(completed, plan.return_type, field_details_list, _located(at))
+                return self._settle(completed, plan.return_type, field_details_list, located(at))
             return completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.return_type, field_details_list, _located(at))
+            self.handle_field_error(raw_error, plan.return_type, field_details_list, located(at))
             return None
-
-    def _answered(self, plan: CompositePlan, step: Step, source: Any) -> Any:
-        """What the field answers without its resolver: what the context's memo holds for the
-        source's key (``from_memo``), else what its ``answered_now`` function answers; ``LATER``
-        where neither answers (its resolver then does)."""
-        memo = plan.memo
-        if memo is not None:
-            key = getattr(source, memo[1])
-            if key is not None:
-                memoized: dict[Any, Any] = getattr(self._context, memo[0])
-                found = memoized.get(key)
-                if found is not None:
-                    return found
-        now = plan.now
-        if now is None:
-            return LATER
-        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
-
-    def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
-        """The step's arguments as graphql-core coerces them, once per request when they are all
-        scalars or enum values (a coercion error is not kept: each object's field reports it).
-        Resolvers get them as keywords, a dict of their own."""
-        memo = self._arguments.get(id(step))
-        if memo is not None and memo[1] is not None:
-            return memo[1]
-        details = step.field_details_list[0]
-        args = get_argument_values(
-            plan.field_def,
-            details.node,
-            self.variable_values,
-            details.fragment_variable_values,
-            self.hide_suggestions,
-        )
-        if memo is None:
-            shared = not any(isinstance(value, list | dict) for value in args.values())
-            self._arguments[id(step)] = (step, args if shared else None)
-        return args
 
     async def _complete_awaited(self, plan: CompositePlan, step: Step, path: Path, result: Awaitable[Any]) -> Any:
         field_details_list = step.field_details_list
@@ -488,7 +213,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
     async def _settle_item(self, results: dict[str, Any], keys: list[str], item: _Item, at: At) -> Any:
-        """A list item's object once its pending fields are in place (as ``_await_at`` puts them), or
+        """A list item's object once its pending fields are in place (as ``schema.lockstep.await_at`` puts them), or
         its error handled as the item's."""
         try:
             if len(keys) == 1:
@@ -499,7 +224,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 for key, value in zip(keys, awaited, strict=True):
                     results[key] = value
         except Exception as raw_error:
-            self.handle_field_error(raw_error, item[0], item[1], _located(at))
+            self.handle_field_error(raw_error, item[0], item[1], located(at))
             return None
         return results
 
@@ -514,20 +239,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._complete_list(plan, step, at, result)
         return self._complete_object(self._subselection(plan, step), step.field_details_list, at, result)
 
-    def _subselection(self, plan: CompositePlan, step: Step) -> Collected:
-        """The collected fields of a composite step's selection, kept on the step."""
-        collected = step.subselection
-        if collected is None:
-            collected = step.subselection = self._collect(plan.object_type, step.field_details_list)
-        return collected
-
     def _complete_object(
         self, collected: Collected, field_details_list: FieldDetailsList, at: At, result: Any
     ) -> AwaitableOrValue[dict[str, Any]]:
         selection = collected.selection
         if selection is None:
             return self.collect_and_execute_subfields(
-                collected.object_type, field_details_list, _located(at), result, None
+                collected.object_type, field_details_list, located(at), result, None
             )
         leaves = collected.leaves
         if leaves is not None:
@@ -547,14 +265,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         collected = self._subselection(plan, step)
         selection = collected.selection
         if selection is None or not isinstance(items, (list, tuple)):
-            path = _located(at)
+            path = located(at)
             info = self.build_resolve_info(plan.field_def, to_nodes(field_details_list), plan.parent_type, path)
             return self.complete_list_value(plan.list_type, field_details_list, info, path, items, None)  # type: ignore[arg-type]  # a list plan
         item_type = plan.item_type
         awaitable = self._awaitable
         by_type = self._by_type
         leaves = collected.leaves
-        list_at = _ListAt(at)
+        list_at = ListAt(at)
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         as_item: _Item = (item_type, field_details_list)
@@ -585,7 +303,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     if type(value) is not dict:
                         awaitable_indices.append(index)
                 except Exception as raw_error:
-                    self.handle_field_error(raw_error, item_type, field_details_list, _located(item_at))
+                    self.handle_field_error(raw_error, item_type, field_details_list, located(item_at))
                     value = None
                 completed.append(value)
         except Exception:
@@ -594,7 +312,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_indices:
             return completed
-        return _await_at(completed, awaitable_indices)
+        return await_at(completed, awaitable_indices)
 
     def _complete_odd_item(
         self, plan: CompositePlan, collected: Collected, field_details_list: FieldDetailsList, item_at: At, item: Any
@@ -628,22 +346,6 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if type(completed) is not dict and self._is_awaitable(completed):
                 return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.item_type, field_details_list, _located(item_at))
+            self.handle_field_error(raw_error, plan.item_type, field_details_list, located(item_at))
             return None
         return completed
-
-
-Container = TypeVar("Container", dict[str, Any], list[Any])
-
-
-async def _await_at(container: Container, keys: list[Any]) -> Container:
-    """The container once the awaitable at each of ``keys`` (an object's fields or a list's
-    indices) has been awaited into its place, concurrently."""
-    if len(keys) == 1:
-        key = keys[0]
-        container[key] = await container[key]
-    else:
-        awaited = await step_together([container[key] for key in keys])
-        for key, value in zip(keys, awaited, strict=True):
-            container[key] = value
-    return container

@@ -27,8 +27,9 @@ from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 from schema.cost import reads
+from schema.early_reads import start_reads_ahead
 from schema.parts import parts_of
-from schema.selection import Selection, read_ahead, start_reads_ahead
+from schema.selection import Selection, read_ahead
 
 if TYPE_CHECKING:
     from schema.billing import BillingAccount

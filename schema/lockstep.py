@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from functools import partial
 from types import CoroutineType
-from typing import Any
+from typing import Any, TypeVar
 
 _Blocker = asyncio.Future[Any] | None
 """What a suspended coroutine waits on: a future, or ``None`` after a bare ``yield`` (``sleep(0)``)."""
@@ -126,3 +126,19 @@ async def _first_done(blockers: Iterable[_Blocker]) -> None:
 def _wake(waiter: asyncio.Future[None], _: object) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+Container = TypeVar("Container", dict[str, Any], list[Any])
+
+
+async def await_at(container: Container, keys: list[Any]) -> Container:
+    """The container once the awaitable at each of ``keys`` (an object's fields or a list's
+    indices) has been awaited into its place, concurrently."""
+    if len(keys) == 1:
+        key = keys[0]
+        container[key] = await container[key]
+    else:
+        awaited = await step_together([container[key] for key in keys])
+        for key, value in zip(keys, awaited, strict=True):
+            container[key] = value
+    return container

@@ -27,9 +27,10 @@ from schema.cache import served
 from schema.common import GatewayInfo
 from schema.common import PageInfo as PageInfoType
 from schema.cost import reads
+from schema.early_reads import start_reads_ahead
 from schema.plans import answered_now, from_memo
 from schema.ready import issue_page, issue_state
-from schema.selection import Selection, pushdown, read_ahead, read_from, start_reads_ahead
+from schema.selection import Selection, pushdown, read_ahead, read_from
 
 if TYPE_CHECKING:
     from schema.identity import User

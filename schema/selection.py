@@ -14,12 +14,9 @@ speed-ups a field can declare (as Strawberry field metadata):
 - ``pushdown(build)``: the field can travel inside its parent's upstream request (a GraphQL
   upstream's nested selection); the parent's read carries what ``build`` makes of its arguments.
 
-Selections are read through aliases, fragments and inline fragments, with ``@skip``/``@include``
-and variables applied; arguments that do not coerce, or that ``start``/``build`` refuse, are left
-for the field to report when it runs. The walk over the document is done once per set of field
-nodes (parsed documents are cached, so their nodes are the same objects from one request to the
-next) with literal arguments and conditions settled then; per request only what uses variables is
-evaluated.
+A read is started ahead or from an answer by ``schema.early_reads``; the selection below a field is
+read with ``schema.selection_walk``. Arguments that do not coerce, or that ``start``/``build``
+refuse, are left for the field to report when it runs.
 """
 
 from __future__ import annotations
@@ -32,28 +29,19 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
     GraphQLField,
-    GraphQLIncludeDirective,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
-    GraphQLSkipDirective,
-    InlineFragmentNode,
-    NamedTypeNode,
-    SelectionSetNode,
     get_named_type,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
-from strawberry.types.nodes import get_variable_values
 
 from resolvers.errors import InvalidArgument
-from resolvers.loaders import Loaders, when_done
+from resolvers.loaders import Loaders
 from schema.authorization import is_guarded
 from schema.collected import has_variable
+from schema.selection_walk import Conditional, On, Walk, coerced_arguments, included, uses_variables, walk_nodes
 
-Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
 Start = Callable[[Loaders, str, Mapping[str, Any], "Selection"], object]
 StartFrom = Callable[[Loaders, Sequence[Any], Mapping[str, Any], "Selection"], Sequence["asyncio.Future[Any]"]]
 Then = Callable[[Any], object]
@@ -104,20 +92,6 @@ def pushdown(build: Build) -> dict[str, Build]:
 
 
 @dataclass(frozen=True, slots=True)
-class Walk:
-    """What a selection is read with: the schema, the document's fragments, the request's variables."""
-
-    schema: GraphQLSchema
-    fragments: Mapping[str, FragmentDefinitionNode]
-    variables: VariableValues
-
-    @classmethod
-    def of(cls, info: GraphQLResolveInfo[Any]) -> Walk:
-        variables = VariableValues(sources={}, coerced=get_variable_values(info))  # Strawberry passes the plain dict
-        return cls(info.schema, info.fragments, variables)
-
-
-@dataclass(frozen=True, slots=True)
 class Selection:
     """The field nodes of one response key, and the object type its selection is made of."""
 
@@ -135,8 +109,8 @@ class Selection:
     def below(self, field: str) -> Selection | None:
         """The selection of ``field`` (e.g. a connection's ``nodes``), all its response keys merged."""
         walk = self.walk
-        found = _walk_nodes(self.nodes, field, walk.fragments, _On(walk.schema, self.type.name))
-        nodes = tuple(node for node, conditions in found if all(_included(c, walk) for c in conditions))
+        found = walk_nodes(self.nodes, field, walk.fragments, On(walk.schema, self.type.name))
+        nodes = tuple(node for node, conditions in found if all(included(c, walk) for c in conditions))
         if not nodes:
             return None
         named = get_named_type(self.type.fields[field].type)
@@ -151,7 +125,7 @@ class Selection:
             nodes = item.selected(walk)
             if not nodes:
                 continue
-            arguments = item.arguments if item.arguments is not None else _arguments(item.field, nodes[0], walk)
+            arguments = item.arguments if item.arguments is not None else coerced_arguments(item.field, nodes[0], walk)
             if arguments is None:
                 continue
             yield item.declared, arguments, Selection(nodes, item.type or self.type, walk)
@@ -181,101 +155,6 @@ class Selection:
         return tuple(found)
 
 
-def start_reads_ahead(loaders: Loaders, parent_key: str, info: GraphQLResolveInfo[Any], type_name: str) -> None:
-    """Start every field of the selection of ``info`` (a parent of type ``type_name``) that declares
-    ``read_ahead``, with the read of the parent resolved by ``parent_key``; the fields that ask for
-    them later get the same futures. For a parent that turns out not to exist they are wasted reads,
-    answered by nobody. A selection without such fields costs one cached look-up (a list of users'
-    organizations resolves this once per user)."""
-    parent = info.schema.get_type(type_name)
-    assert isinstance(parent, GraphQLObjectType)
-    nodes = tuple(info.field_nodes)
-    if not _plan(nodes, parent, READ_AHEAD, info.schema, info.fragments):
-        return
-    declared = list(Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD))
-    declared.sort(key=_levels_below, reverse=True)
-    ahead: Ahead
-    for ahead, arguments, below in declared:
-        try:
-            started = ahead.start(loaders, parent_key, arguments, below)
-        except InvalidArgument:
-            continue
-        add_done_callback = getattr(started, "add_done_callback", None)
-        if add_done_callback is not None:
-            add_done_callback(_retrieve)
-        if ahead.then is not None and isinstance(started, asyncio.Future) and _reaches(below.type):
-            loaders.then(started, _Continue(loaders, ahead.then, below))
-
-
-def _levels_below(declared: tuple[Ahead, Mapping[str, Any], Selection]) -> int:
-    """How many levels of reads a read ahead's answer leads to, as its type declares them: the
-    read with the longest chain behind it is started (and goes upstream) first."""
-    ahead, _, below = declared
-    return 0 if ahead.then is None else _levels(below.type)
-
-
-def start_reads_from(loaders: Loaders, parents: Sequence[Any], selection: Selection) -> None:
-    """Start the reads that ``selection`` (made of the parents' type) declares ``read_from``, for
-    all ``parents`` at once, and go on below: through its fields without a resolver, and into the
-    answers of the fields that declare ``then`` (at once for those already in, else when all are)."""
-    if not parents or loaders.released:
-        return
-    declared: From
-    for declared, arguments, below in selection.declared(READ_FROM):
-        try:
-            started = declared.start(loaders, parents, arguments, below)
-        except InvalidArgument:
-            continue
-        if declared.then is not None and started and _reaches(below.type):
-            _when_answered(loaders, started, declared.then, below)
-    for attribute, below in selection.descents():
-        values: list[Any] = []
-        for parent in parents:
-            value = getattr(parent, attribute)
-            if isinstance(value, list):
-                values.extend(value)
-            elif value is not None:
-                values.append(value)
-        start_reads_from(loaders, values, below)
-
-
-@dataclass(frozen=True, slots=True)
-class _Continue:
-    """What a read's answer leads to: the reads its field's selection declares, from its value."""
-
-    loaders: Loaders
-    then: Then
-    selection: Selection
-
-    def __call__(self, answer: Any) -> None:
-        value = self.then(answer)
-        if value is not None:
-            start_reads_from(self.loaders, [value], self.selection)
-
-
-def _when_answered(loaders: Loaders, futures: Sequence[asyncio.Future[Any]], then: Then, below: Selection) -> None:
-    when_done(futures, lambda: start_reads_from(loaders, _values(futures, then), below))
-
-
-def _values(futures: Sequence[asyncio.Future[Any]], then: Then) -> list[Any]:
-    """The field values of the found answers (a failed or missing one is its field's to report)."""
-    values = []
-    for future in futures:
-        if future.cancelled() or future.exception() is not None:
-            continue
-        answer = future.result()
-        value = None if answer is None else then(answer)
-        if value is not None:
-            values.append(value)
-    return values
-
-
-def _retrieve(future: Any) -> None:
-    """A read nobody asks for after all (the parent was not found) is not a lost error."""
-    if not future.cancelled():
-        future.exception()
-
-
 @dataclass(frozen=True, slots=True)
 class _Item:
     field: GraphQLField
@@ -293,7 +172,7 @@ class _Item:
         """The nodes this request selects (its variables applied to the conditions)."""
         if self.fixed is not None:
             return self.fixed
-        return tuple(node for node, conditions in self.nodes if all(_included(c, walk) for c in conditions))
+        return tuple(node for node, conditions in self.nodes if all(included(c, walk) for c in conditions))
 
 
 _PLANS_MAX = 512
@@ -312,20 +191,20 @@ def _plan(
     if hit is not None:
         return hit[1]
     by_key: dict[str, list[tuple[FieldNode, tuple[Conditional, ...]]]] = {}
-    for node, conditions in _walk_nodes(nodes, None, fragments, _On(schema, parent.name)):
+    for node, conditions in walk_nodes(nodes, None, fragments, On(schema, parent.name)):
         field = parent.fields.get(node.name.value)
         if field is None or _declared(field, kind) is None:
             continue
-        if not all(_included(c, None) for c in conditions if not _uses_variables(c)):
+        if not all(included(c, None) for c in conditions if not uses_variables(c)):
             continue
-        dynamic = tuple(c for c in conditions if _uses_variables(c))
+        dynamic = tuple(c for c in conditions if uses_variables(c))
         by_key.setdefault(node.alias.value if node.alias else node.name.value, []).append((node, dynamic))
     items = []
     for entries in by_key.values():
         first = entries[0][0]
         field = parent.fields[first.name.value]
         literal = not any(has_variable(argument.value) for argument in first.arguments or ())
-        arguments = _arguments(field, first, None) if literal else None
+        arguments = coerced_arguments(field, first, None) if literal else None
         if literal and arguments is None:
             continue
         fixed = None if any(conditions for _, conditions in entries) else tuple(node for node, _ in entries)
@@ -338,8 +217,14 @@ def _plan(
     return tuple(items)
 
 
+def declares(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str, info: GraphQLResolveInfo[Any]) -> bool:
+    """Whether a field selected below ``nodes`` (the field nodes of ``info``, made of ``parent``)
+    declares ``kind`` (one cached look-up once the selection has been met)."""
+    return bool(_plan(nodes, parent, kind, info.schema, info.fragments))
+
+
 _DESCENT = "descent"
-"""The ``_plan`` kind of the fields ``start_reads_from`` walks through (``Selection.descents``)."""
+"""The ``_plan`` kind of the fields ``schema.early_reads.start_reads_from`` walks through (``Selection.descents``)."""
 
 
 def _declared(field: GraphQLField, kind: str) -> Any:
@@ -358,7 +243,7 @@ def _descent(field: GraphQLField) -> str | None:
     if definition is None or getattr(definition, "base_resolver", None) is not None:
         return None
     named = get_named_type(field.type)
-    if not isinstance(named, GraphQLObjectType) or not _reaches(named):
+    if not isinstance(named, GraphQLObjectType) or not reaches(named):
         return None
     attribute: str = definition.python_name
     return attribute
@@ -367,7 +252,7 @@ def _descent(field: GraphQLField) -> str | None:
 _reach: dict[GraphQLObjectType, bool] = {}
 
 
-def _reaches(type_: GraphQLObjectType) -> bool:
+def reaches(type_: GraphQLObjectType) -> bool:
     """Whether a field of ``type_``, or below its fields without a resolver, declares ``read_from``
     (once per type; a type met again on the way counts as not reaching)."""
     found = _reach.get(type_)
@@ -383,7 +268,7 @@ def _reaches(type_: GraphQLObjectType) -> bool:
 _level: dict[GraphQLObjectType, int] = {}
 
 
-def _levels(type_: GraphQLObjectType) -> int:
+def levels(type_: GraphQLObjectType) -> int:
     """The longest chain of ``read_from`` reads declared from ``type_`` down (once per type; a type
     met again on the way counts as none)."""
     found = _level.get(type_)
@@ -392,7 +277,7 @@ def _levels(type_: GraphQLObjectType) -> int:
         deepest = 0
         for field in type_.fields.values():
             named = get_named_type(field.type)
-            below = _levels(named) if isinstance(named, GraphQLObjectType) else 0
+            below = levels(named) if isinstance(named, GraphQLObjectType) else 0
             declared = None if is_guarded(field) else _metadata(field).get(READ_FROM)
             if isinstance(declared, From):
                 deepest = max(deepest, 1 + (below if declared.then is not None else 0))
@@ -406,74 +291,3 @@ def _metadata(field: GraphQLField) -> Mapping[Any, Any]:
     definition = (field.extensions or {}).get("strawberry-definition")
     metadata = getattr(definition, "metadata", None)
     return metadata if isinstance(metadata, Mapping) else {}
-
-
-def _arguments(field: GraphQLField, node: FieldNode, walk: Walk | None) -> Mapping[str, Any] | None:
-    try:
-        return get_argument_values(field, node, walk.variables if walk is not None else None)
-    except GraphQLError:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class _On:
-    """Whether a fragment's type condition can apply to an object of type ``name``: its own name, or
-    an abstract type (a fragment on another object type never does)."""
-
-    schema: GraphQLSchema
-    name: str
-
-    def __call__(self, condition: NamedTypeNode | None) -> bool:
-        if condition is None or condition.name.value == self.name:
-            return True
-        return not isinstance(self.schema.get_type(condition.name.value), GraphQLObjectType)
-
-
-def _walk_nodes(
-    nodes: tuple[FieldNode, ...], name: str | None, fragments: Mapping[str, FragmentDefinitionNode], on: _On
-) -> Iterator[tuple[FieldNode, tuple[Conditional, ...]]]:
-    for node in nodes:
-        yield from _walk(node.selection_set, name, fragments, on, ())
-
-
-def _walk(
-    selection_set: SelectionSetNode | None,
-    name: str | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    on: _On,
-    conditions: tuple[Conditional, ...],
-) -> Iterator[tuple[FieldNode, tuple[Conditional, ...]]]:
-    """Fields (called ``name``, or all) of a selection set, through the fragments that apply, with the
-    nodes whose ``@skip``/``@include`` decide whether they are selected."""
-    if selection_set is None:
-        return
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if name is None or selection.name.value == name:
-                yield selection, _under(conditions, selection)
-        elif isinstance(selection, InlineFragmentNode):
-            if on(selection.type_condition):
-                yield from _walk(selection.selection_set, name, fragments, on, _under(conditions, selection))
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None and on(fragment.type_condition):
-                yield from _walk(fragment.selection_set, name, fragments, on, _under(conditions, selection))
-
-
-def _under(conditions: tuple[Conditional, ...], node: Conditional) -> tuple[Conditional, ...]:
-    return (*conditions, node) if node.directives else conditions
-
-
-def _included(node: Conditional, walk: Walk | None) -> bool:
-    variables = walk.variables if walk is not None else None
-    skip = get_directive_values(GraphQLSkipDirective, node, variables)
-    if skip is not None and skip["if"] is True:
-        return False
-    include = get_directive_values(GraphQLIncludeDirective, node, variables)
-    return include is None or include["if"] is not False
-
-
-def _uses_variables(node: Conditional) -> bool:
-    return any(
-        has_variable(argument.value) for directive in node.directives or () for argument in directive.arguments or ()
-    )

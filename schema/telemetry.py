@@ -23,7 +23,9 @@ from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from clients.telemetry import ERROR_CODES, LATENCY_BUCKETS_S, BoundedValues, current_record, metrics_on, span
+from clients.call_records import current_record
+from clients.spans import span
+from clients.telemetry import ERROR_CODES, LATENCY_BUCKETS_S, BoundedValues, metrics_on
 
 OPERATIONS = Counter(
     "mobius_graphql_operations",

@@ -22,8 +22,8 @@ from typing import Literal
 import structlog
 
 from clients.errors import CircuitOpen
+from clients.instruments import UpstreamInstruments
 from clients.resilience.clock import Clock
-from clients.telemetry import UpstreamInstruments
 
 log = structlog.get_logger("mobius.breaker")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from clients.errors import BulkheadFull
-from clients.telemetry import UpstreamInstruments
+from clients.instruments import UpstreamInstruments
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ from typing import TypeVar
 import structlog
 from opentelemetry.trace import Span, Status, StatusCode
 
+from clients.call_records import ANY_ROUTE, AttemptState, UpstreamCall, attempting, current_record
 from clients.errors import (
     DeadlineExceeded,
     RateLimited,
@@ -25,6 +26,7 @@ from clients.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
 )
+from clients.instruments import UpstreamInstruments
 from clients.resilience import deadline
 from clients.resilience.breaker import BreakerPolicy, CircuitBreaker
 from clients.resilience.breaker_board import RedisBreakerBoard
@@ -36,16 +38,7 @@ from clients.resilience.ratelimit_headers import RateLimitInfo
 from clients.resilience.ratelimit_store import MemoryRateLimitStore, RateLimitStore
 from clients.resilience.retry import Backoff, RetryBudget, RetryPolicy, is_retryable
 from clients.resilience.timeout import AttemptTimeout
-from clients.telemetry import (
-    ANY_ROUTE,
-    AttemptState,
-    UpstreamCall,
-    UpstreamInstruments,
-    add_event,
-    attempting,
-    call_span,
-    current_record,
-)
+from clients.spans import add_event, call_span
 
 T = TypeVar("T")
 

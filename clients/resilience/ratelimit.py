@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import structlog
 
 from clients.errors import RateLimitedLocally
+from clients.instruments import UpstreamInstruments
 from clients.resilience import deadline
 from clients.resilience.clock import Clock, Sleep
 from clients.resilience.ratelimit_headers import NOTHING, Quota, RateLimitInfo, parse_rate_limit
 from clients.resilience.ratelimit_store import Limit, RateLimitStore, WindowKind
-from clients.telemetry import UpstreamInstruments
 
 
 @dataclass(frozen=True, kw_only=True)

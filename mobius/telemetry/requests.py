@@ -23,7 +23,8 @@ from opentelemetry import propagate
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clients.telemetry import LATENCY_BUCKETS_S, RequestRecord, metrics_on, recording, tracing_on
+from clients.call_records import RequestRecord, recording
+from clients.telemetry import LATENCY_BUCKETS_S, metrics_on, tracing_on
 from mobius.telemetry.logs import Verbatim, VerbatimRows
 
 HTTP_REQUESTS = Counter(

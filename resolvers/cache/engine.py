@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import structlog
 
 from clients.errors import UpstreamUnavailable
-from clients.telemetry import span
+from clients.spans import span
 from resolvers.cache.engine_invalidation import EngineInvalidation, LocalLevel
 from resolvers.cache.entry import Entry, decode, encode
 from resolvers.cache.l1 import L1Cache

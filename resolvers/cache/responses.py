@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import orjson
 
-from clients.telemetry import ResponseCacheInstruments
+from clients.instruments import ResponseCacheInstruments
 from resolvers.cache.entry import Entry
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.policy import L1Policy

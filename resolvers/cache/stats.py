@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import InitVar, dataclass
 
-from clients.telemetry import CacheTypeInstruments
+from clients.instruments import CacheTypeInstruments
 
 
 @dataclass

@@ -26,9 +26,10 @@ from aiodataloader import DataLoader
 from mypy_extensions import mypyc_attr
 
 from clients.declaration import Answer, Fetched, Read
+from clients.instruments import batch_size
 from clients.policy import UpstreamPolicy
 from clients.registry import registry
-from clients.telemetry import batch_size, span
+from clients.spans import span
 from clients.upstreams import Upstreams
 from resolvers.cache import CacheType, RequestCache
 from resolvers.cache.types import key_part

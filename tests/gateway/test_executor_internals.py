@@ -1,7 +1,7 @@
 """The internals the planned executor is written against, each pinned by a test named after it.
 
-``schema/execution.py`` subclasses graphql-core 3.3's executor and calls its per-field methods;
-``schema/plans.py`` and ``schema/streamline.py`` read Strawberry's field definitions;
+``schema/execution.py`` (with ``execution_state.py``) subclasses graphql-core 3.3's executor and
+calls its per-field methods; ``schema/plans.py`` and ``schema/streamline.py`` read Strawberry's field definitions;
 ``schema/lockstep.py`` steps coroutines itself, as asyncio's tasks do. None of that is public API.
 The releases it was read from are pinned exactly in ``pyproject.toml``; a release that moves one of
 these entry points fails here, by name, instead of answering wrongly. To move a pin: install the new
@@ -48,14 +48,15 @@ from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOpt
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
-from schema.execution import GatewayExecutionContext, _path
+from schema.execution import GatewayExecutionContext
 from schema.plans import CompositePlan, plan_field
+from schema.positions import path_of
 
 WRITTEN_AGAINST = {"graphql-core": "3.3.2", "strawberry-graphql": "0.341.2"}
 """The releases whose internals the planned executor was read from and tested against."""
 
 PYPROJECT = FilePath(__file__).parents[2] / "pyproject.toml"
-EXECUTOR_FILES = "schema/execution.py, plans.py, streamline.py, collected.py and lockstep.py"
+EXECUTOR_FILES = "schema/execution.py, execution_state.py, steps.py, plans.py, streamline.py, collected.py, lockstep.py"
 
 
 def pinned_requirements() -> dict[str, Requirement]:
@@ -352,7 +353,7 @@ async def test_middleware_manager_lists_the_extensions_that_hook_every_resolver(
 
 def test_paths_are_named_tuples_of_prev_key_and_typename() -> None:
     assert Path._fields == ("prev", "key", "typename")
-    built = _path((_path((None, "leaves", "Query")), 0, None))
+    built = path_of((path_of((None, "leaves", "Query")), 0, None))
     assert built == Path(Path(None, "leaves", "Query"), 0, None)
     assert built.as_list() == ["leaves", 0]
 

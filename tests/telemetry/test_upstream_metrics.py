@@ -9,12 +9,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from clients.errors import BulkheadFull, CircuitOpen, RateLimitedLocally, UpstreamError, UpstreamUnavailable
+from clients.instruments import UpstreamInstruments
 from clients.resilience.breaker import BreakerPolicy, BreakerState
 from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.retry import RetryPolicy
-from clients.telemetry import BULKHEAD_IN_FLIGHT, BoundedValues, UpstreamInstruments
+from clients.telemetry import BULKHEAD_IN_FLIGHT, BoundedValues
 from tests.clients.resilience_support import FakeTime
 
 

@@ -1,0 +1,101 @@
+"""What a request's upstream calls did: the attempt in flight, which counts the transport's answers
+in its upstream's instruments, and the request's record, which its log event is made from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from clients.instruments import UpstreamInstruments
+from clients.telemetry import OTHER
+
+_STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+def status_class(status: int) -> str:
+    return _STATUS_CLASSES[status // 100 - 1] if 100 <= status < 600 else OTHER
+
+
+ANY_ROUTE = "*"
+"""The route of a call made without one (a pipeline used on its own)."""
+
+
+@dataclass(slots=True)
+class AttemptState:
+    """One attempt in flight: whose it is, and how many HTTP answers it got (an auth flow may
+    send a request again after a 401). Entered, it is the current attempt of its task."""
+
+    instruments: UpstreamInstruments
+    route: str
+    answers: int = 0
+    _token: Token[AttemptState | None] | None = None
+
+    def __enter__(self) -> AttemptState:
+        self._token = _attempt.set(self)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._token is not None:
+            _attempt.reset(self._token)
+
+
+_attempt: ContextVar[AttemptState | None] = ContextVar("mobius_upstream_attempt", default=None)
+
+
+def attempting(instruments: UpstreamInstruments, route: str) -> AttemptState:
+    """Around one attempt: the transport's ``answered`` calls inside it (same task) count here."""
+    return AttemptState(instruments, route)
+
+
+def answered(status: int, duration_s: float) -> None:
+    """The transport got an answer with ``status``, ``duration_s`` after sending the request."""
+    state = _attempt.get()
+    if state is not None:
+        state.answers += 1
+        state.instruments.request(state.route, status_class(status), duration_s)
+
+
+@dataclass(slots=True)
+class UpstreamCall:
+    upstream: str
+    route: str
+    duration_ms: float
+    outcome: str
+    """``ok`` or the error code the caller saw."""
+    attempts: int
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What one request did, gathered for its log event by each layer as it happens."""
+
+    upstream_calls: list[UpstreamCall] = field(default_factory=list)
+    error_codes: set[str] = field(default_factory=set)
+    query: str | None = None
+    operation_name: str | None = None
+    operation_type: str | None = None
+    caller: str | None = None
+    trace_id: str | None = None
+    cache: str | None = None
+    """The response cache's verdict (``HIT``, ``MISS``, ``BYPASS``) where it was asked."""
+
+
+_record: ContextVar[RequestRecord | None] = ContextVar("mobius_request_record", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[RequestRecord]:
+    """Gather what happens below the server for one request (tasks it starts inherit it)."""
+    record = RequestRecord()
+    token = _record.set(record)
+    try:
+        yield record
+    finally:
+        _record.reset(token)
+
+
+def current_record() -> RequestRecord | None:
+    return _record.get()

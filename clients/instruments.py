@@ -1,0 +1,231 @@
+"""Each part's instruments, labelled once when the part is built (``clients.telemetry`` declares the
+metrics): an upstream's, an entity-cache type's, the response cache's, and a loader batch's size.
+With metrics off every call returns at once."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import Protocol, cast
+
+from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.values import MutexValue
+
+from clients.telemetry import (
+    BREAKER_STATE,
+    BREAKER_STATES,
+    BREAKER_TRANSITIONS,
+    BULKHEAD_IN_FLIGHT,
+    BULKHEAD_REJECTIONS,
+    CACHE_COALESCED,
+    CACHE_LOOKUP_RESULTS,
+    CACHE_LOOKUPS,
+    CACHE_STORE_ERRORS,
+    ERROR_CODES,
+    LATENCY_BUCKETS_S,
+    LOADER_BATCH_SIZE,
+    RATE_LIMIT_REJECTIONS,
+    RATE_LIMIT_WAIT_SECONDS,
+    RATE_LIMIT_WAITS,
+    RESPONSE_CACHE_LOOKUPS,
+    RESPONSE_CACHE_WRITES,
+    RESPONSE_LOOKUP_RESULTS,
+    RESPONSE_WRITE_RESULTS,
+    RESPONSES_TYPE,
+    RETRY_BUDGET,
+    TOKEN_FETCHES,
+    UPSTREAM_DURATION,
+    UPSTREAM_FAILURES,
+    UPSTREAM_REQUESTS,
+    UPSTREAM_RETRIES,
+    switches,
+)
+
+
+class _Value(Protocol):
+    """What prometheus-client keeps one sample's number in (a float under a lock, or a slot of the
+    multiprocess mode's files): ``Counter.inc``, ``Gauge.inc`` and ``Histogram.observe`` end in its
+    ``inc``."""
+
+    def inc(self, amount: float) -> None: ...
+
+
+def _add(value: _Value, amount: float) -> None:
+    """``value.inc(amount)``. One process's ``MutexValue`` is updated here, under its own lock:
+    its ``inc`` is a Python frame around these lines, and most of what an answer's three updates
+    cost (prometheus-client's own attributes, as in ``_value``). The lock is taken and let go by
+    its own methods: a ``with`` looks up ``__enter__`` and ``__exit__`` and calls the latter with
+    three arguments. A multiprocess value (a slot of the worker's file) through its ``inc``."""
+    if isinstance(value, MutexValue):
+        lock = value._lock
+        lock.acquire()
+        try:
+            value._value += amount
+        finally:
+            lock.release()
+    else:
+        value.inc(amount)
+
+
+def _value(child: Counter | Gauge) -> _Value:
+    """The value behind a labelled counter or gauge. The public ``inc`` and ``dec`` check on every
+    call that the metric is a labelled child and not a parent (three Python calls before the
+    value's own); the instruments a call updates are children by construction, so they go to it."""
+    return cast(_Value, child._value)  # prometheus-client's own, see the docstring
+
+
+class _RequestValues:
+    """One (route, status class)'s request counter and duration histogram, as the values a call
+    updates: the count, the duration's sum and the bucket it falls in (``Histogram.observe``'s
+    bucket: the first whose bound is at least the duration; ``UPSTREAM_DURATION``'s bounds are
+    ``LATENCY_BUCKETS_S``, then +Inf)."""
+
+    __slots__ = ("count", "duration_buckets", "duration_sum")
+
+    def __init__(self, requests: Counter, duration: Histogram) -> None:
+        self.count = _value(requests)
+        self.duration_sum = cast(_Value, duration._sum)  # prometheus-client's own, as in ``_value``
+        self.duration_buckets = cast(list[_Value], duration._buckets)
+
+
+class UpstreamInstruments:
+    """One upstream's instruments, labelled once; with metrics off every call returns at once."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.on = switches.metrics
+        self._retry_budget = RETRY_BUDGET.labels(upstream)
+        self._in_flight = BULKHEAD_IN_FLIGHT.labels(upstream)
+        self._bulkhead_rejections = BULKHEAD_REJECTIONS.labels(upstream)
+        self._waits = RATE_LIMIT_WAITS.labels(upstream)
+        self._wait_seconds = RATE_LIMIT_WAIT_SECONDS.labels(upstream)
+        self._rate_limited = RATE_LIMIT_REJECTIONS.labels(upstream)
+        self._states = {state: BREAKER_STATE.labels(upstream, state) for state in BREAKER_STATES}
+        self._in_flight_value = _value(self._in_flight)
+        self._routes: dict[tuple[str, str], _RequestValues] = {}
+
+    def request(self, route: str, status: str, duration_s: float) -> None:
+        if not self.on:
+            return
+        values = self._routes.get((route, status))
+        if values is None:
+            values = self._routes[(route, status)] = _RequestValues(
+                UPSTREAM_REQUESTS.labels(self.upstream, route, status), UPSTREAM_DURATION.labels(self.upstream, route)
+            )
+        _add(values.count, 1)
+        _add(values.duration_sum, duration_s)
+        _add(values.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)], 1)
+
+    def failure(self, route: str, code: str) -> None:
+        if self.on:
+            UPSTREAM_FAILURES.labels(self.upstream, route, ERROR_CODES(code)).inc()
+
+    def retry(self, code: str) -> None:
+        if self.on:
+            UPSTREAM_RETRIES.labels(self.upstream, ERROR_CODES(code)).inc()
+
+    def retry_budget(self, tokens: float) -> None:
+        if self.on:
+            self._retry_budget.set(tokens)
+
+    def breaker_state(self, state: str) -> None:
+        if self.on:
+            for name, child in self._states.items():
+                child.set(1 if name == state else 0)
+
+    def breaker_transition(self, from_state: str, to_state: str) -> None:
+        if self.on:
+            BREAKER_TRANSITIONS.labels(self.upstream, from_state, to_state).inc()
+            self.breaker_state(to_state)
+
+    def in_flight(self, count: Callable[[], int]) -> bool:
+        """Show ``count`` (a bulkhead's calls in flight) as the in-flight gauge; True when the
+        bulkhead must move the gauge itself with each slot (``slot_taken``, ``slot_freed``).
+
+        In one process the gauge reads ``count`` when it is scraped, so a call moves nothing (it
+        moved the value twice, each a locked update). Under multiprocess mode a scrape reads the
+        workers' files, not this process's objects, so each slot moves the value in the file."""
+        if not self.on:
+            return False
+        if isinstance(self._in_flight_value, MutexValue):
+            self._in_flight.set_function(count)
+            return False
+        return True
+
+    def slot_taken(self) -> None:
+        self._in_flight_value.inc(1)
+
+    def slot_freed(self) -> None:
+        self._in_flight_value.inc(-1)
+
+    def bulkhead_rejected(self) -> None:
+        if self.on:
+            self._bulkhead_rejections.inc()
+
+    def rate_limit_wait(self, seconds: float) -> None:
+        if self.on:
+            self._waits.inc()
+            self._wait_seconds.inc(seconds)
+
+    def rate_limit_rejected(self) -> None:
+        if self.on:
+            self._rate_limited.inc()
+
+    def token_fetch(self, outcome: str) -> None:
+        if self.on:
+            TOKEN_FETCHES.labels(self.upstream, ERROR_CODES(outcome)).inc()
+
+
+class CacheTypeInstruments:
+    """One entity-cache type's instruments, labelled once."""
+
+    def __init__(self, cache_type: str) -> None:
+        self.on = switches.metrics
+        self._lookups = {result: CACHE_LOOKUPS.labels(cache_type, result) for result in CACHE_LOOKUP_RESULTS}
+        self._coalesced = CACHE_COALESCED.labels(cache_type)
+        self._errors = CACHE_STORE_ERRORS.labels(cache_type)
+
+    def lookup(self, result: str, count: int = 1) -> None:
+        if self.on:
+            self._lookups[result].inc(count)
+
+    def coalesced(self) -> None:
+        if self.on:
+            self._coalesced.inc()
+
+    def store_error(self) -> None:
+        if self.on:
+            self._errors.inc()
+
+
+class ResponseCacheInstruments:
+    def __init__(self) -> None:
+        self.on = switches.metrics
+        self._lookups = {result: RESPONSE_CACHE_LOOKUPS.labels(result) for result in RESPONSE_LOOKUP_RESULTS}
+        self._writes = {result: RESPONSE_CACHE_WRITES.labels(result) for result in RESPONSE_WRITE_RESULTS}
+        self._errors = CACHE_STORE_ERRORS.labels(RESPONSES_TYPE)
+
+    def lookup(self, result: str) -> None:
+        if self.on:
+            self._lookups[result].inc()
+
+    def write(self, result: str) -> None:
+        if self.on:
+            self._writes[result].inc()
+
+    def store_error(self) -> None:
+        if self.on:
+            self._errors.inc()
+
+
+_batch_sizes: dict[tuple[str, str], Histogram] = {}
+"""``LOADER_BATCH_SIZE`` labelled once per (upstream, declared read): a bounded set."""
+
+
+def batch_size(upstream: str, read: str, keys: int) -> None:
+    """One loader batch of ``keys`` keys for the declared ``read`` of ``upstream``."""
+    if switches.metrics:
+        child = _batch_sizes.get((upstream, read))
+        if child is None:
+            child = _batch_sizes[(upstream, read)] = LOADER_BATCH_SIZE.labels(upstream, read)
+        child.observe(keys)

@@ -1,0 +1,185 @@
+"""The planned executor's state for one execution, and the look-ups it makes on it.
+
+``GatewayExecutionContext`` (``schema.execution``) runs fields; this, its base, holds what one
+execution keeps while it does: the schema's field plans, the steps of each selection set met
+(``schema.steps``), collected fields shared across requests where that is safe
+(``schema.collected``), arguments coerced once per request, objects read by their leaves alone,
+and the request-wide part of every resolve info.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Final, TypeGuard, cast
+
+from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLResolveInfo
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
+
+from schema.awaitable import is_awaitable
+from schema.collected import shared_collections
+from schema.plans import LATER, CompositePlan, field_plans
+from schema.steps import Collected, Selection, Step, steps_of
+
+_resolve_info: Final = cast(
+    "Callable[[tuple[Any, ...]], GraphQLResolveInfo[Any]]", partial(tuple.__new__, _ResolveInfo)
+)  # Strawberry's NamedTuple stands in for graphql-core's resolve info (its own ``build_resolve_info`` says so)
+"""Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
+
+
+_NO_ARGUMENTS: Final[dict[str, Any]] = {}
+"""The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
+
+
+class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
+    """What one execution keeps, and the look-ups on it that run no field."""
+
+    def __init__(self, *args: Any, copy_of: PlannedExecutionState | None = None, **kwargs: Any) -> None:
+        """``copy_of``: a shallow copy of that executor instead (``GatewayExecutionContext.__copy__``)."""
+        if copy_of is not None:
+            self._copy_from(copy_of)
+            return
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        self._planned = manager is None or not manager.middlewares
+        """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
+        self._plans = field_plans(self.schema)
+        self._steps: dict[int, tuple[GroupedFieldSet, Selection]] = {}
+        """By the identity of a grouped field set (kept alive with its steps)."""
+        self._shared = shared_collections(self.operation, self.fragment_definitions) if self._planned else None
+        self._arguments: dict[int, tuple[Step, dict[str, Any] | None]] = {}
+        """A resolver step's coerced arguments, by the identity of the step (kept alive with them):
+        the same for every object the step runs on within a request (``issues(first: 10)`` of
+        each project is coerced once). None: some are lists or input objects, coerced afresh for
+        each object, since a resolver may change them."""
+        self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
+        """Objects completed by leaves alone, by the identity of the object and of its selection
+        (kept alive with their output): a user met again in the response is read once."""
+        self._info_tail = self._request_info()
+        self._context: Any = self.context_value
+        """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and
+        ``answered_now`` fields read it per object)."""
+        self._awaitable: Callable[[Any], bool] = self.is_awaitable
+        self._by_type = self.is_awaitable is is_awaitable
+        """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
+        directly, not through the attribute graphql-core keeps it in."""
+
+    def _request_info(self) -> tuple[Any, ...]:
+        """What every resolve info of this execution holds after the field's own path."""
+        return (
+            self.schema,
+            self.fragment_definitions,
+            self.root_value,
+            self.operation,
+            self.variable_values.coerced,
+            self.context_value,
+            self.is_awaitable,
+            self.abort_signal,
+            self.async_helpers,
+            self.operation_extensions,
+        )
+
+    def build_per_event_executor(self, payload: Any) -> PlannedExecutionState:
+        """graphql-core's copy for one subscription event, whose resolve infos hold that event as
+        their root value."""
+        executor = cast("PlannedExecutionState", super().build_per_event_executor(payload))
+        executor._info_tail = executor._request_info()
+        return executor
+
+    def _copy_from(self, other: PlannedExecutionState) -> None:
+        for name, value in vars(other).items():  # graphql-core's and Strawberry's attributes
+            setattr(self, name, value)
+        self._planned = other._planned
+        self._plans = other._plans
+        self._steps = other._steps
+        self._shared = other._shared
+        self._arguments = other._arguments
+        self._read = other._read
+        self._info_tail = other._info_tail
+        self._context = other._context
+        self._awaitable = other._awaitable
+        self._by_type = other._by_type
+
+    def _is_awaitable(self, value: Any) -> TypeGuard[Awaitable[Any]]:
+        return is_awaitable(value) if self._by_type else self._awaitable(value)
+
+    def build_resolve_info(
+        self, field_def: GraphQLField, field_nodes: list[FieldNode], parent_type: GraphQLObjectType, path: Path
+    ) -> GraphQLResolveInfo[Any]:
+        """Strawberry's own, field for field (a resolver is called some 250 times per dashboard),
+        its request-wide part taken as one tuple."""
+        return _resolve_info(
+            (field_nodes[0].name.value, field_nodes, field_def.type, parent_type, path) + self._info_tail  # noqa: RUF005  # one tuple allocation fewer
+        )
+
+    def _collect(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Collected:
+        """graphql-core's ``collect_subfields``, shared across requests where that is safe
+        (``schema.collected``); asked once per step (``_subselection``)."""
+        nodes = tuple(details.node for details in field_details_list)
+        shared = self._shared
+        key = (id(object_type), *map(id, nodes))
+        collected: Collected | None = shared.get(key) if shared is not None else None
+        if collected is None:
+            grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            selection = None if defer_usages else self._steps_of(object_type, grouped_field_set)
+            leaves = selection.read if selection is not None and not selection.rest else None
+            collected = Collected(object_type, nodes, grouped_field_set, selection, leaves)
+            if shared is not None:
+                shared[key] = collected
+        return collected
+
+    def _steps_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Selection:
+        memo = self._steps.get(id(grouped_field_set))
+        if memo is not None:
+            return memo[1]
+        planned = steps_of(self.schema, self._plans, parent_type, grouped_field_set)
+        self._steps[id(grouped_field_set)] = (grouped_field_set, planned)
+        return planned
+
+    def _subselection(self, plan: CompositePlan, step: Step) -> Collected:
+        """The collected fields of a composite step's selection, kept on the step."""
+        collected = step.subselection
+        if collected is None:
+            collected = step.subselection = self._collect(plan.object_type, step.field_details_list)
+        return collected
+
+    def _answered(self, plan: CompositePlan, step: Step, source: Any) -> Any:
+        """What the field answers without its resolver: what the context's memo holds for the
+        source's key (``from_memo``), else what its ``answered_now`` function answers; ``LATER``
+        where neither answers (its resolver then does)."""
+        memo = plan.memo
+        if memo is not None:
+            key = getattr(source, memo[1])
+            if key is not None:
+                memoized: dict[Any, Any] = getattr(self._context, memo[0])
+                found = memoized.get(key)
+                if found is not None:
+                    return found
+        now = plan.now
+        if now is None:
+            return LATER
+        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
+
+    def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
+        """The step's arguments as graphql-core coerces them, once per request when they are all
+        scalars or enum values (a coercion error is not kept: each object's field reports it).
+        Resolvers get them as keywords, a dict of their own."""
+        memo = self._arguments.get(id(step))
+        if memo is not None and memo[1] is not None:
+            return memo[1]
+        details = step.field_details_list[0]
+        args = get_argument_values(
+            plan.field_def,
+            details.node,
+            self.variable_values,
+            details.fragment_variable_values,
+            self.hide_suggestions,
+        )
+        if memo is None:
+            shared = not any(isinstance(value, list | dict) for value in args.values())
+            self._arguments[id(step)] = (step, args if shared else None)
+        return args
