@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp
 
 from sandbox import SandboxUrls
+from tests.sandbox.callers import Call
 from tests.sandbox.conftest import BillingCall
 
 
@@ -61,3 +62,23 @@ async def test_paying_an_invoice_is_seen_by_the_next_list_and_a_reset_restores_t
     async with http.post(f"{fresh_sandbox.billing}/_sandbox/reset") as response:
         assert response.status == 200
     assert await (await billing("GET", listing)).read() == seeded
+
+
+async def test_a_ticket_change_is_seen_by_the_next_reads_of_it(fresh_sandbox: SandboxUrls, support: Call) -> None:
+    one, many = "/api/v2/tickets/2", "/api/v2/tickets/show_many?ids=2,3"
+    before = await (await support("GET", one)).json()
+    assert (await (await support("GET", many)).json())["tickets"][0] == before["ticket"]
+    status = "pending" if before["ticket"]["status"] != "pending" else "open"
+    assert (await support("PUT", one, json={"ticket": {"status": status}})).status == 200
+    after = await (await support("GET", one)).json()
+    assert after["ticket"]["status"] == status
+    assert (await (await support("GET", many)).json())["tickets"][0] == after["ticket"]
+
+
+async def test_a_collected_ledger_invoice_is_seen_by_the_next_list(fresh_sandbox: SandboxUrls, ledger: Call) -> None:
+    listing = "/api/v2/invoices?customer_id[is]=AC-00001&limit=100"
+    before = [item["invoice"] for item in (await (await ledger("GET", listing)).json())["list"]]
+    due = next(invoice["id"] for invoice in before if invoice["status"] == "payment_due")
+    assert (await ledger("POST", f"/api/v2/invoices/{due}/collect_payment")).status == 200
+    after = [item["invoice"] for item in (await (await ledger("GET", listing)).json())["list"]]
+    assert next(invoice["status"] for invoice in after if invoice["id"] == due) == "paid"
