@@ -175,6 +175,7 @@ class BillingApi:
             message = f"A {invoice.status} invoice cannot be paid."
             return 409, billing_error(409, "invoice_not_payable", message)
         invoice.status = "paid"
+        self.upstream.answers.forget()
         self._announce("invoice.paid", invoice)
         return 200, invoice.to_json()
 
@@ -212,9 +213,10 @@ def _presented_key(request: web.Request) -> str | None:
 def create_billing_app(credentials: BillingCredentials, *, clock: Clock) -> web.Application:
     api = BillingApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.authenticate])
-    app.router.add_get("/v1/customers", api.list_customers)
-    app.router.add_get("/v1/subscriptions", api.list_subscriptions)
-    app.router.add_get("/v1/invoices", api.list_invoices)
+    remembered = api.upstream.answers.remembered
+    app.router.add_get("/v1/customers", remembered(api.list_customers))
+    app.router.add_get("/v1/subscriptions", remembered(api.list_subscriptions))
+    app.router.add_get("/v1/invoices", remembered(api.list_invoices))
     app.router.add_post("/v1/invoices/{id}/pay", api.pay_invoice)
     app.router.add_get("/openapi.json", api.openapi)
     add_webhook_routes(app, api.webhooks)

@@ -173,6 +173,7 @@ class IdentityApi:
             user.phone = patch.phone
         user.version += 1
         user.updated_at = iso(int(self.clock()))
+        self.upstream.answers.forget()
         change = {"id": user.id, "org_id": user.org_id, "version": next_version(self.versions, user.id, self.clock)}
         self.webhooks.emit("user.updated", {"action": "updated", "occurred_at": self.clock(), "user": change})
         return _user_response(user)
@@ -237,13 +238,14 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def create_identity_app(credentials: IdentityCredentials, *, clock: Clock) -> web.Application:
     api = IdentityApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.require_token])
+    remembered = api.upstream.answers.remembered
     app.router.add_post(TOKEN_PATH, api.token_endpoint.handle)
-    app.router.add_get("/v1/users", api.list_users)
-    app.router.add_get("/v1/users/{id}", api.get_user)
+    app.router.add_get("/v1/users", remembered(api.list_users))
+    app.router.add_get("/v1/users/{id}", remembered(api.get_user))
     app.router.add_patch("/v1/users/{id}", api.patch_user)
-    app.router.add_get("/v1/orgs", api.list_orgs)
-    app.router.add_get("/v1/orgs/{id}", api.get_org)
-    app.router.add_get("/v1/orgs/{id}/members", api.list_members)
+    app.router.add_get("/v1/orgs", remembered(api.list_orgs))
+    app.router.add_get("/v1/orgs/{id}", remembered(api.get_org))
+    app.router.add_get("/v1/orgs/{id}/members", remembered(api.list_members))
     app.router.add_post("/_sandbox/revoke-tokens", api.revoke_tokens)
     app.router.add_post("/_sandbox/token-lifetime", api.set_token_lifetime)
     app.router.add_get(JWKS_PATH, api.jwt_issuer.jwks)

@@ -11,6 +11,7 @@ import orjson
 from aiohttp import web
 
 from sandbox.admin import upstream_app
+from sandbox.answers import KeptAnswers
 from sandbox.broker import BROKER_KEY, BrokerPublisher
 from sandbox.graphql_documents import run_query
 from sandbox.keyring import RotatingSecret
@@ -22,8 +23,6 @@ from sandbox.upstream import Clock, Upstream
 from sandbox.webhooks import WebhookSender, add_webhook_routes, next_version
 
 RATE_LIMIT_BUDGET = 5000
-ANSWERS_KEPT = 256
-"""Answers remembered by request body (the texts a client sends repeat); started afresh when full."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +47,7 @@ class ProjectsApi:
         self.clock = clock
         self.webhooks = WebhookSender("projects", "github_hmac_sha256", credentials.webhook_secret, clock=clock)
         self.versions: dict[str, int] = {}
-        self.answers: dict[bytes, tuple[bytes, int]] = {}
+        self.answers: KeptAnswers[bytes, tuple[bytes, int]] = KeptAnswers()
         """By the exact request body: the JSON answer without its closing brace and extensions, and
         its cost. An answer depends only on the body and the data, so it is kept until the data
         changes (a mutation that changed something, a reset)."""
@@ -58,7 +57,7 @@ class ProjectsApi:
 
     def reset(self) -> None:
         self.data = fresh_projects()
-        self.answers.clear()
+        self.answers.forget()
         self.remaining = RATE_LIMIT_BUDGET
         self.webhooks.reset()
 
@@ -109,11 +108,9 @@ class ProjectsApi:
             self._announce(action, issue, broker)
         known = orjson.dumps(result.formatted)[:-1], 1 + context.connections
         if context.changes:
-            self.answers.clear()
+            self.answers.forget()
         else:
-            if len(self.answers) >= ANSWERS_KEPT:
-                self.answers.clear()
-            self.answers[raw] = known
+            self.answers.keep(raw, known)
         return known
 
 

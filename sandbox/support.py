@@ -182,6 +182,7 @@ class SupportApi:
         ticket.status = change.status or ticket.status
         ticket.priority = change.priority or ticket.priority
         ticket.updated_at = iso(int(self.clock()))
+        self.upstream.answers.forget()
         change_json = {
             "id": str(ticket.id),
             "organization_id": ticket.organization_id,
@@ -249,9 +250,10 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def create_support_app(credentials: SupportCredentials, *, clock: Clock) -> web.Application:
     api = SupportApi(credentials, clock)
     app = upstream_app(api.upstream, middlewares=[api.limit_rate, api.authenticate])
-    app.router.add_get("/api/v2/organizations/{org_id}/tickets", api.org_tickets)
-    app.router.add_get("/api/v2/tickets/show_many", api.show_many)
-    app.router.add_get("/api/v2/tickets/{id}", api.show)
+    remembered = api.upstream.answers.remembered
+    app.router.add_get("/api/v2/organizations/{org_id}/tickets", api.org_tickets)  # its links carry the Host
+    app.router.add_get("/api/v2/tickets/show_many", remembered(api.show_many))
+    app.router.add_get("/api/v2/tickets/{id}", remembered(api.show))
     app.router.add_put("/api/v2/tickets/{id}", api.update)
     app.router.add_post("/_sandbox/rate-limit", api.set_rate_limit)
     app.router.add_get("/openapi.json", api.openapi)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from sandbox.answers import RestAnswers
 from sandbox.faults import FaultSet, FixedWindowLimiter, LatencyPacer
 from sandbox.keyring import RotatingSecret
 from sandbox.stats import RequestCounter
@@ -51,6 +52,8 @@ class Upstream:
     """The credentials this upstream accepts, by name, rotatable through `/_sandbox/rotate`."""
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
     """What else `/_sandbox/reset` clears: parts attached to the app after it was made (a broker publisher)."""
+    answers: RestAnswers = field(default_factory=RestAnswers)
+    """Kept answers of the routes that declare them; the upstream forgets them whenever its data changes."""
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +69,7 @@ class Upstream:
 
     def reset(self) -> None:
         self.counter.reset()
+        self.answers.forget()
         self.set_faults(FaultSet())
         self.pacer.reset()
         self.rng = random.Random(self.fault_seed)
