@@ -209,3 +209,33 @@ async def test_release_forgets_every_loaded_value(sandbox: Any, upstreams: Upstr
     assert users.unsettled() == []
     await users.load("user-3")  # a loader held past the release has no value left: it goes upstream again
     assert await route_count(sandbox, "identity", USERS_ROUTE) == 2
+
+
+async def test_what_an_answer_loads_ahead_is_dispatched_before_anyone_awaiting_it_resumes(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    """``Loaders.then``: the keys it loads are in flight once the answer resolves, with no loop turn
+    between, and a key loaded later by the field awaiting the answer goes in a batch of its own."""
+    loaders = Loaders.build(upstreams)
+    users = loaders[USERS]
+    loop = asyncio.get_running_loop()
+    turns: list[str] = []
+
+    def told(_customer: object) -> None:
+        users.load("user-3")
+        users.load("user-7")
+        loop.call_soon(loop.call_soon, turns.append, "two turns later")
+
+    customer = loaders[CUSTOMERS].load("org-1")
+    loaders.then(customer, told)
+    on_answer: list[tuple[bool, list[str]]] = []
+    customer.add_done_callback(lambda _done: on_answer.append((users.queued(), list(turns))))
+
+    assert await customer is not None
+    assert on_answer == [(False, [])]
+    later = users.load("user-9")
+    ahead = await users.load_many(["user-3", "user-7"])
+
+    assert [user.id if user else None for user in ahead] == ["user-3", "user-7"]
+    assert (await later) is not None
+    assert await route_count(sandbox, "identity", USERS_ROUTE) == 2
