@@ -22,6 +22,7 @@ from itertools import islice
 from typing import Any, Literal, TypeVar
 
 import structlog
+from mypy_extensions import mypyc_attr
 
 from clients.secrets import revealed_values
 from mobius.settings import LogSettings
@@ -160,6 +161,7 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
+@mypyc_attr(native_class=False)  # compiled, a subclass of the standard library's Filter must stay a Python class
 class RedactFilter(logging.Filter):
     """Redacts a standard-library record's rendered message and exception text in place."""
 
