@@ -42,6 +42,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 from strawberry.types.info import Info
 
+from schema.async_work import async_helpers
 from schema.awaitable import is_awaitable, known_not_awaitable
 from schema.collected import shared_collections
 from schema.lockstep import step_together
@@ -180,6 +181,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self._copy_from(copy_of)
             return
         super().__init__(*args, **kwargs)
+        self.async_helpers = async_helpers(self)
+        """graphql-core's are bound to the executor: a reference cycle per request (``schema.async_work``)."""
         manager = self.middleware_manager
         self._planned = manager is None or not manager.middlewares
         """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""
