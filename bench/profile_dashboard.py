@@ -10,14 +10,17 @@ the L1's, are an hour, so nothing expires during a slow run).
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python -m bench.profile_dashboard \
         --mode warm -n 100 --callgrind                                       # instructions
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 >/dev/null # one client's wall time
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 1000 --latency-ms 20 --gc-log >/dev/null # its stalls
 
 ``--latency-ms`` makes every upstream answer that much late (the sandbox's latency fault) and adds
 the wall time's percentiles per dashboard (50, 90, 99 and the slowest): the lone user's latency,
 without an HTTP server, a load generator or a second process competing for the cores.
 
 The request log goes to stdout as in ``mobius serve`` (JSON); results go to stderr, so send stdout
-to /dev/null. With ``--callgrind`` collection is switched on (``callgrind_control -i on``) only around the timed
-requests, so start-up and warm-up are not counted; divide the reported ``Collected`` by N.
+to /dev/null. ``--gc-log`` times every garbage collection during the timed requests and lists the
+slowest requests with the collections that ran in them (``bench.stalls``). With ``--callgrind``
+collection is switched on (``callgrind_control -i on``) only around the timed requests, so
+start-up and warm-up are not counted; divide the reported ``Collected`` by N.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import orjson
 import uvloop
 
 from bench.profiling import add_timing_options, sandbox_running, timed
+from bench.stalls import GcLog, stall_report
 from mobius.app import create_app
 from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
 from mobius.logging import configure_logging
@@ -118,15 +122,18 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
         for _ in range(args.warmup):
             await _request(app)
         tune_gc(settings.runtime)
-        walls: list[float] = []
-        with timed(profile=args.profile, with_callgrind=args.callgrind) as run:
+        requests: list[tuple[float, float]] = []
+        log = GcLog()
+        with log.recording(), timed(profile=args.profile, with_callgrind=args.callgrind) as run:
             for _ in range(args.n):
                 started = time.perf_counter()
                 await _request(app)
-                walls.append(time.perf_counter() - started)
+                requests.append((started, time.perf_counter() - started))
     print(f"{args.mode}: {args.n} dashboards, {run.summary(args.n, 'dashboard')}", file=sys.stderr)
+    if args.gc_log:
+        print(log.summary(), stall_report(requests, log), sep="\n", file=sys.stderr)
     if args.latency_ms:
-        walls.sort()
+        walls = sorted(wall for _, wall in requests)
         p50, p90, p99 = (walls[len(walls) * part // 100] * 1000 for part in (50, 90, 99))
         print(
             f"upstreams {args.latency_ms} ms late: wall p50 {p50:.2f} ms, p90 {p90:.2f} ms, p99 {p99:.2f} ms, "
@@ -142,6 +149,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="timed dashboards")
     parser.add_argument("--warmup", type=int, default=20, help="dashboards before timing (the first primes the cache)")
     parser.add_argument("--latency-ms", type=int, default=0, help="every upstream answers this much late")
+    parser.add_argument("--gc-log", action="store_true", help="time collections; list the slowest requests'")
     add_timing_options(parser)
     args = parser.parse_args()
     with sandbox_running() as urls:

@@ -20,6 +20,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
+from schema.async_work import async_helpers
 from schema.awaitable import is_awaitable
 from schema.collected import shared_collections
 from schema.plans import LATER, CompositePlan, field_plans
@@ -44,6 +45,8 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
             self._copy_from(copy_of)
             return
         super().__init__(*args, **kwargs)
+        self.async_helpers = async_helpers(self)
+        """graphql-core's are bound to the executor: a reference cycle per request (``schema.async_work``)."""
         manager = self.middleware_manager
         self._planned = manager is None or not manager.middlewares
         """Middleware (a Strawberry extension with a ``resolve`` hook) must see every field."""

@@ -11,6 +11,7 @@ from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, Sandbox
 
 from mobius.runtime import tune_gc
 from mobius.settings import RuntimeSettings
+from schema.execution import GatewayExecutionContext
 
 
 async def test_a_refused_document_is_refused_every_time_and_its_neighbour_is_not(gateway: Gateway) -> None:
@@ -70,3 +71,24 @@ def test_tune_gc_can_keep_pythons_defaults() -> None:
     tune_gc(RuntimeSettings(gc_freeze=False, gc_gen0_threshold=None))
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[object]]:
+    """What the collector finds unreachable from here on, kept for inspection instead of freed."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+async def test_a_dashboard_leaves_no_executor_for_the_collector(gateway: Gateway, saved_garbage: list[object]) -> None:
+    """The executor is freed when its request ends, not by a young collection every few hundred
+    requests (the stall ``schema.async_work`` removed)."""
+    for _ in range(3):
+        assert "errors" not in await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"})
+    gc.collect()
+    assert not [found for found in saved_garbage if isinstance(found, GatewayExecutionContext)]
