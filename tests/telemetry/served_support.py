@@ -55,16 +55,32 @@ class ServedGateway:
             self.process = subprocess.Popen(  # noqa: S603
                 self.argv, stdout=output, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
             )
-        deadline = time.monotonic() + 30
+        try:
+            self._wait_live()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Stops the gateway if it still runs; one that ignores SIGTERM is killed, so that no test
+        leaves a server behind (a failed start included: ``__enter__`` calls this too)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            self.stop()
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+    def _wait_live(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + 60  # generous: a loaded machine starts two workers slowly
         while not self._live():
             assert self.process.poll() is None, self.output.read_text()
             assert time.monotonic() < deadline, "the gateway did not start"
             time.sleep(0.1)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.stop()
 
     def stop(self) -> int:
         """SIGTERM (to the whole process group: workers too), then its exit status."""
