@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from importlib.metadata import version
 from pathlib import Path
@@ -36,7 +37,26 @@ def source_of(module: str) -> Path:
 
 
 class BuildNative(build_ext):
-    """``build_ext`` that writes the manifest once every extension is built."""
+    """``build_ext`` that compiles an extension's C files side by side and writes the manifest once
+    every extension is built.
+
+    The group is one extension of one C file per module (``multi_file``); distutils compiles an
+    extension's sources one after another, which left all but one core idle for most of the build.
+    """
+
+    def build_extension(self, ext: Any) -> None:
+        compile_each = self.compiler.compile
+
+        def compile_side_by_side(sources: list[str], *args: Any, **kwargs: Any) -> list[str]:
+            with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+                batches = pool.map(lambda source: compile_each([source], *args, **kwargs), sources)
+                return [obj for batch in batches for obj in batch]
+
+        self.compiler.compile = compile_side_by_side
+        try:
+            super().build_extension(ext)
+        finally:
+            self.compiler.compile = compile_each
 
     def run(self) -> None:
         super().run()
@@ -58,7 +78,12 @@ def native_options() -> dict[str, Any]:
     paths = [str(source_of(module)) for module in native_modules()]
     # The group's shared library lives in a package (clients/native__mypyc...so, beside the guard in
     # the lowest layer), where the installed package finds it, not at the checkout's top level.
-    return {"ext_modules": mypycify(paths, group_name="clients.native"), "cmdclass": {"build_ext": BuildNative}}
+    extensions = mypycify(paths, group_name="clients.native", multi_file=True)
+    for extension in extensions:
+        # mypyc writes a dotted group's headers into its package's folder and the per-module C
+        # files (``multi_file``) above it, which then find the headers only with this.
+        extension.include_dirs.append(str(Path("build", "clients")))
+    return {"ext_modules": extensions, "cmdclass": {"build_ext": BuildNative}}
 
 
 setup(**native_options())
