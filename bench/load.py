@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bench import implementations as impl
 from bench.processes import Process, get_json, post_json
@@ -26,10 +26,10 @@ def upstream_requests(sandbox: impl.SandboxPorts) -> int:
     return total
 
 
-def set_latency(sandbox: impl.SandboxPorts, latency_ms: int) -> None:
-    """Every upstream answers `latency_ms` late from now on."""
-    for name in sandbox.names():
-        status, body = post_json(f"{sandbox.url(name)}/_sandbox/faults", {"latency_ms": latency_ms})
+def set_latency(urls: Mapping[str, str], latency_ms: int) -> None:
+    """Every upstream (its base URL by name) answers `latency_ms` late from now on."""
+    for name, url in urls.items():
+        status, body = post_json(f"{url}/_sandbox/faults", {"latency_ms": latency_ms})
         if status != 200:
             raise RuntimeError(f"sandbox {name} refused the latency fault: {body}")
 

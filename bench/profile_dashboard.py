@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import orjson
 import uvloop
 
+from bench.load import set_latency
 from bench.profiling import add_timing_options, sandbox_running, timed
 from bench.stalls import GcLog, stall_report
 from mobius.app import create_app
@@ -92,21 +92,9 @@ async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
     return body
 
 
-def _set_latency(urls: SandboxUrls, latency_ms: int) -> None:
-    for name in urls:
-        request = urllib.request.Request(  # noqa: S310  (the sandbox's own loopback URL)
-            f"{urls[name]}/_sandbox/faults",
-            data=orjson.dumps({"latency_ms": latency_ms}),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            answer.read()
-
-
 async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
     if args.latency_ms:
-        _set_latency(urls, args.latency_ms)
+        set_latency(urls, args.latency_ms)
     cache: dict[str, Any] = {"enabled": args.mode == "warm", "response": {"enabled": False}}
     if args.mode == "warm":
         # Nothing expires while measuring: under callgrind the dashboards run some 50 times slower,

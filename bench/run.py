@@ -106,7 +106,7 @@ class Bench:
         try:
             with OtlpSink(HOST) as self.sink:
                 for latency in options.latencies_ms:
-                    set_latency(options.sandbox, latency)
+                    set_latency(options.sandbox.urls(), latency)
                     for workers in options.workers:
                         self.cell(latency, workers, supergraph)
         finally:
