@@ -8,13 +8,13 @@ modules (``schema.projects``).
 
 from __future__ import annotations
 
+from asyncio import Future
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 import resolvers.identity
 import resolvers.projects
-from clients.identity import IdentityUser
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
 from schema.plans import LATER
 
@@ -28,17 +28,22 @@ def user_now(context: Any, user_id: str | None) -> Any:
     if user_id is None:
         return None
     loaders = context.loaders
-    found = resolvers.identity.user_future(loaders, user_id)
+    model: Any = _fresh(loaders, resolvers.identity.user_future(loaders, user_id))  # LATER too
+    if model is not None and model is not LATER:
+        context.users[model.id] = model
+    return model
+
+
+def _fresh(loaders: Any, found: Future[Any]) -> Any:
+    """What ``found`` was answered with (``None`` included) when it is answered and not served
+    stale; else ``LATER`` (pending, failed, or stale: the field's resolver reports or marks it)."""
     if not found.done() or found.cancelled() or found.exception() is not None:
         return LATER
-    model: IdentityUser | None = found.result()
-    if model is None:
-        return None
+    value = found.result()
     cache = loaders.cache
-    if cache is not None and cache.stale.lookup(model) is not None:
+    if value is not None and cache is not None and cache.stale.lookup(value) is not None:
         return LATER
-    context.users[model.id] = model
-    return model
+    return value
 
 
 def assignee_now(issue: IssueNode, context: Any, _args: Mapping[str, Any]) -> Any:
@@ -67,10 +72,5 @@ def issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> A
     """``Project.issues`` where the loader holds the page, fresh; else ``LATER``."""
     loaders = context.loaders
     found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), issue_state(args))
-    if not found.done() or found.cancelled() or found.exception() is not None:
-        return LATER
-    page: IssuePage | None = found.result()
-    cache = loaders.cache
-    if page is not None and cache is not None and cache.stale.lookup(page) is not None:
-        return LATER
-    return issue_page(page)
+    page: Any = _fresh(loaders, found)  # LATER too: an annotation would be checked, compiled
+    return page if page is LATER else issue_page(page)
