@@ -11,6 +11,7 @@ the L1's, are an hour, so nothing expires during a slow run).
         --mode warm -n 100 --callgrind                                       # instructions
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 >/dev/null # one client's wall time
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 1000 --latency-ms 20 --gc-log >/dev/null # its stalls
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 --timeline >/dev/null # its sends
 
 ``--latency-ms`` makes every upstream answer that much late (the sandbox's latency fault) and adds
 the wall time's percentiles per dashboard (50, 90, 99 and the slowest): the lone user's latency,
@@ -29,6 +30,7 @@ import argparse
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ import uvloop
 from bench.load import set_latency
 from bench.profiling import add_timing_options, sandbox_running, timed
 from bench.stalls import GcLog, stall_report
+from bench.timeline import Timeline
 from mobius.app import create_app
 from mobius.demo import DEMO_CALLER_TOKEN, demo_settings
 from mobius.logging import configure_logging
@@ -112,12 +115,21 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
         tune_gc(settings.runtime)
         requests: list[tuple[float, float]] = []
         log = GcLog()
-        with log.recording(), timed(profile=args.profile, with_callgrind=args.callgrind) as run:
+        timeline = Timeline()
+        with (
+            log.recording(),
+            timeline.recording() if args.timeline else nullcontext(),
+            timed(profile=args.profile, with_callgrind=args.callgrind) as run,
+        ):
             for _ in range(args.n):
                 started = time.perf_counter()
+                timeline.start()
                 await _request(app)
+                timeline.end()
                 requests.append((started, time.perf_counter() - started))
     print(f"{args.mode}: {args.n} dashboards, {run.summary(args.n, 'dashboard')}", file=sys.stderr)
+    if args.timeline:
+        print(timeline.summary(), file=sys.stderr)
     if args.gc_log:
         print(log.summary(), stall_report(requests, log), sep="\n", file=sys.stderr)
     if args.latency_ms:
@@ -138,6 +150,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="dashboards before timing (the first primes the cache)")
     parser.add_argument("--latency-ms", type=int, default=0, help="every upstream answers this much late")
     parser.add_argument("--gc-log", action="store_true", help="time collections; list the slowest requests'")
+    parser.add_argument("--timeline", action="store_true", help="each upstream send's and answer's median time")
     add_timing_options(parser)
     args = parser.parse_args()
     with sandbox_running() as urls:

@@ -29,7 +29,7 @@ from sandbox.server import DEFAULT_CREDENTIALS
 
 
 def sandbox_process(conn: Any) -> None:
-    with SandboxServer(credentials=DEFAULT_CREDENTIALS) as urls:
+    with SandboxServer(credentials=DEFAULT_CREDENTIALS, freeze_start_up=True) as urls:
         conn.send(dict(urls.items()))
         conn.recv()
 

@@ -110,7 +110,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     credentials = SandboxCredentials(billing=BillingCredentials(signature_required=not args.unsigned_billing))
     broker = BrokerTarget(url=args.broker_url, exchange=args.broker_exchange) if args.broker_url else None
     with SandboxServer(
-        host=args.host, ports=ports, credentials=credentials, webhook_target=args.webhook_target, broker=broker
+        host=args.host,
+        ports=ports,
+        credentials=credentials,
+        webhook_target=args.webhook_target,
+        broker=broker,
+        freeze_start_up=True,
     ) as urls:
         width = max(map(len, urls))
         for upstream in registry:

@@ -22,6 +22,7 @@ def upstream_app(upstream: Upstream, middlewares: Iterable[Middleware] = ()) -> 
     """An application with the counting/fault middleware outermost and the admin routes mounted."""
     app = web.Application(middlewares=[count_and_inject, *middlewares])
     app[UPSTREAM_KEY] = upstream
+    app.on_cleanup.append(_close_timer)
     app.router.add_get("/_sandbox/stats", _stats)
     app.router.add_post("/_sandbox/reset", _reset)
     app.router.add_get("/_sandbox/faults", _get_faults)
@@ -38,6 +39,10 @@ def api_routes(app: web.Application) -> set[str]:
         if route.method not in {"HEAD", "*"} and not canonical.startswith("/_sandbox/"):
             keys.add(f"{route.method} {canonical}")
     return keys - {"GET /openapi.json"}
+
+
+async def _close_timer(app: web.Application) -> None:
+    app[UPSTREAM_KEY].timer.close()
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -37,10 +37,10 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
         headers = _rate_limit_headers(upstream, decision)
         headers["Retry-After"] = str(decision.reset_s)
         return upstream.error(429, "rate_limited", "Too many requests (sandbox fault).", headers)
-    started = time.perf_counter()
+    started = time.monotonic()
     wait_s = upstream.pacer.wait_s(route, faults.latency_ms / 1000) if faults.latency_ms else 0.0
     if wait_s:
-        await asyncio.sleep(wait_s)
+        await upstream.timer.sleep_until(started + wait_s)
     if faults.hang:
         await asyncio.Event().wait()  # cancelled when the client goes away or the server stops
     if faults.reset_connection:
@@ -52,7 +52,7 @@ async def count_and_inject(request: web.Request, handler: Handler) -> web.Stream
 
     response = await handler(request)
     if faults.latency_ms:
-        upstream.pacer.record(route, time.perf_counter() - started - wait_s)
+        upstream.pacer.record(route, time.monotonic() - started - wait_s)
     if decision is not None:
         response.headers.update(_rate_limit_headers(upstream, decision))
     return response

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sandbox.answers import RestAnswers
 from sandbox.faults import FaultSet, FixedWindowLimiter, LatencyPacer
+from sandbox.fine_timer import FineTimer
 from sandbox.keyring import RotatingSecret
 from sandbox.stats import RequestCounter
 
@@ -47,6 +48,8 @@ class Upstream:
     faults: FaultSet = field(default_factory=FaultSet)
     limiter: FixedWindowLimiter | None = None
     pacer: LatencyPacer = field(default_factory=LatencyPacer)
+    timer: FineTimer = field(default_factory=FineTimer)
+    """The latency fault's waits: on time to the tenth of a millisecond (the loop's timers count milliseconds)."""
     burst_left: int = 0
     keyrings: dict[str, RotatingSecret] = field(default_factory=dict)
     """The credentials this upstream accepts, by name, rotatable through `/_sandbox/rotate`."""

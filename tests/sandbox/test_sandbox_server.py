@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import aiohttp
 import pytest
@@ -56,3 +57,16 @@ async def test_run_sandbox_serves_in_the_current_loop_until_cancelled(
     await asyncio.gather(task, return_exceptions=True)
     with pytest.raises(aiohttp.ClientConnectionError):
         await http.get(f"{local.projects}/_sandbox/stats")
+
+
+def test_a_sandbox_process_freezes_its_start_up_objects() -> None:
+    """`mobius sandbox` and the profilers' sandbox process: what start-up made is never collected
+    again; the sandbox a test runs beside itself leaves the test process's collector alone."""
+    gc.unfreeze()
+    try:
+        with SandboxServer():
+            assert gc.get_freeze_count() == 0
+        with SandboxServer(freeze_start_up=True):
+            assert gc.get_freeze_count() > 50_000
+    finally:
+        gc.unfreeze()
