@@ -29,8 +29,8 @@ def test_runtime_and_switches_cover_every_thread_of_the_process() -> None:
     thread = threading.Thread(target=parked.wait, name="parked")
     thread.start()
     try:
-        assert runtime_ms(os.getpid()) > 0
-        threads = switches(os.getpid())
+        assert runtime_ms([os.getpid()]) > 0
+        threads = switches([os.getpid()])
         assert len(threads) >= 2
         assert all(count >= 0 for count in threads.values())
     finally:
