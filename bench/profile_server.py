@@ -94,14 +94,14 @@ class Client:
             raise RuntimeError(f"request failed: {response.status} {answer[:300]!r}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
+def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -114,7 +114,7 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"the server did not listen on port {port} within {_START_TIMEOUT_S:.0f} s")
 
 
-def _cpu_s(pid: int) -> tuple[float, float]:
+def cpu_s(pid: int) -> tuple[float, float]:
     """User and system CPU time of a process (from ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick_s = 1 / os.sysconf("SC_CLK_TCK")
@@ -132,7 +132,7 @@ def _server_argv(args: argparse.Namespace, config: Path) -> list[str]:
 
 
 def measure(args: argparse.Namespace, urls: SandboxUrls, workdir: Path) -> str:
-    port = _free_port()
+    port = free_port()
     config = workdir / "mobius.json"
     config.write_text(json.dumps(server_config(urls, port, args.workload, metrics=not args.no_metrics)))
     log = workdir / "server.log"
@@ -142,18 +142,18 @@ def measure(args: argparse.Namespace, urls: SandboxUrls, workdir: Path) -> str:
             _server_argv(args, config), stdout=subprocess.DEVNULL, stderr=stderr, env=env
         )
     try:
-        _wait_ready(port, server)
+        wait_ready(port, server)
         client = Client(port, json.dumps(WORKLOADS[args.workload]).encode())
         for _ in range(args.warmup):
             client.send()
         time.sleep(_SETTLE_S)
         if args.callgrind:
             callgrind("on", server.pid)
-        before = _cpu_s(server.pid)
+        before = cpu_s(server.pid)
         for _ in range(args.n):
             client.send()
         time.sleep(_SETTLE_S)
-        after = _cpu_s(server.pid)
+        after = cpu_s(server.pid)
         if args.callgrind:
             callgrind("off", server.pid)
         client.connection.close()
