@@ -12,18 +12,15 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote
 
 import aiohttp
 
-from clients.errors import UpstreamAuthFailed
 from clients.messages import OutgoingRequest, RawResponse
-from clients.secrets import SecretSource, SecretUnavailable, rotated
+from clients.secrets import SecretSource, rotated
 from clients.signing import SignatureScheme, Signer
 
 U = TypeVar("U")
@@ -52,28 +49,6 @@ class SessionBound(Protocol):
     in a module that is not compiled, because ``isinstance`` needs a protocol of plain Python."""
 
     def attach(self, session: aiohttp.ClientSession) -> None: ...
-
-
-class _CredentialErrors:
-    """A class rather than a generator context manager: it wraps every upstream request (it keeps
-    no state per use, so one may be entered again and again)."""
-
-    __slots__ = ("upstream",)
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is not None and isinstance(exc, SecretUnavailable):
-            raise UpstreamAuthFailed("credential source unavailable", upstream=self.upstream) from None
-
-
-def credential_errors(upstream: str) -> AbstractContextManager[None]:
-    """A secret source that cannot answer is an auth failure of that upstream (named, not shown)."""
-    return _CredentialErrors(upstream)
 
 
 class NoAuth:

@@ -168,12 +168,15 @@ class _TransportErrors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if exc is None or isinstance(exc, UpstreamError):
-            return
-        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-            raise UpstreamTimeout("did not answer in time", upstream=self.upstream) from None
-        if isinstance(exc, aiohttp.ClientError):
-            raise UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=self.upstream) from None
+        if isinstance(exc, TimeoutError | aiohttp.ClientError):
+            raise transport_error(exc, upstream=self.upstream) from None
+
+
+def transport_error(exc: TimeoutError | aiohttp.ClientError, *, upstream: str) -> UpstreamError:
+    """A transport failure as the most specific ``UpstreamError``."""
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeout("did not answer in time", upstream=upstream)
+    return UpstreamUnavailable(f"unreachable ({type(exc).__name__})", upstream=upstream)
 
 
 def map_transport_errors(upstream: str) -> AbstractContextManager[None]:

@@ -15,14 +15,21 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from clients.auth import Auth, SessionBound, credential_errors
+from clients.auth import Auth, SessionBound
 from clients.call_records import ANY_ROUTE, answered
-from clients.errors import UpstreamUnavailable, error_for_status, is_outage, map_transport_errors
+from clients.errors import (
+    UpstreamAuthFailed,
+    UpstreamUnavailable,
+    error_for_status,
+    is_outage,
+    transport_error,
+)
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.resilience.clock import TimeSource
 from clients.resilience.pipeline import Pipeline
 from clients.resilience.ratelimit_store import RateLimitStore
+from clients.secrets import SecretUnavailable
 from clients.shared_reads import SharedReads
 from clients.spans import inject
 
@@ -121,8 +128,6 @@ class HttpUpstream:
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}
         self.shared_reads = SharedReads(policy.name, enabled=policy.share_reads)
-        self._credential_errors = credential_errors(policy.name)
-        self._transport_errors = map_transport_errors(policy.name)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -176,13 +181,15 @@ class HttpUpstream:
         replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
         back to the caller to interpret."""
         auth = self._auth
-        with self._credential_errors:
+        try:
             used = auth.apply(request)
             if used is None:
                 used = await auth.prepare(request)
             response = await self._send_once(request)
             if response.status == 401 and await auth.refused(request, response, used):
                 response = await self._send_once(request)
+        except SecretUnavailable:
+            raise UpstreamAuthFailed("credential source unavailable", upstream=self.name) from None
         info = await self.pipeline.observe(response.status, response.headers)
         if is_outage(response.status):
             raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)
@@ -202,10 +209,12 @@ class HttpUpstream:
         url = self._url(request.path_qs)
         inject(request.headers)
         sent = time.perf_counter()
-        with self._transport_errors:
+        try:
             async with self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
             ) as response:
                 body = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(exc, upstream=self.name) from None
         answered(response.status, time.perf_counter() - sent)
         return RawResponse(status=response.status, headers=response.headers, body=body)

@@ -130,26 +130,43 @@ class Pipeline:
 
     async def call(self, attempt: Attempt[T], *, idempotent: bool, route: str = ANY_ROUTE) -> T:
         """``route`` is what the call asks of the upstream as declared (``GET /v1/users/{id}``),
-        never a raw path: it labels the call's metrics, span and log entries."""
+        never a raw path: it labels the call's metrics, span and log entries. The retries run in
+        this coroutine (one coroutine less for every resume of the attempt)."""
         started = time.perf_counter()
-        tries = [0]
+        tries = 0
         with call_span(self.upstream, route) as current:
-            try:
-                result = await self._call(attempt, idempotent=idempotent, route=route, tries=tries)
-            except UpstreamError as error:
-                self._finished(route, started, error.code, tries[0], current)
-                log.warning(
-                    "upstream_call_failed",
-                    upstream=self.upstream,
-                    route=route,
-                    code=error.code,
-                    status=getattr(error, "status", None),
-                    attempts=tries[0],
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
-                raise
-            self._finished(route, started, "ok", tries[0], current)
-            return result
+            if self.budget.deposit():
+                self._metrics.retry_budget(self.budget.tokens)
+            while True:
+                tries += 1
+                try:
+                    result = await self._once(attempt, route)
+                except UpstreamError as error:
+                    self.last_error = error.code
+                    delay = self._retry_delay(error, tries - 1, idempotent=idempotent)
+                    if delay is None:
+                        error.final = True
+                        self._failed(route, started, error, tries, current)
+                        raise
+                    self._metrics.retry(error.code)
+                    self._metrics.retry_budget(self.budget.tokens)
+                    add_event("retry", {"mobius.retry": tries, "error.type": error.code, "mobius.delay_s": delay})
+                    await self._time.sleep(delay)
+                else:
+                    self._finished(route, started, "ok", tries, current)
+                    return result
+
+    def _failed(self, route: str, started: float, error: UpstreamError, attempts: int, current: Span | None) -> None:
+        self._finished(route, started, error.code, attempts, current)
+        log.warning(
+            "upstream_call_failed",
+            upstream=self.upstream,
+            route=route,
+            code=error.code,
+            status=getattr(error, "status", None),
+            attempts=attempts,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
     def _finished(self, route: str, started: float, outcome: str, attempts: int, current: Span | None) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
@@ -163,27 +180,6 @@ class Pipeline:
             if outcome != "ok":
                 current.set_status(Status(StatusCode.ERROR))
                 current.set_attribute("error.type", outcome)
-
-    async def _call(self, attempt: Attempt[T], *, idempotent: bool, route: str, tries: list[int]) -> T:
-        """``tries`` counts the attempts made, for the caller's record."""
-        if self.budget.deposit():
-            self._metrics.retry_budget(self.budget.tokens)
-        retries = 0
-        while True:
-            tries[0] += 1
-            try:
-                return await self._once(attempt, route)
-            except UpstreamError as error:
-                self.last_error = error.code
-                delay = self._retry_delay(error, retries, idempotent=idempotent)
-                if delay is None:
-                    error.final = True
-                    raise
-                retries += 1
-                self._metrics.retry(error.code)
-                self._metrics.retry_budget(self.budget.tokens)
-                add_event("retry", {"mobius.retry": retries, "error.type": error.code, "mobius.delay_s": delay})
-                await self._time.sleep(delay)
 
     def _retry_delay(self, error: UpstreamError, retries: int, *, idempotent: bool) -> float | None:
         """The wait before the next attempt, or None when the error is the answer."""
