@@ -169,8 +169,12 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all
-        scalars or enum values (a coercion error is not kept: each object's field reports it).
-        Resolvers get them as keywords, a dict of their own."""
+        scalars or enum values, once for every request when they are also literals (kept on the
+        step; a coercion error is not kept: each object's field reports it). Resolvers get them as
+        keywords, a dict of their own."""
+        kept = step.kept_arguments
+        if kept is not None:
+            return kept
         memo = self._arguments.get(id(step))
         if memo is not None and memo[1] is not None:
             return memo[1]
@@ -184,5 +188,8 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         )
         if memo is None:
             shared = not any(isinstance(value, list | dict) for value in args.values())
-            self._arguments[id(step)] = (step, args if shared else None)
+            if shared and step.literal:
+                step.kept_arguments = args
+            else:
+                self._arguments[id(step)] = (step, args if shared else None)
         return args
