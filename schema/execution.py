@@ -150,7 +150,9 @@ class GatewayExecutionContext(PlannedExecutionState):
         its ``Path`` made only where one is needed."""
         field_details_list = step.field_details_list
         try:
-            if plan.read is not None:
+            if plan.by_getattr:
+                result = getattr(source, plan.attribute)
+            elif plan.read is not None:
                 result = plan.read(source, plan.attribute)
             elif (plan.memo is not None or plan.now is not None) and (
                 found := self._answered(plan, step, source)
@@ -249,13 +251,16 @@ class GatewayExecutionContext(PlannedExecutionState):
             )
         leaves = collected.leaves
         if leaves is not None:
-            key = (id(result), id(selection))
-            memo = self._read.get(key)
+            objects = self._read.get(selection)
+            if objects is None:
+                objects = self._read[selection] = {}
+            key = id(result)
+            memo = objects.get(key)
             if memo is not None:
                 return memo[1]
             read = read_leaves(leaves, result, self._awaitable)
             if read is not None:
-                self._read[key] = (result, read)
+                objects[key] = (result, read)
                 return read
         return self._run_steps(collected.object_type, result, at, selection)
 

@@ -59,9 +59,10 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         the same for every object the step runs on within a request (``issues(first: 10)`` of
         each project is coerced once). None: some are lists or input objects, coerced afresh for
         each object, since a resolver may change them."""
-        self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-        """Objects completed by leaves alone, by the identity of the object and of its selection
-        (kept alive with their output): a user met again in the response is read once."""
+        self._read: dict[Selection, dict[int, tuple[Any, dict[str, Any]]]] = {}
+        """Objects completed by leaves alone, by their selection and the identity of the object
+        (kept alive with its output): a user met again in the response is read once. Two levels,
+        not one key of both identities: no tuple and one boxed int per look-up."""
         self._info_tail = self._request_info()
         self._context: Any = self.context_value
         """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and

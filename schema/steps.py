@@ -45,9 +45,10 @@ class Step:
 Steps = tuple[Step, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Selection:
-    """A selection set's steps on one object type."""
+    """A selection set's steps on one object type (hashed and compared by identity: the executor
+    keys the objects it has read by their selection)."""
 
     steps: Steps
     read: Leaves | None
