@@ -89,7 +89,7 @@ class GatewayExecutionContext(PlannedExecutionState):
         read_first = read_leaves(read, source, awaitable) if read is not None else None
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
-        awaitable_fields: list[str] = []
+        awaitable_fields: list[str] | None = None  # made when a first field is pending: most objects have none
         type_name = selection.type_name
         try:
             for step in steps:
@@ -125,12 +125,13 @@ class GatewayExecutionContext(PlannedExecutionState):
                     and result is not None
                     and (is_awaitable(result) if by_type else awaitable(result))
                 ):
+                    awaitable_fields = [] if awaitable_fields is None else awaitable_fields
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
             raise
-        if not awaitable_fields:
+        if awaitable_fields is None:
             return results
         return (
             await_at(results, awaitable_fields)
