@@ -89,7 +89,7 @@ class GatewayExecutionContext(PlannedExecutionState):
         read_first = read_leaves(read, source, awaitable) if read is not None else None
         results: dict[str, Any] = {} if read_first is None else read_first
         steps = selection.steps if read_first is None else selection.rest
-        awaitable_fields: list[str] = []
+        awaitable_fields: list[str] | None = None  # made when a first field is pending: most objects have none
         type_name = selection.type_name
         try:
             for step in steps:
@@ -125,12 +125,13 @@ class GatewayExecutionContext(PlannedExecutionState):
                     and result is not None
                     and (is_awaitable(result) if by_type else awaitable(result))
                 ):
+                    awaitable_fields = [] if awaitable_fields is None else awaitable_fields
                     awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
             raise
-        if not awaitable_fields:
+        if awaitable_fields is None:
             return results
         return (
             await_at(results, awaitable_fields)
@@ -150,7 +151,9 @@ class GatewayExecutionContext(PlannedExecutionState):
         its ``Path`` made only where one is needed."""
         field_details_list = step.field_details_list
         try:
-            if plan.read is not None:
+            if plan.by_getattr:
+                result = getattr(source, plan.attribute)
+            elif plan.read is not None:
                 result = plan.read(source, plan.attribute)
             elif (plan.memo is not None or plan.now is not None) and (
                 found := self._answered(plan, step, source)
@@ -249,13 +252,16 @@ class GatewayExecutionContext(PlannedExecutionState):
             )
         leaves = collected.leaves
         if leaves is not None:
-            key = (id(result), id(selection))
-            memo = self._read.get(key)
+            objects = self._read.get(selection)
+            if objects is None:
+                objects = self._read[selection] = {}
+            key = id(result)
+            memo = objects.get(key)
             if memo is not None:
                 return memo[1]
             read = read_leaves(leaves, result, self._awaitable)
             if read is not None:
-                self._read[key] = (result, read)
+                objects[key] = (result, read)
                 return read
         return self._run_steps(collected.object_type, result, at, selection)
 

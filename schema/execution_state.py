@@ -59,9 +59,10 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         the same for every object the step runs on within a request (``issues(first: 10)`` of
         each project is coerced once). None: some are lists or input objects, coerced afresh for
         each object, since a resolver may change them."""
-        self._read: dict[tuple[int, int], tuple[Any, dict[str, Any]]] = {}
-        """Objects completed by leaves alone, by the identity of the object and of its selection
-        (kept alive with their output): a user met again in the response is read once."""
+        self._read: dict[Selection, dict[int, tuple[Any, dict[str, Any]]]] = {}
+        """Objects completed by leaves alone, by their selection and the identity of the object
+        (kept alive with its output): a user met again in the response is read once. Two levels,
+        not one key of both identities: no tuple and one boxed int per look-up."""
         self._info_tail = self._request_info()
         self._context: Any = self.context_value
         """graphql-core's ``context_value``, read as a native attribute (``from_memo`` and
@@ -169,8 +170,12 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all
-        scalars or enum values (a coercion error is not kept: each object's field reports it).
-        Resolvers get them as keywords, a dict of their own."""
+        scalars or enum values, once for every request when they are also literals (kept on the
+        step; a coercion error is not kept: each object's field reports it). Resolvers get them as
+        keywords, a dict of their own."""
+        kept = step.kept_arguments
+        if kept is not None:
+            return kept
         memo = self._arguments.get(id(step))
         if memo is not None and memo[1] is not None:
             return memo[1]
@@ -184,5 +189,8 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         )
         if memo is None:
             shared = not any(isinstance(value, list | dict) for value in args.values())
-            self._arguments[id(step)] = (step, args if shared else None)
+            if shared and step.literal:
+                step.kept_arguments = args
+            else:
+                self._arguments[id(step)] = (step, args if shared else None)
         return args

@@ -9,7 +9,7 @@ the members of its union apart by their class.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -106,12 +106,24 @@ async def _user_later(info: GatewayInfo, found: Awaitable[IdentityUser | None]) 
 def _kept(info: GatewayInfo, user: IdentityUser) -> IdentityUser:
     """``user``, kept in the response's memo unless it was served stale (each place a stale value
     appears is marked on its own)."""
+    return _all_kept(info, (user,))[0]
+
+
+def _all_kept(info: GatewayInfo, users: Sequence[IdentityUser]) -> list[IdentityUser]:
+    """Each of ``users`` as ``_kept`` keeps it, the request's memo and stale log looked up once
+    for all of them (a members page keeps 50)."""
     context = info._raw_info.context
+    memo = context.users
     cache = context.loaders.cache
-    if cache is not None and cache.stale.lookup(user) is not None:
-        return served(info, user)
-    context.users[user.id] = user
-    return user
+    stale = None if cache is None else cache.stale
+    kept: list[IdentityUser] = []
+    for user in users:
+        if stale is not None and stale.lookup(user) is not None:
+            kept.append(served(info, user))
+        else:
+            memo[user.id] = user
+            kept.append(user)
+    return kept
 
 
 @strawberry.type
@@ -169,7 +181,7 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
         return UserConnection(
             total_count=page.total_count,
             page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-            nodes=[_kept(info, user) for user in page.data],
+            nodes=_all_kept(info, page.data),
         )
 
     @strawberry.field(metadata={**read_ahead(_billing_ahead, then=_account), **reads(CUSTOMERS)})

@@ -151,6 +151,8 @@ class CompositePlan:
     field_name: str
     read: Callable[[Any, str], Any] | None
     """For a field without a resolver: the default resolver, which needs no resolve info."""
+    by_getattr: bool
+    """``read`` is ``getattr``."""
     attribute: str
     resolve: GraphQLFieldResolver | None
     """For a field with a resolver: what graphql-core would call."""
@@ -335,6 +337,7 @@ def _composite_plan(
         parent_type=parent_type,
         field_name=field_name,
         read=definition.default_resolver if basic else None,
+        by_getattr=basic and definition.default_resolver is getattr,
         attribute=definition.python_name,
         resolve=None if basic else field_def.resolve,
         with_info=None if basic or field_def.resolve is None else info_only(field_def.resolve),

@@ -60,7 +60,7 @@ def issue_state(args: Mapping[str, Any]) -> str | None:
     """The upstream's value of an issues field's ``state`` argument (graphql-core coerces it to a
     member of the Python enum behind ``IssueState``), or None."""
     state = args.get("state")
-    return state.value if isinstance(state, Enum) else None
+    return None if state is None or not isinstance(state, Enum) else state.value
 
 
 def issue_page(page: IssuePage | None) -> IssuePage:

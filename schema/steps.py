@@ -9,11 +9,13 @@ as the collection is (``schema.collected``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import FieldNode, GraphQLObjectType, GraphQLSchema
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 
+from schema.collected import has_variable
 from schema.plans import CompositePlan, FieldPlan, LeafPlan, Leaves, plan_field
 
 
@@ -27,19 +29,26 @@ class Step:
     """What a resolver's info holds; shared by every object the step runs on."""
     arguments: bool
     """The field declares arguments or the query passes some: a resolver step coerces them."""
+    literal: bool
+    """No argument the query passes refers to a variable: they coerce the same for every request."""
     subselection: Collected | None = None
     """For a composite plan, once met: its selection's collected fields on the plan's object type
     (``GatewayExecutionContext._subselection``). A step is shared exactly as far as that is: across
     the requests of an operation whose collection does not depend on the request, else within one
     request."""
+    kept_arguments: dict[str, Any] | None = None
+    """For a ``literal`` step whose arguments are all scalars or enum values, once coerced: those
+    arguments, for every object and every request the step runs on
+    (``PlannedExecutionState._arguments_of``)."""
 
 
 Steps = tuple[Step, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Selection:
-    """A selection set's steps on one object type."""
+    """A selection set's steps on one object type (hashed and compared by identity: the executor
+    keys the objects it has read by their selection)."""
 
     steps: Steps
     read: Leaves | None
@@ -87,7 +96,10 @@ def steps_of(
         elif isinstance(plan, CompositePlan) and plan.list_type is not None and node.directives:
             plan = None  # a list field with directives may be streamed
         arguments = bool(node.arguments) or (isinstance(plan, CompositePlan) and plan.has_args)
-        steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments))
+        literal = field_details_list[0].fragment_variable_values is None and not any(
+            has_variable(argument.value) for argument in node.arguments or ()
+        )
+        steps.append(Step(response_name, plan, field_details_list, to_nodes(field_details_list), arguments, literal))
     return _selection(tuple(steps), parent_type.name)
 
 

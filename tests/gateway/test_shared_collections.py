@@ -4,6 +4,8 @@ argument values still gets its own answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import OperationDefinitionNode, parse
 from harness import Gateway
 
@@ -65,6 +67,30 @@ async def test_a_shared_selection_answers_each_request_from_its_own_data(gateway
     assert first["data"]["user"]["id"] == "user-1"
     assert second["data"]["user"]["id"] == "user-2"
     assert first["data"]["org"] == second["data"]["org"] == {"id": "org-1"}
+
+
+PAGES = """
+query Pages($issues: Int!) {
+  organization(id: "org-1") {
+    projects(first: 2) { nodes { id issues(first: $issues) { nodes { id } } } }
+  }
+}
+"""
+
+
+async def test_literal_arguments_kept_across_requests_leave_variable_ones_to_each_request(gateway: Gateway) -> None:
+    """A step's literal arguments are coerced once for every request of the operation (kept on the
+    shared step); an argument from a variable is still coerced per request."""
+    one = await gateway.query(PAGES, {"issues": 1})
+    two = await gateway.query(PAGES, {"issues": 2})
+    one_again = await gateway.query(PAGES, {"issues": 1})
+
+    def page_sizes(answer: dict[str, Any]) -> list[int]:
+        return [len(project["issues"]["nodes"]) for project in answer["data"]["organization"]["projects"]["nodes"]]
+
+    assert page_sizes(one) == [1, 1]
+    assert page_sizes(two) == [2, 2]
+    assert one_again == one
 
 
 def operation_of(text: str) -> tuple[OperationDefinitionNode, dict[str, object]]:
