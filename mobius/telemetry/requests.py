@@ -23,10 +23,10 @@ from opentelemetry import propagate
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import mobius.logging
 from clients.call_records import RequestRecord, recording
 from clients.instruments import LevelValue, RequestValues
 from clients.telemetry import LATENCY_BUCKETS_S, metrics_on, tracing_on
-from mobius.logging import json_chain
 from mobius.telemetry.logs import Verbatim, VerbatimRows
 
 HTTP_REQUESTS = Counter(
@@ -160,7 +160,7 @@ def _log(
             for call in record.upstream_calls
         ),
     }
-    chain = json_chain()
+    chain = mobius.logging.json_chain()  # by the module: mobius.logging imports this package
     if chain is None or not chain.write_info(_LOGGER, _EVENT, event):
         log.info(_EVENT, **event)
 
