@@ -74,11 +74,11 @@ def _value(child: Counter | Gauge) -> _Value:
     return cast(_Value, child._value)  # prometheus-client's own, see the docstring
 
 
-class _RequestValues:
-    """One (route, status class)'s request counter and duration histogram, as the values a call
-    updates: the count, the duration's sum and the bucket it falls in (``Histogram.observe``'s
-    bucket: the first whose bound is at least the duration; ``UPSTREAM_DURATION``'s bounds are
-    ``LATENCY_BUCKETS_S``, then +Inf)."""
+class RequestValues:
+    """One label set's request counter and duration histogram, as the values a call updates: the
+    count, the duration's sum and the bucket it falls in (``Histogram.observe``'s bucket: the first
+    whose bound is at least the duration; the histograms given here have ``LATENCY_BUCKETS_S``'s
+    bounds, then +Inf)."""
 
     __slots__ = ("count", "duration_buckets", "duration_sum")
 
@@ -86,6 +86,27 @@ class _RequestValues:
         self.count = _value(requests)
         self.duration_sum = cast(_Value, duration._sum)  # prometheus-client's own, as in ``_value``
         self.duration_buckets = cast(list[_Value], duration._buckets)
+
+    def record(self, duration_s: float) -> None:
+        """``requests.inc()`` and ``duration.observe(duration_s)``."""
+        _add(self.count, 1)
+        _add(self.duration_sum, duration_s)
+        _add(self.duration_buckets[bisect_left(LATENCY_BUCKETS_S, duration_s)], 1)
+
+
+class LevelValue:
+    """A labelled gauge's ``inc()`` and ``dec()``, straight on its value (as ``RequestValues``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, gauge: Gauge) -> None:
+        self.value = _value(gauge)
+
+    def up(self) -> None:
+        _add(self.value, 1)
+
+    def down(self) -> None:
+        _add(self.value, -1)
 
 
 class UpstreamInstruments:
@@ -102,14 +123,14 @@ class UpstreamInstruments:
         self._rate_limited = RATE_LIMIT_REJECTIONS.labels(upstream)
         self._states = {state: BREAKER_STATE.labels(upstream, state) for state in BREAKER_STATES}
         self._in_flight_value = _value(self._in_flight)
-        self._routes: dict[tuple[str, str], _RequestValues] = {}
+        self._routes: dict[tuple[str, str], RequestValues] = {}
 
     def request(self, route: str, status: str, duration_s: float) -> None:
         if not self.on:
             return
         values = self._routes.get((route, status))
         if values is None:
-            values = self._routes[(route, status)] = _RequestValues(
+            values = self._routes[(route, status)] = RequestValues(
                 UPSTREAM_REQUESTS.labels(self.upstream, route, status), UPSTREAM_DURATION.labels(self.upstream, route)
             )
         _add(values.count, 1)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -134,13 +133,16 @@ class Executor:
             await responses.write(write)
 
     async def _run(self, operation: Operation, context: GatewayContext) -> _Answer:
-        with self.operations.observe(operation.query) as observed:
+        observed = self.operations.begin(operation.query)
+        try:
             observed.name = operation.operation_name or (
                 operation.operation.name.value if operation.operation.name else None
             )
             observed.type = operation.operation.operation.value
             answer, errors = await self._execute(operation, context)
             self.operations.finish(observed, data_present=answer.payload.get("data") is not None, errors=errors)
+        finally:
+            self.operations.end(observed)
         if errors:
             log.info(
                 "operation_failed",
@@ -171,7 +173,7 @@ class Executor:
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
         try:
             result = executor.execute_operation()
-            if isawaitable(result):
+            if IS_AWAITABLE(result):
                 result = await result
             assert isinstance(result, ExecutionResult)  # the schema has no @defer or @stream
             errors = shaped_errors(result.errors, context.degraded)

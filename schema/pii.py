@@ -13,20 +13,24 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLSchema,
-    ObjectFieldNode,
-    TypeInfo,
-    TypeInfoVisitor,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
     VariableNode,
-    Visitor,
     get_named_type,
     type_from_ast,
-    visit,
 )
 
 BLANKED = "[pii]"
@@ -94,19 +98,62 @@ class PiiFields:
         }
 
     def _variables_at_pii_fields(self, document: DocumentNode) -> set[str]:
+        """The variables passed straight to a PII input field, found by one walk of the document
+        with the schema's types (graphql-core's ``TypeInfo`` visitors leave reference cycles per call
+        for the collector)."""
         found: set[str] = set()
-        type_info = TypeInfo(self.schema)
-        inputs = self.inputs
-
-        class _Finder(Visitor):
-            def enter_object_field(self, node: ObjectFieldNode, *_: Any) -> None:
-                parent = get_named_type(type_info.get_parent_input_type())
-                if (
-                    isinstance(node.value, VariableNode)
-                    and parent is not None
-                    and node.name.value in inputs.get(parent.name, ())
-                ):
-                    found.add(node.value.name.value)
-
-        visit(document, TypeInfoVisitor(type_info, _Finder()))
+        for definition in document.definitions:
+            parent: Any
+            if isinstance(definition, OperationDefinitionNode):
+                parent = self.schema.get_root_type(definition.operation)
+            elif isinstance(definition, FragmentDefinitionNode):
+                parent = self.schema.get_type(definition.type_condition.name.value)
+            else:
+                continue
+            self._in_selections(definition.selection_set, parent, found)
         return found
+
+    def _in_selections(self, selections: SelectionSetNode | None, parent: Any, found: set[str]) -> None:
+        if selections is None:
+            return
+        fields = getattr(parent, "fields", None)
+        for selection in selections.selections:
+            self._in_directives(selection.directives, found)
+            if isinstance(selection, FieldNode):
+                field = fields.get(selection.name.value) if fields is not None else None
+                arguments = field.args if field is not None else {}
+                for argument in selection.arguments or ():
+                    given = arguments.get(argument.name.value)
+                    self._in_value(argument.value, given.type if given is not None else None, found)
+                named = get_named_type(field.type) if field is not None else None
+                self._in_selections(selection.selection_set, named, found)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = self.schema.get_type(condition.name.value) if condition is not None else parent
+                self._in_selections(selection.selection_set, inner, found)
+
+    def _in_directives(self, directives: Iterable[DirectiveNode] | None, found: set[str]) -> None:
+        for directive in directives or ():
+            declared = self.schema.get_directive(directive.name.value)
+            arguments = declared.args if declared is not None else {}
+            for argument in directive.arguments or ():
+                given = arguments.get(argument.name.value)
+                self._in_value(argument.value, given.type if given is not None else None, found)
+
+    def _in_value(self, value: ValueNode, type_: Any, found: set[str]) -> None:
+        if isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type
+        if isinstance(value, ListValueNode):
+            item_type = type_.of_type if isinstance(type_, GraphQLList) else None
+            for item in value.values:
+                self._in_value(item, item_type, found)
+        elif isinstance(value, ObjectValueNode):
+            named = get_named_type(type_) if type_ is not None else None
+            input_type = named if isinstance(named, GraphQLInputObjectType) else None
+            fields = input_type.fields if input_type is not None else {}
+            pii = self.inputs.get(input_type.name, frozenset()) if input_type is not None else frozenset()
+            for field in value.fields:
+                if isinstance(field.value, VariableNode) and field.name.value in pii:
+                    found.add(field.value.name.value)
+                declared = fields.get(field.name.value)
+                self._in_value(field.value, declared.type if declared is not None else None, found)

@@ -15,17 +15,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import Token
 from dataclasses import dataclass, field
 
 from graphql import GraphQLError
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from clients.call_records import current_record
-from clients.spans import span
-from clients.telemetry import ERROR_CODES, LATENCY_BUCKETS_S, BoundedValues, metrics_on
+from clients.instruments import RequestValues
+from clients.spans import tracer
+from clients.telemetry import ERROR_CODES, LATENCY_BUCKETS_S, BoundedValues, metrics_on, switches
 
 OPERATIONS = Counter(
     "mobius_graphql_operations",
@@ -52,27 +57,48 @@ class Operation:
     name: str | None = None
     type: str = UNKNOWN_TYPE
     span: Span | None = None
+    token: Token[Context] | None = None
+    """The context token that made ``span`` the current span (``begin``), detached by ``end``."""
     started: float = field(default_factory=time.perf_counter)
 
 
 class OperationTelemetry:
     def __init__(self, *, names_limit: int = 200) -> None:
         self.names = BoundedValues(names_limit)
-        self._counted: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
-        """The metrics' children by label values, looked up once (``labels`` checks and locks on every
-        call); bounded as the names are, times the few types and outcomes."""
+        self._counted: dict[tuple[str, str, str], RequestValues] = {}
+        """The metrics' children's values by label values, looked up once (``labels`` checks and locks
+        on every call); bounded as the names are, times the few types and outcomes."""
 
     @contextmanager
     def observe(self, query: str | None) -> Iterator[Operation]:
         """Around one operation's parsing, validation and execution; the caller fills in the name
         and type as they become known and calls ``finish`` with the result."""
+        operation = self.begin(query)
+        try:
+            yield operation
+        finally:
+            self.end(operation)
+
+    def begin(self, query: str | None) -> Operation:
+        """``observe`` without its generator, for a caller that calls ``end`` in a ``finally``
+        (two plain calls where tracing is off, as it is on the hot path)."""
         record = current_record()
         if record is not None:
             record.query = query
-        with span("graphql.operation", kind=SpanKind.SERVER) as current:
-            if record is not None and current is not None:
-                record.trace_id = format(current.get_span_context().trace_id, "032x")
-            yield Operation(span=current)
+        if not switches.tracing:
+            return Operation()
+        current = tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
+        if record is not None:
+            record.trace_id = format(current.get_span_context().trace_id, "032x")
+        return Operation(span=current, token=otel_context.attach(trace.set_span_in_context(current)))
+
+    def end(self, operation: Operation) -> None:
+        """The operation's span, if it has one, stops being the current one and ends."""
+        current = operation.span
+        if current is not None:
+            if operation.token is not None:
+                otel_context.detach(operation.token)
+            current.end()
 
     def cache_verdict(self, verdict: str) -> None:
         """The response cache's ``MISS`` or ``BYPASS`` for the request being executed."""
@@ -91,9 +117,7 @@ class OperationTelemetry:
         outcome = "ok" if not errors else "partial" if data_present else "error"
         label = ANONYMOUS if operation.name is None else self.names(operation.name)
         if metrics_on():
-            count, duration = self._children(label, operation.type, outcome)
-            count.inc()
-            duration.observe(time.perf_counter() - operation.started)
+            self._children(label, operation.type, outcome).record(time.perf_counter() - operation.started)
             for code in codes:
                 ERRORS.labels(ERROR_CODES(code)).inc()
         record = current_record()
@@ -112,12 +136,12 @@ class OperationTelemetry:
             if outcome == "error":
                 current.set_status(Status(StatusCode.ERROR))
 
-    def _children(self, label: str, kind: str, outcome: str) -> tuple[Counter, Histogram]:
+    def _children(self, label: str, kind: str, outcome: str) -> RequestValues:
         key = (label, kind, outcome)
-        children = self._counted.get(key)
-        if children is None:
-            children = self._counted[key] = (OPERATIONS.labels(*key), OPERATION_DURATION.labels(label, kind))
-        return children
+        values = self._counted.get(key)
+        if values is None:
+            values = self._counted[key] = RequestValues(OPERATIONS.labels(*key), OPERATION_DURATION.labels(label, kind))
+        return values
 
 
 def refused_errors(errors: Sequence[GraphQLError]) -> None:

@@ -23,7 +23,9 @@ from opentelemetry import propagate
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import mobius.logging
 from clients.call_records import RequestRecord, recording
+from clients.instruments import LevelValue, RequestValues
 from clients.telemetry import LATENCY_BUCKETS_S, metrics_on, tracing_on
 from mobius.telemetry.logs import Verbatim, VerbatimRows
 
@@ -47,7 +49,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD"})
 
-log = structlog.get_logger("mobius.requests")
+_LOGGER = "mobius.requests"
+log = structlog.get_logger(_LOGGER)
 _EVENT = Verbatim("request")
 
 
@@ -61,10 +64,10 @@ class RequestTelemetry:
         self.paths = {path: label for path, label in paths.items() if not path.endswith("/")}
         self.prefixes = {path: label for path, label in paths.items() if path.endswith("/")}
         self.log_requests = log_requests
-        self._in_flight: dict[str, Gauge] = {}
-        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        """The metrics' children by label values, looked up once (``labels`` checks and locks on every
-        call); bounded: the labels are the configured paths', five methods and the statuses sent."""
+        self._in_flight: dict[str, LevelValue] = {}
+        self._answered: dict[tuple[str, str, int], RequestValues] = {}
+        """The metrics' children's values by label values, looked up once (``labels`` checks and locks
+        on every call); bounded: the labels are the configured paths', five methods and the statuses sent."""
 
     def _label(self, scope: Scope) -> str | None:
         if scope["type"] != "http":
@@ -98,8 +101,8 @@ class RequestTelemetry:
         if metrics_on():
             in_flight = self._in_flight.get(path)
             if in_flight is None:
-                in_flight = self._in_flight[path] = HTTP_IN_FLIGHT.labels(path)
-            in_flight.inc()
+                in_flight = self._in_flight[path] = LevelValue(HTTP_IN_FLIGHT.labels(path))
+            in_flight.up()
         try:
             with recording() as record:
                 try:
@@ -107,10 +110,8 @@ class RequestTelemetry:
                 finally:
                     duration_s = time.perf_counter() - started
                     if in_flight is not None:
-                        in_flight.dec()
-                        count, duration = self._answered_metrics(path, method, status)
-                        count.inc()
-                        duration.observe(duration_s)
+                        in_flight.down()
+                        self._answered_metrics(path, method, status).record(duration_s)
                     if self.log_requests:
                         _log(
                             record,
@@ -124,13 +125,13 @@ class RequestTelemetry:
             if token is not None:
                 otel_context.detach(token)
 
-    def _answered_metrics(self, path: str, method: str, status: int) -> tuple[Counter, Histogram]:
+    def _answered_metrics(self, path: str, method: str, status: int) -> RequestValues:
         key = (path, method, status)
-        children = self._answered.get(key)
-        if children is None:
-            children = (HTTP_REQUESTS.labels(path, method, str(status)), HTTP_DURATION.labels(path, method))
-            self._answered[key] = children
-        return children
+        values = self._answered.get(key)
+        if values is None:
+            values = RequestValues(HTTP_REQUESTS.labels(path, method, str(status)), HTTP_DURATION.labels(path, method))
+            self._answered[key] = values
+        return values
 
 
 def _log(
@@ -159,7 +160,9 @@ def _log(
             for call in record.upstream_calls
         ),
     }
-    log.info(_EVENT, **event)
+    chain = mobius.logging.json_chain()  # by the module: mobius.logging imports this package
+    if chain is None or not chain.write_info(_LOGGER, _EVENT, event):
+        log.info(_EVENT, **event)
 
 
 _HASHES: dict[str, Verbatim] = {}

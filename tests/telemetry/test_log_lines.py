@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
 
 import orjson
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
+from mobius.logging import JsonChain, configure_logging, json_chain
+from mobius.settings import LogSettings
 from mobius.telemetry.logs import JsonLines, Verbatim, VerbatimRows, named_logger
 
 
@@ -70,3 +77,68 @@ def test_each_event_is_written_to_the_stdout_of_the_moment_with_its_newline_in_o
     logger.info('{"event":"request"}')
     logger.warning('{"event":"slow"}')
     assert out.writes == ['{"event":"request"}\n', '{"event":"slow"}\n']
+
+
+@pytest.fixture
+def configured_json_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[JsonChain]:
+    """The gateway's JSON logging at a fixed time; structlog and the root logger restored after."""
+    monkeypatch.setattr("mobius.telemetry.logs.time", SimpleNamespace(time_ns=lambda: 1_790_000_000_123_456_000))
+    handlers = logging.root.handlers[:]
+    configure_logging("json")
+    try:
+        chain = json_chain()
+        assert chain is not None
+        yield chain
+    finally:
+        structlog.reset_defaults()
+        logging.root.handlers[:] = handlers
+
+
+def test_the_request_event_in_one_call_is_the_line_structlogs_chain_writes(
+    configured_json_logging: JsonChain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fields = {
+        "request_id": "sk_live_leaked",
+        "trace_id": None,
+        "method": Verbatim("POST"),
+        "status": 200,
+        "caller": "Bearer abc.def",
+        "password": "hunter2",
+        "error_codes": ["CONFLICT"],
+        "upstream_calls": VerbatimRows(({"upstream": "identity", "duration_ms": 1.5},)),
+    }
+    assert configured_json_logging.write_info("mobius.requests", Verbatim("request"), dict(fields))
+    structlog.get_logger("mobius.requests").info(Verbatim("request"), **fields)
+    one_call, chain = capsys.readouterr().out.splitlines()
+    assert one_call == chain
+    assert "hunter2" not in one_call
+    assert "sk_live_leaked" not in one_call
+    assert '"logger":"mobius.requests","level":"info","timestamp":"2026-09-21T' in one_call
+
+
+def test_the_one_call_steps_aside_while_structlog_runs_another_chain(configured_json_logging: JsonChain) -> None:
+    with capture_logs() as logs:
+        assert not configured_json_logging.write_info("mobius.requests", "request", {"status": 200})
+    assert not logs
+    structlog.configure(processors=[structlog.processors.JSONRenderer()])
+    assert not configured_json_logging.write_info("mobius.requests", "request", {"status": 200})
+
+
+def test_the_one_call_drops_an_event_below_its_loggers_level(capsys: pytest.CaptureFixture[str]) -> None:
+    handlers = logging.root.handlers[:]
+    configure_logging("json", LogSettings(levels={"mobius.requests": "warning"}))
+    try:
+        chain = json_chain()
+        assert chain is not None
+        assert chain.write_info("mobius.requests", "request", {"status": 200})
+    finally:
+        structlog.reset_defaults()
+        logging.root.handlers[:] = handlers
+        logging.getLogger("mobius.requests").setLevel(logging.NOTSET)
+    assert capsys.readouterr().out == ""
+    configure_logging("console")
+    try:
+        assert json_chain() is None
+    finally:
+        structlog.reset_defaults()
+        logging.root.handlers[:] = handlers
