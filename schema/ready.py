@@ -8,7 +8,7 @@ modules (``schema.projects``).
 
 from __future__ import annotations
 
-from asyncio import Future
+from asyncio import CancelledError, Future
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -36,10 +36,15 @@ def user_now(context: Any, user_id: str | None) -> Any:
 
 def _fresh(loaders: Any, found: Future[Any]) -> Any:
     """What ``found`` was answered with (``None`` included) when it is answered and not served
-    stale; else ``LATER`` (pending, failed, or stale: the field's resolver reports or marks it)."""
-    if not found.done() or found.cancelled() or found.exception() is not None:
+    stale; else ``LATER`` (pending, failed, or stale: the field's resolver reports or marks it).
+    ``result()`` raises for a cancelled or failed future: two calls where asking ``cancelled()``
+    and ``exception()`` first took four."""
+    if not found.done():
         return LATER
-    value = found.result()
+    try:
+        value = found.result()
+    except (Exception, CancelledError):
+        return LATER
     cache = loaders.cache
     if value is not None and cache is not None and cache.stale.lookup(value) is not None:
         return LATER
