@@ -22,7 +22,7 @@ class RequestCache:
     """The engine as one request sees it: the request's stale log (and, when its answer may be
     stored whole, its provenance) travel with its loads."""
 
-    __slots__ = ("_uncounted", "engine", "provenance", "stale", "started")
+    __slots__ = ("_clock", "_l1", "_scopes", "_uncounted", "engine", "provenance", "stale", "started")
 
     def __init__(self, engine: CacheEngine, provenance: Provenance | None = None) -> None:
         self.engine = engine
@@ -32,6 +32,10 @@ class RequestCache:
         """Values put by this request were fetched after this (cache clock): the fences' reference."""
         self._uncounted: dict[str, int] = {}
         """By cache type: L1 hits answered at load time this loop turn, not counted yet."""
+        self._l1 = engine.l1
+        self._scopes = engine.scopes
+        self._clock = engine.clock
+        """The engine's, read once per request: ``fresh_in_l1`` runs per key loaded."""
 
     async def load(self, ctype: CacheType[K, V], keys: Sequence[K], fetch: Fetch[K]) -> list[Result]:
         return await self.engine.load_many(ctype, keys, fetch, self.stale, self.provenance)
@@ -39,11 +43,10 @@ class RequestCache:
     def fresh_in_l1(self, ctype: CacheType[K, V], key: K) -> Entry[Any] | None:
         """The fresh entry of ``key`` in the engine's first level, or ``None``: what ``load`` would
         find there, not counted until it is served (``served_from_l1``)."""
-        engine = self.engine
-        l1 = engine.l1
+        l1 = self._l1
         if l1 is None:
             return None
-        return l1.get(ctype.keys((key,), engine.scopes.get(ctype.upstream, ""))[0], engine.clock())
+        return l1.get(ctype.keys((key,), self._scopes.get(ctype.upstream, ""))[0], self._clock())
 
     def served_from_l1(self, ctype: CacheType[K, V], key: K, entry: Entry[Any]) -> None:
         """``entry`` answered ``key`` at load time: recorded as ``load`` records an L1 hit (an L1

@@ -285,6 +285,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
         self.source = source
         self.loaders = loaders
+        self._ctype = source.ctype
+        self._primes = source.read.primes
+        self._follows = source.read.follows
+        """The source's, read once per loader: ``_answered_from_l1`` runs per key loaded."""
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
         self._batches = 0
@@ -316,19 +320,18 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         """Whether ``future`` is resolved at once, ``key`` being fresh in the cache's first level:
         primed and followed as a batch's found answer is, counted and recorded as ``load_many``
         counts an L1 hit. A key whose follows are not all answered at once takes the batch path."""
-        ctype = self.source.ctype
+        ctype = self._ctype
         entry = cache.fresh_in_l1(ctype, key)
         if entry is None:
             return False
         value = entry.value
-        read = self.source.read
         if value is not None:
             loaders = self.loaders
-            for prime in read.primes:
+            for prime in self._primes:
                 target = loaders[prime.read]
                 for prime_key, prime_value in prime.items(value):
                     target._prime_found(prime_key, prime_value)
-            for follow in read.follows:
+            for follow in self._follows:
                 followed = loaders[follow.read]
                 for follow_key in follow.keys(key, value):
                     if not followed.load(follow_key).done():
