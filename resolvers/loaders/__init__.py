@@ -331,11 +331,14 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 target = loaders[prime.read]
                 for prime_key, prime_value in prime.items(value):
                     target._prime_found(prime_key, prime_value)
+            at_hand = True
             for follow in self._follows:
                 followed = loaders[follow.read]
                 for follow_key in follow.keys(key, value):
                     if not followed.load(follow_key).done():
-                        return False
+                        at_hand = False  # every follow is loaded all the same: the misses go in one batch
+            if not at_hand:
+                return False
         cache.served_from_l1(ctype, key, entry)
         future.set_result(value)
         return True

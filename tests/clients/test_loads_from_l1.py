@@ -1,6 +1,7 @@
 """A key fresh in the cache engine's first level is answered when it is loaded, with no loop turn
 (``ReadLoader.load``): primed, followed, counted and recorded as a batch's L1 hit is; an expired or
-invalidated entry, or a value whose follows are not all at hand, takes the batch path."""
+invalidated entry, or a value whose follows are not all at hand, takes the batch path (the follows
+missing go in one batch)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from resolvers.loaders import Loaders, Reads
 from tests.clients.support import route_count
 
 USERS_ROUTE = "GET /v1/users"
+GRAPHQL = "POST /graphql"
 
 
 class Clock:
@@ -96,9 +98,12 @@ async def test_a_page_is_answered_at_load_only_with_its_follows_at_hand(sandbox:
     assert page.done()
     assert all(loaders[ISSUES].load(IssuesKey(project_id=pid, first=3)).done() for pid in project_ids)
 
-    engine.evict_local([], [f"project:{project_ids[0]}"])  # that project's issue page leaves the L1
+    assert len(project_ids) > 1
+    requests = await route_count(sandbox, "projects", GRAPHQL)
+    await engine.invalidate(tags=[f"project:{pid}" for pid in project_ids[:2]])  # their issue pages, not the page
     loaders = Loaders.build(upstreams, engine.request())
     page = loaders[PROJECT_PAGES].load(key)
     assert not page.done()
     assert (await page) == first
+    assert await route_count(sandbox, "projects", GRAPHQL) == requests + 1  # both issue pages in one batch
     assert all(loaders[ISSUES].load(IssuesKey(project_id=pid, first=3)).done() for pid in project_ids)
