@@ -25,7 +25,7 @@ class TypeStats:
         self.metrics = CacheTypeInstruments(cache_type)
 
     def count_l1_hits(self, count: int) -> None:
-        """A batch's L1 hits, counted once per batch."""
+        """A batch's L1 hits, counted once per batch, or a loop turn's answered at load time."""
         self.l1_hits += count
         self.metrics.lookup("l1_hit", count)
 

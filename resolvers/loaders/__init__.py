@@ -285,6 +285,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
         self.source = source
         self.loaders = loaders
+        self._ctype = source.ctype
+        self._primes = source.read.primes
+        self._follows = source.read.follows
+        """The source's, read once per loader: ``_answered_from_l1`` runs per key loaded."""
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
         self._batches = 0
@@ -301,6 +305,9 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             if key is None:
                 raise TypeError("The loader.load() function must be called with a value, but got: None.")
             future = memo[key] = Future()
+            cache = self.loaders.cache
+            if cache is not None and self._answered_from_l1(cache, key, future):
+                return future
             keys = self._keys
             keys.append(key)
             self._futures.append(future)
@@ -308,6 +315,33 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                 loop = self.loop
                 loop.call_soon(loop.call_soon, self._dispatch_batch, self._batches)
         return future
+
+    def _answered_from_l1(self, cache: RequestCache, key: K, future: asyncio.Future[V | None]) -> bool:
+        """Whether ``future`` is resolved at once, ``key`` being fresh in the cache's first level:
+        primed and followed as a batch's found answer is, counted and recorded as ``load_many``
+        counts an L1 hit. A key whose follows are not all answered at once takes the batch path."""
+        ctype = self._ctype
+        entry = cache.fresh_in_l1(ctype, key)
+        if entry is None:
+            return False
+        value = entry.value
+        if value is not None:
+            loaders = self.loaders
+            for prime in self._primes:
+                target = loaders[prime.read]
+                for prime_key, prime_value in prime.items(value):
+                    target._prime_found(prime_key, prime_value)
+            at_hand = True
+            for follow in self._follows:
+                followed = loaders[follow.read]
+                for follow_key in follow.keys(key, value):
+                    if not followed.load(follow_key).done():
+                        at_hand = False  # every follow is loaded all the same: the misses go in one batch
+            if not at_hand:
+                return False
+        cache.served_from_l1(ctype, key, entry)
+        future.set_result(value)
+        return True
 
     def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
         memo = self._memo

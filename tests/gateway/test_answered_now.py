@@ -148,7 +148,8 @@ def identity_user(user_id: str) -> IdentityUser:
 async def test_a_user_is_answered_now_only_when_its_loader_holds_it_fresh(sandbox: Any) -> None:
     upstreams = await started(sandbox.urls, sandbox.credentials)
     try:
-        cache = RequestCache(SimpleNamespace(clock=lambda: 0.0))  # type: ignore[arg-type]  # reads the clock alone
+        engine = SimpleNamespace(clock=lambda: 0.0, l1=None, scopes={})
+        cache = RequestCache(engine)  # type: ignore[arg-type]  # reads the clock and finds no L1
         context = SimpleNamespace(loaders=Loaders.build(upstreams, cache), users={})
         fresh, stale = identity_user("user-1"), identity_user("user-2")
         users = context.loaders[USERS]
