@@ -73,18 +73,6 @@ def test_tune_gc_can_keep_pythons_defaults() -> None:
     assert gc.get_freeze_count() == 0
 
 
-@pytest.fixture
-def saved_garbage() -> Iterator[list[object]]:
-    """What the collector finds unreachable from here on, kept for inspection instead of freed."""
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield gc.garbage
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-
-
 async def test_a_dashboard_leaves_no_executor_for_the_collector(gateway: Gateway, saved_garbage: list[object]) -> None:
     """The executor is freed when its request ends, not by a young collection every few hundred
     requests (the stall ``schema.async_work`` removed)."""

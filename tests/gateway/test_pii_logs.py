@@ -4,10 +4,8 @@ the schema, and a failed operation's log event carries its variables with those 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from graphql import TypeInfo, TypeInfoVisitor, Visitor, parse
 from harness import ADMIN_HEADERS, Gateway
 from structlog.testing import capture_logs
@@ -18,18 +16,6 @@ from schema.root import build_schema
 
 PHONE = "+1 555 0199 7788"
 PII = PiiFields(build_schema()._schema)
-
-
-@pytest.fixture
-def saved_garbage() -> Iterator[list[object]]:
-    """What the collector finds unreachable from here on, kept for inspection instead of freed."""
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield gc.garbage
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
 
 
 def test_pii_fields_are_derived_from_the_schema() -> None:
