@@ -326,14 +326,10 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             return False
         value = entry.value
         if value is not None:
-            loaders = self.loaders
-            for prime in self._primes:
-                target = loaders[prime.read]
-                for prime_key, prime_value in prime.items(value):
-                    target._prime_found(prime_key, prime_value)
+            self._prime_from(value)
             at_hand = True
             for follow in self._follows:
-                followed = loaders[follow.read]
+                followed = self.loaders[follow.read]
                 for follow_key in follow.keys(key, value):
                     if not followed.load(follow_key).done():
                         at_hand = False  # every follow is loaded all the same: the misses go in one batch
@@ -431,17 +427,22 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         answers = (
             list(await self._fetch(keys)) if cache is None else await cache.load(self.source.ctype, keys, self._fetch)
         )
-        read = self.source.read
-        if read.primes:
-            targets = [(prime, self.loaders[prime.read]) for prime in read.primes]
+        if self._primes:
             for answer in answers:
                 if _found(answer):
-                    for prime, target in targets:
-                        for key, value in prime.items(answer):
-                            target._prime_found(key, value)
-        if read.follows:
+                    self._prime_from(answer)
+        if self._follows:
             await self._follow(keys, answers)
         return answers
+
+    def _prime_from(self, value: Any) -> None:
+        """What a found value brings of the reads it primes (a members page's users), primed in
+        their loaders."""
+        loaders = self.loaders
+        for prime in self._primes:
+            target = loaders[prime.read]
+            for key, primed in prime.items(value):
+                target._prime_found(key, primed)
 
     def prime_answer(self, key: K, answer: Answer) -> None:
         """An answer that came with another read's request, as if this loader had fetched it. A
@@ -464,7 +465,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
     async def _refresh_siblings(self, cache: RequestCache, fetched: Fetched[K]) -> None:
         """Values of other reads fetched with this batch are written to their cache entries too."""
         reads = self.loaders.reads
-        for prime in self.source.read.primes:
+        for prime in self._primes:
             items = [item for answer in fetched.answers if _found(answer) for item in prime.items(answer)]
             if items:
                 await cache.put(reads.source(prime.read).ctype, items)
@@ -483,7 +484,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             future
             for key, answer in zip(keys, answers, strict=True)
             if _found(answer)
-            for follow in self.source.read.follows
+            for follow in self._follows
             for follow_key in follow.keys(key, answer)
             if not (future := self.loaders[follow.read].load(follow_key)).done()
         ]
