@@ -85,11 +85,35 @@ def open_event_stream(port: int, authorization: str) -> http.client.HTTPResponse
 
 
 def subscribe_over_websocket(websocket: ClientConnection, authorization: str) -> None:
-    """A graphql-transport-ws subscription to org-1's invoice events, acknowledged."""
+    """A graphql-transport-ws subscription to org-2's invoice events (another topic than the SSE
+    stream's, so that the two are two subscribers, not one shared execution), acknowledged."""
     websocket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": authorization}}))
     assert json.loads(websocket.recv(timeout=10))["type"] == "connection_ack"
-    subscribe = {"query": INVOICE_EVENTS, "variables": {"org": "org-1"}}
+    subscribe = {"query": INVOICE_EVENTS, "variables": {"org": "org-2"}}
     websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+
+
+def until_subscribed(port: int, subscribers: int) -> None:
+    """Wait until the server's ``mobius_subscription_subscribers`` gauge (summed over its workers)
+    counts ``subscribers``: the subscriptions (one per topic; identical ones share an execution) are
+    then listening, not merely requested."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+        finally:
+            connection.close()
+        counted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("mobius_subscription_subscribers")
+        )
+        if counted >= subscribers:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{subscribers} subscriptions did not start listening on port {port}")
 
 
 def read_to_close(websocket: ClientConnection) -> None:
@@ -105,7 +129,7 @@ def stop_with_open_streams(process: subprocess.Popen[bytes], port: int, authoriz
     url = f"ws://127.0.0.1:{port}/graphql"
     with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as websocket:
         subscribe_over_websocket(websocket, authorization)
-        time.sleep(0.5)  # the subscriptions started
+        until_subscribed(port, 2)
         stopped = time.monotonic()
         process.send_signal(signal.SIGTERM)
 
