@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import Future
-from collections.abc import Hashable, Sequence
+from collections.abc import Coroutine, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -14,6 +14,7 @@ from clients.declaration import Answer, Fetched, Read
 from clients.instruments import batch_size
 from clients.spans import span
 from resolvers.cache import RequestCache
+from resolvers.loaders.eager import start_eagerly
 from resolvers.loaders.sources import Source
 from resolvers.loaders.waiting import resolve, when_done
 
@@ -144,17 +145,25 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         if batch == self._batches:
             self._dispatch()
 
-    def _dispatch(self) -> None:
-        """The keys queued since the first one, in batches of at most ``max_batch_size``."""
+    def _dispatch(self, *, now: bool = False) -> None:
+        """The keys queued since the first one, in batches of at most ``max_batch_size``; ``now``:
+        each batch takes its first step (to its send) before this returns (``start_eagerly``), else
+        when the loop reaches its task."""
         keys, futures = self._keys, self._futures
         self._keys, self._futures = [], []
         self._batches += 1
         size = self.max_batch_size
         if size and size < len(keys):
             for start in range(0, len(keys), size):
-                self.loop.create_task(self._settle(keys[start : start + size], futures[start : start + size]))
+                self._start(self._settle(keys[start : start + size], futures[start : start + size]), now=now)
         else:
-            self.loop.create_task(self._settle(keys, futures))
+            self._start(self._settle(keys, futures), now=now)
+
+    def _start(self, batch: Coroutine[Any, Any, None], *, now: bool) -> None:
+        if now:
+            start_eagerly(batch, self.loop)
+        else:
+            self.loop.create_task(batch)
 
     async def _settle(self, keys: list[K], futures: list[asyncio.Future[V | None]]) -> None:
         try:

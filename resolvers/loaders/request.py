@@ -102,9 +102,10 @@ class Loaders:
 
     def _told(self, futures: Sequence[asyncio.Future[Any]], answers: Sequence[Answer]) -> None:
         """Tell ``then`` of a batch's answers, then dispatch what that loaded at once: the keys it
-        queued are all there (the callbacks are synchronous), and their requests leave before the
-        fields waiting for these answers are completed, not two loop turns later, behind the
-        completion of whatever else was answered meanwhile. A ``then`` that fails is logged and
+        queued are all there (the callbacks are synchronous), and each batch takes its first step
+        now (``start_eagerly``), so its request leaves before the loop runs what it had queued
+        (the completion of whatever else was answered meanwhile) and before the fields waiting
+        for these answers resume, not two loop turns later. A ``then`` that fails is logged and
         costs nothing but its reads ahead: the fields read as they would without it."""
         then = self._then
         told = False
@@ -118,6 +119,5 @@ class Loaders:
                         log.exception("reading ahead from an answer failed")
                 told = True
         if told:
-            for loader in list(self._built.values()):
-                if loader.queued():
-                    loader._dispatch()
+            for loader in [loader for loader in self._built.values() if loader.queued()]:
+                loader._dispatch(now=True)
