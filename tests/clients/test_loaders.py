@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
 
 from clients.billing import CUSTOMERS, INVOICES, InvoicesKey
@@ -239,3 +240,57 @@ async def test_what_an_answer_loads_ahead_is_dispatched_before_anyone_awaiting_i
     assert [user.id if user else None for user in ahead] == ["user-3", "user-7"]
     assert (await later) is not None
     assert await route_count(sandbox, "identity", USERS_ROUTE) == 2
+
+
+async def test_what_an_answer_loads_ahead_is_sent_before_the_loop_runs_what_it_had_queued(
+    sandbox: Any, upstreams: Upstreams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch ``Loaders.then`` dispatches takes its first step at once: its request is on its way
+    upstream before the loop runs what was queued before it (the completion of other answers, the
+    fields awaiting them), not behind all of that."""
+    loaders = Loaders.build(upstreams)
+    users = loaders[USERS]
+    await users.load("user-1")  # the identity connection is open: the next request is sent at once
+    loop = asyncio.get_running_loop()
+    sent: list[str] = []
+    queued_before: list[list[str]] = []
+    original = aiohttp.ClientSession._request
+
+    async def request(session: aiohttp.ClientSession, method: str, url: Any, **kwargs: Any) -> Any:
+        sent.append(f"{method} {url.path}")
+        return await original(session, method, url, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", request)
+
+    def told(_customer: object) -> None:
+        loop.call_soon(lambda: queued_before.append(list(sent)))
+        users.load("user-3")
+
+    customer = loaders[CUSTOMERS].load("org-1")
+    loaders.then(customer, told)
+
+    assert await customer is not None
+    assert queued_before == [["GET /v1/customers", USERS_ROUTE]]
+    assert (await users.load("user-3")) is not None
+
+
+async def test_a_batch_an_answer_loads_ahead_fails_its_keys_when_the_upstream_fails(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    """A batch started at once from ``Loaders.then`` settles as any batch: its upstream's failure
+    is every key's, for whoever awaits them."""
+    loaders = Loaders.build(upstreams)
+    users = loaders[USERS]
+    await upstreams[IDENTITY].users_by_ids(["user-1"])  # hold a token: faults skip the token endpoint anyway
+    await sandbox.faults("identity", error_rate=1.0, status=503)
+    ahead: list[asyncio.Future[Any]] = []
+
+    def told(_customer: object) -> None:
+        ahead.extend(users.load(key) for key in ("user-3", "user-7"))
+
+    customer = loaders[CUSTOMERS].load("org-1")
+    loaders.then(customer, told)
+
+    assert await customer is not None
+    outcomes = await settle(*ahead)
+    assert [type(outcome) for outcome in outcomes] == [UpstreamUnavailable, UpstreamUnavailable]
