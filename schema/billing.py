@@ -12,6 +12,7 @@ import strawberry
 
 import resolvers.billing
 from clients.billing import INVOICES, SUBSCRIPTIONS, BillingInvoice, BillingSubscription
+from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo
@@ -70,11 +71,16 @@ def _invoices_from(
 
 
 def invoices_now(account: BillingAccount, context: Any, args: Mapping[str, Any]) -> Any:
-    """``BillingAccount.invoices`` where the loader holds the list, fresh; else ``LATER``."""
+    """``BillingAccount.invoices`` where the loader holds the list, fresh; else ``LATER`` (for
+    arguments the resolver refuses too: it is async, its error comes after its siblings have run)."""
     status = args.get("status")
     wanted = status.lower() if status else None
     loaders = context.loaders
-    found = fresh(loaders, resolvers.billing.invoices_future(loaders, account.customer_id, args["first"], wanted))
+    try:
+        future = resolvers.billing.invoices_future(loaders, account.customer_id, args["first"], wanted)
+    except InvalidArgument:
+        return LATER
+    found = fresh(loaders, future)
     if found is LATER:
         return LATER
     return [] if found is None else [Invoice.from_model(invoice) for invoice in found]

@@ -23,6 +23,7 @@ import schema.projects as project_types
 from clients.billing import CUSTOMERS, BillingCustomer
 from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser, MembersPage
 from clients.projects import PROJECT_PAGES, ProjectPage
+from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
@@ -160,9 +161,15 @@ def _connection(page: MembersPage | None, users: list[IdentityUser]) -> UserConn
 def members_now(org: IdentityOrg, context: Any, args: Mapping[str, Any]) -> Any:
     """``Organization.members`` where the loader holds the page, fresh, and none of its users was
     served stale (the resolver marks those); else ``LATER``. Its users are kept in the response's
-    memo, as the resolver keeps them."""
+    memo, as the resolver keeps them. Arguments the resolver refuses answer ``LATER`` too: the
+    resolver is async, so its error comes after its siblings have run (what a non-null error
+    nulls, they report first)."""
     loaders = context.loaders
-    page: Any = fresh(loaders, resolvers.identity.members(loaders, org.id, args["first"], args.get("after")))
+    try:
+        found = resolvers.identity.members(loaders, org.id, args["first"], args.get("after"))
+    except InvalidArgument:
+        return LATER
+    page: Any = fresh(loaders, found)
     if page is LATER:
         return LATER
     if page is None:
