@@ -27,6 +27,12 @@ async def subscription(loaders: Loaders, customer_id: str) -> BillingSubscriptio
     return await loaders[SUBSCRIPTIONS].load(customer_id)
 
 
+def subscription_future(loaders: Loaders, customer_id: str) -> asyncio.Future[BillingSubscription | None]:
+    """The loader's future for a customer's subscription: already done when it was loaded earlier
+    (read from the customer's answer) or found fresh in the cache."""
+    return loaders[SUBSCRIPTIONS].load(customer_id)
+
+
 def subscriptions_ahead(
     loaders: Loaders, customer_ids: Iterable[str]
 ) -> list[asyncio.Future[BillingSubscription | None]]:
@@ -44,7 +50,15 @@ def invoices_ahead(
     return [loader.load(InvoicesKey(customer_id, first, status)) for customer_id in customer_ids]
 
 
-async def invoices(loaders: Loaders, customer_id: str, first: int, status: str | None) -> list[BillingInvoice]:
+def invoices_future(
+    loaders: Loaders, customer_id: str, first: int, status: str | None
+) -> asyncio.Future[list[BillingInvoice] | None]:
+    """The loader's future for a customer's invoice list as ``invoices`` asks for it: already done
+    when it was loaded earlier (read from the customer's answer) or found fresh in the cache."""
     check_page_size(first)
-    found = await loaders[INVOICES].load(InvoicesKey(customer_id, first, status))
+    return loaders[INVOICES].load(InvoicesKey(customer_id, first, status))
+
+
+async def invoices(loaders: Loaders, customer_id: str, first: int, status: str | None) -> list[BillingInvoice]:
+    found = await invoices_future(loaders, customer_id, first, status)
     return [] if found is None else found

@@ -12,11 +12,14 @@ import strawberry
 
 import resolvers.billing
 from clients.billing import INVOICES, SUBSCRIPTIONS, BillingInvoice, BillingSubscription
+from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo
 from schema.cost import reads
 from schema.fallbacks import with_fallback
+from schema.plans import LATER, answered_now
+from schema.ready import fresh, period_end_now, plan_now, seats_now, status_now
 from schema.selection import Selection, read_from
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
@@ -67,8 +70,25 @@ def _invoices_from(
     return resolvers.billing.invoices_ahead(loaders, customer_ids, args["first"], status.lower() if status else None)
 
 
+def invoices_now(account: BillingAccount, context: Any, args: Mapping[str, Any]) -> Any:
+    """``BillingAccount.invoices`` where the loader holds the list, fresh; else ``LATER`` (for
+    arguments the resolver refuses too: it is async, its error comes after its siblings have run)."""
+    status = args.get("status")
+    wanted = status.lower() if status else None
+    loaders = context.loaders
+    try:
+        future = resolvers.billing.invoices_future(loaders, account.customer_id, args["first"], wanted)
+    except InvalidArgument:
+        return LATER
+    found = fresh(loaders, future)
+    if found is LATER:
+        return LATER
+    return [] if found is None else [Invoice.from_model(invoice) for invoice in found]
+
+
 SUBSCRIPTION = {**reads(SUBSCRIPTIONS), **read_from(_subscriptions_from)}
-"""The metadata of a field read from the account's subscription: started from the customer's answer."""
+"""The metadata of a field read from the account's subscription: started from the customer's
+answer, answered without its resolver where the subscription is ready (``answered_now``)."""
 
 
 @strawberry.type(description="Plan and invoices of an organization, from the billing upstream.")
@@ -78,27 +98,29 @@ class BillingAccount:
     async def _subscription(self, info: GatewayInfo) -> BillingSubscription | None:
         return served(info, await resolvers.billing.subscription(info.context.loaders, self.customer_id))
 
-    @strawberry.field(metadata=SUBSCRIPTION)
+    @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(plan_now)})
     async def plan(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.plan if subscription else None
 
-    @strawberry.field(metadata=SUBSCRIPTION)
+    @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(status_now)})
     async def status(self, info: GatewayInfo) -> str | None:
         subscription = await self._subscription(info)
         return subscription.status.upper() if subscription else None
 
-    @strawberry.field(metadata=SUBSCRIPTION)
+    @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(seats_now)})
     async def seats(self, info: GatewayInfo) -> int | None:
         subscription = await self._subscription(info)
         return subscription.seats if subscription else None
 
-    @strawberry.field(metadata=SUBSCRIPTION)
+    @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(period_end_now)})
     async def current_period_end(self, info: GatewayInfo) -> datetime | None:
         subscription = await self._subscription(info)
         return datetime.fromtimestamp(subscription.current_period_end, UTC) if subscription else None
 
-    @strawberry.field(metadata={**reads(INVOICES, size="first"), **read_from(_invoices_from)})
+    @strawberry.field(
+        metadata={**reads(INVOICES, size="first"), **read_from(_invoices_from), **answered_now(invoices_now)}
+    )
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
         wanted = status.lower() if status else None
         found = served(

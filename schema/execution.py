@@ -8,8 +8,9 @@ plan (``schema.plans``), and kept across requests where the operation allows it
 (``schema.collected``; what one execution keeps is ``schema.execution_state``); objects are
 executed by running those steps:
 
-- a plain leaf is read and taken as its output value, with no path, info or call chain (the
-  leaves a selection starts with in one go, ``schema.plans.read_leaves``);
+- a plain leaf is read (by its attribute, or by the ``answered_now`` function its resolver
+  declares, where that answers) and taken as its output value, with no path, info or call chain
+  (the leaves a selection starts with in one go, ``schema.plans.read_leaves``);
 - an object or a list of objects is read (by ``getattr`` or its resolver, which alone gets a
   resolve info) and completed straight into the steps of its own selection set.
 
@@ -32,7 +33,7 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.types.info import Info
 
 from schema.awaitable import is_awaitable, known_not_awaitable
-from schema.execution_state import PlannedExecutionState
+from schema.execution_state import NO_ARGUMENTS, PlannedExecutionState
 from schema.lockstep import await_at, step_together
 from schema.plans import ERROR, LATER, NOT_PLAIN, UNDEFINED, CompositePlan, LeafPlan, read_leaves
 from schema.positions import At, ListAt, located
@@ -97,7 +98,10 @@ class GatewayExecutionContext(PlannedExecutionState):
                 plan = step.plan
                 field_details_list = step.field_details_list
                 if type(plan) is LeafPlan:
-                    value = plan.read(source, plan.attribute)
+                    now = plan.now
+                    value = (
+                        plan.read(source, plan.attribute) if now is None else now(source, self._context, NO_ARGUMENTS)
+                    )
                     if type(value) is plan.exact:
                         results[response_name] = value
                         continue

@@ -32,7 +32,7 @@ _resolve_info: Final = cast(
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
 
 
-_NO_ARGUMENTS: Final[dict[str, Any]] = {}
+NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
 
@@ -166,7 +166,7 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         now = plan.now
         if now is None:
             return LATER
-        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else _NO_ARGUMENTS)
+        return now(source, self._context, self._arguments_of(plan, step) if step.arguments else NO_ARGUMENTS)
 
     def _arguments_of(self, plan: CompositePlan, step: Step) -> dict[str, Any]:
         """The step's arguments as graphql-core coerces them, once per request when they are all

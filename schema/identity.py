@@ -21,14 +21,17 @@ import resolvers.projects
 import schema.billing as billing_types
 import schema.projects as project_types
 from clients.billing import CUSTOMERS, BillingCustomer
-from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser
+from clients.identity import MEMBERS, ORGS, IdentityOrg, IdentityUser, MembersPage
 from clients.projects import PROJECT_PAGES, ProjectPage
+from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
 from schema.cache import served
 from schema.common import GatewayInfo, PageInfo
 from schema.cost import reads
 from schema.early_reads import start_reads_ahead
 from schema.parts import parts_of
+from schema.plans import LATER, answered_now
+from schema.ready import fresh
 from schema.selection import Selection, read_ahead
 
 if TYPE_CHECKING:
@@ -145,6 +148,52 @@ def _members_ahead(loaders: Loaders, org_id: str, args: Mapping[str, Any], _: Se
     return resolvers.identity.members(loaders, org_id, args["first"], args.get("after"))
 
 
+def _connection(page: MembersPage | None, users: list[IdentityUser]) -> UserConnection:
+    if page is None:
+        return UserConnection(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
+    return UserConnection(
+        total_count=page.total_count,
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+        nodes=users,
+    )
+
+
+def members_now(org: IdentityOrg, context: Any, args: Mapping[str, Any]) -> Any:
+    """``Organization.members`` where the loader holds the page, fresh, and none of its users was
+    served stale (the resolver marks those); else ``LATER``. Its users are kept in the response's
+    memo, as the resolver keeps them. Arguments the resolver refuses answer ``LATER`` too: the
+    resolver is async, so its error comes after its siblings have run (what a non-null error
+    nulls, they report first)."""
+    loaders = context.loaders
+    try:
+        found = resolvers.identity.members(loaders, org.id, args["first"], args.get("after"))
+    except InvalidArgument:
+        return LATER
+    page: Any = fresh(loaders, found)
+    if page is LATER:
+        return LATER
+    if page is None:
+        return _connection(None, [])
+    users: list[IdentityUser] = page.data
+    cache = loaders.cache
+    if cache is not None:
+        stale = cache.stale
+        for user in users:
+            if stale.lookup(user) is not None:
+                return LATER
+    memo = context.users
+    for user in users:
+        memo[user.id] = user
+    return _connection(page, users)
+
+
+def billing_now(org: IdentityOrg, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``Organization.billing`` where the loader holds the customer, fresh; else ``LATER``."""
+    loaders = context.loaders
+    customer: Any = fresh(loaders, resolvers.billing.customer(loaders, org.id))
+    return customer if customer is LATER or customer is None else _account(customer)
+
+
 def _billing_ahead(loaders: Loaders, org_id: str, _args: Mapping[str, Any], _: Selection) -> object:
     return resolvers.billing.customer(loaders, org_id)
 
@@ -173,18 +222,16 @@ class Organization(*parts_of("Organization")):  # type: ignore[misc]  # its part
         """An instance of this class, for federation's ``_entities``."""
         return cls(id=strawberry.ID(org.id), name=org.name, slug=org.slug)
 
-    @strawberry.field(metadata={**read_ahead(_members_ahead), **reads(MEMBERS, size="first")})
+    @strawberry.field(
+        metadata={**read_ahead(_members_ahead), **reads(MEMBERS, size="first"), **answered_now(members_now)}
+    )
     async def members(self, info: GatewayInfo, first: int = 50, after: str | None = None) -> UserConnection:
         page = served(info, await resolvers.identity.members(info.context.loaders, self.id, first, after))
-        if page is None:
-            return UserConnection(total_count=0, page_info=PageInfo(has_next_page=False, end_cursor=None), nodes=[])
-        return UserConnection(
-            total_count=page.total_count,
-            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-            nodes=_all_kept(info, page.data),
-        )
+        return _connection(page, [] if page is None else _all_kept(info, page.data))
 
-    @strawberry.field(metadata={**read_ahead(_billing_ahead, then=_account), **reads(CUSTOMERS)})
+    @strawberry.field(
+        metadata={**read_ahead(_billing_ahead, then=_account), **reads(CUSTOMERS), **answered_now(billing_now)}
+    )
     async def billing(self, info: GatewayInfo) -> Annotated[BillingAccount, strawberry.lazy("schema.billing")] | None:
         customer = served(info, await resolvers.billing.customer(info.context.loaders, self.id))
         return _account(customer) if customer else None

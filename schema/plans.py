@@ -5,9 +5,11 @@ Strawberry definitions. It says how a field is read and completed when nothing u
 involved:
 
 - ``LeafPlan``: a scalar or enum without arguments, read by Strawberry's default resolver
-  (``getattr``), which never looks at the resolve info. Common values (``str`` for ``String`` and
-  ``ID``, ``bool``, 32-bit ``int``, finite ``float``, members of the Python enum) are taken as
-  they are; anything else goes through the type's own ``coerce_output_value``.
+  (``getattr``), which never looks at the resolve info, or by the ``answered_now`` function its
+  resolver declares (below), which answers ``LATER`` where only the resolver may. Common values
+  (``str`` for ``String`` and ``ID``, ``bool``, 32-bit ``int``, finite ``float``, members of the
+  Python enum) are taken as they are; anything else goes through the type's own
+  ``coerce_output_value``.
 - ``CompositePlan``: an object, or a list of objects, of a type without ``is_type_of`` (no
   interface to check against), read by the default resolver or by the field's resolver.
 
@@ -20,7 +22,8 @@ A resolver may declare that it answers what a memo of the request's context hold
 then lets the executor take a value found there without calling the resolver, which is called,
 with its resolve info, only when the memo holds nothing for the key. Likewise a resolver may
 declare a function that answers the field without a resolve info where its value is ready
-(``answered_now``: a user or an issues page the request's loader holds, fresh); it answers
+(``answered_now``: a user, an issues page or a subscription's plan the request's loader holds,
+fresh); it answers
 ``LATER`` where the value is not (pending, failed, served stale), and the resolver is called.
 """
 
@@ -115,9 +118,13 @@ class LeafPlan:
     """For a Strawberry enum: the GraphQL name of each of its values that is a ``str`` (an upstream
     value holds an enum field as its value: ``"OPEN"``), the first name of a value as graphql-core's
     own look-up keeps it."""
+    now: Now | None = None
+    """For a leaf with a resolver declared ``answered_now`` (no arguments, not guarded, without
+    extensions): that function, which the leaf is read by instead of ``read``; where it answers
+    ``LATER``, or a value the plan does not vouch for, the field takes graphql-core's path."""
 
     def complete(self, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
-        """The output value, ``None`` where null is allowed, or ``NOT_PLAIN``."""
+        """The output value, ``None`` where null is allowed, or ``NOT_PLAIN`` (for ``LATER`` too)."""
         if value is None:
             return None if self.nullable else NOT_PLAIN
         kind = type(value)
@@ -125,7 +132,7 @@ class LeafPlan:
             return value if _in_range(value) else NOT_PLAIN
         if kind is self.enum_class:
             return self.enum_names.get(value, NOT_PLAIN)
-        if isinstance(value, ERROR) or is_awaitable(value):
+        if value is LATER or isinstance(value, ERROR) or is_awaitable(value):
             return NOT_PLAIN
         try:
             coerced = self.leaf_type.coerce_output_value(value)
@@ -204,13 +211,16 @@ def plan_field(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name
     inner = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
     basic = definition.is_basic_field and not is_guarded(field_def)  # a guarded field's resolver checks the caller
     if is_leaf_type(inner):
-        if not basic or field_def.args:
+        if field_def.args:
             return None
-        return _leaf_plan(definition, inner, nullable)
+        if basic:
+            return _leaf_plan(definition, inner, nullable, None)
+        now = _now(field_def, definition)
+        return None if now is None else _leaf_plan(definition, inner, nullable, now)
     return _composite_plan(field_def, definition, parent_type, field_name, basic=basic, nullable=nullable, inner=inner)
 
 
-def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable: bool) -> LeafPlan:
+def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable: bool, now: Now | None) -> LeafPlan:
     plain: type | None = None
     enum_class: type | None = None
     enum_names: dict[Any, str] = {}
@@ -236,8 +246,9 @@ def _leaf_plan(definition: StrawberryField, leaf_type: GraphQLLeafType, nullable
         enum_class,
         enum_names,
         exact,
-        read is getattr,
+        read is getattr and now is None,
         _names_by_text(leaf_type) if enum_class is not None else {},
+        now,
     )
 
 
@@ -252,7 +263,7 @@ def _names_by_text(enum_type: GraphQLLeafType) -> dict[str, str]:
 
 
 Leaves = tuple[tuple[str, LeafPlan], ...]
-"""Leaf steps: each one's response name and plan."""
+"""Leaf steps read by their attribute (no ``now``): each one's response name and plan."""
 
 
 def read_leaves(leaves: Leaves, source: Any, is_awaitable: Callable[[Any], bool]) -> dict[str, Any] | None:

@@ -1,18 +1,20 @@
 """The ``answered_now`` functions of the schema's fields (``schema.plans``).
 
 The planned executor calls them per object (the owner of every project, the assignee of every
-issue, every project's issues page). They live here, compiled with the executor (pyproject
-``[tool.mobius.mypyc]``), so those calls stay native; the fields declare them in their types'
-modules (``schema.projects``).
+issue, every project's issues page, a billing account's subscription fields). They live here,
+compiled with the executor (pyproject ``[tool.mobius.mypyc]``), so those calls stay native; the
+fields declare them in their types' modules (``schema.projects``, ``schema.billing``).
 """
 
 from __future__ import annotations
 
 from asyncio import CancelledError, Future
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import resolvers.billing
 import resolvers.identity
 import resolvers.projects
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
@@ -28,13 +30,13 @@ def user_now(context: Any, user_id: str | None) -> Any:
     if user_id is None:
         return None
     loaders = context.loaders
-    model: Any = _fresh(loaders, resolvers.identity.user_future(loaders, user_id))  # LATER too
+    model: Any = fresh(loaders, resolvers.identity.user_future(loaders, user_id))  # LATER too
     if model is not None and model is not LATER:
         context.users[model.id] = model
     return model
 
 
-def _fresh(loaders: Any, found: Future[Any]) -> Any:
+def fresh(loaders: Any, found: Future[Any]) -> Any:
     """What ``found`` was answered with (``None`` included) when it is answered and not served
     stale; else ``LATER`` (pending, failed, or stale: the field's resolver reports or marks it).
     ``result()`` raises for a cancelled or failed future: two calls where asking ``cancelled()``
@@ -77,5 +79,37 @@ def issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> A
     """``Project.issues`` where the loader holds the page, fresh; else ``LATER``."""
     loaders = context.loaders
     found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), issue_state(args))
-    page: Any = _fresh(loaders, found)  # LATER too: an annotation would be checked, compiled
+    page: Any = fresh(loaders, found)  # LATER too: an annotation would be checked, compiled
     return page if page is LATER else issue_page(page)
+
+
+def _subscription_now(account: Any, context: Any) -> Any:
+    """A billing account's subscription where the loader holds it, fresh (``None`` for none); else ``LATER``."""
+    loaders = context.loaders
+    return fresh(loaders, resolvers.billing.subscription_future(loaders, account.customer_id))
+
+
+def plan_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``BillingAccount.plan`` where the subscription is ready (``_subscription_now``)."""
+    subscription = _subscription_now(account, context)
+    return subscription if subscription is None or subscription is LATER else subscription.plan
+
+
+def status_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``BillingAccount.status`` where the subscription is ready."""
+    subscription = _subscription_now(account, context)
+    return subscription if subscription is None or subscription is LATER else subscription.status.upper()
+
+
+def seats_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``BillingAccount.seats`` where the subscription is ready."""
+    subscription = _subscription_now(account, context)
+    return subscription if subscription is None or subscription is LATER else subscription.seats
+
+
+def period_end_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
+    """``BillingAccount.currentPeriodEnd`` where the subscription is ready."""
+    subscription = _subscription_now(account, context)
+    if subscription is None or subscription is LATER:
+        return subscription
+    return datetime.fromtimestamp(subscription.current_period_end, UTC)

@@ -109,8 +109,12 @@ class Selection:
     def below(self, field: str) -> Selection | None:
         """The selection of ``field`` (e.g. a connection's ``nodes``), all its response keys merged."""
         walk = self.walk
-        found = walk_nodes(self.nodes, field, walk.fragments, On(walk.schema, self.type.name))
-        nodes = tuple(node for node, conditions in found if all(included(c, walk) for c in conditions))
+        found, fixed = _below(self.nodes, self.type.name, field, walk)
+        nodes = (
+            fixed
+            if fixed is not None
+            else tuple(node for node, conditions in found if all(included(c, walk) for c in conditions))
+        )
         if not nodes:
             return None
         named = get_named_type(self.type.fields[field].type)
@@ -215,6 +219,26 @@ def _plan(
         _plans.clear()
     _plans[key] = (nodes, tuple(items))  # the nodes are held so that their ids are not reused meanwhile
     return tuple(items)
+
+
+_Found = tuple[tuple[FieldNode, tuple[Conditional, ...]], ...]
+_belows: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], _Found, tuple[FieldNode, ...] | None]] = {}
+
+
+def _below(
+    nodes: tuple[FieldNode, ...], type_name: str, field: str, walk: Walk
+) -> tuple[_Found, tuple[FieldNode, ...] | None]:
+    """The nodes of ``field`` below ``nodes`` (made of ``type_name``), each with its conditions, and
+    those nodes alone when none has a condition; walked once per set of nodes, as ``_plan`` is."""
+    key = (*map(id, nodes), type_name, field)
+    hit = _belows.get(key)
+    if hit is None:
+        found = tuple(walk_nodes(nodes, field, walk.fragments, On(walk.schema, type_name)))
+        fixed = None if any(conditions for _, conditions in found) else tuple(node for node, _ in found)
+        if len(_belows) >= _PLANS_MAX:
+            _belows.clear()
+        hit = _belows[key] = (nodes, found, fixed)  # the nodes are held so that their ids are not reused meanwhile
+    return hit[1], hit[2]
 
 
 def declares(nodes: tuple[FieldNode, ...], parent: GraphQLObjectType, kind: str, info: GraphQLResolveInfo[Any]) -> bool:

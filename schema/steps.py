@@ -52,7 +52,7 @@ class Selection:
 
     steps: Steps
     read: Leaves | None
-    """The leaf steps the selection starts with, read into the object's output in one go
+    """The leaf steps read by their attribute the selection starts with, read into the object's output in one go
     (``schema.plans.read_leaves``); None when the first step is no leaf plan."""
     rest: Steps
     """The steps after those ``read`` reads."""
@@ -104,6 +104,11 @@ def steps_of(
 
 
 def _selection(steps: Steps, type_name: str) -> Selection:
-    count = next((index for index, step in enumerate(steps) if type(step.plan) is not LeafPlan), len(steps))
+    count = next((index for index, step in enumerate(steps) if not _read_by_attribute(step.plan)), len(steps))
     leaves = [(step.response_name, step.plan) for step in steps[:count] if isinstance(step.plan, LeafPlan)]
     return Selection(steps, tuple(leaves) if leaves else None, steps[count:], type_name)
+
+
+def _read_by_attribute(plan: FieldPlan | None) -> bool:
+    """A leaf plan read by its attribute (not by an ``answered_now`` function): ``read_leaves`` reads it."""
+    return type(plan) is LeafPlan and plan.now is None

@@ -167,6 +167,36 @@ async def test_variables_fragments_and_conditions_decide_the_nested_issues(ready
     assert all(set(project) == {"id"} for project in neither["data"]["organization"]["projects"]["nodes"])
 
 
+CONDITIONAL_NODES = """
+query ($withNodes: Boolean!) {
+  organization(id: "org-1") {
+    projects(first: 4) { totalCount nodes @include(if: $withNodes) { id issues(first: 2) { nodes { id } } } }
+  }
+}
+"""
+
+
+async def test_a_condition_on_the_projects_nodes_decides_the_nested_issues_in_each_request(
+    ready: Gateway, sandbox: Sandbox
+) -> None:
+    for with_nodes in (True, False, True):  # the document's walk is kept; its condition is read per request
+        await invalidate(ready, {"all": True})
+        await sandbox.reset()
+        result, counts = await counted(ready, sandbox, CONDITIONAL_NODES, {"withNodes": with_nodes})
+
+        assert "errors" not in result
+        assert counts["projects"] == 1
+        projects = result["data"]["organization"]["projects"]
+        if with_nodes:
+            assert await projects_cost(ready) == 1 + 1 + 4
+            assert [[i["id"] for i in p["issues"]["nodes"]] for p in projects["nodes"]] == [
+                seeded_issue_ids(p["id"], 2) for p in projects["nodes"]
+            ]
+        else:
+            assert await projects_cost(ready) == 1 + 1
+            assert "nodes" not in projects
+
+
 BROKEN = """
 {
   organization(id: "org-1") {
