@@ -1,21 +1,24 @@
 """What a server does per request while it waits on its upstreams: syscalls by kind, event-loop
-turns (``epoll_pwait``), context switches by thread, moves between CPUs and CPU time, for Mobius
-and for floor-io.
+turns (``epoll_pwait``), context switches by thread, moves between CPUs, page faults and CPU time,
+for Mobius and for floor-io.
 
 Each serves ``--workers`` worker processes against the sandbox (in a child process, its latency
 set for every upstream); N cold dashboards are sent by C clients at once (one keep-alive connection
 each). A first pass reads the workers' CPU (``/proc`` ticks and the scheduler's own count), context
-switches and CPU moves; a second pass of the same requests runs under ``strace -f -c`` (which slows
-the traced process) to count the workers' syscalls.
+switches, CPU moves and page faults; a second pass of the same requests runs under ``strace -f -c``
+(which slows the traced process) to count the workers' syscalls. ``--gc-log`` serves Mobius through
+``bench.gc_serve`` and adds the garbage collections its processes ran during the first pass.
 
     .venv/bin/python -m bench.wakeups --latency-ms 20 --clients 1 -n 200
     .venv/bin/python -m bench.wakeups --latency-ms 20 --clients 10 -n 400 --workers 2 --mobius-only
+    .venv/bin/python -m bench.wakeups --latency-ms 0 --clients 10 -n 2000 --mobius-only --gc-log
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -30,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.floor import Answer, DashboardPlan, FloorConfig
+from bench.gc_serve import GC_LOG_DIR_ENV, collections
+from bench.gc_serve import summary as gc_summary
 from bench.implementations import floor_credentials
 from bench.load import set_latency
 from bench.profile_server import Client, cpu_s, free_port, server_config, wait_ready
@@ -73,6 +78,17 @@ def _cpu(pids: list[int]) -> tuple[float, float]:
     """User and system CPU time of ``pids`` together (``/proc/<pid>/stat``)."""
     times = [cpu_s(pid) for pid in pids]
     return sum(user for user, _ in times), sum(system for _, system in times)
+
+
+def page_faults(pids: list[int]) -> tuple[int, int]:
+    """Minor and major page faults of ``pids`` together (``/proc/<pid>/stat``): a minor one is a
+    page the process touches for the first time since it was mapped (the kernel zeroes it)."""
+    minor = major = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        minor += int(fields[7])
+        major += int(fields[9])
+    return minor, major
 
 
 def _tasks(pids: list[int]) -> list[Path]:
@@ -156,26 +172,40 @@ def _workers_of(pid: int, workers: int) -> list[int]:
     raise SystemExit(f"the server {pid} did not start {workers} workers")
 
 
-def measure(name: str, pids: list[int], load: Load, args: argparse.Namespace, workdir: Path) -> str:
-    """The per-request figures of the worker processes ``pids`` (warmed up first), as lines to print."""
+def measure(
+    name: str, pids: list[int], load: Load, args: argparse.Namespace, workdir: Path, *, gc_logs: Path | None = None
+) -> str:
+    """The per-request figures of the worker processes ``pids`` (warmed up first), as lines to print;
+    with ``gc_logs`` (``bench.gc_serve``'s directory), the garbage collections of the timed pass too."""
     load.send(args.warmup)
     time.sleep(_SETTLE_S)
-    before_cpu, before_switches, before_run, before_moves = (
+    since = time.monotonic()
+    before_cpu, before_switches, before_run, before_moves, before_faults = (
         _cpu(pids),
         switches(pids),
         runtime_ms(pids),
         migrations(pids),
+        page_faults(pids),
     )
     load.send(args.n)
     time.sleep(_SETTLE_S)
-    after_cpu, after_switches, after_run, after_moves = _cpu(pids), switches(pids), runtime_ms(pids), migrations(pids)
+    after_cpu, after_switches, after_run, after_moves, after_faults = (
+        _cpu(pids),
+        switches(pids),
+        runtime_ms(pids),
+        migrations(pids),
+        page_faults(pids),
+    )
+    until = time.monotonic()
     calls = _syscalls(pids, load, args.n, workdir)
     per = 1 / args.n
+    minor, major = ((a - b) * per for a, b in zip(after_faults, before_faults, strict=True))
     user, system = ((a - b) * per * 1000 for a, b in zip(after_cpu, before_cpu, strict=True))
     lines = [
         f"{name}: CPU {user + system:.3f} ms per request (user {user:.3f}, system {system:.3f}); "
         f"scheduler's runtime {(after_run - before_run) * per:.3f} ms; "
-        f"{(after_moves - before_moves) * per:.2f} moves to another CPU"
+        f"{(after_moves - before_moves) * per:.2f} moves to another CPU; page faults "
+        f"{minor:.1f} minor, {major:.2f} major"
     ]
     lines.append(f"  syscalls per request {sum(calls.values()) * per:.1f}:")
     for call, count in sorted(calls.items(), key=lambda item: -item[1]):
@@ -184,6 +214,9 @@ def measure(name: str, pids: list[int], load: Load, args: argparse.Namespace, wo
     lines.append("  context switches per request by thread:")
     for thread, count in sorted(after_switches.items()):
         lines.append(f"    {thread:<30} {(count - before_switches.get(thread, 0)) * per:7.2f}")
+    if gc_logs is not None:
+        lines.append("  garbage collections in the timed pass:")
+        lines.append(gc_summary(collections(gc_logs, since, until), args.n))
     return "\n".join(lines)
 
 
@@ -195,14 +228,18 @@ def run(args: argparse.Namespace, urls: SandboxUrls, workdir: Path) -> list[str]
     port = free_port()
     config = workdir / "mobius.json"
     config.write_text(json.dumps(server_config(urls, port, "cold", metrics=not args.no_metrics)))
-    with serving(
-        [sys.executable, "-m", "mobius.cli", "serve", "--config", str(config), *workers], port, args.workers
-    ) as pids:
+    gc_logs = workdir / "gc" if args.gc_log else None
+    serve = [sys.executable, "-m", "mobius.cli"]
+    if gc_logs is not None:
+        gc_logs.mkdir()
+        os.environ[GC_LOG_DIR_ENV] = str(gc_logs)
+        serve = [sys.executable, "-m", "bench.gc_serve"]
+    with serving([*serve, "serve", "--config", str(config), *workers], port, args.workers) as pids:
         reference = Client(port, body)
         reference.connection.request("POST", "/graphql", body, reference.headers)
         answered = reference.connection.getresponse().read()
         reference.connection.close()
-        results = [measure("mobius", pids, Load(port, body, args.clients), args, workdir)]
+        results = [measure("mobius", pids, Load(port, body, args.clients), args, workdir, gc_logs=gc_logs)]
     if args.mobius_only:
         return results
     floor_path = workdir / "floor.json"
@@ -223,6 +260,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each server")
     parser.add_argument("--mobius-only", action="store_true", help="leave floor-io out")
+    parser.add_argument("--gc-log", action="store_true", help="Mobius's garbage collections (bench.gc_serve)")
     parser.add_argument("--no-metrics", action="store_true", help="telemetry.metrics.enabled: false")
     args = parser.parse_args()
     with sandbox_running() as urls, tempfile.TemporaryDirectory(prefix="wakeups-") as workdir:

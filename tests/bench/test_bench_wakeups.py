@@ -1,12 +1,13 @@
-"""bench.wakeups' readings: strace's summary table, and the scheduler's runtime and context
-switches of a process's threads."""
+"""bench.wakeups' readings: strace's summary table, the scheduler's runtime and context
+switches of a process's threads, and its page faults."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 
-from bench.wakeups import parse_strace_summary, runtime_ms, switches
+from bench.wakeups import page_faults, parse_strace_summary, runtime_ms, switches
 
 SUMMARY = """\
 % time     seconds  usecs/call     calls    errors syscall
@@ -36,3 +37,13 @@ def test_runtime_and_switches_cover_every_thread_of_the_process() -> None:
     finally:
         parked.set()
         thread.join()
+
+
+def test_page_faults_count_the_pages_a_process_touches_for_the_first_time() -> None:
+    pages = 64
+    with mmap.mmap(-1, pages * mmap.PAGESIZE) as fresh:  # mapped, not yet backed by memory
+        before_minor, _ = page_faults([os.getpid()])
+        for page in range(pages):
+            fresh[page * mmap.PAGESIZE] = 1
+        after_minor, _ = page_faults([os.getpid()])
+    assert after_minor - before_minor >= pages
