@@ -4,60 +4,39 @@ The slot's reads return the gateway's normalised models (``BillingCustomer``, ``
 ``BillingInvoice``) from any client that implements ``BillingApi``; ``upstreams.billing.vendor``
 picks the vendor. The vendor declared here, ``billing``, is a Stripe-like REST API (API key plus
 HMAC-signed requests) whose payloads are those models. It has no batch read: every list is per
-customer, so reads fan out (bounded). The models and the invoices key hold only scalars, so they are
-``gc=False`` msgspec Structs (see ``clients.projects``).
+customer, so reads fan out (bounded). ``clients.billing_values`` holds the models and the invoices
+key, ``clients.billing_client`` the vendor's client (both importable from here too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Literal, Protocol
 
-import msgspec
-
+from clients.billing_client import BillingClient
+from clients.billing_values import BillingCustomer, BillingInvoice, BillingSubscription, InvoicesKey
 from clients.codec import StructCodec
 from clients.declaration import EventFields, Read, Touched, Upstream, Vendor, Webhook, WebhookEvent, fan_out
 from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, Word, read_body
 
-
-class BillingCustomer(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    org_id: str
-    name: str
-
-
-class BillingSubscription(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    customer: str
-    plan: str
-    status: str
-    seats: int
-    current_period_end: int
-
-
-class BillingInvoice(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    number: str
-    customer: str
-    amount_due: int
-    currency: str
-    status: str
-    due_date: int | None = None
-
-
-T = TypeVar("T")
-
-
-class _List(msgspec.Struct, Generic[T], frozen=True):
-    data: list[T]
-    has_more: bool = False
-
-
-_CUSTOMERS = StructCodec(_List[BillingCustomer])
-_SUBSCRIPTIONS = StructCodec(_List[BillingSubscription])
-_INVOICES = StructCodec(_List[BillingInvoice])
-_INVOICE = StructCodec(BillingInvoice)
+__all__ = [
+    "BILLING",
+    "CUSTOMERS",
+    "INVOICES",
+    "STRIPE_LIKE",
+    "SUBSCRIPTIONS",
+    "BillingApi",
+    "BillingClient",
+    "BillingCustomer",
+    "BillingInvoice",
+    "BillingSubscription",
+    "BillingWebhook",
+    "InvoiceChange",
+    "InvoicesKey",
+    "parse_webhook",
+    "webhook_touches",
+]
 
 
 class BillingApi(Protocol):
@@ -71,44 +50,6 @@ class BillingApi(Protocol):
     async def invoices(self, customer_id: str, *, limit: int, status: str | None) -> list[BillingInvoice]: ...
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> BillingInvoice: ...
-
-
-class BillingClient:
-    """The Stripe-like ``billing`` vendor."""
-
-    def __init__(self, rest: RestClient) -> None:
-        self.rest = rest
-        self.name = rest.name
-
-    async def customer_for_org(self, org_id: str) -> BillingCustomer | None:
-        page = await self.rest.get("/v1/customers", _CUSTOMERS, params={"org_id": org_id})
-        return page.data[0] if page.data else None
-
-    async def subscription_for_customer(self, customer_id: str) -> BillingSubscription | None:
-        page = await self.rest.get("/v1/subscriptions", _SUBSCRIPTIONS, params={"customer": customer_id})
-        return page.data[0] if page.data else None
-
-    async def invoices(self, customer_id: str, *, limit: int, status: str | None) -> list[BillingInvoice]:
-        params: dict[str, str | int] = {"customer": customer_id, "limit": limit}
-        if status:
-            params["status"] = status
-        page = await self.rest.get("/v1/invoices", _INVOICES, params=params)
-        return page.data
-
-    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> BillingInvoice:
-        return await self.rest.call(
-            "POST",
-            "/v1/invoices/{invoice_id}/pay",
-            _INVOICE,
-            path={"invoice_id": invoice_id},
-            headers={"Idempotency-Key": idempotency_key},
-        )
-
-
-class InvoicesKey(msgspec.Struct, frozen=True, gc=False):
-    customer_id: str
-    first: int
-    status: str | None = None
 
 
 def _customer(client: BillingApi, org_id: str) -> Awaitable[BillingCustomer | None]:

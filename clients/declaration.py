@@ -23,16 +23,38 @@ the ``upstreams`` health row, and the wiring of ``mobius demo`` and the test har
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 from typing import Protocol as TypingProtocol
 
+from clients.batching import by_ids, fan_out, merged
 from clients.codec import Codec
-from clients.errors import UpstreamError
+from clients.fetched import Answer, Fetched
 from clients.http import HttpUpstream
 from clients.policy import UpstreamPolicy
+
+__all__ = [
+    "Answer",
+    "AuthKind",
+    "Batch",
+    "EventFields",
+    "Fetched",
+    "Follow",
+    "Pagination",
+    "Prime",
+    "Protocol",
+    "Read",
+    "Touched",
+    "Upstream",
+    "Vendor",
+    "Webhook",
+    "WebhookEvent",
+    "WebhookScheme",
+    "by_ids",
+    "fan_out",
+    "merged",
+]
 
 C = TypeVar("C")
 K = TypeVar("K", bound=Hashable)
@@ -95,19 +117,6 @@ class Webhook:
     touches: Callable[[EventFields], Touched]
 
 
-Answer = Any
-"""What a batch answers per key: a value, ``None`` (not found) or an ``UpstreamError`` instance."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched(Generic[K]):
-    """A batch's answers in key order, and the answers of other reads that came in the same request
-    (issue pages nested in a projects page): the loader primes those and caches them."""
-
-    answers: Sequence[Answer]
-    also: Sequence[tuple[Read[Any, Any, Any], Hashable, Answer]] = ()
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Prime(Generic[V, K2, V2]):
     """Values of another read that a value carries (a members page's users): primed into that read's
@@ -166,64 +175,6 @@ class Read(Generic[C, K, V]):
 
     def __repr__(self) -> str:
         return f"Read({self.name!r})"
-
-
-def by_ids(
-    fetch_many: Callable[[C, Sequence[K]], Awaitable[Mapping[K, V]]],
-) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
-    """A batch endpoint (``?ids=a,b,c``): one request for all keys; keys it leaves out are not found."""
-
-    async def fetch(client: C, keys: Sequence[K], _policy: UpstreamPolicy) -> Fetched[K]:
-        try:
-            found = await fetch_many(client, keys)
-        except UpstreamError as exc:
-            return Fetched([exc for _ in keys])
-        return Fetched([found.get(key) for key in keys])
-
-    return fetch
-
-
-def merged(
-    fetch_batch: Callable[[C, Sequence[K]], Awaitable[Fetched[K]]],
-) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
-    """All keys in one request that answers each key on its own (a GraphQL document with one alias
-    per key); a failure of the whole request fails every key."""
-
-    async def fetch(client: C, keys: Sequence[K], _policy: UpstreamPolicy) -> Fetched[K]:
-        try:
-            return await fetch_batch(client, keys)
-        except UpstreamError as exc:
-            return Fetched([exc for _ in keys])
-
-    return fetch
-
-
-def fan_out(
-    fetch_one: Callable[[C, K], Awaitable[V | None]],
-) -> Callable[[C, Sequence[K], UpstreamPolicy], Awaitable[Fetched[K]]]:
-    """No batch endpoint: one request per key, at most the policy's ``max_fanout`` at once."""
-
-    async def settle(client: C, key: K) -> Answer:
-        try:
-            return await fetch_one(client, key)
-        except UpstreamError as exc:
-            return exc
-
-    async def fetch(client: C, keys: Sequence[K], policy: UpstreamPolicy) -> Fetched[K]:
-        if len(keys) == 1:
-            try:
-                return Fetched([await fetch_one(client, keys[0])])
-            except UpstreamError as exc:
-                return Fetched([exc])
-        gate = asyncio.Semaphore(policy.max_fanout)
-
-        async def one(key: K) -> Answer:
-            async with gate:
-                return await settle(client, key)
-
-        return Fetched(list(await asyncio.gather(*(one(key) for key in keys))))
-
-    return fetch
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -9,20 +9,21 @@ A query can name the type of its ``data`` (an ``Answer`` codec): a clean answer 
 errors) is then decoded into it in one pass from the response bytes; any other answer (errors,
 or data that does not match the type) comes back as plain JSON, for the caller to tell which of
 its parts failed.
+
+Compiled: ``execute`` and the attempt are coroutine layers of every call, resumed at each of its waits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Final
 
 import msgspec
 import orjson
 from graphql import DocumentNode, ExecutionResult, FieldNode, OperationDefinitionNode, OperationType, print_ast
 
-from clients.codec import Invalid, StructCodec
+from clients.codec import Invalid
 from clients.errors import (
     RateLimited,
     UpstreamInvalidResponse,
@@ -30,32 +31,27 @@ from clients.errors import (
     error_for_status,
     graphql_outage,
 )
+from clients.graphql_answer import AnswerCodec
 from clients.http import HttpUpstream
 from clients.messages import OutgoingRequest
 
-D = TypeVar("D")
 
-
-class Answer(msgspec.Struct, Generic[D], frozen=True):
-    """A GraphQL result whose ``data`` has a known type."""
-
-    data: D | None = None
-    errors: list[dict[str, Any]] | msgspec.UnsetType = msgspec.UNSET
-    extensions: dict[str, Any] | None = None
-
-
-AnswerCodec = StructCodec[Answer[Any]]
-
-
-@dataclass(frozen=True, slots=True)
 class GraphQLResult:
     """``typed`` is the data decoded into the request's type (``data`` is then ``None``), when the
-    request named one and the answer was clean."""
+    request named one and the answer was clean. A plain class with read-only fields (compiled, a
+    dataclass would keep its generated Python ``__init__``)."""
 
-    data: dict[str, Any] | None
-    errors: list[dict[str, Any]]
-    extensions: dict[str, Any] | None
-    typed: Any = None
+    def __init__(
+        self,
+        data: dict[str, Any] | None,
+        errors: list[dict[str, Any]],
+        extensions: dict[str, Any] | None,
+        typed: Any = None,
+    ) -> None:
+        self.data: Final[dict[str, Any] | None] = data
+        self.errors: Final[list[dict[str, Any]]] = errors
+        self.extensions: Final[dict[str, Any] | None] = extensions
+        self.typed: Final[Any] = typed
 
 
 def is_mutation(document: DocumentNode) -> bool:
@@ -215,17 +211,21 @@ class GraphQLUpstream:
         response = await self.http.exchange(outgoing)
         if response.status >= 400:
             raise error_for_status(response.status, upstream=self.name)
-        result = read_result(response.body, upstream=self.name, answer=typed)
+        # Any: a typed answer's data is its Struct, not the dict ``ExecutionResult`` declares (the
+        # compiled module would check the declared type on reading it).
+        result: Any = read_result(response.body, upstream=self.name, answer=typed)
+        data = result.data
+        extensions = result.extensions if isinstance(result.extensions, dict) else None
         if result.errors:
             answer = GraphQLResult(
-                data=result.data,
+                data=data,
                 errors=[error if isinstance(error, dict) else {"message": str(error)} for error in result.errors],
-                extensions=result.extensions if isinstance(result.extensions, dict) else None,
+                extensions=extensions,
             )
-        elif typed is not None and not isinstance(result.data, dict):
-            answer = GraphQLResult(data=None, errors=[], extensions=result.extensions, typed=result.data)
+        elif typed is not None and not isinstance(data, dict):
+            answer = GraphQLResult(data=None, errors=[], extensions=extensions, typed=data)
         else:
-            answer = GraphQLResult(data=result.data, errors=[], extensions=result.extensions)
+            answer = GraphQLResult(data=data, errors=[], extensions=extensions)
         self._note_rate_limit(answer)
         outage = graphql_outage(self.name, answer.data, answer.errors)
         if outage is not None:

@@ -1,15 +1,12 @@
 """identity: users and organizations (REST, OAuth2 client credentials).
 
-Users, organizations and page keys hold only scalars, so they are ``gc=False`` msgspec Structs
-(see ``clients.projects``)."""
+This module declares the upstream (its reads, vendor and webhook); ``clients.identity_client``
+makes its calls, ``clients.identity_values`` holds its types (importable from here too)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable
 from typing import Literal
-
-import msgspec
 
 from clients.codec import StructCodec
 from clients.declaration import (
@@ -24,87 +21,27 @@ from clients.declaration import (
     by_ids,
     fan_out,
 )
-from clients.errors import UpstreamStatusError
+from clients.identity_client import IdentityClient
+from clients.identity_values import IdentityOrg, IdentityUser, MembersKey, MembersPage
 from clients.rest import RestClient
 from clients.webhooks import Ident, Payload, Timestamp, Version, read_body
 
-
-class IdentityUser(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    org_id: str
-    name: str
-    updated_at: datetime
-    etag: str
-    email: str | None = None
-    phone: str | None = None
-
-
-class IdentityOrg(msgspec.Struct, frozen=True, gc=False):
-    id: str
-    name: str
-    slug: str | None = None
-    member_count: int | None = None
-
-
-class _UserList(msgspec.Struct, frozen=True):
-    data: list[IdentityUser]
-
-
-class _OrgList(msgspec.Struct, frozen=True):
-    data: list[IdentityOrg]
-
-
-class MembersPage(msgspec.Struct, frozen=True):
-    data: list[IdentityUser]
-    total_count: int
-    next_cursor: str | None = None
-
-
-_USERS = StructCodec(_UserList)
-_ORGS = StructCodec(_OrgList)
-_USER = StructCodec(IdentityUser)
-_MEMBERS = StructCodec(MembersPage)
-
-
-class IdentityClient:
-    def __init__(self, rest: RestClient) -> None:
-        self.rest = rest
-        self.name = rest.name
-
-    async def users_by_ids(self, ids: Sequence[str]) -> dict[str, IdentityUser]:
-        page = await self.rest.get("/v1/users", _USERS, params={"ids": ",".join(ids)})
-        return {user.id: user for user in page.data}
-
-    async def orgs_by_ids(self, ids: Sequence[str]) -> dict[str, IdentityOrg]:
-        page = await self.rest.get("/v1/orgs", _ORGS, params={"ids": ",".join(ids)})
-        return {org.id: org for org in page.data}
-
-    async def members(self, org_id: str, *, limit: int, cursor: str | None) -> MembersPage | None:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        try:
-            return await self.rest.get("/v1/orgs/{org_id}/members", _MEMBERS, path={"org_id": org_id}, params=params)
-        except UpstreamStatusError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    async def update_user(self, user_id: str, *, changes: dict[str, str], if_match: str) -> IdentityUser:
-        return await self.rest.call(
-            "PATCH",
-            "/v1/users/{user_id}",
-            _USER,
-            path={"user_id": user_id},
-            json_body=changes,
-            headers={"If-Match": f'"{if_match}"'},
-        )
-
-
-class MembersKey(msgspec.Struct, frozen=True, gc=False):
-    org_id: str
-    first: int
-    after: str | None = None
+__all__ = [
+    "IDENTITY",
+    "IDENTITY_API",
+    "MEMBERS",
+    "ORGS",
+    "USERS",
+    "IdentityClient",
+    "IdentityOrg",
+    "IdentityUser",
+    "IdentityWebhook",
+    "MembersKey",
+    "MembersPage",
+    "UserChange",
+    "parse_webhook",
+    "webhook_touches",
+]
 
 
 def _members_page(client: IdentityClient, key: MembersKey) -> Awaitable[MembersPage | None]:

@@ -17,7 +17,7 @@ from gql.dsl import DSLField, DSLInlineFragment, DSLMutation, DSLQuery, DSLSchem
 from graphql import DocumentNode, GraphQLSchema, build_schema
 
 from clients.codec import StructCodec
-from clients.graphql import Answer, AnswerCodec
+from clients.graphql_answer import Answer, AnswerCodec
 from clients.projects_values import IssuePage, PageInfo, ProjectNode
 
 UPSTREAM_SCHEMA: GraphQLSchema = build_schema(Path(__file__).with_name("projects.graphql").read_text())
