@@ -31,6 +31,7 @@ from starlette.types import Send
 
 from mobius.admission import Admitted, Operation, Refused
 from mobius.context import RequestContexts
+from mobius.execution_setup import ExecutionSetup
 from mobius.media import ResponseMedia
 from mobius.request_errors import RequestError
 from resolvers.cache import CacheableDocuments
@@ -73,12 +74,9 @@ class Executor:
     ) -> None:
         """``operations`` puts each operation in metrics, traces and the request log."""
         self.operations = operations or OperationTelemetry()
-        self.schema = schema._schema
-        self.execution_context_class = schema.execution_context_class
-        """The planned executor's, or Strawberry's own with ``execution.planned`` off."""
+        self.setup = ExecutionSetup(schema, is_awaitable=IS_AWAITABLE, hide_suggestions=not suggestions)
         self.contexts = contexts
         self.cacheable = cacheable
-        self.hide_suggestions = not suggestions
         self.representations = Representations(schema)
         self.pii = PiiFields(schema._schema)
 
@@ -155,17 +153,7 @@ class Executor:
         return answer
 
     async def _execute(self, operation: Operation, context: GatewayContext) -> tuple[_Answer, Sequence[GraphQLError]]:
-        executor = self.execution_context_class.build(
-            self.schema,
-            operation.document,
-            None,
-            context,
-            operation.variables,
-            operation.operation_name,
-            is_awaitable=IS_AWAITABLE,
-            hide_suggestions=self.hide_suggestions,
-            operation_extensions=operation.extensions,
-        )
+        executor = self.setup.build(operation, context)
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
