@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType
@@ -74,47 +74,69 @@ _AC_HEADERS = 9
 _SLOTS = 10
 
 
-@dataclass(frozen=True, slots=True)
 class Operation:
-    """One admitted GraphQL request: a valid document and the operation it runs."""
+    """One admitted GraphQL request: a valid document and the operation it runs.
 
-    query: str
-    document: DocumentNode
-    operation: OperationDefinitionNode
-    operation_name: str | None
-    variables: dict[str, Any] | None
-    extensions: dict[str, Any] | None
-    cost_recheck: CostRecheck | None = None
-    """Its cost depends on variables: checked once they are coerced."""
+    The outcomes of admission are plain classes, not dataclasses: compiled, a frozen dataclass
+    keeps its generated Python ``__init__``, which sets each field through ``object.__setattr__``
+    (some 8K instructions per object; these are built for every request)."""
+
+    def __init__(
+        self,
+        *,
+        query: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        extensions: dict[str, Any] | None,
+        cost_recheck: CostRecheck | None = None,
+    ) -> None:
+        self.query: Final = query
+        self.document: Final = document
+        self.operation: Final = operation
+        self.operation_name: Final = operation_name
+        self.variables: Final = variables
+        self.extensions: Final = extensions
+        self.cost_recheck: Final = cost_recheck
+        """Its cost depends on variables: checked once they are coerced."""
 
 
-@dataclass(frozen=True, slots=True)
 class Admitted:
-    media: ResponseMedia
-    caller: Caller
-    requests: Operation | list[Operation | RequestError]
-    """One operation, or a batch whose entries were admitted one by one."""
-    headers: list[tuple[bytes, bytes]]
-    """Added to the response (CORS)."""
-    stream: bool = False
-    """Answered as Server-Sent Events (``Accept: text/event-stream``): one operation, never a batch."""
+    def __init__(
+        self,
+        media: ResponseMedia,
+        caller: Caller,
+        requests: Operation | list[Operation | RequestError],
+        headers: list[tuple[bytes, bytes]],
+        *,
+        stream: bool = False,
+    ) -> None:
+        self.media: Final = media
+        self.caller: Final = caller
+        self.requests: Final = requests
+        """One operation, or a batch whose entries were admitted one by one."""
+        self.headers: Final = headers
+        """Added to the response (CORS)."""
+        self.stream: Final = stream
+        """Answered as Server-Sent Events (``Accept: text/event-stream``): one operation, never a batch."""
 
 
-@dataclass(frozen=True, slots=True)
 class Refused:
-    error: RequestError
-    media: ResponseMedia
-    headers: list[tuple[bytes, bytes]]
+    def __init__(self, error: RequestError, media: ResponseMedia, headers: list[tuple[bytes, bytes]]) -> None:
+        self.error: Final = error
+        self.media: Final = media
+        self.headers: Final = headers
 
 
-@dataclass(frozen=True, slots=True)
 class GraphiQLPage:
-    headers: list[tuple[bytes, bytes]]
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers: Final = headers
 
 
-@dataclass(frozen=True, slots=True)
 class Preflight:
-    headers: list[tuple[bytes, bytes]]
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers: Final = headers
 
 
 Outcome = Admitted | Refused | GraphiQLPage | Preflight
@@ -339,13 +361,13 @@ class Admission:
                 allow="POST",
             )
         return Operation(
-            query,
-            prepared.document,
-            operation,
-            sent.operation_name,
-            sent.variables,
-            sent.extensions,
-            self.documents.cost_recheck(prepared, operation),
+            query=query,
+            document=prepared.document,
+            operation=operation,
+            operation_name=sent.operation_name,
+            variables=sent.variables,
+            extensions=sent.extensions,
+            cost_recheck=self.documents.cost_recheck(prepared, operation),
         )
 
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import Any, Final, TypeGuard, cast
 
 import orjson
 import structlog
@@ -32,6 +31,7 @@ from starlette.types import Send
 
 from mobius.admission import Admitted, Operation, Refused
 from mobius.context import RequestContexts
+from mobius.execution_setup import ExecutionSetup
 from mobius.media import ResponseMedia
 from mobius.request_errors import RequestError
 from resolvers.cache import CacheableDocuments
@@ -52,12 +52,14 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 log = structlog.get_logger("mobius.executor")
 
 
-@dataclass(frozen=True, slots=True)
 class _Answer:
-    payload: dict[str, Any]
-    request_error: bool
-    """Refused before execution (variables that do not coerce): no ``data``."""
-    cacheable: bool
+    """A plain class: compiled, a frozen dataclass keeps its Python ``__init__`` (one per request)."""
+
+    def __init__(self, payload: dict[str, Any], *, request_error: bool, cacheable: bool) -> None:
+        self.payload: Final = payload
+        self.request_error: Final = request_error
+        """Refused before execution (variables that do not coerce): no ``data``."""
+        self.cacheable: Final = cacheable
 
 
 class Executor:
@@ -72,12 +74,9 @@ class Executor:
     ) -> None:
         """``operations`` puts each operation in metrics, traces and the request log."""
         self.operations = operations or OperationTelemetry()
-        self.schema = schema._schema
-        self.execution_context_class = schema.execution_context_class
-        """The planned executor's, or Strawberry's own with ``execution.planned`` off."""
+        self.setup = ExecutionSetup(schema, is_awaitable=IS_AWAITABLE, hide_suggestions=not suggestions)
         self.contexts = contexts
         self.cacheable = cacheable
-        self.hide_suggestions = not suggestions
         self.representations = Representations(schema)
         self.pii = PiiFields(schema._schema)
 
@@ -99,6 +98,7 @@ class Executor:
     async def _single(self, admitted: Admitted, operation: Operation, send: Send) -> None:
         responses = self.contexts.responses
         headers = admitted.headers
+        media = admitted.media
         key = None
         if responses is not None:
             if self.cacheable(operation.query, operation.operation_name):
@@ -107,7 +107,7 @@ class Executor:
                 )
                 stored = await responses.get(key)
                 if stored is not None:
-                    await respond(send, 200, stored, admitted.media, [*headers, (CACHE_HEADER, b"HIT")])
+                    await respond(send, 200, stored, media, [*headers, (CACHE_HEADER, b"HIT")])
                     self.operations.served_stored(operation.query, operation.operation_name, admitted.caller.name)
                     return
                 headers = [*headers, (CACHE_HEADER, b"MISS")]
@@ -127,8 +127,8 @@ class Executor:
                 responses.skip()
             else:
                 write = responses.keep(key, body, provenance, generation)
-        status = 200 if not answer.request_error or admitted.media.legacy else 400
-        await respond(send, status, body, admitted.media, headers)
+        status = 200 if not answer.request_error or media.legacy else 400
+        await respond(send, status, body, media, headers)
         if write is not None and responses is not None:
             await responses.write(write)
 
@@ -153,17 +153,7 @@ class Executor:
         return answer
 
     async def _execute(self, operation: Operation, context: GatewayContext) -> tuple[_Answer, Sequence[GraphQLError]]:
-        executor = self.execution_context_class.build(
-            self.schema,
-            operation.document,
-            None,
-            context,
-            operation.variables,
-            operation.operation_name,
-            is_awaitable=IS_AWAITABLE,
-            hide_suggestions=self.hide_suggestions,
-            operation_extensions=operation.extensions,
-        )
+        executor = self.setup.build(operation, context)
         if isinstance(executor, list):
             refusal = RequestError([coded(error, BAD_USER_INPUT) for error in executor])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors

@@ -4,8 +4,7 @@ the request names. Each refusal is a ``RequestError`` with the status the spec g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import orjson
@@ -17,16 +16,24 @@ from mobius.request_errors import RequestError, refused
 MAX_GET_PARAMETERS = 16
 
 
-@dataclass(frozen=True, slots=True)
 class Parameters:
     """A GraphQL request's parameters, of the types GraphQL over HTTP gives them (empty strings and
-    ``null`` as absent), and the persisted document it names, if any."""
+    ``null`` as absent), and the persisted document it names, if any. A plain class: compiled, a
+    frozen dataclass keeps its Python ``__init__`` (one per request)."""
 
-    query: str | None
-    operation_name: str | None
-    variables: dict[str, Any] | None
-    extensions: dict[str, Any] | None
-    document_id: str | None
+    def __init__(
+        self,
+        query: str | None,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        extensions: dict[str, Any] | None,
+        document_id: str | None,
+    ) -> None:
+        self.query: Final = query
+        self.operation_name: Final = operation_name
+        self.variables: Final = variables
+        self.extensions: Final = extensions
+        self.document_id: Final = document_id
 
     @classmethod
     def of(cls, data: Any) -> Parameters:

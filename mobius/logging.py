@@ -197,9 +197,15 @@ class JsonChain:
         self.renderer = renderer
         self._loggers: dict[str, NamedLogger] = {}
 
-    def write_info(self, name: str, event_name: str, fields: dict[str, Any]) -> bool:
+    def write_info(
+        self, name: str, event_name: str, fields: dict[str, Any], client_text: tuple[str, ...] | None = None
+    ) -> bool:
         """Log ``fields`` (the caller's own dict, without ``exc_info``) as ``log.info(event_name,
-        **fields)`` on logger ``name`` would; ``False`` if structlog runs another chain now."""
+        **fields)`` on logger ``name`` would; ``False`` if structlog runs another chain now.
+
+        ``client_text``: the only keys whose values the redaction has to look at, when the caller
+        knows that no key of ``fields`` names a secret and that every other value is plain
+        (``None``, a number) or verbatim; the line is the one the whole redaction writes."""
         processors = structlog.get_config()["processors"]
         if processors is not self.processors or processors != self.installed:
             return False
@@ -211,7 +217,13 @@ class JsonChain:
             event = self.by_name(logger, "info", fields)
         except structlog.DropEvent:
             return True
-        event = redact_event(logger, "info", event)
+        if client_text is None:
+            event = redact_event(logger, "info", event)
+        else:
+            for key in client_text:
+                value = event[key]
+                if type(value) not in _PLAIN and not isinstance(value, VERBATIM):
+                    event[key] = redact(value)
         event["level"] = "info"
         logger.msg(self.renderer(logger, "info", self.stamper(logger, "info", event)))
         return True

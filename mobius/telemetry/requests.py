@@ -50,6 +50,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD"})
 
 _LOGGER = "mobius.requests"
+CLIENT_TEXT = ("request_id", "caller", "operation_name", "error_codes")
+"""The request event's values that may hold what a client or an upstream wrote (its other values
+are numbers, ``None`` or verbatim, and none of its keys names a secret): all the redaction reads."""
 log = structlog.get_logger(_LOGGER)
 _EVENT = Verbatim("request")
 
@@ -161,7 +164,7 @@ def _log(
         ),
     }
     chain = mobius.logging.json_chain()  # by the module: mobius.logging imports this package
-    if chain is None or not chain.write_info(_LOGGER, _EVENT, event):
+    if chain is None or not chain.write_info(_LOGGER, _EVENT, event, CLIENT_TEXT):
         log.info(_EVENT, **event)
 
 

@@ -15,9 +15,11 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from clients.call_records import RequestRecord
 from mobius.logging import JsonChain, configure_logging, json_chain
 from mobius.settings import LogSettings
 from mobius.telemetry.logs import JsonLines, Verbatim, VerbatimRows, named_logger
+from mobius.telemetry.requests import _log
 
 
 class Named:
@@ -142,3 +144,28 @@ def test_the_one_call_drops_an_event_below_its_loggers_level(capsys: pytest.Capt
     finally:
         structlog.reset_defaults()
         logging.root.handlers[:] = handlers
+
+
+def test_the_request_event_redacts_its_client_text_alone_and_writes_the_whole_chains_line(
+    configured_json_logging: JsonChain, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mobius.telemetry.requests`` names the values a client or an upstream wrote; the rest of its
+    event needs no redaction, so its line is the one structlog's chain writes with all of it."""
+    # A logger of this test's own: the module's keeps the chain it first ran (structlog's cache).
+    monkeypatch.setattr("mobius.telemetry.requests.log", structlog.get_logger("mobius.requests"))
+    record = RequestRecord(
+        error_codes={"CONFLICT", "sk_live_code"},
+        query="query token { __typename }",
+        operation_name="token=hunter2",
+        operation_type="query",
+        caller="Bearer abc.def",
+        cache="MISS",
+    )
+    for _ in range(2):  # the one call, then structlog's chain with the same processors
+        _log(record, request_id="sk_live_leaked", trace_id=None, method="POST", status=200, duration_s=0.0123)
+        structlog.configure(processors=list(configured_json_logging.processors))
+    one_call, chain = capsys.readouterr().out.splitlines()
+    assert one_call == chain
+    for secret in ("hunter2", "sk_live", "abc.def"):
+        assert secret not in one_call
+    assert '"operation_name":"token=[redacted]"' in one_call

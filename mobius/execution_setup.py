@@ -1,0 +1,136 @@
+"""The executor of one admitted operation, as graphql-core's ``ExecutionContext.build`` makes it,
+with what depends on the document alone found once per document.
+
+``build`` asserts the schema valid, walks the document for its operation and fragments, coerces
+the variables and constructs the execution context: on every request, for a document that is
+the same from one request to the next. Here the schema is the gateway's own (validated when it
+was built), the operation is the one admission picked (``schema.operations``, with the same
+rules and errors as ``build``), and a document's fragments are kept by the document
+(``schema.operations`` keeps one parsed document per text); the variables are coerced per
+request by graphql-core's own ``get_variable_values``, with ``build``'s error limit. A document
+whose fragments declare variables (an experimental syntax whose signatures ``build`` checks)
+goes through ``build`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    default_field_resolver,
+    default_type_resolver,
+)
+from graphql.execution.collect_fields import FragmentDetails
+from graphql.execution.executor import Executor
+from graphql.execution.values import get_variable_values
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from mobius.admission import Operation
+from schema.root import MobiusSchema
+
+MAX_COERCION_ERRORS = 50
+"""``ExecutionContext.build``'s default."""
+DOCUMENTS_KEPT = 256
+"""Documents whose fragments are remembered; started afresh when full (a gateway's repeat)."""
+
+
+class _Fragments:
+    def __init__(
+        self,
+        document: DocumentNode,
+        definitions: dict[str, FragmentDefinitionNode],
+        details: dict[str, FragmentDetails],
+    ) -> None:
+        self.document: Final = document
+        """Kept alive with its entry, so that its identity (the key) is not reused."""
+        self.definitions: Final = definitions
+        self.details: Final = details
+
+
+class ExecutionSetup:
+    """Builds the execution context of each admitted operation."""
+
+    def __init__(
+        self,
+        schema: MobiusSchema,
+        *,
+        is_awaitable: Callable[[Any], TypeGuard[Awaitable[Any]]],
+        hide_suggestions: bool,
+    ) -> None:
+        self.schema: GraphQLSchema = schema._schema
+        self.execution_context_class = cast(
+            "type[StrawberryGraphQLCoreExecutionContext]", schema.execution_context_class
+        )
+        """The planned executor's, or Strawberry's own with ``execution.planned`` off (both take
+        Strawberry's ``operation_extensions``)."""
+        self.is_awaitable = is_awaitable
+        self.hide_suggestions = hide_suggestions
+        self._fragments: dict[int, _Fragments] = {}
+
+    def build(self, operation: Operation, context: Any) -> Executor[Any] | list[GraphQLError]:
+        """The operation's execution context, or the errors of its variables."""
+        fragments = self._fragments_of(operation.document)
+        if fragments is None:
+            return self.execution_context_class.build(
+                self.schema,
+                operation.document,
+                None,
+                context,
+                operation.variables,
+                operation.operation_name,
+                is_awaitable=self.is_awaitable,
+                hide_suggestions=self.hide_suggestions,
+                operation_extensions=operation.extensions,
+            )
+        variable_values = get_variable_values(
+            self.schema,
+            operation.operation.variable_definitions or (),
+            operation.variables or {},
+            max_errors=MAX_COERCION_ERRORS,
+            hide_suggestions=self.hide_suggestions,
+        )
+        if isinstance(variable_values, list):
+            return variable_values
+        return self.execution_context_class(
+            self.schema,
+            fragments.definitions,
+            fragments.details,
+            None,
+            context,
+            operation.operation,
+            variable_values,
+            default_field_resolver,
+            default_type_resolver,
+            default_field_resolver,
+            False,  # enable_early_execution
+            None,  # middleware_manager
+            self.is_awaitable,
+            None,  # is_async_iterable: graphql-core's default
+            hide_suggestions=self.hide_suggestions,
+            abort_signal=None,
+            hooks=None,
+            operation_extensions=operation.extensions,
+        )
+
+    def _fragments_of(self, document: DocumentNode) -> _Fragments | None:
+        """The document's fragments as ``build`` collects them; ``None`` when one declares variables."""
+        known = self._fragments.get(id(document))
+        if known is not None and known.document is document:
+            return known
+        definitions: dict[str, FragmentDefinitionNode] = {}
+        details: dict[str, FragmentDetails] = {}
+        for definition in document.definitions:
+            if isinstance(definition, FragmentDefinitionNode):
+                if definition.variable_definitions:
+                    return None
+                definitions[definition.name.value] = definition
+                details[definition.name.value] = FragmentDetails(definition, None)
+        if len(self._fragments) >= DOCUMENTS_KEPT:
+            self._fragments.clear()
+        fragments = self._fragments[id(document)] = _Fragments(document, definitions, details)
+        return fragments
