@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,3 +50,15 @@ async def store_for(request: pytest.FixtureRequest, redis_url: str, redis_prefix
         yield lambda time: RedisRateLimitStore(client, key_prefix=redis_prefix, clock=time.monotonic)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def lost_exceptions() -> AsyncIterator[list[dict[str, Any]]]:
+    """What the running loop reports as errors nobody handled (a task's exception or a
+    failure never retrieved)."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    yield reported
+    loop.set_exception_handler(previous)

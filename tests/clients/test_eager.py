@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,17 +15,6 @@ from clients.resilience.timeout import AttemptTimeout
 from resolvers.loaders.eager import start_eagerly
 
 seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
-
-
-@pytest.fixture
-async def lost_exceptions() -> AsyncIterator[list[dict[str, Any]]]:
-    """What the running loop reports as errors nobody handled (a task's exception never retrieved)."""
-    loop = asyncio.get_running_loop()
-    reported: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reported.append(context))
-    yield reported
-    loop.set_exception_handler(previous)
 
 
 async def test_the_first_step_runs_before_the_call_returns_and_the_task_runs_the_rest() -> None:

@@ -5,23 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from resolvers.loaders import when_done
-
-
-@pytest.fixture
-async def lost_exceptions() -> AsyncIterator[list[dict[str, Any]]]:
-    """What the running loop reports as errors nobody handled (a failure never retrieved)."""
-    loop = asyncio.get_running_loop()
-    reported: list[dict[str, Any]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reported.append(context))
-    yield reported
-    loop.set_exception_handler(previous)
 
 
 async def turns(count: int) -> None:
