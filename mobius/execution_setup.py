@@ -4,28 +4,20 @@ with what depends on the document alone found once per document.
 ``build`` asserts the schema valid, walks the document for its operation and fragments, coerces
 the variables and constructs the execution context: on every request, for a document that is
 the same from one request to the next. Here the schema is the gateway's own (validated when it
-was built), the operation is the one admission picked (``schema.operations``, with the same
-rules and errors as ``build``), and a document's fragments are kept by the document
-(``schema.operations`` keeps one parsed document per text); the variables are coerced per
-request by graphql-core's own ``get_variable_values``, with ``build``'s error limit. A document
-whose fragments declare variables (an experimental syntax whose signatures ``build`` checks)
-goes through ``build`` itself.
+was built), the operation is the one admission picked and the fragments are those found when the
+document was prepared (``schema.operations``, one entry per document text, with the same rules
+and errors as ``build``); the variables are coerced per request by graphql-core's own
+``get_variable_values``, with ``build``'s error limit. An operation without fragments found (a
+document whose fragments declare variables, an experimental syntax whose signatures ``build``
+checks) goes through ``build`` itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeGuard, cast
+from typing import Any, TypeGuard, cast
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    GraphQLError,
-    GraphQLSchema,
-    default_field_resolver,
-    default_type_resolver,
-)
-from graphql.execution.collect_fields import FragmentDetails
+from graphql import GraphQLError, GraphQLSchema, default_field_resolver, default_type_resolver
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_variable_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -35,21 +27,6 @@ from schema.root import MobiusSchema
 
 MAX_COERCION_ERRORS = 50
 """``ExecutionContext.build``'s default."""
-DOCUMENTS_KEPT = 256
-"""Documents whose fragments are remembered; started afresh when full (a gateway's repeat)."""
-
-
-class _Fragments:
-    def __init__(
-        self,
-        document: DocumentNode,
-        definitions: dict[str, FragmentDefinitionNode],
-        details: dict[str, FragmentDetails],
-    ) -> None:
-        self.document: Final = document
-        """Kept alive with its entry, so that its identity (the key) is not reused."""
-        self.definitions: Final = definitions
-        self.details: Final = details
 
 
 class ExecutionSetup:
@@ -70,11 +47,10 @@ class ExecutionSetup:
         Strawberry's ``operation_extensions``)."""
         self.is_awaitable = is_awaitable
         self.hide_suggestions = hide_suggestions
-        self._fragments: dict[int, _Fragments] = {}
 
     def build(self, operation: Operation, context: Any) -> Executor[Any] | list[GraphQLError]:
         """The operation's execution context, or the errors of its variables."""
-        fragments = self._fragments_of(operation.document)
+        fragments = operation.fragments
         if fragments is None:
             return self.execution_context_class.build(
                 self.schema,
@@ -116,21 +92,3 @@ class ExecutionSetup:
             hooks=None,
             operation_extensions=operation.extensions,
         )
-
-    def _fragments_of(self, document: DocumentNode) -> _Fragments | None:
-        """The document's fragments as ``build`` collects them; ``None`` when one declares variables."""
-        known = self._fragments.get(id(document))
-        if known is not None and known.document is document:
-            return known
-        definitions: dict[str, FragmentDefinitionNode] = {}
-        details: dict[str, FragmentDetails] = {}
-        for definition in document.definitions:
-            if isinstance(definition, FragmentDefinitionNode):
-                if definition.variable_definitions:
-                    return None
-                definitions[definition.name.value] = definition
-                details[definition.name.value] = FragmentDetails(definition, None)
-        if len(self._fragments) >= DOCUMENTS_KEPT:
-            self._fragments.clear()
-        fragments = self._fragments[id(document)] = _Fragments(document, definitions, details)
-        return fragments

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, parse
+from graphql.execution.collect_fields import FragmentDetails
 from strawberry.extensions import SchemaExtension
 
 from schema.complexity import Complexity
@@ -34,6 +35,29 @@ MAX_NAME_SHOWN = 100
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class DocumentFragments:
+    """A document's fragments as graphql-core's ``ExecutionContext.build`` collects them on every
+    request, found once with the document (``mobius.execution_setup``)."""
+
+    definitions: dict[str, FragmentDefinitionNode]
+    details: dict[str, FragmentDetails]
+
+
+def fragments_of(document: DocumentNode) -> DocumentFragments | None:
+    """The document's fragments; ``None`` when one declares variables (an experimental syntax whose
+    signatures ``build`` checks)."""
+    definitions: dict[str, FragmentDefinitionNode] = {}
+    details: dict[str, FragmentDetails] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            if definition.variable_definitions:
+                return None
+            definitions[definition.name.value] = definition
+            details[definition.name.value] = FragmentDetails(definition, None)
+    return DocumentFragments(definitions, details)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class PreparedDocument:
     document: DocumentNode | None
     """``None`` when the text does not parse."""
@@ -47,6 +71,8 @@ class PreparedDocument:
     """How many operations the document holds (named or not)."""
     variable_cost: Mapping[int, OperationDefinitionNode] = field(default_factory=dict)
     """Operations (by ``id``) whose cost is measured per request, with its variables."""
+    fragments: DocumentFragments | None = None
+    """A valid document's fragments (``fragments_of``)."""
 
     def operation(self, name: str | None) -> OperationDefinitionNode | GraphQLError:
         """The operation ``name`` selects, or the request error explaining why there is none."""
@@ -124,7 +150,8 @@ class Documents:
         operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
         named = {node.name.value: node for node in operations if node.name is not None}
         only = operations[0] if len(operations) == 1 else None
-        return PreparedDocument(document, errors, named, only, len(operations), variable_cost)
+        fragments = None if errors else fragments_of(document)
+        return PreparedDocument(document, errors, named, only, len(operations), variable_cost, fragments)
 
     def cost_recheck(self, prepared: PreparedDocument, operation: OperationDefinitionNode) -> CostRecheck | None:
         """What a request running ``operation`` must check once its variables are coerced."""

@@ -1,6 +1,6 @@
 """``mobius.execution_setup``: an admitted operation's execution context is the one graphql-core's
 ``ExecutionContext.build`` makes from the same request, its variables' errors are ``build``'s, and
-a document's fragments are found once (for a bounded number of documents)."""
+the fragments found when the document was prepared are the ones it runs with."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from graphql.execution.executor import Executor
 
 from mobius.admission import Operation
-from mobius.execution_setup import DOCUMENTS_KEPT, ExecutionSetup
+from mobius.execution_setup import ExecutionSetup
 from mobius.executor import IS_AWAITABLE as is_awaitable
+from schema.operations import fragments_of
 from schema.root import MobiusSchema, build_schema
 
 QUERY = """
@@ -39,6 +40,7 @@ def _operation(
         operation_name=name,
         variables=variables,
         extensions=extensions,
+        fragments=fragments_of(document),
     )
 
 
@@ -138,20 +140,16 @@ def test_fragments_declaring_variables_take_builds_own_path() -> None:
     assert [error.formatted for error in built] == [error.formatted for error in expected]
 
 
-def test_a_documents_fragments_are_found_once_for_a_bounded_number_of_documents() -> None:
+def test_the_fragments_found_with_the_document_are_the_ones_each_operation_runs_with() -> None:
     schema = build_schema()
     setup = ExecutionSetup(schema, is_awaitable=is_awaitable, hide_suggestions=True)
     document = parse(QUERY)
-    first = setup.build(_operation(document, "Org", {"orgId": "org-1"}), CONTEXT)
+    org = _operation(document, "Org", {"orgId": "org-1"})
+    first = setup.build(org, CONTEXT)
     again = setup.build(_operation(document, "Other", None), CONTEXT)
-    same_text = setup.build(_operation(parse(QUERY), "Other", None), CONTEXT)
     assert isinstance(first, Executor)
     assert isinstance(again, Executor)
-    assert isinstance(same_text, Executor)
-    assert again.fragments is first.fragments
-    assert same_text.fragments is not first.fragments
-    assert same_text.fragments == first.fragments
-    kept = [parse("{ viewer { id } }") for _ in range(DOCUMENTS_KEPT + 1)]  # alive: no identity reused
-    for other in kept:
-        assert isinstance(setup.build(_operation(other, None, None), CONTEXT), Executor)
-    assert len(setup._fragments) <= DOCUMENTS_KEPT
+    assert org.fragments is not None
+    assert first.fragments is org.fragments.details
+    assert again.fragments == first.fragments
+    assert list(first.fragments) == ["Named"]
