@@ -10,7 +10,7 @@ import pytest
 from cache_gateway_support import patient_redis, serve
 from clock import FakeClock
 from differential_support import Executors, differential_settings
-from harness import Gateway, GatewayServer, Sandbox
+from harness import Gateway, GatewayServer, Sandbox, reset_sandbox
 from response_cache_support import SandboxServerInfo, client, server
 
 __all__ = ["client", "saved_garbage", "server"]
@@ -54,7 +54,6 @@ async def executors(sandbox_server: SandboxServerInfo, http: aiohttp.ClientSessi
         GatewayServer(differential_settings(sandbox_server, planned=True)) as planned,
         GatewayServer(differential_settings(sandbox_server, planned=False)) as stock,
     ):
-        sandbox = Sandbox(urls=urls, credentials=credentials, http=http)
-        await sandbox.reset()
+        sandbox = await reset_sandbox(urls, credentials, http)
         yield Executors(planned, stock, sandbox)
         await sandbox.reset()
