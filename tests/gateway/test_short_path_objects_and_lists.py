@@ -136,11 +136,17 @@ async def tree_answer(variables: dict[str, Any], query: str = TREE_QUERY, **opti
     return {"data": result.data, "errors": errors}
 
 
+async def planned_answer(variables: dict[str, Any], query: str = TREE_QUERY) -> dict[str, Any]:
+    """The planned executor's answer, once held equal to graphql-core's."""
+    stock = await tree_answer(variables, query)
+    planned = await tree_answer(variables, query, execution_context_class=GatewayExecutionContext)
+    assert planned == stock
+    return planned
+
+
 async def test_planned_objects_and_lists_answer_what_graphql_core_answers() -> None:
     variables = {"first": 3, "withDeputy": True, "skipLoose": False}
-    stock = await tree_answer(variables)
-    planned = await tree_answer(variables, execution_context_class=GatewayExecutionContext)
-    assert planned == stock
+    planned = await planned_answer(variables)
     root = planned["data"]["root"]
     assert root["owner"] == {"id": "o-root", "name": "owner root"}
     assert root["deputy"] is None
@@ -164,9 +170,7 @@ async def test_planned_objects_and_lists_answer_what_graphql_core_answers() -> N
 
 async def test_planned_execution_follows_variables_in_directives_and_arguments() -> None:
     variables = {"first": 1, "withDeputy": False, "skipLoose": True}
-    stock = await tree_answer(variables)
-    planned = await tree_answer(variables, execution_context_class=GatewayExecutionContext)
-    assert planned == stock
+    planned = await planned_answer(variables)
     root = planned["data"]["root"]
     assert "deputy" not in root
     assert "loose" not in root
@@ -175,9 +179,7 @@ async def test_planned_execution_follows_variables_in_directives_and_arguments()
 
 async def test_null_in_a_non_null_item_nulls_the_nearest_nullable_parent() -> None:
     query = "{ root { kids: children { id siblings(first: 2) { id required { id } } } } }"
-    stock = await tree_answer({}, query)
-    planned = await tree_answer({}, query, execution_context_class=GatewayExecutionContext)
-    assert planned == stock
+    planned = await planned_answer({}, query)
     kids = planned["data"]["root"]["kids"]
     assert kids[1] is None  # siblings is [Node!]!: the null climbs to the nullable child
     assert [kid["id"] for kid in kids if kid] == ["c0", "c2", "boom"]
