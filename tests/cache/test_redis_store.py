@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from cache_support import CACHE_TYPES, CUSTOMERS, SUBSCRIPTIONS, USERS, RedisStandIn, Upstream
 from clock import FakeClock
+from engine_support import user
 from harness import free_port
 from redis_support import RedisBackend
 
@@ -38,10 +38,6 @@ HEALTHY_TIMEOUT_S = 30.0
 """Every timeout of a store on a healthy backend. A busy machine can hold a healthy Redis's answer
 (or a cluster client's first command, which discovers the slots) past an outage limit of a tenth of
 a second, and a timed-out read is a miss: these tests are about what Redis holds, not about outages."""
-
-
-def user(user_id: str, name: str = "Ada") -> IdentityUser:
-    return IdentityUser(id=user_id, org_id="org-1", name=name, updated_at=datetime(2026, 1, 2, tzinfo=UTC), etag="e1")
 
 
 def server_target(url: str, prefix: str) -> RedisTarget:
