@@ -61,6 +61,8 @@ async def invalidate(gateway: Gateway, body: dict[str, Any], headers: dict[str, 
 
 
 def assignee_outside_the_members_page() -> str:
+    """A user the dashboard meets only as an issue's assignee: not on org-1's members page, owning
+    none of its projects on the page (so only the assignees' batch reads it)."""
     seed = fresh_seed()
     members = set(seed.identity.orgs["org-1"].member_ids[:50])
     projects = seed.projects.projects_by_org["org-1"][:20]
