@@ -19,7 +19,17 @@ from schema.common import GatewayInfo
 from schema.cost import reads
 from schema.fallbacks import with_fallback
 from schema.plans import LATER, answered_now
-from schema.ready import fresh, period_end_now, plan_now, seats_now, status_now
+from schema.ready import (
+    fresh,
+    period_end_now,
+    period_end_of,
+    plan_now,
+    plan_of,
+    seats_now,
+    seats_of,
+    status_now,
+    status_of,
+)
 from schema.selection import Selection, read_from
 
 _ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp"})
@@ -62,28 +72,34 @@ def _subscriptions_from(
     return resolvers.billing.subscriptions_ahead(loaders, [account.customer_id for account in accounts])
 
 
+def _upstream_status(status: str | None) -> str | None:
+    """The upstream's value of ``invoices``' ``status`` argument (lower case), or None."""
+    return status.lower() if status else None
+
+
+def _invoices_of(found: Sequence[BillingInvoice] | None) -> list[Invoice]:
+    """``BillingAccount.invoices`` of the loader's invoice list (its resolver and ``invoices_now`` answer this)."""
+    return [] if found is None else [Invoice.from_model(invoice) for invoice in found]
+
+
 def _invoices_from(
     loaders: Loaders, accounts: Sequence[BillingAccount], args: Mapping[str, Any], _: Selection
 ) -> Sequence[asyncio.Future[Any]]:
-    status = args.get("status")
     customer_ids = [account.customer_id for account in accounts]
-    return resolvers.billing.invoices_ahead(loaders, customer_ids, args["first"], status.lower() if status else None)
+    return resolvers.billing.invoices_ahead(loaders, customer_ids, args["first"], _upstream_status(args.get("status")))
 
 
 def invoices_now(account: BillingAccount, context: Any, args: Mapping[str, Any]) -> Any:
     """``BillingAccount.invoices`` where the loader holds the list, fresh; else ``LATER`` (for
     arguments the resolver refuses too: it is async, its error comes after its siblings have run)."""
-    status = args.get("status")
-    wanted = status.lower() if status else None
     loaders = context.loaders
+    wanted = _upstream_status(args.get("status"))
     try:
         future = resolvers.billing.invoices_future(loaders, account.customer_id, args["first"], wanted)
     except InvalidArgument:
         return LATER
     found = fresh(loaders, future)
-    if found is LATER:
-        return LATER
-    return [] if found is None else [Invoice.from_model(invoice) for invoice in found]
+    return LATER if found is LATER else _invoices_of(found)
 
 
 SUBSCRIPTION = {**reads(SUBSCRIPTIONS), **read_from(_subscriptions_from)}
@@ -100,35 +116,30 @@ class BillingAccount:
 
     @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(plan_now)})
     async def plan(self, info: GatewayInfo) -> str | None:
-        subscription = await self._subscription(info)
-        return subscription.plan if subscription else None
+        return plan_of(await self._subscription(info))
 
     @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(status_now)})
     async def status(self, info: GatewayInfo) -> str | None:
-        subscription = await self._subscription(info)
-        return subscription.status.upper() if subscription else None
+        return status_of(await self._subscription(info))
 
     @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(seats_now)})
     async def seats(self, info: GatewayInfo) -> int | None:
-        subscription = await self._subscription(info)
-        return subscription.seats if subscription else None
+        return seats_of(await self._subscription(info))
 
     @strawberry.field(metadata={**SUBSCRIPTION, **answered_now(period_end_now)})
     async def current_period_end(self, info: GatewayInfo) -> datetime | None:
-        subscription = await self._subscription(info)
-        return datetime.fromtimestamp(subscription.current_period_end, UTC) if subscription else None
+        return period_end_of(await self._subscription(info))
 
     @strawberry.field(
         metadata={**reads(INVOICES, size="first"), **read_from(_invoices_from), **answered_now(invoices_now)}
     )
     async def invoices(self, info: GatewayInfo, first: int = 10, status: str | None = None) -> list[Invoice]:
-        wanted = status.lower() if status else None
         found = served(
             info,
             await with_fallback(
                 info,
                 "BillingAccount.invoices",
-                resolvers.billing.invoices(info.context.loaders, self.customer_id, first, wanted),
+                resolvers.billing.invoices(info.context.loaders, self.customer_id, first, _upstream_status(status)),
             ),
         )
-        return [Invoice.from_model(invoice) for invoice in found]
+        return _invoices_of(found)

@@ -3,7 +3,9 @@
 The planned executor calls them per object (the owner of every project, the assignee of every
 issue, every project's issues page, a billing account's subscription fields). They live here,
 compiled with the executor (pyproject ``[tool.mobius.mypyc]``), so those calls stay native; the
-fields declare them in their types' modules (``schema.projects``, ``schema.billing``).
+fields declare them in their types' modules (``schema.projects``, ``schema.billing``). The billing
+account's projections of its subscription (``plan_of`` and the others) are here too: each field's
+resolver in ``schema.billing`` and its ``*_now`` answer with the same one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import resolvers.billing
 import resolvers.identity
 import resolvers.projects
+from clients.billing import BillingSubscription
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
 from schema.plans import LATER
 
@@ -89,27 +92,45 @@ def _subscription_now(account: Any, context: Any) -> Any:
     return fresh(loaders, resolvers.billing.subscription_future(loaders, account.customer_id))
 
 
+def plan_of(subscription: BillingSubscription | None) -> str | None:
+    """``BillingAccount.plan`` of the account's subscription (its resolver and ``plan_now`` answer this)."""
+    return None if subscription is None else subscription.plan
+
+
+def status_of(subscription: BillingSubscription | None) -> str | None:
+    """``BillingAccount.status`` of the account's subscription."""
+    return None if subscription is None else subscription.status.upper()
+
+
+def seats_of(subscription: BillingSubscription | None) -> int | None:
+    """``BillingAccount.seats`` of the account's subscription."""
+    return None if subscription is None else subscription.seats
+
+
+def period_end_of(subscription: BillingSubscription | None) -> datetime | None:
+    """``BillingAccount.currentPeriodEnd`` of the account's subscription."""
+    return None if subscription is None else datetime.fromtimestamp(subscription.current_period_end, UTC)
+
+
 def plan_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
     """``BillingAccount.plan`` where the subscription is ready (``_subscription_now``)."""
     subscription = _subscription_now(account, context)
-    return subscription if subscription is None or subscription is LATER else subscription.plan
+    return subscription if subscription is LATER else plan_of(subscription)
 
 
 def status_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
     """``BillingAccount.status`` where the subscription is ready."""
     subscription = _subscription_now(account, context)
-    return subscription if subscription is None or subscription is LATER else subscription.status.upper()
+    return subscription if subscription is LATER else status_of(subscription)
 
 
 def seats_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
     """``BillingAccount.seats`` where the subscription is ready."""
     subscription = _subscription_now(account, context)
-    return subscription if subscription is None or subscription is LATER else subscription.seats
+    return subscription if subscription is LATER else seats_of(subscription)
 
 
 def period_end_now(account: Any, context: Any, _args: Mapping[str, Any]) -> Any:
     """``BillingAccount.currentPeriodEnd`` where the subscription is ready."""
     subscription = _subscription_now(account, context)
-    if subscription is None or subscription is LATER:
-        return subscription
-    return datetime.fromtimestamp(subscription.current_period_end, UTC)
+    return subscription if subscription is LATER else period_end_of(subscription)

@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 import uvicorn
 from canary import CANARY_CALLER_TOKEN, CANARY_CREDENTIALS
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
 
 from mobius.app import create_app
 from mobius.demo import demo_settings
@@ -183,9 +185,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def sandbox(sandbox_server: tuple[SandboxUrls, SandboxCredentials], http: aiohttp.ClientSession) -> Sandbox:
     """The sandbox, reset (counters, faults, data) before each test."""
     urls, credentials = sandbox_server
-    box = Sandbox(urls=urls, credentials=credentials, http=http)
-    await box.reset()
-    return box
+    return await reset_sandbox(urls, credentials, http)
 
 
 def gateway_settings(sandbox_server: tuple[SandboxUrls, SandboxCredentials], **overrides: Any) -> Settings:
@@ -203,9 +203,35 @@ def gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials]) -> It
 async def gateway(gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
     """The shared gateway, with a freshly reset sandbox, an empty cache and fresh resilience state
     (closed breakers, full retry budgets, nothing learned about rate limits) behind it."""
-    await gateway_server.app.state.upstreams.reset_resilience()
-    async with http.post(
-        f"{gateway_server.url}/admin/cache/invalidate", json={"all": True}, headers=ADMIN_HEADERS
-    ) as response:
-        assert response.status == 200, await response.text()
-    return Gateway(url=gateway_server.url, http=http)
+    return await fresh_gateway(gateway_server, http)
+
+
+async def reset_sandbox(urls: SandboxUrls, credentials: SandboxCredentials, http: aiohttp.ClientSession) -> Sandbox:
+    """A client of the sandbox at ``urls``, which it has reset (counters, faults, data)."""
+    box = Sandbox(urls=urls, credentials=credentials, http=http)
+    await box.reset()
+    return box
+
+
+async def fresh_gateway(server: GatewayServer, http: aiohttp.ClientSession, *, empty_cache: bool = True) -> Gateway:
+    """A client of ``server``, which it has given fresh resilience state (closed breakers, full retry
+    budgets, nothing learned about rate limits) and, unless ``empty_cache`` is false, an empty cache."""
+    await server.app.state.upstreams.reset_resilience()
+    if empty_cache:
+        async with http.post(
+            f"{server.url}/admin/cache/invalidate", json={"all": True}, headers=ADMIN_HEADERS
+        ) as response:
+            assert response.status == 200, await response.text()
+    return Gateway(url=server.url, http=http)
+
+
+async def first_subscription_event(url: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The first event the canary caller receives over a websocket subscription to ``document`` (one
+    root field) on the gateway at ``url``: that field's value."""
+    transport = WebsocketsTransport(url=url.replace("http://", "ws://") + "/graphql", init_payload=ADMIN_HEADERS)
+    async with Client(transport=transport) as session:
+        async for result in session.subscribe(GraphQLRequest(document, variable_values=variables)):
+            (event,) = result.values()
+            found: dict[str, Any] = event
+            return found
+    raise AssertionError("the subscription ended without an event")

@@ -31,12 +31,6 @@ from resolvers.cache.entry import WIRE_FORMAT, Entry, decode, encode
 from resolvers.cache.l1 import L1Cache
 from resolvers.cache.store import StoreWrite
 
-
-@pytest.fixture
-def users() -> Upstream:
-    return Upstream({f"u-{i}": user(f"u-{i}") for i in range(1, 6)})
-
-
 SAMPLES: list[tuple[CacheType[Any, Any], Any]] = [
     (USERS, user("u-1")),
     (MEMBERS, MembersPage(data=[user("u-1"), user("u-2")], total_count=2, next_cursor="c2")),

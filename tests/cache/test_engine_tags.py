@@ -20,11 +20,6 @@ from resolvers.cache import (
 )
 
 
-@pytest.fixture
-def users() -> Upstream:
-    return Upstream({f"u-{i}": user(f"u-{i}") for i in range(1, 6)})
-
-
 async def test_invalidating_an_entity_drops_it_and_the_lists_that_embed_it(clock: FakeClock, users: Upstream) -> None:
     engine = make_engine(clock)
     pages = Upstream({"org-1": MembersPage(data=[users.data["u-1"]], total_count=1)})

@@ -4,15 +4,15 @@ invalidation across replicas, fences, locks, outages."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from cache_support import CACHE_TYPES, CUSTOMERS, SUBSCRIPTIONS, USERS, RedisStandIn, Upstream
 from clock import FakeClock
+from engine_support import user
+from harness import free_port
 from redis_support import RedisBackend
 
 from clients.identity import IdentityUser
@@ -38,17 +38,6 @@ HEALTHY_TIMEOUT_S = 30.0
 """Every timeout of a store on a healthy backend. A busy machine can hold a healthy Redis's answer
 (or a cluster client's first command, which discovers the slots) past an outage limit of a tenth of
 a second, and a timed-out read is a miss: these tests are about what Redis holds, not about outages."""
-
-
-def user(user_id: str, name: str = "Ada") -> IdentityUser:
-    return IdentityUser(id=user_id, org_id="org-1", name=name, updated_at=datetime(2026, 1, 2, tzinfo=UTC), etag="e1")
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def server_target(url: str, prefix: str) -> RedisTarget:
@@ -198,7 +187,7 @@ async def test_the_lock_keeps_a_second_replica_from_fetching_a_hot_key(
 
 async def test_a_refused_connection_is_a_miss_and_opens_the_breaker(clock: FakeClock) -> None:
     store = store_for(
-        server_target(f"redis://127.0.0.1:{closed_port()}/0", "x:"), clock, op_timeout_s=OUTAGE_OP_TIMEOUT_S
+        server_target(f"redis://127.0.0.1:{free_port()}/0", "x:"), clock, op_timeout_s=OUTAGE_OP_TIMEOUT_S
     )
     engine = engine_for(store, clock, l1=None)
     users = Upstream({"u-1": user("u-1")})

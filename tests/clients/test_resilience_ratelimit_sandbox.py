@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from canary import CANARY_CREDENTIALS
-from harness import Sandbox
+from harness import reset_sandbox
 
 from clients.billing import BILLING
 from clients.errors import RateLimited, RateLimitedLocally
@@ -94,8 +94,7 @@ async def test_two_replicas_under_a_static_quota_get_no_429_from_a_fixed_window_
     kind: WindowKind,
 ) -> None:
     time = FakeTime(wall=sandbox_clock)
-    box = Sandbox(urls=fixed_window_sandbox, credentials=CANARY_CREDENTIALS, http=http)
-    await box.reset()
+    box = await reset_sandbox(fixed_window_sandbox, CANARY_CREDENTIALS, http)
     await box.faults("billing", rate_limit={"limit": 5, "window_s": 1})
     rate_limit = {"limit": 5, "window_s": 1.0, "window": kind, "learn": False}
     settings = settings_with(box.urls, box.credentials, billing={"resilience": {**NO_RETRY, "rate_limit": rate_limit}})

@@ -52,17 +52,24 @@ async def billing_with(sandbox: Any, built: list[Upstreams], time: FakeTime, **b
     return upstreams
 
 
+async def opened_breaker(sandbox: Any, built: list[Upstreams], time: FakeTime) -> Upstreams:
+    """Billing upstreams with ``BREAKER`` and no retry, whose breaker four failing calls (the
+    sandbox's billing answering 503, which it keeps doing) have opened."""
+    upstreams = await billing_with(sandbox, built, time, resilience={"breaker": BREAKER, "retry": NO_RETRY})
+    await sandbox.faults("billing", error_rate=1.0, status=503)
+    for _ in range(4):
+        with pytest.raises(UpstreamUnavailable):
+            await upstreams[BILLING].customer_for_org("org-1")
+    return upstreams
+
+
 async def customers(sandbox: Any) -> int:
     return await route_count(sandbox, "billing", CUSTOMERS)
 
 
 async def test_an_open_breaker_sends_nothing_and_says_when_to_come_back(sandbox: Any, built: list[Upstreams]) -> None:
     time = FakeTime()
-    upstreams = await billing_with(sandbox, built, time, resilience={"breaker": BREAKER, "retry": NO_RETRY})
-    await sandbox.faults("billing", error_rate=1.0, status=503)
-    for _ in range(4):
-        with pytest.raises(UpstreamUnavailable):
-            await upstreams[BILLING].customer_for_org("org-1")
+    upstreams = await opened_breaker(sandbox, built, time)
     assert upstreams.transport("billing").pipeline.breaker.state is BreakerState.OPEN
     assert await customers(sandbox) == 4
     time.advance(10)
@@ -80,11 +87,7 @@ async def test_after_the_wait_exactly_k_probes_reach_billing_under_50_concurrent
     sandbox: Any, built: list[Upstreams]
 ) -> None:
     time = FakeTime()
-    upstreams = await billing_with(sandbox, built, time, resilience={"breaker": BREAKER, "retry": NO_RETRY})
-    await sandbox.faults("billing", error_rate=1.0, status=503)
-    for _ in range(4):
-        with pytest.raises(UpstreamUnavailable):
-            await upstreams[BILLING].customer_for_org("org-1")
+    upstreams = await opened_breaker(sandbox, built, time)
     await sandbox.faults("billing", latency_ms=50)  # recovered, and slow enough for probes to overlap
     time.advance(30)
     before = await customers(sandbox)

@@ -15,9 +15,7 @@ import orjson
 import pytest
 from broker_support import Broker
 from canary import CANARY_CREDENTIALS
-from gql import Client, GraphQLRequest
-from gql.transport.websockets import WebsocketsTransport
-from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, gateway_settings
+from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, first_subscription_event, gateway_settings
 
 from clients.projects import parse_webhook
 from sandbox import SandboxServer, SandboxUrls
@@ -172,15 +170,6 @@ async def test_an_issue_closed_in_the_sandbox_shows_closed_on_the_next_dashboard
 ISSUE_EVENTS = "subscription Issues($project: ID!) { issueEvents(projectId: $project) { type issueId state } }"
 
 
-async def first_issue_event(url: str, project_id: str) -> dict[str, Any]:
-    transport = WebsocketsTransport(url=url.replace("http://", "ws://") + "/graphql", init_payload=ADMIN_HEADERS)
-    async with Client(transport=transport) as session:
-        async for result in session.subscribe(GraphQLRequest(ISSUE_EVENTS, variable_values={"project": project_id})):
-            event: dict[str, Any] = result["issueEvents"]
-            return event
-    raise AssertionError("the subscription ended without an event")
-
-
 async def test_an_issue_closed_through_the_broker_reaches_a_subscriber_on_another_replica(
     broker: Broker, broker_sandbox: SandboxUrls, http: aiohttp.ClientSession, redis_config: dict[str, str]
 ) -> None:
@@ -211,7 +200,7 @@ async def test_an_issue_closed_through_the_broker_reaches_a_subscriber_on_anothe
             for issue in project["issues"]["nodes"]
             if issue["state"] == "OPEN"
         )
-        listening = asyncio.create_task(first_issue_event(b.url, project_id))
+        listening = asyncio.create_task(first_subscription_event(b.url, ISSUE_EVENTS, {"project": project_id}))
         while not b.app.state.bus.fanout.listens(f"issue:{project_id}"):
             assert time.monotonic() < deadline, "the subscriber never listened"
             await asyncio.sleep(0.01)

@@ -2,7 +2,7 @@
 without calling the resolver (no resolve info), and calls the resolver wherever the function
 answers ``LATER``; the answer, errors and paths are the ones Strawberry and graphql-core give.
 (On the gateway, a user served stale still goes through its field's resolver, which marks it at
-its own path: ``test_cache``.)"""
+its own path: ``test_cache_stale_and_outages``.)"""
 
 from __future__ import annotations
 

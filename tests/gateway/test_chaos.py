@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from harness import DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox
+from harness import DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, fresh_gateway
 
 from sandbox import SandboxCredentials, SandboxUrls
 from tests.clients.support import settings_with
@@ -46,8 +46,7 @@ def chaos_gateway_server(sandbox_server: tuple[SandboxUrls, SandboxCredentials])
 
 @pytest.fixture
 async def chaos_gateway(chaos_gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
-    await chaos_gateway_server.app.state.upstreams.reset_resilience()
-    return Gateway(url=chaos_gateway_server.url, http=http)
+    return await fresh_gateway(chaos_gateway_server, http, empty_cache=False)
 
 
 async def timed_dashboard(gateway: Gateway) -> tuple[dict[str, Any], float]:

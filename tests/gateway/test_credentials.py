@@ -6,7 +6,6 @@ Every test starts its own gateway, so its token cache is cold and its clock and 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from canary import CANARY
-from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox
+from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, free_port
 
 from clients.resilience.clock import TimeSource
 from mobius.settings import Settings
@@ -39,13 +38,6 @@ PATIENT = {
 be busy (aiohttp counts waiting for a pooled connection against the connect timeout)."""
 
 StartGateway = Callable[..., Any]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -172,7 +164,7 @@ async def test_a_failing_token_endpoint_surfaces_as_upstream_auth_failed(
 async def test_an_unreachable_token_endpoint_surfaces_as_upstream_auth_failed(
     sandbox: Sandbox, start_gateway: StartGateway
 ) -> None:
-    token_url = f"http://127.0.0.1:{closed_port()}/oauth/token"
+    token_url = f"http://127.0.0.1:{free_port()}/oauth/token"
     async with start_gateway(identity={"auth": {"token_url": token_url}}) as gateway:
         body, result = await raw_query(gateway, DASHBOARD_QUERY, {"orgId": "org-1"})
 

@@ -1,7 +1,7 @@
 """``execution.planned`` switches the planned executor (and the streamlined resolvers) off without
 a deploy: the gateway then runs graphql-core's and Strawberry's stock execution and answers the
-same, with the same upstream requests. The differential test (``test_executor_differential.py``)
-compares the two on generated documents under upstream faults."""
+same, with the same upstream requests. The differential tests (``test_executor_differential_*.py``)
+compare the two on generated documents under upstream faults."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from canary import CANARY_CREDENTIALS
 from clock import FakeClock
-from harness import GatewayServer, Sandbox, gateway_settings
+from harness import GatewayServer, Sandbox, gateway_settings, reset_sandbox
 from jwt_support import Refusal, b64url, post_with
 
 from mobius.auth.jwks import JwksUrl
@@ -36,9 +36,7 @@ def provider_server() -> Iterator[tuple[SandboxUrls, SandboxCredentials]]:
 @pytest.fixture
 async def provider(provider_server: tuple[SandboxUrls, SandboxCredentials], http: aiohttp.ClientSession) -> Sandbox:
     urls, credentials = provider_server
-    box = Sandbox(urls=urls, credentials=credentials, http=http)
-    await box.reset()
-    return box
+    return await reset_sandbox(urls, credentials, http)
 
 
 def jwt_settings(urls: SandboxUrls, **changes: Any) -> dict[str, Any]:

@@ -9,7 +9,16 @@ from typing import Any
 import aiohttp
 import pytest
 from config_support import offline_upstreams
-from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, gateway_settings, upstream_requests
+from harness import (
+    ADMIN_HEADERS,
+    DASHBOARD_QUERY,
+    Gateway,
+    GatewayServer,
+    Sandbox,
+    fresh_gateway,
+    gateway_settings,
+    upstream_requests,
+)
 
 from mobius.settings import ConfigError, load_settings
 from sandbox import SandboxCredentials, SandboxUrls
@@ -41,12 +50,7 @@ def ledger_server(
 @pytest.fixture
 async def ledger(ledger_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession) -> Gateway:
     """The ledger gateway with a freshly reset sandbox, an empty cache and fresh resilience state."""
-    await ledger_server.app.state.upstreams.reset_resilience()
-    async with http.post(
-        f"{ledger_server.url}/admin/cache/invalidate", json={"all": True}, headers=ADMIN_HEADERS
-    ) as response:
-        assert response.status == 200, await response.text()
-    return Gateway(url=ledger_server.url, http=http)
+    return await fresh_gateway(ledger_server, http)
 
 
 async def test_the_billing_account_is_the_same_from_either_vendor(

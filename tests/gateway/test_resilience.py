@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from harness import DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, gateway_settings
+from harness import DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, fresh_gateway, gateway_settings
 
 from mobius.app import create_app
 from mobius.settings import ConfigError, RedisSettings, SecretRef
@@ -54,8 +54,7 @@ def strict_gateway_server(
 async def strict_gateway(
     strict_gateway_server: GatewayServer, sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> Gateway:
-    await strict_gateway_server.app.state.upstreams.reset_resilience()
-    return Gateway(url=strict_gateway_server.url, http=http)
+    return await fresh_gateway(strict_gateway_server, http, empty_cache=False)
 
 
 async def test_the_deadline_header_shortens_upstream_timeouts(gateway: Gateway, sandbox: Sandbox) -> None:

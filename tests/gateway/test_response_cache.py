@@ -10,11 +10,11 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as redis
 import yaml
+from cache_gateway_support import NO_REQUESTS, Counted, assignee_outside_the_members_page
 from clock import FakeClock
 from config_support import offline_upstreams
-from harness import ADMIN_HEADERS, GatewayServer, Sandbox, upstream_requests
+from harness import ADMIN_HEADERS, GatewayServer, Sandbox, free_port, upstream_requests
 from response_cache_support import RESPONSE_STATS, Client, SandboxServerInfo, settings_with_response_cache
-from test_cache import NO_REQUESTS, Counted, assignee_outside_the_members_page, closed_port
 
 from mobius.cli import main
 
@@ -298,7 +298,7 @@ async def test_a_response_lives_no_longer_than_max_ttl_nor_its_entries_freshness
 async def test_an_unreachable_redis_still_answers_every_request(
     sandbox_server: SandboxServerInfo, sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:
-    settings = settings_with_response_cache(sandbox_server, {"url": f"redis://127.0.0.1:{closed_port()}/0"})
+    settings = settings_with_response_cache(sandbox_server, {"url": f"redis://127.0.0.1:{free_port()}/0"})
     with GatewayServer(settings) as server:
         client = Client(server.url, http)
         first, second = await client.dashboard(), await client.dashboard()

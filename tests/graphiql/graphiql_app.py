@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -15,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from harness import free_port
 from strawberry.fastapi import GraphQLRouter
 
 from mobius.graphiql import GRAPHIQL_CSP, STATIC_DIR, render_graphiql_page
@@ -107,13 +107,6 @@ def make_app(recorder: Recorder, *, report_csp: bool = False) -> FastAPI:
         return await call_next(request)
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

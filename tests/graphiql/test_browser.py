@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphiql_app import LiveServer, free_port
+from graphiql_app import LiveServer
+from harness import free_port
 from websockets.asyncio.client import ClientConnection, connect
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,13 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
 
-from gql import Client, GraphQLRequest
-from gql.transport.websockets import WebsocketsTransport
-from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox
+from harness import ADMIN_HEADERS, DASHBOARD_QUERY, Gateway, GatewayServer, Sandbox, first_subscription_event
 from subscription_support import (
-    BEARER,
     SandboxServerInfo,
     delivered,
     point_webhooks_at,
@@ -41,17 +37,6 @@ async def open_invoice(gateway: Gateway) -> tuple[str, str]:
     raise AssertionError("no organization with an open invoice on its dashboard")
 
 
-async def first_event(url: str, org_id: str) -> dict[str, Any]:
-    transport = WebsocketsTransport(
-        url=url.replace("http://", "ws://") + "/graphql", init_payload={"Authorization": BEARER}
-    )
-    async with Client(transport=transport) as session:
-        async for result in session.subscribe(GraphQLRequest(PAID_EVENTS, variable_values={"org": org_id})):
-            event: dict[str, Any] = result["invoiceEvents"]
-            return event
-    raise AssertionError("the subscription ended without an event")
-
-
 async def test_a_paid_invoice_reaches_a_subscriber_on_another_replica_and_the_next_dashboard(
     sandbox_server: SandboxServerInfo, sandbox: Sandbox, redis_url: str, redis_prefix: str
 ) -> None:
@@ -60,7 +45,7 @@ async def test_a_paid_invoice_reaches_a_subscriber_on_another_replica_and_the_ne
         on_a, on_b = Gateway(a.url, sandbox.http), Gateway(b.url, sandbox.http)
         await point_webhooks_at(sandbox.http, sandbox.url("billing"), a.url)
         org_id, invoice_id = await open_invoice(on_b)
-        listening = asyncio.create_task(first_event(b.url, org_id))
+        listening = asyncio.create_task(first_subscription_event(b.url, PAID_EVENTS, {"org": org_id}))
         await until_listening(b, f"invoice:{org_id}")
 
         started = time.monotonic()

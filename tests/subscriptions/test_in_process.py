@@ -6,13 +6,9 @@ configured beyond what the sandbox's settings give."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from gql import Client, GraphQLRequest
-from gql.transport.websockets import WebsocketsTransport
-from harness import ADMIN_HEADERS, Gateway, GatewayServer, Sandbox
+from harness import ADMIN_HEADERS, Gateway, GatewayServer, Sandbox, first_subscription_event
 from subscription_support import (
-    BEARER,
     SandboxServerInfo,
     delivered,
     point_webhooks_at,
@@ -28,16 +24,6 @@ ISSUES = '{ project(id: "proj-1") { name issues(first: 50) { nodes { id state } 
 CLOSE = "mutation Close($id: ID!) { closeIssue(id: $id) { id state } }"
 
 
-async def first_issue_event(url: str, project_id: str) -> dict[str, Any]:
-    url = url.replace("http://", "ws://") + "/graphql"
-    transport = WebsocketsTransport(url=url, init_payload={"Authorization": BEARER})
-    async with Client(transport=transport) as session:
-        async for result in session.subscribe(GraphQLRequest(ISSUE_EVENTS, variable_values={"project": project_id})):
-            event: dict[str, Any] = result["issueEvents"]
-            return event
-    raise AssertionError("the subscription ended without an event")
-
-
 async def test_a_closed_issue_reaches_an_issue_subscriber_in_process(
     sandbox_server: SandboxServerInfo, sandbox: Sandbox
 ) -> None:
@@ -46,7 +32,7 @@ async def test_a_closed_issue_reaches_an_issue_subscriber_in_process(
         await point_webhooks_at(sandbox.http, sandbox.url("projects"), server.url)
         project = (await gateway.query(ISSUES, headers=ADMIN_HEADERS))["data"]["project"]
         issue = next(node["id"] for node in project["issues"]["nodes"] if node["state"] == "OPEN")
-        listening = asyncio.create_task(first_issue_event(server.url, "proj-1"))
+        listening = asyncio.create_task(first_subscription_event(server.url, ISSUE_EVENTS, {"project": "proj-1"}))
         await until_listening(server, "issue:proj-1")
 
         closed = await gateway.query(CLOSE, {"id": issue}, headers=ADMIN_HEADERS)

@@ -1,120 +1,43 @@
-"""The internals the planned executor is written against, each pinned by a test named after it.
-
-``schema/execution.py`` (with ``execution_state.py``) subclasses graphql-core 3.3's executor and
-calls its per-field methods; ``schema/plans.py`` and ``schema/streamline.py`` read Strawberry's field definitions;
-``schema/lockstep.py`` steps coroutines itself, as asyncio's tasks do. None of that is public API.
-The releases it was read from are pinned exactly in ``pyproject.toml``; a release that moves one of
-these entry points fails here, by name, instead of answering wrongly. To move a pin: install the new
-release, make this file pass, then update ``WRITTEN_AGAINST`` and the pin together (or run with
-``execution.planned: false`` meanwhile).
-"""
+"""graphql-core's executor internals the planned executor is written against (``schema/execution.py``
+with ``execution_state.py`` subclasses it and calls its per-field methods), each pinned by a test
+named after it (see ``test_executor_internals_pins``)."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import inspect
-import tomllib
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator
 from copy import copy
-from enum import Enum
-from importlib.metadata import version
-from pathlib import Path as FilePath
-from types import CoroutineType
 from typing import Any
 
 import pytest
 import strawberry
-import uvloop
+from executor_internals_support import (
+    DOCUMENT,
+    ROOT,
+    SCHEMA,
+    Leaf,
+    Query,
+    built_executor,
+    graphql_schema,
+    root_fields,
+    type_named,
+)
 from graphql import (
     GraphQLError,
     GraphQLInt,
     GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLSchema,
     parse,
 )
-from graphql.execution.collect_fields import FieldDetails, collect_fields
+from graphql.execution.collect_fields import FieldDetails
 from graphql.execution.executor import to_nodes
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
-from packaging.requirements import Requirement
 from strawberry.extensions import SchemaExtension
-from strawberry.relay import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
-from strawberry.types.field import StrawberryField
-from strawberry.types.info import Info
 
 from schema.execution import GatewayExecutionContext
 from schema.plans import CompositePlan, plan_field
 from schema.positions import path_of
-
-WRITTEN_AGAINST = {"graphql-core": "3.3.2", "strawberry-graphql": "0.341.2"}
-"""The releases whose internals the planned executor was read from and tested against."""
-
-PYPROJECT = FilePath(__file__).parents[2] / "pyproject.toml"
-EXECUTOR_FILES = "schema/execution.py, execution_state.py, steps.py, plans.py, streamline.py, collected.py, lockstep.py"
-
-
-def pinned_requirements() -> dict[str, Requirement]:
-    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
-    requirements = [Requirement(dependency) for dependency in dependencies]
-    return {requirement.name: requirement for requirement in requirements if requirement.name in WRITTEN_AGAINST}
-
-
-def test_pyproject_pins_exactly_the_releases_the_executor_was_written_against() -> None:
-    pins = {name: str(requirement.specifier) for name, requirement in pinned_requirements().items()}
-    assert pins == {name: f"=={release}" for name, release in WRITTEN_AGAINST.items()}, (
-        f"pyproject.toml must pin {WRITTEN_AGAINST} exactly: {EXECUTOR_FILES} rely on their internals"
-    )
-
-
-def test_installed_releases_are_the_ones_the_executor_was_written_against() -> None:
-    installed = {name: version(name) for name in WRITTEN_AGAINST}
-    assert installed == WRITTEN_AGAINST, (
-        f"installed {installed}, but {EXECUTOR_FILES} were written against {WRITTEN_AGAINST}: "
-        "reinstall (scripts/bootstrap --dev), or make this file pass on the new releases and move the pins "
-        "(production can run with execution.planned: false meanwhile)"
-    )
-
-
-# A small schema with what the executor meets in the gateway's: an enum, a resolver with a scalar
-# argument and info, a list of objects, a nullable and a non-null object.
-
-
-@strawberry.enum
-class Shade(Enum):
-    LIGHT = "light"
-    DARK = "dark"
-
-
-@strawberry.type
-class Leaf:
-    name: str
-    shade: Shade
-
-
-@strawberry.type
-class Query:
-    leaves: list[Leaf]
-    maybe: Leaf | None
-    sure: Leaf
-
-    @strawberry.field
-    def sized(self, info: strawberry.Info, size: int = 1, tags: list[str] | None = None) -> str:
-        return f"{info.field_name} {size} {tags}"
-
-
-ROOT = Query(
-    leaves=[Leaf(name="a", shade=Shade.LIGHT), Leaf(name="b", shade=Shade.DARK)],
-    maybe=None,
-    sure=Leaf(name="s", shade=Shade.DARK),
-)
-SCHEMA = strawberry.Schema(query=Query)
-DOCUMENT = "query Q($size: Int!) { leaves { name shade } maybe { name } sure { name } sized(size: $size) }"
 
 
 @strawberry.type
@@ -133,39 +56,6 @@ class Ticking:
     async def ticks(self) -> AsyncGenerator[Tick, None]:
         for number in (1, 2, 3):
             yield Tick(number=number)
-
-
-def graphql_schema() -> GraphQLSchema:
-    return SCHEMA._schema
-
-
-def type_named(name: str) -> GraphQLObjectType:
-    graphql_type = graphql_schema().type_map[name]
-    assert isinstance(graphql_type, GraphQLObjectType)
-    return graphql_type
-
-
-def built_executor(document: str = DOCUMENT, variables: dict[str, Any] | None = None) -> Any:
-    executor = StrawberryGraphQLCoreExecutionContext.build(
-        graphql_schema(), parse(document), root_value=ROOT, raw_variable_values=variables or {"size": 3}
-    )
-    assert isinstance(executor, StrawberryGraphQLCoreExecutionContext), executor
-    return executor
-
-
-def root_fields(executor: Any) -> dict[str, Any]:
-    grouped, _, _ = collect_fields(
-        executor.schema,
-        executor.fragments,
-        executor.variable_values,
-        type_named("Query"),
-        executor.operation,
-        executor.hide_suggestions,
-    )
-    return dict(grouped)
-
-
-# graphql-core: the executor class and the methods the planned path calls or overrides
 
 
 def test_strawberry_executes_on_a_subclass_of_graphql_cores_executor_that_the_gateway_extends() -> None:
@@ -380,106 +270,3 @@ def test_leaf_types_coerce_output_values_and_refuse_what_graphql_cannot_represen
     assert GraphQLInt.coerce_output_value(7) == 7
     with pytest.raises(GraphQLError):
         GraphQLInt.coerce_output_value(2**31)
-
-
-# Strawberry: what plans.py and streamline.py read from its definitions
-
-
-def test_each_graphql_field_carries_its_strawberry_field_under_the_definition_backref() -> None:
-    query_type = type_named("Query")
-    sized = query_type.fields["sized"].extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-    leaves = query_type.fields["leaves"].extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-    assert isinstance(sized, StrawberryField)
-    assert isinstance(leaves, StrawberryField)
-    assert leaves.is_basic_field
-    assert not sized.is_basic_field
-    assert leaves.python_name == "leaves"
-    assert leaves.default_resolver(ROOT, leaves.python_name) is ROOT.leaves
-    assert all(field.resolve is not None for field in query_type.fields.values())
-
-
-def test_the_graphql_schema_links_back_to_its_strawberry_schema_and_exception_handlers() -> None:
-    assert graphql_schema()._strawberry_schema is SCHEMA  # type: ignore[attr-defined]
-    assert not SCHEMA.exception_handlers
-
-
-def test_strawberry_enum_types_keep_their_python_enum_and_values() -> None:
-    shade = graphql_schema().type_map["Shade"]
-    assert shade.wrapped_cls is Shade  # type: ignore[attr-defined]
-    assert {name: value.value for name, value in shade.values.items()} == {"LIGHT": "light", "DARK": "dark"}  # type: ignore[attr-defined]
-
-
-def test_resolvers_expose_their_function_self_info_and_arguments_as_streamline_reads_them() -> None:
-    definition = type_named("Query").fields["sized"].extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-    resolver = definition.base_resolver
-    assert callable(resolver.wrapped_func)
-    assert resolver.self_parameter.name == "self"
-    assert resolver.info_parameter.name == "info"
-    assert list(resolver.signature.parameters) == ["self", "info", "size", "tags"]
-    assert not definition.extensions
-    size, tags = definition.arguments
-    assert (size.python_name, size.type) == ("size", int)
-    assert SCHEMA.config.name_converter.from_argument(tags) == "tags"
-    assert isinstance(tags.type, StrawberryOptional)
-    assert isinstance(tags.type.of_type, StrawberryList)
-    assert tags.type.of_type.of_type is str
-    assert isinstance(StrawberryMaybe, type)
-    assert isinstance(GlobalID, type)
-
-
-def test_the_info_class_is_built_from_the_raw_info_and_the_field() -> None:
-    executor = built_executor()
-    field_def = type_named("Query").fields["sized"]
-    raw = executor.build_resolve_info(
-        field_def, to_nodes(root_fields(executor)["sized"]), type_named("Query"), Path(None, "sized", "Query")
-    )
-    definition = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-    info = SCHEMA.config.info_class(_raw_info=raw, _field=definition)
-    assert info.field_name == "sized"
-    assert info.path.as_list() == ["sized"]
-    assert info.schema is SCHEMA
-    # schema/streamline.py fills Strawberry's Info in without its __init__: a dataclass of exactly these
-    assert [field.name for field in dataclasses.fields(Info)] == ["_raw_info", "_field"]
-    assert not hasattr(Info, "__post_init__")
-    assert vars(info) == {"_raw_info": raw, "_field": definition}
-
-
-def test_a_non_null_field_type_wraps_the_type_the_plans_unwrap() -> None:
-    sure = type_named("Query").fields["sure"].type
-    assert isinstance(sure, GraphQLNonNull)
-    assert sure.of_type is type_named("Leaf")
-
-
-# asyncio: what lockstep.py does in place of tasks
-
-
-def first_yield(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    assert type(coroutine) is CoroutineType
-    yielded = coroutine.send(None)
-    coroutine.close()
-    return yielded
-
-
-@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop], ids=["asyncio", "uvloop"])
-def test_awaiting_a_pending_future_yields_it_marked_as_blocking(loop_factory: Any) -> None:
-    loop = loop_factory()
-    try:
-        future = loop.create_future()
-
-        async def waits() -> Any:
-            return await future
-
-        yielded = first_yield(waits())
-        assert yielded is future
-        assert yielded._asyncio_future_blocking is True
-        yielded._asyncio_future_blocking = False
-        assert inspect.isawaitable(future)
-    finally:
-        loop.close()
-
-
-def test_a_bare_sleep_zero_yields_none() -> None:
-    async def yields() -> None:
-        await asyncio.sleep(0)
-
-    assert first_yield(yields()) is None
