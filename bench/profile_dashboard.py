@@ -11,7 +11,7 @@ the L1's, are an hour, so nothing expires during a slow run).
         --mode warm -n 100 --callgrind                                       # instructions
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 >/dev/null # one client's wall time
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 1000 --latency-ms 20 --gc-log >/dev/null # its stalls
-    .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 --timeline >/dev/null # its sends
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 --timeline >/dev/null # its path
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --clients 10 --gc-log >/dev/null # ten in flight
 
 ``--latency-ms`` makes every upstream answer that much late (the sandbox's latency fault) and adds

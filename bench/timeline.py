@@ -94,6 +94,7 @@ SEGMENTS = ("start -> first send", "gating answer -> last send", "last answer ->
 
 
 def _segments(events: list[tuple[str, float]]) -> dict[str, float]:
+    """One request's segments (ms): the answer gating the last send is the latest one before it."""
     sends = [at for event, at in events if event.startswith("send ")]
     answers = [at for event, at in events if event.startswith("answer ")]
     marks = {event: at for event, at in events if not event.startswith(("send ", "answer "))}
