@@ -11,7 +11,7 @@ the L1's, are an hour, so nothing expires during a slow run).
         --mode warm -n 100 --callgrind                                       # instructions
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 >/dev/null # one client's wall time
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 1000 --latency-ms 20 --gc-log >/dev/null # its stalls
-    .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 --timeline >/dev/null # its sends
+    .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --latency-ms 20 --timeline >/dev/null # its path
     .venv/bin/python -m bench.profile_dashboard --mode cold -n 300 --clients 10 --gc-log >/dev/null # ten in flight
 
 ``--latency-ms`` makes every upstream answer that much late (the sandbox's latency fault) and adds
@@ -89,7 +89,8 @@ def _scope() -> dict[str, Any]:
     }
 
 
-async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
+async def _request(app: Callable[..., Awaitable[None]], timeline: Timeline | None = None) -> bytes:
+    """One dashboard through ``app``; each response message marked on ``timeline`` when given."""
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -97,6 +98,8 @@ async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
 
     async def send(message: Message) -> None:
         sent.append(message)
+        if timeline is not None:
+            timeline.mark("response start" if message["type"] == "http.response.start" else "response body")
 
     await app(_scope(), receive, send)
     status = sent[0]["status"]
@@ -107,17 +110,24 @@ async def _request(app: Callable[..., Awaitable[None]]) -> bytes:
 
 
 async def _clients(
-    app: Callable[..., Awaitable[None]], n: int, clients: int, timeline: Timeline, requests: list[tuple[float, float]]
+    app: Callable[..., Awaitable[None]],
+    n: int,
+    clients: int,
+    timeline: Timeline,
+    requests: list[tuple[float, float]],
+    *,
+    mark_responses: bool = False,
 ) -> None:
     """``n`` dashboards sent by ``clients`` at once, each client's one after another; each
-    dashboard's start and wall time kept in ``requests``. A lone client runs in the calling task
+    dashboard's start and wall time kept in ``requests``, its response messages marked on
+    ``timeline`` if ``mark_responses``. A lone client runs in the calling task
     (in a task of its own a warm dashboard counts 1.6% more instructions under callgrind)."""
 
     async def client(count: int) -> None:
         for _ in range(count):
             started = time.perf_counter()
             timeline.start()
-            await _request(app)
+            await _request(app, timeline if mark_responses else None)
             timeline.end()
             requests.append((started, time.perf_counter() - started))
 
@@ -175,10 +185,10 @@ async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:
             timeline.recording() if args.timeline else nullcontext(),
             timed(profile=args.profile, with_callgrind=args.callgrind) as run,
         ):
-            await _clients(app, args.n, args.clients, timeline, requests)
+            await _clients(app, args.n, args.clients, timeline, requests, mark_responses=args.timeline)
     print(f"{args.mode}: {args.n} dashboards, {run.summary(args.n, 'dashboard')}", file=sys.stderr)
     if args.timeline:
-        print(timeline.summary(), file=sys.stderr)
+        print(timeline.summary(), timeline.segments(), sep="\n", file=sys.stderr)
     if args.gc_log:
         print(log.summary(), stall_report(requests, log), sep="\n", file=sys.stderr)
     if args.latency_ms:

@@ -2,9 +2,11 @@
 
 ``bench.profile_dashboard --timeline`` wraps aiohttp's ``ClientSession._request`` (the gateway's
 upstream client, pure Python, so the wrapper sees every call) for the timed requests only. Per
-request it keeps the times of each send and each answer (body read), then prints the median of
-each event across requests, in order: where the critical path goes between the request's start,
-the first send, the answers that gate the next level, and the response.
+request it keeps the times of each send and each answer (body read), and those the caller marks
+(``response start`` and ``response body``: the ASGI messages sent; ``end``: the app returned), then
+prints the median of each event across requests, in order, and the medians of each request's own
+critical-path segments: from the start to the first send, from the answer that gates the last send
+to that send, from the last answer to the response body, and from the body to the app's return.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Timeline:
         self.events.append((event, time.perf_counter() - self.started))
 
     def end(self) -> None:
-        self.mark("response")
+        self.mark("end")
         self.requests.append(self.events)
 
     @contextmanager
@@ -69,3 +71,42 @@ class Timeline:
                 times.setdefault(name, []).append(at * 1000)
         rows = sorted((statistics.median(ats), name, len(ats)) for name, ats in times.items())
         return "\n".join(f"{median:8.2f} ms  {name} (n={count})" for median, name, count in rows)
+
+    def segments(self) -> str:
+        """Each request's own critical-path segments (ms), as median and p10-p90 across requests;
+        a request without sends (answered from a cache) has none."""
+        spans: dict[str, list[float]] = {name: [] for name in SEGMENTS}
+        for events in self.requests:
+            for name, ms in _segments(events).items():
+                spans[name].append(ms)
+        rows = []
+        for name, values in spans.items():
+            if values:
+                values.sort()
+                p10, p90 = values[len(values) // 10], values[len(values) * 9 // 10]
+                rows.append(
+                    f"{statistics.median(values):8.2f} ms  {name} (p10 {p10:.2f}, p90 {p90:.2f}, n={len(values)})"
+                )
+        return "\n".join(rows)
+
+
+SEGMENTS = ("start -> first send", "gating answer -> last send", "last answer -> response body", "response body -> end")
+
+
+def _segments(events: list[tuple[str, float]]) -> dict[str, float]:
+    """One request's segments (ms): the answer gating the last send is the latest one before it."""
+    sends = [at for event, at in events if event.startswith("send ")]
+    answers = [at for event, at in events if event.startswith("answer ")]
+    marks = {event: at for event, at in events if not event.startswith(("send ", "answer "))}
+    if not sends or not answers or "response body" not in marks:
+        return {}
+    last_send = sends[-1]
+    gating = [at for at in answers if at <= last_send]
+    found = {
+        "start -> first send": sends[0],
+        "last answer -> response body": marks["response body"] - answers[-1],
+        "response body -> end": marks["end"] - marks["response body"],
+    }
+    if gating:
+        found["gating answer -> last send"] = last_send - gating[-1]
+    return {name: ms * 1000 for name, ms in found.items()}

@@ -4,7 +4,9 @@ An admitted operation (``mobius.admission``) is answered from the response cache
 it (``Mobius-Cache: HIT``), else executed on graphql-core's executor with the gateway's planned
 execution context (``schema.execution``; Strawberry's own with ``execution.planned`` off), its
 errors shaped in the one place errors are mapped (``schema.errors``), stale values marked, the
-request's loaded values released, and the answer stored when it may be reused (``MISS``;
+answer sent, then the request's loaded values released (freeing them is not on the response's
+path; no loop turn runs between the end of execution and the send unless the connection pushes
+back), and the answer stored when it may be reused (``MISS``;
 ``BYPASS`` when it is not a cacheable query). The header is only sent when the response cache is
 on.
 
@@ -93,7 +95,11 @@ class Executor:
     async def _entry(self, request: Operation | RequestError, caller: Caller) -> dict[str, Any]:
         if isinstance(request, RequestError):
             return errors_payload(request)
-        return (await self._run(request, self.contexts.new(caller))).payload
+        context = self.contexts.new(caller)
+        try:
+            return (await self._run(request, context)).payload
+        finally:
+            context.release()
 
     async def _single(self, admitted: Admitted, operation: Operation, send: Send) -> None:
         responses = self.contexts.responses
@@ -118,17 +124,20 @@ class Executor:
                 self.operations.cache_verdict("BYPASS")
         generation = responses.generation if responses is not None else 0
         context = self.contexts.new(admitted.caller, provenance=key is not None)
-        answer = await self._run(operation, context)
-        body = orjson.dumps(answer.payload)
-        write = None
-        if key is not None and responses is not None:
-            provenance = context.loaders.cache.provenance if context.loaders.cache is not None else None
-            if provenance is None or not answer.cacheable or context.degraded:
-                responses.skip()
-            else:
-                write = responses.keep(key, body, provenance, generation)
-        status = 200 if not answer.request_error or media.legacy else 400
-        await respond(send, status, body, media, headers)
+        try:
+            answer = await self._run(operation, context)
+            body = orjson.dumps(answer.payload)
+            write = None
+            if key is not None and responses is not None:
+                provenance = context.loaders.cache.provenance if context.loaders.cache is not None else None
+                if provenance is None or not answer.cacheable or context.degraded:
+                    responses.skip()
+                else:
+                    write = responses.keep(key, body, provenance, generation)
+            status = 200 if not answer.request_error or media.legacy else 400
+            await respond(send, status, body, media, headers)
+        finally:
+            context.release()  # after the body is sent: freeing what the request loaded is not on its path
         if write is not None and responses is not None:
             await responses.write(write)
 
@@ -161,15 +170,12 @@ class Executor:
         if refused is not None:
             refusal = RequestError([refused])
             return _Answer(errors_payload(refusal), request_error=True, cacheable=False), refusal.errors
-        try:
-            result = executor.execute_operation()
-            if IS_AWAITABLE(result):
-                result = await result
-            assert isinstance(result, ExecutionResult)  # the schema has no @defer or @stream
-            errors = shaped_errors(result.errors, context.degraded)
-            extensions = stale_extensions(context)
-        finally:
-            context.release()
+        result = executor.execute_operation()
+        if IS_AWAITABLE(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)  # the schema has no @defer or @stream
+        errors = shaped_errors(result.errors, context.degraded)
+        extensions = stale_extensions(context)
         payload: dict[str, Any] = {"data": result.data}
         if errors:
             payload["errors"] = [error.formatted for error in errors]
