@@ -56,8 +56,15 @@ async def test_a_cold_dashboard_counts_its_operation_upstream_requests_and_cache
 
     await gateway.query(DASHBOARD_QUERY, {"orgId": "org-1"})
     warm, _ = await scrape(http, gateway.url)
-    hit = {"type": "orgs", "result": "l1_hit"}  # the L1 in front of the in-process store answers it
-    assert value(warm, "mobius_cache_lookups_total", hit) > value(after, "mobius_cache_lookups_total", hit)
+
+    def answered(text: str, result: str) -> float:
+        return value(text, "mobius_cache_lookups_total", {"type": "orgs", "result": result})
+
+    # The L1 in front of the in-process store answers it, or the store once the L1's 5 s have passed
+    # (a slow host): either way the cache, not the upstream.
+    from_cache = sum(answered(warm, result) - answered(after, result) for result in ("l1_hit", "hit"))
+    assert from_cache > 0
+    assert answered(warm, "miss") == answered(after, "miss")
 
 
 async def test_breaker_state_is_one_hot_per_upstream(gateway: Gateway, http: aiohttp.ClientSession) -> None:
