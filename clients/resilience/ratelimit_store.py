@@ -197,7 +197,7 @@ if ARGV[4] == 'fixed' then
   end
   count = count + 1
   redis.call('HSET', KEYS[2], 'window', string.format('%.17g', index), 'count', count)
-  redis.call('PEXPIRE', KEYS[2], math.ceil((ends - now) * 1000) + 1)
+  redis.call('PEXPIRE', KEYS[2], math.ceil((ends - now + window) * 1000) + 1)
 else
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', now - window))
   count = redis.call('ZCARD', KEYS[2])
@@ -217,7 +217,11 @@ return {1, '0', tostring(remaining), 0}
 """
 """KEYS: blocked, window (a hash for fixed, a sorted set for sliding), tat. ARGV: now, limit,
 window_s, kind, burst (0: no pacing), a unique member for the sliding window. Returns (allowed,
-retry_after_s, remaining, blocked) with ``blocked`` 1 when the refusal was a block."""
+retry_after_s, remaining, blocked) with ``blocked`` 1 when the refusal was a block.
+
+A fixed window's hash outlives its window by one more: it names its window, so a late reading
+starts a new count anyway, while a replica whose clock runs behind Redis's (or behind the
+replica that wrote it) still finds the count of the window it is in."""
 
 _BLOCK = """
 local now = tonumber(ARGV[1])

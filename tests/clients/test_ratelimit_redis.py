@@ -170,3 +170,20 @@ async def test_on_redis_only_a_fresh_copy_of_the_block_admits_at_once(
     time.advance(0.25)
     assert not replica.admit_now(), "the copy is stale"
     assert not limiter(time, store, limit=5).admit_now(), "a counted call runs the script"
+
+
+async def test_a_fixed_window_count_outlives_its_window_for_replicas_whose_clocks_run_behind(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """Redis expires the count in its own time: a replica a little behind it (or behind the replica
+    that counted) must still find the count of the window it is in, not an empty one."""
+    time = exact_time()
+    time.advance(0.75)
+    replica = limiter(
+        time, RedisRateLimitStore(redis_client, key_prefix=redis_prefix), limit=2, window_s=1.0, window="fixed"
+    )
+    await replica.acquire()
+
+    expires_in_ms = await redis_client.pttl(f"{redis_prefix}ratelimit:{{billing:key-1}}:fixed")
+    assert 1_000 < expires_in_ms <= 1_251  # the window's last 0.25 s, then one window more
+    assert await admitted(replica, 2) == 1
