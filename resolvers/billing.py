@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from clients.billing import (
     CUSTOMERS,
@@ -31,6 +32,12 @@ def subscription_future(loaders: Loaders, customer_id: str) -> asyncio.Future[Bi
     """The loader's future for a customer's subscription: already done when it was loaded earlier
     (read from the customer's answer) or found fresh in the cache."""
     return loaders[SUBSCRIPTIONS].load(customer_id)
+
+
+def subscription_answered(loaders: Loaders, customer_id: str) -> Any:
+    """The customer's subscription where the loader has it at hand (``None`` for none), without a
+    future where none was made (found fresh in the cache); else ``UNANSWERED``."""
+    return loaders[SUBSCRIPTIONS].answered(customer_id)
 
 
 def subscriptions_ahead(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from clients.identity import MEMBERS, ORGS, USERS, IdentityOrg, IdentityUser, MembersKey, MembersPage
 from resolvers.errors import InvalidArgument, check_page_size
@@ -20,6 +20,12 @@ async def user(loaders: Loaders, user_id: str) -> IdentityUser | None:
 def user_future(loaders: Loaders, user_id: str) -> asyncio.Future[IdentityUser | None]:
     """The loader's future for a user: already done when the user was primed or loaded earlier."""
     return loaders[USERS].load(user_id)
+
+
+def user_answered(loaders: Loaders, user_id: str) -> Any:
+    """The user where the loader has it at hand (``None`` for one not found), without a future
+    for a primed one; else ``UNANSWERED`` (``ReadLoader.answered``)."""
+    return loaders[USERS].answered(user_id)
 
 
 def users_ahead(loaders: Loaders, user_ids: Iterable[str | None]) -> None:

@@ -77,6 +77,13 @@ def issues_future(
     return loaders[ISSUES].load(IssuesKey(project_id, first, after, state))
 
 
+def issues_answered(loaders: Loaders, project_id: str, first: int, after: str | None, state: str | None) -> Any:
+    """The issues page as ``issues_future`` asks for it where the loader has it at hand (a projects
+    request brought it), without a future where none was made; else ``UNANSWERED``."""
+    check_page_size(first)
+    return loaders[ISSUES].answered(IssuesKey(project_id, first, after, state))
+
+
 def issues_ahead(
     loaders: Loaders, project_ids: Iterable[str], first: int, after: str | None, state: str | None
 ) -> list[asyncio.Future[IssuePage | None]]:

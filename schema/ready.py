@@ -21,6 +21,7 @@ import resolvers.identity
 import resolvers.projects
 from clients.billing import BillingSubscription
 from clients.projects import IssueNode, IssuePage, PageInfo, ProjectNode
+from resolvers.loaders import UNANSWERED
 from schema.plans import LATER
 
 
@@ -33,7 +34,7 @@ def user_now(context: Any, user_id: str | None) -> Any:
     if user_id is None:
         return None
     loaders = context.loaders
-    model: Any = fresh(loaders, resolvers.identity.user_future(loaders, user_id))  # LATER too
+    model: Any = fresh_value(loaders, resolvers.identity.user_answered(loaders, user_id))  # LATER too
     if model is not None and model is not LATER:
         context.users[model.id] = model
     return model
@@ -49,6 +50,17 @@ def fresh(loaders: Any, found: Future[Any]) -> Any:
     try:
         value = found.result()
     except (Exception, CancelledError):
+        return LATER
+    cache = loaders.cache
+    if value is not None and cache is not None and cache.stale.lookup(value) is not None:
+        return LATER
+    return value
+
+
+def fresh_value(loaders: Any, value: Any) -> Any:
+    """``fresh`` of what ``ReadLoader.answered`` answered: the value (``None`` included) unless it
+    is ``UNANSWERED`` (pending or failed) or was served stale; else ``LATER``."""
+    if value is UNANSWERED:
         return LATER
     cache = loaders.cache
     if value is not None and cache is not None and cache.stale.lookup(value) is not None:
@@ -81,15 +93,15 @@ def issue_page(page: IssuePage | None) -> IssuePage:
 def issues_now(project: ProjectNode, context: Any, args: Mapping[str, Any]) -> Any:
     """``Project.issues`` where the loader holds the page, fresh; else ``LATER``."""
     loaders = context.loaders
-    found = resolvers.projects.issues_future(loaders, project.id, args["first"], args.get("after"), issue_state(args))
-    page: Any = fresh(loaders, found)  # LATER too: an annotation would be checked, compiled
+    found = resolvers.projects.issues_answered(loaders, project.id, args["first"], args.get("after"), issue_state(args))
+    page: Any = fresh_value(loaders, found)  # LATER too: an annotation would be checked, compiled
     return page if page is LATER else issue_page(page)
 
 
 def _subscription_now(account: Any, context: Any) -> Any:
     """A billing account's subscription where the loader holds it, fresh (``None`` for none); else ``LATER``."""
     loaders = context.loaders
-    return fresh(loaders, resolvers.billing.subscription_future(loaders, account.customer_id))
+    return fresh_value(loaders, resolvers.billing.subscription_answered(loaders, account.customer_id))
 
 
 def plan_of(subscription: BillingSubscription | None) -> str | None:

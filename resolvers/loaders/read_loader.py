@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from asyncio import Future
 from collections.abc import Coroutine, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -25,6 +25,10 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+UNANSWERED: Final[Any] = object()
+"""What ``ReadLoader.answered`` answers for a key whose answer is not at hand (pending or failed)."""
+
+
 def found(answer: Answer) -> bool:
     return answer is not None and not isinstance(answer, BaseException)
 
@@ -41,7 +45,9 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
 
     Its futures are made as ``Future()`` (of the running loop, the loop it is built in), not with
     ``loop.create_future()``: uvloop's passes the loop as a keyword, whose dict costs more than
-    the rest of making the future.
+    the rest of making the future. A key answered before anyone waits for it (primed, or found in
+    the cache's first level by ``answered``) is kept as its value; its future is made, already
+    resolved, when it is loaded (``answered`` reads the value without one).
     """
 
     def __init__(self, source: Source[K, V], loaders: Loaders) -> None:
@@ -54,6 +60,8 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         self._queue = []
         self._memo = memo
         """The base's ``_cache``, typed as the dict it is (compiled, its probes are direct dict calls)."""
+        self._values: dict[K, V | None] = {}
+        """Keys answered without a future (primed, or from the L1 by ``answered``): their values."""
         self.source = source
         self.loaders = loaders
         self._ctype = source.ctype
@@ -76,25 +84,60 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             if key is None:
                 raise TypeError("The loader.load() function must be called with a value, but got: None.")
             future = memo[key] = Future()
-            cache = self.loaders.cache
-            if cache is not None and self._answered_from_l1(cache, key, future):
-                return future
-            keys = self._keys
-            keys.append(key)
-            self._futures.append(future)
-            if len(keys) == 1:
-                loop = self.loop
-                loop.call_soon(loop.call_soon, self._dispatch_batch, self._batches)
+            values = self._values
+            value = values.get(key, UNANSWERED) if values else UNANSWERED
+            if value is UNANSWERED:
+                cache = self.loaders.cache
+                if cache is not None:
+                    value = self._answered_from_l1(cache, key)
+            if value is UNANSWERED:
+                self._enqueue(key, future)
+            else:
+                future.set_result(value)
         return future
 
-    def _answered_from_l1(self, cache: RequestCache, key: K, future: asyncio.Future[V | None]) -> bool:
-        """Whether ``future`` is resolved at once, ``key`` being fresh in the cache's first level:
-        primed and followed as a batch's found answer is, counted and recorded as ``load_many``
-        counts an L1 hit. A key whose follows are not all answered at once takes the batch path."""
+    def answered(self, key: K) -> Any:
+        """The answer for ``key`` where it is at hand (``None`` for a key not found), without a
+        future where none was made: a primed value, a done future's result, or a value fresh in the
+        cache's first level (kept). Else ``UNANSWERED``: pending or failed, the key loaded as
+        ``load`` loads it (a resolver awaiting it gets the same future)."""
+        value = self._values.get(key, UNANSWERED)
+        if value is not UNANSWERED:
+            return value
+        future = self._memo.get(key)
+        if future is None:
+            if key is None:
+                raise TypeError("The loader.load() function must be called with a value, but got: None.")
+            cache = self.loaders.cache
+            if cache is not None:
+                value = self._answered_from_l1(cache, key)
+                if value is not UNANSWERED:
+                    self._values[key] = value
+                    return value
+            future = self._memo[key] = Future()
+            self._enqueue(key, future)
+            return UNANSWERED
+        if future.done() and not future.cancelled() and future.exception() is None:
+            return future.result()
+        return UNANSWERED
+
+    def _enqueue(self, key: K, future: asyncio.Future[V | None]) -> None:
+        """``key`` waits for the next dispatch, two loop turns after the first key queued for it."""
+        keys = self._keys
+        keys.append(key)
+        self._futures.append(future)
+        if len(keys) == 1:
+            loop = self.loop
+            loop.call_soon(loop.call_soon, self._dispatch_batch, self._batches)
+
+    def _answered_from_l1(self, cache: RequestCache, key: K) -> Any:
+        """The value of ``key`` where it is fresh in the cache's first level, primed and followed
+        as a batch's found answer is, counted and recorded as ``load_many`` counts an L1 hit; else
+        ``UNANSWERED``. A key whose follows are not all answered at once takes the batch path."""
         ctype = self._ctype
         entry = cache.fresh_in_l1(ctype, key)
         if entry is None:
-            return False
+            return UNANSWERED
         value = entry.value
         if value is not None:
             self._prime_from(value)
@@ -105,31 +148,40 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                     if not followed.load(follow_key).done():
                         at_hand = False  # every follow is loaded all the same: the misses go in one batch
             if not at_hand:
-                return False
+                return UNANSWERED
         cache.served_from_l1(ctype, key, entry)
-        future.set_result(value)
-        return True
+        return value
 
     def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:
-        memo = self._memo
-        if key not in memo:
-            future = memo[key] = Future()
+        memo, values = self._memo, self._values
+        if key not in memo and key not in values:
             if isinstance(value, Exception):
+                future = memo[key] = Future()
                 future.set_exception(value)
             else:
-                future.set_result(value)
+                values[key] = value
         return self
 
     def _prime_found(self, key: K, value: V) -> None:
         """``prime`` of a found value (one a value carries): never an exception to fail its key with."""
-        memo = self._memo
-        if key not in memo:
-            future = memo[key] = Future()
-            future.set_result(value)
+        if key not in self._memo:
+            self._values.setdefault(key, value)
+
+    def clear(self, key: K) -> ReadLoader[K, V]:
+        """The base's ``clear``: ``key`` forgotten, loaded again when asked for."""
+        self._memo.pop(key, None)
+        self._values.pop(key, None)
+        return self
+
+    def clear_all(self) -> ReadLoader[K, V]:
+        """The base's ``clear_all``: every key forgotten."""
+        self.forget()
+        return self
 
     def forget(self) -> None:
         """The base's ``clear_all`` without its call through the base: every loaded value dropped."""
         self._memo.clear()
+        self._values.clear()
 
     def queued(self) -> bool:
         """Whether keys wait for the next dispatch."""

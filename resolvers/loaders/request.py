@@ -98,7 +98,7 @@ class Loaders:
         if not self._released:
             target = self[read]
             for key in keys:
-                target.load(key)
+                target.answered(key)  # loaded unless at hand: a primed value needs no future
 
     def _told(self, futures: Sequence[asyncio.Future[Any]], answers: Sequence[Answer]) -> None:
         """Tell ``then`` of a batch's answers, then dispatch what that loaded at once: the keys it
