@@ -130,9 +130,8 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         """What ``__init__`` (graphql-core's and Strawberry's ``__init__`` chain, then this one's)
         makes, with what does not change from one execution of the operation to the next taken
         from ``kept``."""
-        for name, value in kept.attributes.items():  # compiled, ``vars`` of a new instance is refused
-            setattr(self, name, value)
         self.context_value = self._context = context_value
+        vars(self).update(kept.attributes)  # compiled, ``vars`` is refused before an attribute is set
         self.variable_values = variable_values
         self.operation_extensions = operation_extensions
         self.collected_errors = CollectedErrors()
