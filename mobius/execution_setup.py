@@ -10,6 +10,10 @@ and errors as ``build``); the variables are coerced per request by graphql-core'
 ``get_variable_values``, with ``build``'s error limit. An operation without fragments found (a
 document whose fragments declare variables, an experimental syntax whose signatures ``build``
 checks) goes through ``build`` itself.
+
+Once an operation has run, the next executions of its operation (the same document node) take
+what their execution context holds alike from the first one (``schema.execution_state.OperationState``):
+only the request's own attributes are made afresh.
 """
 
 from __future__ import annotations
@@ -17,16 +21,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard, cast
 
-from graphql import GraphQLError, GraphQLSchema, default_field_resolver, default_type_resolver
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    default_field_resolver,
+    default_type_resolver,
+)
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_variable_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from mobius.admission import Operation
+from schema.execution_state import OperationState, PlannedExecutionState
 from schema.root import MobiusSchema
 
 MAX_COERCION_ERRORS = 50
 """``ExecutionContext.build``'s default."""
+OPERATIONS_KEPT = 256
+"""Operations whose execution contexts' common part is remembered; started afresh when full."""
 
 
 class ExecutionSetup:
@@ -47,6 +60,9 @@ class ExecutionSetup:
         Strawberry's ``operation_extensions``)."""
         self.is_awaitable = is_awaitable
         self.hide_suggestions = hide_suggestions
+        self._kept: dict[int, tuple[OperationDefinitionNode, type[PlannedExecutionState], OperationState]] = {}
+        """What the execution contexts of an operation hold alike, and their class, by the identity
+        of its node (kept alive with it)."""
 
     def build(self, operation: Operation, context: Any) -> Executor[Any] | list[GraphQLError]:
         """The operation's execution context, or the errors of its variables."""
@@ -72,7 +88,11 @@ class ExecutionSetup:
         )
         if isinstance(variable_values, list):
             return variable_values
-        return self.execution_context_class(
+        node = operation.operation
+        kept = self._kept.get(id(node))
+        if kept is not None and kept[0] is node:
+            return kept[1](context, variable_values, operation.extensions, again=kept[2])
+        executor = self.execution_context_class(
             self.schema,
             fragments.definitions,
             fragments.details,
@@ -92,3 +112,8 @@ class ExecutionSetup:
             hooks=None,
             operation_extensions=operation.extensions,
         )
+        if isinstance(executor, PlannedExecutionState):
+            if len(self._kept) >= OPERATIONS_KEPT:
+                self._kept.clear()
+            self._kept[id(node)] = (node, type(executor), OperationState(executor))
+        return executor

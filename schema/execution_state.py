@@ -15,8 +15,9 @@ from typing import Any, Final, TypeGuard, cast
 
 from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLResolveInfo
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path
+from graphql.execution.executor import CollectedErrors
+from graphql.execution.values import VariableValues, get_argument_values
+from graphql.pyutils import Path, RefMap
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as _ResolveInfo
 
@@ -32,6 +33,42 @@ _resolve_info: Final = cast(
 """Strawberry's resolve info without the Python-level ``__new__`` its NamedTuple generates."""
 
 
+OF_OPERATION: Final = (
+    "schema",
+    "fragment_definitions",
+    "fragments",
+    "root_value",
+    "operation",
+    "field_resolver",
+    "type_resolver",
+    "subscribe_field_resolver",
+    "enable_early_execution",
+    "hide_suggestions",
+    "abort_signal",
+    "hooks",
+    "middleware_manager",
+    "error_propagation",
+    "is_awaitable",
+    "is_async_iterable",
+)
+"""graphql-core's and Strawberry's attributes of an execution context that are the same for every
+execution of its operation (``OperationState``); an execution makes the others afresh."""
+
+
+class OperationState:
+    """What the execution contexts of one operation hold alike, taken from its first one: all but
+    the request's context, variables and extensions and the execution's own state."""
+
+    def __init__(self, executor: PlannedExecutionState) -> None:
+        attributes = vars(executor)
+        self.attributes: Final = {name: attributes[name] for name in OF_OPERATION}
+        self.planned: Final = executor._planned
+        self.plans: Final = executor._plans
+        self.shared: Final = executor._shared
+        self.awaitable: Final = executor._awaitable
+        self.by_type: Final = executor._by_type
+
+
 NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
@@ -39,10 +76,21 @@ NO_ARGUMENTS: Final[dict[str, Any]] = {}
 class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
     """What one execution keeps, and the look-ups on it that run no field."""
 
-    def __init__(self, *args: Any, copy_of: PlannedExecutionState | None = None, **kwargs: Any) -> None:
-        """``copy_of``: a shallow copy of that executor instead (``GatewayExecutionContext.__copy__``)."""
+    def __init__(
+        self,
+        *args: Any,
+        copy_of: PlannedExecutionState | None = None,
+        again: OperationState | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``copy_of``: a shallow copy of that executor instead (``GatewayExecutionContext.__copy__``).
+        ``again``: another execution of that operation, ``args`` its context value, variable values
+        and operation extensions (``_again``)."""
         if copy_of is not None:
             self._copy_from(copy_of)
+            return
+        if again is not None:
+            self._again(again, *args)
             return
         super().__init__(*args, **kwargs)
         self.async_helpers = async_helpers(self)
@@ -71,6 +119,43 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         self._by_type = self.is_awaitable is is_awaitable
         """This execution's ``is_awaitable`` is ``schema.awaitable``'s (the gateway's): called
         directly, not through the attribute graphql-core keeps it in."""
+
+    def _again(
+        self,
+        kept: OperationState,
+        context_value: Any,
+        variable_values: VariableValues,
+        operation_extensions: dict[str, Any] | None,
+    ) -> None:
+        """What ``__init__`` (graphql-core's and Strawberry's ``__init__`` chain, then this one's)
+        makes, with what does not change from one execution of the operation to the next taken
+        from ``kept``."""
+        self.context_value = self._context = context_value
+        vars(self).update(kept.attributes)  # compiled, ``vars`` is refused before an attribute is set
+        self.variable_values = variable_values
+        self.operation_extensions = operation_extensions
+        self.collected_errors = CollectedErrors()
+        self.pending_incremental_futures = set()
+        self.background_futures = set()
+        self.async_work_finished_hook_task = None
+        self._relevant_sub_fields = {}
+        self._stream_usages = RefMap()
+        self.defer_usage_set = None
+        self.groups = []
+        self.tasks = []
+        self.streams = []
+        self._initial_execution_plans = RefMap()
+        self._deferred_execution_plans = RefMap()
+        self.async_helpers = async_helpers(self)
+        self._planned = kept.planned
+        self._plans = kept.plans
+        self._steps = {}
+        self._shared = kept.shared
+        self._arguments = {}
+        self._read = {}
+        self._info_tail = self._request_info()
+        self._awaitable = kept.awaitable
+        self._by_type = kept.by_type
 
     def _request_info(self) -> tuple[Any, ...]:
         """What every resolve info of this execution holds after the field's own path."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 import structlog
+from mypy_extensions import mypyc_attr
 
 from mobius.settings import LogSettings
 
@@ -22,6 +24,7 @@ _LEVELS["critical"] = logging.CRITICAL
 _METHODS = {**_LEVELS, "warn": logging.WARNING, "exception": logging.ERROR, "fatal": logging.CRITICAL}
 
 
+@mypyc_attr(native_class=False)  # compiled, a subclass of str must stay a Python class
 class Verbatim(str):
     """Text the gateway wrote itself (a declared route, an upstream's name, a digest): logged as it
     is, without the redactor's scan, which would cost more than the rest of a request's log event
@@ -30,6 +33,7 @@ class Verbatim(str):
     __slots__ = ()
 
 
+@mypyc_attr(native_class=False)  # compiled, a subclass of tuple must stay a Python class
 class VerbatimRows(tuple[dict[str, Any], ...]):
     """Rows of values the gateway wrote itself (a request's upstream calls), logged as they are."""
 
@@ -40,23 +44,58 @@ VERBATIM = (Verbatim, VerbatimRows)
 """What the redactor passes through untouched."""
 
 
-class NamedLogger(structlog.PrintLogger):
-    """structlog's print logger, knowing the name it was asked for (``structlog.get_logger(name)``)."""
+_WRITE_LOCK = threading.Lock()
+"""One line at a time from any thread, whichever logger writes it."""
+
+
+class NamedLogger:
+    """structlog's logger (what ``structlog.get_logger(name)`` wraps), knowing the name it was asked
+    for; each level's method writes the rendered line. A class of its own rather than a subclass of
+    structlog's ``PrintLogger``, so that this module compiles."""
 
     def __init__(self, name: str) -> None:
-        super().__init__()
         self.name = name
 
     def msg(self, message: str) -> None:
         """The line and its newline in one write to the ``sys.stdout`` of the moment (``print`` writes
         them apart where stdout is unbuffered, as ``PYTHONUNBUFFERED`` has it in the image)."""
         out = sys.stdout
-        with self._lock:
+        with _WRITE_LOCK:
             out.write(message + "\n")
             out.flush()
 
-    log = debug = info = warn = warning = msg
-    fatal = failure = err = error = critical = exception = msg
+    def log(self, message: str) -> None:
+        self.msg(message)
+
+    def debug(self, message: str) -> None:
+        self.msg(message)
+
+    def info(self, message: str) -> None:
+        self.msg(message)
+
+    def warn(self, message: str) -> None:
+        self.msg(message)
+
+    def warning(self, message: str) -> None:
+        self.msg(message)
+
+    def fatal(self, message: str) -> None:
+        self.msg(message)
+
+    def failure(self, message: str) -> None:
+        self.msg(message)
+
+    def err(self, message: str) -> None:
+        self.msg(message)
+
+    def error(self, message: str) -> None:
+        self.msg(message)
+
+    def critical(self, message: str) -> None:
+        self.msg(message)
+
+    def exception(self, message: str) -> None:
+        self.msg(message)
 
 
 def named_logger(*args: Any) -> NamedLogger:
