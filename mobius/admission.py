@@ -52,7 +52,7 @@ from mobius.media import (
 from mobius.persisted import PersistedDocuments
 from mobius.request_errors import RequestError, refused
 from schema.context import Caller
-from schema.operations import CostRecheck, DocumentFragments, Documents
+from schema.operations import CostRecheck, DocumentExecution, Documents
 
 Headers = Sequence[tuple[bytes, bytes]]
 
@@ -91,7 +91,7 @@ class Operation:
         variables: dict[str, Any] | None,
         extensions: dict[str, Any] | None,
         cost_recheck: CostRecheck | None = None,
-        fragments: DocumentFragments | None = None,
+        execution: DocumentExecution | None = None,
     ) -> None:
         self.query: Final = query
         self.document: Final = document
@@ -101,8 +101,9 @@ class Operation:
         self.extensions: Final = extensions
         self.cost_recheck: Final = cost_recheck
         """Its cost depends on variables: checked once they are coerced."""
-        self.fragments: Final = fragments
-        """The document's, found when it was prepared; ``None``: ``ExecutionContext.build`` finds them."""
+        self.execution: Final = execution
+        """What executing its document needs, kept with the prepared document; ``None``:
+        ``ExecutionContext.build`` finds it all."""
 
 
 class Admitted:
@@ -371,7 +372,7 @@ class Admission:
             variables=sent.variables,
             extensions=sent.extensions,
             cost_recheck=self.documents.cost_recheck(prepared, operation),
-            fragments=prepared.fragments,
+            execution=prepared.execution,
         )
 
 

@@ -11,9 +11,10 @@ and errors as ``build``); the variables are coerced per request by graphql-core'
 document whose fragments declare variables, an experimental syntax whose signatures ``build``
 checks) goes through ``build`` itself.
 
-Once an operation has run, the next executions of its operation (the same document node) take
-what their execution context holds alike from the first one (``schema.execution_state.OperationState``):
-only the request's own attributes are made afresh.
+Once an operation has run, its next executions take what their execution context holds alike
+from the first one (``schema.execution_state.OperationState``, kept with the prepared document in
+``DocumentExecution.operations``, so it lives and goes with the document's entry): only the
+request's own attributes are made afresh.
 """
 
 from __future__ import annotations
@@ -21,13 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard, cast
 
-from graphql import (
-    GraphQLError,
-    GraphQLSchema,
-    OperationDefinitionNode,
-    default_field_resolver,
-    default_type_resolver,
-)
+from graphql import GraphQLError, GraphQLSchema, default_field_resolver, default_type_resolver
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_variable_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -38,8 +33,6 @@ from schema.root import MobiusSchema
 
 MAX_COERCION_ERRORS = 50
 """``ExecutionContext.build``'s default."""
-OPERATIONS_KEPT = 256
-"""Operations whose execution contexts' common part is remembered; started afresh when full."""
 
 
 class ExecutionSetup:
@@ -60,14 +53,11 @@ class ExecutionSetup:
         Strawberry's ``operation_extensions``)."""
         self.is_awaitable = is_awaitable
         self.hide_suggestions = hide_suggestions
-        self._kept: dict[int, tuple[OperationDefinitionNode, type[PlannedExecutionState], OperationState]] = {}
-        """What the execution contexts of an operation hold alike, and their class, by the identity
-        of its node (kept alive with it)."""
 
     def build(self, operation: Operation, context: Any) -> Executor[Any] | list[GraphQLError]:
         """The operation's execution context, or the errors of its variables."""
-        fragments = operation.fragments
-        if fragments is None:
+        execution = operation.execution
+        if execution is None:
             return self.execution_context_class.build(
                 self.schema,
                 operation.document,
@@ -88,14 +78,14 @@ class ExecutionSetup:
         )
         if isinstance(variable_values, list):
             return variable_values
-        node = operation.operation
-        kept = self._kept.get(id(node))
-        if kept is not None and kept[0] is node:
-            return kept[1](context, variable_values, operation.extensions, again=kept[2])
+        kept = execution.operations.get(id(operation.operation))
+        if kept is not None and kept[0] is self:
+            state: OperationState = kept[1]
+            return state.kind(context, variable_values, operation.extensions, again=state)
         executor = self.execution_context_class(
             self.schema,
-            fragments.definitions,
-            fragments.details,
+            execution.definitions,
+            execution.details,
             None,
             context,
             operation.operation,
@@ -113,7 +103,5 @@ class ExecutionSetup:
             operation_extensions=operation.extensions,
         )
         if isinstance(executor, PlannedExecutionState):
-            if len(self._kept) >= OPERATIONS_KEPT:
-                self._kept.clear()
-            self._kept[id(node)] = (node, type(executor), OperationState(executor))
+            execution.operations[id(operation.operation)] = (self, OperationState(executor))
         return executor

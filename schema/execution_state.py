@@ -60,6 +60,8 @@ class OperationState:
     the request's context, variables and extensions and the execution's own state."""
 
     def __init__(self, executor: PlannedExecutionState) -> None:
+        self.kind: Final = type(executor)
+        """The execution context class that made the first one."""
         attributes = vars(executor)
         self.attributes: Final = {name: attributes[name] for name in OF_OPERATION}
         self.planned: Final = executor._planned

@@ -35,17 +35,22 @@ MAX_NAME_SHOWN = 100
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class DocumentFragments:
-    """A document's fragments as graphql-core's ``ExecutionContext.build`` collects them on every
-    request, found once with the document (``mobius.execution_setup``)."""
+class DocumentExecution:
+    """What executing a document needs that graphql-core's ``ExecutionContext.build`` would find
+    afresh on every request, kept with the prepared document and living as long as it does
+    (``mobius.execution_setup``): its fragments, found with the document, and what each of its
+    operations' execution contexts hold alike, taken from the operation's first run."""
 
     definitions: dict[str, FragmentDefinitionNode]
     details: dict[str, FragmentDetails]
+    operations: dict[int, tuple[object, Any]] = field(default_factory=dict)
+    """By the identity of an operation node of the document: the execution set-up that ran it and
+    what it keeps of it (``schema.execution_state.OperationState``)."""
 
 
-def fragments_of(document: DocumentNode) -> DocumentFragments | None:
-    """The document's fragments; ``None`` when one declares variables (an experimental syntax whose
-    signatures ``build`` checks)."""
+def execution_of(document: DocumentNode) -> DocumentExecution | None:
+    """What executing the document needs, its fragments found; ``None`` when one declares
+    variables (an experimental syntax whose signatures ``build`` checks)."""
     definitions: dict[str, FragmentDefinitionNode] = {}
     details: dict[str, FragmentDetails] = {}
     for definition in document.definitions:
@@ -54,7 +59,7 @@ def fragments_of(document: DocumentNode) -> DocumentFragments | None:
                 return None
             definitions[definition.name.value] = definition
             details[definition.name.value] = FragmentDetails(definition, None)
-    return DocumentFragments(definitions, details)
+    return DocumentExecution(definitions, details)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -71,8 +76,8 @@ class PreparedDocument:
     """How many operations the document holds (named or not)."""
     variable_cost: Mapping[int, OperationDefinitionNode] = field(default_factory=dict)
     """Operations (by ``id``) whose cost is measured per request, with its variables."""
-    fragments: DocumentFragments | None = None
-    """A valid document's fragments (``fragments_of``)."""
+    execution: DocumentExecution | None = None
+    """What executing a valid document needs (``execution_of``)."""
 
     def operation(self, name: str | None) -> OperationDefinitionNode | GraphQLError:
         """The operation ``name`` selects, or the request error explaining why there is none."""
@@ -150,8 +155,8 @@ class Documents:
         operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
         named = {node.name.value: node for node in operations if node.name is not None}
         only = operations[0] if len(operations) == 1 else None
-        fragments = None if errors else fragments_of(document)
-        return PreparedDocument(document, errors, named, only, len(operations), variable_cost, fragments)
+        execution = None if errors else execution_of(document)
+        return PreparedDocument(document, errors, named, only, len(operations), variable_cost, execution)
 
     def cost_recheck(self, prepared: PreparedDocument, operation: OperationDefinitionNode) -> CostRecheck | None:
         """What a request running ``operation`` must check once its variables are coerced."""

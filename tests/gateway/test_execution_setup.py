@@ -14,7 +14,7 @@ from mobius.admission import Operation
 from mobius.execution_setup import ExecutionSetup
 from mobius.executor import IS_AWAITABLE as is_awaitable
 from schema.execution_state import OF_OPERATION
-from schema.operations import fragments_of
+from schema.operations import execution_of
 from schema.root import MobiusSchema, build_schema
 
 QUERY = """
@@ -41,7 +41,7 @@ def _operation(
         operation_name=name,
         variables=variables,
         extensions=extensions,
-        fragments=fragments_of(document),
+        execution=execution_of(document),
     )
 
 
@@ -150,8 +150,8 @@ def test_the_fragments_found_with_the_document_are_the_ones_each_operation_runs_
     again = setup.build(_operation(document, "Other", None), CONTEXT)
     assert isinstance(first, Executor)
     assert isinstance(again, Executor)
-    assert org.fragments is not None
-    assert first.fragments is org.fragments.details
+    assert org.execution is not None
+    assert first.fragments is org.execution.details
     assert again.fragments == first.fragments
     assert list(first.fragments) == ["Named"]
 
@@ -217,5 +217,23 @@ def _operation_again(operation: Operation, variables: dict[str, Any], extensions
         operation_name=operation.operation_name,
         variables={**(operation.variables or {}), **variables} if operation.variables else None,
         extensions=extensions,
-        fragments=operation.fragments,
+        execution=operation.execution,
     )
+
+
+def test_what_an_operation_keeps_is_kept_with_its_document_for_the_set_up_that_ran_it() -> None:
+    """Another set-up (another schema or other flags) running the same prepared document builds
+    its own context, with its own suggestions setting, never the first one's state (its own takes
+    that one's place)."""
+    operation = _operation(parse(QUERY), "Org", {"orgId": "org-1"})
+    first_setup = ExecutionSetup(build_schema(), is_awaitable=is_awaitable, hide_suggestions=True)
+    other_setup = ExecutionSetup(build_schema(), is_awaitable=is_awaitable, hide_suggestions=False)
+    assert operation.execution is not None
+
+    first_setup.build(operation, CONTEXT)
+    other = other_setup.build(_operation_again(operation, {"orgId": "org-2"}, {}), CONTEXT)
+
+    assert isinstance(other, Executor)
+    assert other.hide_suggestions is False
+    assert other.schema is other_setup.schema
+    assert [setup for setup, _ in operation.execution.operations.values()] == [other_setup]
