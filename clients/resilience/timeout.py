@@ -11,6 +11,7 @@ cancellation, as with ``asyncio.timeout``).
 from __future__ import annotations
 
 import asyncio
+from asyncio import current_task, get_running_loop
 from heapq import heappop, heappush
 from math import inf
 from types import TracebackType
@@ -20,8 +21,8 @@ class AttemptTimeout:
     """``with AttemptTimeout(seconds):`` inside a task; the body's awaits are cut at the limit."""
 
     def __init__(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task(loop)
+        loop = get_running_loop()
+        task = current_task(loop)
         if task is None:
             raise RuntimeError("an attempt's timeout needs a task")
         self._task = task
