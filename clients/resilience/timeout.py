@@ -15,6 +15,7 @@ from asyncio import current_task, get_running_loop
 from heapq import heappop, heappush
 from math import inf
 from types import TracebackType
+from typing import Any
 
 
 class AttemptTimeout:
@@ -25,7 +26,7 @@ class AttemptTimeout:
         task = current_task(loop)
         if task is None:
             raise RuntimeError("an attempt's timeout needs a task")
-        self._task = task
+        self._task: asyncio.Task[Any] | None = task
         self._cancelling = task.cancelling()
         self._expired = False
         self.finished = False
@@ -33,15 +34,18 @@ class AttemptTimeout:
 
     def expire(self) -> None:
         """The limit has come: the task is cancelled (``__exit__`` tells it from another's cancellation)."""
-        self._task.cancel()
-        self._expired = True
+        if self._task is not None:
+            self._task.cancel()
+            self._expired = True
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.finished = True
-        if self._expired and self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
+        task, self._task = self._task, None  # a finished attempt waiting in the heap holds no task
+        expired = self._expired and task is not None and task.uncancel() <= self._cancelling
+        if expired and kind is asyncio.CancelledError:
             raise TimeoutError from exc
 
 

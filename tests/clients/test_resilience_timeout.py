@@ -5,6 +5,8 @@ each is cut at its own limit."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -114,3 +116,20 @@ async def test_attempts_on_another_loop_keep_their_own_limits() -> None:
     assert await mine == "timed out here"
     with pytest.raises(TimeoutError), AttemptTimeout(0.01):
         await asyncio.sleep(5)
+
+
+async def test_a_finished_attempt_keeps_no_hold_on_its_task() -> None:
+    """Its entry waits among the loop's deadlines until its limit; the task and what it holds do not."""
+
+    async def attempt() -> None:
+        with AttemptTimeout(5):
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(attempt())
+    await task
+    gone = weakref.ref(task)
+    del task
+    await asyncio.sleep(0)  # the loop lets go of the finished task's wake-up
+    await asyncio.sleep(0)
+    gc.collect()
+    assert gone() is None
