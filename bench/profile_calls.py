@@ -6,7 +6,8 @@ process): identity's members page (OAuth2 bearer), billing's customer of an org 
 signature) and a small projects query (bearer; the GraphQL document posted by our own exchange).
 ``ours`` makes them through the gateway's clients (resilience pipeline, auth flows, metrics,
 decoding); ``straight`` sends the same requests with the same headers through the same aiohttp
-sessions and reads the bodies, nothing more. The difference is our work per call.
+sessions and reads the bodies, nothing more (the response awaited and read, as our transport does:
+``read`` releases the connection). The difference is our work per call.
 
     .venv/bin/python -m bench.profile_calls ours -n 1000 --profile >/dev/null   # a cProfile top list
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python -m bench.profile_calls ours \\
@@ -84,10 +85,10 @@ class Straight:
             self.token = orjson.loads(await response.read())["access_token"]
 
     async def get(self, transport: Any, path_qs: str, headers: dict[str, str]) -> bytes:
-        async with transport.session.get(self.url(transport, path_qs), headers=headers) as response:
-            response.raise_for_status()
-            body: bytes = await response.read()
-            return body
+        response = await transport.session.get(self.url(transport, path_qs), headers=headers)
+        response.raise_for_status()
+        body: bytes = await response.read()
+        return body
 
     async def run(self, rounds: int, only: str) -> None:
         billing = DEFAULT_CREDENTIALS.billing
@@ -106,13 +107,13 @@ class Straight:
                 }
                 await self.get(self.billing, CUSTOMERS, headers)
             if "p" in only:
-                async with self.projects.session.post(
+                response = await self.projects.session.post(
                     self.url(self.projects, "/graphql"),
                     data=self.body,
                     headers={"Accept": JSON, "Content-Type": JSON, "Authorization": f"Bearer {projects.token}"},
-                ) as response:
-                    response.raise_for_status()
-                    await response.read()
+                )
+                response.raise_for_status()
+                await response.read()
 
 
 async def _main(args: argparse.Namespace, urls: SandboxUrls) -> None:

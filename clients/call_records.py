@@ -23,15 +23,16 @@ ANY_ROUTE = "*"
 """The route of a call made without one (a pipeline used on its own)."""
 
 
-@dataclass(slots=True)
 class AttemptState:
     """One attempt in flight: whose it is, and how many HTTP answers it got (an auth flow may
-    send a request again after a 401). Entered, it is the current attempt of its task."""
+    send a request again after a 401). Entered, it is the current attempt of its task. A plain
+    class: compiled, its ``__init__`` is native (a dataclass keeps the generated Python one)."""
 
-    instruments: UpstreamInstruments
-    route: str
-    answers: int = 0
-    _token: Token[AttemptState | None] | None = None
+    def __init__(self, instruments: UpstreamInstruments, route: str) -> None:
+        self.instruments = instruments
+        self.route = route
+        self.answers = 0
+        self._token: Token[AttemptState | None] | None = None
 
     def __enter__(self) -> AttemptState:
         self._token = _attempt.set(self)

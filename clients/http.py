@@ -210,10 +210,13 @@ class HttpUpstream:
         inject(request.headers)
         sent = time.perf_counter()
         try:
-            async with self.session.request(
+            # Awaited, not entered: ``read`` releases the connection once the body is in (and closes
+            # it if reading fails), so the context manager's two coroutines around the request and
+            # its ``release`` afterwards would add nothing.
+            response = await self.session.request(
                 request.method, url, data=request.body or None, headers=request.headers
-            ) as response:
-                body = await response.read()
+            )
+            body = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise transport_error(exc, upstream=self.name) from None
         answered(response.status, time.perf_counter() - sent)

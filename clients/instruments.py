@@ -45,47 +45,83 @@ from clients.telemetry import (
 class _Value(Protocol):
     """What prometheus-client keeps one sample's number in (a float under a lock, or a slot of the
     multiprocess mode's files): ``Counter.inc``, ``Gauge.inc`` and ``Histogram.observe`` end in its
-    ``inc``."""
+    ``inc``, a scrape reads its ``get``."""
 
     def inc(self, amount: float) -> None: ...
 
+    def get(self) -> float: ...
+
+
+class Total:
+    """One process's sample value as a native class: what prometheus-client's ``MutexValue`` does
+    (``inc``, ``set``, ``get`` and the exemplar's two), with the number a compiled field. Our
+    instruments update it without a lock: compiled code adds to the field with nothing in between
+    where another thread could run, where ``MutexValue.inc`` is a Python frame taking its lock."""
+
+    def __init__(self, total: float) -> None:
+        self.total = total
+        self.exemplar: object = None
+
+    def inc(self, amount: float) -> None:
+        self.total += amount
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        self.total = value
+
+    def get(self) -> float:
+        return self.total
+
+    def set_exemplar(self, exemplar: object) -> None:
+        self.exemplar = exemplar
+
+    def get_exemplar(self) -> object:
+        return self.exemplar
+
+
+def _owned(value: _Value) -> _Value:
+    """``value`` as a ``Total`` with its count, when it is one process's ``MutexValue``; a
+    multiprocess value (a slot of the worker's file) as it is."""
+    if isinstance(value, MutexValue):
+        return Total(cast(_Value, value).get())
+    return value
+
 
 def _add(value: _Value, amount: float) -> None:
-    """``value.inc(amount)``. One process's ``MutexValue`` is updated here, under its own lock:
-    its ``inc`` is a Python frame around these lines, and most of what an answer's three updates
-    cost (prometheus-client's own attributes, as in ``_value``). The lock is taken and let go by
-    its own methods: a ``with`` looks up ``__enter__`` and ``__exit__`` and calls the latter with
-    three arguments. A multiprocess value (a slot of the worker's file) through its ``inc``."""
-    if isinstance(value, MutexValue):
-        lock = value._lock
-        lock.acquire()
-        try:
-            value._value += amount
-        finally:
-            lock.release()
+    """``value.inc(amount)``: a ``Total``'s field directly, any other value through its ``inc``."""
+    if isinstance(value, Total):
+        value.total += amount
     else:
         value.inc(amount)
 
 
 def _value(child: Counter | Gauge) -> _Value:
-    """The value behind a labelled counter or gauge. The public ``inc`` and ``dec`` check on every
-    call that the metric is a labelled child and not a parent (three Python calls before the
-    value's own); the instruments a call updates are children by construction, so they go to it."""
-    return cast(_Value, child._value)  # prometheus-client's own, see the docstring
+    """The value behind a labelled counter or gauge, made a ``Total`` in one process (the child
+    then reads and updates it as its own). The public ``inc`` and ``dec`` check on every call that
+    the metric is a labelled child and not a parent (three Python calls before the value's own);
+    the instruments a call updates are children by construction, so they go to the value."""
+    value = _owned(cast(_Value, child._value))  # prometheus-client's own, see the docstring
+    child._value = value
+    return value
 
 
 class RequestValues:
     """One label set's request counter and duration histogram, as the values a call updates: the
     count, the duration's sum and the bucket it falls in (``Histogram.observe``'s bucket: the first
     whose bound is at least the duration; the histograms given here have ``LATENCY_BUCKETS_S``'s
-    bounds, then +Inf)."""
+    bounds, then +Inf). In one process each becomes a ``Total`` in the metric's place (once: the
+    histogram is shared by the label sets of its route's statuses)."""
 
     __slots__ = ("count", "duration_buckets", "duration_sum")
 
     def __init__(self, requests: Counter, duration: Histogram) -> None:
         self.count = _value(requests)
-        self.duration_sum = cast(_Value, duration._sum)  # prometheus-client's own, as in ``_value``
-        self.duration_buckets = cast(list[_Value], duration._buckets)
+        # prometheus-client's own, as in ``_value``
+        duration_sum = _owned(cast(_Value, duration._sum))
+        duration._sum = duration_sum
+        buckets = cast(list[_Value], duration._buckets)
+        buckets[:] = [_owned(bucket) for bucket in buckets]
+        self.duration_sum = duration_sum
+        self.duration_buckets = buckets
 
     def record(self, duration_s: float) -> None:
         """``requests.inc()`` and ``duration.observe(duration_s)``."""
@@ -168,7 +204,7 @@ class UpstreamInstruments:
         workers' files, not this process's objects, so each slot moves the value in the file."""
         if not self.on:
             return False
-        if isinstance(self._in_flight_value, MutexValue):
+        if isinstance(self._in_flight_value, Total):
             self._in_flight.set_function(count)
             return False
         return True

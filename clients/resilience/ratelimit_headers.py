@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from multidict import CIMultiDict, CIMultiDictProxy, istr
+
 _EPOCH_S = 1e9
 _EPOCH_MS = 1e12
 _PARAM = re.compile(r"(?:^|[,;\s])([a-zA-Z-]+)\s*=\s*\"?([0-9.]+)\"?")
@@ -84,14 +86,22 @@ _HEADERS = (
 
 
 _NAMES = frozenset(name.lower() for name in _HEADERS)
+"""Lowered, as a plain mapping's names are compared with them."""
+_CI_NAMES = tuple(istr(name) for name in _HEADERS)
+"""As a case-insensitive mapping's keys are compared with them (``istr``: folded once, here)."""
+_CASE_INSENSITIVE = (CIMultiDictProxy, CIMultiDict)
 
 
 def parse_rate_limit(headers: Mapping[str, str], *, wall_now: float) -> RateLimitInfo:
     """``NOTHING`` (the same object) when the response carries none of the headers read here.
 
-    Whether it does is read from the few names the response has, lowered, where asking it for
-    each of ours made a case-insensitive lookup of seven names in every response."""
-    if _NAMES.isdisjoint([name.lower() for name in headers]):
+    Whether it does: a transport's case-insensitive headers (aiohttp's) answer it in one call of
+    C, their keys against our names (a case-insensitive set operation); any other mapping by the
+    few names it has, lowered."""
+    if isinstance(headers, _CASE_INSENSITIVE):
+        if headers.keys().isdisjoint(_CI_NAMES):
+            return NOTHING
+    elif _NAMES.isdisjoint([name.lower() for name in headers]):
         return NOTHING
     remaining, reset = _ietf(headers.get("RateLimit"))
     if remaining is None:

@@ -41,8 +41,11 @@ def test_x_ratelimit_reset_is_read_as_delay_or_epoch(reset: str, expected_s: flo
 
 
 @pytest.mark.parametrize("name", ["X-RateLimit-Remaining", "x-ratelimit-remaining", "X-RATELIMIT-REMAINING"])
-def test_rate_limit_headers_are_read_whatever_their_case(name: str) -> None:
-    headers = CIMultiDictProxy(CIMultiDict([("Content-Type", "application/json"), (name, "7")]))
+@pytest.mark.parametrize("kind", ["transport", "multidict"])
+def test_rate_limit_headers_are_read_whatever_their_case(name: str, kind: str) -> None:
+    """aiohttp's read-only headers and a mutable case-insensitive dict alike."""
+    pairs = [("Content-Type", "application/json"), (name, "7")]
+    headers = CIMultiDictProxy(CIMultiDict(pairs)) if kind == "transport" else CIMultiDict(pairs)
     assert parse_rate_limit(headers, wall_now=NOW).remaining == 7
 
 
