@@ -40,3 +40,16 @@ async def metric(
 ) -> float:
     text, _ = await scrape(http, base_url)
     return value(text, name, labels)
+
+
+class FileValue:
+    """What multiprocess mode keeps a sample in (a slot of a worker's file; not a MutexValue)."""
+
+    def __init__(self) -> None:
+        self.moves: list[float] = []
+
+    def inc(self, amount: float) -> None:
+        self.moves.append(amount)
+
+    def get(self) -> float:
+        return sum(self.moves)

@@ -5,6 +5,7 @@ public API still adds to the same numbers, and multiprocess values are left to t
 from __future__ import annotations
 
 import pytest
+from metrics_support import FileValue
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from clients.instruments import LevelValue, RequestValues
@@ -69,24 +70,11 @@ def test_a_gauge_level_moves_with_its_public_api() -> None:
     assert registry.get_sample_value("in_flight", {"path": "/graphql"}) == 3
 
 
-class _FileValue:
-    """What multiprocess mode keeps a sample in (a slot of a worker's file; not a MutexValue)."""
-
-    def __init__(self) -> None:
-        self.moves: list[float] = []
-
-    def inc(self, amount: float) -> None:
-        self.moves.append(amount)
-
-    def get(self) -> float:
-        return sum(self.moves)
-
-
 def test_multiprocess_values_are_kept_and_moved_through_their_own_inc(monkeypatch: pytest.MonkeyPatch) -> None:
     requests, duration = metrics(CollectorRegistry())
     counter, histogram = requests.labels("GET /a", "2xx"), duration.labels("GET /a")
-    count, total = _FileValue(), _FileValue()
-    buckets = [_FileValue() for _ in range(len(LATENCY_BUCKETS_S) + 1)]
+    count, total = FileValue(), FileValue()
+    buckets = [FileValue() for _ in range(len(LATENCY_BUCKETS_S) + 1)]
     monkeypatch.setattr(counter, "_value", count)
     monkeypatch.setattr(histogram, "_sum", total)
     monkeypatch.setattr(histogram, "_buckets", buckets)

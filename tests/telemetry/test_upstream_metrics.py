@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+from metrics_support import FileValue
 from prometheus_client import REGISTRY
 
 from clients.errors import BulkheadFull, CircuitOpen, RateLimitedLocally, UpstreamError, UpstreamUnavailable
@@ -130,22 +131,9 @@ async def test_bulkhead_shows_calls_in_flight_and_counts_rejections() -> None:
     assert sample("mobius_upstream_bulkhead_in_flight", upstream=upstream) == 0
 
 
-class _FileValue:
-    """What multiprocess mode keeps a sample in (a slot of a worker's file; not a MutexValue)."""
-
-    def __init__(self) -> None:
-        self.moves: list[float] = []
-
-    def inc(self, amount: float) -> None:
-        self.moves.append(amount)
-
-    def get(self) -> float:
-        return sum(self.moves)
-
-
 def test_under_multiprocess_mode_each_slot_moves_the_in_flight_value(monkeypatch: pytest.MonkeyPatch) -> None:
     upstream = fresh_name()
-    value = _FileValue()
+    value = FileValue()
     monkeypatch.setattr(BULKHEAD_IN_FLIGHT.labels(upstream), "_value", value)
     bulkhead = Bulkhead(upstream=upstream, policy=BulkheadPolicy(max_concurrent=2))
 
