@@ -234,45 +234,48 @@ class UpstreamInstruments:
 
 
 class CacheTypeInstruments:
-    """One entity-cache type's instruments, labelled once."""
+    """One entity-cache type's instruments, labelled once, as the values they add to (``_value``):
+    a warm request counts its L1 hits once per loop turn that had some."""
 
     def __init__(self, cache_type: str) -> None:
         self.on = switches.metrics
-        self._lookups = {result: CACHE_LOOKUPS.labels(cache_type, result) for result in CACHE_LOOKUP_RESULTS}
-        self._coalesced = CACHE_COALESCED.labels(cache_type)
-        self._errors = CACHE_STORE_ERRORS.labels(cache_type)
+        self._lookups = {result: _value(CACHE_LOOKUPS.labels(cache_type, result)) for result in CACHE_LOOKUP_RESULTS}
+        self._coalesced = _value(CACHE_COALESCED.labels(cache_type))
+        self._errors = _value(CACHE_STORE_ERRORS.labels(cache_type))
 
     def lookup(self, result: str, count: int = 1) -> None:
         if self.on:
-            self._lookups[result].inc(count)
+            _add(self._lookups[result], count)
 
     def coalesced(self) -> None:
         if self.on:
-            self._coalesced.inc()
+            _add(self._coalesced, 1)
 
     def store_error(self) -> None:
         if self.on:
-            self._errors.inc()
+            _add(self._errors, 1)
 
 
 class ResponseCacheInstruments:
+    """The response cache's instruments, labelled once, as the values they add to (``_value``)."""
+
     def __init__(self) -> None:
         self.on = switches.metrics
-        self._lookups = {result: RESPONSE_CACHE_LOOKUPS.labels(result) for result in RESPONSE_LOOKUP_RESULTS}
-        self._writes = {result: RESPONSE_CACHE_WRITES.labels(result) for result in RESPONSE_WRITE_RESULTS}
-        self._errors = CACHE_STORE_ERRORS.labels(RESPONSES_TYPE)
+        self._lookups = {result: _value(RESPONSE_CACHE_LOOKUPS.labels(result)) for result in RESPONSE_LOOKUP_RESULTS}
+        self._writes = {result: _value(RESPONSE_CACHE_WRITES.labels(result)) for result in RESPONSE_WRITE_RESULTS}
+        self._errors = _value(CACHE_STORE_ERRORS.labels(RESPONSES_TYPE))
 
     def lookup(self, result: str) -> None:
         if self.on:
-            self._lookups[result].inc()
+            _add(self._lookups[result], 1)
 
     def write(self, result: str) -> None:
         if self.on:
-            self._writes[result].inc()
+            _add(self._writes[result], 1)
 
     def store_error(self) -> None:
         if self.on:
-            self._errors.inc()
+            _add(self._errors, 1)
 
 
 _batch_sizes: dict[tuple[str, str], Histogram] = {}
