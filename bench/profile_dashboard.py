@@ -66,7 +66,9 @@ BODY = orjson.dumps({"query": QUERY, "variables": {"orgId": "org-1"}})
 Message = MutableMapping[str, Any]
 
 
-def _scope() -> dict[str, Any]:
+def graphql_post_scope(body: bytes, token: str) -> dict[str, Any]:
+    """The ASGI scope of ``POST /graphql`` from 127.0.0.1 with ``body`` and ``Bearer token``, as
+    uvicorn hands it to the app."""
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -81,8 +83,8 @@ def _scope() -> dict[str, Any]:
             (b"host", b"127.0.0.1"),
             (b"content-type", b"application/json"),
             (b"accept", b"application/graphql-response+json"),
-            (b"authorization", f"Bearer {DEMO_CALLER_TOKEN}".encode()),
-            (b"content-length", str(len(BODY)).encode()),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-length", str(len(body)).encode()),
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
@@ -101,7 +103,7 @@ async def _request(app: Callable[..., Awaitable[None]], timeline: Timeline | Non
         if timeline is not None:
             timeline.mark("response start" if message["type"] == "http.response.start" else "response body")
 
-    await app(_scope(), receive, send)
+    await app(graphql_post_scope(BODY, DEMO_CALLER_TOKEN), receive, send)
     status = sent[0]["status"]
     body: bytes = b"".join(message.get("body", b"") for message in sent[1:])
     if status != 200 or b'"errors"' in body:

@@ -11,33 +11,13 @@ import pytest
 from canary import CANARY_CALLER_TOKEN
 from harness import DASHBOARD_QUERY, Sandbox, gateway_settings
 
+from bench.profile_dashboard import graphql_post_scope
 from mobius.app import create_app
 from sandbox import SandboxCredentials, SandboxUrls
 from schema.context import GatewayContext
 
 Message = MutableMapping[str, Any]
 BODY = orjson.dumps({"query": DASHBOARD_QUERY, "variables": {"orgId": "org-1"}})
-
-
-def _scope() -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {CANARY_CALLER_TOKEN}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
 
 
 async def _receive() -> Message:
@@ -69,7 +49,7 @@ async def test_a_dashboards_values_are_released_after_its_body_is_sent(
         bodies.append(message.get("body", b""))
 
     async with app.router.lifespan_context(app):
-        await app(_scope(), _receive, send)
+        await app(graphql_post_scope(BODY, CANARY_CALLER_TOKEN), _receive, send)
     assert events == ["http.response.start", "http.response.body", "released"]
     answer = orjson.loads(b"".join(bodies))
     assert "errors" not in answer
@@ -87,6 +67,6 @@ async def test_the_values_are_released_when_the_body_cannot_be_sent(
             raise ConnectionResetError("the client went away")
 
     async with app.router.lifespan_context(app):
-        await app(_scope(), _receive, send)
+        await app(graphql_post_scope(BODY, CANARY_CALLER_TOKEN), _receive, send)
     assert events[:3] == ["http.response.start", "http.response.body", "released"]
     assert "released" not in events[3:]  # the endpoint's own failure answer (500) follows, nothing loaded again
