@@ -4,9 +4,11 @@ With metrics off every call returns at once."""
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import Protocol, cast
+from struct import Struct
+from typing import Any, Protocol, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.values import MutexValue
@@ -78,24 +80,86 @@ class Total:
         return self.exemplar
 
 
+_TWO_DOUBLES = Struct("dd")
+"""A multiprocess file's slot: the value, then its timestamp (0.0: none)."""
+
+_forks = 0
+"""How many times this process came out of ``fork`` as the child (``os.register_at_fork``)."""
+
+
+def _forked() -> None:
+    global _forks  # noqa: PLW0603  # bumped in the child by the at-fork hook, read by every FileTotal
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+class FileTotal:
+    """One worker's sample value under prometheus-client's multiprocess mode (``serve --workers
+    N``), as a native class: what its ``MmapedValue`` does for ``inc`` and ``set``, without the
+    lock and the process-id check around each, and with the slot's position in the worker's file
+    found once. The slot is written as prometheus-client writes it (value and timestamp as one
+    16-byte assignment, never a half-written number); the file's map is read at each write, as it
+    is mapped anew when the file grows for a new label set.
+
+    A process forked after this value was made (the child of a fork) hands every update to the
+    value it replaced, which moves to a file of the child's own, as prometheus-client does."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.file: Any = source._file
+        self.position: int = self.file._positions[source._key]
+        self.total: float = source._value
+        self.forks = _forks
+
+    def inc(self, amount: float) -> None:
+        if self.forks != _forks:
+            self.source.inc(amount)
+            return
+        self.total += amount
+        self.file._m[self.position : self.position + 16] = _TWO_DOUBLES.pack(self.total, 0.0)
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        if self.forks != _forks:
+            self.source.set(value, timestamp)
+            return
+        self.total = value
+        self.file._m[self.position : self.position + 16] = _TWO_DOUBLES.pack(value, timestamp or 0.0)
+
+    def get(self) -> float:
+        return self.source.get() if self.forks != _forks else self.total
+
+    def set_exemplar(self, exemplar: object) -> None:
+        """Multiprocess mode keeps no exemplars."""
+
+    def get_exemplar(self) -> object:
+        return None
+
+
 def _owned(value: _Value) -> _Value:
-    """``value`` as a ``Total`` with its count, when it is one process's ``MutexValue``; a
-    multiprocess value (a slot of the worker's file) as it is."""
+    """``value`` as a native value with its count: a ``Total`` for one process's ``MutexValue``, a
+    ``FileTotal`` for a slot of the worker's file under multiprocess mode; any other as it is."""
     if isinstance(value, MutexValue):
         return Total(cast(_Value, value).get())
+    if getattr(value, "_multiprocess", False) and hasattr(value, "_file"):
+        return FileTotal(value)
     return value
 
 
 def _add(value: _Value, amount: float) -> None:
-    """``value.inc(amount)``: a ``Total``'s field directly, any other value through its ``inc``."""
+    """``value.inc(amount)``: a ``Total``'s field directly, a ``FileTotal`` by its native ``inc``,
+    any other value through its own."""
     if isinstance(value, Total):
         value.total += amount
+    elif isinstance(value, FileTotal):
+        value.inc(amount)
     else:
         value.inc(amount)
 
 
 def _value(child: Counter | Gauge) -> _Value:
-    """The value behind a labelled counter or gauge, made a ``Total`` in one process (the child
+    """The value behind a labelled counter or gauge, made native (``_owned``; the child
     then reads and updates it as its own). The public ``inc`` and ``dec`` check on every call that
     the metric is a labelled child and not a parent (three Python calls before the value's own);
     the instruments a call updates are children by construction, so they go to the value."""
@@ -108,7 +172,7 @@ class RequestValues:
     """One label set's request counter and duration histogram, as the values a call updates: the
     count, the duration's sum and the bucket it falls in (``Histogram.observe``'s bucket: the first
     whose bound is at least the duration; the histograms given here have ``LATENCY_BUCKETS_S``'s
-    bounds, then +Inf). In one process each becomes a ``Total`` in the metric's place (once: the
+    bounds, then +Inf). Each becomes a native value in the metric's place (``_owned``; once: the
     histogram is shared by the label sets of its route's statuses)."""
 
     __slots__ = ("count", "duration_buckets", "duration_sum")

@@ -1,10 +1,16 @@
-"""Reading a gateway's ``/metrics`` as Prometheus would: parsed, by name and labels."""
+"""Reading a gateway's ``/metrics`` as Prometheus would: parsed, by name and labels; and
+prometheus-client's multiprocess mode (``serve --workers N``) turned on in this process."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest, values
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -42,14 +48,19 @@ async def metric(
     return value(text, name, labels)
 
 
-class FileValue:
-    """What multiprocess mode keeps a sample in (a slot of a worker's file; not a MutexValue)."""
+@contextmanager
+def multiprocess_mode(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Sample values made inside are multiprocess mode's, in a file per process under ``directory``
+    (as in each worker of ``serve --workers N``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with monkeypatch.context() as patch:
+        patch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+        patch.setattr(values, "ValueClass", values.MultiProcessValue())
+        yield directory
 
-    def __init__(self) -> None:
-        self.moves: list[float] = []
 
-    def inc(self, amount: float) -> None:
-        self.moves.append(amount)
-
-    def get(self) -> float:
-        return sum(self.moves)
+def scrape_files(directory: Path) -> str:
+    """What ``/metrics`` shows of the workers' files in ``directory`` (their samples summed)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    return generate_latest(registry).decode()

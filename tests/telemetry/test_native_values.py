@@ -1,14 +1,18 @@
 """The request counters and duration histograms our instruments update in place (one process's
 values made native): a scrape reads the same text as prometheus-client's own updates give, the
-public API still adds to the same numbers, and multiprocess values are left to their own ``inc``."""
+public API still adds to the same numbers; under multiprocess mode the workers' files read the same
+as prometheus-client's own updates give, across a file's growth and a fork."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
-from metrics_support import FileValue
+from metrics_support import multiprocess_mode, scrape_files, value
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from clients.instruments import LevelValue, RequestValues
+from clients.instruments import FileTotal, LevelValue, RequestValues
 from clients.telemetry import LATENCY_BUCKETS_S
 
 DURATIONS_S = (0.003, 0.05, 0.07, 20.0, 0.0049)
@@ -70,19 +74,63 @@ def test_a_gauge_level_moves_with_its_public_api() -> None:
     assert registry.get_sample_value("in_flight", {"path": "/graphql"}) == 3
 
 
-def test_multiprocess_values_are_kept_and_moved_through_their_own_inc(monkeypatch: pytest.MonkeyPatch) -> None:
-    requests, duration = metrics(CollectorRegistry())
-    counter, histogram = requests.labels("GET /a", "2xx"), duration.labels("GET /a")
-    count, total = FileValue(), FileValue()
-    buckets = [FileValue() for _ in range(len(LATENCY_BUCKETS_S) + 1)]
-    monkeypatch.setattr(counter, "_value", count)
-    monkeypatch.setattr(histogram, "_sum", total)
-    monkeypatch.setattr(histogram, "_buckets", buckets)
+def multiprocess_scrape(directory: Path) -> list[str]:
+    return [line for line in scrape_files(directory).splitlines() if not line.startswith("#")]
 
-    RequestValues(counter, histogram).record(0.05)
 
-    assert counter._value is count
-    assert histogram._sum is total
-    assert count.moves == [1]
-    assert total.moves == [0.05]
-    assert [bucket.get() for bucket in buckets].count(1) == 1
+def test_under_multiprocess_mode_the_files_read_what_prometheus_clients_own_updates_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with multiprocess_mode(tmp_path / "ours", monkeypatch) as ours:
+        requests, duration = metrics(CollectorRegistry())
+        ok = RequestValues(requests.labels("GET /a", "2xx"), duration.labels("GET /a"))
+        failed = RequestValues(requests.labels("GET /a", "5xx"), duration.labels("GET /a"))
+        for duration_s in DURATIONS_S:
+            ok.record(duration_s)
+        failed.record(0.2)
+        requests.labels("GET /a", "2xx").inc(2)
+    with multiprocess_mode(tmp_path / "theirs", monkeypatch) as theirs:
+        their_requests, their_duration = metrics(CollectorRegistry())
+        for duration_s in DURATIONS_S:
+            their_requests.labels("GET /a", "2xx").inc()
+            their_duration.labels("GET /a").observe(duration_s)
+        their_requests.labels("GET /a", "5xx").inc()
+        their_duration.labels("GET /a").observe(0.2)
+        their_requests.labels("GET /a", "2xx").inc(2)
+
+    assert isinstance(ok.count, FileTotal)
+    assert multiprocess_scrape(ours) == multiprocess_scrape(theirs)
+
+
+def test_a_value_made_before_its_file_grew_still_writes_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with multiprocess_mode(tmp_path, monkeypatch):
+        requests, duration = metrics(CollectorRegistry())
+        values = RequestValues(requests.labels("GET /a", "2xx"), duration.labels("GET /a"))
+        values.record(0.01)
+        for route in range(2000):  # the file starts at 64 KiB; these label sets outgrow it
+            requests.labels(f"GET /{route}", "2xx").inc()
+        values.record(0.01)
+
+    text = scrape_files(tmp_path)
+    assert value(text, "calls_total", {"route": "GET /a"}) == 2
+    assert value(text, "calls_total") == 2002
+
+
+def test_a_forked_child_counts_in_a_file_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with multiprocess_mode(tmp_path, monkeypatch):
+        requests, duration = metrics(CollectorRegistry())
+        values = RequestValues(requests.labels("GET /a", "2xx"), duration.labels("GET /a"))
+        values.record(0.01)
+        child = os.fork()
+        if child == 0:
+            values.record(0.01)
+            values.record(0.01)
+            os._exit(0)
+        _, status = os.waitpid(child, 0)
+        values.record(0.01)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(list(tmp_path.glob("counter_*.db"))) == 2
+    assert value(scrape_files(tmp_path), "calls_total", {"route": "GET /a"}) == 4

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
-from metrics_support import FileValue
+from metrics_support import multiprocess_mode, scrape_files, value
 from prometheus_client import REGISTRY
 
 from clients.errors import BulkheadFull, CircuitOpen, RateLimitedLocally, UpstreamError, UpstreamUnavailable
@@ -16,7 +17,7 @@ from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.pipeline import Pipeline, ResiliencePolicy
 from clients.resilience.ratelimit import RateLimitPolicy
 from clients.resilience.retry import RetryPolicy
-from clients.telemetry import BULKHEAD_IN_FLIGHT, BoundedValues
+from clients.telemetry import BoundedValues
 from tests.clients.resilience_support import FakeTime
 
 
@@ -131,18 +132,23 @@ async def test_bulkhead_shows_calls_in_flight_and_counts_rejections() -> None:
     assert sample("mobius_upstream_bulkhead_in_flight", upstream=upstream) == 0
 
 
-def test_under_multiprocess_mode_each_slot_moves_the_in_flight_value(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_under_multiprocess_mode_each_slot_moves_the_in_flight_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     upstream = fresh_name()
-    value = FileValue()
-    monkeypatch.setattr(BULKHEAD_IN_FLIGHT.labels(upstream), "_value", value)
-    bulkhead = Bulkhead(upstream=upstream, policy=BulkheadPolicy(max_concurrent=2))
 
-    assert bulkhead.take()
-    assert bulkhead.take()
-    assert value.moves == [1, 1]
-    bulkhead.release()
-    bulkhead.release()
-    assert value.moves == [1, 1, -1, -1]
+    def in_flight() -> float:
+        return value(scrape_files(tmp_path), "mobius_upstream_bulkhead_in_flight", {"upstream": upstream})
+
+    with multiprocess_mode(tmp_path, monkeypatch):
+        bulkhead = Bulkhead(upstream=upstream, policy=BulkheadPolicy(max_concurrent=2))
+        assert bulkhead.take()
+        assert bulkhead.take()
+        assert in_flight() == 2
+        bulkhead.release()
+        assert in_flight() == 1
+        bulkhead.release()
+        assert in_flight() == 0
 
 
 def test_in_one_process_the_in_flight_gauge_reads_the_bulkhead_when_scraped() -> None:
