@@ -168,24 +168,41 @@ def _value(child: Counter | Gauge) -> _Value:
     return value
 
 
+class HistogramValues:
+    """A labelled histogram's ``observe``, straight on its values: the sum, and the bucket the
+    amount falls in (``Histogram.observe``'s: the first whose upper bound is at least the amount,
+    the last bound +Inf). Each value is made native in the histogram's place (``_owned``)."""
+
+    __slots__ = ("bounds", "buckets", "sum")
+
+    def __init__(self, histogram: Histogram) -> None:
+        # prometheus-client's own, as in ``_value``
+        self.bounds: list[float] = list(histogram._upper_bounds)
+        self.sum = _owned(cast(_Value, histogram._sum))
+        histogram._sum = self.sum
+        buckets = cast(list[_Value], histogram._buckets)
+        buckets[:] = [_owned(bucket) for bucket in buckets]
+        self.buckets = buckets
+
+    def observe(self, amount: float) -> None:
+        _add(self.sum, amount)
+        _add(self.buckets[bisect_left(self.bounds, amount)], 1)
+
+
 class RequestValues:
     """One label set's request counter and duration histogram, as the values a call updates: the
-    count, the duration's sum and the bucket it falls in (``Histogram.observe``'s bucket: the first
-    whose bound is at least the duration; the histograms given here have ``LATENCY_BUCKETS_S``'s
-    bounds, then +Inf). Each becomes a native value in the metric's place (``_owned``; once: the
-    histogram is shared by the label sets of its route's statuses)."""
+    count, the duration's sum and its bucket (``HistogramValues``; the histograms given here have
+    ``LATENCY_BUCKETS_S``'s bounds, then +Inf, so the bucket is found among the finite ones). Each
+    becomes a native value in the metric's place (``_owned``; once: the histogram is shared by the
+    label sets of its route's statuses)."""
 
     __slots__ = ("count", "duration_buckets", "duration_sum")
 
     def __init__(self, requests: Counter, duration: Histogram) -> None:
         self.count = _value(requests)
-        # prometheus-client's own, as in ``_value``
-        duration_sum = _owned(cast(_Value, duration._sum))
-        duration._sum = duration_sum
-        buckets = cast(list[_Value], duration._buckets)
-        buckets[:] = [_owned(bucket) for bucket in buckets]
-        self.duration_sum = duration_sum
-        self.duration_buckets = buckets
+        histogram = HistogramValues(duration)
+        self.duration_sum = histogram.sum
+        self.duration_buckets = histogram.buckets
 
     def record(self, duration_s: float) -> None:
         """``requests.inc()`` and ``duration.observe(duration_s)``."""
@@ -342,14 +359,14 @@ class ResponseCacheInstruments:
             _add(self._errors, 1)
 
 
-_batch_sizes: dict[tuple[str, str], Histogram] = {}
+_batch_sizes: dict[tuple[str, str], HistogramValues] = {}
 """``LOADER_BATCH_SIZE`` labelled once per (upstream, declared read): a bounded set."""
 
 
 def batch_size(upstream: str, read: str, keys: int) -> None:
     """One loader batch of ``keys`` keys for the declared ``read`` of ``upstream``."""
     if switches.metrics:
-        child = _batch_sizes.get((upstream, read))
-        if child is None:
-            child = _batch_sizes[(upstream, read)] = LOADER_BATCH_SIZE.labels(upstream, read)
-        child.observe(keys)
+        values = _batch_sizes.get((upstream, read))
+        if values is None:
+            values = _batch_sizes[(upstream, read)] = HistogramValues(LOADER_BATCH_SIZE.labels(upstream, read))
+        values.observe(keys)
