@@ -83,16 +83,20 @@ class Total:
 _TWO_DOUBLES = Struct("dd")
 """A multiprocess file's slot: the value, then its timestamp (0.0: none)."""
 
-_forks = 0
-"""How many times this process came out of ``fork`` as the child (``os.register_at_fork``)."""
+
+class _Forks:
+    """How many times this process came out of ``fork`` as the child (``os.register_at_fork``): a
+    native field every ``FileTotal`` reads, where a module global would be a dict look-up."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def forked(self) -> None:
+        self.count += 1
 
 
-def _forked() -> None:
-    global _forks  # noqa: PLW0603  # bumped in the child by the at-fork hook, read by every FileTotal
-    _forks += 1
-
-
-os.register_at_fork(after_in_child=_forked)
+_FORKS = _Forks()
+os.register_at_fork(after_in_child=_FORKS.forked)
 
 
 class FileTotal:
@@ -110,25 +114,28 @@ class FileTotal:
         self.source = source
         self.file: Any = source._file
         self.position: int = self.file._positions[source._key]
+        self.end = self.position + 16
         self.total: float = source._value
-        self.forks = _forks
+        self.pack = _TWO_DOUBLES.pack
+        self.process = _FORKS
+        self.forks = _FORKS.count
 
     def inc(self, amount: float) -> None:
-        if self.forks != _forks:
+        if self.forks != self.process.count:
             self.source.inc(amount)
             return
         self.total += amount
-        self.file._m[self.position : self.position + 16] = _TWO_DOUBLES.pack(self.total, 0.0)
+        self.file._m[self.position : self.end] = self.pack(self.total, 0.0)
 
     def set(self, value: float, timestamp: float | None = None) -> None:
-        if self.forks != _forks:
+        if self.forks != self.process.count:
             self.source.set(value, timestamp)
             return
         self.total = value
-        self.file._m[self.position : self.position + 16] = _TWO_DOUBLES.pack(value, timestamp or 0.0)
+        self.file._m[self.position : self.end] = self.pack(value, timestamp or 0.0)
 
     def get(self) -> float:
-        return self.source.get() if self.forks != _forks else self.total
+        return self.source.get() if self.forks != self.process.count else self.total
 
     def set_exemplar(self, exemplar: object) -> None:
         """Multiprocess mode keeps no exemplars."""
