@@ -12,6 +12,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.values import MutexValue
 
 from clients.telemetry import (
+    BATCH_BUCKETS,
     BREAKER_STATE,
     BREAKER_STATES,
     BREAKER_TRANSITIONS,
@@ -104,6 +105,17 @@ def _value(child: Counter | Gauge) -> _Value:
     return value
 
 
+def _histogram_values(histogram: Histogram) -> tuple[_Value, list[_Value]]:
+    """The values behind a labelled histogram: its sum and its buckets' counts (each bucket counts
+    the observations it is the first to hold, the last one being +Inf), made ``Total``s in one
+    process as in ``_value``."""
+    total = _owned(cast(_Value, histogram._sum))  # prometheus-client's own, as in ``_value``
+    histogram._sum = total
+    buckets = cast(list[_Value], histogram._buckets)
+    buckets[:] = [_owned(bucket) for bucket in buckets]
+    return total, buckets
+
+
 class RequestValues:
     """One label set's request counter and duration histogram, as the values a call updates: the
     count, the duration's sum and the bucket it falls in (``Histogram.observe``'s bucket: the first
@@ -115,13 +127,7 @@ class RequestValues:
 
     def __init__(self, requests: Counter, duration: Histogram) -> None:
         self.count = _value(requests)
-        # prometheus-client's own, as in ``_value``
-        duration_sum = _owned(cast(_Value, duration._sum))
-        duration._sum = duration_sum
-        buckets = cast(list[_Value], duration._buckets)
-        buckets[:] = [_owned(bucket) for bucket in buckets]
-        self.duration_sum = duration_sum
-        self.duration_buckets = buckets
+        self.duration_sum, self.duration_buckets = _histogram_values(duration)
 
     def record(self, duration_s: float) -> None:
         """``requests.inc()`` and ``duration.observe(duration_s)``."""
@@ -278,14 +284,29 @@ class ResponseCacheInstruments:
             _add(self._errors, 1)
 
 
-_batch_sizes: dict[tuple[str, str], Histogram] = {}
+class SizeValues:
+    """A labelled ``LOADER_BATCH_SIZE``'s ``observe``, straight on its values (as ``RequestValues``
+    observes a duration): prometheus-client's is a Python frame that checks the metric, then walks
+    the buckets, each one's ``inc`` taking a lock (about ten thousand instructions a batch)."""
+
+    __slots__ = ("buckets", "total")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.total, self.buckets = _histogram_values(histogram)
+
+    def observe(self, size: int) -> None:
+        _add(self.total, size)
+        _add(self.buckets[bisect_left(BATCH_BUCKETS, size)], 1)
+
+
+_batch_sizes: dict[tuple[str, str], SizeValues] = {}
 """``LOADER_BATCH_SIZE`` labelled once per (upstream, declared read): a bounded set."""
 
 
 def batch_size(upstream: str, read: str, keys: int) -> None:
     """One loader batch of ``keys`` keys for the declared ``read`` of ``upstream``."""
     if switches.metrics:
-        child = _batch_sizes.get((upstream, read))
-        if child is None:
-            child = _batch_sizes[(upstream, read)] = LOADER_BATCH_SIZE.labels(upstream, read)
-        child.observe(keys)
+        values = _batch_sizes.get((upstream, read))
+        if values is None:
+            values = _batch_sizes[(upstream, read)] = SizeValues(LOADER_BATCH_SIZE.labels(upstream, read))
+        values.observe(keys)

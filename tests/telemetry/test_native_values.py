@@ -8,8 +8,8 @@ import pytest
 from metrics_support import FileValue
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from clients.instruments import LevelValue, RequestValues
-from clients.telemetry import LATENCY_BUCKETS_S
+from clients.instruments import LevelValue, RequestValues, SizeValues
+from clients.telemetry import BATCH_BUCKETS, LATENCY_BUCKETS_S
 
 DURATIONS_S = (0.003, 0.05, 0.07, 20.0, 0.0049)
 
@@ -38,6 +38,20 @@ def test_a_scrape_reads_what_prometheus_clients_own_updates_give() -> None:
     failed.record(0.2)
     their_requests.labels("GET /a", "5xx").inc()
     their_duration.labels("GET /a").observe(0.2)
+
+    assert scrape(ours) == scrape(theirs)
+
+
+def test_a_batch_size_scrapes_as_prometheus_clients_own_observe_gives() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    histograms = [
+        Histogram("batch_keys", "keys", ["read"], buckets=BATCH_BUCKETS, registry=registry)
+        for registry in (ours, theirs)
+    ]
+    sizes = SizeValues(histograms[0].labels("users"))
+    for size in (1, 2, 3, 20, 21, 200, 201, 1000):
+        sizes.observe(size)
+        histograms[1].labels("users").observe(size)
 
     assert scrape(ours) == scrape(theirs)
 
