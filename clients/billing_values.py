@@ -44,7 +44,7 @@ class Listed(msgspec.Struct, Generic[T], frozen=True):
     has_more: bool = False
 
 
-class InvoicesKey(msgspec.Struct, frozen=True, gc=False):
+class InvoicesKey(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     customer_id: str
     first: int
     status: str | None = None

@@ -41,7 +41,7 @@ class MembersPage(msgspec.Struct, frozen=True):
     next_cursor: str | None = None
 
 
-class MembersKey(msgspec.Struct, frozen=True, gc=False):
+class MembersKey(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     org_id: str
     first: int
     after: str | None = None

@@ -4,6 +4,10 @@ and the keys its reads are loaded by.
 The Structs that hold only scalars (nodes, page infos, keys) are ``gc=False``: no reference cycle
 can run through them, so the cyclic collector neither tracks nor traverses the hundreds of them an
 answer brings (and each is 16 bytes smaller).
+
+The keys (``IssuesKey``, ``ProjectsKey``, as ``MembersKey`` and ``InvoicesKey`` of the other
+upstreams) are ``cache_hash=True``: a key is hashed once, not at each of the dict probes a load
+makes of it (the loader's values and futures, the cache's known keys, the batch's answers).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ class IssuePage(msgspec.Struct, frozen=True, rename="camel"):
     nodes: list[IssueNode]
 
 
-class IssuesKey(msgspec.Struct, frozen=True, gc=False):
+class IssuesKey(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     project_id: str
     first: int
     after: str | None = None
@@ -66,7 +70,7 @@ class IssuesArgs(msgspec.Struct, frozen=True, gc=False):
         return IssuesKey(project_id, self.first, self.after, self.state)
 
 
-class ProjectsKey(msgspec.Struct, frozen=True, gc=False):
+class ProjectsKey(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     """A page of an organization's projects, and the issue pages the client's selection asks of
     each of its projects (pushed down into the same upstream request)."""
 

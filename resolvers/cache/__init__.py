@@ -12,7 +12,7 @@ from resolvers.cache.policy import CachePolicy, L1Policy, LockPolicy
 from resolvers.cache.provenance import Provenance
 from resolvers.cache.pubsub import InvalidationListener
 from resolvers.cache.redis_store import RedisStore, store_breaker
-from resolvers.cache.request import RequestCache
+from resolvers.cache.request import FirstLevel, RequestCache
 from resolvers.cache.responses import ResponseCache, ResponsePolicy, ResponseStats
 from resolvers.cache.runtime import CacheRuntime
 from resolvers.cache.stale import StaleInfo, StaleLog, StaleMark
@@ -27,6 +27,7 @@ __all__ = [
     "CacheType",
     "CacheUnavailable",
     "CacheableDocuments",
+    "FirstLevel",
     "InProcessStore",
     "InvalidationListener",
     "InvalidationRequest",

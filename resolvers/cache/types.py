@@ -103,11 +103,7 @@ class CacheType(Generic[K, V]):
         """``key`` of each of ``keys``: as built for an earlier batch (the same keys come back request
         after request; up to ``_KNOWN_KEYS`` of them per scope), or built now with the part they
         share built once."""
-        known = self._known.get(scope)
-        if known is None:
-            if len(self._known) >= _KNOWN_SCOPES:
-                self._known.clear()
-            known = self._known[scope] = {}
+        known = self.known_keys(scope)
         head: str | None = None
         built: list[str] = []
         for key in keys:
@@ -121,6 +117,16 @@ class CacheType(Generic[K, V]):
                 known[key] = cache_key
             built.append(cache_key)
         return built
+
+    def known_keys(self, scope: str) -> dict[K, str]:
+        """The cache keys ``keys`` built for ``scope``, by key (filled by its later calls; a reader
+        may look a key up here first and call ``keys`` only for one not in it)."""
+        known = self._known.get(scope)
+        if known is None:
+            if len(self._known) >= _KNOWN_SCOPES:
+                self._known.clear()
+            known = self._known[scope] = {}
+        return known
 
     def answer_tags(self, key: K, value: V | None) -> Tags:
         """What an answer built from this entry is tagged with: the entity itself (``User:u-42``,

@@ -13,7 +13,7 @@ from aiodataloader import DataLoader
 from clients.declaration import Answer, Fetched, Read
 from clients.instruments import batch_size
 from clients.spans import span
-from resolvers.cache import RequestCache
+from resolvers.cache import FirstLevel, RequestCache
 from resolvers.loaders.eager import start_eagerly
 from resolvers.loaders.sources import Source
 from resolvers.loaders.waiting import resolve, when_done
@@ -64,10 +64,12 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         """Keys answered without a future (primed, or from the L1 by ``answered``): their values."""
         self.source = source
         self.loaders = loaders
-        self._ctype = source.ctype
         self._primes = source.read.primes
         self._follows = source.read.follows
         """The source's, read once per loader: ``_answered_from_l1`` runs per key loaded."""
+        cache = loaders.cache
+        self._l1: FirstLevel | None = None if cache is None else cache.first_level(source.ctype)
+        """The read's entries in the cache's first level, where the request has one."""
         self._keys: list[K] = []
         self._futures: list[asyncio.Future[V | None]] = []
         self._batches = 0
@@ -87,9 +89,9 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             values = self._values
             value = values.get(key, UNANSWERED) if values else UNANSWERED
             if value is UNANSWERED:
-                cache = self.loaders.cache
-                if cache is not None:
-                    value = self._answered_from_l1(cache, key)
+                l1 = self._l1
+                if l1 is not None:
+                    value = self._answered_from_l1(l1, key)
             if value is UNANSWERED:
                 self._enqueue(key, future)
             else:
@@ -108,9 +110,9 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
         if future is None:
             if key is None:
                 raise TypeError("The loader.load() function must be called with a value, but got: None.")
-            cache = self.loaders.cache
-            if cache is not None:
-                value = self._answered_from_l1(cache, key)
+            l1 = self._l1
+            if l1 is not None:
+                value = self._answered_from_l1(l1, key)
                 if value is not UNANSWERED:
                     self._values[key] = value
                     return value
@@ -130,12 +132,11 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
             loop = self.loop
             loop.call_soon(loop.call_soon, self._dispatch_batch, self._batches)
 
-    def _answered_from_l1(self, cache: RequestCache, key: K) -> Any:
+    def _answered_from_l1(self, l1: FirstLevel, key: K) -> Any:
         """The value of ``key`` where it is fresh in the cache's first level, primed and followed
         as a batch's found answer is, counted and recorded as ``load_many`` counts an L1 hit; else
         ``UNANSWERED``. A key whose follows are not all answered at once takes the batch path."""
-        ctype = self._ctype
-        entry = cache.fresh_in_l1(ctype, key)
+        entry = l1.fresh(key)
         if entry is None:
             return UNANSWERED
         value = entry.value
@@ -149,7 +150,7 @@ class ReadLoader(DataLoader[K, V | None], Generic[K, V]):
                         at_hand = False  # every follow is loaded all the same: the misses go in one batch
             if not at_hand:
                 return UNANSWERED
-        cache.served_from_l1(ctype, key, entry)
+        l1.served(key, entry)
         return value
 
     def prime(self, key: K, value: V | None) -> ReadLoader[K, V]:

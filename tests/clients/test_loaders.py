@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client import REGISTRY
 
 from clients.billing import CUSTOMERS, INVOICES, InvoicesKey
 from clients.errors import UpstreamError, UpstreamUnavailable
@@ -28,6 +29,10 @@ from tests.clients.support import route_count
 
 USERS_ROUTE = "GET /v1/users"
 GRAPHQL = "POST /graphql"
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def settle(*calls: Any) -> list[Any]:
@@ -93,6 +98,30 @@ async def test_two_hundred_fifty_user_ids_cost_three_batch_requests(sandbox: Any
 
     assert [user.id for user in users if user is not None] == keys
     assert await route_count(sandbox, "identity", USERS_ROUTE) == 3
+
+
+async def test_each_batch_observes_its_size_by_the_time_its_keys_are_answered(
+    sandbox: Any, upstreams: Upstreams
+) -> None:
+    labels = {"upstream": "identity", "read": USERS.name}
+    count, total = sample("mobius_loader_batch_size_count", **labels), sample("mobius_loader_batch_size_sum", **labels)
+
+    await Loaders.build(upstreams)[USERS].load_many(["user-1", "user-2", "user-3"])
+
+    assert sample("mobius_loader_batch_size_count", **labels) == count + 1
+    assert sample("mobius_loader_batch_size_sum", **labels) == total + 3
+
+
+async def test_a_page_key_built_again_finds_the_page_loaded_by_an_equal_one(sandbox: Any, upstreams: Upstreams) -> None:
+    loaders = Loaders.build(upstreams)
+    loaded = await loaders[ISSUES].load(IssuesKey(project_id="proj-1", first=3, state="OPEN"))
+    again = IssuesKey(project_id="proj-1", first=3, state="OPEN")
+
+    assert hash(again) == hash(IssuesKey("proj-1", 3, None, "OPEN"))
+    assert {again: "page"}[IssuesKey("proj-1", 3, state="OPEN")] == "page"
+    assert IssuesKey("proj-1", 3) != again
+    assert loaders[ISSUES].answered(again) is loaded
+    assert await route_count(sandbox, "projects", GRAPHQL) == 1
 
 
 async def test_loading_a_listed_project_after_its_org_page_costs_no_request(sandbox: Any, upstreams: Upstreams) -> None:

@@ -6,15 +6,13 @@ as prometheus-client's own updates give, across a file's growth and a fork."""
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 from metrics_support import multiprocess_mode, scrape_files, value
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.utils import floatToGoString
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from clients.instruments import FileTotal, LevelValue, RequestValues, batch_size
+from clients.instruments import FileTotal, HistogramValues, LevelValue, RequestValues
 from clients.telemetry import BATCH_BUCKETS, LATENCY_BUCKETS_S
 
 DURATIONS_S = (0.003, 0.05, 0.07, 20.0, 0.0049)
@@ -44,6 +42,20 @@ def test_a_scrape_reads_what_prometheus_clients_own_updates_give() -> None:
     failed.record(0.2)
     their_requests.labels("GET /a", "5xx").inc()
     their_duration.labels("GET /a").observe(0.2)
+
+    assert scrape(ours) == scrape(theirs)
+
+
+def test_a_batch_size_scrapes_as_prometheus_clients_own_observe_gives() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    histograms = [
+        Histogram("batch_keys", "keys", ["read"], buckets=BATCH_BUCKETS, registry=registry)
+        for registry in (ours, theirs)
+    ]
+    sizes = HistogramValues(histograms[0].labels("users"))
+    for size in (1, 2, 3, 20, 21, 200, 201, 1000):
+        sizes.observe(size)
+        histograms[1].labels("users").observe(size)
 
     assert scrape(ours) == scrape(theirs)
 
@@ -136,22 +148,3 @@ def test_a_forked_child_counts_in_a_file_of_its_own(tmp_path: Path, monkeypatch:
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(list(tmp_path.glob("counter_*.db"))) == 2
     assert value(scrape_files(tmp_path), "calls_total", {"route": "GET /a"}) == 4
-
-
-def test_a_loader_batch_size_lands_in_the_bucket_prometheus_client_would_give_it() -> None:
-    upstream = f"test-{uuid.uuid4().hex[:8]}"
-    registry = CollectorRegistry()
-    theirs = Histogram("mobius_loader_batch_size", "keys", buckets=BATCH_BUCKETS, registry=registry)
-    sizes = [1, 2, 3, 50, 51, 100, 10_000, *BATCH_BUCKETS]
-    for keys in sizes:
-        batch_size(upstream, "users", keys)
-        theirs.observe(keys)
-
-    for suffix in ("count", "sum"):
-        name = f"mobius_loader_batch_size_{suffix}"
-        ours = REGISTRY.get_sample_value(name, {"upstream": upstream, "read": "users"})
-        assert ours == registry.get_sample_value(name)
-    for bound in (*BATCH_BUCKETS, float("inf")):
-        name, le = "mobius_loader_batch_size_bucket", floatToGoString(bound)
-        ours = REGISTRY.get_sample_value(name, {"upstream": upstream, "read": "users", "le": le})
-        assert ours == registry.get_sample_value(name, {"le": le})
