@@ -36,6 +36,9 @@ from clients.spans import inject
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ACCEPT_JSON = {"Accept": "application/json"}
+_SEND_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
+"""The headers every request starts from (copied: the auth flow and the caller's headers add to them)."""
 
 
 _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
@@ -59,7 +62,11 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
     escaping (ids, numbers, comma-joined id lists) are taken as they are."""
     if not params:
         return path
-    return f"{path}?{'&'.join(f'{_query_text(name)}={_query_text(value)}' for name, value in params.items())}"
+    query = ""
+    for name, value in params.items():
+        pair = _query_text(name) + "=" + _query_text(value)
+        query = pair if not query else query + "&" + pair
+    return path + "?" + query
 
 
 def _query_text(value: str | int) -> str:
@@ -161,12 +168,10 @@ class HttpUpstream:
         """The pipeline's call (its coroutine, none more). ``route`` names the call in metrics,
         traces and logs: the declared template, never ``path``."""
         body = b"" if json_body is None else orjson.dumps(json_body)
-        request = OutgoingRequest(method=method.upper(), path_qs=build_path(path, params), body=body)
-        request.headers["Accept"] = "application/json"
-        if json_body is not None:
-            request.headers["Content-Type"] = "application/json"
+        sent_headers = dict(_ACCEPT_JSON if json_body is None else _SEND_JSON)
         if headers:
-            request.headers.update(headers)
+            sent_headers.update(headers)
+        request = OutgoingRequest(method.upper(), build_path(path, params), body, sent_headers)
         idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
         if request.method not in _READS:
             self.shared_reads.wrote()
@@ -190,7 +195,9 @@ class HttpUpstream:
                 response = await self._send_once(request)
         except SecretUnavailable:
             raise UpstreamAuthFailed("credential source unavailable", upstream=self.name) from None
-        info = await self.pipeline.observe(response.status, response.headers)
+        info = self.pipeline.observe_now(response.status, response.headers)
+        if info is None:
+            info = await self.pipeline.observe(response.status, response.headers)
         if is_outage(response.status):
             raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)
         return response
