@@ -19,6 +19,22 @@ _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
 """Characters ``quote(..., safe="")`` leaves as they are (a text made of them alone strips to nothing)."""
 
 
+_SEGMENTS_MAX = 4096
+_segments: dict[str, str] = {}
+"""Path values as a path writes them (ids repeat: a lookup is cheaper than the check); all are
+dropped when the bound is reached."""
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment (an id that needs no escaping as it is)."""
+    written = _segments.get(value)
+    if written is None:
+        if len(_segments) >= _SEGMENTS_MAX:
+            _segments.clear()
+        written = _segments[value] = value if not value.strip(_PLAIN) else quote(value, safe="")
+    return written
+
+
 _ROUTES_MAX = 1024
 """Route templates kept parsed (a client declares a few dozen); all are dropped when the bound is reached."""
 _routes: dict[str, list[tuple[str, str]]] = {}
@@ -44,8 +60,7 @@ def fill_route(route: str, values: Mapping[str, str] | None) -> str:
     for literal, name in _route_parts(route):
         path += literal
         if name:
-            value = values[name]
-            path += value if not value.strip(_PLAIN) else quote(value, safe="")
+            path += _segment(values[name])
     return path
 
 
