@@ -67,11 +67,7 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
     escaping (ids, numbers, comma-joined id lists) are taken as they are."""
     if not params:
         return path
-    query = ""
-    for name, value in params.items():
-        pair = _query_text(name) + "=" + _query_text(value)
-        query = pair if not query else query + "&" + pair
-    return path + "?" + query
+    return f"{path}?{'&'.join(f'{_query_text(name)}={_query_text(value)}' for name, value in params.items())}"
 
 
 def _query_text(value: str | int) -> str:
