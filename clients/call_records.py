@@ -59,14 +59,17 @@ def answered(status: int, duration_s: float) -> None:
         state.instruments.request(state.route, status_class(status), duration_s)
 
 
-@dataclass(slots=True)
 class UpstreamCall:
-    upstream: str
-    route: str
-    duration_ms: float
-    outcome: str
-    """``ok`` or the error code the caller saw."""
-    attempts: int
+    """One upstream call of a request, for its log event. ``outcome`` is ``ok`` or the error code
+    the caller saw. A plain class: compiled, its ``__init__`` is native (a dataclass keeps the
+    generated Python one), and every upstream call of a request makes one."""
+
+    def __init__(self, upstream: str, route: str, duration_ms: float, outcome: str, attempts: int) -> None:
+        self.upstream = upstream
+        self.route = route
+        self.duration_ms = duration_ms
+        self.outcome = outcome
+        self.attempts = attempts
 
 
 @dataclass(slots=True)

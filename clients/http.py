@@ -36,6 +36,9 @@ from clients.spans import inject
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 """Safe to retry as they are; any other method only when it carries an ``Idempotency-Key``."""
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ACCEPT_JSON = {"Accept": "application/json"}
+_SEND_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
+"""The headers every request starts from (copied: the auth flow and the caller's headers add to them)."""
 
 
 _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~,-"
@@ -46,7 +49,12 @@ _PLAIN_TEXT = re.compile(f"[{re.escape(_PLAIN)}]*")
 in ``_PLAIN`` one by one, the expression's character set in a table (a 300-character id list:
 about 7 times cheaper)."""
 _SHORT = 16
-"""Up to this length a text is checked by ``strip``, past it by ``_PLAIN_TEXT``."""
+"""Up to this length a text is checked by ``strip`` (and kept, see ``_query_texts``), past it by
+``_PLAIN_TEXT``."""
+_QUERY_TEXTS_MAX = 4096
+_query_texts: dict[str, str] = {}
+"""Short texts as a query writes them (names, ids and cursors repeat: a lookup is cheaper than the
+check); all are dropped when the bound is reached."""
 
 
 _URLS_MAX = 1024
@@ -63,9 +71,17 @@ def build_path(path: str, params: Mapping[str, str | int] | None) -> str:
 
 
 def _query_text(value: str | int) -> str:
+    if type(value) is int:
+        return str(value)  # digits and a sign: nothing to escape
     text = value if type(value) is str else str(value)
-    plain = not text.strip(_PLAIN) if len(text) <= _SHORT else _PLAIN_TEXT.fullmatch(text) is not None
-    return text if plain else quote_plus(text, safe=",")
+    if len(text) > _SHORT:
+        return text if _PLAIN_TEXT.fullmatch(text) is not None else quote_plus(text, safe=",")
+    written = _query_texts.get(text)
+    if written is None:
+        if len(_query_texts) >= _QUERY_TEXTS_MAX:
+            _query_texts.clear()
+        written = _query_texts[text] = text if not text.strip(_PLAIN) else quote_plus(text, safe=",")
+    return written
 
 
 def json_text(value: object) -> str:
@@ -161,12 +177,10 @@ class HttpUpstream:
         """The pipeline's call (its coroutine, none more). ``route`` names the call in metrics,
         traces and logs: the declared template, never ``path``."""
         body = b"" if json_body is None else orjson.dumps(json_body)
-        request = OutgoingRequest(method=method.upper(), path_qs=build_path(path, params), body=body)
-        request.headers["Accept"] = "application/json"
-        if json_body is not None:
-            request.headers["Content-Type"] = "application/json"
+        sent_headers = dict(_ACCEPT_JSON if json_body is None else _SEND_JSON)
         if headers:
-            request.headers.update(headers)
+            sent_headers.update(headers)
+        request = OutgoingRequest(method.upper(), build_path(path, params), body, sent_headers)
         idempotent = request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
         if request.method not in _READS:
             self.shared_reads.wrote()
@@ -179,20 +193,41 @@ class HttpUpstream:
     async def exchange(self, request: OutgoingRequest) -> RawResponse:
         """One attempt: the auth around sending ``request`` (sign, send, on 401 maybe refresh and
         replay once). An outage status (429, 5xx) is raised for the pipeline; any other answer goes
-        back to the caller to interpret."""
+        back to the caller to interpret. The sends run in this coroutine (one coroutine less for
+        every resume of the request)."""
         auth = self._auth
+        replayed = False
         try:
             used = auth.apply(request)
             if used is None:
                 used = await auth.prepare(request)
-            response = await self._send_once(request)
-            if response.status == 401 and await auth.refused(request, response, used):
-                response = await self._send_once(request)
+            while True:
+                url = self._url(request.path_qs)
+                inject(request.headers)
+                sent = time.perf_counter()
+                try:
+                    # Awaited, not entered: ``read`` releases the connection once the body is in (and
+                    # closes it if reading fails), so the context manager's two coroutines around the
+                    # request and its ``release`` afterwards would add nothing.
+                    answer = await self.session.request(
+                        request.method, url, data=request.body or None, headers=request.headers
+                    )
+                    body = await answer.read()
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    raise transport_error(exc, upstream=self.name) from None
+                status = answer.status
+                answered(status, time.perf_counter() - sent)
+                response = RawResponse(status=status, headers=answer.headers, body=body)
+                if status != 401 or replayed or not await auth.refused(request, response, used):
+                    break
+                replayed = True
         except SecretUnavailable:
             raise UpstreamAuthFailed("credential source unavailable", upstream=self.name) from None
-        info = await self.pipeline.observe(response.status, response.headers)
-        if is_outage(response.status):
-            raise error_for_status(response.status, upstream=self.name, retry_after_s=info.retry_after_s)
+        info = self.pipeline.observe_now(status, response.headers)
+        if info is None:
+            info = await self.pipeline.observe(status, response.headers)
+        if is_outage(status):
+            raise error_for_status(status, upstream=self.name, retry_after_s=info.retry_after_s)
         return response
 
     def _url(self, path_qs: str) -> URL:
@@ -204,20 +239,3 @@ class HttpUpstream:
                 self._urls.clear()
             url = self._urls[path_qs] = URL(self._base + path_qs, encoded=True)
         return url
-
-    async def _send_once(self, request: OutgoingRequest) -> RawResponse:
-        url = self._url(request.path_qs)
-        inject(request.headers)
-        sent = time.perf_counter()
-        try:
-            # Awaited, not entered: ``read`` releases the connection once the body is in (and closes
-            # it if reading fails), so the context manager's two coroutines around the request and
-            # its ``release`` afterwards would add nothing.
-            response = await self.session.request(
-                request.method, url, data=request.body or None, headers=request.headers
-            )
-            body = await response.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise transport_error(exc, upstream=self.name) from None
-        answered(response.status, time.perf_counter() - sent)
-        return RawResponse(status=response.status, headers=response.headers, body=body)

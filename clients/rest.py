@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
+from string import Formatter
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -18,14 +19,49 @@ _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
 """Characters ``quote(..., safe="")`` leaves as they are (a text made of them alone strips to nothing)."""
 
 
+_SEGMENTS_MAX = 4096
+_segments: dict[str, str] = {}
+"""Path values as a path writes them (ids repeat: a lookup is cheaper than the check); all are
+dropped when the bound is reached."""
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment (an id that needs no escaping as it is)."""
+    written = _segments.get(value)
+    if written is None:
+        if len(_segments) >= _SEGMENTS_MAX:
+            _segments.clear()
+        written = _segments[value] = value if not value.strip(_PLAIN) else quote(value, safe="")
+    return written
+
+
+_ROUTES_MAX = 1024
+"""Route templates kept parsed (a client declares a few dozen); all are dropped when the bound is reached."""
+_routes: dict[str, list[tuple[str, str]]] = {}
+
+
+def _route_parts(route: str) -> list[tuple[str, str]]:
+    """``route`` as (literal text, placeholder name or ``""``) pairs, parsed once per template."""
+    parts = _routes.get(route)
+    if parts is None:
+        if len(_routes) >= _ROUTES_MAX:
+            _routes.clear()
+        parts = _routes[route] = [(literal, name or "") for literal, name, _, _ in Formatter().parse(route)]
+    return parts
+
+
 def fill_route(route: str, values: Mapping[str, str] | None) -> str:
     """The wire path of a route template: each ``{name}`` replaced by its value, percent-encoded
-    (a value that needs no escaping, such as an id, is taken as it is)."""
+    (a value that needs no escaping, such as an id, is taken as it is). The template is parsed
+    once per route; a call joins its parts."""
     if not values:
         return route
-    return route.format_map(
-        {name: value if not value.strip(_PLAIN) else quote(value, safe="") for name, value in values.items()}
-    )
+    path = ""
+    for literal, name in _route_parts(route):
+        path += literal
+        if name:
+            path += _segment(values[name])
+    return path
 
 
 def parse_response(upstream: str, what: str, response: RawResponse, codec: Codec[T]) -> T:

@@ -257,6 +257,10 @@ class CircuitBreaker:
         """``acquire`` as the pipeline asks: a fleet breaker may ask Redis while half-open."""
         return self.acquire()
 
+    def admit_now(self) -> Permit | None:
+        """``admit`` when it needs no I/O (here always: ``acquire``); None: await ``admit``."""
+        return self.acquire()
+
     def reset(self) -> None:
         """Back to a fresh CLOSED breaker (an operator action, and test isolation)."""
         if self._state is not BreakerState.CLOSED:

@@ -54,16 +54,9 @@ def remaining_s() -> float | None:
     return None if deadline is None else deadline.remaining_s()
 
 
-def require_budget(upstream: str) -> None:
-    """Refuse to start anything (an attempt, a retry, a wait) once the budget is spent."""
-    left = remaining_s()
-    if left is not None and left <= 0:
-        raise DeadlineExceeded("the request's deadline passed before the call could start", upstream=upstream)
-
-
 def bounded_timeout(timeout_s: float, *, upstream: str) -> tuple[float, bool]:
-    """``min(timeout_s, remaining budget)``, and whether the deadline is what bounds it; refused
-    like ``require_budget`` once the budget is spent."""
+    """``min(timeout_s, remaining budget)``, and whether the deadline is what bounds it; nothing
+    starts (an attempt, a retry, a wait) once the budget is spent: ``DeadlineExceeded``."""
     left = remaining_s()
     if left is None:
         return timeout_s, False

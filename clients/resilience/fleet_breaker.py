@@ -60,10 +60,17 @@ class FleetBreaker(CircuitBreaker):
         self._tasks: set[asyncio.Task[None]] = set()
         board.join(self)
 
-    async def admit(self) -> Permit:
-        """As ``acquire``; half-open after a fleet-wide opening, the board decides who probes."""
+    def admit_now(self) -> Permit | None:
+        """``acquire`` unless the fleet opened the breaker (then ``admit`` may ask the board)."""
         if self.forced_state is not None or self._fleet_state is not BreakerState.OPEN:
             return self.acquire()
+        return None
+
+    async def admit(self) -> Permit:
+        """As ``acquire``; half-open after a fleet-wide opening, the board decides who probes."""
+        permit = self.admit_now()
+        if permit is not None:
+            return permit
         if super().state is not BreakerState.HALF_OPEN:
             return self.acquire()
         generation, fleet_generation = self._generation, self.fleet_generation

@@ -28,7 +28,7 @@ from clients.errors import (
 )
 from clients.instruments import UpstreamInstruments
 from clients.resilience import deadline
-from clients.resilience.breaker import BreakerPolicy, CircuitBreaker
+from clients.resilience.breaker import BreakerPolicy, CircuitBreaker, Permit
 from clients.resilience.breaker_board import RedisBreakerBoard
 from clients.resilience.bulkhead import Bulkhead, BulkheadPolicy
 from clients.resilience.clock import TimeSource
@@ -128,6 +128,10 @@ class Pipeline:
         """Attempts report every response's status and headers, so the limiter learns."""
         return self.limiter.observe(status, headers)
 
+    def observe_now(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo | None:
+        """``observe`` when it needs no I/O (the usual case: nothing to hold back); None: await ``observe``."""
+        return self.limiter.observe_now(status, headers)
+
     async def call(self, attempt: Attempt[T], *, idempotent: bool, route: str = ANY_ROUTE) -> T:
         """``route`` is what the call asks of the upstream as declared (``GET /v1/users/{id}``),
         never a raw path: it labels the call's metrics, span and log entries. The retries run in
@@ -194,10 +198,10 @@ class Pipeline:
     async def _once(self, attempt: Attempt[T], route: str) -> T:
         """One attempt through the limiter, the bulkhead and the breaker, under its own timeout
         (one coroutine: every layer is passed through again each time the attempt resumes)."""
-        deadline.require_budget(self.upstream)
+        timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         if not self.limiter.admit_now():
             await self.limiter.acquire()
-        timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
+            timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
         bulkhead = self.bulkhead
         queued = not bulkhead.take()
         if queued:
@@ -205,7 +209,9 @@ class Pipeline:
         try:
             if queued:
                 timeout_s, by_deadline = deadline.bounded_timeout(self.timeout_s, upstream=self.upstream)
-            permit = await self.breaker.admit()
+            permit = self.breaker.admit_now()
+            if permit is None:
+                permit = await self.breaker.admit()
             with attempting(self._metrics, route) as state:
                 sent = time.perf_counter()
                 started = self._time.monotonic()
@@ -227,13 +233,7 @@ class Pipeline:
                     self._unanswered(timed_out, state, route, sent)
                     raise timed_out from None
                 except UpstreamError as error:
-                    verdict = _counts_as_failure(error)
-                    if verdict is None:
-                        permit.release()
-                    elif verdict:
-                        permit.failure(self._time.monotonic() - started)
-                    else:
-                        permit.success(self._time.monotonic() - started)
+                    self._judged(permit, error, started)
                     self._unanswered(error, state, route, sent)
                     raise
                 except BaseException:
@@ -243,6 +243,16 @@ class Pipeline:
                 return result
         finally:
             bulkhead.release()
+
+    def _judged(self, permit: Permit, error: UpstreamError, started: float) -> None:
+        """The breaker told what ``error`` says of the upstream: a failure, an answer, or nothing."""
+        verdict = _counts_as_failure(error)
+        if verdict is None:
+            permit.release()
+        elif verdict:
+            permit.failure(self._time.monotonic() - started)
+        else:
+            permit.success(self._time.monotonic() - started)
 
     def _unanswered(self, error: UpstreamError, state: AttemptState, route: str, sent: float) -> None:
         """Count an attempt that was sent and got no answer back (our own refusals were not sent)."""

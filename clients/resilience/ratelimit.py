@@ -135,17 +135,25 @@ class RateLimiter:
         now = self._clock()
         await self._store.block(self.key, now=now, until=now + seconds)
 
+    def observe_now(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo | None:
+        """``observe`` when the response says to hold nothing back (the usual case: no I/O, no
+        coroutine); None: ``observe`` must be awaited (a 429, a spent quota)."""
+        now = self._clock()
+        info = parse_rate_limit(headers, wall_now=now)
+        if not self.policy.learn or (info is NOTHING and status != 429):
+            return info
+        if status == 429 or info.block_s is not None:
+            return None
+        self._learn_from(info, now=now)
+        return info
+
     async def observe(self, status: int, headers: Mapping[str, str]) -> RateLimitInfo:
         """Learn from one response's headers (every response, success or not)."""
         now = self._clock()
         info = parse_rate_limit(headers, wall_now=now)
         if not self.policy.learn or (info is NOTHING and status != 429):
             return info
-        if info.remaining is not None:
-            self._remaining = info.remaining
-            self._remaining_until = None if info.reset_s is None else now + info.reset_s
-        if info.quota is not None and info.quota.limit > 0:
-            self._learn(info.quota, now=now, reset_s=info.reset_s)
+        self._learn_from(info, now=now)
         block = info.block_s
         if block is None and status == 429:
             limit = self._limit(now)
@@ -154,6 +162,14 @@ class RateLimiter:
             await self._store.block(self.key, now=now, until=now + block)
             log.info("upstream_rate_limit_reached", upstream=self.upstream, quota_key=self.key, hold_s=block)
         return info
+
+    def _learn_from(self, info: RateLimitInfo, *, now: float) -> None:
+        """What is left and the quota, as one response's headers say them."""
+        if info.remaining is not None:
+            self._remaining = info.remaining
+            self._remaining_until = None if info.reset_s is None else now + info.reset_s
+        if info.quota is not None and info.quota.limit > 0:
+            self._learn(info.quota, now=now, reset_s=info.reset_s)
 
     def _learn(self, quota: Quota, *, now: float, reset_s: float | None) -> None:
         """Hold ``quota`` until the reset advertised with it (at most one window): a response

@@ -44,3 +44,12 @@ def test_any_names_and_values_are_written_as_urlencode_writes_them(params: dict[
 @given(st.text(max_size=12))
 def test_a_route_value_is_one_segment_as_quote_writes_it(value: str) -> None:
     assert fill_route("/v1/orgs/{org_id}/members", {"org_id": value}) == f"/v1/orgs/{quote(value, safe='')}/members"
+
+
+@given(st.text(max_size=12), st.text(max_size=12))
+def test_a_route_with_two_values_fills_each_segment_as_quote_writes_it(first: str, second: str) -> None:
+    route = "/v1/orgs/{org_id}/members/{user_id}/roles"
+    expected = f"/v1/orgs/{quote(first, safe='')}/members/{quote(second, safe='')}/roles"
+
+    assert fill_route(route, {"user_id": second, "org_id": first}) == expected
+    assert fill_route(route, {"org_id": first, "user_id": second}) == expected

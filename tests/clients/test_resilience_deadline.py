@@ -33,7 +33,7 @@ def test_nothing_starts_once_the_budget_is_spent() -> None:
     with deadline.deadline_scope(1.0, clock):
         clock.advance(1.0)
         with pytest.raises(DeadlineExceeded) as caught:
-            deadline.require_budget("billing")
+            deadline.bounded_timeout(5.0, upstream="billing")
 
     assert caught.value.code == "DEADLINE_EXCEEDED"
     assert caught.value.upstream == "billing"
