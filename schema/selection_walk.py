@@ -36,13 +36,18 @@ from schema.collected import has_variable
 Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
 
 
-@dataclass(frozen=True, slots=True)
 class Walk:
-    """What a selection is read with: the schema, the document's fragments, the request's variables."""
+    """What a selection is read with: the schema, the document's fragments, the request's variables
+    (a plain class: one is made per request, and a compiled dataclass's ``__init__`` runs interpreted)."""
 
-    schema: GraphQLSchema
-    fragments: Mapping[str, FragmentDefinitionNode]
-    variables: VariableValues
+    __slots__ = ("fragments", "schema", "variables")
+
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], variables: VariableValues
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
 
     @classmethod
     def of(cls, info: GraphQLResolveInfo[Any]) -> Walk:
