@@ -154,7 +154,15 @@ class Selection:
     def pushed_down(self, through: str) -> tuple[Any, ...]:
         """What the fields selected below ``through`` (a connection's ``nodes``) that declare
         ``pushdown`` make of their arguments, distinct, in query order; arguments they refuse are
-        left for the fields to report."""
+        left for the fields to report. Kept per set of nodes when none of it depends on the request's
+        variables (no condition, no argument that uses one): ``build`` makes the same of the same
+        arguments."""
+        key = _key(self.nodes, self.type.name, through)
+        hit = _pushed.get(key)
+        if hit is not None:
+            return hit[1]
+        walk = self.walk
+        _, fixed = _below(self.nodes, self.type.name, through, walk)
         below = self.below(through)
         if below is None:
             return ()
@@ -164,7 +172,13 @@ class Selection:
                 found[build(arguments)] = None
             except InvalidArgument:
                 continue
-        return tuple(found)
+        pushed = tuple(found)
+        items = _plan(below.nodes, below.type, PUSHDOWN, walk.schema, walk.fragments)
+        if fixed is not None and all(item.fixed is not None and item.arguments is not None for item in items):
+            if len(_pushed) >= _PLANS_MAX:
+                _pushed.clear()
+            _pushed[key] = (self.nodes, pushed)  # the nodes are held so that their ids are not reused meanwhile
+        return pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +248,10 @@ def _key(nodes: tuple[FieldNode, ...], name: str, kind: str) -> tuple[object, ..
     if len(nodes) == 1:
         return (id(nodes[0]), name, kind)
     return (*[id(node) for node in nodes], name, kind)
+
+
+_pushed: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], tuple[Any, ...]]] = {}
+"""``Selection.pushed_down`` by nodes, type and field, where it does not depend on the request."""
 
 
 _Found = tuple[tuple[FieldNode, tuple[Conditional, ...]], ...]
