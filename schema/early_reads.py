@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLResolveInfo
@@ -29,7 +28,7 @@ def start_reads_ahead(loaders: Loaders, parent_key: str, info: GraphQLResolveInf
     nodes = tuple(info.field_nodes)
     if not declares(nodes, parent, READ_AHEAD, info):
         return
-    declared = list(Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD))
+    declared = Selection(nodes, parent, Walk.of(info)).declared(READ_AHEAD)
     declared.sort(key=_levels_below, reverse=True)
     ahead: Ahead
     for ahead, arguments, below in declared:
@@ -76,13 +75,16 @@ def start_reads_from(loaders: Loaders, parents: Sequence[Any], selection: Select
         start_reads_from(loaders, values, below)
 
 
-@dataclass(frozen=True, slots=True)
 class _Continue:
-    """What a read's answer leads to: the reads its field's selection declares, from its value."""
+    """What a read's answer leads to: the reads its field's selection declares, from its value (a
+    plain class: compiled, a dataclass's generated ``__init__`` runs interpreted)."""
 
-    loaders: Loaders
-    then: Then
-    selection: Selection
+    __slots__ = ("loaders", "selection", "then")
+
+    def __init__(self, loaders: Loaders, then: Then, selection: Selection) -> None:
+        self.loaders = loaders
+        self.then = then
+        self.selection = selection
 
     def __call__(self, answer: Any) -> None:
         value = self.then(answer)

@@ -22,7 +22,7 @@ refuse, are left for the field to report when it runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,13 +91,17 @@ def pushdown(build: Build) -> dict[str, Build]:
     return {PUSHDOWN: build}
 
 
-@dataclass(frozen=True, slots=True)
 class Selection:
-    """The field nodes of one response key, and the object type its selection is made of."""
+    """The field nodes of one response key, and the object type its selection is made of (a plain
+    class, not a dataclass: one is made per field walked, and compiled, a dataclass's generated
+    ``__init__`` runs interpreted)."""
 
-    nodes: tuple[FieldNode, ...]
-    type: GraphQLObjectType
-    walk: Walk
+    __slots__ = ("nodes", "type", "walk")
+
+    def __init__(self, nodes: tuple[FieldNode, ...], type: GraphQLObjectType, walk: Walk) -> None:
+        self.nodes = nodes
+        self.type = type
+        self.walk = walk
 
     @classmethod
     def of(cls, info: GraphQLResolveInfo[Any]) -> Selection:
@@ -121,10 +125,11 @@ class Selection:
         assert isinstance(named, GraphQLObjectType)
         return Selection(nodes, named, self.walk)
 
-    def declared(self, kind: str) -> Iterator[tuple[Any, Mapping[str, Any], Selection]]:
+    def declared(self, kind: str) -> list[tuple[Any, Mapping[str, Any], Selection]]:
         """Each selected field (per response key) that declares ``kind``: its declaration, its
         coerced arguments and its own selection; fields whose arguments do not coerce are left out."""
         walk = self.walk
+        found = []
         for item in _plan(self.nodes, self.type, kind, walk.schema, walk.fragments):
             nodes = item.selected(walk)
             if not nodes:
@@ -132,21 +137,32 @@ class Selection:
             arguments = item.arguments if item.arguments is not None else coerced_arguments(item.field, nodes[0], walk)
             if arguments is None:
                 continue
-            yield item.declared, arguments, Selection(nodes, item.type or self.type, walk)
+            found.append((item.declared, arguments, Selection(nodes, item.type or self.type, walk)))
+        return found
 
-    def descents(self) -> Iterator[tuple[str, Selection]]:
+    def descents(self) -> list[tuple[str, Selection]]:
         """The selected fields without a resolver (read as the parent's attribute) below which a
         field declares ``read_from``: the attribute and the field's selection, per response key."""
         walk = self.walk
+        found = []
         for item in _plan(self.nodes, self.type, _DESCENT, walk.schema, walk.fragments):
             nodes = item.selected(walk)
             if nodes and item.type is not None:
-                yield item.declared, Selection(nodes, item.type, walk)
+                found.append((item.declared, Selection(nodes, item.type, walk)))
+        return found
 
     def pushed_down(self, through: str) -> tuple[Any, ...]:
         """What the fields selected below ``through`` (a connection's ``nodes``) that declare
         ``pushdown`` make of their arguments, distinct, in query order; arguments they refuse are
-        left for the fields to report."""
+        left for the fields to report. Kept per set of nodes when none of it depends on the request's
+        variables (no condition, no argument that uses one): ``build`` makes the same of the same
+        arguments."""
+        key = _key(self.nodes, self.type.name, through)
+        hit = _pushed.get(key)
+        if hit is not None:
+            return hit[1]
+        walk = self.walk
+        _, fixed = _below(self.nodes, self.type.name, through, walk)
         below = self.below(through)
         if below is None:
             return ()
@@ -156,7 +172,13 @@ class Selection:
                 found[build(arguments)] = None
             except InvalidArgument:
                 continue
-        return tuple(found)
+        pushed = tuple(found)
+        items = _plan(below.nodes, below.type, PUSHDOWN, walk.schema, walk.fragments)
+        if fixed is not None and all(item.fixed is not None and item.arguments is not None for item in items):
+            if len(_pushed) >= _PLANS_MAX:
+                _pushed.clear()
+            _pushed[key] = (self.nodes, pushed)  # the nodes are held so that their ids are not reused meanwhile
+        return pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +212,7 @@ def _plan(
     schema: GraphQLSchema,
     fragments: Mapping[str, FragmentDefinitionNode],
 ) -> tuple[_Item, ...]:
-    key = (*map(id, nodes), parent.name, kind)
+    key = _key(nodes, parent.name, kind)
     hit = _plans.get(key)
     if hit is not None:
         return hit[1]
@@ -221,6 +243,17 @@ def _plan(
     return tuple(items)
 
 
+def _key(nodes: tuple[FieldNode, ...], name: str, kind: str) -> tuple[object, ...]:
+    """A cache key for ``nodes`` (by identity; nearly always one node) with two names."""
+    if len(nodes) == 1:
+        return (id(nodes[0]), name, kind)
+    return (*[id(node) for node in nodes], name, kind)
+
+
+_pushed: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], tuple[Any, ...]]] = {}
+"""``Selection.pushed_down`` by nodes, type and field, where it does not depend on the request."""
+
+
 _Found = tuple[tuple[FieldNode, tuple[Conditional, ...]], ...]
 _belows: dict[tuple[object, ...], tuple[tuple[FieldNode, ...], _Found, tuple[FieldNode, ...] | None]] = {}
 
@@ -230,7 +263,7 @@ def _below(
 ) -> tuple[_Found, tuple[FieldNode, ...] | None]:
     """The nodes of ``field`` below ``nodes`` (made of ``type_name``), each with its conditions, and
     those nodes alone when none has a condition; walked once per set of nodes, as ``_plan`` is."""
-    key = (*map(id, nodes), type_name, field)
+    key = _key(nodes, type_name, field)
     hit = _belows.get(key)
     if hit is None:
         found = tuple(walk_nodes(nodes, field, walk.fragments, On(walk.schema, type_name)))

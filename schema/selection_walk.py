@@ -36,18 +36,32 @@ from schema.collected import has_variable
 Conditional = FieldNode | InlineFragmentNode | FragmentSpreadNode
 
 
-@dataclass(frozen=True, slots=True)
 class Walk:
-    """What a selection is read with: the schema, the document's fragments, the request's variables."""
+    """What a selection is read with: the schema, the document's fragments, the request's variables
+    (a plain class: one is made per request, and a compiled dataclass's ``__init__`` runs interpreted)."""
 
-    schema: GraphQLSchema
-    fragments: Mapping[str, FragmentDefinitionNode]
-    variables: VariableValues
+    __slots__ = ("_variables", "coerced", "fragments", "schema")
+
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], coerced: dict[str, Any]
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.coerced = coerced
+        self._variables: VariableValues | None = None
 
     @classmethod
     def of(cls, info: GraphQLResolveInfo[Any]) -> Walk:
-        variables = VariableValues(sources={}, coerced=get_variable_values(info))  # Strawberry passes the plain dict
-        return cls(info.schema, info.fragments, variables)
+        return cls(info.schema, info.fragments, get_variable_values(info))  # Strawberry passes the plain dict
+
+    @property
+    def variables(self) -> VariableValues:
+        """The request's variables as graphql-core reads them, made when first asked for (most
+        selections have no argument or condition that uses one)."""
+        variables = self._variables
+        if variables is None:
+            variables = self._variables = VariableValues(sources={}, coerced=self.coerced)
+        return variables
 
 
 def coerced_arguments(field: GraphQLField, node: FieldNode, walk: Walk | None) -> Mapping[str, Any] | None:
