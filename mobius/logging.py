@@ -222,8 +222,8 @@ class JsonChain:
         else:
             for key in client_text:
                 value = event[key]
-                if type(value) not in _PLAIN and not isinstance(value, VERBATIM):
-                    event[key] = redact(value)
+                if value and type(value) not in _PLAIN and not isinstance(value, VERBATIM):
+                    event[key] = redact(value)  # empty text or an empty list has nothing to redact
         event["level"] = "info"
         logger.msg(self.renderer(logger, "info", self.stamper(logger, "info", event)))
         return True

@@ -71,6 +71,13 @@ class OperationState:
         self.by_type: Final = executor._by_type
 
 
+def _ref_map() -> RefMap[Any, Any]:
+    """An empty ``RefMap``, as ``RefMap()`` makes it without its Python ``__init__`` chain."""
+    made: RefMap[Any, Any] = RefMap.__new__(RefMap)
+    made._map = {}
+    return made
+
+
 NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
 
@@ -133,21 +140,26 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         makes, with what does not change from one execution of the operation to the next taken
         from ``kept``."""
         self.context_value = self._context = context_value
-        vars(self).update(kept.attributes)  # compiled, ``vars`` is refused before an attribute is set
-        self.variable_values = variable_values
-        self.operation_extensions = operation_extensions
-        self.collected_errors = CollectedErrors()
-        self.pending_incremental_futures = set()
-        self.background_futures = set()
-        self.async_work_finished_hook_task = None
-        self._relevant_sub_fields = {}
-        self._stream_usages = RefMap()
-        self.defer_usage_set = None
-        self.groups = []
-        self.tasks = []
-        self.streams = []
-        self._initial_execution_plans = RefMap()
-        self._deferred_execution_plans = RefMap()
+        state = vars(self)  # compiled, ``vars`` is refused before an attribute is set
+        state.update(kept.attributes)
+        state.update(
+            {  # in one update: compiled, each attribute set on its own costs a generic ``setattr``
+                "variable_values": variable_values,
+                "operation_extensions": operation_extensions,
+                "collected_errors": CollectedErrors(),
+                "pending_incremental_futures": set(),
+                "background_futures": set(),
+                "async_work_finished_hook_task": None,
+                "_relevant_sub_fields": {},
+                "_stream_usages": _ref_map(),
+                "defer_usage_set": None,
+                "groups": [],
+                "tasks": [],
+                "streams": [],
+                "_initial_execution_plans": _ref_map(),
+                "_deferred_execution_plans": _ref_map(),
+            }
+        )
         self.async_helpers = async_helpers(self)
         self._planned = kept.planned
         self._plans = kept.plans
