@@ -64,6 +64,9 @@ class OperationState:
         """The execution context class that made the first one."""
         attributes = vars(executor)
         self.attributes: Final = {name: attributes[name] for name in OF_OPERATION}
+        self.template: Final = {**dict.fromkeys(attributes), **self.attributes}
+        """The dictionary of a next execution's attributes before its own are filled in: copied,
+        it has every key already, so filling them in neither grows nor rebuilds it."""
         self.planned: Final = executor._planned
         self.plans: Final = executor._plans
         self.shared: Final = executor._shared
@@ -139,27 +142,22 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         """What ``__init__`` (graphql-core's and Strawberry's ``__init__`` chain, then this one's)
         makes, with what does not change from one execution of the operation to the next taken
         from ``kept``."""
-        self.context_value = self._context = context_value
-        state = vars(self)  # compiled, ``vars`` is refused before an attribute is set
-        state.update(kept.attributes)
-        state.update(
-            {  # in one update: compiled, each attribute set on its own costs a generic ``setattr``
-                "variable_values": variable_values,
-                "operation_extensions": operation_extensions,
-                "collected_errors": CollectedErrors(),
-                "pending_incremental_futures": set(),
-                "background_futures": set(),
-                "async_work_finished_hook_task": None,
-                "_relevant_sub_fields": {},
-                "_stream_usages": _ref_map(),
-                "defer_usage_set": None,
-                "groups": [],
-                "tasks": [],
-                "streams": [],
-                "_initial_execution_plans": _ref_map(),
-                "_deferred_execution_plans": _ref_map(),
-            }
-        )
+        state = kept.template.copy()
+        state["context_value"] = self._context = context_value
+        state["variable_values"] = variable_values
+        state["operation_extensions"] = operation_extensions
+        state["collected_errors"] = CollectedErrors()
+        state["pending_incremental_futures"] = set()
+        state["background_futures"] = set()
+        state["_relevant_sub_fields"] = {}
+        state["_stream_usages"] = _ref_map()
+        state["groups"] = []
+        state["tasks"] = []
+        state["streams"] = []
+        state["_initial_execution_plans"] = _ref_map()
+        state["_deferred_execution_plans"] = _ref_map()
+        # One dictionary, not an attribute at a time: compiled, each costs a generic ``setattr``.
+        setattr(self, "__dict__", state)  # noqa: B010  # mypyc has no ``__dict__`` attribute to assign
         self.async_helpers = async_helpers(self)
         self._planned = kept.planned
         self._plans = kept.plans
