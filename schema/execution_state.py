@@ -13,8 +13,16 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final, TypeGuard, cast
 
-from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLResolveInfo
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    OperationType,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet, collect_fields
 from graphql.execution.executor import CollectedErrors
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path, RefMap
@@ -80,6 +88,10 @@ def _ref_map() -> RefMap[Any, Any]:
     made._map = {}
     return made
 
+
+ROOT: Final = (0,)
+"""The key of an operation's root fields among its kept collections (the others have two
+identities or more)."""
 
 NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
@@ -183,6 +195,65 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
             self.async_helpers,
             self.operation_extensions,
         )
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """graphql-core's, for an operation whose collected fields are kept across requests
+        (``schema.collected``: no ``@defer`` or ``@stream`` in it, no directive argument a
+        variable) and that nobody can abort: its root fields collected once, as its other
+        selections are, and its response the plain one, as there can be no incremental work
+        (graphql-core's incremental executor looks for some, and then builds it the same way).
+        Any other operation, or one whose root fields fail to collect, goes through graphql-core's."""
+        shared = self._shared
+        if shared is None or self.abort_signal is not None:
+            return super().execute_operation(serially)
+        root = shared.get(ROOT) or self._root(shared)
+        if root is None:
+            return super().execute_operation(serially)
+        root_type, grouped_field_set, mutation = root
+        execute = self.execute_fields_serially if (mutation if serially is None else serially) else self.execute_fields
+        try:
+            data = execute(root_type, self.root_value, None, grouped_field_set, None)
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self._response(None)
+        if self._is_awaitable(data):
+            return self._response_later(data)
+        return self._response(cast("dict[str, Any]", data))
+
+    def _root(self, shared: dict[tuple[int, ...], Any]) -> tuple[GraphQLObjectType, GroupedFieldSet, bool] | None:
+        """The operation's root type, its collected root fields and whether it is a mutation,
+        kept; None where graphql-core's ``execute_operation`` has an error to report."""
+        operation = self.operation
+        root_type = self.schema.get_root_type(operation.operation)
+        if root_type is None:
+            return None
+        try:
+            grouped_field_set, defer_usages, _ = collect_fields(
+                self.schema, self.fragments, self.variable_values, root_type, operation, self.hide_suggestions
+            )
+        except RecursionError:
+            return None
+        if defer_usages:
+            return None
+        root = shared[ROOT] = (root_type, grouped_field_set, operation.operation == OperationType.MUTATION)
+        return root
+
+    async def _response_later(self, data: Awaitable[dict[str, Any]]) -> ExecutionResult:
+        try:
+            completed = await data
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self._response(None)
+        except Exception:
+            await self.cancel_incremental_work()
+            self.run_async_work_finished_hook()
+            raise
+        return self._response(completed)
+
+    def _response(self, data: dict[str, Any] | None) -> ExecutionResult:
+        """graphql-core's ``build_response`` where there is no incremental work."""
+        self.run_async_work_finished_hook()
+        return ExecutionResult(data, self.collected_errors.errors or None)
 
     def build_per_event_executor(self, payload: Any) -> PlannedExecutionState:
         """graphql-core's copy for one subscription event, whose resolve infos hold that event as
