@@ -20,6 +20,7 @@ from graphql import (
     GraphQLField,
     GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     OperationType,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet, collect_fields
@@ -88,10 +89,6 @@ def _ref_map() -> RefMap[Any, Any]:
     made._map = {}
     return made
 
-
-ROOT: Final = (0,)
-"""The key of an operation's root fields among its kept collections (the others have two
-identities or more)."""
 
 NO_ARGUMENTS: Final[dict[str, Any]] = {}
 """The arguments an ``answered_now`` function gets for a field that takes none (it only reads them)."""
@@ -206,10 +203,13 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         shared = self._shared
         if shared is None or self.abort_signal is not None:
             return super().execute_operation(serially)
-        root = shared.get(ROOT) or self._root(shared)
-        if root is None:
-            return super().execute_operation(serially)
-        root_type, grouped_field_set, mutation = root
+        key = (id(self.schema),)  # the operation's root fields in this schema (other keys have two identities or more)
+        root = shared.get(key)
+        if root is None or root[0] is not self.schema:  # another schema at a freed one's address
+            root = self._root(shared, key)
+            if root is None:
+                return super().execute_operation(serially)
+        _, root_type, grouped_field_set, mutation = root
         execute = self.execute_fields_serially if (mutation if serially is None else serially) else self.execute_fields
         try:
             data = execute(root_type, self.root_value, None, grouped_field_set, None)
@@ -220,9 +220,12 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
             return self._response_later(data)
         return self._response(cast("dict[str, Any]", data))
 
-    def _root(self, shared: dict[tuple[int, ...], Any]) -> tuple[GraphQLObjectType, GroupedFieldSet, bool] | None:
-        """The operation's root type, its collected root fields and whether it is a mutation,
-        kept; None where graphql-core's ``execute_operation`` has an error to report."""
+    def _root(
+        self, shared: dict[tuple[int, ...], Any], key: tuple[int]
+    ) -> tuple[GraphQLSchema, GraphQLObjectType, GroupedFieldSet, bool] | None:
+        """The schema, the operation's root type in it, its collected root fields and whether it
+        is a mutation, kept under ``key`` (an operation's collections are kept whatever schema
+        runs it); None where graphql-core's ``execute_operation`` has an error to report."""
         operation = self.operation
         root_type = self.schema.get_root_type(operation.operation)
         if root_type is None:
@@ -235,7 +238,7 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
             return None
         if defer_usages:
             return None
-        root = shared[ROOT] = (root_type, grouped_field_set, operation.operation == OperationType.MUTATION)
+        root = shared[key] = (self.schema, root_type, grouped_field_set, operation.operation == OperationType.MUTATION)
         return root
 
     async def _response_later(self, data: Awaitable[dict[str, Any]]) -> ExecutionResult:
