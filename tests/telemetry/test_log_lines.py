@@ -191,7 +191,7 @@ def test_a_callers_name_is_masked_from_the_first_line_after_a_source_reveals_it(
 ) -> None:
     """The request log remembers how it redacted a caller's name (it is logged on every request of
     that caller) only until a source reveals another value."""
-    name = "caller-named-like-its-rotated-secret"
+    name = "Zebra-Quokka-Narwhal-7Q"  # no secret another test revealed is part of it
     for _ in range(2):
         _log(RequestRecord(caller=name), request_id="r-1", trace_id=None, method="POST", status=200, duration_s=0.001)
     StaticSecret(name)
