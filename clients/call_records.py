@@ -3,10 +3,7 @@ in its upstream's instruments, and the request's record, which its log event is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from types import TracebackType
 
 from clients.instruments import UpstreamInstruments
@@ -72,33 +69,55 @@ class UpstreamCall:
         self.attempts = attempts
 
 
-@dataclass(slots=True)
 class RequestRecord:
-    """What one request did, gathered for its log event by each layer as it happens."""
+    """What one request did, gathered for its log event by each layer as it happens. A plain
+    class: compiled, its ``__init__`` is native (a dataclass keeps the generated Python one)."""
 
-    upstream_calls: list[UpstreamCall] = field(default_factory=list)
-    error_codes: set[str] = field(default_factory=set)
-    query: str | None = None
-    operation_name: str | None = None
-    operation_type: str | None = None
-    caller: str | None = None
-    trace_id: str | None = None
-    cache: str | None = None
-    """The response cache's verdict (``HIT``, ``MISS``, ``BYPASS``) where it was asked."""
+    def __init__(
+        self,
+        *,
+        error_codes: set[str] | None = None,
+        query: str | None = None,
+        operation_name: str | None = None,
+        operation_type: str | None = None,
+        caller: str | None = None,
+        trace_id: str | None = None,
+        cache: str | None = None,
+    ) -> None:
+        self.upstream_calls: list[UpstreamCall] = []
+        self.error_codes: set[str] = set() if error_codes is None else error_codes
+        self.query = query
+        self.operation_name = operation_name
+        self.operation_type = operation_type
+        self.caller = caller
+        self.trace_id = trace_id
+        self.cache = cache
+        """The response cache's verdict (``HIT``, ``MISS``, ``BYPASS``) where it was asked."""
 
 
 _record: ContextVar[RequestRecord | None] = ContextVar("mobius_request_record", default=None)
 
 
-@contextmanager
-def recording() -> Iterator[RequestRecord]:
-    """Gather what happens below the server for one request (tasks it starts inherit it)."""
-    record = RequestRecord()
-    token = _record.set(record)
-    try:
-        yield record
-    finally:
-        _record.reset(token)
+class Recording:
+    """Entered, a new record is the request's (tasks it starts inherit it) until the exit."""
+
+    def __init__(self) -> None:
+        self.record = RequestRecord()
+        self._token: Token[RequestRecord | None] | None = None
+
+    def __enter__(self) -> RequestRecord:
+        self._token = _record.set(self.record)
+        return self.record
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._token is not None:
+            _record.reset(self._token)
+
+
+def recording() -> Recording:
+    """Gather what happens below the server for one request (a class, not a generator: compiled,
+    entering and leaving it are two native calls)."""
+    return Recording()
 
 
 def current_record() -> RequestRecord | None:

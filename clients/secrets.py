@@ -10,24 +10,29 @@ anew in ``refresh()``; then map it from a new ``SecretRef`` field in ``mobius/up
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 _MIN_REMEMBERED = 6
-_revealed: set[str] = set()
+_revealed: dict[str, frozenset[str]] = {"values": frozenset()}
+"""Every value remembered, as one frozen set replaced whole when a new one comes (rarely: at start
+and on rotation), so the redaction of every log line reads it without a copy."""
+_remembering = threading.Lock()
 
 
 def remember(value: str) -> str:
     """Note a value a source produced, so log redaction can blank it whatever its shape."""
-    if len(value) >= _MIN_REMEMBERED:
-        _revealed.add(value)
+    if len(value) >= _MIN_REMEMBERED and value not in _revealed["values"]:
+        with _remembering:  # two sources in two threads: neither value is lost
+            _revealed["values"] = _revealed["values"] | {value}
     return value
 
 
 def revealed_values() -> frozenset[str]:
     """Every secret value sources produced in this process (for redaction only)."""
-    return frozenset(_revealed)
+    return _revealed["values"]
 
 
 class SecretUnavailable(LookupError):

@@ -24,7 +24,7 @@ from typing import Any, TypeGuard, cast
 
 from graphql import GraphQLError, GraphQLSchema, default_field_resolver, default_type_resolver
 from graphql.execution.executor import Executor
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from mobius.admission import Operation
@@ -69,15 +69,20 @@ class ExecutionSetup:
                 hide_suggestions=self.hide_suggestions,
                 operation_extensions=operation.extensions,
             )
-        variable_values = get_variable_values(
-            self.schema,
-            operation.operation.variable_definitions or (),
-            operation.variables or {},
-            max_errors=MAX_COERCION_ERRORS,
-            hide_suggestions=self.hide_suggestions,
-        )
-        if isinstance(variable_values, list):
-            return variable_values
+        definitions = operation.operation.variable_definitions
+        if not definitions:  # what graphql-core's coercion gives: it reads only the defined variables
+            variable_values = VariableValues({}, {})
+        else:
+            coerced = get_variable_values(
+                self.schema,
+                definitions,
+                operation.variables or {},
+                max_errors=MAX_COERCION_ERRORS,
+                hide_suggestions=self.hide_suggestions,
+            )
+            if isinstance(coerced, list):
+                return coerced
+            variable_values = coerced
         kept = execution.operations.get(id(operation.operation))
         if kept is not None and kept[0] is self:
             state: OperationState = kept[1]

@@ -182,6 +182,33 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class _RedactedTexts:
+    """Short texts redacted, remembered while the values sources revealed stay the same (the one
+    frozen set ``revealed_values`` answers until a new value comes): a caller's name is logged on
+    every request it makes. Started afresh when full."""
+
+    def __init__(self) -> None:
+        self.revealed = revealed_values()
+        self.texts: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if len(text) > MAX_REMEMBERED_TEXT:
+            return redact_text(text)
+        revealed = revealed_values()
+        if revealed is not self.revealed or len(self.texts) >= MAX_REMEMBERED_TEXTS:
+            self.revealed = revealed
+            self.texts = {}
+        redacted = self.texts.get(text)
+        if redacted is None:
+            redacted = self.texts[text] = redact_text(text)
+        return redacted
+
+
+MAX_REMEMBERED_TEXT = 128
+MAX_REMEMBERED_TEXTS = 1024
+_redacted_short_text = _RedactedTexts()
+
+
 class JsonChain:
     """The JSON chain ``configure_logging`` installs, run as one call for the request log's event
     (structlog's bound logger copies its context and calls six processors through Python frames:
@@ -222,8 +249,9 @@ class JsonChain:
         else:
             for key in client_text:
                 value = event[key]
-                if type(value) not in _PLAIN and not isinstance(value, VERBATIM):
-                    event[key] = redact(value)
+                if not value or type(value) in _PLAIN or isinstance(value, VERBATIM):
+                    continue  # empty text or an empty list has nothing to redact
+                event[key] = _redacted_short_text(value) if type(value) is str else redact(value)
         event["level"] = "info"
         logger.msg(self.renderer(logger, "info", self.stamper(logger, "info", event)))
         return True

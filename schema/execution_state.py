@@ -13,8 +13,17 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final, TypeGuard, cast
 
-from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLResolveInfo
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationType,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet, collect_fields
 from graphql.execution.executor import CollectedErrors
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.pyutils import Path, RefMap
@@ -64,11 +73,21 @@ class OperationState:
         """The execution context class that made the first one."""
         attributes = vars(executor)
         self.attributes: Final = {name: attributes[name] for name in OF_OPERATION}
+        self.template: Final = {**dict.fromkeys(attributes), **self.attributes}
+        """The dictionary of a next execution's attributes before its own are filled in: copied,
+        it has every key already, so filling them in neither grows nor rebuilds it."""
         self.planned: Final = executor._planned
         self.plans: Final = executor._plans
         self.shared: Final = executor._shared
         self.awaitable: Final = executor._awaitable
         self.by_type: Final = executor._by_type
+
+
+def _ref_map() -> RefMap[Any, Any]:
+    """An empty ``RefMap``, as ``RefMap()`` makes it without its Python ``__init__`` chain."""
+    made: RefMap[Any, Any] = RefMap.__new__(RefMap)
+    made._map = {}
+    return made
 
 
 NO_ARGUMENTS: Final[dict[str, Any]] = {}
@@ -132,22 +151,22 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
         """What ``__init__`` (graphql-core's and Strawberry's ``__init__`` chain, then this one's)
         makes, with what does not change from one execution of the operation to the next taken
         from ``kept``."""
-        self.context_value = self._context = context_value
-        vars(self).update(kept.attributes)  # compiled, ``vars`` is refused before an attribute is set
-        self.variable_values = variable_values
-        self.operation_extensions = operation_extensions
-        self.collected_errors = CollectedErrors()
-        self.pending_incremental_futures = set()
-        self.background_futures = set()
-        self.async_work_finished_hook_task = None
-        self._relevant_sub_fields = {}
-        self._stream_usages = RefMap()
-        self.defer_usage_set = None
-        self.groups = []
-        self.tasks = []
-        self.streams = []
-        self._initial_execution_plans = RefMap()
-        self._deferred_execution_plans = RefMap()
+        state = kept.template.copy()
+        state["context_value"] = self._context = context_value
+        state["variable_values"] = variable_values
+        state["operation_extensions"] = operation_extensions
+        state["collected_errors"] = CollectedErrors()
+        state["pending_incremental_futures"] = set()
+        state["background_futures"] = set()
+        state["_relevant_sub_fields"] = {}
+        state["_stream_usages"] = _ref_map()
+        state["groups"] = []
+        state["tasks"] = []
+        state["streams"] = []
+        state["_initial_execution_plans"] = _ref_map()
+        state["_deferred_execution_plans"] = _ref_map()
+        # One dictionary, not an attribute at a time: compiled, each costs a generic ``setattr``.
+        setattr(self, "__dict__", state)  # noqa: B010  # mypyc has no ``__dict__`` attribute to assign
         self.async_helpers = async_helpers(self)
         self._planned = kept.planned
         self._plans = kept.plans
@@ -173,6 +192,71 @@ class PlannedExecutionState(StrawberryGraphQLCoreExecutionContext):
             self.async_helpers,
             self.operation_extensions,
         )
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """graphql-core's, for an operation whose collected fields are kept across requests
+        (``schema.collected``: no ``@defer`` or ``@stream`` in it, no directive argument a
+        variable) and that nobody can abort: its root fields collected once, as its other
+        selections are, and its response the plain one, as there can be no incremental work
+        (graphql-core's incremental executor looks for some, and then builds it the same way).
+        Any other operation, or one whose root fields fail to collect, goes through graphql-core's."""
+        shared = self._shared
+        if shared is None or self.abort_signal is not None:
+            return super().execute_operation(serially)
+        key = (id(self.schema),)  # the operation's root fields in this schema (other keys have two identities or more)
+        root = shared.get(key)
+        if root is None or root[0] is not self.schema:  # another schema at a freed one's address
+            root = self._root(shared, key)
+            if root is None:
+                return super().execute_operation(serially)
+        _, root_type, grouped_field_set, mutation = root
+        execute = self.execute_fields_serially if (mutation if serially is None else serially) else self.execute_fields
+        try:
+            data = execute(root_type, self.root_value, None, grouped_field_set, None)
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self._response(None)
+        if self._is_awaitable(data):
+            return self._response_later(data)
+        return self._response(cast("dict[str, Any]", data))
+
+    def _root(
+        self, shared: dict[tuple[int, ...], Any], key: tuple[int]
+    ) -> tuple[GraphQLSchema, GraphQLObjectType, GroupedFieldSet, bool] | None:
+        """The schema, the operation's root type in it, its collected root fields and whether it
+        is a mutation, kept under ``key`` (an operation's collections are kept whatever schema
+        runs it); None where graphql-core's ``execute_operation`` has an error to report."""
+        operation = self.operation
+        root_type = self.schema.get_root_type(operation.operation)
+        if root_type is None:
+            return None
+        try:
+            grouped_field_set, defer_usages, _ = collect_fields(
+                self.schema, self.fragments, self.variable_values, root_type, operation, self.hide_suggestions
+            )
+        except RecursionError:
+            return None
+        if defer_usages:
+            return None
+        root = shared[key] = (self.schema, root_type, grouped_field_set, operation.operation == OperationType.MUTATION)
+        return root
+
+    async def _response_later(self, data: Awaitable[dict[str, Any]]) -> ExecutionResult:
+        try:
+            completed = await data
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self._response(None)
+        except Exception:
+            await self.cancel_incremental_work()
+            self.run_async_work_finished_hook()
+            raise
+        return self._response(completed)
+
+    def _response(self, data: dict[str, Any] | None) -> ExecutionResult:
+        """graphql-core's ``build_response`` where there is no incremental work."""
+        self.run_async_work_finished_hook()
+        return ExecutionResult(data, self.collected_errors.errors or None)
 
     def build_per_event_executor(self, payload: Any) -> PlannedExecutionState:
         """graphql-core's copy for one subscription event, whose resolve infos hold that event as

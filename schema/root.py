@@ -33,11 +33,12 @@ from schema.fleet import Fleet, fleet_of
 from schema.health import UpstreamHealth
 from schema.identity import Organization, User, organization_by_key
 from schema.mutations import Mutation
+from schema.operation_hook import OperationHook
 from schema.operations import Documents, PreparedDocuments
 from schema.projects import Project, project_by_key
 from schema.sharing import SharedExecutions, SharingKey, sharing_key
 from schema.streamline import streamline_resolvers
-from schema.telemetry import OperationHook, OperationTelemetry
+from schema.telemetry import OperationTelemetry
 
 LIVE_FIELDS: frozenset[str] = frozenset(
     {

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import Token
-from dataclasses import dataclass, field
 
 from graphql import GraphQLError
 from opentelemetry import context as otel_context
@@ -24,8 +23,6 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
 
 from clients.call_records import current_record
 from clients.instruments import RequestValues
@@ -50,16 +47,17 @@ UNKNOWN_TYPE = "unknown"
 """The type of an operation that never got one: unparsable, or not found in its document."""
 
 
-@dataclass(slots=True)
 class Operation:
-    """What is known of one operation as it runs; ``finish`` completes it."""
+    """What is known of one operation as it runs; ``finish`` completes it. A plain class: compiled,
+    its ``__init__`` is native (a dataclass keeps the generated Python one)."""
 
-    name: str | None = None
-    type: str = UNKNOWN_TYPE
-    span: Span | None = None
-    token: Token[Context] | None = None
-    """The context token that made ``span`` the current span (``begin``), detached by ``end``."""
-    started: float = field(default_factory=time.perf_counter)
+    def __init__(self, *, span: Span | None = None, token: Token[Context] | None = None) -> None:
+        self.name: str | None = None
+        self.type: str = UNKNOWN_TYPE
+        self.span = span
+        self.token = token
+        """The context token that made ``span`` the current span (``begin``), detached by ``end``."""
+        self.started = time.perf_counter()
 
 
 class OperationTelemetry:
@@ -159,24 +157,3 @@ def refused_errors(errors: Sequence[GraphQLError]) -> None:
 def _code(error: GraphQLError) -> str:
     code = error.extensions.get("code") if error.extensions else None
     return code if isinstance(code, str) else "UNKNOWN"
-
-
-class OperationHook(SchemaExtension):
-    """Runs ``OperationTelemetry`` around each operation Strawberry executes (``on_operation``
-    only: no per-field hook)."""
-
-    def __init__(self, telemetry: OperationTelemetry, *, execution_context: ExecutionContext | None = None) -> None:
-        super().__init__(execution_context=execution_context)
-        self.telemetry = telemetry
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        with self.telemetry.observe(context.query) as operation:
-            yield
-            operation.name = context.operation_name
-            with suppress(RuntimeError, GraphQLError):  # no document, or no such operation in it
-                operation.type = context.operation_type.value
-            result = context.result
-            data_present = result is not None and result.data is not None
-            errors = (result.errors if result is not None else None) or []
-            self.telemetry.finish(operation, data_present=data_present, errors=errors)

@@ -157,7 +157,8 @@ class IsoTimeStamper:
         if second != stamped:
             text = datetime.fromtimestamp(second, UTC).isoformat()[:-6]  # without "+00:00"
             self._second = (second, text)
-        event["timestamp"] = f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+        # The six digits as the text of a seven-digit number: compiled, a format spec is a Python call.
+        event["timestamp"] = f"{text}.{str(1_000_000 + micros)[1:]}Z" if micros else f"{text}Z"
         return event
 
 

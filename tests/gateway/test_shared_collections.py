@@ -113,3 +113,22 @@ def test_only_operations_whose_collection_cannot_vary_are_shared() -> None:
     ):
         operation, fragments = operation_of(varying)
         assert shared_collections(operation, fragments) is None, varying  # type: ignore[arg-type]
+
+
+ROOTS = """
+query Roots($id: ID!) {
+  ...Viewer
+  ... on Query { org: organization(id: "org-1") { id } }
+}
+fragment Viewer on Query { user(id: $id) { id } }
+"""
+
+
+async def test_root_fields_collected_once_answer_each_request(gateway: Gateway) -> None:
+    """An operation's root fields, spread and inline fragments included, are collected once and
+    kept (no directive in it depends on the request): each request still gets its own values."""
+    first = await gateway.query(ROOTS, {"id": "user-1"})
+    second = await gateway.query(ROOTS, {"id": "user-2"})
+
+    assert first == {"data": {"user": {"id": "user-1"}, "org": {"id": "org-1"}}}
+    assert second == {"data": {"user": {"id": "user-2"}, "org": {"id": "org-1"}}}

@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -16,9 +17,10 @@ import structlog
 from structlog.testing import capture_logs
 
 from clients.call_records import RequestRecord
+from clients.secrets import StaticSecret
 from mobius.logging import JsonChain, configure_logging, json_chain
 from mobius.settings import LogSettings
-from mobius.telemetry.logs import JsonLines, Verbatim, VerbatimRows, named_logger
+from mobius.telemetry.logs import IsoTimeStamper, JsonLines, Verbatim, VerbatimRows, named_logger
 from mobius.telemetry.requests import _log
 
 
@@ -169,3 +171,33 @@ def test_the_request_event_redacts_its_client_text_alone_and_writes_the_whole_ch
     for secret in ("hunter2", "sk_live", "abc.def"):
         assert secret not in one_call
     assert '"operation_name":"token=[redacted]"' in one_call
+
+
+@pytest.mark.parametrize("micros", [0, 5, 120_000, 123_456, 999_999])
+def test_the_time_stamp_is_the_one_structlogs_iso_stamper_writes(micros: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``TimeStamper(fmt="iso", utc=True)`` writes the same instant: its ``isoformat`` in UTC
+    with ``Z`` (six digits of microseconds, none at a whole second)."""
+    second = 1_790_000_000
+    monkeypatch.setattr(time, "time_ns", lambda: (second * 1_000_000 + micros) * 1000)
+
+    stamped = IsoTimeStamper()(None, "info", {})["timestamp"]
+
+    instant = datetime.fromtimestamp(second, UTC).replace(microsecond=micros)
+    assert stamped == instant.isoformat().replace("+00:00", "Z")
+
+
+def test_a_callers_name_is_masked_from_the_first_line_after_a_source_reveals_it(
+    configured_json_logging: JsonChain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The request log remembers how it redacted a caller's name (it is logged on every request of
+    that caller) only until a source reveals another value."""
+    name = "Zebra-Quokka-Narwhal-7Q"  # no secret another test revealed is part of it
+    for _ in range(2):
+        _log(RequestRecord(caller=name), request_id="r-1", trace_id=None, method="POST", status=200, duration_s=0.001)
+    StaticSecret(name)
+    _log(RequestRecord(caller=name), request_id="r-1", trace_id=None, method="POST", status=200, duration_s=0.001)
+
+    first, second, after = capsys.readouterr().out.splitlines()
+    assert f'"caller":"{name}"' in first
+    assert f'"caller":"{name}"' in second
+    assert '"caller":"[redacted]"' in after
