@@ -33,6 +33,7 @@ from clients.errors import (
 )
 from clients.graphql_answer import AnswerCodec
 from clients.http import HttpUpstream
+from clients.memo import keep
 from clients.messages import OutgoingRequest
 
 
@@ -74,11 +75,7 @@ def printed_query(document: DocumentNode) -> str:
     hit = _printed.get(id(document))
     if hit is not None and hit[0] is document:
         return hit[1]
-    if len(_printed) >= _PRINTED_MAX:
-        _printed.clear()
-    text = print_ast(document)
-    _printed[id(document)] = (document, text)
-    return text
+    return keep(_printed, id(document), (document, print_ast(document)), _PRINTED_MAX)[1]
 
 
 _routes: dict[int, tuple[DocumentNode, str]] = {}
@@ -99,10 +96,7 @@ def graphql_route(document: DocumentNode) -> str:
         {selection.name.value for selection in operation.selection_set.selections if isinstance(selection, FieldNode)}
     )
     route = f"{operation.operation.value} {','.join(fields)}"
-    if len(_routes) >= _PRINTED_MAX:
-        _routes.clear()
-    _routes[id(document)] = (document, route)
-    return route
+    return keep(_routes, id(document), (document, route), _PRINTED_MAX)[1]
 
 
 def read_result(body: bytes, *, upstream: str, answer: AnswerCodec | None = None) -> ExecutionResult:

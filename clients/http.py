@@ -24,6 +24,7 @@ from clients.errors import (
     is_outage,
     transport_error,
 )
+from clients.memo import keep
 from clients.messages import OutgoingRequest, RawResponse
 from clients.policy import UpstreamPolicy
 from clients.resilience.clock import TimeSource
@@ -78,9 +79,8 @@ def _query_text(value: str | int) -> str:
         return text if _PLAIN_TEXT.fullmatch(text) is not None else quote_plus(text, safe=",")
     written = _query_texts.get(text)
     if written is None:
-        if len(_query_texts) >= _QUERY_TEXTS_MAX:
-            _query_texts.clear()
-        written = _query_texts[text] = text if not text.strip(_PLAIN) else quote_plus(text, safe=",")
+        escaped = text if not text.strip(_PLAIN) else quote_plus(text, safe=",")
+        written = keep(_query_texts, text, escaped, _QUERY_TEXTS_MAX)
     return written
 
 
@@ -235,7 +235,5 @@ class HttpUpstream:
         port, origin: kept on the URL), is done again for every request otherwise."""
         url = self._urls.get(path_qs)
         if url is None:
-            if len(self._urls) >= _URLS_MAX:
-                self._urls.clear()
-            url = self._urls[path_qs] = URL(self._base + path_qs, encoded=True)
+            url = keep(self._urls, path_qs, URL(self._base + path_qs, encoded=True), _URLS_MAX)
         return url

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from clients.codec import Codec, Invalid
 from clients.errors import error_for_response, invalid_response
 from clients.http import HttpUpstream
+from clients.memo import keep
 from clients.messages import RawResponse
 
 T = TypeVar("T")
@@ -29,9 +30,7 @@ def _segment(value: str) -> str:
     """``value`` percent-encoded as one path segment (an id that needs no escaping as it is)."""
     written = _segments.get(value)
     if written is None:
-        if len(_segments) >= _SEGMENTS_MAX:
-            _segments.clear()
-        written = _segments[value] = value if not value.strip(_PLAIN) else quote(value, safe="")
+        written = keep(_segments, value, value if not value.strip(_PLAIN) else quote(value, safe=""), _SEGMENTS_MAX)
     return written
 
 
@@ -44,9 +43,8 @@ def _route_parts(route: str) -> list[tuple[str, str]]:
     """``route`` as (literal text, placeholder name or ``""``) pairs, parsed once per template."""
     parts = _routes.get(route)
     if parts is None:
-        if len(_routes) >= _ROUTES_MAX:
-            _routes.clear()
-        parts = _routes[route] = [(literal, name or "") for literal, name, _, _ in Formatter().parse(route)]
+        parsed = [(literal, name or "") for literal, name, _, _ in Formatter().parse(route)]
+        parts = keep(_routes, route, parsed, _ROUTES_MAX)
     return parts
 
 

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 import structlog
 from mypy_extensions import mypyc_attr
 
+from clients.memo import keep
 from clients.secrets import revealed_values
 from mobius.settings import LogSettings
 from mobius.telemetry.logs import (
@@ -195,12 +196,12 @@ class _RedactedTexts:
         if len(text) > MAX_REMEMBERED_TEXT:
             return redact_text(text)
         revealed = revealed_values()
-        if revealed is not self.revealed or len(self.texts) >= MAX_REMEMBERED_TEXTS:
+        if revealed is not self.revealed:
             self.revealed = revealed
             self.texts = {}
         redacted = self.texts.get(text)
         if redacted is None:
-            redacted = self.texts[text] = redact_text(text)
+            redacted = keep(self.texts, text, redact_text(text), MAX_REMEMBERED_TEXTS)
         return redacted
 
 

@@ -36,6 +36,7 @@ from graphql import (
     get_named_type,
 )
 
+from clients.memo import keep
 from resolvers.errors import InvalidArgument
 from resolvers.loaders import Loaders
 from schema.authorization import is_guarded
@@ -175,9 +176,7 @@ class Selection:
         pushed = tuple(found)
         items = _plan(below.nodes, below.type, PUSHDOWN, walk.schema, walk.fragments)
         if fixed is not None and all(item.fixed is not None and item.arguments is not None for item in items):
-            if len(_pushed) >= _PLANS_MAX:
-                _pushed.clear()
-            _pushed[key] = (self.nodes, pushed)  # the nodes are held so that their ids are not reused meanwhile
+            keep(_pushed, key, (self.nodes, pushed), _PLANS_MAX)  # the nodes are held: their ids stay unique
         return pushed
 
 
@@ -237,10 +236,7 @@ def _plan(
         named = get_named_type(field.type)
         object_type = named if isinstance(named, GraphQLObjectType) else None
         items.append(_Item(field, _declared(field, kind), tuple(entries), arguments, fixed, object_type))
-    if len(_plans) >= _PLANS_MAX:
-        _plans.clear()
-    _plans[key] = (nodes, tuple(items))  # the nodes are held so that their ids are not reused meanwhile
-    return tuple(items)
+    return keep(_plans, key, (nodes, tuple(items)), _PLANS_MAX)[1]  # the nodes are held: their ids stay unique
 
 
 def _key(nodes: tuple[FieldNode, ...], name: str, kind: str) -> tuple[object, ...]:
@@ -268,9 +264,7 @@ def _below(
     if hit is None:
         found = tuple(walk_nodes(nodes, field, walk.fragments, On(walk.schema, type_name)))
         fixed = None if any(conditions for _, conditions in found) else tuple(node for node, _ in found)
-        if len(_belows) >= _PLANS_MAX:
-            _belows.clear()
-        hit = _belows[key] = (nodes, found, fixed)  # the nodes are held so that their ids are not reused meanwhile
+        hit = keep(_belows, key, (nodes, found, fixed), _PLANS_MAX)  # the nodes are held: their ids stay unique
     return hit[1], hit[2]
 
 

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import mobius.logging
 from clients.call_records import RequestRecord, recording
 from clients.instruments import LevelValue, RequestValues
+from clients.memo import keep
 from clients.telemetry import LATENCY_BUCKETS_S, metrics_on, tracing_on
 from mobius.telemetry.logs import Verbatim, VerbatimRows
 
@@ -177,9 +178,7 @@ def operation_hash(query: str) -> Verbatim:
     """The SHA-256 of the document's text, in hex."""
     digest = _HASHES.get(query)
     if digest is None:
-        if len(_HASHES) >= HASHES_KEPT:
-            _HASHES.clear()
-        digest = _HASHES[query] = Verbatim(hashlib.sha256(query.encode()).hexdigest())
+        digest = keep(_HASHES, query, Verbatim(hashlib.sha256(query.encode()).hexdigest()), HASHES_KEPT)
     return digest
 
 

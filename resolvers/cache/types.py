@@ -28,6 +28,7 @@ from urllib.parse import quote
 from mypy_extensions import mypyc_attr
 
 from clients.codec import Codec
+from clients.memo import keep
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -111,10 +112,7 @@ class CacheType(Generic[K, V]):
             if cache_key is None:
                 if head is None:
                     head = f"{self._prefix}{key_part(scope)}:{{{self.entity or self.name}:"
-                cache_key = f"{head}{self.key_id(key)}}}"
-                if len(known) >= _KNOWN_KEYS:
-                    known.clear()
-                known[key] = cache_key
+                cache_key = keep(known, key, f"{head}{self.key_id(key)}}}", _KNOWN_KEYS)
             built.append(cache_key)
         return built
 
@@ -123,9 +121,7 @@ class CacheType(Generic[K, V]):
         may look a key up here first and call ``keys`` only for one not in it)."""
         known = self._known.get(scope)
         if known is None:
-            if len(self._known) >= _KNOWN_SCOPES:
-                self._known.clear()
-            known = self._known[scope] = {}
+            known = keep(self._known, scope, {}, _KNOWN_SCOPES)
         return known
 
     def answer_tags(self, key: K, value: V | None) -> Tags:
